@@ -1,0 +1,762 @@
+//! BindVpcs validation (RULES.md section 4): the JSON string of
+//! UpdateKmsInstanceBindVpc, checked the way the server checks it, every problem
+//! reported with a JSON pointer (R-BV-10).
+//!
+//! The same function serves the engine (with the instance's facts) and a console form
+//! (with whatever context it has), so both see the same errors.
+
+use crate::code::{Code, Problem};
+use crate::instance::BoundVpc;
+use crate::names::{self, NameKind};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, HashMap};
+
+const FIELDS: [&str; 4] = ["VpcId", "VSwitchId", "RegionId", "VpcOwnerId"];
+
+/// 2^53 − 1: past it, a JavaScript number has already lost digits (R-ID-5).
+const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
+/// What the caller knows about a vSwitch (R-BV-7, R-BV-8). Every fact is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VSwitchFacts {
+    #[serde(default)]
+    pub vpc_id: Option<String>,
+    #[serde(default)]
+    pub available_ips: Option<u32>,
+    #[serde(default)]
+    pub shared_with_owner: Option<bool>,
+}
+
+/// Network facts, by vSwitch id.
+pub type Network = BTreeMap<String, VSwitchFacts>;
+
+/// What the validation is checked against. Only the region is required; each other
+/// field enables the rules that need it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Context {
+    /// R-BV-4: the instance's region.
+    pub region: String,
+    /// R-BV-8: the instance owner's account id.
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// R-BV-6: the instance's own VPC.
+    #[serde(default)]
+    pub primary_vpc: Option<String>,
+    /// R-BV-7, R-BV-8.
+    #[serde(default)]
+    pub network: Option<Network>,
+    /// The VPCs bound now, for the added/removed/kept report.
+    #[serde(default)]
+    pub current: Vec<BoundVpc>,
+    /// R-BV-9: the quota, when known.
+    #[serde(default)]
+    pub quota: Option<QuotaContext>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct QuotaContext {
+    /// The purchased access management quota.
+    pub purchased: u32,
+    /// Accounts the instance is shared with (they count too, R-Q-1).
+    #[serde(default)]
+    pub principals: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuotaChange {
+    pub before: u32,
+    pub after: u32,
+    pub purchased: u32,
+}
+
+/// The outcome of a validation: never an exception, always a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub ok: bool,
+    pub errors: Vec<Problem>,
+    pub warnings: Vec<Problem>,
+    /// The valid entries, in input order (all of them when `ok`).
+    pub vpcs: Vec<BoundVpc>,
+    /// R-BV-9: set when `ok`.
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub kept: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quota: Option<QuotaChange>,
+}
+
+/// Validates a BindVpcs JSON string.
+pub fn validate_str(input: &str, ctx: &Context) -> Report {
+    match serde_json::from_str::<Value>(input) {
+        Ok(value) => validate_value(&value, ctx),
+        Err(e) => {
+            let offset = byte_offset(input, e.line(), e.column());
+            let problem = Problem::new(
+                Code::BindVpcsMalformed,
+                format!("not valid JSON at byte {offset}: {}", json_reason(&e)),
+            )
+            .at("")
+            .rule("R-BV-1");
+            Report::failed(vec![problem])
+        }
+    }
+}
+
+/// Validates BindVpcs that were already parsed (a console passing an array).
+pub fn validate_value(value: &Value, ctx: &Context) -> Report {
+    let Value::Array(items) = value else {
+        let p = Problem::new(
+            Code::BindVpcsMalformed,
+            "expected a JSON array of VPC objects",
+        )
+        .at("")
+        .rule("R-BV-1");
+        return Report::failed(vec![p]);
+    };
+
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    let mut vpcs = Vec::new();
+    let mut first_vpc: HashMap<String, usize> = HashMap::new();
+    let mut first_vswitch: HashMap<String, usize> = HashMap::new();
+
+    for (i, item) in items.iter().enumerate() {
+        let Value::Object(obj) = item else {
+            errors.push(
+                Problem::new(Code::BindVpcsMalformed, "expected an object")
+                    .at(format!("/{i}"))
+                    .rule("R-BV-1"),
+            );
+            continue;
+        };
+        let before = errors.len();
+        let entry = check_entry(i, obj, ctx, &mut errors);
+
+        // R-BV-5: each VPC and each vSwitch once; the later one is reported.
+        if let Some(vpc) = &entry.vpc_id {
+            if let Some(j) = first_vpc.get(vpc) {
+                errors.push(
+                    Problem::new(
+                        Code::BindVpcsDuplicateVpc,
+                        format!("{vpc} is already listed at /{j}"),
+                    )
+                    .at(format!("/{i}/VpcId"))
+                    .rule("R-BV-5"),
+                );
+            } else {
+                first_vpc.insert(vpc.clone(), i);
+            }
+        }
+        if let Some(vsw) = &entry.v_switch_id {
+            if let Some(j) = first_vswitch.get(vsw) {
+                errors.push(
+                    Problem::new(
+                        Code::BindVpcsDuplicateVSwitch,
+                        format!("{vsw} is already listed at /{j}"),
+                    )
+                    .at(format!("/{i}/VSwitchId"))
+                    .rule("R-BV-5"),
+                );
+            } else {
+                first_vswitch.insert(vsw.clone(), i);
+            }
+        }
+
+        if errors.len() == before {
+            if let Some(vpc) = entry.complete() {
+                if ctx.owner.as_deref().is_some_and(|o| o != vpc.vpc_owner_id) {
+                    warnings.push(
+                        Problem::new(
+                            Code::WarnCrossAccountVpc,
+                            format!(
+                                "{} belongs to account {}: its vSwitch must be shared with the owner",
+                                vpc.vpc_id, vpc.vpc_owner_id
+                            ),
+                        )
+                        .at(format!("/{i}"))
+                        .rule("R-BV-8"),
+                    );
+                }
+                vpcs.push(vpc);
+            }
+        }
+    }
+
+    let mut report = Report {
+        ok: false,
+        errors,
+        warnings,
+        vpcs,
+        added: Vec::new(),
+        removed: Vec::new(),
+        kept: Vec::new(),
+        quota: None,
+    };
+    if report.errors.is_empty() {
+        report.diff(ctx);
+    }
+    report.ok = report.errors.is_empty();
+    if !report.ok {
+        report.warnings.clear();
+    }
+    report
+}
+
+impl Report {
+    fn failed(errors: Vec<Problem>) -> Self {
+        Report {
+            ok: false,
+            errors,
+            warnings: Vec::new(),
+            vpcs: Vec::new(),
+            added: Vec::new(),
+            removed: Vec::new(),
+            kept: Vec::new(),
+            quota: None,
+        }
+    }
+
+    /// R-BV-9: replace semantics, reported as added/removed/kept, and the quota.
+    fn diff(&mut self, ctx: &Context) {
+        let is_current = |id: &str| ctx.current.iter().any(|c| c.vpc_id == id);
+        let is_new = |id: &str| self.vpcs.iter().any(|v| v.vpc_id == id);
+        for v in &self.vpcs {
+            let list = if is_current(&v.vpc_id) {
+                &mut self.kept
+            } else {
+                &mut self.added
+            };
+            list.push(v.vpc_id.clone());
+        }
+        self.removed = ctx
+            .current
+            .iter()
+            .filter(|c| !is_new(&c.vpc_id))
+            .map(|c| c.vpc_id.clone())
+            .collect();
+
+        if let Some(q) = &ctx.quota {
+            let before = ctx.current.len() as u32 + q.principals;
+            let after = self.vpcs.len() as u32 + q.principals;
+            self.quota = Some(QuotaChange {
+                before,
+                after,
+                purchased: q.purchased,
+            });
+            if after > q.purchased {
+                self.errors.push(
+                    Problem::new(
+                        Code::QuotaAccessManagement,
+                        format!(
+                            "{} VPCs and {} principals need an access management quota of {after}; {before} is used of {} purchased",
+                            self.vpcs.len(),
+                            q.principals,
+                            q.purchased
+                        ),
+                    )
+                    .at("")
+                    .rule("R-Q-3"),
+                );
+            }
+        }
+    }
+}
+
+/// The fields of one entry that passed their own checks.
+#[derive(Default)]
+struct Entry {
+    vpc_id: Option<String>,
+    v_switch_id: Option<String>,
+    region_id: Option<String>,
+    vpc_owner_id: Option<String>,
+}
+
+impl Entry {
+    fn complete(self) -> Option<BoundVpc> {
+        Some(BoundVpc {
+            vpc_id: self.vpc_id?,
+            v_switch_id: self.v_switch_id?,
+            region_id: self.region_id?,
+            vpc_owner_id: self.vpc_owner_id?,
+        })
+    }
+}
+
+fn check_entry(
+    i: usize,
+    obj: &Map<String, Value>,
+    ctx: &Context,
+    errors: &mut Vec<Problem>,
+) -> Entry {
+    let mut entry = Entry::default();
+    let at = |field: &str| format!("/{i}/{}", escape_pointer(field));
+
+    for field in FIELDS {
+        let Some(value) = obj.get(field) else {
+            errors.push(
+                Problem::new(Code::BindVpcsMissingField, format!("{field} is required"))
+                    .at(at(field))
+                    .rule("R-BV-2"),
+            );
+            continue;
+        };
+        match check_field(field, value) {
+            Ok(v) => match field {
+                "VpcId" => entry.vpc_id = Some(v),
+                "VSwitchId" => entry.v_switch_id = Some(v),
+                "RegionId" => entry.region_id = Some(v),
+                _ => entry.vpc_owner_id = Some(v),
+            },
+            Err(p) => errors.push(p.at(at(field))),
+        }
+    }
+    for name in obj.keys().filter(|k| !FIELDS.contains(&k.as_str())) {
+        let hint = FIELDS
+            .iter()
+            .find(|f| f.eq_ignore_ascii_case(name))
+            .map_or_else(String::new, |f| format!("; did you mean {f}?"));
+        errors.push(
+            Problem::new(
+                Code::BindVpcsUnknownField,
+                format!("unknown field {name}{hint}"),
+            )
+            .at(at(name))
+            .rule("R-BV-2"),
+        );
+    }
+
+    // Rules that relate the fields to the instance.
+    if let Some(region) = &entry.region_id {
+        if *region != ctx.region {
+            errors.push(
+                Problem::new(
+                    Code::BindVpcsCrossRegion,
+                    format!("{region} is not the instance's region {}", ctx.region),
+                )
+                .at(at("RegionId"))
+                .rule("R-BV-4"),
+            );
+            entry.region_id = None;
+        }
+    }
+    if let (Some(vpc), Some(primary)) = (&entry.vpc_id, &ctx.primary_vpc) {
+        if vpc == primary {
+            errors.push(
+                Problem::new(
+                    Code::BindVpcsPrimaryVpc,
+                    format!("{vpc} is the instance's own VPC, always bound"),
+                )
+                .at(at("VpcId"))
+                .rule("R-BV-6"),
+            );
+        }
+    }
+    if let (Some(vsw), Some(network)) = (&entry.v_switch_id, &ctx.network) {
+        if let Some(facts) = network.get(vsw) {
+            check_facts(vsw, facts, &entry, ctx, &at, errors);
+        }
+    }
+    entry
+}
+
+fn check_facts(
+    vsw: &str,
+    facts: &VSwitchFacts,
+    entry: &Entry,
+    ctx: &Context,
+    at: &dyn Fn(&str) -> String,
+    errors: &mut Vec<Problem>,
+) {
+    if let (Some(actual), Some(vpc)) = (&facts.vpc_id, &entry.vpc_id) {
+        if actual != vpc {
+            errors.push(
+                Problem::new(
+                    Code::BindVpcsVSwitchNotInVpc,
+                    format!("{vsw} belongs to {actual}, not {vpc}"),
+                )
+                .at(at("VSwitchId"))
+                .rule("R-BV-7"),
+            );
+        }
+    }
+    if facts.available_ips == Some(0) {
+        errors.push(
+            Problem::new(
+                Code::BindVpcsNoAvailableIp,
+                format!("{vsw} has no available IP address"),
+            )
+            .at(at("VSwitchId"))
+            .rule("R-BV-7"),
+        );
+    }
+    let cross_account = match (&entry.vpc_owner_id, &ctx.owner) {
+        (Some(vpc_owner), Some(owner)) => vpc_owner != owner,
+        _ => false,
+    };
+    if cross_account && facts.shared_with_owner == Some(false) {
+        errors.push(
+            Problem::new(
+                Code::BindVpcsVSwitchNotShared,
+                format!(
+                    "{vsw} belongs to another account and is not shared with the instance owner"
+                ),
+            )
+            .at(at("VSwitchId"))
+            .rule("R-BV-8"),
+        );
+    }
+}
+
+/// Checks one field's type and format; returns it as a string.
+fn check_field(field: &str, value: &Value) -> Result<String, Problem> {
+    let (kind, code) = match field {
+        "VpcId" => (NameKind::VpcId, Code::BindVpcsVpcId),
+        "VSwitchId" => (NameKind::VswitchId, Code::BindVpcsVSwitchId),
+        "RegionId" => (NameKind::RegionId, Code::BindVpcsRegionId),
+        _ => (NameKind::AccountId, Code::BindVpcsVpcOwnerId),
+    };
+    let rule = if field == "VpcOwnerId" {
+        "R-ID-5"
+    } else {
+        "R-BV-3"
+    };
+    let text = match value {
+        Value::String(s) => s.clone(),
+        // R-ID-5: an account id may come as a JSON integer, but not past 2^53 − 1.
+        Value::Number(n) if field == "VpcOwnerId" => match n.as_u64() {
+            Some(v) if v <= MAX_SAFE_INTEGER => v.to_string(),
+            Some(_) => return Err(precision_problem(n)),
+            None if n
+                .as_f64()
+                .is_some_and(|f| f.fract() == 0.0 && f > MAX_SAFE_INTEGER as f64) =>
+            {
+                return Err(precision_problem(n))
+            }
+            None => return Err(Problem::new(code, format!("{n} is not an account id")).rule(rule)),
+        },
+        other => {
+            let expected = if field == "VpcOwnerId" {
+                "a string or an integer"
+            } else {
+                "a string"
+            };
+            return Err(Problem::new(
+                code,
+                format!("expected {expected}, got {}", json_type(other)),
+            )
+            .rule(rule));
+        }
+    };
+    names::validate(kind, &text)
+        .map_err(|p| Problem::new(code, format!("{text:?}: {}", p.message)).rule(rule))?;
+    Ok(text)
+}
+
+fn precision_problem(n: &serde_json::Number) -> Problem {
+    Problem::new(
+        Code::BindVpcsVpcOwnerIdPrecision,
+        format!("{n} is above 2^53-1: a JavaScript caller has already lost digits; send the id as a string"),
+    )
+    .rule("R-ID-5")
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// serde_json's message without its " at line L column C" suffix (the offset says it).
+fn json_reason(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" at line ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+/// serde_json reports a 1-based line and a byte column; R-BV-1 wants a byte offset.
+fn byte_offset(input: &str, line: usize, column: usize) -> usize {
+    let line_start: usize = input
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    (line_start + column.saturating_sub(1)).min(input.len())
+}
+
+/// RFC 6901: `~` and `/` in a member name are escaped in a pointer.
+fn escape_pointer(field: &str) -> String {
+    field.replace('~', "~0").replace('/', "~1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> Context {
+        Context {
+            region: "cn-hangzhou".into(),
+            owner: Some("1207089758810000".into()),
+            primary_vpc: Some("vpc-bp1primary0000001".into()),
+            ..Context::default()
+        }
+    }
+
+    fn entry(n: u32, owner: &str) -> String {
+        format!(
+            r#"{{"VpcId":"vpc-bp1go9qvmj78j4f4c000{n}","VSwitchId":"vsw-bp16c5pvvcf0fp5b9000{n}","RegionId":"cn-hangzhou","VpcOwnerId":{owner}}}"#
+        )
+    }
+
+    fn codes(r: &Report) -> Vec<&'static str> {
+        r.errors.iter().map(|p| p.code.as_str()).collect()
+    }
+
+    #[test]
+    fn r_bv_1_malformed_reports_byte_offset() {
+        let r = validate_str("[{\"VpcId\": }]", &ctx());
+        assert_eq!(codes(&r), ["InvalidParameter.BindVpcs.Malformed"]);
+        assert!(
+            r.errors[0].message.contains("byte 11"),
+            "{}",
+            r.errors[0].message
+        );
+        let r = validate_str("[1]", &ctx());
+        assert_eq!(r.errors[0].path.as_deref(), Some("/0"));
+        let r = validate_str("{}", &ctx());
+        assert_eq!(codes(&r), ["InvalidParameter.BindVpcs.Malformed"]);
+    }
+
+    #[test]
+    fn r_bv_1_offset_counts_bytes_across_lines() {
+        let input = "[\n  \"é\",\n  x]";
+        let r = validate_str(input, &ctx());
+        let offset = input.find('x').unwrap();
+        assert!(
+            r.errors[0].message.contains(&format!("byte {offset}")),
+            "{}",
+            r.errors[0].message
+        );
+    }
+
+    #[test]
+    fn r_bv_2_missing_and_unknown_fields() {
+        let r = validate_str(
+            r#"[{"VpcId":"vpc-bp1go9qvmj78j4f4c0001","VswitchId":"vsw-bp16c5pvvcf0fp5b90001","RegionId":"cn-hangzhou","VpcOwnerId":"1207089758810000"}]"#,
+            &ctx(),
+        );
+        assert_eq!(
+            codes(&r),
+            [
+                "InvalidParameter.BindVpcs.MissingField",
+                "InvalidParameter.BindVpcs.UnknownField"
+            ]
+        );
+        assert_eq!(r.errors[0].path.as_deref(), Some("/0/VSwitchId"));
+        assert_eq!(r.errors[1].path.as_deref(), Some("/0/VswitchId"));
+        assert!(r.errors[1].message.contains("did you mean VSwitchId"));
+    }
+
+    #[test]
+    fn r_bv_3_field_formats() {
+        let r = validate_str(
+            r#"[{"VpcId":"vpc-1","VSwitchId":7,"RegionId":"CN","VpcOwnerId":"12"}]"#,
+            &ctx(),
+        );
+        assert_eq!(
+            codes(&r),
+            [
+                "InvalidParameter.BindVpcs.VpcId",
+                "InvalidParameter.BindVpcs.VSwitchId",
+                "InvalidParameter.BindVpcs.RegionId",
+                "InvalidParameter.BindVpcs.VpcOwnerId"
+            ]
+        );
+        assert_eq!(r.errors[3].path.as_deref(), Some("/0/VpcOwnerId"));
+    }
+
+    #[test]
+    fn r_id_5_owner_id_precision() {
+        let r = validate_str(&format!("[{}]", entry(1, "9007199254740993123")), &ctx());
+        assert_eq!(codes(&r), ["InvalidParameter.BindVpcs.VpcOwnerIdPrecision"]);
+        // A 16-digit id above 2^53 − 1 is rejected even though it has the right shape.
+        let r = validate_str(&format!("[{}]", entry(1, "9007199254740993")), &ctx());
+        assert_eq!(codes(&r), ["InvalidParameter.BindVpcs.VpcOwnerIdPrecision"]);
+        let r = validate_str(&format!("[{}]", entry(1, "1e300")), &ctx());
+        assert_eq!(codes(&r), ["InvalidParameter.BindVpcs.VpcOwnerIdPrecision"]);
+        let r = validate_str(&format!("[{}]", entry(1, "\"9007199254740993\"")), &ctx());
+        assert!(r.ok, "as a string the id is exact: {:?}", r.errors);
+    }
+
+    #[test]
+    fn r_bv_4_cross_region() {
+        let r = validate_str(
+            &format!(
+                "[{}]",
+                entry(1, "1207089758810000").replace("cn-hangzhou", "cn-shanghai")
+            ),
+            &ctx(),
+        );
+        assert_eq!(codes(&r), ["InvalidParameter.BindVpcs.CrossRegion"]);
+        assert_eq!(r.errors[0].path.as_deref(), Some("/0/RegionId"));
+    }
+
+    #[test]
+    fn r_bv_5_duplicates() {
+        let a = entry(1, "1207089758810000");
+        let b = entry(2, "1207089758810000")
+            .replace("vsw-bp16c5pvvcf0fp5b90002", "vsw-bp16c5pvvcf0fp5b90001");
+        let c = entry(1, "1207089758810000")
+            .replace("vsw-bp16c5pvvcf0fp5b90001", "vsw-bp16c5pvvcf0fp5b90003");
+        let r = validate_str(&format!("[{a},{b},{c}]"), &ctx());
+        assert_eq!(
+            codes(&r),
+            [
+                "InvalidParameter.BindVpcs.DuplicateVSwitch",
+                "InvalidParameter.BindVpcs.DuplicateVpc"
+            ]
+        );
+        assert_eq!(r.errors[0].path.as_deref(), Some("/1/VSwitchId"));
+        assert_eq!(r.errors[1].path.as_deref(), Some("/2/VpcId"));
+    }
+
+    #[test]
+    fn r_bv_6_primary_vpc() {
+        let e = entry(1, "1207089758810000")
+            .replace("vpc-bp1go9qvmj78j4f4c0001", "vpc-bp1primary0000001");
+        let r = validate_str(&format!("[{e}]"), &ctx());
+        assert_eq!(codes(&r), ["InvalidParameter.BindVpcs.PrimaryVpc"]);
+    }
+
+    #[test]
+    fn r_bv_7_network_facts() {
+        let mut c = ctx();
+        c.network = Some(Network::from([(
+            "vsw-bp16c5pvvcf0fp5b90001".to_string(),
+            VSwitchFacts {
+                vpc_id: Some("vpc-otherxxxxxxx".into()),
+                available_ips: Some(0),
+                shared_with_owner: None,
+            },
+        )]));
+        let r = validate_str(&format!("[{}]", entry(1, "1207089758810000")), &c);
+        assert_eq!(
+            codes(&r),
+            [
+                "InvalidParameter.BindVpcs.VSwitchNotInVpc",
+                "Rejected.BindVpcs.NoAvailableIp"
+            ]
+        );
+    }
+
+    #[test]
+    fn r_bv_8_cross_account_vpc() {
+        let other = "1192853035110000";
+        let r = validate_str(&format!("[{}]", entry(1, other)), &ctx());
+        assert!(r.ok);
+        assert_eq!(r.warnings[0].code, Code::WarnCrossAccountVpc);
+
+        let mut c = ctx();
+        c.network = Some(Network::from([(
+            "vsw-bp16c5pvvcf0fp5b90001".to_string(),
+            VSwitchFacts {
+                shared_with_owner: Some(false),
+                ..VSwitchFacts::default()
+            },
+        )]));
+        let r = validate_str(&format!("[{}]", entry(1, other)), &c);
+        assert_eq!(codes(&r), ["Rejected.BindVpcs.VSwitchNotShared"]);
+        assert!(r.warnings.is_empty());
+    }
+
+    #[test]
+    fn r_bv_9_replace_semantics_and_quota() {
+        let mut c = ctx();
+        c.current = vec![
+            BoundVpc {
+                vpc_id: "vpc-bp1go9qvmj78j4f4c0001".into(),
+                v_switch_id: "vsw-bp16c5pvvcf0fp5b90001".into(),
+                region_id: "cn-hangzhou".into(),
+                vpc_owner_id: "1207089758810000".into(),
+            },
+            BoundVpc {
+                vpc_id: "vpc-bp1go9qvmj78j4f4c0009".into(),
+                v_switch_id: "vsw-bp16c5pvvcf0fp5b90009".into(),
+                region_id: "cn-hangzhou".into(),
+                vpc_owner_id: "1207089758810000".into(),
+            },
+        ];
+        c.quota = Some(QuotaContext {
+            purchased: 4,
+            principals: 2,
+        });
+        let r = validate_str(
+            &format!(
+                "[{},{}]",
+                entry(1, "1207089758810000"),
+                entry(2, "1207089758810000")
+            ),
+            &c,
+        );
+        assert!(r.ok);
+        assert_eq!(r.kept, ["vpc-bp1go9qvmj78j4f4c0001"]);
+        assert_eq!(r.added, ["vpc-bp1go9qvmj78j4f4c0002"]);
+        assert_eq!(r.removed, ["vpc-bp1go9qvmj78j4f4c0009"]);
+        assert_eq!(
+            r.quota,
+            Some(QuotaChange {
+                before: 4,
+                after: 4,
+                purchased: 4
+            })
+        );
+
+        let r = validate_str(
+            &format!(
+                "[{},{},{}]",
+                entry(1, "1207089758810000"),
+                entry(2, "1207089758810000"),
+                entry(3, "1207089758810000")
+            ),
+            &c,
+        );
+        assert_eq!(codes(&r), ["QuotaExceeded.AccessManagement"]);
+        assert!(
+            r.errors[0].message.contains("quota of 5"),
+            "{}",
+            r.errors[0].message
+        );
+    }
+
+    #[test]
+    fn r_bv_10_every_problem_has_a_pointer() {
+        let r = validate_str(r#"[{"VpcId":1},{"a/b":2}]"#, &ctx());
+        assert!(r.errors.len() >= 6);
+        assert!(r
+            .errors
+            .iter()
+            .all(|p| p.path.as_deref().is_some_and(|p| p.starts_with('/'))));
+        assert!(r
+            .errors
+            .iter()
+            .any(|p| p.path.as_deref() == Some("/1/a~1b")));
+    }
+
+    #[test]
+    fn empty_array_unbinds_all() {
+        let r = validate_str("[]", &ctx());
+        assert!(r.ok && r.vpcs.is_empty());
+    }
+}

@@ -1,0 +1,199 @@
+//! Stable error and warning codes (RULES.md section 10) and the problem type that
+//! carries one to a caller.
+//!
+//! Callers match on [`Code`] (or its string), never on messages: the strings are part
+//! of the public interface and do not change.
+
+use serde::{Serialize, Serializer};
+use std::fmt;
+
+macro_rules! codes {
+    ($($name:ident = $text:literal,)*) => {
+        /// A stable code from RULES.md (plus the few this project adds, listed in the README).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Code { $($name,)* }
+
+        impl Code {
+            /// Every code, for documentation and exhaustive tests.
+            pub const ALL: &'static [Code] = &[$(Code::$name,)*];
+
+            pub const fn as_str(self) -> &'static str {
+                match self { $(Code::$name => $text,)* }
+            }
+        }
+    };
+}
+
+codes! {
+    // Field formats (section 1 and the parameters of section 2).
+    KmsInstanceId = "InvalidParameter.KmsInstanceId",
+    VpcId = "InvalidParameter.VpcId",
+    VSwitchId = "InvalidParameter.VSwitchId",
+    RegionId = "InvalidParameter.RegionId",
+    AccountId = "InvalidParameter.AccountId",
+    FolderId = "InvalidParameter.FolderId",
+    ResourceDirectoryId = "InvalidParameter.ResourceDirectoryId",
+    AccountName = "InvalidParameter.AccountName",
+    DisplayName = "InvalidParameter.DisplayName",
+    ResourceShareName = "InvalidParameter.ResourceShareName",
+    Alias = "InvalidParameter.Alias",
+    SecretName = "InvalidParameter.SecretName",
+    Bucket = "InvalidParameter.Bucket",
+    Months = "InvalidParameter.Months",
+    Spec = "InvalidParameter.Spec",
+    Mode = "InvalidParameter.Mode",
+    Permission = "InvalidParameter.Permission",
+    PrincipalType = "InvalidParameter.PrincipalType",
+    Channel = "InvalidParameter.Channel",
+    // BindVpcs (section 4).
+    BindVpcsMalformed = "InvalidParameter.BindVpcs.Malformed",
+    BindVpcsMissingField = "InvalidParameter.BindVpcs.MissingField",
+    BindVpcsUnknownField = "InvalidParameter.BindVpcs.UnknownField",
+    BindVpcsVpcId = "InvalidParameter.BindVpcs.VpcId",
+    BindVpcsVSwitchId = "InvalidParameter.BindVpcs.VSwitchId",
+    BindVpcsRegionId = "InvalidParameter.BindVpcs.RegionId",
+    BindVpcsVpcOwnerId = "InvalidParameter.BindVpcs.VpcOwnerId",
+    BindVpcsVpcOwnerIdPrecision = "InvalidParameter.BindVpcs.VpcOwnerIdPrecision",
+    BindVpcsCrossRegion = "InvalidParameter.BindVpcs.CrossRegion",
+    BindVpcsDuplicateVpc = "InvalidParameter.BindVpcs.DuplicateVpc",
+    BindVpcsDuplicateVSwitch = "InvalidParameter.BindVpcs.DuplicateVSwitch",
+    BindVpcsPrimaryVpc = "InvalidParameter.BindVpcs.PrimaryVpc",
+    BindVpcsVSwitchNotInVpc = "InvalidParameter.BindVpcs.VSwitchNotInVpc",
+    BindVpcsNoAvailableIp = "Rejected.BindVpcs.NoAvailableIp",
+    BindVpcsVSwitchNotShared = "Rejected.BindVpcs.VSwitchNotShared",
+    // Lifecycle (section 2).
+    DualZone = "InvalidParameter.DualZone",
+    NoAvailableIp = "Rejected.NoAvailableIp",
+    HsmUser = "InvalidParameter.HsmUser",
+    HsmPassword = "InvalidParameter.HsmPassword",
+    Certificate = "InvalidParameter.Certificate",
+    HsmCluster = "InvalidParameter.HsmCluster",
+    ProxyConnectivity = "InvalidParameter.ProxyConnectivity",
+    ProxyConfig = "InvalidParameter.ProxyConfig",
+    ConsoleOnly = "Rejected.ConsoleOnly",
+    InstanceNotEnabled = "Rejected.InstanceNotEnabled",
+    InstanceExpired = "Rejected.InstanceExpired",
+    AlreadyConnected = "Rejected.AlreadyConnected",
+    NotEnabling = "Rejected.NotEnabling",
+    QuotaBelowUsage = "Rejected.QuotaBelowUsage",
+    // Quotas.
+    QuotaAccessManagement = "QuotaExceeded.AccessManagement",
+    QuotaKeys = "QuotaExceeded.Keys",
+    QuotaSecrets = "QuotaExceeded.Secrets",
+    // Keys.
+    Protection = "InvalidParameter.Protection",
+    Origin = "InvalidParameter.Origin",
+    ServiceKeyNotConfigurable = "Rejected.ServiceKeyNotConfigurable",
+    DeletionProtected = "Rejected.DeletionProtected",
+    // Sharing (section 5).
+    InstanceTypeNotShareable = "Rejected.InstanceTypeNotShareable",
+    NotSameEnterprise = "Rejected.NotSameEnterprise",
+    NotSameResourceDirectory = "Rejected.NotSameResourceDirectory",
+    DeprecatedPermission = "Rejected.DeprecatedPermission",
+    ModeChangeIrreversible = "Rejected.ModeChangeIrreversible",
+    ShareHasResources = "Rejected.ShareHasResources",
+    DefaultKeyNotShareable = "Rejected.DefaultKeyNotShareable",
+    CrossRegion = "Rejected.CrossRegion",
+    NoShare = "Rejected.NoShare",
+    ShareExists = "Rejected.ShareExists",
+    NameExists = "Conflict.NameExists",
+    // Lookups.
+    KeyNotFound = "NotFound.Key",
+    SecretNotFound = "NotFound.Secret",
+    AccountNotFound = "NotFound.Account",
+    FolderNotFound = "NotFound.Folder",
+    PrincipalNotFound = "NotFound.Principal",
+    // Access checks (section 7).
+    NotShared = "Forbidden.NotShared",
+    PermissionNotAttached = "Forbidden.PermissionNotAttached",
+    RamPolicy = "Forbidden.RamPolicy",
+    NotOwner = "Forbidden.NotOwner",
+    OwnerOnly = "Forbidden.OwnerOnly",
+    // Warnings: the request succeeds.
+    WarnPermissionEscalation = "Warning.PermissionEscalation",
+    WarnDeprecatedPermission = "Warning.DeprecatedPermission",
+    WarnCrossAccountVpc = "Warning.CrossAccountVpc",
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Code {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Code::ALL
+            .iter()
+            .copied()
+            .find(|c| c.as_str() == s)
+            .ok_or(())
+    }
+}
+
+/// One reported problem (or warning): a code, a message for people, the JSON pointer
+/// of the offending field when there is one, and the rule it comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub code: Code,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<&'static str>,
+}
+
+impl Problem {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        Problem {
+            code,
+            message: message.into(),
+            path: None,
+            rule: None,
+        }
+    }
+
+    pub fn at(mut self, path: impl Into<String>) -> Self {
+        self.path = Some(path.into());
+        self
+    }
+
+    pub fn rule(mut self, rule: &'static str) -> Self {
+        self.rule = Some(rule);
+        self
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.code)?;
+        if let Some(path) = &self.path {
+            write!(f, " at {path}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for Problem {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_round_trip() {
+        let mut seen = std::collections::HashSet::new();
+        for code in Code::ALL {
+            assert!(seen.insert(code.as_str()), "duplicate {code}");
+            assert_eq!(code.as_str().parse::<Code>(), Ok(*code));
+        }
+        assert!("Nope.Nothing".parse::<Code>().is_err());
+    }
+}

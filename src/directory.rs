@@ -1,0 +1,168 @@
+//! The organisation around an instance: a resource directory of accounts, its folders,
+//! and resource shares that already exist in it (SCENARIOS.md "directory").
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Directory {
+    pub resource_directory_id: String,
+    pub enterprise_id: String,
+    #[serde(default)]
+    pub accounts: Vec<Account>,
+    /// Folders with no member yet; a folder named by an account exists too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub folders: Vec<String>,
+    /// Resource shares of the organisation that share other resources (R-SH-7).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resource_shares: Vec<OrgShare>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Account {
+    pub id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder: Option<String>,
+    /// Left out: the directory's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enterprise_id: Option<String>,
+    /// Left out: the directory's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_directory_id: Option<String>,
+}
+
+/// A principal of a share, as stored (validated).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum Principal {
+    Account {
+        id: String,
+    },
+    Folder {
+        id: String,
+    },
+    /// The whole resource directory, members who join later included.
+    Directory {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+    },
+}
+
+impl Principal {
+    /// The id as a caller names it; a directory principal is named by the directory.
+    pub fn label(&self) -> &str {
+        match self {
+            Principal::Account { id } | Principal::Folder { id } => id,
+            Principal::Directory { id } => id.as_deref().unwrap_or("directory"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Permission {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+pub const DEFAULT_PERMISSION: &str = "AliyunRSDefaultPermissionKMSInstance";
+pub const DEPRECATED_PERMISSION: &str = "AliyunRSPermissionKMSInstanceReadWrite";
+
+impl Permission {
+    pub fn default_v2() -> Self {
+        Permission {
+            name: DEFAULT_PERMISSION.into(),
+            version: Some("v2".into()),
+        }
+    }
+
+    /// R-AZ-2: only the KMS instance permission grants use of the instance; the
+    /// deprecated one still does on the shares that already carry it.
+    pub fn grants_instance_use(&self) -> bool {
+        self.name == DEFAULT_PERMISSION || self.name == DEPRECATED_PERMISSION
+    }
+}
+
+/// A resource share that exists in the organisation before the instance joins it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OrgShare {
+    pub id: String,
+    pub name: String,
+    pub permission: Permission,
+    #[serde(default)]
+    pub principals: Vec<Principal>,
+}
+
+impl Directory {
+    pub fn account(&self, id: &str) -> Option<&Account> {
+        self.accounts.iter().find(|a| a.id == id)
+    }
+
+    pub fn account_mut(&mut self, id: &str) -> Option<&mut Account> {
+        self.accounts.iter_mut().find(|a| a.id == id)
+    }
+
+    pub fn enterprise_of<'a>(&'a self, account: &'a Account) -> &'a str {
+        account
+            .enterprise_id
+            .as_deref()
+            .unwrap_or(&self.enterprise_id)
+    }
+
+    pub fn directory_of<'a>(&'a self, account: &'a Account) -> &'a str {
+        account
+            .resource_directory_id
+            .as_deref()
+            .unwrap_or(&self.resource_directory_id)
+    }
+
+    pub fn folder_exists(&self, folder: &str) -> bool {
+        self.folders.iter().any(|f| f == folder)
+            || self
+                .accounts
+                .iter()
+                .any(|a| a.folder.as_deref() == Some(folder))
+    }
+
+    /// Whether `account` is a member of this directory and of `enterprise`: only such
+    /// accounts can be reached through a share (R-SH-2).
+    fn is_reachable(&self, account: &Account, enterprise: &str) -> bool {
+        self.directory_of(account) == self.resource_directory_id
+            && self.enterprise_of(account) == enterprise
+    }
+
+    /// The accounts a principal covers now, in directory order, without `owner`
+    /// (R-Q-2). Folder and directory principals cover only members of this directory
+    /// in the owner's enterprise: sharing never leaves the verified enterprise.
+    pub fn covered_by(&self, principal: &Principal, owner: &str) -> Vec<String> {
+        let enterprise = self
+            .account(owner)
+            .map_or(self.enterprise_id.as_str(), |o| self.enterprise_of(o));
+        let members = self.accounts.iter().filter(|a| a.id != owner);
+        match principal {
+            Principal::Account { id } => {
+                if id == owner {
+                    Vec::new()
+                } else {
+                    vec![id.clone()]
+                }
+            }
+            Principal::Folder { id } => members
+                .filter(|a| {
+                    a.folder.as_deref() == Some(id.as_str()) && self.is_reachable(a, enterprise)
+                })
+                .map(|a| a.id.clone())
+                .collect(),
+            Principal::Directory { .. } => members
+                .filter(|a| self.is_reachable(a, enterprise))
+                .map(|a| a.id.clone())
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! The rule engine: a [`World`] (a directory and one instance) that applies requests
+//! transactionally.
+//!
+//! `apply` works on a copy and keeps it only when every rule passed, so a failed
+//! request leaves the state exactly as it was, whatever step failed. Each request
+//! yields one audit record, success or not.
+
+use crate::access::{self, Actor, Decision, Feature};
+use crate::audit::{mask_credential, AuditRecord, Level};
+use crate::bind_vpcs;
+use crate::code::{Code, Problem};
+use crate::directory::Directory;
+use crate::instance::Instance;
+use crate::request::{Action, Request};
+use crate::{lifecycle, resources, sharing};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// A directory of accounts and the KMS instance being simulated: the whole state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct World {
+    pub directory: Directory,
+    pub instance: Instance,
+}
+
+/// What a request is applied at: the clock and the request id belong to the caller,
+/// so a simulation is deterministic and the core needs no system clock (none on wasm).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Env {
+    pub now: OffsetDateTime,
+    pub request_id: String,
+    pub latency_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuotaUsage {
+    pub used: u32,
+    pub purchased: u32,
+}
+
+/// A request that was applied.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Outcome {
+    pub action: &'static str,
+    pub warnings: Vec<Problem>,
+    pub quota: QuotaUsage,
+    pub failed_principals: Vec<String>,
+    /// UpdateKmsInstanceBindVpc: VPCs added, removed and kept, quota before and after.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind_vpcs: Option<bind_vpcs::Report>,
+    /// CreateKey: the new key's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    /// ConnectKmsInstance: minutes until the instance is expected to be enabled (R-LC-6).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_enable_minutes: Option<u32>,
+    pub audit: AuditRecord,
+}
+
+/// A request that was refused; the state did not change.
+#[derive(Debug, Clone, PartialEq, Serialize, thiserror::Error)]
+#[serde(rename_all = "camelCase")]
+#[error("{}", errors.first().map(ToString::to_string).unwrap_or_default())]
+pub struct Rejection {
+    /// Every problem found; the first is the one the order of checks names. Only
+    /// BindVpcs validation reports more than one (R-BV-10).
+    pub errors: Vec<Problem>,
+    pub quota: QuotaUsage,
+    pub audit: AuditRecord,
+}
+
+impl Rejection {
+    pub fn code(&self) -> Option<Code> {
+        self.errors.first().map(|p| p.code)
+    }
+}
+
+/// What a handler changed beyond the state.
+#[derive(Debug, Default)]
+pub(crate) struct Effects {
+    pub warnings: Vec<Problem>,
+    pub bind_vpcs: Option<bind_vpcs::Report>,
+    pub key_id: Option<String>,
+    pub expected_enable_minutes: Option<u32>,
+}
+
+/// The problems that stopped a request.
+#[derive(Debug)]
+pub(crate) struct Failure(pub Vec<Problem>);
+
+impl From<Problem> for Failure {
+    fn from(p: Problem) -> Self {
+        Failure(vec![p])
+    }
+}
+
+pub(crate) type Handled = Result<Effects, Failure>;
+
+/// Who is asking, once the access checks have passed.
+pub(crate) struct Caller<'a> {
+    pub id: &'a str,
+    pub actor: Actor,
+}
+
+impl World {
+    pub fn from_json(json: &str) -> Result<World, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a World always serialises")
+    }
+
+    pub fn quota(&self) -> QuotaUsage {
+        QuotaUsage {
+            used: self.instance.quota_used(),
+            purchased: self.instance.spec.access_management_quota,
+        }
+    }
+
+    /// Applies a request: all of it, or nothing.
+    pub fn apply(&mut self, request: &Request, env: &Env) -> Result<Outcome, Rejection> {
+        let mut next = self.clone();
+        let result = next.execute(request, env.now);
+        let caller = access::caller_id(&self.instance, request).to_string();
+        let (owner, instance_id) = (
+            self.instance.owner_id.clone(),
+            self.instance.instance_id.clone(),
+        );
+        let audit = |level, result: &str| AuditRecord {
+            time: env.now,
+            level,
+            request_id: env.request_id.clone(),
+            action: request.action.name().to_string(),
+            credential: request.credential.as_ref().map(|c| mask_credential(&c.0)),
+            caller: caller.clone(),
+            owner: owner.clone(),
+            instance_id: instance_id.clone(),
+            latency_ms: env.latency_ms,
+            result: result.to_string(),
+        };
+        match result {
+            Ok(effects) => {
+                *self = next;
+                Ok(Outcome {
+                    action: request.action.name(),
+                    warnings: effects.warnings,
+                    quota: self.quota(),
+                    failed_principals: self.instance.failed_principals(),
+                    bind_vpcs: effects.bind_vpcs,
+                    key_id: effects.key_id,
+                    expected_enable_minutes: effects.expected_enable_minutes,
+                    audit: audit(Level::Info, "Success"),
+                })
+            }
+            Err(Failure(errors)) => {
+                let first = errors.first().map_or("", |p| p.code.as_str());
+                Err(Rejection {
+                    quota: self.quota(),
+                    audit: audit(Level::Error, first),
+                    errors,
+                })
+            }
+        }
+    }
+
+    /// The access decision for a request, without applying it: the state and region,
+    /// the four access checks, and (for a request that names a key or secret) finding
+    /// it and R-AZ-4 on it. Parameter formats and the other rules are not evaluated.
+    pub fn check(&self, request: &Request) -> Decision {
+        let denied = access::gate(&self.instance, request).and_then(|actor| {
+            let caller = Caller {
+                id: access::caller_id(&self.instance, request),
+                actor,
+            };
+            resources::check_target(&self.instance, &caller, &request.action)
+        });
+        match denied {
+            Ok(()) => Decision {
+                allowed: true,
+                denied: None,
+            },
+            Err(p) => Decision {
+                allowed: false,
+                denied: Some(p),
+            },
+        }
+    }
+
+    fn execute(&mut self, request: &Request, now: OffsetDateTime) -> Handled {
+        let actor = access::gate(&self.instance, request)?;
+        let id = access::caller_id(&self.instance, request).to_string();
+        let caller = Caller { id: &id, actor };
+        let (inst, dir) = (&mut self.instance, &mut self.directory);
+        use Action::*;
+        match &request.action {
+            ConnectKmsInstance(p) => lifecycle::connect(inst, p),
+            CompleteEnable(_) => lifecycle::complete_enable(inst),
+            UpgradeKmsInstance(p) => lifecycle::upgrade(inst, &p.spec),
+            RenewKmsInstance(p) => lifecycle::renew(inst, p.months, now),
+            Expire(_) => lifecycle::expire(inst),
+            EnableSecurityAudit(p) => lifecycle::enable_audit(inst, &p.bucket),
+            DescribeKmsInstance(_) => Ok(Effects::default()),
+            UpdateKmsInstanceBindVpc(p) => lifecycle::bind_vpcs(inst, p),
+            CreateResourceShare(p) => sharing::create(inst, dir, p),
+            AssociatePrincipals(p) => sharing::associate(inst, dir, &p.principals),
+            DisassociatePrincipals(p) => sharing::disassociate(inst, dir, &p.principals),
+            ChangeShareMode(p) => sharing::change_mode(inst, &p.mode),
+            DeleteResourceShare(_) => sharing::delete(inst),
+            JoinFolder(p) => sharing::join_folder(inst, dir, p),
+            action => {
+                debug_assert!(Feature::of(action) != Feature::InstanceManagement);
+                resources::handle(inst, &caller, action)
+            }
+        }
+    }
+}

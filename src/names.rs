@@ -1,0 +1,352 @@
+//! Identifiers and names (RULES.md section 1, and the OSS bucket of R-LC-9).
+//!
+//! The patterns are small character classes, checked directly rather than through a
+//! regex engine: that keeps the wasm module small and the messages precise. Lengths
+//! are counted in Unicode scalar values, as RULES.md says.
+
+use crate::code::{Code, Problem};
+use serde::{Deserialize, Serialize};
+
+/// Every kind of identifier or name the project validates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum NameKind {
+    InstanceId,
+    VpcId,
+    VswitchId,
+    RegionId,
+    AccountId,
+    FolderId,
+    ResourceDirectoryId,
+    AccountName,
+    DisplayName,
+    ResourceShareName,
+    Alias,
+    SecretName,
+    Bucket,
+}
+
+impl NameKind {
+    pub const ALL: &'static [NameKind] = &[
+        NameKind::InstanceId,
+        NameKind::VpcId,
+        NameKind::VswitchId,
+        NameKind::RegionId,
+        NameKind::AccountId,
+        NameKind::FolderId,
+        NameKind::ResourceDirectoryId,
+        NameKind::AccountName,
+        NameKind::DisplayName,
+        NameKind::ResourceShareName,
+        NameKind::Alias,
+        NameKind::SecretName,
+        NameKind::Bucket,
+    ];
+
+    /// The rule id that defines the format.
+    pub fn rule(self) -> &'static str {
+        match self {
+            NameKind::InstanceId => "R-ID-1",
+            NameKind::VpcId => "R-ID-2",
+            NameKind::VswitchId => "R-ID-3",
+            NameKind::RegionId => "R-ID-4",
+            NameKind::AccountId => "R-ID-5",
+            NameKind::FolderId => "R-ID-6",
+            NameKind::ResourceDirectoryId => "R-ID-7",
+            NameKind::AccountName => "R-NAME-1",
+            NameKind::DisplayName => "R-NAME-2",
+            NameKind::ResourceShareName => "R-NAME-3",
+            NameKind::Alias => "R-NAME-4",
+            NameKind::SecretName => "R-NAME-5",
+            NameKind::Bucket => "R-LC-9",
+        }
+    }
+
+    /// The `InvalidParameter.<Field>` code for a value of this kind.
+    pub fn code(self) -> Code {
+        match self {
+            NameKind::InstanceId => Code::KmsInstanceId,
+            NameKind::VpcId => Code::VpcId,
+            NameKind::VswitchId => Code::VSwitchId,
+            NameKind::RegionId => Code::RegionId,
+            NameKind::AccountId => Code::AccountId,
+            NameKind::FolderId => Code::FolderId,
+            NameKind::ResourceDirectoryId => Code::ResourceDirectoryId,
+            NameKind::AccountName => Code::AccountName,
+            NameKind::DisplayName => Code::DisplayName,
+            NameKind::ResourceShareName => Code::ResourceShareName,
+            NameKind::Alias => Code::Alias,
+            NameKind::SecretName => Code::SecretName,
+            NameKind::Bucket => Code::Bucket,
+        }
+    }
+
+    /// What a valid value looks like, for messages.
+    fn expected(self) -> &'static str {
+        match self {
+            NameKind::InstanceId => "`kst-` then 8 to 32 of [a-z0-9]",
+            NameKind::VpcId => "`vpc-` then 8 to 32 of [a-z0-9]",
+            NameKind::VswitchId => "`vsw-` then 8 to 32 of [a-z0-9]",
+            NameKind::RegionId => "lower-case words joined by `-`, such as cn-hangzhou",
+            NameKind::AccountId => "16 decimal digits, not starting with 0",
+            NameKind::FolderId => "`fd-` then 8 to 32 of [A-Za-z0-9]",
+            NameKind::ResourceDirectoryId => "`rd-` then 6 to 32 of [A-Za-z0-9]",
+            NameKind::AccountName => {
+                "2 to 50 letters, digits and `_.-`, starting and ending with a letter or digit, no two of `_.-` in a row"
+            }
+            NameKind::DisplayName => "2 to 50 CJK characters, letters, digits and `_.-`",
+            NameKind::ResourceShareName => "1 to 50 CJK characters, letters, digits and `._-`",
+            NameKind::Alias => "`alias/` then 1 to 255 of [A-Za-z0-9/_-], not under `alias/acs/`",
+            NameKind::SecretName => "1 to 192 of [A-Za-z0-9/_+=.@-], not starting with `acs/`",
+            NameKind::Bucket => "3 to 63 of [a-z0-9-], starting and ending with a letter or digit",
+        }
+    }
+
+    fn is_valid(self, value: &str) -> bool {
+        match self {
+            NameKind::InstanceId => prefixed(value, "kst-", 8, 32, is_lower_alnum),
+            NameKind::VpcId => prefixed(value, "vpc-", 8, 32, is_lower_alnum),
+            NameKind::VswitchId => prefixed(value, "vsw-", 8, 32, is_lower_alnum),
+            NameKind::RegionId => is_region(value),
+            NameKind::AccountId => is_account_id(value),
+            NameKind::FolderId => prefixed(value, "fd-", 8, 32, |c| c.is_ascii_alphanumeric()),
+            NameKind::ResourceDirectoryId => {
+                prefixed(value, "rd-", 6, 32, |c| c.is_ascii_alphanumeric())
+            }
+            NameKind::AccountName => is_account_name(value),
+            NameKind::DisplayName => within(value, 2, 50, |c| is_cjk_or_word(c) || c == '-'),
+            NameKind::ResourceShareName => within(value, 1, 50, |c| is_cjk_or_word(c) || c == '-'),
+            NameKind::Alias => {
+                !value.starts_with(SERVICE_ALIAS_PREFIX)
+                    && prefixed(value, "alias/", 1, 255, is_alias_char)
+            }
+            NameKind::SecretName => {
+                !value.starts_with("acs/") && within(value, 1, 192, is_secret_char)
+            }
+            NameKind::Bucket => {
+                within(value, 3, 63, |c| is_lower_alnum(c) || c == '-')
+                    && !value.starts_with('-')
+                    && !value.ends_with('-')
+            }
+        }
+    }
+}
+
+/// Service keys carry aliases under this prefix (seed 003); users cannot create them.
+pub const SERVICE_ALIAS_PREFIX: &str = "alias/acs/";
+
+/// Checks `value` against the format of `kind`. The error carries the field's code,
+/// a message saying what was expected, and the rule id.
+pub fn validate(kind: NameKind, value: &str) -> Result<(), Problem> {
+    if kind.is_valid(value) {
+        return Ok(());
+    }
+    let mut message = format!("expected {}", kind.expected());
+    if kind == NameKind::Alias && value.starts_with(SERVICE_ALIAS_PREFIX) {
+        message = "`alias/acs/` is reserved for service keys".into();
+    }
+    Err(Problem::new(kind.code(), message).rule(kind.rule()))
+}
+
+fn is_lower_alnum(c: char) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit()
+}
+
+fn is_alias_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-')
+}
+
+fn is_secret_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '+' | '=' | '.' | '@' | '-')
+}
+
+/// Letters, digits, `_` and `.`, or a CJK ideograph.
+fn is_cjk_or_word(c: char) -> bool {
+    c.is_ascii_alphanumeric()
+        || matches!(c, '_' | '.')
+        || matches!(c as u32,
+            0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2A6DF | 0x2A700..=0x2EBEF | 0x30000..=0x3134F)
+}
+
+fn within(value: &str, min: usize, max: usize, allowed: impl Fn(char) -> bool) -> bool {
+    let len = value.chars().count();
+    (min..=max).contains(&len) && value.chars().all(allowed)
+}
+
+fn prefixed(
+    value: &str,
+    prefix: &str,
+    min: usize,
+    max: usize,
+    allowed: impl Fn(char) -> bool,
+) -> bool {
+    value
+        .strip_prefix(prefix)
+        .is_some_and(|rest| within(rest, min, max, allowed))
+}
+
+fn is_region(value: &str) -> bool {
+    // ^[a-z]{2,}(-[a-z0-9]+){1,3}$
+    let mut parts = value.split('-');
+    let first = parts.next().unwrap_or_default();
+    let rest: Vec<&str> = parts.collect();
+    first.len() >= 2
+        && first.chars().all(|c| c.is_ascii_lowercase())
+        && (1..=3).contains(&rest.len())
+        && rest
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(is_lower_alnum))
+}
+
+fn is_account_id(value: &str) -> bool {
+    value.len() == 16 && value.bytes().all(|b| b.is_ascii_digit()) && !value.starts_with('0')
+}
+
+fn is_account_name(value: &str) -> bool {
+    let special = |c: char| matches!(c, '_' | '.' | '-');
+    let chars: Vec<char> = value.chars().collect();
+    (2..=50).contains(&chars.len())
+        && chars
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || special(c))
+        && chars.first().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.last().is_some_and(|c| c.is_ascii_alphanumeric())
+        && !chars.windows(2).any(|w| special(w[0]) && special(w[1]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(kind: NameKind, v: &str) -> bool {
+        validate(kind, v).is_ok()
+    }
+
+    #[test]
+    fn r_id_1_instance_id() {
+        assert!(ok(NameKind::InstanceId, "kst-hzz62f4a5c2d7ab12cd"));
+        assert!(!ok(NameKind::InstanceId, "kst-short"));
+        assert!(!ok(NameKind::InstanceId, "kst-UPPERCASE0000"));
+        assert!(!ok(NameKind::InstanceId, "kst-phzz64f722a1buamw0****"));
+        assert_eq!(
+            validate(NameKind::InstanceId, "x").unwrap_err().code,
+            Code::KmsInstanceId
+        );
+    }
+
+    #[test]
+    fn r_id_2_vpc_id() {
+        assert!(ok(NameKind::VpcId, "vpc-bp1go9qvmj78j4f4c0001"));
+        assert!(!ok(NameKind::VpcId, "vpc-1234567"));
+        assert!(ok(NameKind::VpcId, &format!("vpc-{}", "a".repeat(32))));
+        assert!(!ok(NameKind::VpcId, &format!("vpc-{}", "a".repeat(33))));
+    }
+
+    #[test]
+    fn r_id_3_vswitch_id() {
+        assert!(ok(NameKind::VswitchId, "vsw-bp16c5pvvcf0fp5b90001"));
+        assert!(!ok(NameKind::VswitchId, "VSW-1"));
+    }
+
+    #[test]
+    fn r_id_4_region_id() {
+        for r in ["cn-hangzhou", "ap-southeast-1", "cn-shanghai-finance-1"] {
+            assert!(ok(NameKind::RegionId, r), "{r}");
+        }
+        for r in [
+            "cn",
+            "c-hangzhou",
+            "CN-hangzhou",
+            "cn-",
+            "cn--x",
+            "a-b-c-d-e",
+            "cn-hang_zhou",
+        ] {
+            assert!(!ok(NameKind::RegionId, r), "{r}");
+        }
+    }
+
+    #[test]
+    fn r_id_5_account_id() {
+        assert!(ok(NameKind::AccountId, "1207089758810000"));
+        assert!(!ok(NameKind::AccountId, "0207089758810000"));
+        assert!(!ok(NameKind::AccountId, "120708975881000"));
+        assert!(!ok(NameKind::AccountId, "120708975881****"));
+    }
+
+    #[test]
+    fn r_id_6_folder_id() {
+        assert!(ok(NameKind::FolderId, "fd-AbCd1234"));
+        assert!(!ok(NameKind::FolderId, "fd-xxxx"));
+    }
+
+    #[test]
+    fn r_id_7_resource_directory_id() {
+        assert!(ok(NameKind::ResourceDirectoryId, "rd-a1b2c3"));
+        assert!(!ok(NameKind::ResourceDirectoryId, "rd-a1b2"));
+    }
+
+    #[test]
+    fn r_name_1_account_name() {
+        assert!(ok(NameKind::AccountName, "security-team"));
+        assert!(ok(NameKind::AccountName, "a.b_c-d9"));
+        for bad in [
+            "a",
+            "-team",
+            "team-",
+            "te--am",
+            "te._am",
+            "t eam",
+            &"a".repeat(51),
+        ] {
+            assert!(!ok(NameKind::AccountName, bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn r_name_2_display_name() {
+        assert!(ok(NameKind::DisplayName, "安全团队"));
+        assert!(ok(NameKind::DisplayName, "-x-"));
+        assert!(!ok(NameKind::DisplayName, "安"));
+        assert!(!ok(NameKind::DisplayName, "team one"));
+        // 50 characters of three bytes each: counted as characters, not bytes.
+        assert!(ok(NameKind::DisplayName, &"安".repeat(50)));
+        assert!(!ok(NameKind::DisplayName, &"安".repeat(51)));
+    }
+
+    #[test]
+    fn r_name_3_resource_share_name() {
+        assert!(ok(NameKind::ResourceShareName, "kms-share"));
+        assert!(ok(NameKind::ResourceShareName, "共享.1"));
+        assert!(!ok(NameKind::ResourceShareName, ""));
+        assert!(!ok(NameKind::ResourceShareName, "kms share!"));
+    }
+
+    #[test]
+    fn r_name_4_alias() {
+        assert!(ok(NameKind::Alias, "alias/app"));
+        assert!(ok(NameKind::Alias, "alias/team/app_1-x"));
+        assert!(!ok(NameKind::Alias, "alias/"));
+        assert!(!ok(NameKind::Alias, "app"));
+        let reserved = validate(NameKind::Alias, "alias/acs/ecs").unwrap_err();
+        assert_eq!(reserved.code, Code::Alias);
+        assert!(reserved.message.contains("reserved"));
+    }
+
+    #[test]
+    fn r_name_5_secret_name() {
+        assert!(ok(NameKind::SecretName, "db-password"));
+        assert!(ok(NameKind::SecretName, "a/b_c+d=e.f@g-h"));
+        assert!(!ok(NameKind::SecretName, "acs/ecs"));
+        assert!(!ok(NameKind::SecretName, &"a".repeat(193)));
+    }
+
+    #[test]
+    fn r_lc_9_bucket_name() {
+        assert!(ok(NameKind::Bucket, "kms-audit-logs"));
+        for bad in ["ab", "-audit", "audit-", "Audit", "audit_logs"] {
+            assert!(!ok(NameKind::Bucket, bad), "{bad}");
+        }
+    }
+}

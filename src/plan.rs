@@ -1,0 +1,299 @@
+//! Change plans (SCENARIOS.md): a starting world and steps with what each caller
+//! expects; run as a dry run, step by step, each compared with its expectation.
+
+use crate::code::Code;
+use crate::directory::Directory;
+use crate::engine::{Env, World};
+use crate::instance::Instance;
+use crate::names::{self, NameKind};
+use crate::request::Request;
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+/// A change plan as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Plan {
+    pub name: String,
+    /// The rule ids the plan pins (documentation).
+    #[serde(default)]
+    pub rules: Vec<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The time of the first step; each later step is one minute on.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub now: Option<OffsetDateTime>,
+    pub directory: Directory,
+    pub instance: Instance,
+    pub steps: Vec<Step>,
+}
+
+/// One step: a request and what must come of it.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub request: Request,
+    pub expect: Expect,
+}
+
+impl<'de> Deserialize<'de> for Step {
+    /// A request with an `expect` beside it; every other field belongs to the request,
+    /// which rejects the ones it does not know (a typo fails loudly).
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut map = Map::<String, Value>::deserialize(d)?;
+        let expect = match map.remove("expect") {
+            Some(v) => {
+                Expect::deserialize(v).map_err(|e| D::Error::custom(format!("expect: {e}")))?
+            }
+            None => Expect::default(),
+        };
+        let request = Request::deserialize(Value::Object(map)).map_err(D::Error::custom)?;
+        Ok(Step { request, expect })
+    }
+}
+
+/// What a step must produce; fields left out are not checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Expect {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ok: Option<bool>,
+    /// The code of the first error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Every code reported, as a multiset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<String>>,
+    /// Warning codes that must be among those reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warnings: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota_used: Option<u32>,
+    /// Exactly the accounts whose association is `failed` after the step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_principals: Option<Vec<String>>,
+}
+
+/// Why a plan file could not be run (exit status 2 at the CLI).
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("invalid plan: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("invalid plan: {0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepResult {
+    /// 1-based, as people count steps.
+    pub index: usize,
+    pub action: &'static str,
+    pub caller: String,
+    pub ok: bool,
+    /// Every error code, the first one first.
+    pub errors: Vec<Code>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    pub warnings: Vec<Code>,
+    pub quota_used: u32,
+    pub quota_purchased: u32,
+    pub failed_principals: Vec<String>,
+    pub matched: bool,
+    /// What differed from the expectation, one sentence each.
+    pub differences: Vec<String>,
+    pub audit: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanResult {
+    pub name: String,
+    pub matched: bool,
+    pub steps: Vec<StepResult>,
+}
+
+const DEFAULT_START: OffsetDateTime = datetime!(2026-01-01 00:00 UTC);
+
+impl Plan {
+    pub fn from_json(json: &str) -> Result<Plan, PlanError> {
+        let plan: Plan = serde_json::from_str(json)?;
+        plan.check()?;
+        Ok(plan)
+    }
+
+    /// Checks what serde cannot: the starting instance's ids, and that every expected
+    /// code is one this project knows (a misspelt code would never match).
+    fn check(&self) -> Result<(), PlanError> {
+        let inst = &self.instance;
+        for (kind, value) in [
+            (NameKind::InstanceId, &inst.instance_id),
+            (NameKind::RegionId, &inst.region_id),
+            (NameKind::AccountId, &inst.owner_id),
+        ] {
+            names::validate(kind, value)
+                .map_err(|p| PlanError::Invalid(format!("instance: {value:?}: {}", p.message)))?;
+        }
+        for (i, step) in self.steps.iter().enumerate() {
+            let e = &step.expect;
+            let codes = e
+                .error
+                .iter()
+                .chain(e.errors.iter().flatten())
+                .chain(e.warnings.iter().flatten());
+            for code in codes {
+                if code.parse::<Code>().is_err() {
+                    return Err(PlanError::Invalid(format!(
+                        "step {}: unknown code {code:?} in expect",
+                        i + 1
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn run(&self) -> PlanResult {
+        let mut world = World {
+            directory: self.directory.clone(),
+            instance: self.instance.clone(),
+        };
+        let start = self.now.unwrap_or(DEFAULT_START);
+        let steps: Vec<StepResult> = self
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, step)| {
+                let env = Env {
+                    now: start + Duration::minutes(i as i64),
+                    request_id: format!("plan-step-{}", i + 1),
+                    latency_ms: 0,
+                };
+                let caller = step.request.caller.clone();
+                let (ok, errors, message, warnings, audit) = match world.apply(&step.request, &env)
+                {
+                    Ok(o) => (
+                        true,
+                        vec![],
+                        None,
+                        o.warnings.iter().map(|w| w.code).collect(),
+                        o.audit,
+                    ),
+                    Err(r) => {
+                        let message = r.errors.first().map(ToString::to_string);
+                        (
+                            false,
+                            r.errors.iter().map(|p| p.code).collect(),
+                            message,
+                            vec![],
+                            r.audit,
+                        )
+                    }
+                };
+                let quota = world.quota();
+                let mut result = StepResult {
+                    index: i + 1,
+                    action: step.request.action.name(),
+                    caller,
+                    ok,
+                    errors,
+                    message,
+                    warnings,
+                    quota_used: quota.used,
+                    quota_purchased: quota.purchased,
+                    failed_principals: world.instance.failed_principals(),
+                    matched: true,
+                    differences: Vec::new(),
+                    audit: audit.to_string(),
+                };
+                result.differences = differences(&step.expect, &result);
+                result.matched = result.differences.is_empty();
+                result
+            })
+            .collect();
+        PlanResult {
+            name: self.name.clone(),
+            matched: steps.iter().all(|s| s.matched),
+            steps,
+        }
+    }
+}
+
+/// Parses and runs a plan.
+pub fn run_json(json: &str) -> Result<PlanResult, PlanError> {
+    Ok(Plan::from_json(json)?.run())
+}
+
+fn sorted(codes: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut v: Vec<String> = codes.into_iter().collect();
+    v.sort();
+    v
+}
+
+fn differences(expect: &Expect, got: &StepResult) -> Vec<String> {
+    let mut out = Vec::new();
+    let first = got.errors.first().map(|c| c.as_str());
+    let got_codes = || got.errors.iter().map(|c| c.as_str().to_string());
+    if let Some(ok) = expect.ok {
+        if ok != got.ok {
+            let what = first.map_or_else(
+                || "it succeeded".to_string(),
+                |c| format!("it failed with {c}"),
+            );
+            out.push(format!(
+                "expected {}, but {what}",
+                if ok { "success" } else { "failure" }
+            ));
+        }
+    }
+    if let Some(code) = &expect.error {
+        if first != Some(code.as_str()) {
+            out.push(format!(
+                "expected error {code}, got {}",
+                first.unwrap_or("success")
+            ));
+        }
+    }
+    if let Some(codes) = &expect.errors {
+        let (want, have) = (sorted(codes.iter().cloned()), sorted(got_codes()));
+        if want != have {
+            out.push(format!(
+                "expected errors [{}], got [{}]",
+                want.join(", "),
+                have.join(", ")
+            ));
+        }
+    }
+    if let Some(warnings) = &expect.warnings {
+        let mut have: Vec<&str> = got.warnings.iter().map(|c| c.as_str()).collect();
+        for w in warnings {
+            match have.iter().position(|h| h == w) {
+                Some(i) => {
+                    have.remove(i);
+                }
+                None => out.push(format!("expected warning {w}, not reported")),
+            }
+        }
+    }
+    if let Some(q) = expect.quota_used {
+        if q != got.quota_used {
+            out.push(format!("expected quota used {q}, got {}", got.quota_used));
+        }
+    }
+    if let Some(failed) = &expect.failed_principals {
+        let (want, have) = (
+            sorted(failed.iter().cloned()),
+            sorted(got.failed_principals.iter().cloned()),
+        );
+        if want != have {
+            out.push(format!(
+                "expected failed principals [{}], got [{}]",
+                want.join(", "),
+                have.join(", ")
+            ));
+        }
+    }
+    out
+}

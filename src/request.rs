@@ -1,0 +1,418 @@
+//! A request: an API call made by an account, in the JSON shape of a change-plan step
+//! (SCENARIOS.md): `{"as", "action", "params", "ram", "region"}`.
+//!
+//! Parameters whose format is a rule (ids, names, modes) are kept as strings here and
+//! checked by the engine in the documented order (RULES.md section 7), so a bad value
+//! is a typed error with its code, not a parse failure.
+
+use crate::bind_vpcs::Network;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A value that must never be shown: a password or an AccessKey secret.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Sensitive(pub String);
+
+impl fmt::Debug for Sensitive {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Sensitive(****)")
+    }
+}
+
+impl Serialize for Sensitive {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("****")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VSwitchParam {
+    pub id: String,
+    pub zone: String,
+    pub available_ips: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EndpointService {
+    pub id: String,
+    pub zones: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProxyConfig {
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub certificate_fingerprint: Option<String>,
+    #[serde(default)]
+    pub access_key_id: Option<String>,
+    #[serde(default)]
+    pub access_key_secret: Option<Sensitive>,
+    /// An uploaded configuration file, instead of the four fields.
+    #[serde(default)]
+    pub file: Option<Sensitive>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProxyParam {
+    pub connectivity: String,
+    #[serde(default)]
+    pub domain: Option<String>,
+    #[serde(default)]
+    pub endpoint_service: Option<EndpointService>,
+    #[serde(default)]
+    pub config: Option<ProxyConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Connect {
+    pub channel: String,
+    pub vpc_id: String,
+    #[serde(default)]
+    pub v_switches: Vec<VSwitchParam>,
+    /// The two zones; left out, the zones of the vSwitches.
+    #[serde(default)]
+    pub zones: Option<Vec<String>>,
+    #[serde(default)]
+    pub hsm_cluster_id: Option<String>,
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub password: Option<Sensitive>,
+    #[serde(default)]
+    pub certificate: Option<String>,
+    #[serde(default)]
+    pub proxy: Option<ProxyParam>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SpecChange {
+    #[serde(default)]
+    pub access_management_quota: Option<u32>,
+    #[serde(default)]
+    pub key_quota: Option<u32>,
+    #[serde(default)]
+    pub secret_quota: Option<u32>,
+    #[serde(default)]
+    pub compute_units: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Upgrade {
+    pub spec: SpecChange,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Renew {
+    pub months: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityAudit {
+    pub bucket: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BindVpc {
+    /// The JSON string of the API, or the array a console already has.
+    #[serde(rename = "BindVpcs")]
+    pub bind_vpcs: Value,
+    #[serde(default)]
+    pub network: Option<Network>,
+}
+
+/// A principal as a request names it; checked by the engine (R-SH-3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrincipalParam {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionParam {
+    pub name: String,
+    #[serde(default)]
+    pub version: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateShare {
+    pub name: String,
+    pub mode: String,
+    #[serde(default)]
+    pub principals: Vec<PrincipalParam>,
+    #[serde(default)]
+    pub permission: Option<PermissionParam>,
+    #[serde(default)]
+    pub existing_share: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Principals {
+    pub principals: Vec<PrincipalParam>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModeChange {
+    pub mode: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JoinFolder {
+    pub account: String,
+    pub folder: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateKey {
+    pub alias: String,
+    #[serde(default)]
+    pub protection: Option<String>,
+    #[serde(default)]
+    pub origin: Option<String>,
+}
+
+/// Names a key by alias or key id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRef {
+    pub key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Toggle {
+    pub key: String,
+    /// Left out: on.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddAlias {
+    pub key: String,
+    pub alias: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tag {
+    #[serde(default)]
+    pub key: Option<String>,
+    #[serde(default)]
+    pub secret: Option<String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretName {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretRef {
+    pub secret: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessPoint {
+    pub name: String,
+}
+
+/// No parameters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
+
+/// Every action of SCENARIOS.md, with its parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", content = "params")]
+pub enum Action {
+    ConnectKmsInstance(Connect),
+    CompleteEnable(NoParams),
+    UpgradeKmsInstance(Upgrade),
+    RenewKmsInstance(Renew),
+    Expire(NoParams),
+    EnableSecurityAudit(SecurityAudit),
+    DescribeKmsInstance(NoParams),
+    UpdateKmsInstanceBindVpc(BindVpc),
+    CreateResourceShare(CreateShare),
+    AssociatePrincipals(Principals),
+    DisassociatePrincipals(Principals),
+    ChangeShareMode(ModeChange),
+    DeleteResourceShare(NoParams),
+    JoinFolder(JoinFolder),
+    CreateKey(CreateKey),
+    DescribeKey(KeyRef),
+    UpdateRotationPolicy(Toggle),
+    ScheduleKeyDeletion(KeyRef),
+    SetDeletionProtection(Toggle),
+    CreateAlias(AddAlias),
+    TagResource(Tag),
+    CreateSecret(SecretName),
+    DescribeSecret(SecretRef),
+    DeleteSecret(SecretRef),
+    UpdateSecretRotationPolicy(SecretRef),
+    GetSecretValue(SecretRef),
+    Encrypt(KeyRef),
+    Decrypt(KeyRef),
+    GenerateDataKey(KeyRef),
+    ReEncrypt(KeyRef),
+    CreateBackup(NoParams),
+    CreateApplicationAccessPoint(AccessPoint),
+}
+
+impl Action {
+    /// Builds an action from its name and parameters (`null` or absent: none).
+    pub fn from_parts(name: &str, params: Value) -> Result<Action, String> {
+        let params = if params.is_null() {
+            Value::Object(Default::default())
+        } else {
+            params
+        };
+        serde_json::from_value(serde_json::json!({ "action": name, "params": params }))
+            .map_err(|e| format!("action {name}: {e}"))
+    }
+
+    /// The action's API name.
+    pub fn name(&self) -> &'static str {
+        macro_rules! names {
+            ($($v:ident),*) => { match self { $(Action::$v(_) => stringify!($v),)* } };
+        }
+        names!(
+            ConnectKmsInstance,
+            CompleteEnable,
+            UpgradeKmsInstance,
+            RenewKmsInstance,
+            Expire,
+            EnableSecurityAudit,
+            DescribeKmsInstance,
+            UpdateKmsInstanceBindVpc,
+            CreateResourceShare,
+            AssociatePrincipals,
+            DisassociatePrincipals,
+            ChangeShareMode,
+            DeleteResourceShare,
+            JoinFolder,
+            CreateKey,
+            DescribeKey,
+            UpdateRotationPolicy,
+            ScheduleKeyDeletion,
+            SetDeletionProtection,
+            CreateAlias,
+            TagResource,
+            CreateSecret,
+            DescribeSecret,
+            DeleteSecret,
+            UpdateSecretRotationPolicy,
+            GetSecretValue,
+            Encrypt,
+            Decrypt,
+            GenerateDataKey,
+            ReEncrypt,
+            CreateBackup,
+            CreateApplicationAccessPoint
+        )
+    }
+}
+
+/// One API call. Serialised as a change-plan step without `expect`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RequestDoc", into = "RequestDoc")]
+pub struct Request {
+    /// An account id, or `"owner"`.
+    pub caller: String,
+    pub action: Action,
+    /// RAM actions granted to the caller's identity; `None` grants every action.
+    pub ram: Option<Vec<String>>,
+    /// The region the call is made from; `None` is the instance's own.
+    pub region: Option<String>,
+    /// The AccessKey id or STS token that signed the call, for the audit record.
+    pub credential: Option<Sensitive>,
+}
+
+impl Request {
+    pub fn new(caller: impl Into<String>, action: Action) -> Self {
+        Request {
+            caller: caller.into(),
+            action,
+            ram: None,
+            region: None,
+            credential: None,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestDoc {
+    #[serde(rename = "as")]
+    caller: String,
+    action: String,
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    params: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ram: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    credential: Option<Sensitive>,
+}
+
+impl TryFrom<RequestDoc> for Request {
+    type Error = String;
+    fn try_from(doc: RequestDoc) -> Result<Self, String> {
+        Ok(Request {
+            caller: doc.caller,
+            action: Action::from_parts(&doc.action, doc.params)?,
+            ram: doc.ram,
+            region: doc.region,
+            credential: doc.credential,
+        })
+    }
+}
+
+impl From<Request> for RequestDoc {
+    fn from(r: Request) -> Self {
+        let mut tagged = serde_json::to_value(&r.action).unwrap_or(Value::Null);
+        let params = tagged
+            .get_mut("params")
+            .map(Value::take)
+            .unwrap_or(Value::Null);
+        RequestDoc {
+            caller: r.caller,
+            action: r.action.name().to_string(),
+            params,
+            ram: r.ram,
+            region: r.region,
+            credential: r.credential,
+        }
+    }
+}
