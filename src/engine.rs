@@ -122,6 +122,10 @@ impl World {
     }
 
     /// Applies a request: all of it, or nothing.
+    #[allow(
+        clippy::result_large_err,
+        reason = "a rejection carries its audit record; requests are not a hot loop"
+    )]
     pub fn apply(&mut self, request: &Request, env: &Env) -> Result<Outcome, Rejection> {
         let mut next = self.clone();
         let result = next.execute(request, env.now);

@@ -255,7 +255,7 @@ pub struct NoParams {}
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", content = "params")]
 pub enum Action {
-    ConnectKmsInstance(Connect),
+    ConnectKmsInstance(Box<Connect>),
     CompleteEnable(NoParams),
     UpgradeKmsInstance(Upgrade),
     RenewKmsInstance(Renew),
@@ -297,8 +297,17 @@ impl Action {
         } else {
             params
         };
-        serde_json::from_value(serde_json::json!({ "action": name, "params": params }))
-            .map_err(|e| format!("action {name}: {e}"))
+        let tagged = serde_json::json!({ "action": name, "params": params });
+        // The path names the field at fault (`params.months`), not only the type.
+        serde_path_to_error::deserialize(tagged).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if path == "." {
+                format!("action {name}: {inner}")
+            } else {
+                format!("action {name}: {path}: {inner}")
+            }
+        })
     }
 
     /// The action's API name.

@@ -178,15 +178,17 @@ fn key_kind(
         (None, Protection::External)
         | (Some("external"), Protection::Hardware | Protection::External) => Origin::External,
         (None | Some("kms"), Protection::Software | Protection::Hardware) => Origin::Kms,
-        (Some(other), _) => return Err(Problem::new(
-            Code::Origin,
-            format!(
+        (Some(other), _) => {
+            return Err(Problem::new(
+                Code::Origin,
+                format!(
                 "key material from {other:?} is not possible for a {protection:?}-protected key"
             )
-            .to_lowercase(),
-        )
-        .at("/origin")
-        .rule("R-KEY-2")),
+                .to_lowercase(),
+            )
+            .at("/origin")
+            .rule("R-KEY-2"))
+        }
     };
     Ok((protection, origin))
 }

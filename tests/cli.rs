@@ -1,0 +1,250 @@
+//! The command-line tool as a user runs it: exit statuses and one-line errors.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn kms(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kms-instance"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The tool may exit before it reads its input (a bad argument): ignore the pipe.
+    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+    child.wait_with_output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn scenario(name: &str) -> String {
+    let dir = std::env::var_os("KMS_SCENARIOS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/scenarios"));
+    dir.join(name).to_string_lossy().into_owned()
+}
+
+fn temp_file(name: &str, contents: &str) -> String {
+    let path = std::env::temp_dir().join(format!("kms-cli-{}-{name}", std::process::id()));
+    std::fs::write(&path, contents).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+/// Exit 2 with exactly one line on stderr naming the problem, and no panic.
+fn assert_fatal(out: &Output, mentions: &str) {
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(
+        err.contains(mentions),
+        "{err:?} should mention {mentions:?}"
+    );
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "{err}"
+    );
+}
+
+const PLAN_HEAD: &str = r#""directory": {"resourceDirectoryId": "rd-a1b2c3", "enterpriseId": "ent-acme",
+    "accounts": [{"id": "1207089758810000", "name": "security-team"}]},
+  "instance": {"instanceId": "kst-hzz62f4a5c2d7ab12cd", "type": "software", "regionId": "cn-hangzhou",
+    "ownerId": "1207089758810000", "status": "enabled",
+    "spec": {"accessManagementQuota": 5, "keyQuota": 10, "secretQuota": 10}}"#;
+
+fn plan_with(steps: &str) -> String {
+    format!(r#"{{"name": "t", {PLAN_HEAD}, "steps": [{steps}]}}"#)
+}
+
+#[test]
+fn plan_reports_every_shared_scenario_matched() {
+    let files: Vec<String> = [
+        "01-quota-example.json",
+        "02-joint-ownership.json",
+        "03-independent-ownership.json",
+    ]
+    .map(scenario)
+    .into();
+    let args: Vec<&str> = std::iter::once("plan")
+        .chain(files.iter().map(String::as_str))
+        .collect();
+    let out = kms(&args, "");
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("5 of 5 steps matched"), "{stdout}");
+    assert!(stdout.contains("QuotaExceeded.AccessManagement"));
+    assert!(!stdout.contains("DIFFERS"));
+}
+
+#[test]
+fn plan_json_is_machine_readable() {
+    let out = kms(
+        &["plan", "--json", &scenario("05-sharing-preconditions.json")],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["matched"], true);
+    assert_eq!(v[0]["steps"][0]["errors"][0], "Rejected.NotSameEnterprise");
+    assert_eq!(v[0]["steps"].as_array().unwrap().len(), 7);
+}
+
+#[test]
+fn plan_that_does_not_match_exits_1_and_says_what_differed() {
+    let file = temp_file(
+        "mismatch.json",
+        &plan_with(
+            r#"{"as": "owner", "action": "CreateKey", "params": {"alias": "alias/a"}, "expect": {"error": "Conflict.NameExists"}}"#,
+        ),
+    );
+    let out = kms(&["plan", &file], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("DIFFERS: expected error Conflict.NameExists, got success"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn bad_plan_files_exit_2_with_one_line() {
+    assert_fatal(
+        &kms(&["plan", "/nonexistent/plan.json"], ""),
+        "/nonexistent/plan.json",
+    );
+    let not_json = temp_file("not-json.json", "{\"name\": ");
+    assert_fatal(&kms(&["plan", &not_json], ""), "line 1");
+    let unknown = temp_file(
+        "unknown.json",
+        &plan_with(r#"{"as": "owner", "action": "LaunchRocket"}"#),
+    );
+    assert_fatal(&kms(&["plan", &unknown], ""), "LaunchRocket");
+    let wrong_type = temp_file(
+        "wrong-type.json",
+        &plan_with(
+            r#"{"as": "owner", "action": "RenewKmsInstance", "params": {"months": "twelve"}}"#,
+        ),
+    );
+    assert_fatal(&kms(&["plan", &wrong_type], ""), "months");
+    let typo = temp_file(
+        "typo.json",
+        &plan_with(r#"{"as": "owner", "action": "CreateBackup", "expcet": {"ok": true}}"#),
+    );
+    assert_fatal(&kms(&["plan", &typo], ""), "expcet");
+    let bad_code = temp_file(
+        "bad-code.json",
+        &plan_with(r#"{"as": "owner", "action": "CreateBackup", "expect": {"error": "Nope"}}"#),
+    );
+    assert_fatal(&kms(&["plan", &bad_code], ""), "unknown code \"Nope\"");
+    // One malformed file stops the run before any plan runs.
+    assert_fatal(
+        &kms(&["plan", &scenario("01-quota-example.json"), &not_json], ""),
+        "not-json.json",
+    );
+}
+
+#[test]
+fn validate_bind_vpcs_reports_every_problem() {
+    let input =
+        r#"[{"VpcId":"vpc-bp1go9qvmj78j4f4c0001","VSwitchId":"vsw-1","RegionId":"cn-shanghai"}]"#;
+    let out = kms(
+        &["validate", "bind-vpcs", "--region", "cn-hangzhou", "-"],
+        input,
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout.contains("invalid: 3 problem(s)"), "{stdout}");
+    for needle in [
+        "/0/VSwitchId",
+        "/0/VpcOwnerId",
+        "/0/RegionId",
+        "InvalidParameter.BindVpcs.CrossRegion",
+    ] {
+        assert!(stdout.contains(needle), "{needle} in {stdout}");
+    }
+    let ok = r#"[{"VpcId":"vpc-bp1go9qvmj78j4f4c0001","VSwitchId":"vsw-bp16c5pvvcf0fp5b90001","RegionId":"cn-hangzhou","VpcOwnerId":"1192853035110000"}]"#;
+    let out = kms(
+        &[
+            "validate",
+            "bind-vpcs",
+            "--region",
+            "cn-hangzhou",
+            "--owner",
+            "1207089758810000",
+            "--json",
+        ],
+        ok,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["warnings"][0]["code"], "Warning.CrossAccountVpc");
+    assert_fatal(
+        &kms(&["validate", "bind-vpcs", "--region", "Hangzhou"], "[]"),
+        "--region",
+    );
+    assert_fatal(
+        &kms(
+            &[
+                "validate",
+                "bind-vpcs",
+                "--region",
+                "cn-hangzhou",
+                "/nonexistent",
+            ],
+            "",
+        ),
+        "/nonexistent",
+    );
+}
+
+#[test]
+fn validate_name_covers_every_kind() {
+    let valid = [
+        ("instance-id", "kst-hzz62f4a5c2d7ab12cd"),
+        ("vpc-id", "vpc-bp1go9qvmj78j4f4c0001"),
+        ("vswitch-id", "vsw-bp16c5pvvcf0fp5b90001"),
+        ("region-id", "cn-hangzhou"),
+        ("account-id", "1207089758810000"),
+        ("folder-id", "fd-AbCd1234"),
+        ("resource-directory-id", "rd-a1b2c3"),
+        ("account-name", "security-team"),
+        ("display-name", "安全团队"),
+        ("resource-share-name", "kms-share"),
+        ("alias", "alias/app"),
+        ("secret-name", "db-password"),
+        ("bucket", "kms-audit-logs"),
+    ];
+    for (kind, value) in valid {
+        let out = kms(&["validate", "name", kind, value], "");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{kind} {value}: {}",
+            text(&out.stdout)
+        );
+        let out = kms(&["validate", "name", kind, "a b"], "");
+        assert_eq!(out.status.code(), Some(1), "{kind} rejects a space");
+        assert!(text(&out.stdout).contains("InvalidParameter."));
+    }
+    let out = kms(&["validate", "name", "colour", "x"], "");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn every_command_has_help() {
+    for args in [
+        &["--help"][..],
+        &["plan", "--help"],
+        &["validate", "--help"],
+        &["validate", "bind-vpcs", "--help"],
+        &["validate", "name", "--help"],
+    ] {
+        let out = kms(args, "");
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(text(&out.stdout).contains("Usage:"), "{args:?}");
+    }
+}
