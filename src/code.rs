@@ -109,6 +109,17 @@ codes! {
     RamPolicy = "Forbidden.RamPolicy",
     NotOwner = "Forbidden.NotOwner",
     OwnerOnly = "Forbidden.OwnerOnly",
+    // Envelope encryption and the HSM bridge (ENVELOPE.md).
+    InvalidCiphertext = "InvalidCiphertext",
+    KeyId = "InvalidParameter.KeyId",
+    EncryptionContext = "InvalidParameter.EncryptionContext",
+    Plaintext = "InvalidParameter.Plaintext",
+    Keyring = "InvalidParameter.Keyring",
+    BridgeUnavailable = "Bridge.Unavailable",
+    BridgeTimeout = "Bridge.Timeout",
+    BridgeAuthenticationFailed = "Bridge.AuthenticationFailed",
+    BridgeKeyNotFound = "Bridge.KeyNotFound",
+    BridgeHsm = "Bridge.Hsm",
     // Warnings: the request succeeds.
     WarnPermissionEscalation = "Warning.PermissionEscalation",
     WarnDeprecatedPermission = "Warning.DeprecatedPermission",

@@ -8,7 +8,9 @@
 //! - [`World`]: a directory and one instance, applying [`Request`]s transactionally
 //!   with the lifecycle, quota, sharing and access rules (sections 2–7);
 //! - [`audit`]: audit records and their log line (section 9);
-//! - [`plan`]: change plans, the dry runs of SCENARIOS.md.
+//! - [`plan`]: change plans, the dry runs of SCENARIOS.md;
+//! - [`envelope`]: envelope encryption in the Encryption SDK's message format, with
+//!   master keys behind an [`bridge::HsmBridge`] (software, PKCS#11).
 //!
 //! Every rejected input gets a [`Problem`] with a stable [`Code`]; nothing panics on
 //! input, and a failed request changes nothing.
@@ -16,9 +18,11 @@
 pub mod access;
 pub mod audit;
 pub mod bind_vpcs;
+pub mod bridge;
 pub mod code;
 pub mod directory;
 mod engine;
+pub mod envelope;
 pub mod instance;
 mod lifecycle;
 pub mod names;

@@ -4,11 +4,16 @@
 //! or an input is invalid, 2 when the command itself could not run (a missing file,
 //! a malformed plan), with a one-line reason.
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use kms_instance::bind_vpcs::{self, Context, Report};
+use kms_instance::bridge::software::SoftwareBridge;
+use kms_instance::bridge::HsmBridge;
+use kms_instance::envelope::{self, message::MAX_BODY_BYTES, Algorithm, EncryptionContext, KeyArn};
 use kms_instance::names::{self, NameKind};
 use kms_instance::plan::{self, PlanResult};
-use std::io::Read;
+use kms_instance::{Code, Problem};
+use std::io::{Read, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -36,6 +41,81 @@ enum Command {
     /// Validate an input the way the service does.
     #[command(subcommand)]
     Validate(Validate),
+    /// Seal standard input into an envelope (the Encryption SDK's message format).
+    Encrypt {
+        #[command(flatten)]
+        keys: KeySource,
+        /// A master key ARN; the first generates the data key, each other one gets a copy.
+        #[arg(long = "key", value_name = "ARN", required = true)]
+        arns: Vec<String>,
+        /// An encryption context entry, bound to the message.
+        #[arg(long = "context", value_name = "KEY=VALUE")]
+        context: Vec<String>,
+        #[arg(long, value_enum, default_value_t = AlgorithmArg::AesGcm256)]
+        algorithm: AlgorithmArg,
+    },
+    /// Open an envelope read from standard input.
+    Decrypt {
+        #[command(flatten)]
+        keys: KeySource,
+        /// A context entry the message must carry with this value.
+        #[arg(long = "require-context", value_name = "KEY=VALUE")]
+        require_context: Vec<String>,
+    },
+    /// Manage master keys on a PKCS#11 token.
+    #[command(subcommand)]
+    Pkcs11(Pkcs11Command),
+}
+
+#[derive(Subcommand)]
+enum Pkcs11Command {
+    /// Generate an AES-256 master key on the token, labelled with the ARN's key id.
+    GenerateKey {
+        #[command(flatten)]
+        token: TokenArgs,
+        #[arg(long = "key", value_name = "ARN")]
+        arn: String,
+    },
+}
+
+/// Where the master keys are: a keyring file, or a PKCS#11 token.
+#[derive(Args)]
+#[group(skip)]
+#[command(group(clap::ArgGroup::new("master_keys").required(true).args(["keyring", "pkcs11_module"])))]
+struct KeySource {
+    /// A keyring file: {"keys": [{"arn": "acs:kms:…:key/…", "material": "<base64 of 32 bytes>"}]}.
+    #[arg(long, value_name = "FILE")]
+    keyring: Option<PathBuf>,
+    /// A PKCS#11 module (keys found by label: the ARN's key id).
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "token_label",
+        requires = "pin_env"
+    )]
+    pkcs11_module: Option<PathBuf>,
+    #[arg(long, value_name = "LABEL", requires = "pkcs11_module")]
+    token_label: Option<String>,
+    /// The environment variable holding the token's user PIN.
+    #[arg(long, value_name = "VAR", requires = "pkcs11_module")]
+    pin_env: Option<String>,
+}
+
+#[derive(Args)]
+struct TokenArgs {
+    #[arg(long, value_name = "PATH")]
+    pkcs11_module: PathBuf,
+    #[arg(long, value_name = "LABEL")]
+    token_label: String,
+    /// The environment variable holding the token's user PIN.
+    #[arg(long, value_name = "VAR")]
+    pin_env: String,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum AlgorithmArg {
+    AesGcm128,
+    AesGcm256,
 }
 
 #[derive(Subcommand)]
@@ -91,11 +171,28 @@ fn main() -> ExitCode {
             json,
         ),
         Command::Validate(Validate::Name { kind, value }) => Ok(validate_name(kind, &value)),
+        Command::Encrypt {
+            keys,
+            arns,
+            context,
+            algorithm,
+        } => encrypt(&keys, &arns, &context, algorithm),
+        Command::Decrypt {
+            keys,
+            require_context,
+        } => decrypt(&keys, &require_context),
+        Command::Pkcs11(Pkcs11Command::GenerateKey { token, arn }) => generate_key(&token, &arn),
     };
     result.unwrap_or_else(|Fatal(message)| {
         eprintln!("kms-instance: {message}");
         ExitCode::from(2)
     })
+}
+
+impl From<Problem> for Fatal {
+    fn from(p: Problem) -> Self {
+        Fatal(p.to_string())
+    }
 }
 
 fn read_input(file: &str) -> Result<String, Fatal> {
@@ -244,4 +341,158 @@ fn kind_name(kind: NameKind) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default()
+}
+
+fn parse_context(entries: &[String], flag: &str) -> Result<EncryptionContext, Fatal> {
+    let mut context = EncryptionContext::new();
+    for entry in entries {
+        let (k, v) = entry
+            .split_once('=')
+            .ok_or_else(|| Fatal(format!("{flag} {entry:?}: expected KEY=VALUE")))?;
+        if k.is_empty() || context.insert(k.to_string(), v.to_string()).is_some() {
+            return Err(Fatal(format!(
+                "{flag} {entry:?}: the key is empty or given twice"
+            )));
+        }
+    }
+    Ok(context)
+}
+
+/// Standard input, refused past what one message can hold.
+fn read_stdin_bytes() -> Result<Vec<u8>, Fatal> {
+    let mut bytes = Vec::new();
+    let limit = MAX_BODY_BYTES as u64 + 64 * 1024 + 1;
+    std::io::stdin()
+        .take(limit)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Fatal(format!("standard input: {e}")))?;
+    if bytes.len() as u64 == limit {
+        return Err(Fatal(format!(
+            "standard input is larger than a message can hold ({MAX_BODY_BYTES} bytes)"
+        )));
+    }
+    Ok(bytes)
+}
+
+fn write_stdout(bytes: &[u8]) -> Result<(), Fatal> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(|e| Fatal(format!("standard output: {e}")))
+}
+
+fn read_pin(var: &str) -> Result<String, Fatal> {
+    std::env::var(var).map_err(|_| Fatal(format!("--pin-env {var}: the variable is not set")))
+}
+
+#[cfg(feature = "pkcs11")]
+fn open_token(
+    module: &std::path::Path,
+    label: &str,
+    pin_env: &str,
+) -> Result<kms_instance::bridge::pkcs11::Pkcs11Bridge, Fatal> {
+    let pin = read_pin(pin_env)?;
+    Ok(kms_instance::bridge::pkcs11::Pkcs11Bridge::open(
+        module,
+        label,
+        pin.into(),
+    )?)
+}
+
+#[cfg(not(feature = "pkcs11"))]
+fn open_token(_: &std::path::Path, _: &str, pin_env: &str) -> Result<SoftwareBridge, Fatal> {
+    read_pin(pin_env)?;
+    Err(Fatal(
+        "this build has no PKCS#11 support (feature pkcs11)".into(),
+    ))
+}
+
+fn bridge(keys: &KeySource) -> Result<Box<dyn HsmBridge>, Fatal> {
+    match (
+        &keys.keyring,
+        &keys.pkcs11_module,
+        &keys.token_label,
+        &keys.pin_env,
+    ) {
+        (Some(file), ..) => {
+            let json = std::fs::read_to_string(file)
+                .map_err(|e| Fatal(format!("{}: {e}", file.display())))?;
+            let bridge = SoftwareBridge::from_keyring_json(&json)
+                .map_err(|p| Fatal(format!("{}: {p}", file.display())))?;
+            Ok(Box::new(bridge))
+        }
+        (None, Some(module), Some(label), Some(pin_env)) => {
+            Ok(Box::new(open_token(module, label, pin_env)?))
+        }
+        _ => Err(Fatal(
+            "name a --keyring, or a --pkcs11-module with --token-label and --pin-env".into(),
+        )),
+    }
+}
+
+fn encrypt(
+    keys: &KeySource,
+    arns: &[String],
+    context: &[String],
+    algorithm: AlgorithmArg,
+) -> Result<ExitCode, Fatal> {
+    let arns = arns
+        .iter()
+        .map(|a| a.parse::<KeyArn>())
+        .collect::<Result<Vec<_>, _>>()?;
+    let options = envelope::EncryptOptions {
+        context: parse_context(context, "--context")?,
+        algorithm: match algorithm {
+            AlgorithmArg::AesGcm128 => Algorithm::AesGcm128,
+            AlgorithmArg::AesGcm256 => Algorithm::AesGcm256,
+        },
+        cache: None,
+    };
+    let bridge = bridge(keys)?;
+    let plaintext = read_stdin_bytes()?;
+    let message = pollster::block_on(envelope::encrypt(
+        &[bridge.as_ref()],
+        &arns,
+        &plaintext,
+        &options,
+    ))?;
+    write_stdout(&message)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn decrypt(keys: &KeySource, require_context: &[String]) -> Result<ExitCode, Fatal> {
+    let options = envelope::DecryptOptions {
+        require_context: parse_context(require_context, "--require-context")?,
+    };
+    let bridge = bridge(keys)?;
+    let message = read_stdin_bytes()?;
+    match pollster::block_on(envelope::decrypt(&[bridge.as_ref()], &message, &options)) {
+        Ok(opened) => {
+            write_stdout(&opened.plaintext)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(p) if p.code == Code::InvalidCiphertext => {
+            eprintln!("kms-instance: {p}");
+            Ok(ExitCode::from(1))
+        }
+        Err(p) => Err(p.into()),
+    }
+}
+
+#[cfg(feature = "pkcs11")]
+fn generate_key(token: &TokenArgs, arn: &str) -> Result<ExitCode, Fatal> {
+    let arn: KeyArn = arn.parse()?;
+    let bridge = open_token(&token.pkcs11_module, &token.token_label, &token.pin_env)?;
+    bridge.generate_master_key(&arn)?;
+    println!(
+        "generated an AES-256 master key labelled {:?} on token {:?}",
+        arn.key_id(),
+        token.token_label
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(not(feature = "pkcs11"))]
+fn generate_key(token: &TokenArgs, _: &str) -> Result<ExitCode, Fatal> {
+    open_token(&token.pkcs11_module, &token.token_label, &token.pin_env).map(|_| ExitCode::SUCCESS)
 }

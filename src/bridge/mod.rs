@@ -1,0 +1,110 @@
+//! The HSM bridge (ENVELOPE.md): what an HSM does for the envelope, behind one
+//! asynchronous trait, so master keys can live in process memory, WebCrypto, a
+//! key-store proxy or a PKCS#11 token.
+//!
+//! Every failure is a [`Problem`] with a `Bridge.*` code (or `InvalidCiphertext` when
+//! a blob does not open): nothing is retried here, and no plaintext key ever appears
+//! in an error or a `Debug` output.
+
+pub mod blob;
+#[cfg(all(feature = "pkcs11", not(target_arch = "wasm32")))]
+pub mod pkcs11;
+pub mod software;
+
+use crate::code::Problem;
+use crate::envelope::{EncryptionContext, KeyArn};
+use std::fmt;
+use zeroize::Zeroizing;
+
+/// A data key in plaintext (wiped on drop) and encrypted under a master key.
+pub struct DataKey {
+    pub plaintext: Zeroizing<Vec<u8>>,
+    /// The CiphertextBlob: the data key encrypted under the master key.
+    pub ciphertext_blob: Vec<u8>,
+}
+
+impl fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DataKey")
+            .field(
+                "plaintext",
+                &format_args!("<{} bytes, redacted>", self.plaintext.len()),
+            )
+            .field(
+                "ciphertext_blob",
+                &format_args!("<{} bytes>", self.ciphertext_blob.len()),
+            )
+            .finish()
+    }
+}
+
+/// What a bridge says about a master key.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyDescription {
+    pub key_arn: String,
+    /// `Aliyun_AES_256` for the AES-256 master keys every bridge holds.
+    pub key_spec: String,
+    /// `SOFTWARE` or `HSM`.
+    pub protection_level: String,
+}
+
+/// Native bridges are shared across threads; on wasm there are no threads and the
+/// host's promises are not `Send`.
+#[cfg(not(target_arch = "wasm32"))]
+pub trait MaybeSendSync: Send + Sync {}
+#[cfg(not(target_arch = "wasm32"))]
+impl<T: Send + Sync> MaybeSendSync for T {}
+#[cfg(target_arch = "wasm32")]
+pub trait MaybeSendSync {}
+#[cfg(target_arch = "wasm32")]
+impl<T> MaybeSendSync for T {}
+
+/// What the envelope needs from wherever its master keys are kept.
+///
+/// A bridge that does not hold a key answers `Bridge.KeyNotFound`, so a caller can
+/// offer several bridges and the envelope asks each in turn.
+#[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
+#[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
+pub trait HsmBridge: MaybeSendSync {
+    /// GenerateDataKey: a new random data key of `len` bytes, returned in plaintext and
+    /// encrypted under `key` with `context` bound to it (R-ENV-1).
+    async fn generate_data_key(
+        &self,
+        key: &KeyArn,
+        len: usize,
+        context: &EncryptionContext,
+    ) -> Result<DataKey, Problem>;
+
+    /// Encrypt: `plaintext` (a data key) under `key`; returns a CiphertextBlob.
+    async fn encrypt(
+        &self,
+        key: &KeyArn,
+        plaintext: &[u8],
+        context: &EncryptionContext,
+    ) -> Result<Vec<u8>, Problem>;
+
+    /// Decrypt: a CiphertextBlob made under `key` with `context`.
+    async fn decrypt(
+        &self,
+        key: &KeyArn,
+        blob: &[u8],
+        context: &EncryptionContext,
+    ) -> Result<Zeroizing<Vec<u8>>, Problem>;
+
+    /// DescribeKey.
+    async fn describe_key(&self, key: &KeyArn) -> Result<KeyDescription, Problem>;
+
+    /// Random bytes from the bridge's generator.
+    async fn random(&self, len: usize) -> Result<Vec<u8>, Problem>;
+}
+
+/// Random bytes from the platform (the OS, or the host's `crypto.getRandomValues`).
+pub(crate) fn os_random(buf: &mut [u8]) -> Result<(), Problem> {
+    getrandom::getrandom(buf).map_err(|e| {
+        Problem::new(
+            crate::code::Code::BridgeUnavailable,
+            format!("the platform's random source failed: {e}"),
+        )
+    })
+}

@@ -1,0 +1,100 @@
+//! Key ARNs: `acs:kms:<region>:<uid>:key/<key-id>`, as the Encryption SDK names keys.
+
+use crate::code::{Code, Problem};
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct KeyArn {
+    arn: String,
+    key_id_at: usize,
+}
+
+impl KeyArn {
+    pub fn as_str(&self) -> &str {
+        &self.arn
+    }
+
+    /// The raw key id, the part after `key/`; KMS and the software blob use it.
+    pub fn key_id(&self) -> &str {
+        &self.arn[self.key_id_at..]
+    }
+}
+
+/// The software CiphertextBlob stores the key id behind a one-byte length.
+pub const MAX_KEY_ID_BYTES: usize = 255;
+
+impl FromStr for KeyArn {
+    type Err = Problem;
+
+    fn from_str(arn: &str) -> Result<Self, Problem> {
+        let bad = |why: &str| {
+            Problem::new(
+                Code::KeyId,
+                format!("{arn:?}: {why}; expected acs:kms:<region>:<uid>:key/<key-id>"),
+            )
+        };
+        let parts: Vec<&str> = arn.split(':').collect();
+        let [acs, kms, region, uid, resource] = parts[..] else {
+            return Err(bad("not five `:`-separated parts"));
+        };
+        if acs != "acs" || kms != "kms" {
+            return Err(bad("not a KMS ARN"));
+        }
+        if region.is_empty() || uid.is_empty() {
+            return Err(bad("region and uid are required"));
+        }
+        let key_id = resource
+            .strip_prefix("key/")
+            .ok_or_else(|| bad("the resource is not key/…"))?;
+        if key_id.is_empty()
+            || key_id.len() > MAX_KEY_ID_BYTES
+            || key_id.chars().any(char::is_whitespace)
+        {
+            return Err(bad("the key id must be 1 to 255 bytes without spaces"));
+        }
+        Ok(KeyArn {
+            arn: arn.to_string(),
+            key_id_at: arn.len() - key_id.len(),
+        })
+    }
+}
+
+impl fmt::Display for KeyArn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.arn)
+    }
+}
+
+impl fmt::Debug for KeyArn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KeyArn({})", self.arn)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_sdk_arn() {
+        let a: KeyArn = "acs:kms:cn-hangzhou:1207089758810000:key/key-hzz62f4a5c2d7ab12cd"
+            .parse()
+            .unwrap();
+        assert_eq!(a.key_id(), "key-hzz62f4a5c2d7ab12cd");
+        for bad in [
+            "",
+            "key-1",
+            "acs:kms:cn-hangzhou:1:alias/x",
+            "acs:oss:r:1:key/x",
+            "acs:kms::1:key/x",
+            "acs:kms:r:1:key/",
+        ] {
+            assert_eq!(
+                bad.parse::<KeyArn>().unwrap_err().code,
+                Code::KeyId,
+                "{bad}"
+            );
+        }
+    }
+}

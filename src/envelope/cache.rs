@@ -1,0 +1,156 @@
+//! Data-key caching, as the Encryption SDK's caching key manager does it: a data key
+//! is reused for at most `max_messages` messages, `max_bytes` bytes of plaintext and
+//! `max_age`, per (set of keys, algorithm, context). Off unless a cache is passed.
+//!
+//! An entry that reaches a limit is dropped at once (and its key wiped), and expired
+//! entries are dropped at every use, so the cache never holds a key past its limits.
+//! Only encryption is cached.
+
+use super::{context_bytes, Algorithm, EncryptionContext, KeyArn, Materials};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheLimits {
+    pub max_messages: u64,
+    pub max_bytes: u64,
+    pub max_age: Duration,
+}
+
+/// The time now, on whatever clock the host has (wasm has no system clock).
+pub type Clock = Box<dyn Fn() -> Duration + Send + Sync>;
+
+#[derive(PartialEq, Eq)]
+struct CacheKey {
+    keys: Vec<String>,
+    algorithm: Algorithm,
+    context: Vec<u8>,
+}
+
+impl CacheKey {
+    fn new(keys: &[KeyArn], algorithm: Algorithm, context: &EncryptionContext) -> Self {
+        let mut keys: Vec<String> = keys.iter().map(ToString::to_string).collect();
+        keys.sort();
+        keys.dedup();
+        CacheKey {
+            keys,
+            algorithm,
+            context: context_bytes(context),
+        }
+    }
+}
+
+struct Entry {
+    key: CacheKey,
+    materials: Arc<Materials>,
+    created: Duration,
+    messages: u64,
+    bytes: u64,
+}
+
+pub struct DataKeyCache {
+    limits: CacheLimits,
+    clock: Clock,
+    entries: Mutex<Vec<Entry>>,
+}
+
+impl std::fmt::Debug for DataKeyCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataKeyCache")
+            .field("limits", &self.limits)
+            .field("entries", &self.len())
+            .finish()
+    }
+}
+
+impl DataKeyCache {
+    /// A cache on the system clock.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn new(limits: CacheLimits) -> Self {
+        let clock = || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+        };
+        Self::with_clock(limits, Box::new(clock))
+    }
+
+    pub fn with_clock(limits: CacheLimits, clock: Clock) -> Self {
+        DataKeyCache {
+            limits,
+            clock,
+            entries: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Keys held now.
+    pub fn len(&self) -> usize {
+        self.entries().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn entries(&self) -> std::sync::MutexGuard<'_, Vec<Entry>> {
+        // A panic elsewhere cannot leave an entry half-updated: recover the list.
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A cached data key for one more message of `bytes` bytes, if one may serve it.
+    pub(crate) fn take(
+        &self,
+        keys: &[KeyArn],
+        algorithm: Algorithm,
+        context: &EncryptionContext,
+        bytes: u64,
+    ) -> Option<Arc<Materials>> {
+        let now = (self.clock)();
+        let key = CacheKey::new(keys, algorithm, context);
+        let mut entries = self.entries();
+        entries.retain(|e| now.saturating_sub(e.created) < self.limits.max_age);
+        let i = entries.iter().position(|e| e.key == key)?;
+        let e = &mut entries[i];
+        if e.messages >= self.limits.max_messages
+            || e.bytes.saturating_add(bytes) > self.limits.max_bytes
+        {
+            entries.remove(i);
+            return None;
+        }
+        e.messages += 1;
+        e.bytes += bytes;
+        let materials = Arc::clone(&e.materials);
+        if e.messages >= self.limits.max_messages || e.bytes >= self.limits.max_bytes {
+            entries.remove(i);
+        }
+        Some(materials)
+    }
+
+    /// Keeps a new data key that has just served one message of `bytes` bytes, unless
+    /// that message already used it up.
+    pub(crate) fn put(
+        &self,
+        keys: &[KeyArn],
+        algorithm: Algorithm,
+        context: &EncryptionContext,
+        materials: Arc<Materials>,
+        bytes: u64,
+    ) {
+        if self.limits.max_messages <= 1
+            || bytes >= self.limits.max_bytes
+            || self.limits.max_age.is_zero()
+        {
+            return;
+        }
+        let key = CacheKey::new(keys, algorithm, context);
+        let mut entries = self.entries();
+        entries.retain(|e| e.key != key);
+        entries.push(Entry {
+            key,
+            materials,
+            created: (self.clock)(),
+            messages: 1,
+            bytes,
+        });
+    }
+}

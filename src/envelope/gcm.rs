@@ -1,0 +1,86 @@
+//! AES-GCM through RustCrypto's `aes-gcm`, for the two key sizes of the format.
+//! Tag checks are the crate's, in constant time; a failed open releases nothing.
+
+use super::message::{IV_LEN, TAG_LEN};
+use super::Algorithm;
+use crate::code::{Code, Problem};
+use aes_gcm::aead::{AeadInPlace, KeyInit};
+use aes_gcm::{Aes128Gcm, Aes256Gcm, Nonce, Tag};
+use zeroize::Zeroizing;
+
+fn opaque() -> Problem {
+    Problem::new(
+        Code::InvalidCiphertext,
+        "the message does not open with these keys",
+    )
+    .rule("R-ENV-4")
+}
+
+macro_rules! with_cipher {
+    ($alg:expr, $key:expr, |$c:ident| $body:expr) => {
+        match $alg {
+            Algorithm::AesGcm128 => {
+                let $c = Aes128Gcm::new_from_slice($key).map_err(|_| opaque())?;
+                $body
+            }
+            Algorithm::AesGcm256 => {
+                let $c = Aes256Gcm::new_from_slice($key).map_err(|_| opaque())?;
+                $body
+            }
+        }
+    };
+}
+
+/// Encrypts `buf` in place; returns the tag.
+pub fn seal(
+    alg: Algorithm,
+    key: &[u8],
+    iv: &[u8; IV_LEN],
+    aad: &[u8],
+    buf: &mut [u8],
+) -> Result<[u8; TAG_LEN], Problem> {
+    let tag = with_cipher!(alg, key, |c| c.encrypt_in_place_detached(
+        Nonce::from_slice(iv),
+        aad,
+        buf
+    ))
+    .map_err(|_| Problem::new(Code::Plaintext, "the plaintext is too long for AES-GCM"))?;
+    Ok(tag.into())
+}
+
+/// Decrypts `buf` in place after checking `tag`; on failure `buf` is wiped.
+pub fn open(
+    alg: Algorithm,
+    key: &[u8],
+    iv: &[u8; IV_LEN],
+    aad: &[u8],
+    buf: &mut [u8],
+    tag: &[u8; TAG_LEN],
+) -> Result<(), Problem> {
+    let result = with_cipher!(alg, key, |c| c.decrypt_in_place_detached(
+        Nonce::from_slice(iv),
+        aad,
+        buf,
+        Tag::from_slice(tag)
+    ));
+    result.map_err(|_| {
+        buf.fill(0);
+        opaque()
+    })
+}
+
+/// Opens `ciphertext | tag` into a buffer that is wiped when dropped (a key).
+pub fn open_sealed(
+    alg: Algorithm,
+    key: &[u8],
+    iv: &[u8; IV_LEN],
+    aad: &[u8],
+    sealed: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, Problem> {
+    let split = sealed.len().checked_sub(TAG_LEN).ok_or_else(opaque)?;
+    let (ciphertext, tag) = sealed.split_at(split);
+    let tag: [u8; TAG_LEN] = tag.try_into().map_err(|_| opaque())?;
+    let mut buf = Zeroizing::new(ciphertext.to_vec());
+    open(alg, key, iv, aad, &mut buf, &tag)?;
+    Ok(buf)
+}

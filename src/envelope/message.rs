@@ -1,0 +1,294 @@
+//! The message format v1 of Alibaba Cloud's Encryption SDK, in DER (ENVELOPE.md):
+//!
+//! ```text
+//! Message ::= SEQUENCE {
+//!   header SEQUENCE { version INTEGER, algorithm INTEGER,
+//!                     encrypted_data_keys SET OF SEQUENCE { key_id, encrypted_data_key OCTET STRING },
+//!                     encryption_context  SET OF SEQUENCE { key, value OCTET STRING },
+//!                     header_iv OCTET STRING, header_auth_tag OCTET STRING },
+//!   body   SEQUENCE { iv, cipher_text, auth_tag OCTET STRING } }
+//! ```
+//!
+//! Parsing is strict (the `der` crate rejects non-canonical lengths and trailing bytes)
+//! and bounded: see the `MAX_*` limits. SET OF elements are read in any order (the
+//! reference SDK writes them in the order of a Python set) and written in DER order.
+
+use super::context::{put_bytes, put_u32, EncryptionContext};
+use super::Algorithm;
+use crate::code::{Code, Problem};
+use base64::Engine as _;
+use der::asn1::OctetStringRef;
+use der::{
+    Decode, DecodeValue, Encode, EncodeValue, FixedTag, Header as Tlv, Length, Reader, Sequence,
+    Tag, Writer,
+};
+
+/// The only version of the format.
+pub const VERSION: u32 = 1;
+pub const IV_LEN: usize = 12;
+pub const TAG_LEN: usize = 16;
+/// Encrypted data keys one message may carry.
+pub const MAX_DATA_KEYS: usize = 16;
+/// Pairs in an encryption context.
+pub const MAX_CONTEXT_PAIRS: usize = 64;
+/// The DER header, data keys and context included.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+/// The plaintext (and so the body's ciphertext): the `der` crate's lengths stop at
+/// 256 MiB, and the header must fit beside the body.
+pub const MAX_BODY_BYTES: usize = 255 * 1024 * 1024;
+
+/// One data key, encrypted under one master key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct EncryptedDataKey {
+    /// The master key's ARN (UTF-8).
+    pub key_arn: String,
+    /// The CiphertextBlob bytes, as KMS returns them (base64-decoded).
+    pub blob: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    pub algorithm: Algorithm,
+    pub encrypted_data_keys: Vec<EncryptedDataKey>,
+    pub context: EncryptionContext,
+    pub header_iv: [u8; IV_LEN],
+    pub header_tag: [u8; TAG_LEN],
+}
+
+/// A parsed message. The ciphertext borrows from the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message<'a> {
+    pub header: Header,
+    pub iv: [u8; IV_LEN],
+    pub ciphertext: &'a [u8],
+    pub tag: [u8; TAG_LEN],
+}
+
+impl Header {
+    /// The AAD of the header tag, as the reference SDK builds it: `u32 version |
+    /// u32 algorithm | u32 count(context) | C | u32 count(keys)`, then each data key in
+    /// ARN order as `u32 len | arn | u32 len | base64(blob)`.
+    pub fn authenticated_fields(&self, context_bytes: &[u8]) -> Vec<u8> {
+        let mut out =
+            Vec::with_capacity(16 + context_bytes.len() + 256 * self.encrypted_data_keys.len());
+        put_u32(&mut out, VERSION as usize);
+        put_u32(&mut out, self.algorithm.id() as usize);
+        put_u32(&mut out, self.context.len());
+        out.extend_from_slice(context_bytes);
+        put_u32(&mut out, self.encrypted_data_keys.len());
+        let mut keys: Vec<&EncryptedDataKey> = self.encrypted_data_keys.iter().collect();
+        keys.sort_by(|a, b| a.key_arn.as_bytes().cmp(b.key_arn.as_bytes()));
+        for key in keys {
+            put_bytes(&mut out, key.key_arn.as_bytes());
+            put_bytes(
+                &mut out,
+                base64::engine::general_purpose::STANDARD
+                    .encode(&key.blob)
+                    .as_bytes(),
+            );
+        }
+        out
+    }
+}
+
+/// A SET OF that reads its elements in any order, at most `MAX` of them, and writes
+/// them sorted by their encodings, as DER requires.
+struct SetOf<T, const MAX: usize>(Vec<T>);
+
+impl<T, const MAX: usize> FixedTag for SetOf<T, MAX> {
+    const TAG: Tag = Tag::Set;
+}
+
+impl<'a, T: Decode<'a>, const MAX: usize> DecodeValue<'a> for SetOf<T, MAX> {
+    fn decode_value<R: Reader<'a>>(reader: &mut R, header: Tlv) -> der::Result<Self> {
+        reader.read_nested(header.length, |reader| {
+            let mut items = Vec::new();
+            while !reader.is_finished() {
+                if items.len() == MAX {
+                    return Err(der::ErrorKind::Overlength.into());
+                }
+                items.push(reader.decode()?);
+            }
+            Ok(SetOf(items))
+        })
+    }
+}
+
+impl<T: Encode, const MAX: usize> EncodeValue for SetOf<T, MAX> {
+    fn value_len(&self) -> der::Result<Length> {
+        self.0
+            .iter()
+            .try_fold(Length::ZERO, |len, item| len + item.encoded_len()?)
+    }
+
+    fn encode_value(&self, writer: &mut impl Writer) -> der::Result<()> {
+        let mut encoded = self
+            .0
+            .iter()
+            .map(Encode::to_der)
+            .collect::<der::Result<Vec<_>>>()?;
+        encoded.sort();
+        encoded.iter().try_for_each(|e| writer.write(e))
+    }
+}
+
+#[derive(Sequence)]
+struct DerDataKey<'a> {
+    key_id: OctetStringRef<'a>,
+    encrypted_data_key: OctetStringRef<'a>,
+}
+
+#[derive(Sequence)]
+struct DerContextPair<'a> {
+    key: OctetStringRef<'a>,
+    value: OctetStringRef<'a>,
+}
+
+#[derive(Sequence)]
+struct DerHeader<'a> {
+    version: u32,
+    algorithm: u32,
+    encrypted_data_keys: SetOf<DerDataKey<'a>, MAX_DATA_KEYS>,
+    encryption_context: SetOf<DerContextPair<'a>, MAX_CONTEXT_PAIRS>,
+    header_iv: OctetStringRef<'a>,
+    header_auth_tag: OctetStringRef<'a>,
+}
+
+#[derive(Sequence)]
+struct DerBody<'a> {
+    iv: OctetStringRef<'a>,
+    cipher_text: OctetStringRef<'a>,
+    auth_tag: OctetStringRef<'a>,
+}
+
+#[derive(Sequence)]
+struct DerMessage<'a> {
+    header: DerHeader<'a>,
+    body: DerBody<'a>,
+}
+
+fn invalid(why: &str) -> Problem {
+    Problem::new(
+        Code::InvalidCiphertext,
+        format!("not a valid message: {why}"),
+    )
+    .rule("R-ENV-4")
+}
+
+fn octets(bytes: &[u8]) -> Result<OctetStringRef<'_>, Problem> {
+    OctetStringRef::new(bytes)
+        .map_err(|_| Problem::new(Code::Plaintext, "a field is too large for the format"))
+}
+
+fn array<const N: usize>(field: &str, o: OctetStringRef<'_>) -> Result<[u8; N], Problem> {
+    o.as_bytes()
+        .try_into()
+        .map_err(|_| invalid(&format!("{field} is not {N} bytes")))
+}
+
+fn text(field: &str, o: OctetStringRef<'_>) -> Result<String, Problem> {
+    String::from_utf8(o.as_bytes().to_vec()).map_err(|_| invalid(&format!("{field} is not UTF-8")))
+}
+
+impl<'a> Message<'a> {
+    /// Parses a message, enforcing the format and its limits. Every failure is
+    /// `InvalidCiphertext`.
+    pub fn from_der(bytes: &'a [u8]) -> Result<Message<'a>, Problem> {
+        let m = DerMessage::from_der(bytes).map_err(|e| invalid(&e.kind().to_string()))?;
+        let header_len = m.header.encoded_len().map(usize::try_from);
+        if !matches!(header_len, Ok(Ok(n)) if n <= MAX_HEADER_BYTES) {
+            return Err(invalid("the header is larger than 64 KiB"));
+        }
+        let h = m.header;
+        if h.version != VERSION {
+            return Err(invalid(&format!("unknown version {}", h.version)));
+        }
+        let algorithm = Algorithm::from_id(h.algorithm)
+            .ok_or_else(|| invalid(&format!("unknown algorithm {}", h.algorithm)))?;
+        if h.encrypted_data_keys.0.is_empty() {
+            return Err(invalid("no encrypted data key"));
+        }
+        let encrypted_data_keys = h
+            .encrypted_data_keys
+            .0
+            .into_iter()
+            .map(|k| {
+                Ok(EncryptedDataKey {
+                    key_arn: text("key id", k.key_id)?,
+                    blob: k.encrypted_data_key.as_bytes().to_vec(),
+                })
+            })
+            .collect::<Result<Vec<_>, Problem>>()?;
+        let mut context = EncryptionContext::new();
+        for pair in h.encryption_context.0 {
+            if context
+                .insert(
+                    text("context key", pair.key)?,
+                    text("context value", pair.value)?,
+                )
+                .is_some()
+            {
+                return Err(invalid("a context key appears twice"));
+            }
+        }
+        let body = m.body;
+        if body.cipher_text.as_bytes().len() > MAX_BODY_BYTES {
+            return Err(invalid("the body is larger than the limit"));
+        }
+        Ok(Message {
+            header: Header {
+                algorithm,
+                encrypted_data_keys,
+                context,
+                header_iv: array("header IV", h.header_iv)?,
+                header_tag: array("header tag", h.header_auth_tag)?,
+            },
+            iv: array("IV", body.iv)?,
+            ciphertext: body.cipher_text.as_bytes(),
+            tag: array("tag", body.auth_tag)?,
+        })
+    }
+
+    /// Writes the message in DER.
+    pub fn to_der(&self) -> Result<Vec<u8>, Problem> {
+        let h = &self.header;
+        let keys = h
+            .encrypted_data_keys
+            .iter()
+            .map(|k| {
+                Ok(DerDataKey {
+                    key_id: octets(k.key_arn.as_bytes())?,
+                    encrypted_data_key: octets(&k.blob)?,
+                })
+            })
+            .collect::<Result<Vec<_>, Problem>>()?;
+        let context = h
+            .context
+            .iter()
+            .map(|(k, v)| {
+                Ok(DerContextPair {
+                    key: octets(k.as_bytes())?,
+                    value: octets(v.as_bytes())?,
+                })
+            })
+            .collect::<Result<Vec<_>, Problem>>()?;
+        let message = DerMessage {
+            header: DerHeader {
+                version: VERSION,
+                algorithm: h.algorithm.id(),
+                encrypted_data_keys: SetOf(keys),
+                encryption_context: SetOf(context),
+                header_iv: octets(&h.header_iv)?,
+                header_auth_tag: octets(&h.header_tag)?,
+            },
+            body: DerBody {
+                iv: octets(&self.iv)?,
+                cipher_text: octets(self.ciphertext)?,
+                auth_tag: octets(&self.tag)?,
+            },
+        };
+        message
+            .to_der()
+            .map_err(|e| Problem::new(Code::Plaintext, format!("cannot encode the message: {e}")))
+    }
+}

@@ -1,0 +1,386 @@
+//! Envelope encryption (RULES.md section 8, ENVELOPE.md), byte-compatible with
+//! Alibaba Cloud's Encryption SDK: a data key from GenerateDataKey encrypts the data;
+//! the message stores the data key encrypted under one or more master keys beside the
+//! data's ciphertext.
+//!
+//! The work is split in three so a host can run the body's AES-GCM itself (WebCrypto
+//! is faster than wasm for large bodies): [`Materials`] (the data key, plaintext and
+//! encrypted), the header ([`Materials::header`]) and the body ([`seal`] and [`open`]).
+//! [`encrypt`] and [`decrypt`] do all of it.
+
+pub mod arn;
+pub mod cache;
+mod context;
+pub mod gcm;
+pub mod message;
+
+pub use arn::KeyArn;
+pub use cache::{CacheLimits, DataKeyCache};
+pub use context::{context_bytes, EncryptionContext};
+pub use message::{EncryptedDataKey, Header, Message};
+
+use crate::bridge::{os_random, HsmBridge};
+use crate::code::{Code, Problem};
+use message::{
+    IV_LEN, MAX_BODY_BYTES, MAX_CONTEXT_PAIRS, MAX_DATA_KEYS, MAX_HEADER_BYTES, TAG_LEN,
+};
+use std::fmt;
+use std::sync::Arc;
+use zeroize::Zeroizing;
+
+/// The content algorithms of the format (the SDK's others are CBC and CTR modes,
+/// which it does not use for messages).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+pub enum Algorithm {
+    #[serde(rename = "AES_GCM_128")]
+    AesGcm128,
+    #[default]
+    #[serde(rename = "AES_GCM_256")]
+    AesGcm256,
+}
+
+impl Algorithm {
+    pub fn id(self) -> u32 {
+        match self {
+            Algorithm::AesGcm128 => 1,
+            Algorithm::AesGcm256 => 2,
+        }
+    }
+
+    pub fn from_id(id: u32) -> Option<Self> {
+        match id {
+            1 => Some(Algorithm::AesGcm128),
+            2 => Some(Algorithm::AesGcm256),
+            _ => None,
+        }
+    }
+
+    pub fn key_len(self) -> usize {
+        match self {
+            Algorithm::AesGcm128 => 16,
+            Algorithm::AesGcm256 => 32,
+        }
+    }
+}
+
+/// A data key ready to seal or open messages: in plaintext (wiped on drop) and
+/// encrypted under each master key (R-ENV-1, R-ENV-3).
+pub struct Materials {
+    pub algorithm: Algorithm,
+    pub data_key: Zeroizing<Vec<u8>>,
+    pub encrypted_data_keys: Vec<EncryptedDataKey>,
+}
+
+impl fmt::Debug for Materials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Materials")
+            .field("algorithm", &self.algorithm)
+            .field("data_key", &"<redacted>")
+            .field("encrypted_data_keys", &self.encrypted_data_keys.len())
+            .finish()
+    }
+}
+
+impl Materials {
+    /// A header for one message: a fresh header IV, and the header tag over the
+    /// algorithm, the context and the encrypted data keys.
+    pub fn header(&self, context: &EncryptionContext) -> Result<Header, Problem> {
+        let mut header = Header {
+            algorithm: self.algorithm,
+            encrypted_data_keys: self.encrypted_data_keys.clone(),
+            context: context.clone(),
+            header_iv: [0; IV_LEN],
+            header_tag: [0; TAG_LEN],
+        };
+        os_random(&mut header.header_iv)?;
+        let aad = header.authenticated_fields(&context_bytes(context));
+        header.header_tag = gcm::seal(
+            self.algorithm,
+            &self.data_key,
+            &header.header_iv,
+            &aad,
+            &mut [],
+        )?;
+        Ok(header)
+    }
+
+    /// Checks the header tag (in constant time) before anything touches the body.
+    fn verify(&self, header: &Header) -> Result<(), Problem> {
+        let aad = header.authenticated_fields(&context_bytes(&header.context));
+        gcm::open(
+            self.algorithm,
+            &self.data_key,
+            &header.header_iv,
+            &aad,
+            &mut [],
+            &header.header_tag,
+        )
+    }
+}
+
+/// What encryption uses besides the keys.
+#[derive(Debug, Default)]
+pub struct EncryptOptions<'a> {
+    pub context: EncryptionContext,
+    pub algorithm: Algorithm,
+    /// Reuse data keys within limits; `None` (the default) makes one per message.
+    pub cache: Option<&'a DataKeyCache>,
+}
+
+/// What decryption checks besides the message.
+#[derive(Debug, Default)]
+pub struct DecryptOptions {
+    /// Entries the message's context must hold, with these values.
+    pub require_context: EncryptionContext,
+}
+
+/// An opened message.
+#[derive(Debug)]
+pub struct Opened {
+    pub plaintext: Vec<u8>,
+    pub context: EncryptionContext,
+    /// The master key whose encrypted data key opened it.
+    pub key_arn: String,
+}
+
+fn check_inputs(
+    keys: &[KeyArn],
+    context: &EncryptionContext,
+    plaintext_len: usize,
+) -> Result<(), Problem> {
+    if keys.is_empty() || keys.len() > MAX_DATA_KEYS {
+        return Err(Problem::new(
+            Code::KeyId,
+            format!("name 1 to {MAX_DATA_KEYS} master keys"),
+        ));
+    }
+    if context.len() > MAX_CONTEXT_PAIRS {
+        return Err(Problem::new(
+            Code::EncryptionContext,
+            format!("at most {MAX_CONTEXT_PAIRS} context pairs"),
+        ));
+    }
+    let context_size: usize = context.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if context_size > MAX_HEADER_BYTES / 2 {
+        return Err(Problem::new(
+            Code::EncryptionContext,
+            "the context is too large for a 64 KiB header",
+        ));
+    }
+    if plaintext_len > MAX_BODY_BYTES {
+        return Err(Problem::new(
+            Code::Plaintext,
+            format!("the plaintext is larger than {MAX_BODY_BYTES} bytes"),
+        ));
+    }
+    Ok(())
+}
+
+/// Asks each bridge in turn until one holds `key`.
+async fn first_holder<'b, T, F, Fut>(
+    bridges: &[&'b dyn HsmBridge],
+    key: &KeyArn,
+    call: F,
+) -> Result<T, Problem>
+where
+    F: Fn(&'b dyn HsmBridge) -> Fut,
+    Fut: std::future::Future<Output = Result<T, Problem>>,
+{
+    for bridge in bridges {
+        match call(*bridge).await {
+            Err(p) if p.code == Code::BridgeKeyNotFound => continue,
+            other => return other,
+        }
+    }
+    Err(Problem::new(
+        Code::BridgeKeyNotFound,
+        format!("no key provider holds {key}"),
+    ))
+}
+
+/// GenerateDataKey under the first key, then Encrypt of that data key under each
+/// other key (R-ENV-1).
+pub async fn generate_materials(
+    bridges: &[&dyn HsmBridge],
+    keys: &[KeyArn],
+    algorithm: Algorithm,
+    context: &EncryptionContext,
+) -> Result<Materials, Problem> {
+    let (primary, others) = keys
+        .split_first()
+        .ok_or_else(|| Problem::new(Code::KeyId, "name a master key"))?;
+    let data_key = first_holder(bridges, primary, |b| {
+        b.generate_data_key(primary, algorithm.key_len(), context)
+    })
+    .await?;
+    if data_key.plaintext.len() != algorithm.key_len() {
+        return Err(Problem::new(
+            Code::BridgeHsm,
+            format!("{primary} returned a data key of the wrong length"),
+        ));
+    }
+    let mut encrypted_data_keys = vec![EncryptedDataKey {
+        key_arn: primary.to_string(),
+        blob: data_key.ciphertext_blob,
+    }];
+    for key in others {
+        if encrypted_data_keys
+            .iter()
+            .any(|e| e.key_arn == key.as_str())
+        {
+            continue;
+        }
+        let plaintext = &data_key.plaintext;
+        let blob = first_holder(bridges, key, |b| b.encrypt(key, plaintext, context)).await?;
+        encrypted_data_keys.push(EncryptedDataKey {
+            key_arn: key.to_string(),
+            blob,
+        });
+    }
+    Ok(Materials {
+        algorithm,
+        data_key: data_key.plaintext,
+        encrypted_data_keys,
+    })
+}
+
+/// Seals `plaintext` into a message with the given materials (R-ENV-2).
+pub fn seal(
+    materials: &Materials,
+    context: &EncryptionContext,
+    plaintext: &[u8],
+) -> Result<Vec<u8>, Problem> {
+    let header = materials.header(context)?;
+    let mut iv = [0u8; IV_LEN];
+    os_random(&mut iv)?;
+    let mut body = plaintext.to_vec();
+    let tag = gcm::seal(
+        materials.algorithm,
+        &materials.data_key,
+        &iv,
+        &context_bytes(context),
+        &mut body,
+    )?;
+    Message {
+        header,
+        iv,
+        ciphertext: &body,
+        tag,
+    }
+    .to_der()
+}
+
+/// Encrypts `plaintext` under `keys` (the first generates the data key), each key held
+/// by one of `bridges`.
+pub async fn encrypt(
+    bridges: &[&dyn HsmBridge],
+    keys: &[KeyArn],
+    plaintext: &[u8],
+    options: &EncryptOptions<'_>,
+) -> Result<Vec<u8>, Problem> {
+    let (context, algorithm) = (&options.context, options.algorithm);
+    check_inputs(keys, context, plaintext.len())?;
+    let bytes = plaintext.len() as u64;
+    let cached = options
+        .cache
+        .and_then(|c| c.take(keys, algorithm, context, bytes));
+    let materials = match cached {
+        Some(m) => m,
+        None => {
+            let m = Arc::new(generate_materials(bridges, keys, algorithm, context).await?);
+            if let Some(cache) = options.cache {
+                cache.put(keys, algorithm, context, Arc::clone(&m), bytes);
+            }
+            m
+        }
+    };
+    seal(&materials, context, plaintext)
+}
+
+fn context_mismatch() -> Problem {
+    Problem::new(
+        Code::InvalidCiphertext,
+        "the message's encryption context does not hold the required entries",
+    )
+    .rule("R-ENV-4")
+}
+
+/// Finds a data key the bridges can open and whose header tag checks; returns it with
+/// the master key that opened it.
+pub async fn open_materials(
+    bridges: &[&dyn HsmBridge],
+    header: &Header,
+) -> Result<(Materials, KeyArn), Problem> {
+    // A bridge that is down is reported as such, unless another key opens the message.
+    let mut outage: Option<Problem> = None;
+    for edk in &header.encrypted_data_keys {
+        let Ok(arn) = edk.key_arn.parse::<KeyArn>() else {
+            continue;
+        };
+        for bridge in bridges {
+            match bridge.decrypt(&arn, &edk.blob, &header.context).await {
+                Ok(data_key) => {
+                    let materials = Materials {
+                        algorithm: header.algorithm,
+                        data_key,
+                        encrypted_data_keys: header.encrypted_data_keys.clone(),
+                    };
+                    if materials.verify(header).is_ok() {
+                        return Ok((materials, arn));
+                    }
+                }
+                Err(p) if matches!(p.code, Code::BridgeKeyNotFound | Code::InvalidCiphertext) => {}
+                Err(p) => outage = outage.or(Some(p)),
+            }
+        }
+    }
+    Err(outage.unwrap_or_else(|| {
+        Problem::new(
+            Code::InvalidCiphertext,
+            "the message does not open with these keys",
+        )
+        .rule("R-ENV-4")
+    }))
+}
+
+/// Opens the body with materials whose header tag has been checked.
+pub fn open(materials: &Materials, message: &Message<'_>) -> Result<Vec<u8>, Problem> {
+    let mut body = message.ciphertext.to_vec();
+    let aad = context_bytes(&message.header.context);
+    gcm::open(
+        materials.algorithm,
+        &materials.data_key,
+        &message.iv,
+        &aad,
+        &mut body,
+        &message.tag,
+    )?;
+    Ok(body)
+}
+
+/// Decrypts a message with whichever of its data keys the bridges can open (R-ENV-4:
+/// a wrong key, a changed message or another context fail with `InvalidCiphertext`).
+pub async fn decrypt(
+    bridges: &[&dyn HsmBridge],
+    bytes: &[u8],
+    options: &DecryptOptions,
+) -> Result<Opened, Problem> {
+    let message = Message::from_der(bytes)?;
+    let context = &message.header.context;
+    if options
+        .require_context
+        .iter()
+        .any(|(k, v)| context.get(k) != Some(v))
+    {
+        return Err(context_mismatch());
+    }
+    let (materials, arn) = open_materials(bridges, &message.header).await?;
+    let plaintext = open(&materials, &message)?;
+    Ok(Opened {
+        plaintext,
+        context: message.header.context,
+        key_arn: arn.to_string(),
+    })
+}
