@@ -248,3 +248,156 @@ fn every_command_has_help() {
         assert!(text(&out.stdout).contains("Usage:"), "{args:?}");
     }
 }
+
+const ARN_A: &str = "acs:kms:cn-hangzhou:1207089758810000:key/key-cli-a";
+const ARN_B: &str = "acs:kms:cn-hangzhou:1207089758810000:key/key-cli-b";
+
+fn keyring() -> String {
+    temp_file(
+        "keyring.json",
+        &format!(
+            r#"{{"keys": [{{"arn": "{ARN_A}", "material": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}},
+                         {{"arn": "{ARN_B}", "material": "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8="}}]}}"#
+        ),
+    )
+}
+
+fn raw(out: &Output) -> Vec<u8> {
+    out.stdout.clone()
+}
+
+#[test]
+fn encrypt_then_decrypt_with_a_keyring() {
+    let ring = keyring();
+    let sealed = kms(
+        &[
+            "encrypt",
+            "--keyring",
+            &ring,
+            "--key",
+            ARN_A,
+            "--key",
+            ARN_B,
+            "--context",
+            "app=cli",
+            "--algorithm",
+            "aes-gcm-128",
+        ],
+        "a file's contents\n",
+    );
+    assert_eq!(sealed.status.code(), Some(0), "{}", text(&sealed.stderr));
+    let message = String::from_utf8_lossy(&raw(&sealed)).into_owned();
+    assert!(!message.contains("a file's contents"));
+
+    // kms() takes text; a message is bytes, so go through a file.
+    let file = std::env::temp_dir().join(format!("kms-cli-{}-message.bin", std::process::id()));
+    std::fs::write(&file, raw(&sealed)).unwrap();
+    let decrypt = |args: &[&str]| {
+        let mut all = vec!["decrypt", "--keyring", ring.as_str()];
+        all.extend_from_slice(args);
+        Command::new(env!("CARGO_BIN_EXE_kms-instance"))
+            .args(&all)
+            .stdin(std::fs::File::open(&file).unwrap())
+            .output()
+            .unwrap()
+    };
+    let opened = decrypt(&["--require-context", "app=cli"]);
+    assert_eq!(
+        (opened.status.code(), opened.stdout.as_slice()),
+        (Some(0), &b"a file's contents\n"[..])
+    );
+
+    let mismatch = decrypt(&["--require-context", "app=other"]);
+    assert_eq!(
+        mismatch.status.code(),
+        Some(1),
+        "a message that does not open exits 1"
+    );
+    assert_eq!(text(&mismatch.stderr).trim_end().lines().count(), 1);
+    assert!(text(&mismatch.stderr).contains("InvalidCiphertext") && mismatch.stdout.is_empty());
+
+    let mut bytes = raw(&sealed);
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&file, &bytes).unwrap();
+    assert_eq!(decrypt(&[]).status.code(), Some(1));
+}
+
+#[test]
+fn encrypt_and_decrypt_bad_input_exit_2() {
+    let ring = keyring();
+    assert_fatal(
+        &kms(&["encrypt", "--keyring", &ring, "--key", "not-an-arn"], ""),
+        "InvalidParameter.KeyId",
+    );
+    assert_fatal(
+        &kms(
+            &[
+                "encrypt",
+                "--keyring",
+                "/nonexistent/ring.json",
+                "--key",
+                ARN_A,
+            ],
+            "",
+        ),
+        "/nonexistent/ring.json",
+    );
+    let not_keyring = temp_file(
+        "bad-keyring.json",
+        r#"{"keys": [{"arn": "acs:kms:r:1:key/a", "material": "dG9vIHNob3J0"}]}"#,
+    );
+    let out = kms(&["encrypt", "--keyring", &not_keyring, "--key", ARN_A], "");
+    assert_fatal(&out, "InvalidParameter.Keyring");
+    assert!(
+        !text(&out.stderr).contains("dG9vIHNob3J0"),
+        "the material never shows"
+    );
+    let missing = "acs:kms:cn-hangzhou:1207089758810000:key/absent";
+    assert_fatal(
+        &kms(&["encrypt", "--keyring", &ring, "--key", missing], "x"),
+        "Bridge.KeyNotFound",
+    );
+    assert_fatal(
+        &kms(
+            &[
+                "encrypt",
+                "--keyring",
+                &ring,
+                "--key",
+                ARN_A,
+                "--context",
+                "novalue",
+            ],
+            "x",
+        ),
+        "KEY=VALUE",
+    );
+    // Argument errors are clap's: exit 2, the problem first, then the usage.
+    let out = kms(&["decrypt", "--keyring", &ring, "--pin-env", "X"], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).starts_with("error: "),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_fatal(
+        &kms(
+            &[
+                "decrypt",
+                "--pkcs11-module",
+                "/x.so",
+                "--token-label",
+                "t",
+                "--pin-env",
+                "KMS_UNSET_PIN_VARIABLE",
+            ],
+            "",
+        ),
+        "KMS_UNSET_PIN_VARIABLE",
+    );
+    // Garbage in: a message that does not open, not a crash.
+    let out = kms(&["decrypt", "--keyring", &ring], "not a message");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("InvalidCiphertext"));
+}
