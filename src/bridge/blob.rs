@@ -1,16 +1,23 @@
-//! The CiphertextBlob of the software and PKCS#11 bridges (ENVELOPE.md):
+//! The CiphertextBlob of ENVELOPE.md, and the bridge built on it:
 //!
 //! ```text
 //! 0x01 | u8 len(keyId) | keyId | iv(12) | ciphertext | tag(16)
 //! ```
 //!
 //! `keyId` is the raw key id (the part of the ARN after `key/`); the ciphertext is the
-//! data key under the AES-256 master key in GCM, with AAD = the context bytes `C`.
-//! Both bridges write it, so a PKCS#11 token and a software keyring holding the same
-//! key material open each other's blobs.
+//! data key under an AES-256 master key in GCM, with AAD = the context bytes `C`.
+//!
+//! Where the master keys live differs (process memory, a PKCS#11 token, the host's
+//! WebCrypto); what is done with them does not. So a [`MasterKeys`] store only seals
+//! and opens under a named key, and [`BlobBridge`] does the rest once: data keys, IVs,
+//! the blob's framing and its key-id check. Every store writes the same blob, so a
+//! token and a keyring holding the same key material open each other's messages.
 
+use super::{os_random, DataKey, HsmBridge, KeyDescription, MaybeSendSync};
 use crate::code::{Code, Problem};
 use crate::envelope::message::{IV_LEN, TAG_LEN};
+use crate::envelope::{context_bytes, EncryptionContext, KeyArn};
+use zeroize::Zeroizing;
 
 const BLOB_VERSION: u8 = 0x01;
 
@@ -21,7 +28,7 @@ pub struct Blob<'a> {
     pub sealed: &'a [u8],
 }
 
-fn opaque() -> Problem {
+pub(crate) fn opaque() -> Problem {
     Problem::new(Code::InvalidCiphertext, "the CiphertextBlob does not open").rule("R-ENV-4")
 }
 
@@ -53,6 +60,124 @@ impl<'a> Blob<'a> {
             iv: iv.try_into().map_err(|_| opaque())?,
             sealed,
         })
+    }
+}
+
+/// AES-256 master keys, wherever they are kept: AES-GCM under a named key.
+#[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
+#[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
+pub trait MasterKeys: MaybeSendSync {
+    /// `ciphertext | tag` of `plaintext` under `key`; `Bridge.KeyNotFound` when the
+    /// store does not hold it.
+    async fn seal(
+        &self,
+        key: &KeyArn,
+        iv: &[u8; IV_LEN],
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, Problem>;
+
+    /// Opens `ciphertext | tag`; `InvalidCiphertext` when it does not open.
+    async fn open(
+        &self,
+        key: &KeyArn,
+        iv: &[u8; IV_LEN],
+        aad: &[u8],
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, Problem>;
+
+    async fn describe(&self, key: &KeyArn) -> Result<KeyDescription, Problem>;
+
+    /// Random bytes; the platform's unless the store has its own generator.
+    async fn random(&self, len: usize) -> Result<Vec<u8>, Problem> {
+        let mut out = vec![0u8; len];
+        os_random(&mut out)?;
+        Ok(out)
+    }
+}
+
+/// An [`HsmBridge`] over a [`MasterKeys`] store, writing the blob above.
+#[derive(Debug, Default)]
+pub struct BlobBridge<K>(pub K);
+
+impl<K: MasterKeys> BlobBridge<K> {
+    async fn wrap(
+        &self,
+        key: &KeyArn,
+        plaintext: &[u8],
+        context: &EncryptionContext,
+    ) -> Result<Vec<u8>, Problem> {
+        let iv: [u8; IV_LEN] = self
+            .0
+            .random(IV_LEN)
+            .await?
+            .try_into()
+            .map_err(|_| short_random())?;
+        let sealed = self
+            .0
+            .seal(key, &iv, &context_bytes(context), plaintext)
+            .await?;
+        Ok(Blob::encode(key.key_id(), &iv, &sealed))
+    }
+}
+
+fn short_random() -> Problem {
+    Problem::new(
+        Code::BridgeHsm,
+        "the key store returned fewer random bytes than asked",
+    )
+}
+
+#[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
+#[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
+impl<K: MasterKeys> HsmBridge for BlobBridge<K> {
+    async fn generate_data_key(
+        &self,
+        key: &KeyArn,
+        len: usize,
+        context: &EncryptionContext,
+    ) -> Result<DataKey, Problem> {
+        let plaintext = Zeroizing::new(self.0.random(len).await?);
+        if plaintext.len() != len {
+            return Err(short_random());
+        }
+        let ciphertext_blob = self.wrap(key, &plaintext, context).await?;
+        Ok(DataKey {
+            plaintext,
+            ciphertext_blob,
+        })
+    }
+
+    async fn encrypt(
+        &self,
+        key: &KeyArn,
+        plaintext: &[u8],
+        context: &EncryptionContext,
+    ) -> Result<Vec<u8>, Problem> {
+        self.wrap(key, plaintext, context).await
+    }
+
+    async fn decrypt(
+        &self,
+        key: &KeyArn,
+        blob: &[u8],
+        context: &EncryptionContext,
+    ) -> Result<Zeroizing<Vec<u8>>, Problem> {
+        let blob = Blob::decode(blob)?;
+        if blob.key_id != key.key_id() {
+            return Err(opaque());
+        }
+        self.0
+            .open(key, &blob.iv, &context_bytes(context), blob.sealed)
+            .await
+    }
+
+    async fn describe_key(&self, key: &KeyArn) -> Result<KeyDescription, Problem> {
+        self.0.describe(key).await
+    }
+
+    async fn random(&self, len: usize) -> Result<Vec<u8>, Problem> {
+        self.0.random(len).await
     }
 }
 

@@ -3,9 +3,9 @@
 //!
 //! - A master key is a secret key object whose `CKA_LABEL` is the key id of its ARN
 //!   (the part after `key/`).
-//! - Data keys come from `C_GenerateRandom` and are wrapped with `CKM_AES_GCM` on the
-//!   token into the same CiphertextBlob the software bridge writes (`super::blob`), so
-//!   the two interoperate when they hold the same key material.
+//! - Data keys and IVs come from `C_GenerateRandom`; data keys are wrapped with
+//!   `CKM_AES_GCM` on the token, into the CiphertextBlob every bridge writes
+//!   (`super::blob`), so the token and a keyring holding the same material interoperate.
 //! - Sessions are pooled: an operation takes an idle session (or opens one) and gives
 //!   it back, so concurrent callers never share a session; a session the token broke
 //!   is dropped, not reused.
@@ -19,11 +19,11 @@
 //! The calls block; an async caller with many concurrent requests should run them on
 //! a blocking pool.
 
-use super::blob::Blob;
-use super::{DataKey, HsmBridge, KeyDescription};
+use super::blob::{opaque, BlobBridge, MasterKeys};
+use super::KeyDescription;
 use crate::code::{Code, Problem};
 use crate::envelope::message::IV_LEN;
-use crate::envelope::{context_bytes, EncryptionContext, KeyArn};
+use crate::envelope::KeyArn;
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error, RvError};
 use cryptoki::mechanism::aead::GcmParams;
@@ -41,12 +41,25 @@ use zeroize::Zeroizing;
 const GCM_TAG_BITS: u64 = 128;
 const MASTER_KEY_LEN: u64 = 32;
 
-pub struct Pkcs11Bridge {
+/// AES-256 master keys on a PKCS#11 token.
+pub struct Pkcs11Keys {
     ctx: Pkcs11,
     slot: Slot,
     token_label: String,
     pin: Zeroizing<String>,
     idle: Mutex<Vec<Session>>,
+}
+
+/// The PKCS#11 bridge: a token's keys behind the CiphertextBlob.
+pub type Pkcs11Bridge = BlobBridge<Pkcs11Keys>;
+
+impl fmt::Debug for Pkcs11Keys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pkcs11Keys")
+            .field("token", &self.token_label)
+            .field("slot", &self.slot.id())
+            .finish()
+    }
 }
 
 /// The PIN each token of this process was logged in with: (module, slot) → PIN.
@@ -55,15 +68,6 @@ type Logins = Vec<(PathBuf, u64, Zeroizing<String>)>;
 fn logins() -> std::sync::MutexGuard<'static, Logins> {
     static LOGINS: Mutex<Logins> = Mutex::new(Vec::new());
     LOGINS.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-impl fmt::Debug for Pkcs11Bridge {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Pkcs11Bridge")
-            .field("token", &self.token_label)
-            .field("slot", &self.slot.id())
-            .finish()
-    }
 }
 
 /// Maps a PKCS#11 failure to a bridge problem that names the call.
@@ -89,13 +93,7 @@ fn map(e: Error) -> Problem {
                 | SessionHandleInvalid
                 | SessionClosed
                 | CryptokiNotInitialized => Code::BridgeUnavailable,
-                EncryptedDataInvalid | EncryptedDataLenRange => {
-                    return Problem::new(
-                        Code::InvalidCiphertext,
-                        "the CiphertextBlob does not open",
-                    )
-                    .rule("R-ENV-4")
-                }
+                EncryptedDataInvalid | EncryptedDataLenRange => return opaque(),
                 _ => Code::BridgeHsm,
             };
             Problem::new(code, format!("C_{function:?} failed: {rv:?}"))
@@ -108,7 +106,7 @@ fn map(e: Error) -> Problem {
     }
 }
 
-impl Pkcs11Bridge {
+impl BlobBridge<Pkcs11Keys> {
     /// Loads `module`, finds the token labelled `token_label` and logs in as its user.
     pub fn open(module: &Path, token_label: &str, pin: &str) -> Result<Self, Problem> {
         let ctx = Pkcs11::new(module).map_err(map)?;
@@ -130,6 +128,7 @@ impl Pkcs11Bridge {
                     format!("no token labelled {token_label:?}"),
                 )
             })?;
+
         let pin = Zeroizing::new(pin.to_string());
         let module_path = module
             .canonicalize()
@@ -146,7 +145,7 @@ impl Pkcs11Bridge {
                 ));
             }
         }
-        let bridge = Pkcs11Bridge {
+        let keys = Pkcs11Keys {
             ctx,
             slot,
             token_label: token_label.to_string(),
@@ -154,16 +153,41 @@ impl Pkcs11Bridge {
             idle: Mutex::new(Vec::new()),
         };
         // Log in now, so a wrong PIN is reported when the bridge is opened.
-        bridge.with_session(false, |_| Ok(()))?;
-        if !logins
-            .iter()
-            .any(|(m, s, _)| *m == module_path && *s == slot.id())
-        {
-            logins.push((module_path, slot.id(), bridge.pin.clone()));
+        keys.with_session(false, |_| Ok(()))?;
+        if known.is_none() {
+            logins.push((module_path, slot.id(), keys.pin.clone()));
         }
-        Ok(bridge)
+        Ok(BlobBridge(keys))
     }
 
+    /// Generates a new AES-256 master key on the token, labelled with the ARN's key id:
+    /// sensitive, never extractable, for encryption and decryption only.
+    pub fn generate_master_key(&self, arn: &KeyArn) -> Result<(), Problem> {
+        self.0.with_session(true, |s| {
+            if Pkcs11Keys::find_key(s, arn).is_ok() {
+                return Err(Problem::new(
+                    Code::Keyring,
+                    format!("the token already holds a key labelled {:?}", arn.key_id()),
+                ));
+            }
+            let template = [
+                Attribute::Token(true),
+                Attribute::Private(true),
+                Attribute::Sensitive(true),
+                Attribute::Extractable(false),
+                Attribute::Encrypt(true),
+                Attribute::Decrypt(true),
+                Attribute::ValueLen(Ulong::from(MASTER_KEY_LEN)),
+                Attribute::Label(arn.key_id().as_bytes().to_vec()),
+            ];
+            s.generate_key(&Mechanism::AesKeyGen, &template)
+                .map_err(map)
+                .map(|_| ())
+        })
+    }
+}
+
+impl Pkcs11Keys {
     fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Session>> {
         self.idle.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -219,102 +243,41 @@ impl Pkcs11Bridge {
         }
     }
 
-    fn wrap(
-        session: &Session,
-        arn: &KeyArn,
-        plaintext: &[u8],
-        context: &EncryptionContext,
-    ) -> Result<Vec<u8>, Problem> {
-        let key = Self::find_key(session, arn)?;
-        let mut iv = session.generate_random_vec(IV_LEN as u32).map_err(map)?;
-        let iv_copy: [u8; IV_LEN] = iv
-            .as_slice()
-            .try_into()
-            .map_err(|_| Problem::new(Code::BridgeHsm, "short IV"))?;
-        let aad = context_bytes(context);
-        let params = GcmParams::new(&mut iv, &aad, Ulong::from(GCM_TAG_BITS)).map_err(map)?;
-        let sealed = session
-            .encrypt(&Mechanism::AesGcm(params), key, plaintext)
-            .map_err(map)?;
-        Ok(Blob::encode(arn.key_id(), &iv_copy, &sealed))
-    }
-
-    /// Generates a new AES-256 master key on the token, labelled with the ARN's key id:
-    /// sensitive, never extractable, for encryption and decryption only.
-    pub fn generate_master_key(&self, arn: &KeyArn) -> Result<(), Problem> {
-        self.with_session(true, |s| {
-            if Self::find_key(s, arn).is_ok() {
-                return Err(Problem::new(
-                    Code::Keyring,
-                    format!("the token already holds a key labelled {:?}", arn.key_id()),
-                ));
-            }
-            let template = [
-                Attribute::Token(true),
-                Attribute::Private(true),
-                Attribute::Sensitive(true),
-                Attribute::Extractable(false),
-                Attribute::Encrypt(true),
-                Attribute::Decrypt(true),
-                Attribute::ValueLen(Ulong::from(MASTER_KEY_LEN)),
-                Attribute::Label(arn.key_id().as_bytes().to_vec()),
-            ];
-            s.generate_key(&Mechanism::AesKeyGen, &template)
-                .map_err(map)
-                .map(|_| ())
-        })
+    fn gcm<'a>(iv: &'a mut [u8], aad: &'a [u8]) -> Result<Mechanism<'a>, Problem> {
+        Ok(Mechanism::AesGcm(
+            GcmParams::new(iv, aad, Ulong::from(GCM_TAG_BITS)).map_err(map)?,
+        ))
     }
 }
 
 #[async_trait::async_trait]
-impl HsmBridge for Pkcs11Bridge {
-    async fn generate_data_key(
+impl MasterKeys for Pkcs11Keys {
+    async fn seal(
         &self,
         key: &KeyArn,
-        len: usize,
-        context: &EncryptionContext,
-    ) -> Result<DataKey, Problem> {
+        iv: &[u8; IV_LEN],
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, Problem> {
         self.with_session(false, |s| {
-            let len = u32::try_from(len)
-                .map_err(|_| Problem::new(Code::BridgeHsm, "data key too long"))?;
-            let plaintext = Zeroizing::new(s.generate_random_vec(len).map_err(map)?);
-            let ciphertext_blob = Self::wrap(s, key, &plaintext, context)?;
-            Ok(DataKey {
-                plaintext,
-                ciphertext_blob,
-            })
+            let handle = Self::find_key(s, key)?;
+            let mut iv = *iv;
+            s.encrypt(&Self::gcm(&mut iv, aad)?, handle, plaintext)
+                .map_err(map)
         })
     }
 
-    async fn encrypt(
+    async fn open(
         &self,
         key: &KeyArn,
-        plaintext: &[u8],
-        context: &EncryptionContext,
-    ) -> Result<Vec<u8>, Problem> {
-        self.with_session(false, |s| Self::wrap(s, key, plaintext, context))
-    }
-
-    async fn decrypt(
-        &self,
-        key: &KeyArn,
-        blob: &[u8],
-        context: &EncryptionContext,
+        iv: &[u8; IV_LEN],
+        aad: &[u8],
+        sealed: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, Problem> {
         self.with_session(false, |s| {
             let handle = Self::find_key(s, key)?;
-            let blob = Blob::decode(blob)?;
-            if blob.key_id != key.key_id() {
-                return Err(Problem::new(
-                    Code::InvalidCiphertext,
-                    "the CiphertextBlob does not open",
-                )
-                .rule("R-ENV-4"));
-            }
-            let mut iv = blob.iv.to_vec();
-            let aad = context_bytes(context);
-            let params = GcmParams::new(&mut iv, &aad, Ulong::from(GCM_TAG_BITS)).map_err(map)?;
-            s.decrypt(&Mechanism::AesGcm(params), handle, blob.sealed)
+            let mut iv = *iv;
+            s.decrypt(&Self::gcm(&mut iv, aad)?, handle, sealed)
                 .map(Zeroizing::new)
                 .map_err(|e| match e {
                     // SoftHSM2 reports a GCM tag mismatch as a general error, where HSMs say
@@ -322,15 +285,14 @@ impl HsmBridge for Pkcs11Bridge {
                     Error::Pkcs11(RvError::GeneralError | RvError::FunctionFailed, _)
                         if s.generate_random_vec(1).is_ok() =>
                     {
-                        Problem::new(Code::InvalidCiphertext, "the CiphertextBlob does not open")
-                            .rule("R-ENV-4")
+                        opaque()
                     }
                     e => map(e),
                 })
         })
     }
 
-    async fn describe_key(&self, key: &KeyArn) -> Result<KeyDescription, Problem> {
+    async fn describe(&self, key: &KeyArn) -> Result<KeyDescription, Problem> {
         self.with_session(false, |s| {
             let handle = Self::find_key(s, key)?;
             let attributes = s
@@ -357,6 +319,7 @@ impl HsmBridge for Pkcs11Bridge {
         })
     }
 
+    /// The token's own generator (`C_GenerateRandom`), for data keys and IVs.
     async fn random(&self, len: usize) -> Result<Vec<u8>, Problem> {
         let len = u32::try_from(len)
             .map_err(|_| Problem::new(Code::BridgeHsm, "too many random bytes asked"))?;

@@ -2,10 +2,11 @@
 //! development and offline use. Its keyring file is
 //! `{"keys": [{"arn": "acs:kms:<region>:<uid>:key/<id>", "material": "<base64 of 32 bytes>"}]}`.
 
-use super::blob::Blob;
-use super::{os_random, DataKey, HsmBridge, KeyDescription};
+use super::blob::{BlobBridge, MasterKeys};
+use super::KeyDescription;
 use crate::code::{Code, Problem};
-use crate::envelope::{context_bytes, gcm, Algorithm, EncryptionContext, KeyArn};
+use crate::envelope::message::IV_LEN;
+use crate::envelope::{gcm, Algorithm, KeyArn};
 use base64::Engine as _;
 use serde::Deserialize;
 use std::fmt;
@@ -20,13 +21,16 @@ struct MasterKey {
 
 /// Master keys in memory, by ARN.
 #[derive(Default)]
-pub struct SoftwareBridge {
+pub struct SoftwareKeys {
     keys: Vec<MasterKey>,
 }
 
-impl fmt::Debug for SoftwareBridge {
+/// The software bridge: [`SoftwareKeys`] behind the CiphertextBlob.
+pub type SoftwareBridge = BlobBridge<SoftwareKeys>;
+
+impl fmt::Debug for SoftwareKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SoftwareBridge")
+        f.debug_struct("SoftwareKeys")
             .field(
                 "keys",
                 &self.keys.iter().map(|k| &k.arn).collect::<Vec<_>>(),
@@ -48,7 +52,7 @@ struct KeyringEntry {
     material: Zeroizing<String>,
 }
 
-impl SoftwareBridge {
+impl BlobBridge<SoftwareKeys> {
     pub fn new() -> Self {
         Self::default()
     }
@@ -56,21 +60,21 @@ impl SoftwareBridge {
     /// Adds a master key; a second key under the same ARN is refused.
     pub fn add(&mut self, arn: KeyArn, material: [u8; MASTER_KEY_LEN]) -> Result<(), Problem> {
         let material = Zeroizing::new(material);
-        if self.keys.iter().any(|k| k.arn == arn) {
+        if self.0.keys.iter().any(|k| k.arn == arn) {
             return Err(Problem::new(
                 Code::Keyring,
                 format!("{arn} appears twice in the keyring"),
             ));
         }
-        self.keys.push(MasterKey { arn, material });
+        self.0.keys.push(MasterKey { arn, material });
         Ok(())
     }
 
     /// Reads a keyring file. Errors name the entry, never the material.
     pub fn from_keyring_json(json: &str) -> Result<Self, Problem> {
         let file: KeyringFile = serde_json::from_str(json)
-            .map_err(|e| Problem::new(Code::Keyring, format!("not a keyring: {}", e)))?;
-        let mut bridge = SoftwareBridge::new();
+            .map_err(|e| Problem::new(Code::Keyring, format!("not a keyring: {e}")))?;
+        let mut bridge = Self::new();
         for (i, entry) in file.keys.into_iter().enumerate() {
             let arn: KeyArn = entry
                 .arn
@@ -94,9 +98,11 @@ impl SoftwareBridge {
     }
 
     pub fn arns(&self) -> impl Iterator<Item = &KeyArn> {
-        self.keys.iter().map(|k| &k.arn)
+        self.0.keys.iter().map(|k| &k.arn)
     }
+}
 
+impl SoftwareKeys {
     fn key(&self, arn: &KeyArn) -> Result<&MasterKey, Problem> {
         self.keys.iter().find(|k| k.arn == *arn).ok_or_else(|| {
             Problem::new(
@@ -105,92 +111,53 @@ impl SoftwareBridge {
             )
         })
     }
-
-    fn seal(
-        &self,
-        arn: &KeyArn,
-        plaintext: &[u8],
-        context: &EncryptionContext,
-    ) -> Result<Vec<u8>, Problem> {
-        let key = self.key(arn)?;
-        let mut iv = [0u8; 12];
-        os_random(&mut iv)?;
-        let mut sealed = plaintext.to_vec();
-        let tag = gcm::seal(
-            Algorithm::AesGcm256,
-            key.material.as_slice(),
-            &iv,
-            &context_bytes(context),
-            &mut sealed,
-        )?;
-        sealed.extend_from_slice(&tag);
-        Ok(Blob::encode(arn.key_id(), &iv, &sealed))
-    }
 }
 
 #[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
 #[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
-impl HsmBridge for SoftwareBridge {
-    async fn generate_data_key(
+impl MasterKeys for SoftwareKeys {
+    async fn seal(
         &self,
         key: &KeyArn,
-        len: usize,
-        context: &EncryptionContext,
-    ) -> Result<DataKey, Problem> {
-        self.key(key)?;
-        let mut plaintext = Zeroizing::new(vec![0u8; len]);
-        os_random(&mut plaintext)?;
-        let ciphertext_blob = self.seal(key, &plaintext, context)?;
-        Ok(DataKey {
-            plaintext,
-            ciphertext_blob,
-        })
-    }
-
-    async fn encrypt(
-        &self,
-        key: &KeyArn,
+        iv: &[u8; IV_LEN],
+        aad: &[u8],
         plaintext: &[u8],
-        context: &EncryptionContext,
     ) -> Result<Vec<u8>, Problem> {
-        self.seal(key, plaintext, context)
-    }
-
-    async fn decrypt(
-        &self,
-        key: &KeyArn,
-        blob: &[u8],
-        context: &EncryptionContext,
-    ) -> Result<Zeroizing<Vec<u8>>, Problem> {
         let master = self.key(key)?;
-        let blob = Blob::decode(blob)?;
-        if blob.key_id != key.key_id() {
-            return Err(
-                Problem::new(Code::InvalidCiphertext, "the CiphertextBlob does not open")
-                    .rule("R-ENV-4"),
-            );
-        }
-        gcm::open_sealed(
+        let mut sealed = plaintext.to_vec();
+        let tag = gcm::seal(
             Algorithm::AesGcm256,
             master.material.as_slice(),
-            &blob.iv,
-            &context_bytes(context),
-            blob.sealed,
+            iv,
+            aad,
+            &mut sealed,
+        )?;
+        sealed.extend_from_slice(&tag);
+        Ok(sealed)
+    }
+
+    async fn open(
+        &self,
+        key: &KeyArn,
+        iv: &[u8; IV_LEN],
+        aad: &[u8],
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, Problem> {
+        gcm::open_sealed(
+            Algorithm::AesGcm256,
+            self.key(key)?.material.as_slice(),
+            iv,
+            aad,
+            sealed,
         )
     }
 
-    async fn describe_key(&self, key: &KeyArn) -> Result<KeyDescription, Problem> {
+    async fn describe(&self, key: &KeyArn) -> Result<KeyDescription, Problem> {
         self.key(key)?;
         Ok(KeyDescription {
             key_arn: key.to_string(),
             key_spec: "Aliyun_AES_256".into(),
             protection_level: "SOFTWARE".into(),
         })
-    }
-
-    async fn random(&self, len: usize) -> Result<Vec<u8>, Problem> {
-        let mut out = vec![0u8; len];
-        os_random(&mut out)?;
-        Ok(out)
     }
 }
