@@ -47,9 +47,7 @@ impl Feature {
             TagResource(t) if t.secret.is_some() && t.key.is_none() => Feature::ManageSecret,
             TagResource(_) => Feature::ManageKey,
             CreateSecret(_) => Feature::CreateSecret,
-            DescribeSecret(_) | DeleteSecret(_) | UpdateSecretRotationPolicy(_) => {
-                Feature::ManageSecret
-            }
+            DescribeSecret(_) | DeleteSecret(_) | UpdateSecretRotationPolicy(_) => Feature::ManageSecret,
             CreateBackup(_) => Feature::Backup,
             CreateApplicationAccessPoint(_) => Feature::ApplicationAccess,
             Encrypt(_) | Decrypt(_) | GenerateDataKey(_) | ReEncrypt(_) => Feature::Cryptographic,
@@ -96,11 +94,8 @@ pub fn gate(instance: &Instance, request: &Request) -> Result<Actor, Problem> {
     let actor = check_membership(instance, caller)?;
     check_ram(request)?;
     if actor == Actor::Principal && feature.owner_only() {
-        return Err(Problem::new(
-            Code::OwnerOnly,
-            format!("{} is for the instance owner only", request.action.name()),
-        )
-        .rule("R-AZ-4"));
+        return Err(Problem::new(Code::OwnerOnly, format!("{} is for the instance owner only", request.action.name()))
+            .rule("R-AZ-4"));
     }
     Ok(actor)
 }
@@ -127,15 +122,9 @@ fn check_state(instance: &Instance, action: &Action) -> Result<(), Problem> {
         return Ok(());
     }
     let problem = if instance.status == Status::Expired {
-        Problem::new(
-            Code::InstanceExpired,
-            "the instance's subscription has expired; renew it",
-        )
+        Problem::new(Code::InstanceExpired, "the instance's subscription has expired; renew it")
     } else {
-        Problem::new(
-            Code::InstanceNotEnabled,
-            format!("the instance is {}", status_name(instance.status)),
-        )
+        Problem::new(Code::InstanceNotEnabled, format!("the instance is {}", status_name(instance.status)))
     };
     Err(problem.rule("R-LC-1"))
 }
@@ -155,10 +144,7 @@ fn check_region(instance: &Instance, request: &Request) -> Result<(), Problem> {
     match &request.region {
         Some(region) if *region != instance.region_id => Err(Problem::new(
             Code::CrossRegion,
-            format!(
-                "the instance serves {} only; the call came from {region}",
-                instance.region_id
-            ),
+            format!("the instance serves {} only; the call came from {region}", instance.region_id),
         )
         .rule("R-SH-10")),
         _ => Ok(()),
@@ -170,10 +156,10 @@ fn check_membership(instance: &Instance, caller: &str) -> Result<Actor, Problem>
     if caller == instance.owner_id {
         return Ok(Actor::Owner);
     }
-    let share = instance.share.as_ref().filter(|s| {
-        s.association(caller)
-            .is_some_and(|a| a.status == AssociationStatus::Associated)
-    });
+    let share = instance
+        .share
+        .as_ref()
+        .filter(|s| s.association(caller).is_some_and(|a| a.status == AssociationStatus::Associated));
     let Some(share) = share else {
         return Err(Problem::new(
             Code::NotShared,
@@ -184,10 +170,7 @@ fn check_membership(instance: &Instance, caller: &str) -> Result<Actor, Problem>
     if !share.permission.grants_instance_use() {
         return Err(Problem::new(
             Code::PermissionNotAttached,
-            format!(
-                "the share's permission {} does not grant use of a KMS instance",
-                share.permission.name
-            ),
+            format!("the share's permission {} does not grant use of a KMS instance", share.permission.name),
         )
         .rule("R-AZ-2"));
     }
@@ -200,17 +183,10 @@ fn check_ram(request: &Request) -> Result<(), Problem> {
         return Ok(());
     };
     let needed = format!("kms:{}", request.action.name());
-    if granted
-        .iter()
-        .any(|g| g == "*" || g == "kms:*" || *g == needed)
-    {
+    if granted.iter().any(|g| g == "*" || g == "kms:*" || *g == needed) {
         return Ok(());
     }
-    Err(Problem::new(
-        Code::RamPolicy,
-        format!("the caller's RAM policy does not grant {needed}"),
-    )
-    .rule("R-AZ-3"))
+    Err(Problem::new(Code::RamPolicy, format!("the caller's RAM policy does not grant {needed}")).rule("R-AZ-3"))
 }
 
 /// What the caller wants to do with a key or secret once found.
@@ -223,13 +199,7 @@ pub enum Use {
 }
 
 /// R-AZ-4 on a resource created by `creator`.
-pub fn may_touch(
-    instance: &Instance,
-    actor: Actor,
-    caller: &str,
-    creator: &str,
-    usage: Use,
-) -> Result<(), Problem> {
+pub fn may_touch(instance: &Instance, actor: Actor, caller: &str, creator: &str, usage: Use) -> Result<(), Problem> {
     let independent = instance.mode() == Some(ShareMode::Independent);
     let allowed = match (usage, actor) {
         (_, Actor::World) => true,
@@ -240,9 +210,5 @@ pub fn may_touch(
     if allowed {
         return Ok(());
     }
-    Err(Problem::new(
-        Code::NotOwner,
-        format!("created by account {creator}, not by {caller}"),
-    )
-    .rule("R-AZ-4"))
+    Err(Problem::new(Code::NotOwner, format!("created by account {creator}, not by {caller}")).rule("R-AZ-4"))
 }

@@ -52,11 +52,7 @@ const FIELDS: usize = 16;
 pub fn mask_credential(credential: &str) -> String {
     const SHOWN: usize = 8;
     if credential.chars().count() >= 2 * SHOWN {
-        let head: String = credential
-            .chars()
-            .take(SHOWN)
-            .filter(|c| !c.is_whitespace())
-            .collect();
+        let head: String = credential.chars().take(SHOWN).filter(|c| !c.is_whitespace()).collect();
         format!("{head}****")
     } else {
         "****".to_string()
@@ -104,22 +100,14 @@ impl std::str::FromStr for AuditRecord {
     fn from_str(line: &str) -> Result<Self, ParseError> {
         let f: Vec<&str> = line.split_whitespace().collect();
         if f.len() != FIELDS {
-            return Err(ParseError(format!(
-                "expected {FIELDS} fields, found {}",
-                f.len()
-            )));
+            return Err(ParseError(format!("expected {FIELDS} fields, found {}", f.len())));
         }
         for i in [2, 3, 6, 10, 12, 14] {
             if f[i] != "-" {
-                return Err(ParseError(format!(
-                    "field {} should be `-`, found {:?}",
-                    i + 1,
-                    f[i]
-                )));
+                return Err(ParseError(format!("field {} should be `-`, found {:?}", i + 1, f[i])));
             }
         }
-        let time = OffsetDateTime::parse(f[0], &Rfc3339)
-            .map_err(|e| ParseError(format!("time {:?}: {e}", f[0])))?;
+        let time = OffsetDateTime::parse(f[0], &Rfc3339).map_err(|e| ParseError(format!("time {:?}: {e}", f[0])))?;
         let level = match f[1] {
             "[INFO]" => Level::Info,
             "[ERROR]" => Level::Error,
@@ -132,9 +120,7 @@ impl std::str::FromStr for AuditRecord {
                 s.to_string()
             }
         };
-        let latency_ms = f[13]
-            .parse()
-            .map_err(|_| ParseError(format!("latency {:?} is not a number", f[13])))?;
+        let latency_ms = f[13].parse().map_err(|_| ParseError(format!("latency {:?} is not a number", f[13])))?;
         Ok(AuditRecord {
             time,
             level,
@@ -161,9 +147,7 @@ mod tests {
             level: Level::Info,
             request_id: "3dd60a7a-4587-4c57-8197-d749c3578974".into(),
             action: "CreateKey".into(),
-            credential: Some(mask_credential(
-                "TMP.3KfAHseF5DVULM2s8YUhdB8YvwM4nZA1wXr8AcAAhR7Yhdyos",
-            )),
+            credential: Some(mask_credential("TMP.3KfAHseF5DVULM2s8YUhdB8YvwM4nZA1wXr8AcAAhR7Yhdyos")),
             caller: "1117600963840000".into(),
             owner: "1117600963840000".into(),
             instance_id: "kst-phzz6108e50c15333w0000".into(),
@@ -185,12 +169,7 @@ mod tests {
     fn audit_line_round_trips() {
         let r = record();
         assert_eq!(r.to_string().parse::<AuditRecord>(), Ok(r.clone()));
-        let failed = AuditRecord {
-            level: Level::Error,
-            credential: None,
-            result: "Forbidden.NotShared".into(),
-            ..r
-        };
+        let failed = AuditRecord { level: Level::Error, credential: None, result: "Forbidden.NotShared".into(), ..r };
         assert_eq!(failed.to_string().parse::<AuditRecord>(), Ok(failed));
     }
 

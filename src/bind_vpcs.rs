@@ -32,13 +32,14 @@ pub struct VSwitchFacts {
 /// Network facts, by vSwitch id.
 pub type Network = BTreeMap<String, VSwitchFacts>;
 
-/// What the validation is checked against. Only the region is required; each other
-/// field enables the rules that need it.
+/// What the validation is checked against: each field enables the rules that need it
+/// (a console form may not know the instance yet).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Context {
     /// R-BV-4: the instance's region.
-    pub region: String,
+    #[serde(default)]
+    pub region: Option<String>,
     /// R-BV-8: the instance owner's account id.
     #[serde(default)]
     pub owner: Option<String>,
@@ -97,12 +98,10 @@ pub fn validate_str(input: &str, ctx: &Context) -> Report {
         Ok(value) => validate_value(&value, ctx),
         Err(e) => {
             let offset = byte_offset(input, e.line(), e.column());
-            let problem = Problem::new(
-                Code::BindVpcsMalformed,
-                format!("not valid JSON at byte {offset}: {}", json_reason(&e)),
-            )
-            .at("")
-            .rule("R-BV-1");
+            let problem =
+                Problem::new(Code::BindVpcsMalformed, format!("not valid JSON at byte {offset}: {}", json_reason(&e)))
+                    .at("")
+                    .rule("R-BV-1");
             Report::failed(vec![problem])
         }
     }
@@ -111,12 +110,7 @@ pub fn validate_str(input: &str, ctx: &Context) -> Report {
 /// Validates BindVpcs that were already parsed (a console passing an array).
 pub fn validate_value(value: &Value, ctx: &Context) -> Report {
     let Value::Array(items) = value else {
-        let p = Problem::new(
-            Code::BindVpcsMalformed,
-            "expected a JSON array of VPC objects",
-        )
-        .at("")
-        .rule("R-BV-1");
+        let p = Problem::new(Code::BindVpcsMalformed, "expected a JSON array of VPC objects").at("").rule("R-BV-1");
         return Report::failed(vec![p]);
     };
 
@@ -128,11 +122,7 @@ pub fn validate_value(value: &Value, ctx: &Context) -> Report {
 
     for (i, item) in items.iter().enumerate() {
         let Value::Object(obj) = item else {
-            errors.push(
-                Problem::new(Code::BindVpcsMalformed, "expected an object")
-                    .at(format!("/{i}"))
-                    .rule("R-BV-1"),
-            );
+            errors.push(Problem::new(Code::BindVpcsMalformed, "expected an object").at(format!("/{i}")).rule("R-BV-1"));
             continue;
         };
         let before = errors.len();
@@ -142,12 +132,9 @@ pub fn validate_value(value: &Value, ctx: &Context) -> Report {
         if let Some(vpc) = &entry.vpc_id {
             if let Some(j) = first_vpc.get(vpc) {
                 errors.push(
-                    Problem::new(
-                        Code::BindVpcsDuplicateVpc,
-                        format!("{vpc} is already listed at /{j}"),
-                    )
-                    .at(format!("/{i}/VpcId"))
-                    .rule("R-BV-5"),
+                    Problem::new(Code::BindVpcsDuplicateVpc, format!("{vpc} is already listed at /{j}"))
+                        .at(format!("/{i}/VpcId"))
+                        .rule("R-BV-5"),
                 );
             } else {
                 first_vpc.insert(vpc.clone(), i);
@@ -156,12 +143,9 @@ pub fn validate_value(value: &Value, ctx: &Context) -> Report {
         if let Some(vsw) = &entry.v_switch_id {
             if let Some(j) = first_vswitch.get(vsw) {
                 errors.push(
-                    Problem::new(
-                        Code::BindVpcsDuplicateVSwitch,
-                        format!("{vsw} is already listed at /{j}"),
-                    )
-                    .at(format!("/{i}/VSwitchId"))
-                    .rule("R-BV-5"),
+                    Problem::new(Code::BindVpcsDuplicateVSwitch, format!("{vsw} is already listed at /{j}"))
+                        .at(format!("/{i}/VSwitchId"))
+                        .rule("R-BV-5"),
                 );
             } else {
                 first_vswitch.insert(vsw.clone(), i);
@@ -227,28 +211,15 @@ impl Report {
         let is_current = |id: &str| ctx.current.iter().any(|c| c.vpc_id == id);
         let is_new = |id: &str| self.vpcs.iter().any(|v| v.vpc_id == id);
         for v in &self.vpcs {
-            let list = if is_current(&v.vpc_id) {
-                &mut self.kept
-            } else {
-                &mut self.added
-            };
+            let list = if is_current(&v.vpc_id) { &mut self.kept } else { &mut self.added };
             list.push(v.vpc_id.clone());
         }
-        self.removed = ctx
-            .current
-            .iter()
-            .filter(|c| !is_new(&c.vpc_id))
-            .map(|c| c.vpc_id.clone())
-            .collect();
+        self.removed = ctx.current.iter().filter(|c| !is_new(&c.vpc_id)).map(|c| c.vpc_id.clone()).collect();
 
         if let Some(q) = &ctx.quota {
             let before = ctx.current.len() as u32 + q.principals;
             let after = self.vpcs.len() as u32 + q.principals;
-            self.quota = Some(QuotaChange {
-                before,
-                after,
-                purchased: q.purchased,
-            });
+            self.quota = Some(QuotaChange { before, after, purchased: q.purchased });
             if after > q.purchased {
                 self.errors.push(
                     Problem::new(
@@ -288,21 +259,14 @@ impl Entry {
     }
 }
 
-fn check_entry(
-    i: usize,
-    obj: &Map<String, Value>,
-    ctx: &Context,
-    errors: &mut Vec<Problem>,
-) -> Entry {
+fn check_entry(i: usize, obj: &Map<String, Value>, ctx: &Context, errors: &mut Vec<Problem>) -> Entry {
     let mut entry = Entry::default();
     let at = |field: &str| format!("/{i}/{}", escape_pointer(field));
 
     for field in FIELDS {
         let Some(value) = obj.get(field) else {
             errors.push(
-                Problem::new(Code::BindVpcsMissingField, format!("{field} is required"))
-                    .at(at(field))
-                    .rule("R-BV-2"),
+                Problem::new(Code::BindVpcsMissingField, format!("{field} is required")).at(at(field)).rule("R-BV-2"),
             );
             continue;
         };
@@ -322,25 +286,17 @@ fn check_entry(
             .find(|f| f.eq_ignore_ascii_case(name))
             .map_or_else(String::new, |f| format!("; did you mean {f}?"));
         errors.push(
-            Problem::new(
-                Code::BindVpcsUnknownField,
-                format!("unknown field {name}{hint}"),
-            )
-            .at(at(name))
-            .rule("R-BV-2"),
+            Problem::new(Code::BindVpcsUnknownField, format!("unknown field {name}{hint}")).at(at(name)).rule("R-BV-2"),
         );
     }
 
     // Rules that relate the fields to the instance.
-    if let Some(region) = &entry.region_id {
-        if *region != ctx.region {
+    if let (Some(region), Some(expected)) = (&entry.region_id, &ctx.region) {
+        if region != expected {
             errors.push(
-                Problem::new(
-                    Code::BindVpcsCrossRegion,
-                    format!("{region} is not the instance's region {}", ctx.region),
-                )
-                .at(at("RegionId"))
-                .rule("R-BV-4"),
+                Problem::new(Code::BindVpcsCrossRegion, format!("{region} is not the instance's region {expected}"))
+                    .at(at("RegionId"))
+                    .rule("R-BV-4"),
             );
             entry.region_id = None;
         }
@@ -348,12 +304,9 @@ fn check_entry(
     if let (Some(vpc), Some(primary)) = (&entry.vpc_id, &ctx.primary_vpc) {
         if vpc == primary {
             errors.push(
-                Problem::new(
-                    Code::BindVpcsPrimaryVpc,
-                    format!("{vpc} is the instance's own VPC, always bound"),
-                )
-                .at(at("VpcId"))
-                .rule("R-BV-6"),
+                Problem::new(Code::BindVpcsPrimaryVpc, format!("{vpc} is the instance's own VPC, always bound"))
+                    .at(at("VpcId"))
+                    .rule("R-BV-6"),
             );
         }
     }
@@ -376,23 +329,17 @@ fn check_facts(
     if let (Some(actual), Some(vpc)) = (&facts.vpc_id, &entry.vpc_id) {
         if actual != vpc {
             errors.push(
-                Problem::new(
-                    Code::BindVpcsVSwitchNotInVpc,
-                    format!("{vsw} belongs to {actual}, not {vpc}"),
-                )
-                .at(at("VSwitchId"))
-                .rule("R-BV-7"),
+                Problem::new(Code::BindVpcsVSwitchNotInVpc, format!("{vsw} belongs to {actual}, not {vpc}"))
+                    .at(at("VSwitchId"))
+                    .rule("R-BV-7"),
             );
         }
     }
     if facts.available_ips == Some(0) {
         errors.push(
-            Problem::new(
-                Code::BindVpcsNoAvailableIp,
-                format!("{vsw} has no available IP address"),
-            )
-            .at(at("VSwitchId"))
-            .rule("R-BV-7"),
+            Problem::new(Code::BindVpcsNoAvailableIp, format!("{vsw} has no available IP address"))
+                .at(at("VSwitchId"))
+                .rule("R-BV-7"),
         );
     }
     let cross_account = match (&entry.vpc_owner_id, &ctx.owner) {
@@ -403,9 +350,7 @@ fn check_facts(
         errors.push(
             Problem::new(
                 Code::BindVpcsVSwitchNotShared,
-                format!(
-                    "{vsw} belongs to another account and is not shared with the instance owner"
-                ),
+                format!("{vsw} belongs to another account and is not shared with the instance owner"),
             )
             .at(at("VSwitchId"))
             .rule("R-BV-8"),
@@ -421,40 +366,24 @@ fn check_field(field: &str, value: &Value) -> Result<String, Problem> {
         "RegionId" => (NameKind::RegionId, Code::BindVpcsRegionId),
         _ => (NameKind::AccountId, Code::BindVpcsVpcOwnerId),
     };
-    let rule = if field == "VpcOwnerId" {
-        "R-ID-5"
-    } else {
-        "R-BV-3"
-    };
+    let rule = if field == "VpcOwnerId" { "R-ID-5" } else { "R-BV-3" };
     let text = match value {
         Value::String(s) => s.clone(),
         // R-ID-5: an account id may come as a JSON integer, but not past 2^53 − 1.
         Value::Number(n) if field == "VpcOwnerId" => match n.as_u64() {
             Some(v) if v <= MAX_SAFE_INTEGER => v.to_string(),
             Some(_) => return Err(precision_problem(n)),
-            None if n
-                .as_f64()
-                .is_some_and(|f| f.fract() == 0.0 && f > MAX_SAFE_INTEGER as f64) =>
-            {
+            None if n.as_f64().is_some_and(|f| f.fract() == 0.0 && f > MAX_SAFE_INTEGER as f64) => {
                 return Err(precision_problem(n))
             }
             None => return Err(Problem::new(code, format!("{n} is not an account id")).rule(rule)),
         },
         other => {
-            let expected = if field == "VpcOwnerId" {
-                "a string or an integer"
-            } else {
-                "a string"
-            };
-            return Err(Problem::new(
-                code,
-                format!("expected {expected}, got {}", json_type(other)),
-            )
-            .rule(rule));
+            let expected = if field == "VpcOwnerId" { "a string or an integer" } else { "a string" };
+            return Err(Problem::new(code, format!("expected {expected}, got {}", json_type(other))).rule(rule));
         }
     };
-    names::validate(kind, &text)
-        .map_err(|p| Problem::new(code, format!("{text:?}: {}", p.message)).rule(rule))?;
+    names::validate(kind, &text).map_err(|p| Problem::new(code, format!("{text:?}: {}", p.message)).rule(rule))?;
     Ok(text)
 }
 
@@ -488,11 +417,7 @@ fn json_reason(e: &serde_json::Error) -> String {
 
 /// serde_json reports a 1-based line and a byte column; R-BV-1 wants a byte offset.
 fn byte_offset(input: &str, line: usize, column: usize) -> usize {
-    let line_start: usize = input
-        .split_inclusive('\n')
-        .take(line.saturating_sub(1))
-        .map(str::len)
-        .sum();
+    let line_start: usize = input.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
     (line_start + column.saturating_sub(1)).min(input.len())
 }
 
@@ -507,7 +432,7 @@ mod tests {
 
     fn ctx() -> Context {
         Context {
-            region: "cn-hangzhou".into(),
+            region: Some("cn-hangzhou".into()),
             owner: Some("1207089758810000".into()),
             primary_vpc: Some("vpc-bp1primary0000001".into()),
             ..Context::default()
@@ -528,11 +453,7 @@ mod tests {
     fn r_bv_1_malformed_reports_byte_offset() {
         let r = validate_str("[{\"VpcId\": }]", &ctx());
         assert_eq!(codes(&r), ["InvalidParameter.BindVpcs.Malformed"]);
-        assert!(
-            r.errors[0].message.contains("byte 11"),
-            "{}",
-            r.errors[0].message
-        );
+        assert!(r.errors[0].message.contains("byte 11"), "{}", r.errors[0].message);
         let r = validate_str("[1]", &ctx());
         assert_eq!(r.errors[0].path.as_deref(), Some("/0"));
         let r = validate_str("{}", &ctx());
@@ -544,11 +465,7 @@ mod tests {
         let input = "[\n  \"é\",\n  x]";
         let r = validate_str(input, &ctx());
         let offset = input.find('x').unwrap();
-        assert!(
-            r.errors[0].message.contains(&format!("byte {offset}")),
-            "{}",
-            r.errors[0].message
-        );
+        assert!(r.errors[0].message.contains(&format!("byte {offset}")), "{}", r.errors[0].message);
     }
 
     #[test]
@@ -557,13 +474,7 @@ mod tests {
             r#"[{"VpcId":"vpc-bp1go9qvmj78j4f4c0001","VswitchId":"vsw-bp16c5pvvcf0fp5b90001","RegionId":"cn-hangzhou","VpcOwnerId":"1207089758810000"}]"#,
             &ctx(),
         );
-        assert_eq!(
-            codes(&r),
-            [
-                "InvalidParameter.BindVpcs.MissingField",
-                "InvalidParameter.BindVpcs.UnknownField"
-            ]
-        );
+        assert_eq!(codes(&r), ["InvalidParameter.BindVpcs.MissingField", "InvalidParameter.BindVpcs.UnknownField"]);
         assert_eq!(r.errors[0].path.as_deref(), Some("/0/VSwitchId"));
         assert_eq!(r.errors[1].path.as_deref(), Some("/0/VswitchId"));
         assert!(r.errors[1].message.contains("did you mean VSwitchId"));
@@ -571,10 +482,7 @@ mod tests {
 
     #[test]
     fn r_bv_3_field_formats() {
-        let r = validate_str(
-            r#"[{"VpcId":"vpc-1","VSwitchId":7,"RegionId":"CN","VpcOwnerId":"12"}]"#,
-            &ctx(),
-        );
+        let r = validate_str(r#"[{"VpcId":"vpc-1","VSwitchId":7,"RegionId":"CN","VpcOwnerId":"12"}]"#, &ctx());
         assert_eq!(
             codes(&r),
             [
@@ -602,13 +510,8 @@ mod tests {
 
     #[test]
     fn r_bv_4_cross_region() {
-        let r = validate_str(
-            &format!(
-                "[{}]",
-                entry(1, "1207089758810000").replace("cn-hangzhou", "cn-shanghai")
-            ),
-            &ctx(),
-        );
+        let r =
+            validate_str(&format!("[{}]", entry(1, "1207089758810000").replace("cn-hangzhou", "cn-shanghai")), &ctx());
         assert_eq!(codes(&r), ["InvalidParameter.BindVpcs.CrossRegion"]);
         assert_eq!(r.errors[0].path.as_deref(), Some("/0/RegionId"));
     }
@@ -616,26 +519,17 @@ mod tests {
     #[test]
     fn r_bv_5_duplicates() {
         let a = entry(1, "1207089758810000");
-        let b = entry(2, "1207089758810000")
-            .replace("vsw-bp16c5pvvcf0fp5b90002", "vsw-bp16c5pvvcf0fp5b90001");
-        let c = entry(1, "1207089758810000")
-            .replace("vsw-bp16c5pvvcf0fp5b90001", "vsw-bp16c5pvvcf0fp5b90003");
+        let b = entry(2, "1207089758810000").replace("vsw-bp16c5pvvcf0fp5b90002", "vsw-bp16c5pvvcf0fp5b90001");
+        let c = entry(1, "1207089758810000").replace("vsw-bp16c5pvvcf0fp5b90001", "vsw-bp16c5pvvcf0fp5b90003");
         let r = validate_str(&format!("[{a},{b},{c}]"), &ctx());
-        assert_eq!(
-            codes(&r),
-            [
-                "InvalidParameter.BindVpcs.DuplicateVSwitch",
-                "InvalidParameter.BindVpcs.DuplicateVpc"
-            ]
-        );
+        assert_eq!(codes(&r), ["InvalidParameter.BindVpcs.DuplicateVSwitch", "InvalidParameter.BindVpcs.DuplicateVpc"]);
         assert_eq!(r.errors[0].path.as_deref(), Some("/1/VSwitchId"));
         assert_eq!(r.errors[1].path.as_deref(), Some("/2/VpcId"));
     }
 
     #[test]
     fn r_bv_6_primary_vpc() {
-        let e = entry(1, "1207089758810000")
-            .replace("vpc-bp1go9qvmj78j4f4c0001", "vpc-bp1primary0000001");
+        let e = entry(1, "1207089758810000").replace("vpc-bp1go9qvmj78j4f4c0001", "vpc-bp1primary0000001");
         let r = validate_str(&format!("[{e}]"), &ctx());
         assert_eq!(codes(&r), ["InvalidParameter.BindVpcs.PrimaryVpc"]);
     }
@@ -645,20 +539,10 @@ mod tests {
         let mut c = ctx();
         c.network = Some(Network::from([(
             "vsw-bp16c5pvvcf0fp5b90001".to_string(),
-            VSwitchFacts {
-                vpc_id: Some("vpc-otherxxxxxxx".into()),
-                available_ips: Some(0),
-                shared_with_owner: None,
-            },
+            VSwitchFacts { vpc_id: Some("vpc-otherxxxxxxx".into()), available_ips: Some(0), shared_with_owner: None },
         )]));
         let r = validate_str(&format!("[{}]", entry(1, "1207089758810000")), &c);
-        assert_eq!(
-            codes(&r),
-            [
-                "InvalidParameter.BindVpcs.VSwitchNotInVpc",
-                "Rejected.BindVpcs.NoAvailableIp"
-            ]
-        );
+        assert_eq!(codes(&r), ["InvalidParameter.BindVpcs.VSwitchNotInVpc", "Rejected.BindVpcs.NoAvailableIp"]);
     }
 
     #[test]
@@ -671,10 +555,7 @@ mod tests {
         let mut c = ctx();
         c.network = Some(Network::from([(
             "vsw-bp16c5pvvcf0fp5b90001".to_string(),
-            VSwitchFacts {
-                shared_with_owner: Some(false),
-                ..VSwitchFacts::default()
-            },
+            VSwitchFacts { shared_with_owner: Some(false), ..VSwitchFacts::default() },
         )]));
         let r = validate_str(&format!("[{}]", entry(1, other)), &c);
         assert_eq!(codes(&r), ["Rejected.BindVpcs.VSwitchNotShared"]);
@@ -698,30 +579,13 @@ mod tests {
                 vpc_owner_id: "1207089758810000".into(),
             },
         ];
-        c.quota = Some(QuotaContext {
-            purchased: 4,
-            principals: 2,
-        });
-        let r = validate_str(
-            &format!(
-                "[{},{}]",
-                entry(1, "1207089758810000"),
-                entry(2, "1207089758810000")
-            ),
-            &c,
-        );
+        c.quota = Some(QuotaContext { purchased: 4, principals: 2 });
+        let r = validate_str(&format!("[{},{}]", entry(1, "1207089758810000"), entry(2, "1207089758810000")), &c);
         assert!(r.ok);
         assert_eq!(r.kept, ["vpc-bp1go9qvmj78j4f4c0001"]);
         assert_eq!(r.added, ["vpc-bp1go9qvmj78j4f4c0002"]);
         assert_eq!(r.removed, ["vpc-bp1go9qvmj78j4f4c0009"]);
-        assert_eq!(
-            r.quota,
-            Some(QuotaChange {
-                before: 4,
-                after: 4,
-                purchased: 4
-            })
-        );
+        assert_eq!(r.quota, Some(QuotaChange { before: 4, after: 4, purchased: 4 }));
 
         let r = validate_str(
             &format!(
@@ -733,25 +597,15 @@ mod tests {
             &c,
         );
         assert_eq!(codes(&r), ["QuotaExceeded.AccessManagement"]);
-        assert!(
-            r.errors[0].message.contains("quota of 5"),
-            "{}",
-            r.errors[0].message
-        );
+        assert!(r.errors[0].message.contains("quota of 5"), "{}", r.errors[0].message);
     }
 
     #[test]
     fn r_bv_10_every_problem_has_a_pointer() {
         let r = validate_str(r#"[{"VpcId":1},{"a/b":2}]"#, &ctx());
         assert!(r.errors.len() >= 6);
-        assert!(r
-            .errors
-            .iter()
-            .all(|p| p.path.as_deref().is_some_and(|p| p.starts_with('/'))));
-        assert!(r
-            .errors
-            .iter()
-            .any(|p| p.path.as_deref() == Some("/1/a~1b")));
+        assert!(r.errors.iter().all(|p| p.path.as_deref().is_some_and(|p| p.starts_with('/'))));
+        assert!(r.errors.iter().any(|p| p.path.as_deref() == Some("/1/a~1b")));
     }
 
     #[test]

@@ -141,11 +141,7 @@ impl Serialize for Code {
 impl std::str::FromStr for Code {
     type Err = ();
     fn from_str(s: &str) -> Result<Self, ()> {
-        Code::ALL
-            .iter()
-            .copied()
-            .find(|c| c.as_str() == s)
-            .ok_or(())
+        Code::ALL.iter().copied().find(|c| c.as_str() == s).ok_or(())
     }
 }
 
@@ -163,12 +159,7 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        Problem {
-            code,
-            message: message.into(),
-            path: None,
-            rule: None,
-        }
+        Problem { code, message: message.into(), path: None, rule: None }
     }
 
     pub fn at(mut self, path: impl Into<String>) -> Self {

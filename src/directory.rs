@@ -75,10 +75,7 @@ pub const DEPRECATED_PERMISSION: &str = "AliyunRSPermissionKMSInstanceReadWrite"
 
 impl Permission {
     pub fn default_v2() -> Self {
-        Permission {
-            name: DEFAULT_PERMISSION.into(),
-            version: Some("v2".into()),
-        }
+        Permission { name: DEFAULT_PERMISSION.into(), version: Some("v2".into()) }
     }
 
     /// R-AZ-2: only the KMS instance permission grants use of the instance; the
@@ -109,41 +106,28 @@ impl Directory {
     }
 
     pub fn enterprise_of<'a>(&'a self, account: &'a Account) -> &'a str {
-        account
-            .enterprise_id
-            .as_deref()
-            .unwrap_or(&self.enterprise_id)
+        account.enterprise_id.as_deref().unwrap_or(&self.enterprise_id)
     }
 
     pub fn directory_of<'a>(&'a self, account: &'a Account) -> &'a str {
-        account
-            .resource_directory_id
-            .as_deref()
-            .unwrap_or(&self.resource_directory_id)
+        account.resource_directory_id.as_deref().unwrap_or(&self.resource_directory_id)
     }
 
     pub fn folder_exists(&self, folder: &str) -> bool {
-        self.folders.iter().any(|f| f == folder)
-            || self
-                .accounts
-                .iter()
-                .any(|a| a.folder.as_deref() == Some(folder))
+        self.folders.iter().any(|f| f == folder) || self.accounts.iter().any(|a| a.folder.as_deref() == Some(folder))
     }
 
     /// Whether `account` is a member of this directory and of `enterprise`: only such
     /// accounts can be reached through a share (R-SH-2).
     fn is_reachable(&self, account: &Account, enterprise: &str) -> bool {
-        self.directory_of(account) == self.resource_directory_id
-            && self.enterprise_of(account) == enterprise
+        self.directory_of(account) == self.resource_directory_id && self.enterprise_of(account) == enterprise
     }
 
     /// The accounts a principal covers now, in directory order, without `owner`
     /// (R-Q-2). Folder and directory principals cover only members of this directory
     /// in the owner's enterprise: sharing never leaves the verified enterprise.
     pub fn covered_by(&self, principal: &Principal, owner: &str) -> Vec<String> {
-        let enterprise = self
-            .account(owner)
-            .map_or(self.enterprise_id.as_str(), |o| self.enterprise_of(o));
+        let enterprise = self.account(owner).map_or(self.enterprise_id.as_str(), |o| self.enterprise_of(o));
         let members = self.accounts.iter().filter(|a| a.id != owner);
         match principal {
             Principal::Account { id } => {
@@ -154,15 +138,12 @@ impl Directory {
                 }
             }
             Principal::Folder { id } => members
-                .filter(|a| {
-                    a.folder.as_deref() == Some(id.as_str()) && self.is_reachable(a, enterprise)
-                })
+                .filter(|a| a.folder.as_deref() == Some(id.as_str()) && self.is_reachable(a, enterprise))
                 .map(|a| a.id.clone())
                 .collect(),
-            Principal::Directory { .. } => members
-                .filter(|a| self.is_reachable(a, enterprise))
-                .map(|a| a.id.clone())
-                .collect(),
+            Principal::Directory { .. } => {
+                members.filter(|a| self.is_reachable(a, enterprise)).map(|a| a.id.clone()).collect()
+            }
         }
     }
 }

@@ -115,25 +115,16 @@ impl World {
     }
 
     pub fn quota(&self) -> QuotaUsage {
-        QuotaUsage {
-            used: self.instance.quota_used(),
-            purchased: self.instance.spec.access_management_quota,
-        }
+        QuotaUsage { used: self.instance.quota_used(), purchased: self.instance.spec.access_management_quota }
     }
 
     /// Applies a request: all of it, or nothing.
-    #[allow(
-        clippy::result_large_err,
-        reason = "a rejection carries its audit record; requests are not a hot loop"
-    )]
+    #[allow(clippy::result_large_err, reason = "a rejection carries its audit record; requests are not a hot loop")]
     pub fn apply(&mut self, request: &Request, env: &Env) -> Result<Outcome, Rejection> {
         let mut next = self.clone();
         let result = next.execute(request, env.now);
         let caller = access::caller_id(&self.instance, request).to_string();
-        let (owner, instance_id) = (
-            self.instance.owner_id.clone(),
-            self.instance.instance_id.clone(),
-        );
+        let (owner, instance_id) = (self.instance.owner_id.clone(), self.instance.instance_id.clone());
         let audit = |level, result: &str| AuditRecord {
             time: env.now,
             level,
@@ -162,11 +153,7 @@ impl World {
             }
             Err(Failure(errors)) => {
                 let first = errors.first().map_or("", |p| p.code.as_str());
-                Err(Rejection {
-                    quota: self.quota(),
-                    audit: audit(Level::Error, first),
-                    errors,
-                })
+                Err(Rejection { quota: self.quota(), audit: audit(Level::Error, first), errors })
             }
         }
     }
@@ -176,21 +163,12 @@ impl World {
     /// it and R-AZ-4 on it. Parameter formats and the other rules are not evaluated.
     pub fn check(&self, request: &Request) -> Decision {
         let denied = access::gate(&self.instance, request).and_then(|actor| {
-            let caller = Caller {
-                id: access::caller_id(&self.instance, request),
-                actor,
-            };
+            let caller = Caller { id: access::caller_id(&self.instance, request), actor };
             resources::check_target(&self.instance, &caller, &request.action)
         });
         match denied {
-            Ok(()) => Decision {
-                allowed: true,
-                denied: None,
-            },
-            Err(p) => Decision {
-                allowed: false,
-                denied: Some(p),
-            },
+            Ok(()) => Decision { allowed: true, denied: None },
+            Err(p) => Decision { allowed: false, denied: Some(p) },
         }
     }
 

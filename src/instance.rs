@@ -114,8 +114,7 @@ impl Key {
 
     /// A service key (R-KEY-1): created by a cloud service under `alias/acs/…`.
     pub fn is_service_key(&self) -> bool {
-        self.names()
-            .any(|n| n.starts_with(crate::names::SERVICE_ALIAS_PREFIX))
+        self.names().any(|n| n.starts_with(crate::names::SERVICE_ALIAS_PREFIX))
     }
 }
 
@@ -174,10 +173,7 @@ impl Share {
     }
 
     pub fn associated_count(&self) -> u32 {
-        self.associations
-            .iter()
-            .filter(|a| a.status == AssociationStatus::Associated)
-            .count() as u32
+        self.associations.iter().filter(|a| a.status == AssociationStatus::Associated).count() as u32
     }
 }
 
@@ -213,11 +209,7 @@ pub struct Instance {
     /// R-LC-6: how long the pending enablement is expected to take.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_enable_minutes: Option<u32>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "time::serde::rfc3339::option"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
     pub expires_at: Option<OffsetDateTime>,
     /// R-LC-9: the OSS bucket that receives the hourly audit logs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -239,11 +231,7 @@ impl Instance {
 
     pub fn failed_principals(&self) -> Vec<String> {
         self.share.as_ref().map_or_else(Vec::new, |s| {
-            s.associations
-                .iter()
-                .filter(|a| a.status == AssociationStatus::Failed)
-                .map(|a| a.account.clone())
-                .collect()
+            s.associations.iter().filter(|a| a.status == AssociationStatus::Failed).map(|a| a.account.clone()).collect()
         })
     }
 }

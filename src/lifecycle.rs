@@ -41,19 +41,15 @@ pub fn connect(inst: &mut Instance, p: &Connect) -> Handled {
             .into())
         }
         other => {
-            return Err(Problem::new(
-                Code::Channel,
-                format!("channel {other:?} is neither api nor console"),
-            )
-            .at("/channel")
-            .rule("R-LC-5")
-            .into())
+            return Err(Problem::new(Code::Channel, format!("channel {other:?} is neither api nor console"))
+                .at("/channel")
+                .rule("R-LC-5")
+                .into())
         }
     }
     names::validate(NameKind::VpcId, &p.vpc_id).map_err(|e| e.at("/vpcId"))?;
     for (i, vsw) in p.v_switches.iter().enumerate() {
-        names::validate(NameKind::VswitchId, &vsw.id)
-            .map_err(|e| e.at(format!("/vSwitches/{i}/id")))?;
+        names::validate(NameKind::VswitchId, &vsw.id).map_err(|e| e.at(format!("/vSwitches/{i}/id")))?;
     }
 
     let zones = dual_zones(p)?;
@@ -64,27 +60,15 @@ pub fn connect(inst: &mut Instance, p: &Connect) -> Handled {
     };
     let switch_zones: BTreeSet<&str> = p.v_switches.iter().map(|v| v.zone.as_str()).collect();
     if p.v_switches.len() < min_switches || switch_zones.len() < min_switches {
-        return Err(dual_zone(
-            format!("{min_switches} vSwitches in different zones are needed"),
-            rule,
-        ));
+        return Err(dual_zone(format!("{min_switches} vSwitches in different zones are needed"), rule));
     }
     if let Some(v) = p.v_switches.iter().find(|v| !zones.contains(&v.zone)) {
-        return Err(dual_zone(
-            format!(
-                "vSwitch {} is in {}, outside the instance's zones",
-                v.id, v.zone
-            ),
-            rule,
-        ));
+        return Err(dual_zone(format!("vSwitch {} is in {}, outside the instance's zones", v.id, v.zone), rule));
     }
     if let Some(v) = p.v_switches.iter().find(|v| v.available_ips < min_ips) {
         return Err(Problem::new(
             Code::NoAvailableIp,
-            format!(
-                "vSwitch {} has {} available IPs; {min_ips} are needed",
-                v.id, v.available_ips
-            ),
+            format!("vSwitch {} has {} available IPs; {min_ips} are needed", v.id, v.available_ips),
         )
         .rule(rule)
         .into());
@@ -98,11 +82,7 @@ pub fn connect(inst: &mut Instance, p: &Connect) -> Handled {
         }
         InstanceType::External => {
             let proxy = p.proxy.as_ref().ok_or_else(|| {
-                Problem::new(
-                    Code::ProxyConnectivity,
-                    "an external instance needs a proxy",
-                )
-                .rule("R-LC-4")
+                Problem::new(Code::ProxyConnectivity, "an external instance needs a proxy").rule("R-LC-4")
             })?;
             inst.proxy = Some(check_proxy(proxy, &zones)?);
         }
@@ -111,14 +91,7 @@ pub fn connect(inst: &mut Instance, p: &Connect) -> Handled {
     inst.status = Status::Enabling;
     inst.vpc_id = Some(p.vpc_id.clone());
     inst.zones = zones.into_iter().collect();
-    inst.v_switches = p
-        .v_switches
-        .iter()
-        .map(|v| VSwitch {
-            id: v.id.clone(),
-            zone: v.zone.clone(),
-        })
-        .collect();
+    inst.v_switches = p.v_switches.iter().map(|v| VSwitch { id: v.id.clone(), zone: v.zone.clone() }).collect();
     // R-LC-6: a hardware or external instance bought without secrets enables faster.
     let minutes = match inst.kind {
         InstanceType::Software => 30,
@@ -126,10 +99,7 @@ pub fn connect(inst: &mut Instance, p: &Connect) -> Handled {
         _ => 10,
     };
     inst.expected_enable_minutes = Some(minutes);
-    Ok(Effects {
-        expected_enable_minutes: Some(minutes),
-        ..Effects::default()
-    })
+    Ok(Effects { expected_enable_minutes: Some(minutes), ..Effects::default() })
 }
 
 fn dual_zone(message: String, rule: &'static str) -> Failure {
@@ -144,83 +114,46 @@ fn dual_zones(p: &Connect) -> Result<BTreeSet<String>, Failure> {
     };
     let given = p.zones.as_ref().map_or(zones.len(), Vec::len);
     if zones.len() != 2 || given != 2 || zones.iter().any(String::is_empty) {
-        return Err(dual_zone(
-            "dual-zone deployment needs exactly two different zones".into(),
-            "R-LC-2",
-        ));
+        return Err(dual_zone("dual-zone deployment needs exactly two different zones".into(), "R-LC-2"));
     }
     Ok(zones)
 }
 
 fn check_hsm(p: &Connect) -> Result<(), Problem> {
     let rule = "R-LC-3";
-    if p.hsm_cluster_id
-        .as_deref()
-        .is_none_or(|c| c.trim().is_empty())
-    {
-        return Err(
-            Problem::new(Code::HsmCluster, "an HSM cluster id is required")
-                .at("/hsmClusterId")
-                .rule(rule),
-        );
+    if p.hsm_cluster_id.as_deref().is_none_or(|c| c.trim().is_empty()) {
+        return Err(Problem::new(Code::HsmCluster, "an HSM cluster id is required").at("/hsmClusterId").rule(rule));
     }
     if p.user.as_deref() != Some(HSM_USER) {
-        return Err(
-            Problem::new(Code::HsmUser, "the crypto user is always kmsuser")
-                .at("/user")
-                .rule(rule),
-        );
+        return Err(Problem::new(Code::HsmUser, "the crypto user is always kmsuser").at("/user").rule(rule));
     }
     if p.password.as_ref().is_none_or(|s| s.0.is_empty()) {
-        return Err(
-            Problem::new(Code::HsmPassword, "the crypto user's password is required")
-                .at("/password")
-                .rule(rule),
-        );
+        return Err(Problem::new(Code::HsmPassword, "the crypto user's password is required")
+            .at("/password")
+            .rule(rule));
     }
-    if !p
-        .certificate
-        .as_deref()
-        .is_some_and(|c| c.trim_start().starts_with(PEM_CERTIFICATE))
-    {
-        return Err(
-            Problem::new(Code::Certificate, "expected a PEM root CA certificate")
-                .at("/certificate")
-                .rule(rule),
-        );
+    if !p.certificate.as_deref().is_some_and(|c| c.trim_start().starts_with(PEM_CERTIFICATE)) {
+        return Err(Problem::new(Code::Certificate, "expected a PEM root CA certificate")
+            .at("/certificate")
+            .rule(rule));
     }
     Ok(())
 }
 
 fn check_proxy(proxy: &ProxyParam, zones: &BTreeSet<String>) -> Result<ProxyLink, Problem> {
     let rule = "R-LC-4";
-    let bad = |m: &str| {
-        Problem::new(Code::ProxyConnectivity, m)
-            .at("/proxy")
-            .rule(rule)
-    };
+    let bad = |m: &str| Problem::new(Code::ProxyConnectivity, m).at("/proxy").rule(rule);
     let endpoint = match proxy.connectivity.as_str() {
         "public" => match proxy.domain.as_deref() {
             Some(d) if is_domain(d) => d.to_string(),
             _ => return Err(bad("public connectivity needs the proxy's domain name")),
         },
         "endpointService" => match &proxy.endpoint_service {
-            Some(es)
-                if es.zones.iter().cloned().collect::<BTreeSet<_>>() == *zones
-                    && es.zones.len() == 2 =>
-            {
+            Some(es) if es.zones.iter().cloned().collect::<BTreeSet<_>>() == *zones && es.zones.len() == 2 => {
                 es.id.clone()
             }
-            Some(_) => {
-                return Err(bad(
-                    "the endpoint service's two zones must be the instance's zones",
-                ))
-            }
-            None => {
-                return Err(bad(
-                    "endpointService connectivity needs an endpoint service",
-                ))
-            }
+            Some(_) => return Err(bad("the endpoint service's two zones must be the instance's zones")),
+            None => return Err(bad("endpointService connectivity needs an endpoint service")),
         },
         _ => return Err(bad("connectivity is public or endpointService")),
     };
@@ -229,10 +162,7 @@ fn check_proxy(proxy: &ProxyParam, zones: &BTreeSet<String>) -> Result<ProxyLink
     let manual = filled(&config.path)
         && filled(&config.certificate_fingerprint)
         && filled(&config.access_key_id)
-        && config
-            .access_key_secret
-            .as_ref()
-            .is_some_and(|s| !s.0.is_empty());
+        && config.access_key_secret.as_ref().is_some_and(|s| !s.0.is_empty());
     let file = config.file.as_ref().is_some_and(|f| !f.0.trim().is_empty());
     if !manual && !file {
         return Err(Problem::new(
@@ -266,10 +196,7 @@ pub fn complete_enable(inst: &mut Instance) -> Handled {
     if inst.status != Status::Enabling {
         return Err(Problem::new(
             Code::NotEnabling,
-            format!(
-                "the instance is {}, not enabling",
-                crate::access::status_name(inst.status)
-            ),
+            format!("the instance is {}, not enabling", crate::access::status_name(inst.status)),
         )
         .rule("R-LC-6")
         .into());
@@ -281,19 +208,12 @@ pub fn complete_enable(inst: &mut Instance) -> Handled {
 
 /// R-LC-7: new specifications, never below what is in use.
 pub fn upgrade(inst: &mut Instance, spec: &SpecChange) -> Handled {
-    let values = [
-        spec.access_management_quota,
-        spec.key_quota,
-        spec.secret_quota,
-        spec.compute_units,
-    ];
+    let values = [spec.access_management_quota, spec.key_quota, spec.secret_quota, spec.compute_units];
     if values.iter().all(Option::is_none) {
-        return Err(
-            Problem::new(Code::Spec, "name at least one specification to change")
-                .at("/spec")
-                .rule("R-LC-7")
-                .into(),
-        );
+        return Err(Problem::new(Code::Spec, "name at least one specification to change")
+            .at("/spec")
+            .rule("R-LC-7")
+            .into());
     }
     if spec.compute_units == Some(0) {
         return Err(Problem::new(Code::Spec, "compute units must be positive")
@@ -303,20 +223,13 @@ pub fn upgrade(inst: &mut Instance, spec: &SpecChange) -> Handled {
     }
     let below = |name: &str, new: Option<u32>, used: u32| {
         new.filter(|&n| n < used).map(|n| {
-            Problem::new(
-                Code::QuotaBelowUsage,
-                format!("{name} {n} is below the {used} in use"),
-            )
-            .at(format!("/spec/{name}"))
-            .rule("R-LC-7")
+            Problem::new(Code::QuotaBelowUsage, format!("{name} {n} is below the {used} in use"))
+                .at(format!("/spec/{name}"))
+                .rule("R-LC-7")
         })
     };
     let problems: Vec<Problem> = [
-        below(
-            "accessManagementQuota",
-            spec.access_management_quota,
-            inst.quota_used(),
-        ),
+        below("accessManagementQuota", spec.access_management_quota, inst.quota_used()),
         below("keyQuota", spec.key_quota, inst.keys.len() as u32),
         below("secretQuota", spec.secret_quota, inst.secrets.len() as u32),
     ]
@@ -327,9 +240,7 @@ pub fn upgrade(inst: &mut Instance, spec: &SpecChange) -> Handled {
         return Err(Failure(problems));
     }
     let s = &mut inst.spec;
-    s.access_management_quota = spec
-        .access_management_quota
-        .unwrap_or(s.access_management_quota);
+    s.access_management_quota = spec.access_management_quota.unwrap_or(s.access_management_quota);
     s.key_quota = spec.key_quota.unwrap_or(s.key_quota);
     s.secret_quota = spec.secret_quota.unwrap_or(s.secret_quota);
     s.compute_units = spec.compute_units.or(s.compute_units);
@@ -339,17 +250,9 @@ pub fn upgrade(inst: &mut Instance, spec: &SpecChange) -> Handled {
 /// R-LC-8: whole months, 1 to 36. The term runs on from the current expiry when that
 /// is still ahead, else from now.
 pub fn renew(inst: &mut Instance, months: i64, now: OffsetDateTime) -> Handled {
-    let months = u8::try_from(months)
-        .ok()
-        .filter(|m| (1..=36).contains(m))
-        .ok_or_else(|| {
-            Problem::new(
-                Code::Months,
-                format!("{months} months: renew for 1 to 36 months"),
-            )
-            .at("/months")
-            .rule("R-LC-8")
-        })?;
+    let months = u8::try_from(months).ok().filter(|m| (1..=36).contains(m)).ok_or_else(|| {
+        Problem::new(Code::Months, format!("{months} months: renew for 1 to 36 months")).at("/months").rule("R-LC-8")
+    })?;
     let from = inst.expires_at.filter(|e| *e > now).unwrap_or(now);
     inst.expires_at = Some(add_months(from, months));
     inst.status = Status::Enabled;
@@ -374,10 +277,7 @@ pub fn expire(inst: &mut Instance) -> Handled {
     if inst.status != Status::Enabled {
         return Err(Problem::new(
             Code::InstanceNotEnabled,
-            format!(
-                "only an enabled instance expires; this one is {}",
-                crate::access::status_name(inst.status)
-            ),
+            format!("only an enabled instance expires; this one is {}", crate::access::status_name(inst.status)),
         )
         .rule("R-LC-1")
         .into());
@@ -396,7 +296,7 @@ pub fn enable_audit(inst: &mut Instance, bucket: &str) -> Handled {
 /// R-BV-1…10 against the instance: replace its bound VPCs, within the quota.
 pub fn bind_vpcs(inst: &mut Instance, p: &BindVpc) -> Handled {
     let ctx = bind_vpcs::Context {
-        region: inst.region_id.clone(),
+        region: Some(inst.region_id.clone()),
         owner: Some(inst.owner_id.clone()),
         primary_vpc: inst.vpc_id.clone(),
         network: p.network.clone(),
@@ -414,11 +314,7 @@ pub fn bind_vpcs(inst: &mut Instance, p: &BindVpc) -> Handled {
         return Err(Failure(report.errors));
     }
     inst.bound_vpcs = report.vpcs.clone();
-    Ok(Effects {
-        warnings: report.warnings.clone(),
-        bind_vpcs: Some(report),
-        ..Effects::default()
-    })
+    Ok(Effects { warnings: report.warnings.clone(), bind_vpcs: Some(report), ..Effects::default() })
 }
 
 #[cfg(test)]
@@ -428,21 +324,9 @@ mod tests {
 
     #[test]
     fn r_lc_8_months_are_calendar_months() {
-        assert_eq!(
-            add_months(datetime!(2026-01-31 10:00 UTC), 1),
-            datetime!(2026-02-28 10:00 UTC)
-        );
-        assert_eq!(
-            add_months(datetime!(2026-11-15 0:00 UTC), 2),
-            datetime!(2027-01-15 0:00 UTC)
-        );
-        assert_eq!(
-            add_months(datetime!(2024-02-29 0:00 UTC), 12),
-            datetime!(2025-02-28 0:00 UTC)
-        );
-        assert_eq!(
-            add_months(datetime!(2026-03-01 0:00 UTC), 36),
-            datetime!(2029-03-01 0:00 UTC)
-        );
+        assert_eq!(add_months(datetime!(2026-01-31 10:00 UTC), 1), datetime!(2026-02-28 10:00 UTC));
+        assert_eq!(add_months(datetime!(2026-11-15 0:00 UTC), 2), datetime!(2027-01-15 0:00 UTC));
+        assert_eq!(add_months(datetime!(2024-02-29 0:00 UTC), 12), datetime!(2025-02-28 0:00 UTC));
+        assert_eq!(add_months(datetime!(2026-03-01 0:00 UTC), 36), datetime!(2029-03-01 0:00 UTC));
     }
 }

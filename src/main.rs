@@ -87,12 +87,7 @@ struct KeySource {
     #[arg(long, value_name = "FILE")]
     keyring: Option<PathBuf>,
     /// A PKCS#11 module (keys found by label: the ARN's key id).
-    #[arg(
-        long,
-        value_name = "PATH",
-        requires = "token_label",
-        requires = "pin_env"
-    )]
+    #[arg(long, value_name = "PATH", requires = "token_label", requires = "pin_env")]
     pkcs11_module: Option<PathBuf>,
     #[arg(long, value_name = "LABEL", requires = "pkcs11_module")]
     token_label: Option<String>,
@@ -156,33 +151,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Plan { files, json } => run_plans(&files, json),
-        Command::Validate(Validate::BindVpcs {
-            region,
-            owner,
-            primary_vpc,
-            json,
-            file,
-        }) => validate_bind_vpcs(
-            Context {
-                region,
-                owner,
-                primary_vpc,
-                ..Context::default()
-            },
-            &file,
-            json,
-        ),
+        Command::Validate(Validate::BindVpcs { region, owner, primary_vpc, json, file }) => {
+            validate_bind_vpcs(Context { region: Some(region), owner, primary_vpc, ..Context::default() }, &file, json)
+        }
         Command::Validate(Validate::Name { kind, value }) => Ok(validate_name(kind, &value)),
-        Command::Encrypt {
-            keys,
-            arns,
-            context,
-            algorithm,
-        } => encrypt(&keys, &arns, &context, algorithm),
-        Command::Decrypt {
-            keys,
-            require_context,
-        } => decrypt(&keys, &require_context),
+        Command::Encrypt { keys, arns, context, algorithm } => encrypt(&keys, &arns, &context, algorithm),
+        Command::Decrypt { keys, require_context } => decrypt(&keys, &require_context),
         Command::Pkcs11(Pkcs11Command::GenerateKey { token, arn }) => generate_key(&token, &arn),
     };
     result.unwrap_or_else(|Fatal(message)| {
@@ -200,9 +174,7 @@ impl From<Problem> for Fatal {
 fn read_input(file: &str) -> Result<String, Fatal> {
     if file == "-" {
         let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .map_err(|e| Fatal(format!("standard input: {e}")))?;
+        std::io::stdin().read_to_string(&mut s).map_err(|e| Fatal(format!("standard input: {e}")))?;
         Ok(s)
     } else {
         std::fs::read_to_string(file).map_err(|e| Fatal(format!("{file}: {e}")))
@@ -215,29 +187,20 @@ fn run_plans(files: &[String], json: bool) -> Result<ExitCode, Fatal> {
         .iter()
         .map(|f| {
             let text = read_input(f)?;
-            plan::Plan::from_json(&text)
-                .map(|p| (f, p))
-                .map_err(|e| Fatal(format!("{f}: {e}")))
+            plan::Plan::from_json(&text).map(|p| (f, p)).map_err(|e| Fatal(format!("{f}: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let results: Vec<(&String, PlanResult)> = plans.iter().map(|(f, p)| (*f, p.run())).collect();
     if json {
         let all: Vec<&PlanResult> = results.iter().map(|(_, r)| r).collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&all).map_err(|e| Fatal(e.to_string()))?
-        );
+        println!("{}", serde_json::to_string_pretty(&all).map_err(|e| Fatal(e.to_string()))?);
     } else {
         for (file, result) in &results {
             print_plan(file, result);
         }
     }
     let all_matched = results.iter().all(|(_, r)| r.matched);
-    Ok(if all_matched {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(if all_matched { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn print_plan(file: &str, result: &PlanResult) {
@@ -255,11 +218,7 @@ fn print_plan(file: &str, result: &PlanResult) {
         if s.ok && !s.failed_principals.is_empty() {
             outcome.push_str(&format!(", failed: {}", s.failed_principals.join(" ")));
         }
-        let verdict = if s.matched {
-            "matched".to_string()
-        } else {
-            format!("DIFFERS: {}", s.differences.join("; "))
-        };
+        let verdict = if s.matched { "matched".to_string() } else { format!("DIFFERS: {}", s.differences.join("; ")) };
         println!(
             "  {:>2}  {:<16}  {:<28}  {:<48}  quota {}/{}  {verdict}",
             s.index, s.caller, s.action, outcome, s.quota_used, s.quota_purchased
@@ -270,52 +229,33 @@ fn print_plan(file: &str, result: &PlanResult) {
 }
 
 fn validate_bind_vpcs(ctx: Context, file: &str, json: bool) -> Result<ExitCode, Fatal> {
-    names::validate(NameKind::RegionId, &ctx.region)
-        .map_err(|p| Fatal(format!("--region: {}", p.message)))?;
+    if let Some(region) = &ctx.region {
+        names::validate(NameKind::RegionId, region).map_err(|p| Fatal(format!("--region: {}", p.message)))?;
+    }
     let input = read_input(file)?;
     let report = bind_vpcs::validate_str(&input, &ctx);
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).map_err(|e| Fatal(e.to_string()))?
-        );
+        println!("{}", serde_json::to_string_pretty(&report).map_err(|e| Fatal(e.to_string()))?);
     } else {
         print_report(&report);
     }
-    Ok(if report.ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn print_report(report: &Report) {
     if report.ok {
         println!("valid: {} VPC(s) to bind", report.vpcs.len());
         for v in &report.vpcs {
-            println!(
-                "  {} via {} (owner {})",
-                v.vpc_id, v.v_switch_id, v.vpc_owner_id
-            );
+            println!("  {} via {} (owner {})", v.vpc_id, v.v_switch_id, v.vpc_owner_id);
         }
     } else {
         println!("invalid: {} problem(s)", report.errors.len());
         for p in &report.errors {
-            println!(
-                "  {:<16} {:<44} {}",
-                p.path.as_deref().unwrap_or(""),
-                p.code,
-                p.message
-            );
+            println!("  {:<16} {:<44} {}", p.path.as_deref().unwrap_or(""), p.code, p.message);
         }
     }
     for w in &report.warnings {
-        println!(
-            "  warning {:<8} {:<36} {}",
-            w.path.as_deref().unwrap_or(""),
-            w.code,
-            w.message
-        );
+        println!("  warning {:<8} {:<36} {}", w.path.as_deref().unwrap_or(""), w.code, w.message);
     }
 }
 
@@ -326,35 +266,22 @@ fn validate_name(kind: NameKind, value: &str) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(p) => {
-            println!(
-                "invalid {}: {} ({}): {}",
-                kind_name(kind),
-                p.code,
-                kind.rule(),
-                p.message
-            );
+            println!("invalid {}: {} ({}): {}", kind_name(kind), p.code, kind.rule(), p.message);
             ExitCode::from(1)
         }
     }
 }
 
 fn kind_name(kind: NameKind) -> String {
-    serde_json::to_value(kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
+    serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
 fn parse_context(entries: &[String], flag: &str) -> Result<EncryptionContext, Fatal> {
     let mut context = EncryptionContext::new();
     for entry in entries {
-        let (k, v) = entry
-            .split_once('=')
-            .ok_or_else(|| Fatal(format!("{flag} {entry:?}: expected KEY=VALUE")))?;
+        let (k, v) = entry.split_once('=').ok_or_else(|| Fatal(format!("{flag} {entry:?}: expected KEY=VALUE")))?;
         if k.is_empty() || context.insert(k.to_string(), v.to_string()).is_some() {
-            return Err(Fatal(format!(
-                "{flag} {entry:?}: the key is empty or given twice"
-            )));
+            return Err(Fatal(format!("{flag} {entry:?}: the key is empty or given twice")));
         }
     }
     Ok(context)
@@ -364,23 +291,16 @@ fn parse_context(entries: &[String], flag: &str) -> Result<EncryptionContext, Fa
 fn read_stdin_bytes() -> Result<Vec<u8>, Fatal> {
     let mut bytes = Vec::new();
     let limit = MAX_BODY_BYTES as u64 + 64 * 1024 + 1;
-    std::io::stdin()
-        .take(limit)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Fatal(format!("standard input: {e}")))?;
+    std::io::stdin().take(limit).read_to_end(&mut bytes).map_err(|e| Fatal(format!("standard input: {e}")))?;
     if bytes.len() as u64 == limit {
-        return Err(Fatal(format!(
-            "standard input is larger than a message can hold ({MAX_BODY_BYTES} bytes)"
-        )));
+        return Err(Fatal(format!("standard input is larger than a message can hold ({MAX_BODY_BYTES} bytes)")));
     }
     Ok(bytes)
 }
 
 fn write_stdout(bytes: &[u8]) -> Result<(), Fatal> {
     let mut out = std::io::stdout().lock();
-    out.write_all(bytes)
-        .and_then(|()| out.flush())
-        .map_err(|e| Fatal(format!("standard output: {e}")))
+    out.write_all(bytes).and_then(|()| out.flush()).map_err(|e| Fatal(format!("standard output: {e}")))
 }
 
 fn read_pin(var: &str) -> Result<zeroize::Zeroizing<String>, Fatal> {
@@ -396,52 +316,30 @@ fn open_token(
     pin_env: &str,
 ) -> Result<kms_instance::bridge::pkcs11::Pkcs11Bridge, Fatal> {
     let pin = read_pin(pin_env)?;
-    Ok(kms_instance::bridge::pkcs11::Pkcs11Bridge::open(
-        module, label, &pin,
-    )?)
+    Ok(kms_instance::bridge::pkcs11::Pkcs11Bridge::open(module, label, &pin)?)
 }
 
 #[cfg(not(feature = "pkcs11"))]
 fn open_token(_: &std::path::Path, _: &str, pin_env: &str) -> Result<SoftwareBridge, Fatal> {
     read_pin(pin_env)?;
-    Err(Fatal(
-        "this build has no PKCS#11 support (feature pkcs11)".into(),
-    ))
+    Err(Fatal("this build has no PKCS#11 support (feature pkcs11)".into()))
 }
 
 fn bridge(keys: &KeySource) -> Result<Box<dyn HsmBridge>, Fatal> {
-    match (
-        &keys.keyring,
-        &keys.pkcs11_module,
-        &keys.token_label,
-        &keys.pin_env,
-    ) {
+    match (&keys.keyring, &keys.pkcs11_module, &keys.token_label, &keys.pin_env) {
         (Some(file), ..) => {
-            let json = std::fs::read_to_string(file)
-                .map_err(|e| Fatal(format!("{}: {e}", file.display())))?;
-            let bridge = SoftwareBridge::from_keyring_json(&json)
-                .map_err(|p| Fatal(format!("{}: {p}", file.display())))?;
+            let json = std::fs::read_to_string(file).map_err(|e| Fatal(format!("{}: {e}", file.display())))?;
+            let bridge =
+                SoftwareBridge::from_keyring_json(&json).map_err(|p| Fatal(format!("{}: {p}", file.display())))?;
             Ok(Box::new(bridge))
         }
-        (None, Some(module), Some(label), Some(pin_env)) => {
-            Ok(Box::new(open_token(module, label, pin_env)?))
-        }
-        _ => Err(Fatal(
-            "name a --keyring, or a --pkcs11-module with --token-label and --pin-env".into(),
-        )),
+        (None, Some(module), Some(label), Some(pin_env)) => Ok(Box::new(open_token(module, label, pin_env)?)),
+        _ => Err(Fatal("name a --keyring, or a --pkcs11-module with --token-label and --pin-env".into())),
     }
 }
 
-fn encrypt(
-    keys: &KeySource,
-    arns: &[String],
-    context: &[String],
-    algorithm: AlgorithmArg,
-) -> Result<ExitCode, Fatal> {
-    let arns = arns
-        .iter()
-        .map(|a| a.parse::<KeyArn>())
-        .collect::<Result<Vec<_>, _>>()?;
+fn encrypt(keys: &KeySource, arns: &[String], context: &[String], algorithm: AlgorithmArg) -> Result<ExitCode, Fatal> {
+    let arns = arns.iter().map(|a| a.parse::<KeyArn>()).collect::<Result<Vec<_>, _>>()?;
     let options = envelope::EncryptOptions {
         context: parse_context(context, "--context")?,
         algorithm: match algorithm {
@@ -452,20 +350,13 @@ fn encrypt(
     };
     let bridge = bridge(keys)?;
     let plaintext = read_stdin_bytes()?;
-    let message = pollster::block_on(envelope::encrypt(
-        &[bridge.as_ref()],
-        &arns,
-        &plaintext,
-        &options,
-    ))?;
+    let message = pollster::block_on(envelope::encrypt(&[bridge.as_ref()], &arns, &plaintext, &options))?;
     write_stdout(&message)?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn decrypt(keys: &KeySource, require_context: &[String]) -> Result<ExitCode, Fatal> {
-    let options = envelope::DecryptOptions {
-        require_context: parse_context(require_context, "--require-context")?,
-    };
+    let options = envelope::DecryptOptions { require_context: parse_context(require_context, "--require-context")? };
     let bridge = bridge(keys)?;
     let message = read_stdin_bytes()?;
     match pollster::block_on(envelope::decrypt(&[bridge.as_ref()], &message, &options)) {
@@ -486,11 +377,7 @@ fn generate_key(token: &TokenArgs, arn: &str) -> Result<ExitCode, Fatal> {
     let arn: KeyArn = arn.parse()?;
     let bridge = open_token(&token.pkcs11_module, &token.token_label, &token.pin_env)?;
     bridge.generate_master_key(&arn)?;
-    println!(
-        "generated an AES-256 master key labelled {:?} on token {:?}",
-        arn.key_id(),
-        token.token_label
-    );
+    println!("generated an AES-256 master key labelled {:?} on token {:?}", arn.key_id(), token.token_label);
     Ok(ExitCode::SUCCESS)
 }
 

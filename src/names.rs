@@ -111,19 +111,14 @@ impl NameKind {
             NameKind::RegionId => is_region(value),
             NameKind::AccountId => is_account_id(value),
             NameKind::FolderId => prefixed(value, "fd-", 8, 32, |c| c.is_ascii_alphanumeric()),
-            NameKind::ResourceDirectoryId => {
-                prefixed(value, "rd-", 6, 32, |c| c.is_ascii_alphanumeric())
-            }
+            NameKind::ResourceDirectoryId => prefixed(value, "rd-", 6, 32, |c| c.is_ascii_alphanumeric()),
             NameKind::AccountName => is_account_name(value),
             NameKind::DisplayName => within(value, 2, 50, |c| is_cjk_or_word(c) || c == '-'),
             NameKind::ResourceShareName => within(value, 1, 50, |c| is_cjk_or_word(c) || c == '-'),
             NameKind::Alias => {
-                !value.starts_with(SERVICE_ALIAS_PREFIX)
-                    && prefixed(value, "alias/", 1, 255, is_alias_char)
+                !value.starts_with(SERVICE_ALIAS_PREFIX) && prefixed(value, "alias/", 1, 255, is_alias_char)
             }
-            NameKind::SecretName => {
-                !value.starts_with("acs/") && within(value, 1, 192, is_secret_char)
-            }
+            NameKind::SecretName => !value.starts_with("acs/") && within(value, 1, 192, is_secret_char),
             NameKind::Bucket => {
                 within(value, 3, 63, |c| is_lower_alnum(c) || c == '-')
                     && !value.starts_with('-')
@@ -174,16 +169,8 @@ fn within(value: &str, min: usize, max: usize, allowed: impl Fn(char) -> bool) -
     (min..=max).contains(&len) && value.chars().all(allowed)
 }
 
-fn prefixed(
-    value: &str,
-    prefix: &str,
-    min: usize,
-    max: usize,
-    allowed: impl Fn(char) -> bool,
-) -> bool {
-    value
-        .strip_prefix(prefix)
-        .is_some_and(|rest| within(rest, min, max, allowed))
+fn prefixed(value: &str, prefix: &str, min: usize, max: usize, allowed: impl Fn(char) -> bool) -> bool {
+    value.strip_prefix(prefix).is_some_and(|rest| within(rest, min, max, allowed))
 }
 
 fn is_region(value: &str) -> bool {
@@ -194,9 +181,7 @@ fn is_region(value: &str) -> bool {
     first.len() >= 2
         && first.chars().all(|c| c.is_ascii_lowercase())
         && (1..=3).contains(&rest.len())
-        && rest
-            .iter()
-            .all(|p| !p.is_empty() && p.chars().all(is_lower_alnum))
+        && rest.iter().all(|p| !p.is_empty() && p.chars().all(is_lower_alnum))
 }
 
 fn is_account_id(value: &str) -> bool {
@@ -207,9 +192,7 @@ fn is_account_name(value: &str) -> bool {
     let special = |c: char| matches!(c, '_' | '.' | '-');
     let chars: Vec<char> = value.chars().collect();
     (2..=50).contains(&chars.len())
-        && chars
-            .iter()
-            .all(|&c| c.is_ascii_alphanumeric() || special(c))
+        && chars.iter().all(|&c| c.is_ascii_alphanumeric() || special(c))
         && chars.first().is_some_and(|c| c.is_ascii_alphanumeric())
         && chars.last().is_some_and(|c| c.is_ascii_alphanumeric())
         && !chars.windows(2).any(|w| special(w[0]) && special(w[1]))
@@ -229,10 +212,7 @@ mod tests {
         assert!(!ok(NameKind::InstanceId, "kst-short"));
         assert!(!ok(NameKind::InstanceId, "kst-UPPERCASE0000"));
         assert!(!ok(NameKind::InstanceId, "kst-phzz64f722a1buamw0****"));
-        assert_eq!(
-            validate(NameKind::InstanceId, "x").unwrap_err().code,
-            Code::KmsInstanceId
-        );
+        assert_eq!(validate(NameKind::InstanceId, "x").unwrap_err().code, Code::KmsInstanceId);
     }
 
     #[test]
@@ -254,15 +234,7 @@ mod tests {
         for r in ["cn-hangzhou", "ap-southeast-1", "cn-shanghai-finance-1"] {
             assert!(ok(NameKind::RegionId, r), "{r}");
         }
-        for r in [
-            "cn",
-            "c-hangzhou",
-            "CN-hangzhou",
-            "cn-",
-            "cn--x",
-            "a-b-c-d-e",
-            "cn-hang_zhou",
-        ] {
+        for r in ["cn", "c-hangzhou", "CN-hangzhou", "cn-", "cn--x", "a-b-c-d-e", "cn-hang_zhou"] {
             assert!(!ok(NameKind::RegionId, r), "{r}");
         }
     }
@@ -291,15 +263,7 @@ mod tests {
     fn r_name_1_account_name() {
         assert!(ok(NameKind::AccountName, "security-team"));
         assert!(ok(NameKind::AccountName, "a.b_c-d9"));
-        for bad in [
-            "a",
-            "-team",
-            "team-",
-            "te--am",
-            "te._am",
-            "t eam",
-            &"a".repeat(51),
-        ] {
+        for bad in ["a", "-team", "team-", "te--am", "te._am", "t eam", &"a".repeat(51)] {
             assert!(!ok(NameKind::AccountName, bad), "{bad}");
         }
     }

@@ -44,9 +44,7 @@ impl<'de> Deserialize<'de> for Step {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut map = Map::<String, Value>::deserialize(d)?;
         let expect = match map.remove("expect") {
-            Some(v) => {
-                Expect::deserialize(v).map_err(|e| D::Error::custom(format!("expect: {e}")))?
-            }
+            Some(v) => Expect::deserialize(v).map_err(|e| D::Error::custom(format!("expect: {e}")))?,
             None => Expect::default(),
         };
         let request = Request::deserialize(Value::Object(map)).map_err(D::Error::custom)?;
@@ -138,17 +136,10 @@ impl Plan {
         }
         for (i, step) in self.steps.iter().enumerate() {
             let e = &step.expect;
-            let codes = e
-                .error
-                .iter()
-                .chain(e.errors.iter().flatten())
-                .chain(e.warnings.iter().flatten());
+            let codes = e.error.iter().chain(e.errors.iter().flatten()).chain(e.warnings.iter().flatten());
             for code in codes {
                 if code.parse::<Code>().is_err() {
-                    return Err(PlanError::Invalid(format!(
-                        "step {}: unknown code {code:?} in expect",
-                        i + 1
-                    )));
+                    return Err(PlanError::Invalid(format!("step {}: unknown code {code:?} in expect", i + 1)));
                 }
             }
         }
@@ -156,10 +147,7 @@ impl Plan {
     }
 
     pub fn run(&self) -> PlanResult {
-        let mut world = World {
-            directory: self.directory.clone(),
-            instance: self.instance.clone(),
-        };
+        let mut world = World { directory: self.directory.clone(), instance: self.instance.clone() };
         let start = self.now.unwrap_or(DEFAULT_START);
         let steps: Vec<StepResult> = self
             .steps
@@ -172,24 +160,11 @@ impl Plan {
                     latency_ms: 0,
                 };
                 let caller = step.request.caller.clone();
-                let (ok, errors, message, warnings, audit) = match world.apply(&step.request, &env)
-                {
-                    Ok(o) => (
-                        true,
-                        vec![],
-                        None,
-                        o.warnings.iter().map(|w| w.code).collect(),
-                        o.audit,
-                    ),
+                let (ok, errors, message, warnings, audit) = match world.apply(&step.request, &env) {
+                    Ok(o) => (true, vec![], None, o.warnings.iter().map(|w| w.code).collect(), o.audit),
                     Err(r) => {
                         let message = r.errors.first().map(ToString::to_string);
-                        (
-                            false,
-                            r.errors.iter().map(|p| p.code).collect(),
-                            message,
-                            vec![],
-                            r.audit,
-                        )
+                        (false, r.errors.iter().map(|p| p.code).collect(), message, vec![], r.audit)
                     }
                 };
                 let quota = world.quota();
@@ -213,11 +188,7 @@ impl Plan {
                 result
             })
             .collect();
-        PlanResult {
-            name: self.name.clone(),
-            matched: steps.iter().all(|s| s.matched),
-            steps,
-        }
+        PlanResult { name: self.name.clone(), matched: steps.iter().all(|s| s.matched), steps }
     }
 }
 
@@ -238,32 +209,19 @@ fn differences(expect: &Expect, got: &StepResult) -> Vec<String> {
     let got_codes = || got.errors.iter().map(|c| c.as_str().to_string());
     if let Some(ok) = expect.ok {
         if ok != got.ok {
-            let what = first.map_or_else(
-                || "it succeeded".to_string(),
-                |c| format!("it failed with {c}"),
-            );
-            out.push(format!(
-                "expected {}, but {what}",
-                if ok { "success" } else { "failure" }
-            ));
+            let what = first.map_or_else(|| "it succeeded".to_string(), |c| format!("it failed with {c}"));
+            out.push(format!("expected {}, but {what}", if ok { "success" } else { "failure" }));
         }
     }
     if let Some(code) = &expect.error {
         if first != Some(code.as_str()) {
-            out.push(format!(
-                "expected error {code}, got {}",
-                first.unwrap_or("success")
-            ));
+            out.push(format!("expected error {code}, got {}", first.unwrap_or("success")));
         }
     }
     if let Some(codes) = &expect.errors {
         let (want, have) = (sorted(codes.iter().cloned()), sorted(got_codes()));
         if want != have {
-            out.push(format!(
-                "expected errors [{}], got [{}]",
-                want.join(", "),
-                have.join(", ")
-            ));
+            out.push(format!("expected errors [{}], got [{}]", want.join(", "), have.join(", ")));
         }
     }
     if let Some(warnings) = &expect.warnings {
@@ -283,16 +241,9 @@ fn differences(expect: &Expect, got: &StepResult) -> Vec<String> {
         }
     }
     if let Some(failed) = &expect.failed_principals {
-        let (want, have) = (
-            sorted(failed.iter().cloned()),
-            sorted(got.failed_principals.iter().cloned()),
-        );
+        let (want, have) = (sorted(failed.iter().cloned()), sorted(got.failed_principals.iter().cloned()));
         if want != have {
-            out.push(format!(
-                "expected failed principals [{}], got [{}]",
-                want.join(", "),
-                have.join(", ")
-            ));
+            out.push(format!("expected failed principals [{}], got [{}]", want.join(", "), have.join(", ")));
         }
     }
     out

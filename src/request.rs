@@ -292,11 +292,7 @@ pub enum Action {
 impl Action {
     /// Builds an action from its name and parameters (`null` or absent: none).
     pub fn from_parts(name: &str, params: Value) -> Result<Action, String> {
-        let params = if params.is_null() {
-            Value::Object(Default::default())
-        } else {
-            params
-        };
+        let params = if params.is_null() { Value::Object(Default::default()) } else { params };
         let tagged = serde_json::json!({ "action": name, "params": params });
         // The path names the field at fault (`params.months`), not only the type.
         serde_path_to_error::deserialize(tagged).map_err(|e| {
@@ -369,13 +365,7 @@ pub struct Request {
 
 impl Request {
     pub fn new(caller: impl Into<String>, action: Action) -> Self {
-        Request {
-            caller: caller.into(),
-            action,
-            ram: None,
-            region: None,
-            credential: None,
-        }
+        Request { caller: caller.into(), action, ram: None, region: None, credential: None }
     }
 }
 
@@ -411,10 +401,7 @@ impl TryFrom<RequestDoc> for Request {
 impl From<Request> for RequestDoc {
     fn from(r: Request) -> Self {
         let mut tagged = serde_json::to_value(&r.action).unwrap_or(Value::Null);
-        let params = tagged
-            .get_mut("params")
-            .map(Value::take)
-            .unwrap_or(Value::Null);
+        let params = tagged.get_mut("params").map(Value::take).unwrap_or(Value::Null);
         RequestDoc {
             caller: r.caller,
             action: r.action.name().to_string(),

@@ -19,12 +19,9 @@ enum Target {
 fn named(action: &Action) -> Option<(bool, &str)> {
     use Action::*;
     match action {
-        DescribeKey(p)
-        | ScheduleKeyDeletion(p)
-        | Encrypt(p)
-        | Decrypt(p)
-        | GenerateDataKey(p)
-        | ReEncrypt(p) => Some((true, &p.key)),
+        DescribeKey(p) | ScheduleKeyDeletion(p) | Encrypt(p) | Decrypt(p) | GenerateDataKey(p) | ReEncrypt(p) => {
+            Some((true, &p.key))
+        }
         UpdateRotationPolicy(p) | SetDeletionProtection(p) => Some((true, &p.key)),
         CreateAlias(p) => Some((true, &p.key)),
         TagResource(p) => match (&p.key, &p.secret) {
@@ -50,9 +47,7 @@ fn usage(action: &Action) -> Use {
 fn resolve(inst: &Instance, caller: &Caller, action: &Action) -> Result<Option<Target>, Problem> {
     let Some((is_key, name)) = named(action) else {
         if matches!(action, Action::TagResource(_)) {
-            return Err(
-                Problem::new(Code::KeyNotFound, "name a key or a secret to tag").at("/key"),
-            );
+            return Err(Problem::new(Code::KeyNotFound, "name a key or a secret to tag").at("/key"));
         }
         return Ok(None);
     };
@@ -65,30 +60,16 @@ fn resolve(inst: &Instance, caller: &Caller, action: &Action) -> Result<Option<T
             return Err(default_key_problem(name));
         }
         let keys = &inst.keys;
-        let i = find(
-            keys,
-            independent,
-            order,
-            |k| k.key_id == name || k.names().any(|n| n == name),
-            |k| &k.creator,
-        )
-        .ok_or_else(|| Problem::new(Code::KeyNotFound, format!("no key {name}")).at("/key"))?;
+        let i = find(keys, independent, order, |k| k.key_id == name || k.names().any(|n| n == name), |k| &k.creator)
+            .ok_or_else(|| Problem::new(Code::KeyNotFound, format!("no key {name}")).at("/key"))?;
         if caller.actor == Actor::Principal && keys[i].is_service_key() {
             return Err(default_key_problem(name));
         }
         (Target::Key(i), keys[i].creator.as_str())
     } else {
         let secrets = &inst.secrets;
-        let i = find(
-            secrets,
-            independent,
-            order,
-            |s| s.name == name,
-            |s| &s.creator,
-        )
-        .ok_or_else(|| {
-            Problem::new(Code::SecretNotFound, format!("no secret {name}")).at("/secret")
-        })?;
+        let i = find(secrets, independent, order, |s| s.name == name, |s| &s.creator)
+            .ok_or_else(|| Problem::new(Code::SecretNotFound, format!("no secret {name}")).at("/secret"))?;
         (Target::Secret(i), secrets[i].creator.as_str())
     };
     may_touch(inst, caller.actor, caller.id, creator, usage(action))?;
@@ -104,20 +85,14 @@ fn find<T>(
     creator: impl Fn(&T) -> &str,
 ) -> Option<usize> {
     if independent {
-        order
-            .iter()
-            .find_map(|who| items.iter().position(|t| matches(t) && creator(t) == *who))
+        order.iter().find_map(|who| items.iter().position(|t| matches(t) && creator(t) == *who))
     } else {
         items.iter().position(matches)
     }
 }
 
 fn default_key_problem(name: &str) -> Problem {
-    Problem::new(
-        Code::DefaultKeyNotShareable,
-        format!("{name} is a service key: it is not shared"),
-    )
-    .rule("R-SH-9")
+    Problem::new(Code::DefaultKeyNotShareable, format!("{name} is a service key: it is not shared")).rule("R-SH-9")
 }
 
 /// The resource part of an access decision (`World::check`).
@@ -132,10 +107,7 @@ fn same_namespace(inst: &Instance, a: &str, b: &str) -> bool {
 }
 
 fn alias_taken(inst: &Instance, alias: &str, creator: &str) -> Result<(), Problem> {
-    let taken = inst
-        .keys
-        .iter()
-        .any(|k| same_namespace(inst, &k.creator, creator) && k.names().any(|n| n == alias));
+    let taken = inst.keys.iter().any(|k| same_namespace(inst, &k.creator, creator) && k.names().any(|n| n == alias));
     if taken {
         return Err(name_exists(alias).at("/alias"));
     }
@@ -147,11 +119,7 @@ fn name_exists(name: &str) -> Problem {
 }
 
 /// R-KEY-1, R-KEY-2: the key kinds an instance type can hold.
-fn key_kind(
-    inst: &Instance,
-    protection: Option<&str>,
-    origin: Option<&str>,
-) -> Result<(Protection, Origin), Problem> {
+fn key_kind(inst: &Instance, protection: Option<&str>, origin: Option<&str>) -> Result<(Protection, Origin), Problem> {
     let held = match inst.kind {
         InstanceType::Software => Protection::Software,
         InstanceType::Hardware => Protection::Hardware,
@@ -164,27 +132,22 @@ fn key_kind(
         Some(other) => {
             return Err(Problem::new(
                 Code::Protection,
-                format!(
-                    "a {:?} instance cannot hold a {other:?}-protected key",
-                    inst.kind
-                )
-                .to_lowercase(),
+                format!("a {:?} instance cannot hold a {other:?}-protected key", inst.kind).to_lowercase(),
             )
             .at("/protection")
             .rule("R-KEY-1"))
         }
     };
     let origin = match (origin, protection) {
-        (None, Protection::External)
-        | (Some("external"), Protection::Hardware | Protection::External) => Origin::External,
+        (None, Protection::External) | (Some("external"), Protection::Hardware | Protection::External) => {
+            Origin::External
+        }
         (None | Some("kms"), Protection::Software | Protection::Hardware) => Origin::Kms,
         (Some(other), _) => {
             return Err(Problem::new(
                 Code::Origin,
-                format!(
-                "key material from {other:?} is not possible for a {protection:?}-protected key"
-            )
-                .to_lowercase(),
+                format!("key material from {other:?} is not possible for a {protection:?}-protected key")
+                    .to_lowercase(),
             )
             .at("/origin")
             .rule("R-KEY-2"))
@@ -201,18 +164,12 @@ pub fn handle(inst: &mut Instance, caller: &Caller, action: &Action) -> Handled 
         let (protection, origin) = key_kind(inst, p.protection.as_deref(), p.origin.as_deref())?;
         alias_taken(inst, &p.alias, caller.id)?;
         if inst.keys.len() as u32 >= inst.spec.key_quota {
-            return Err(Problem::new(
-                Code::QuotaKeys,
-                format!("the key quota of {} is used up", inst.spec.key_quota),
-            )
-            .into());
+            return Err(
+                Problem::new(Code::QuotaKeys, format!("the key quota of {} is used up", inst.spec.key_quota)).into()
+            );
         }
         inst.next_key_number += 1;
-        let key_id = format!(
-            "key-{}-{:08}",
-            inst.instance_id.trim_start_matches("kst-"),
-            inst.next_key_number
-        );
+        let key_id = format!("key-{}-{:08}", inst.instance_id.trim_start_matches("kst-"), inst.next_key_number);
         inst.keys.push(Key {
             key_id: key_id.clone(),
             alias: p.alias.clone(),
@@ -225,18 +182,11 @@ pub fn handle(inst: &mut Instance, caller: &Caller, action: &Action) -> Handled 
             rotation: false,
             tags: Default::default(),
         });
-        return Ok(Effects {
-            key_id: Some(key_id),
-            ..Effects::default()
-        });
+        return Ok(Effects { key_id: Some(key_id), ..Effects::default() });
     }
     if let CreateSecret(p) = action {
         names::validate(NameKind::SecretName, &p.name).map_err(|e| e.at("/name"))?;
-        if inst
-            .secrets
-            .iter()
-            .any(|s| s.name == p.name && same_namespace(inst, &s.creator, caller.id))
-        {
+        if inst.secrets.iter().any(|s| s.name == p.name && same_namespace(inst, &s.creator, caller.id)) {
             return Err(name_exists(&p.name).at("/name").into());
         }
         if inst.secrets.len() as u32 >= inst.spec.secret_quota {
@@ -280,19 +230,12 @@ fn key_action(inst: &mut Instance, i: usize, action: &Action) -> Handled {
     use Action::*;
     let configures = matches!(
         action,
-        UpdateRotationPolicy(_)
-            | ScheduleKeyDeletion(_)
-            | SetDeletionProtection(_)
-            | CreateAlias(_)
-            | TagResource(_)
+        UpdateRotationPolicy(_) | ScheduleKeyDeletion(_) | SetDeletionProtection(_) | CreateAlias(_) | TagResource(_)
     );
     if configures && inst.keys[i].is_service_key() {
         return Err(Problem::new(
             Code::ServiceKeyNotConfigurable,
-            format!(
-                "{} is a service key: it cannot be rotated, deleted or configured",
-                inst.keys[i].alias
-            ),
+            format!("{} is a service key: it cannot be rotated, deleted or configured", inst.keys[i].alias),
         )
         .rule("R-KEY-1")
         .into());
@@ -301,12 +244,7 @@ fn key_action(inst: &mut Instance, i: usize, action: &Action) -> Handled {
         UpdateRotationPolicy(p) => inst.keys[i].rotation = p.enabled.unwrap_or(true),
         SetDeletionProtection(p) => inst.keys[i].deletion_protection = p.enabled.unwrap_or(true),
         ScheduleKeyDeletion(_) if inst.keys[i].deletion_protection => {
-            return Err(Problem::new(
-                Code::DeletionProtected,
-                "turn deletion protection off first",
-            )
-            .at("/key")
-            .into())
+            return Err(Problem::new(Code::DeletionProtected, "turn deletion protection off first").at("/key").into())
         }
         ScheduleKeyDeletion(_) => inst.keys[i].pending_deletion = true,
         CreateAlias(p) => {

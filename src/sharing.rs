@@ -2,9 +2,7 @@
 //! access-management quota its principals consume (section 3).
 
 use crate::code::{Code, Problem};
-use crate::directory::{
-    Directory, Permission, Principal, DEFAULT_PERMISSION, DEPRECATED_PERMISSION,
-};
+use crate::directory::{Directory, Permission, Principal, DEFAULT_PERMISSION, DEPRECATED_PERMISSION};
 use crate::engine::{Effects, Failure, Handled};
 use crate::instance::{Association, AssociationStatus, Instance, InstanceType, Share, ShareMode};
 use crate::names::{self, NameKind};
@@ -48,12 +46,9 @@ fn parse_mode(mode: &str) -> Result<ShareMode, Problem> {
     match mode {
         "joint" => Ok(ShareMode::Joint),
         "independent" => Ok(ShareMode::Independent),
-        other => Err(Problem::new(
-            Code::Mode,
-            format!("{other:?} is not a sharing mode: joint or independent"),
-        )
-        .at("/mode")
-        .rule("R-SH-5")),
+        other => Err(Problem::new(Code::Mode, format!("{other:?} is not a sharing mode: joint or independent"))
+            .at("/mode")
+            .rule("R-SH-5")),
     }
 }
 
@@ -64,16 +59,12 @@ fn parse_new_permission(p: Option<&PermissionParam>) -> Result<Permission, Probl
     };
     let version = p.version.clone().unwrap_or_else(|| "v2".into());
     match p.name.as_str() {
-        DEFAULT_PERMISSION if version == "v1" || version == "v2" => Ok(Permission {
-            name: p.name.clone(),
-            version: Some(version),
-        }),
-        DEFAULT_PERMISSION => Err(Problem::new(
-            Code::Permission,
-            format!("version {version:?}: v1 or v2"),
-        )
-        .at("/permission/version")
-        .rule("R-SH-4")),
+        DEFAULT_PERMISSION if version == "v1" || version == "v2" => {
+            Ok(Permission { name: p.name.clone(), version: Some(version) })
+        }
+        DEFAULT_PERMISSION => Err(Problem::new(Code::Permission, format!("version {version:?}: v1 or v2"))
+            .at("/permission/version")
+            .rule("R-SH-4")),
         // A rule of section 5 rather than a format: checked after the others formats
         // all passed, as the caller gets one error either way.
         DEPRECATED_PERMISSION => Err(Problem::new(
@@ -95,18 +86,14 @@ fn parse_new_permission(p: Option<&PermissionParam>) -> Result<Permission, Probl
 fn check_members(dir: &Directory, owner: &str, principals: &[Principal]) -> Result<(), Problem> {
     let owner_account = dir.account(owner);
     let enterprise = owner_account.map_or(dir.enterprise_id.as_str(), |o| dir.enterprise_of(o));
-    let directory =
-        owner_account.map_or(dir.resource_directory_id.as_str(), |o| dir.directory_of(o));
+    let directory = owner_account.map_or(dir.resource_directory_id.as_str(), |o| dir.directory_of(o));
     for (i, p) in principals.iter().enumerate() {
         let at = format!("/principals/{i}/id");
         match p {
             Principal::Account { id } => {
                 let account = dir.account(id).ok_or_else(|| {
-                    Problem::new(
-                        Code::AccountNotFound,
-                        format!("account {id} is not in the resource directory"),
-                    )
-                    .at(&at)
+                    Problem::new(Code::AccountNotFound, format!("account {id} is not in the resource directory"))
+                        .at(&at)
                 })?;
                 if dir.enterprise_of(account) != enterprise {
                     return Err(Problem::new(
@@ -126,11 +113,9 @@ fn check_members(dir: &Directory, owner: &str, principals: &[Principal]) -> Resu
                 }
             }
             Principal::Folder { id } if !dir.folder_exists(id) => {
-                return Err(Problem::new(
-                    Code::FolderNotFound,
-                    format!("folder {id} is not in the resource directory"),
+                return Err(
+                    Problem::new(Code::FolderNotFound, format!("folder {id} is not in the resource directory")).at(at)
                 )
-                .at(at))
             }
             Principal::Directory { id: Some(id) } if id != directory => {
                 return Err(Problem::new(
@@ -152,22 +137,15 @@ fn check_members(dir: &Directory, owner: &str, principals: &[Principal]) -> Resu
 /// quota has room, the rest recorded as failed; existing associations, failed ones
 /// included, keep their status (raising the quota retries nothing).
 fn reconcile(inst: &mut Instance, dir: &Directory) {
-    let room = inst
-        .spec
-        .access_management_quota
-        .saturating_sub(inst.bound_vpcs.len() as u32);
+    let room = inst.spec.access_management_quota.saturating_sub(inst.bound_vpcs.len() as u32);
     let owner = inst.owner_id.clone();
     let Some(share) = inst.share.as_mut() else {
         return;
     };
 
     let mut seen = HashSet::new();
-    let covered: Vec<String> = share
-        .principals
-        .iter()
-        .flat_map(|p| dir.covered_by(p, &owner))
-        .filter(|a| seen.insert(a.clone()))
-        .collect();
+    let covered: Vec<String> =
+        share.principals.iter().flat_map(|p| dir.covered_by(p, &owner)).filter(|a| seen.insert(a.clone())).collect();
     share.associations.retain(|a| seen.contains(&a.account));
 
     let mut used = share.associated_count();
@@ -186,9 +164,7 @@ fn reconcile(inst: &mut Instance, dir: &Directory) {
 }
 
 fn share_of(inst: &mut Instance) -> Result<&mut Share, Problem> {
-    inst.share
-        .as_mut()
-        .ok_or_else(|| Problem::new(Code::NoShare, "the instance is not shared").rule("R-SH-5"))
+    inst.share.as_mut().ok_or_else(|| Problem::new(Code::NoShare, "the instance is not shared").rule("R-SH-5"))
 }
 
 /// CreateResourceShare, new or adding the instance to an existing share (R-SH-7).
@@ -198,31 +174,22 @@ pub fn create(inst: &mut Instance, dir: &Directory, p: &CreateShare) -> Handled 
     let mode = parse_mode(&p.mode)?;
     let principals = parse_principals(&p.principals)?;
     if p.existing_share.is_some() && p.permission.is_some() {
-        return Err(Problem::new(
-            Code::Permission,
-            "an existing share keeps its own permission",
-        )
-        .at("/permission")
-        .rule("R-SH-7")
-        .into());
+        return Err(Problem::new(Code::Permission, "an existing share keeps its own permission")
+            .at("/permission")
+            .rule("R-SH-7")
+            .into());
     }
 
     // (5) the rules of sharing.
     if inst.kind == InstanceType::External {
-        return Err(Problem::new(
-            Code::InstanceTypeNotShareable,
-            "only software and hardware instances can be shared",
-        )
-        .rule("R-SH-1")
-        .into());
+        return Err(Problem::new(Code::InstanceTypeNotShareable, "only software and hardware instances can be shared")
+            .rule("R-SH-1")
+            .into());
     }
     if inst.share.is_some() {
-        return Err(Problem::new(
-            Code::ShareExists,
-            "the instance is already shared; change that share",
-        )
-        .rule("R-SH-5")
-        .into());
+        return Err(Problem::new(Code::ShareExists, "the instance is already shared; change that share")
+            .rule("R-SH-5")
+            .into());
     }
     check_members(dir, &inst.owner_id, &principals)?;
 
@@ -237,14 +204,9 @@ pub fn create(inst: &mut Instance, dir: &Directory, p: &CreateShare) -> Handled 
             existing_share: None,
         },
         Some(id) => {
-            let org = dir
-                .resource_shares
-                .iter()
-                .find(|s| s.id == *id)
-                .ok_or_else(|| {
-                    Problem::new(Code::NoShare, format!("resource share {id} does not exist"))
-                        .at("/existingShare")
-                })?;
+            let org = dir.resource_shares.iter().find(|s| s.id == *id).ok_or_else(|| {
+                Problem::new(Code::NoShare, format!("resource share {id} does not exist")).at("/existingShare")
+            })?;
             warnings.push(
                 Problem::new(
                     Code::WarnPermissionEscalation,
@@ -258,11 +220,8 @@ pub fn create(inst: &mut Instance, dir: &Directory, p: &CreateShare) -> Handled 
             );
             if org.permission.name == DEPRECATED_PERMISSION {
                 warnings.push(
-                    Problem::new(
-                        Code::WarnDeprecatedPermission,
-                        format!("{} keeps {DEPRECATED_PERMISSION}", org.name),
-                    )
-                    .rule("R-SH-4"),
+                    Problem::new(Code::WarnDeprecatedPermission, format!("{} keeps {DEPRECATED_PERMISSION}", org.name))
+                        .rule("R-SH-4"),
                 );
             }
             Share {
@@ -277,10 +236,7 @@ pub fn create(inst: &mut Instance, dir: &Directory, p: &CreateShare) -> Handled 
     };
     inst.share = Some(share);
     reconcile(inst, dir);
-    Ok(Effects {
-        warnings,
-        ..Effects::default()
-    })
+    Ok(Effects { warnings, ..Effects::default() })
 }
 
 fn dedupe(principals: Vec<Principal>) -> Vec<Principal> {
@@ -329,13 +285,10 @@ pub fn change_mode(inst: &mut Instance, mode: &str) -> Handled {
     let mode = parse_mode(mode)?;
     let share = share_of(inst)?;
     if share.mode == ShareMode::Independent && mode == ShareMode::Joint {
-        return Err(Problem::new(
-            Code::ModeChangeIrreversible,
-            "an independent-ownership share cannot become joint",
-        )
-        .at("/mode")
-        .rule("R-SH-5")
-        .into());
+        return Err(Problem::new(Code::ModeChangeIrreversible, "an independent-ownership share cannot become joint")
+            .at("/mode")
+            .rule("R-SH-5")
+            .into());
     }
     share.mode = mode;
     Ok(Effects::default())
@@ -351,19 +304,13 @@ pub fn delete(inst: &mut Instance) -> Handled {
         .filter(|k| k.creator != *owner)
         .map(|k| format!("key {} of {}", k.alias, k.creator))
         .chain(
-            inst.secrets
-                .iter()
-                .filter(|s| s.creator != *owner)
-                .map(|s| format!("secret {} of {}", s.name, s.creator)),
+            inst.secrets.iter().filter(|s| s.creator != *owner).map(|s| format!("secret {} of {}", s.name, s.creator)),
         )
         .collect();
     if !held.is_empty() {
         return Err(Problem::new(
             Code::ShareHasResources,
-            format!(
-                "principals must delete their keys and secrets first: {}",
-                held.join(", ")
-            ),
+            format!("principals must delete their keys and secrets first: {}", held.join(", ")),
         )
         .rule("R-SH-8")
         .into());
@@ -387,11 +334,8 @@ pub fn join_folder(inst: &mut Instance, dir: &mut Directory, p: &JoinFolder) -> 
     }
     let account = dir.account_mut(&p.account).ok_or_else(|| {
         Failure::from(
-            Problem::new(
-                Code::AccountNotFound,
-                format!("account {} is not in the resource directory", p.account),
-            )
-            .at("/account"),
+            Problem::new(Code::AccountNotFound, format!("account {} is not in the resource directory", p.account))
+                .at("/account"),
         )
     })?;
     account.folder = Some(p.folder.clone());

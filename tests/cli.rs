@@ -39,14 +39,8 @@ fn assert_fatal(out: &Output, mentions: &str) {
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "stderr: {err}");
     assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
-    assert!(
-        err.contains(mentions),
-        "{err:?} should mention {mentions:?}"
-    );
-    assert!(
-        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
-        "{err}"
-    );
+    assert!(err.contains(mentions), "{err:?} should mention {mentions:?}");
+    assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "{err}");
 }
 
 const PLAN_HEAD: &str = r#""directory": {"resourceDirectoryId": "rd-a1b2c3", "enterpriseId": "ent-acme",
@@ -61,16 +55,9 @@ fn plan_with(steps: &str) -> String {
 
 #[test]
 fn plan_reports_every_shared_scenario_matched() {
-    let files: Vec<String> = [
-        "01-quota-example.json",
-        "02-joint-ownership.json",
-        "03-independent-ownership.json",
-    ]
-    .map(scenario)
-    .into();
-    let args: Vec<&str> = std::iter::once("plan")
-        .chain(files.iter().map(String::as_str))
-        .collect();
+    let files: Vec<String> =
+        ["01-quota-example.json", "02-joint-ownership.json", "03-independent-ownership.json"].map(scenario).into();
+    let args: Vec<&str> = std::iter::once("plan").chain(files.iter().map(String::as_str)).collect();
     let out = kms(&args, "");
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
@@ -81,10 +68,7 @@ fn plan_reports_every_shared_scenario_matched() {
 
 #[test]
 fn plan_json_is_machine_readable() {
-    let out = kms(
-        &["plan", "--json", &scenario("05-sharing-preconditions.json")],
-        "",
-    );
+    let out = kms(&["plan", "--json", &scenario("05-sharing-preconditions.json")], "");
     assert_eq!(out.status.code(), Some(0));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v[0]["matched"], true);
@@ -111,28 +95,18 @@ fn plan_that_does_not_match_exits_1_and_says_what_differed() {
 
 #[test]
 fn bad_plan_files_exit_2_with_one_line() {
-    assert_fatal(
-        &kms(&["plan", "/nonexistent/plan.json"], ""),
-        "/nonexistent/plan.json",
-    );
+    assert_fatal(&kms(&["plan", "/nonexistent/plan.json"], ""), "/nonexistent/plan.json");
     let not_json = temp_file("not-json.json", "{\"name\": ");
     assert_fatal(&kms(&["plan", &not_json], ""), "line 1");
-    let unknown = temp_file(
-        "unknown.json",
-        &plan_with(r#"{"as": "owner", "action": "LaunchRocket"}"#),
-    );
+    let unknown = temp_file("unknown.json", &plan_with(r#"{"as": "owner", "action": "LaunchRocket"}"#));
     assert_fatal(&kms(&["plan", &unknown], ""), "LaunchRocket");
     let wrong_type = temp_file(
         "wrong-type.json",
-        &plan_with(
-            r#"{"as": "owner", "action": "RenewKmsInstance", "params": {"months": "twelve"}}"#,
-        ),
+        &plan_with(r#"{"as": "owner", "action": "RenewKmsInstance", "params": {"months": "twelve"}}"#),
     );
     assert_fatal(&kms(&["plan", &wrong_type], ""), "months");
-    let typo = temp_file(
-        "typo.json",
-        &plan_with(r#"{"as": "owner", "action": "CreateBackup", "expcet": {"ok": true}}"#),
-    );
+    let typo =
+        temp_file("typo.json", &plan_with(r#"{"as": "owner", "action": "CreateBackup", "expcet": {"ok": true}}"#));
     assert_fatal(&kms(&["plan", &typo], ""), "expcet");
     let bad_code = temp_file(
         "bad-code.json",
@@ -140,65 +114,27 @@ fn bad_plan_files_exit_2_with_one_line() {
     );
     assert_fatal(&kms(&["plan", &bad_code], ""), "unknown code \"Nope\"");
     // One malformed file stops the run before any plan runs.
-    assert_fatal(
-        &kms(&["plan", &scenario("01-quota-example.json"), &not_json], ""),
-        "not-json.json",
-    );
+    assert_fatal(&kms(&["plan", &scenario("01-quota-example.json"), &not_json], ""), "not-json.json");
 }
 
 #[test]
 fn validate_bind_vpcs_reports_every_problem() {
-    let input =
-        r#"[{"VpcId":"vpc-bp1go9qvmj78j4f4c0001","VSwitchId":"vsw-1","RegionId":"cn-shanghai"}]"#;
-    let out = kms(
-        &["validate", "bind-vpcs", "--region", "cn-hangzhou", "-"],
-        input,
-    );
+    let input = r#"[{"VpcId":"vpc-bp1go9qvmj78j4f4c0001","VSwitchId":"vsw-1","RegionId":"cn-shanghai"}]"#;
+    let out = kms(&["validate", "bind-vpcs", "--region", "cn-hangzhou", "-"], input);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout.contains("invalid: 3 problem(s)"), "{stdout}");
-    for needle in [
-        "/0/VSwitchId",
-        "/0/VpcOwnerId",
-        "/0/RegionId",
-        "InvalidParameter.BindVpcs.CrossRegion",
-    ] {
+    for needle in ["/0/VSwitchId", "/0/VpcOwnerId", "/0/RegionId", "InvalidParameter.BindVpcs.CrossRegion"] {
         assert!(stdout.contains(needle), "{needle} in {stdout}");
     }
     let ok = r#"[{"VpcId":"vpc-bp1go9qvmj78j4f4c0001","VSwitchId":"vsw-bp16c5pvvcf0fp5b90001","RegionId":"cn-hangzhou","VpcOwnerId":"1192853035110000"}]"#;
-    let out = kms(
-        &[
-            "validate",
-            "bind-vpcs",
-            "--region",
-            "cn-hangzhou",
-            "--owner",
-            "1207089758810000",
-            "--json",
-        ],
-        ok,
-    );
+    let out = kms(&["validate", "bind-vpcs", "--region", "cn-hangzhou", "--owner", "1207089758810000", "--json"], ok);
     assert_eq!(out.status.code(), Some(0));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["ok"], true);
     assert_eq!(v["warnings"][0]["code"], "Warning.CrossAccountVpc");
-    assert_fatal(
-        &kms(&["validate", "bind-vpcs", "--region", "Hangzhou"], "[]"),
-        "--region",
-    );
-    assert_fatal(
-        &kms(
-            &[
-                "validate",
-                "bind-vpcs",
-                "--region",
-                "cn-hangzhou",
-                "/nonexistent",
-            ],
-            "",
-        ),
-        "/nonexistent",
-    );
+    assert_fatal(&kms(&["validate", "bind-vpcs", "--region", "Hangzhou"], "[]"), "--region");
+    assert_fatal(&kms(&["validate", "bind-vpcs", "--region", "cn-hangzhou", "/nonexistent"], ""), "/nonexistent");
 }
 
 #[test]
@@ -220,12 +156,7 @@ fn validate_name_covers_every_kind() {
     ];
     for (kind, value) in valid {
         let out = kms(&["validate", "name", kind, value], "");
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{kind} {value}: {}",
-            text(&out.stdout)
-        );
+        assert_eq!(out.status.code(), Some(0), "{kind} {value}: {}", text(&out.stdout));
         let out = kms(&["validate", "name", kind, "a b"], "");
         assert_eq!(out.status.code(), Some(1), "{kind} rejects a space");
         assert!(text(&out.stdout).contains("InvalidParameter."));
@@ -302,17 +233,10 @@ fn encrypt_then_decrypt_with_a_keyring() {
             .unwrap()
     };
     let opened = decrypt(&["--require-context", "app=cli"]);
-    assert_eq!(
-        (opened.status.code(), opened.stdout.as_slice()),
-        (Some(0), &b"a file's contents\n"[..])
-    );
+    assert_eq!((opened.status.code(), opened.stdout.as_slice()), (Some(0), &b"a file's contents\n"[..]));
 
     let mismatch = decrypt(&["--require-context", "app=other"]);
-    assert_eq!(
-        mismatch.status.code(),
-        Some(1),
-        "a message that does not open exits 1"
-    );
+    assert_eq!(mismatch.status.code(), Some(1), "a message that does not open exits 1");
     assert_eq!(text(&mismatch.stderr).trim_end().lines().count(), 1);
     assert!(text(&mismatch.stderr).contains("InvalidCiphertext") && mismatch.stdout.is_empty());
 
@@ -326,74 +250,25 @@ fn encrypt_then_decrypt_with_a_keyring() {
 #[test]
 fn encrypt_and_decrypt_bad_input_exit_2() {
     let ring = keyring();
+    assert_fatal(&kms(&["encrypt", "--keyring", &ring, "--key", "not-an-arn"], ""), "InvalidParameter.KeyId");
     assert_fatal(
-        &kms(&["encrypt", "--keyring", &ring, "--key", "not-an-arn"], ""),
-        "InvalidParameter.KeyId",
-    );
-    assert_fatal(
-        &kms(
-            &[
-                "encrypt",
-                "--keyring",
-                "/nonexistent/ring.json",
-                "--key",
-                ARN_A,
-            ],
-            "",
-        ),
+        &kms(&["encrypt", "--keyring", "/nonexistent/ring.json", "--key", ARN_A], ""),
         "/nonexistent/ring.json",
     );
-    let not_keyring = temp_file(
-        "bad-keyring.json",
-        r#"{"keys": [{"arn": "acs:kms:r:1:key/a", "material": "dG9vIHNob3J0"}]}"#,
-    );
+    let not_keyring =
+        temp_file("bad-keyring.json", r#"{"keys": [{"arn": "acs:kms:r:1:key/a", "material": "dG9vIHNob3J0"}]}"#);
     let out = kms(&["encrypt", "--keyring", &not_keyring, "--key", ARN_A], "");
     assert_fatal(&out, "InvalidParameter.Keyring");
-    assert!(
-        !text(&out.stderr).contains("dG9vIHNob3J0"),
-        "the material never shows"
-    );
+    assert!(!text(&out.stderr).contains("dG9vIHNob3J0"), "the material never shows");
     let missing = "acs:kms:cn-hangzhou:1207089758810000:key/absent";
-    assert_fatal(
-        &kms(&["encrypt", "--keyring", &ring, "--key", missing], "x"),
-        "Bridge.KeyNotFound",
-    );
-    assert_fatal(
-        &kms(
-            &[
-                "encrypt",
-                "--keyring",
-                &ring,
-                "--key",
-                ARN_A,
-                "--context",
-                "novalue",
-            ],
-            "x",
-        ),
-        "KEY=VALUE",
-    );
+    assert_fatal(&kms(&["encrypt", "--keyring", &ring, "--key", missing], "x"), "Bridge.KeyNotFound");
+    assert_fatal(&kms(&["encrypt", "--keyring", &ring, "--key", ARN_A, "--context", "novalue"], "x"), "KEY=VALUE");
     // Argument errors are clap's: exit 2, the problem first, then the usage.
     let out = kms(&["decrypt", "--keyring", &ring, "--pin-env", "X"], "");
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).starts_with("error: "),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(text(&out.stderr).starts_with("error: "), "{}", text(&out.stderr));
     assert_fatal(
-        &kms(
-            &[
-                "decrypt",
-                "--pkcs11-module",
-                "/x.so",
-                "--token-label",
-                "t",
-                "--pin-env",
-                "KMS_UNSET_PIN_VARIABLE",
-            ],
-            "",
-        ),
+        &kms(&["decrypt", "--pkcs11-module", "/x.so", "--token-label", "t", "--pin-env", "KMS_UNSET_PIN_VARIABLE"], ""),
         "KMS_UNSET_PIN_VARIABLE",
     );
     // Garbage in: a message that does not open, not a crash.

@@ -4,8 +4,7 @@ use kms_instance::bridge::software::SoftwareBridge;
 use kms_instance::bridge::HsmBridge;
 use kms_instance::envelope::message::{Message, MAX_BODY_BYTES, MAX_CONTEXT_PAIRS, MAX_DATA_KEYS};
 use kms_instance::envelope::{
-    self, Algorithm, CacheLimits, DataKeyCache, DecryptOptions, EncryptOptions, EncryptionContext,
-    KeyArn,
+    self, Algorithm, CacheLimits, DataKeyCache, DecryptOptions, EncryptOptions, EncryptionContext, KeyArn,
 };
 use kms_instance::Code;
 use pollster::block_on;
@@ -15,9 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 fn arn(id: &str) -> KeyArn {
-    format!("acs:kms:cn-hangzhou:1207089758810000:key/{id}")
-        .parse()
-        .unwrap()
+    format!("acs:kms:cn-hangzhou:1207089758810000:key/{id}").parse().unwrap()
 }
 
 fn bridge(ids: &[&str]) -> SoftwareBridge {
@@ -29,18 +26,12 @@ fn bridge(ids: &[&str]) -> SoftwareBridge {
 }
 
 fn context(pairs: &[(&str, &str)]) -> EncryptionContext {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
 fn seal(b: &SoftwareBridge, keys: &[&str], plaintext: &[u8], ctx: &EncryptionContext) -> Vec<u8> {
     let keys: Vec<KeyArn> = keys.iter().map(|k| arn(k)).collect();
-    let options = EncryptOptions {
-        context: ctx.clone(),
-        ..EncryptOptions::default()
-    };
+    let options = EncryptOptions { context: ctx.clone(), ..EncryptOptions::default() };
     block_on(envelope::encrypt(&[b], &keys, plaintext, &options)).unwrap()
 }
 
@@ -55,22 +46,14 @@ fn r_env_1_generate_data_key_returns_plaintext_and_blob() {
     let dk = block_on(b.generate_data_key(&arn("k1"), 32, &ctx)).unwrap();
     assert_eq!(dk.plaintext.len(), 32);
     let back = block_on(b.decrypt(&arn("k1"), &dk.ciphertext_blob, &ctx)).unwrap();
-    assert_eq!(
-        *back, *dk.plaintext,
-        "the blob is the plaintext under the named key"
-    );
+    assert_eq!(*back, *dk.plaintext, "the blob is the plaintext under the named key");
     // The blob is bound to its context and its key.
-    assert!(
-        block_on(b.decrypt(&arn("k1"), &dk.ciphertext_blob, &EncryptionContext::new())).is_err()
-    );
+    assert!(block_on(b.decrypt(&arn("k1"), &dk.ciphertext_blob, &EncryptionContext::new())).is_err());
     let other = bridge(&["k1", "k2"]);
     assert!(block_on(other.decrypt(&arn("k2"), &dk.ciphertext_blob, &ctx)).is_err());
     let description = block_on(b.describe_key(&arn("k1"))).unwrap();
     assert_eq!(description.protection_level, "SOFTWARE");
-    assert_eq!(
-        block_on(b.describe_key(&arn("nope"))).unwrap_err().code,
-        Code::BridgeKeyNotFound
-    );
+    assert_eq!(block_on(b.describe_key(&arn("nope"))).unwrap_err().code, Code::BridgeKeyNotFound);
     assert_eq!(block_on(b.random(7)).unwrap().len(), 7);
 }
 
@@ -81,26 +64,16 @@ fn r_env_2_message_holds_the_encrypted_data_keys_and_the_body() {
     let message = seal(&b, &["k1", "k2"], b"secret data", &ctx);
     let parsed = Message::from_der(&message).unwrap();
     assert_eq!(parsed.header.algorithm, Algorithm::AesGcm256);
-    let arns: Vec<&str> = parsed
-        .header
-        .encrypted_data_keys
-        .iter()
-        .map(|k| k.key_arn.as_str())
-        .collect();
+    let arns: Vec<&str> = parsed.header.encrypted_data_keys.iter().map(|k| k.key_arn.as_str()).collect();
     assert_eq!(arns.len(), 2);
     assert!(arns.contains(&arn("k1").as_str()) && arns.contains(&arn("k2").as_str()));
     assert_eq!(parsed.header.context, ctx);
     assert_eq!(parsed.ciphertext.len(), b"secret data".len());
-    assert!(
-        !message.windows(11).any(|w| w == b"secret data"),
-        "the body is encrypted"
-    );
+    assert!(!message.windows(11).any(|w| w == b"secret data"), "the body is encrypted");
     // Either key alone opens it.
     for id in ["k1", "k2"] {
         let mut single = SoftwareBridge::new();
-        single
-            .add(arn(id), if id == "k1" { [1; 32] } else { [2; 32] })
-            .unwrap();
+        single.add(arn(id), if id == "k1" { [1; 32] } else { [2; 32] }).unwrap();
         let opened = open(&single, &message).unwrap();
         assert_eq!(opened.plaintext, b"secret data");
         assert_eq!(opened.key_arn, arn(id).to_string());
@@ -115,13 +88,9 @@ fn r_env_3_plaintext_keys_never_show() {
     assert!(shown.contains("redacted"), "{shown}");
     let hex: String = dk.plaintext.iter().map(|x| format!("{x:02x}")).collect();
     assert!(!shown.contains(&hex) && !shown.contains(&format!("{:?}", &dk.plaintext[..4])));
-    let materials = block_on(envelope::generate_materials(
-        &[&b],
-        &[arn("k1")],
-        Algorithm::AesGcm256,
-        &EncryptionContext::new(),
-    ))
-    .unwrap();
+    let materials =
+        block_on(envelope::generate_materials(&[&b], &[arn("k1")], Algorithm::AesGcm256, &EncryptionContext::new()))
+            .unwrap();
     assert!(format!("{materials:?}").contains("<redacted>"));
     // A keyring error names the entry, never the material.
     let bad = SoftwareBridge::from_keyring_json(
@@ -129,10 +98,7 @@ fn r_env_3_plaintext_keys_never_show() {
     );
     let err = bad.unwrap_err();
     assert_eq!(err.code, Code::Keyring);
-    assert!(
-        !err.to_string().contains("c2VjcmV0") && !err.to_string().contains("secret-material"),
-        "{err}"
-    );
+    assert!(!err.to_string().contains("c2VjcmV0") && !err.to_string().contains("secret-material"), "{err}");
 }
 
 #[test]
@@ -143,46 +109,21 @@ fn r_env_4_wrong_key_changed_message_or_context_fail() {
 
     let mut wrong = SoftwareBridge::new();
     wrong.add(arn("k1"), [9; 32]).unwrap();
-    assert_eq!(
-        open(&wrong, &message).unwrap_err().code,
-        Code::InvalidCiphertext,
-        "same ARN, other material"
-    );
-    assert_eq!(
-        open(&bridge(&["other"]), &message).unwrap_err().code,
-        Code::InvalidCiphertext,
-        "no key held"
-    );
+    assert_eq!(open(&wrong, &message).unwrap_err().code, Code::InvalidCiphertext, "same ARN, other material");
+    assert_eq!(open(&bridge(&["other"]), &message).unwrap_err().code, Code::InvalidCiphertext, "no key held");
 
     let require = |pairs: &[(&str, &str)]| {
-        block_on(envelope::decrypt(
-            &[&b],
-            &message,
-            &DecryptOptions {
-                require_context: context(pairs),
-            },
-        ))
+        block_on(envelope::decrypt(&[&b], &message, &DecryptOptions { require_context: context(pairs) }))
     };
     assert!(require(&[("app", "demo")]).is_ok());
-    assert_eq!(
-        require(&[("app", "other")]).unwrap_err().code,
-        Code::InvalidCiphertext
-    );
-    assert_eq!(
-        require(&[("tenant", "x")]).unwrap_err().code,
-        Code::InvalidCiphertext
-    );
+    assert_eq!(require(&[("app", "other")]).unwrap_err().code, Code::InvalidCiphertext);
+    assert_eq!(require(&[("tenant", "x")]).unwrap_err().code, Code::InvalidCiphertext);
 }
 
 #[test]
 fn r_env_4_every_single_byte_change_fails() {
     let b = bridge(&["k1", "k2"]);
-    let message = seal(
-        &b,
-        &["k1", "k2"],
-        b"walk every byte of me",
-        &context(&[("app", "demo"), ("名前", "値")]),
-    );
+    let message = seal(&b, &["k1", "k2"], b"walk every byte of me", &context(&[("app", "demo"), ("名前", "値")]));
     assert!(open(&b, &message).is_ok());
     for i in 0..message.len() {
         for flip in [0x01u8, 0x80] {
@@ -190,11 +131,7 @@ fn r_env_4_every_single_byte_change_fails() {
             changed[i] ^= flip;
             let result = open(&b, &changed);
             assert!(result.is_err(), "byte {i} ^ {flip:#x} still opened");
-            assert_eq!(
-                result.unwrap_err().code,
-                Code::InvalidCiphertext,
-                "byte {i}"
-            );
+            assert_eq!(result.unwrap_err().code, Code::InvalidCiphertext, "byte {i}");
         }
     }
     for cut in 0..message.len() {
@@ -211,81 +148,38 @@ fn header_is_checked_before_the_body() {
     let mut parsed = Message::from_der(&message).unwrap();
     parsed.header.header_tag[0] ^= 1;
     let resealed = parsed.to_der().unwrap();
-    assert_eq!(
-        open(&b, &resealed).unwrap_err().code,
-        Code::InvalidCiphertext
-    );
+    assert_eq!(open(&b, &resealed).unwrap_err().code, Code::InvalidCiphertext);
 }
 
 #[test]
 fn set_of_elements_are_written_in_der_order_and_read_in_any() {
     let b = bridge(&["k1", "k2"]);
-    let message = seal(
-        &b,
-        &["k2", "k1"],
-        b"order",
-        &context(&[("b", "2"), ("a", "1")]),
-    );
+    let message = seal(&b, &["k2", "k1"], b"order", &context(&[("b", "2"), ("a", "1")]));
     let parsed = Message::from_der(&message).unwrap();
-    assert_eq!(
-        parsed.to_der().unwrap(),
-        message,
-        "re-encoding is stable (DER order)"
-    );
+    assert_eq!(parsed.to_der().unwrap(), message, "re-encoding is stable (DER order)");
     let mut reversed = parsed.clone();
     reversed.header.encrypted_data_keys.reverse();
-    assert_eq!(
-        reversed.to_der().unwrap(),
-        message,
-        "written sorted whatever the order in memory"
-    );
+    assert_eq!(reversed.to_der().unwrap(), message, "written sorted whatever the order in memory");
 }
 
 #[test]
 fn limits_are_enforced_on_both_sides() {
     let b = bridge(&["k1"]);
     let keys: Vec<KeyArn> = (0..=MAX_DATA_KEYS).map(|i| arn(&format!("k{i}"))).collect();
-    let r = block_on(envelope::encrypt(
-        &[&b],
-        &keys,
-        b"",
-        &EncryptOptions::default(),
-    ));
+    let r = block_on(envelope::encrypt(&[&b], &keys, b"", &EncryptOptions::default()));
     assert_eq!(r.unwrap_err().code, Code::KeyId);
-    let r = block_on(envelope::encrypt(
-        &[&b],
-        &[],
-        b"",
-        &EncryptOptions::default(),
-    ));
+    let r = block_on(envelope::encrypt(&[&b], &[], b"", &EncryptOptions::default()));
     assert_eq!(r.unwrap_err().code, Code::KeyId);
-    let big_context: EncryptionContext = (0..=MAX_CONTEXT_PAIRS)
-        .map(|i| (format!("k{i}"), "v".into()))
-        .collect();
-    let options = EncryptOptions {
-        context: big_context,
-        ..EncryptOptions::default()
-    };
+    let big_context: EncryptionContext = (0..=MAX_CONTEXT_PAIRS).map(|i| (format!("k{i}"), "v".into())).collect();
+    let options = EncryptOptions { context: big_context, ..EncryptOptions::default() };
     assert_eq!(
-        block_on(envelope::encrypt(&[&b], &[arn("k1")], b"", &options))
-            .unwrap_err()
-            .code,
+        block_on(envelope::encrypt(&[&b], &[arn("k1")], b"", &options)).unwrap_err().code,
         Code::EncryptionContext
     );
     let huge = vec![0u8; MAX_BODY_BYTES + 1];
-    let r = block_on(envelope::encrypt(
-        &[&b],
-        &[arn("k1")],
-        &huge,
-        &EncryptOptions::default(),
-    ));
+    let r = block_on(envelope::encrypt(&[&b], &[arn("k1")], &huge, &EncryptOptions::default()));
     assert_eq!(r.unwrap_err().code, Code::Plaintext);
-    let r = block_on(envelope::encrypt(
-        &[&b],
-        &[arn("missing")],
-        b"",
-        &EncryptOptions::default(),
-    ));
+    let r = block_on(envelope::encrypt(&[&b], &[arn("missing")], b"", &EncryptOptions::default()));
     assert_eq!(r.unwrap_err().code, Code::BridgeKeyNotFound);
 }
 
@@ -293,15 +187,9 @@ fn limits_are_enforced_on_both_sides() {
 fn algorithms_128_and_256() {
     let b = bridge(&["k1"]);
     for algorithm in [Algorithm::AesGcm128, Algorithm::AesGcm256] {
-        let options = EncryptOptions {
-            algorithm,
-            ..EncryptOptions::default()
-        };
+        let options = EncryptOptions { algorithm, ..EncryptOptions::default() };
         let message = block_on(envelope::encrypt(&[&b], &[arn("k1")], b"abc", &options)).unwrap();
-        assert_eq!(
-            Message::from_der(&message).unwrap().header.algorithm,
-            algorithm
-        );
+        assert_eq!(Message::from_der(&message).unwrap().header.algorithm, algorithm);
         assert_eq!(open(&b, &message).unwrap().plaintext, b"abc");
     }
 }
@@ -320,12 +208,7 @@ impl HsmBridge for Counting {
         self.1.fetch_add(1, Ordering::SeqCst);
         self.0.generate_data_key(k, n, c).await
     }
-    async fn encrypt(
-        &self,
-        k: &KeyArn,
-        p: &[u8],
-        c: &EncryptionContext,
-    ) -> Result<Vec<u8>, kms_instance::Problem> {
+    async fn encrypt(&self, k: &KeyArn, p: &[u8], c: &EncryptionContext) -> Result<Vec<u8>, kms_instance::Problem> {
         self.0.encrypt(k, p, c).await
     }
     async fn decrypt(
@@ -336,10 +219,7 @@ impl HsmBridge for Counting {
     ) -> Result<zeroize::Zeroizing<Vec<u8>>, kms_instance::Problem> {
         self.0.decrypt(k, b, c).await
     }
-    async fn describe_key(
-        &self,
-        k: &KeyArn,
-    ) -> Result<kms_instance::bridge::KeyDescription, kms_instance::Problem> {
+    async fn describe_key(&self, k: &KeyArn) -> Result<kms_instance::bridge::KeyDescription, kms_instance::Problem> {
         self.0.describe_key(k).await
     }
     async fn random(&self, n: usize) -> Result<Vec<u8>, kms_instance::Problem> {
@@ -350,33 +230,14 @@ impl HsmBridge for Counting {
 fn cached_run(limits: CacheLimits, steps: &[(u64, usize)]) -> (u64, usize) {
     let now = Arc::new(AtomicU64::new(0));
     let clock = Arc::clone(&now);
-    let cache = DataKeyCache::with_clock(
-        limits,
-        Box::new(move || Duration::from_secs(clock.load(Ordering::SeqCst))),
-    );
+    let cache = DataKeyCache::with_clock(limits, Box::new(move || Duration::from_secs(clock.load(Ordering::SeqCst))));
     let b = Counting(bridge(&["k1"]), AtomicU64::new(0));
     for (at, size) in steps {
         now.store(*at, Ordering::SeqCst);
-        let options = EncryptOptions {
-            cache: Some(&cache),
-            ..EncryptOptions::default()
-        };
-        let message = block_on(envelope::encrypt(
-            &[&b],
-            &[arn("k1")],
-            &vec![7u8; *size],
-            &options,
-        ))
-        .unwrap();
+        let options = EncryptOptions { cache: Some(&cache), ..EncryptOptions::default() };
+        let message = block_on(envelope::encrypt(&[&b], &[arn("k1")], &vec![7u8; *size], &options)).unwrap();
         assert_eq!(
-            block_on(envelope::decrypt(
-                &[&b.0],
-                &message,
-                &DecryptOptions::default()
-            ))
-            .unwrap()
-            .plaintext
-            .len(),
+            block_on(envelope::decrypt(&[&b.0], &message, &DecryptOptions::default())).unwrap().plaintext.len(),
             *size
         );
     }
@@ -387,41 +248,24 @@ fn cached_run(limits: CacheLimits, steps: &[(u64, usize)]) -> (u64, usize) {
 fn caching_is_off_by_default() {
     let b = Counting(bridge(&["k1"]), AtomicU64::new(0));
     for _ in 0..3 {
-        block_on(envelope::encrypt(
-            &[&b],
-            &[arn("k1")],
-            b"x",
-            &EncryptOptions::default(),
-        ))
-        .unwrap();
+        block_on(envelope::encrypt(&[&b], &[arn("k1")], b"x", &EncryptOptions::default())).unwrap();
     }
     assert_eq!(b.1.load(Ordering::SeqCst), 3);
 }
 
 #[test]
 fn caching_honours_the_message_limit() {
-    let limits = CacheLimits {
-        max_messages: 3,
-        max_bytes: u64::MAX,
-        max_age: Duration::from_secs(3600),
-    };
+    let limits = CacheLimits { max_messages: 3, max_bytes: u64::MAX, max_age: Duration::from_secs(3600) };
     let (generated, held) = cached_run(limits, &[(0, 1); 7]);
     assert_eq!(generated, 3, "7 messages at 3 per key");
     assert_eq!(held, 1);
     let (_, held) = cached_run(limits, &[(0, 1); 6]);
-    assert_eq!(
-        held, 0,
-        "a key that served its last message is dropped at once"
-    );
+    assert_eq!(held, 0, "a key that served its last message is dropped at once");
 }
 
 #[test]
 fn caching_honours_the_byte_limit() {
-    let limits = CacheLimits {
-        max_messages: 100,
-        max_bytes: 10,
-        max_age: Duration::from_secs(3600),
-    };
+    let limits = CacheLimits { max_messages: 100, max_bytes: 10, max_age: Duration::from_secs(3600) };
     // 4 + 4 fit one key; the next 4 would pass 10 bytes: a new key.
     let (generated, _) = cached_run(limits, &[(0, 4), (0, 4), (0, 4), (0, 4)]);
     assert_eq!(generated, 2);
@@ -432,22 +276,14 @@ fn caching_honours_the_byte_limit() {
 
 #[test]
 fn caching_honours_the_age_limit() {
-    let limits = CacheLimits {
-        max_messages: 100,
-        max_bytes: u64::MAX,
-        max_age: Duration::from_secs(60),
-    };
+    let limits = CacheLimits { max_messages: 100, max_bytes: u64::MAX, max_age: Duration::from_secs(60) };
     let (generated, _) = cached_run(limits, &[(0, 1), (59, 1), (60, 1), (61, 1)]);
     assert_eq!(generated, 2, "reused at 59 s, not at 60 s");
 }
 
 #[test]
 fn caching_separates_contexts_and_algorithms() {
-    let limits = CacheLimits {
-        max_messages: 100,
-        max_bytes: u64::MAX,
-        max_age: Duration::from_secs(60),
-    };
+    let limits = CacheLimits { max_messages: 100, max_bytes: u64::MAX, max_age: Duration::from_secs(60) };
     let cache = DataKeyCache::with_clock(limits, Box::new(|| Duration::ZERO));
     let b = Counting(bridge(&["k1"]), AtomicU64::new(0));
     for (ctx, algorithm) in [
@@ -456,11 +292,7 @@ fn caching_separates_contexts_and_algorithms() {
         ("a", Algorithm::AesGcm128),
         ("a", Algorithm::AesGcm256),
     ] {
-        let options = EncryptOptions {
-            context: context(&[("c", ctx)]),
-            algorithm,
-            cache: Some(&cache),
-        };
+        let options = EncryptOptions { context: context(&[("c", ctx)]), algorithm, cache: Some(&cache) };
         block_on(envelope::encrypt(&[&b], &[arn("k1")], b"x", &options)).unwrap();
     }
     assert_eq!(b.1.load(Ordering::SeqCst), 3);

@@ -5,9 +5,7 @@
 //! makes one); `KMS_REQUIRE_INTEROP=1` turns its absence into a failure, as in CI.
 
 use kms_instance::bridge::software::SoftwareBridge;
-use kms_instance::envelope::{
-    self, Algorithm, DecryptOptions, EncryptOptions, EncryptionContext, KeyArn,
-};
+use kms_instance::envelope::{self, Algorithm, DecryptOptions, EncryptOptions, EncryptionContext, KeyArn};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -50,11 +48,7 @@ fn sdk(python: &Path, keyring: &Path, args: &[String], input: &[u8]) -> (bool, V
         .expect("the interop Python runs");
     child.stdin.take().unwrap().write_all(input).unwrap();
     let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        out.stdout,
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    (out.status.success(), out.stdout, String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 struct Case {
@@ -66,15 +60,10 @@ struct Case {
 
 fn cases() -> Vec<Case> {
     let large: Vec<u8> = (0..(3 << 20)).map(|i: u32| (i % 253) as u8).collect();
-    let unicode: EncryptionContext = [
-        ("app", "console"),
-        ("名前", "値"),
-        ("emoji", "🔐"),
-        ("", "empty key"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
+    let unicode: EncryptionContext = [("app", "console"), ("名前", "値"), ("emoji", "🔐"), ("", "empty key")]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let mut out = Vec::new();
     for plaintext in [Vec::new(), b"hello from both sides".to_vec()] {
         for context in [EncryptionContext::new(), unicode.clone()] {
@@ -106,20 +95,13 @@ fn cases() -> Vec<Case> {
 }
 
 fn temp_keyring() -> PathBuf {
-    let path =
-        std::env::temp_dir().join(format!("kms-interop-keyring-{}.json", std::process::id()));
+    let path = std::env::temp_dir().join(format!("kms-interop-keyring-{}.json", std::process::id()));
     std::fs::write(&path, keyring_json()).unwrap();
     path
 }
 
 fn label(c: &Case) -> String {
-    format!(
-        "{} bytes, {} context pairs, {} keys, {:?}",
-        c.plaintext.len(),
-        c.context.len(),
-        c.keys.len(),
-        c.algorithm
-    )
+    format!("{} bytes, {} context pairs, {} keys, {:?}", c.plaintext.len(), c.context.len(), c.keys.len(), c.algorithm)
 }
 
 #[test]
@@ -128,11 +110,7 @@ fn messages_from_alibaba_sdk_open_here() {
     let keyring = temp_keyring();
     let bridge = SoftwareBridge::from_keyring_json(&keyring_json()).unwrap();
     for case in cases() {
-        let mut args = vec![
-            "encrypt".to_string(),
-            "--algorithm".into(),
-            case.algorithm.id().to_string(),
-        ];
+        let mut args = vec!["encrypt".to_string(), "--algorithm".into(), case.algorithm.id().to_string()];
         for key in &case.keys {
             args.extend(["--key".into(), key.to_string()]);
         }
@@ -141,12 +119,8 @@ fn messages_from_alibaba_sdk_open_here() {
         }
         let (ok, message, err) = sdk(&python, &keyring, &args, &case.plaintext);
         assert!(ok, "the SDK failed to encrypt ({}): {err}", label(&case));
-        let opened = pollster::block_on(envelope::decrypt(
-            &[&bridge],
-            &message,
-            &DecryptOptions::default(),
-        ))
-        .unwrap_or_else(|p| panic!("{}: {p}", label(&case)));
+        let opened = pollster::block_on(envelope::decrypt(&[&bridge], &message, &DecryptOptions::default()))
+            .unwrap_or_else(|p| panic!("{}: {p}", label(&case)));
         assert_eq!(opened.plaintext, case.plaintext, "{}", label(&case));
         assert_eq!(opened.context, case.context, "{}", label(&case));
     }
@@ -159,29 +133,13 @@ fn messages_from_here_open_with_alibaba_sdk() {
     let bridge = SoftwareBridge::from_keyring_json(&keyring_json()).unwrap();
     for case in cases() {
         let keys: Vec<KeyArn> = case.keys.iter().map(|k| k.parse().unwrap()).collect();
-        let options = EncryptOptions {
-            context: case.context.clone(),
-            algorithm: case.algorithm,
-            cache: None,
-        };
-        let message = pollster::block_on(envelope::encrypt(
-            &[&bridge],
-            &keys,
-            &case.plaintext,
-            &options,
-        ))
-        .unwrap();
+        let options = EncryptOptions { context: case.context.clone(), algorithm: case.algorithm, cache: None };
+        let message = pollster::block_on(envelope::encrypt(&[&bridge], &keys, &case.plaintext, &options)).unwrap();
         let (ok, plaintext, err) = sdk(&python, &keyring, &["decrypt".into()], &message);
         assert!(ok, "the SDK did not open ours ({}): {err}", label(&case));
         assert_eq!(plaintext, case.plaintext, "{}", label(&case));
-        let reported: serde_json::Value =
-            serde_json::from_str(err.lines().last().unwrap()).unwrap();
-        assert_eq!(
-            reported["context"],
-            serde_json::to_value(&case.context).unwrap(),
-            "{}",
-            label(&case)
-        );
+        let reported: serde_json::Value = serde_json::from_str(err.lines().last().unwrap()).unwrap();
+        assert_eq!(reported["context"], serde_json::to_value(&case.context).unwrap(), "{}", label(&case));
     }
 }
 
@@ -194,33 +152,20 @@ fn alibaba_sdk_rejects_the_negative_vectors_too() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         // Requiring context is this project's option, not the SDK's.
-        if !name.starts_with("fail_")
-            || !name.ends_with(".json")
-            || name == "fail_required_context.json"
-        {
+        if !name.starts_with("fail_") || !name.ends_with(".json") || name == "fail_required_context.json" {
             continue;
         }
-        let v: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         let keyring = std::env::temp_dir().join(format!("kms-interop-{name}"));
         std::fs::write(&keyring, v["keyring"].to_string()).unwrap();
         use base64::Engine as _;
-        let message = base64::engine::general_purpose::STANDARD
-            .decode(v["message"].as_str().unwrap())
-            .unwrap();
+        let message = base64::engine::general_purpose::STANDARD.decode(v["message"].as_str().unwrap()).unwrap();
         let (ok, _, _) = sdk(&python, &keyring, &["decrypt".into()], &message);
         // The SDK accepts two framing faults this project rejects (ENVELOPE.md asks for
         // the stricter reading): a context key given twice (a Python dict keeps the
         // last) and bytes after the message. Every other negative vector fails there too.
-        let lax = [
-            "fail_duplicate_context_key.json",
-            "fail_trailing_bytes.json",
-        ];
-        assert_eq!(
-            ok,
-            lax.contains(&name.as_str()),
-            "the reference SDK on {name}"
-        );
+        let lax = ["fail_duplicate_context_key.json", "fail_trailing_bytes.json"];
+        assert_eq!(ok, lax.contains(&name.as_str()), "the reference SDK on {name}");
         checked += 1;
     }
     assert!(checked >= 12, "only {checked} negative vectors checked");

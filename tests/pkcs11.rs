@@ -32,17 +32,11 @@ fn module() -> Option<PathBuf> {
     let path = std::env::var_os("KMS_SOFTHSM_MODULE")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/lib/softhsm/libsofthsm2.so"));
-    let util = Command::new("softhsm2-util")
-        .arg("--version")
-        .output()
-        .is_ok();
+    let util = Command::new("softhsm2-util").arg("--version").output().is_ok();
     if path.exists() && util {
         return Some(path);
     }
-    assert!(
-        std::env::var_os("KMS_REQUIRE_SOFTHSM").is_none(),
-        "KMS_REQUIRE_SOFTHSM is set but SoftHSM2 is missing"
-    );
+    assert!(std::env::var_os("KMS_REQUIRE_SOFTHSM").is_none(), "KMS_REQUIRE_SOFTHSM is set but SoftHSM2 is missing");
     eprintln!("skipped: SoftHSM2 is not installed (apt-get install softhsm2)");
     None
 }
@@ -67,23 +61,10 @@ fn token() -> Option<&'static Token> {
             // Set before the module is first loaded, and only here.
             std::env::set_var("SOFTHSM2_CONF", &conf);
             let init = Command::new("softhsm2-util")
-                .args([
-                    "--init-token",
-                    "--free",
-                    "--label",
-                    TOKEN,
-                    "--pin",
-                    PIN,
-                    "--so-pin",
-                    "13579",
-                ])
+                .args(["--init-token", "--free", "--label", TOKEN, "--pin", PIN, "--so-pin", "13579"])
                 .output()
                 .unwrap();
-            assert!(
-                init.status.success(),
-                "softhsm2-util: {}",
-                String::from_utf8_lossy(&init.stderr)
-            );
+            assert!(init.status.success(), "softhsm2-util: {}", String::from_utf8_lossy(&init.stderr));
             import_known_key(&module);
             let bridge = Pkcs11Bridge::open(&module, TOKEN, PIN).unwrap();
             bridge.generate_master_key(&arn(GENERATED)).unwrap();
@@ -96,8 +77,7 @@ fn token() -> Option<&'static Token> {
 fn import_known_key(module: &std::path::Path) {
     use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
     let ctx = Pkcs11::new(module).unwrap();
-    ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
-        .unwrap();
+    ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)).unwrap();
     let slot = ctx
         .get_slots_with_token()
         .unwrap()
@@ -139,61 +119,22 @@ fn software_twin() -> SoftwareBridge {
 #[test]
 fn pkcs11_seals_and_opens_and_matches_the_software_blob() {
     let Some(t) = token() else { return };
-    let options = EncryptOptions {
-        context: context(),
-        ..EncryptOptions::default()
-    };
+    let options = EncryptOptions { context: context(), ..EncryptOptions::default() };
     let keys = [arn(KNOWN), arn(GENERATED)];
-    let message = block_on(envelope::encrypt(
-        &[&t.bridge],
-        &keys,
-        b"sealed on the token",
-        &options,
-    ))
-    .unwrap();
-    let opened = block_on(envelope::decrypt(
-        &[&t.bridge],
-        &message,
-        &DecryptOptions::default(),
-    ))
-    .unwrap();
+    let message = block_on(envelope::encrypt(&[&t.bridge], &keys, b"sealed on the token", &options)).unwrap();
+    let opened = block_on(envelope::decrypt(&[&t.bridge], &message, &DecryptOptions::default())).unwrap();
     assert_eq!(opened.plaintext, b"sealed on the token");
 
     // The token and a keyring with the same material open each other's messages.
     let twin = software_twin();
-    let opened = block_on(envelope::decrypt(
-        &[&twin],
-        &message,
-        &DecryptOptions::default(),
-    ))
-    .unwrap();
-    assert_eq!(
-        (opened.plaintext.as_slice(), opened.key_arn.as_str()),
-        (&b"sealed on the token"[..], KNOWN)
-    );
-    let from_software = block_on(envelope::encrypt(
-        &[&twin],
-        &[arn(KNOWN)],
-        b"sealed in software",
-        &options,
-    ))
-    .unwrap();
-    let opened = block_on(envelope::decrypt(
-        &[&t.bridge],
-        &from_software,
-        &DecryptOptions::default(),
-    ))
-    .unwrap();
+    let opened = block_on(envelope::decrypt(&[&twin], &message, &DecryptOptions::default())).unwrap();
+    assert_eq!((opened.plaintext.as_slice(), opened.key_arn.as_str()), (&b"sealed on the token"[..], KNOWN));
+    let from_software = block_on(envelope::encrypt(&[&twin], &[arn(KNOWN)], b"sealed in software", &options)).unwrap();
+    let opened = block_on(envelope::decrypt(&[&t.bridge], &from_software, &DecryptOptions::default())).unwrap();
     assert_eq!(opened.plaintext, b"sealed in software");
 
     let description = block_on(t.bridge.describe_key(&arn(GENERATED))).unwrap();
-    assert_eq!(
-        (
-            description.key_spec.as_str(),
-            description.protection_level.as_str()
-        ),
-        ("Aliyun_AES_256", "HSM")
-    );
+    assert_eq!((description.key_spec.as_str(), description.protection_level.as_str()), ("Aliyun_AES_256", "HSM"));
     assert_eq!(block_on(t.bridge.random(32)).unwrap().len(), 32);
 }
 
@@ -206,23 +147,11 @@ fn pkcs11_bridge_survives_concurrent_use() {
                 for i in 0..25 {
                     let plaintext = format!("worker {worker} message {i}");
                     let key = if i % 2 == 0 { KNOWN } else { GENERATED };
-                    let options = EncryptOptions {
-                        context: context(),
-                        ..EncryptOptions::default()
-                    };
-                    let message = block_on(envelope::encrypt(
-                        &[&t.bridge],
-                        &[arn(key)],
-                        plaintext.as_bytes(),
-                        &options,
-                    ))
-                    .unwrap();
-                    let opened = block_on(envelope::decrypt(
-                        &[&t.bridge],
-                        &message,
-                        &DecryptOptions::default(),
-                    ))
-                    .unwrap();
+                    let options = EncryptOptions { context: context(), ..EncryptOptions::default() };
+                    let message =
+                        block_on(envelope::encrypt(&[&t.bridge], &[arn(key)], plaintext.as_bytes(), &options)).unwrap();
+                    let opened =
+                        block_on(envelope::decrypt(&[&t.bridge], &message, &DecryptOptions::default())).unwrap();
                     assert_eq!(opened.plaintext, plaintext.as_bytes());
                 }
             });
@@ -235,30 +164,15 @@ fn pkcs11_failures_name_the_call_and_never_the_pin() {
     let Some(t) = token() else { return };
     let wrong = Pkcs11Bridge::open(&t.module, TOKEN, "999999").unwrap_err();
     assert_eq!(wrong.code, Code::BridgeAuthenticationFailed);
-    assert!(
-        wrong.message.contains("C_Login") && !wrong.to_string().contains("999999"),
-        "{wrong}"
-    );
-    assert!(
-        Pkcs11Bridge::open(&t.module, TOKEN, PIN).is_ok(),
-        "a second bridge with the right PIN"
-    );
+    assert!(wrong.message.contains("C_Login") && !wrong.to_string().contains("999999"), "{wrong}");
+    assert!(Pkcs11Bridge::open(&t.module, TOKEN, PIN).is_ok(), "a second bridge with the right PIN");
     let missing = Pkcs11Bridge::open(&t.module, "no-such-token", PIN).unwrap_err();
     assert_eq!(missing.code, Code::BridgeUnavailable);
-    let no_module = Pkcs11Bridge::open(
-        std::path::Path::new("/nonexistent/libpkcs11.so"),
-        TOKEN,
-        PIN,
-    )
-    .unwrap_err();
+    let no_module = Pkcs11Bridge::open(std::path::Path::new("/nonexistent/libpkcs11.so"), TOKEN, PIN).unwrap_err();
     assert_eq!(no_module.code, Code::BridgeUnavailable);
 
-    let unknown = block_on(t.bridge.generate_data_key(
-        &arn("acs:kms:cn-hangzhou:1:key/absent"),
-        32,
-        &context(),
-    ))
-    .unwrap_err();
+    let unknown =
+        block_on(t.bridge.generate_data_key(&arn("acs:kms:cn-hangzhou:1:key/absent"), 32, &context())).unwrap_err();
     assert_eq!(unknown.code, Code::BridgeKeyNotFound);
     let dk = block_on(t.bridge.generate_data_key(&arn(KNOWN), 32, &context())).unwrap();
     assert!(!format!("{dk:?}").contains(&format!("{:?}", &dk.plaintext[..4])));
@@ -266,21 +180,10 @@ fn pkcs11_failures_name_the_call_and_never_the_pin() {
     *tampered.last_mut().unwrap() ^= 1;
     let tampered_result = block_on(t.bridge.decrypt(&arn(KNOWN), &tampered, &context()));
     assert_eq!(tampered_result.unwrap_err().code, Code::InvalidCiphertext);
-    let other_context = block_on(t.bridge.decrypt(
-        &arn(KNOWN),
-        &dk.ciphertext_blob,
-        &EncryptionContext::new(),
-    ))
-    .unwrap_err();
+    let other_context =
+        block_on(t.bridge.decrypt(&arn(KNOWN), &dk.ciphertext_blob, &EncryptionContext::new())).unwrap_err();
     assert_eq!(other_context.code, Code::InvalidCiphertext);
-    assert_eq!(
-        t.bridge
-            .generate_master_key(&arn(GENERATED))
-            .unwrap_err()
-            .code,
-        Code::Keyring,
-        "labels are unique"
-    );
+    assert_eq!(t.bridge.generate_master_key(&arn(GENERATED)).unwrap_err().code, Code::Keyring, "labels are unique");
 }
 
 #[test]
@@ -288,14 +191,7 @@ fn pkcs11_from_the_command_line() {
     let Some(t) = token() else { return };
     let kms = env!("CARGO_BIN_EXE_kms-instance");
     let module = t.module.to_string_lossy().into_owned();
-    let token_args = [
-        "--pkcs11-module",
-        &module,
-        "--token-label",
-        TOKEN,
-        "--pin-env",
-        "KMS_TEST_PIN",
-    ];
+    let token_args = ["--pkcs11-module", &module, "--token-label", TOKEN, "--pin-env", "KMS_TEST_PIN"];
     let run = |args: &[&str], input: &[u8]| {
         use std::io::Write;
         let mut child = Command::new(kms)
@@ -312,11 +208,7 @@ fn pkcs11_from_the_command_line() {
     let mut encrypt = vec!["encrypt", "--key", KNOWN, "--context", "app=cli"];
     encrypt.extend(token_args);
     let sealed = run(&encrypt, b"from the CLI");
-    assert!(
-        sealed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&sealed.stderr)
-    );
+    assert!(sealed.status.success(), "{}", String::from_utf8_lossy(&sealed.stderr));
     let mut decrypt = vec!["decrypt", "--require-context", "app=cli"];
     decrypt.extend(token_args);
     let opened = run(&decrypt, &sealed.stdout);

@@ -15,8 +15,7 @@ fn caller() -> impl Strategy<Value = &'static str> {
 
 fn principals() -> impl Strategy<Value = Value> {
     let one = prop_oneof![
-        prop::sample::select(vec![APP, DATA, WEB, PARTNER, OWNER])
-            .prop_map(|id| json!({"type": "account", "id": id})),
+        prop::sample::select(vec![APP, DATA, WEB, PARTNER, OWNER]).prop_map(|id| json!({"type": "account", "id": id})),
         Just(json!({"type": "folder", "id": FOLDER})),
         Just(json!({"type": "directory"})),
     ];
@@ -44,12 +43,8 @@ fn any_request() -> impl Strategy<Value = Request> {
         Just(("DeleteResourceShare", json!({}))),
         prop::sample::select(vec![APP, DATA, WEB, PARTNER])
             .prop_map(|a| ("JoinFolder", json!({"account": a, "folder": FOLDER}))),
-        (0u32..7).prop_map(|q| (
-            "UpgradeKmsInstance",
-            json!({"spec": {"accessManagementQuota": q}})
-        )),
-        prop::sample::select(vec!["alias/a", "alias/b"])
-            .prop_map(|a| ("CreateKey", json!({"alias": a}))),
+        (0u32..7).prop_map(|q| ("UpgradeKmsInstance", json!({"spec": {"accessManagementQuota": q}}))),
+        prop::sample::select(vec!["alias/a", "alias/b"]).prop_map(|a| ("CreateKey", json!({"alias": a}))),
         prop::sample::select(vec!["s1", "s2"]).prop_map(|s| ("CreateSecret", json!({"name": s}))),
         prop::sample::select(vec!["s1", "s2"]).prop_map(|s| ("DeleteSecret", json!({"secret": s}))),
         Just(("Expire", json!({}))),
@@ -115,7 +110,7 @@ proptest! {
 
 fn ctx() -> Context {
     Context {
-        region: "cn-hangzhou".into(),
+        region: Some("cn-hangzhou".into()),
         owner: Some(OWNER.into()),
         primary_vpc: Some("vpc-bp1primary0000001".into()),
         ..Context::default()
@@ -125,15 +120,8 @@ fn ctx() -> Context {
 /// JSON biased towards BindVpcs shapes: arrays of objects with the real field names.
 fn arbitrary_json() -> impl Strategy<Value = Value> {
     let key = prop_oneof![
-        prop::sample::select(vec![
-            "VpcId",
-            "VSwitchId",
-            "RegionId",
-            "VpcOwnerId",
-            "vpcid",
-            "Extra"
-        ])
-        .prop_map(String::from),
+        prop::sample::select(vec!["VpcId", "VSwitchId", "RegionId", "VpcOwnerId", "vpcid", "Extra"])
+            .prop_map(String::from),
         ".{0,8}",
     ];
     let leaf = prop_oneof![
@@ -141,23 +129,15 @@ fn arbitrary_json() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
-        any::<f64>()
-            .prop_filter("finite", |f| f.is_finite())
+        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+        prop::sample::select(vec!["vpc-bp1go9qvmj78j4f4c0001", "vsw-bp16c5pvvcf0fp5b90001", "cn-hangzhou", OWNER])
             .prop_map(Value::from),
-        prop::sample::select(vec![
-            "vpc-bp1go9qvmj78j4f4c0001",
-            "vsw-bp16c5pvvcf0fp5b90001",
-            "cn-hangzhou",
-            OWNER
-        ])
-        .prop_map(Value::from),
         ".{0,12}".prop_map(Value::from),
     ];
     leaf.prop_recursive(4, 64, 8, move |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::btree_map(key.clone(), inner, 0..6)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            prop::collection::btree_map(key.clone(), inner, 0..6).prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
 }

@@ -14,18 +14,12 @@ fn rule_ids(text: &str) -> Vec<String> {
     let mut ids: Vec<String> = Vec::new();
     for (i, _) in text.match_indices("R-") {
         let rest = &text[i + 2..];
-        let letters: String = rest
-            .chars()
-            .take_while(|c| c.is_ascii_uppercase())
-            .collect();
+        let letters: String = rest.chars().take_while(|c| c.is_ascii_uppercase()).collect();
         let after = &rest[letters.len()..];
         let Some(digits_at) = after.strip_prefix('-') else {
             continue;
         };
-        let digits: String = digits_at
-            .chars()
-            .take_while(|c| c.is_ascii_digit())
-            .collect();
+        let digits: String = digits_at.chars().take_while(|c| c.is_ascii_digit()).collect();
         if letters.is_empty() || digits.is_empty() {
             continue;
         }
@@ -64,8 +58,5 @@ fn every_rule_id_has_a_test() {
             !code.contains(&prefix)
         })
         .collect();
-    assert!(
-        missing.is_empty(),
-        "rules without a test named after them: {missing:?}"
-    );
+    assert!(missing.is_empty(), "rules without a test named after them: {missing:?}");
 }

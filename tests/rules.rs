@@ -40,37 +40,19 @@ fn external_connect() -> serde_json::Value {
 #[test]
 fn r_lc_1_only_an_enabled_instance_serves() {
     let mut w = world("software", "pendingEnable", 5);
-    assert_eq!(
-        run(&mut w, "owner", "CreateKey", json!({"alias": "alias/a"})),
-        "Rejected.InstanceNotEnabled"
-    );
+    assert_eq!(run(&mut w, "owner", "CreateKey", json!({"alias": "alias/a"})), "Rejected.InstanceNotEnabled");
     assert_eq!(run(&mut w, "owner", "DescribeKmsInstance", json!({})), "ok");
-    assert_eq!(
-        run(&mut w, "owner", "RenewKmsInstance", json!({"months": 1})),
-        "Rejected.InstanceNotEnabled"
-    );
+    assert_eq!(run(&mut w, "owner", "RenewKmsInstance", json!({"months": 1})), "Rejected.InstanceNotEnabled");
 
     let mut w = enabled(5);
     assert_eq!(run(&mut w, "owner", "Expire", json!({})), "ok");
-    assert_eq!(
-        run(&mut w, "owner", "CreateSecret", json!({"name": "s"})),
-        "Rejected.InstanceExpired"
-    );
+    assert_eq!(run(&mut w, "owner", "CreateSecret", json!({"name": "s"})), "Rejected.InstanceExpired");
     assert_eq!(run(&mut w, "owner", "DescribeKmsInstance", json!({})), "ok");
-    assert_eq!(
-        run(&mut w, "owner", "ConnectKmsInstance", software_connect(1)),
-        "Rejected.AlreadyConnected"
-    );
-    assert_eq!(
-        run(&mut w, "owner", "RenewKmsInstance", json!({"months": 1})),
-        "ok"
-    );
+    assert_eq!(run(&mut w, "owner", "ConnectKmsInstance", software_connect(1)), "Rejected.AlreadyConnected");
+    assert_eq!(run(&mut w, "owner", "RenewKmsInstance", json!({"months": 1})), "ok");
 
     let mut w = world("software", "released", 5);
-    assert_eq!(
-        run(&mut w, "owner", "ConnectKmsInstance", software_connect(1)),
-        "Rejected.InstanceNotEnabled"
-    );
+    assert_eq!(run(&mut w, "owner", "ConnectKmsInstance", software_connect(1)), "Rejected.InstanceNotEnabled");
 }
 
 #[test]
@@ -78,30 +60,15 @@ fn r_lc_2_software_needs_dual_zone_and_free_ips() {
     let mut w = world("software", "pendingEnable", 5);
     let mut one_zone = software_connect(1);
     one_zone["vSwitches"][1]["zone"] = json!("cn-hangzhou-h");
-    assert_eq!(
-        run(&mut w, "owner", "ConnectKmsInstance", one_zone),
-        "InvalidParameter.DualZone"
-    );
+    assert_eq!(run(&mut w, "owner", "ConnectKmsInstance", one_zone), "InvalidParameter.DualZone");
     let mut outside = software_connect(1);
     outside["zones"] = json!(["cn-hangzhou-h", "cn-hangzhou-k"]);
-    assert_eq!(
-        run(&mut w, "owner", "ConnectKmsInstance", outside),
-        "InvalidParameter.DualZone"
-    );
-    assert_eq!(
-        run(&mut w, "owner", "ConnectKmsInstance", software_connect(0)),
-        "Rejected.NoAvailableIp"
-    );
+    assert_eq!(run(&mut w, "owner", "ConnectKmsInstance", outside), "InvalidParameter.DualZone");
+    assert_eq!(run(&mut w, "owner", "ConnectKmsInstance", software_connect(0)), "Rejected.NoAvailableIp");
     let mut bad_vpc = software_connect(1);
     bad_vpc["vpcId"] = json!("vpc-1");
-    assert_eq!(
-        run(&mut w, "owner", "ConnectKmsInstance", bad_vpc),
-        "InvalidParameter.VpcId"
-    );
-    assert_eq!(
-        run(&mut w, "owner", "ConnectKmsInstance", software_connect(1)),
-        "ok"
-    );
+    assert_eq!(run(&mut w, "owner", "ConnectKmsInstance", bad_vpc), "InvalidParameter.VpcId");
+    assert_eq!(run(&mut w, "owner", "ConnectKmsInstance", software_connect(1)), "ok");
     assert_eq!(w.instance.status, Status::Enabling);
     assert_eq!(w.instance.zones, ["cn-hangzhou-h", "cn-hangzhou-i"]);
 }
@@ -112,38 +79,21 @@ fn r_lc_3_hardware_prerequisites() {
         ("hsmClusterId", json!(""), "InvalidParameter.HsmCluster"),
         ("user", json!("admin"), "InvalidParameter.HsmUser"),
         ("password", json!(""), "InvalidParameter.HsmPassword"),
-        (
-            "certificate",
-            json!("MIIB..."),
-            "InvalidParameter.Certificate",
-        ),
+        ("certificate", json!("MIIB..."), "InvalidParameter.Certificate"),
     ];
     for (field, value, expected) in cases {
         let mut w = world("hardware", "pendingEnable", 5);
         let mut p = hardware_connect();
         p[field] = value;
-        assert_eq!(
-            run(&mut w, "owner", "ConnectKmsInstance", p),
-            expected,
-            "{field}"
-        );
+        assert_eq!(run(&mut w, "owner", "ConnectKmsInstance", p), expected, "{field}");
     }
     let mut w = world("hardware", "pendingEnable", 5);
     let mut p = hardware_connect();
     p["vSwitches"][0]["availableIps"] = json!(3);
-    assert_eq!(
-        run(&mut w, "owner", "ConnectKmsInstance", p),
-        "Rejected.NoAvailableIp"
-    );
-    assert_eq!(
-        run(&mut w, "owner", "ConnectKmsInstance", hardware_connect()),
-        "ok"
-    );
+    assert_eq!(run(&mut w, "owner", "ConnectKmsInstance", p), "Rejected.NoAvailableIp");
+    assert_eq!(run(&mut w, "owner", "ConnectKmsInstance", hardware_connect()), "ok");
     assert_eq!(w.instance.hsm_cluster_id.as_deref(), Some("cluster-1234"));
-    assert!(
-        !w.to_json().contains("s3cret"),
-        "the HSM password is never stored"
-    );
+    assert!(!w.to_json().contains("s3cret"), "the HSM password is never stored");
 }
 
 #[test]
@@ -151,69 +101,36 @@ fn r_lc_4_external_proxy_connectivity_and_config() {
     let mut w = world("external", "pendingEnable", 5);
     let mut p = external_connect();
     p["proxy"]["domain"] = json!("not a domain");
-    assert_eq!(
-        run(&mut w, "owner", "ConnectKmsInstance", p),
-        "InvalidParameter.ProxyConnectivity"
-    );
+    assert_eq!(run(&mut w, "owner", "ConnectKmsInstance", p), "InvalidParameter.ProxyConnectivity");
     let mut p = external_connect();
     p["proxy"] = json!({"connectivity": "endpointService",
         "endpointService": {"id": "epsrv-1", "zones": ["cn-hangzhou-h", "cn-hangzhou-j"]}, "config": {"file": "x"}});
-    assert_eq!(
-        run(&mut w, "owner", "ConnectKmsInstance", p.clone()),
-        "InvalidParameter.ProxyConnectivity"
-    );
+    assert_eq!(run(&mut w, "owner", "ConnectKmsInstance", p.clone()), "InvalidParameter.ProxyConnectivity");
     p["proxy"]["endpointService"]["zones"] = json!(["cn-hangzhou-i", "cn-hangzhou-h"]);
     let mut partial = external_connect();
     partial["proxy"]["config"]["accessKeySecret"] = json!("");
-    assert_eq!(
-        run(&mut w, "owner", "ConnectKmsInstance", partial),
-        "InvalidParameter.ProxyConfig"
-    );
-    assert_eq!(
-        run(&mut w, "owner", "ConnectKmsInstance", p),
-        "ok",
-        "endpoint service in the same zones, config file"
-    );
+    assert_eq!(run(&mut w, "owner", "ConnectKmsInstance", partial), "InvalidParameter.ProxyConfig");
+    assert_eq!(run(&mut w, "owner", "ConnectKmsInstance", p), "ok", "endpoint service in the same zones, config file");
 
     let mut w = world("external", "pendingEnable", 5);
-    assert_eq!(
-        run(&mut w, "owner", "ConnectKmsInstance", external_connect()),
-        "ok"
-    );
+    assert_eq!(run(&mut w, "owner", "ConnectKmsInstance", external_connect()), "ok");
     let state = w.to_json();
-    assert!(
-        state.contains("AKIDEXAMPLE") && !state.contains("very-secret"),
-        "the AccessKey secret is never stored"
-    );
+    assert!(state.contains("AKIDEXAMPLE") && !state.contains("very-secret"), "the AccessKey secret is never stored");
 }
 
 #[test]
 fn r_lc_5_hardware_and_external_only_from_the_console() {
-    for (kind, params) in [
-        ("hardware", hardware_connect()),
-        ("external", external_connect()),
-    ] {
+    for (kind, params) in [("hardware", hardware_connect()), ("external", external_connect())] {
         let mut w = world(kind, "pendingEnable", 5);
         let mut api = params.clone();
         api["channel"] = json!("api");
-        assert_eq!(
-            run(&mut w, "owner", "ConnectKmsInstance", api),
-            "Rejected.ConsoleOnly",
-            "{kind}"
-        );
-        assert_eq!(
-            run(&mut w, "owner", "ConnectKmsInstance", params),
-            "ok",
-            "{kind}"
-        );
+        assert_eq!(run(&mut w, "owner", "ConnectKmsInstance", api), "Rejected.ConsoleOnly", "{kind}");
+        assert_eq!(run(&mut w, "owner", "ConnectKmsInstance", params), "ok", "{kind}");
     }
     let mut w = world("software", "pendingEnable", 5);
     let mut bad = software_connect(1);
     bad["channel"] = json!("terraform");
-    assert_eq!(
-        run(&mut w, "owner", "ConnectKmsInstance", bad),
-        "InvalidParameter.Channel"
-    );
+    assert_eq!(run(&mut w, "owner", "ConnectKmsInstance", bad), "InvalidParameter.Channel");
 }
 
 #[test]
@@ -221,16 +138,10 @@ fn r_lc_6_enabling_takes_time_until_completed() {
     let mut w = world("software", "pendingEnable", 5);
     let o = apply(&mut w, "owner", "ConnectKmsInstance", software_connect(1)).unwrap();
     assert_eq!(o.expected_enable_minutes, Some(30));
-    assert_eq!(
-        run(&mut w, "owner", "CreateKey", json!({"alias": "alias/a"})),
-        "Rejected.InstanceNotEnabled"
-    );
+    assert_eq!(run(&mut w, "owner", "CreateKey", json!({"alias": "alias/a"})), "Rejected.InstanceNotEnabled");
     assert_eq!(run(&mut w, "owner", "CompleteEnable", json!({})), "ok");
     assert_eq!(w.instance.status, Status::Enabled);
-    assert_eq!(
-        run(&mut w, "owner", "CompleteEnable", json!({})),
-        "Rejected.NotEnabling"
-    );
+    assert_eq!(run(&mut w, "owner", "CompleteEnable", json!({})), "Rejected.NotEnabling");
 
     let mut w = world("hardware", "pendingEnable", 5);
     w.instance.spec.secret_quota = 0;
@@ -247,25 +158,12 @@ fn r_lc_7_upgrade_never_below_usage() {
     run(&mut w, "owner", "UpdateKmsInstanceBindVpc", bind_vpcs(2));
     run(&mut w, "owner", "CreateKey", json!({"alias": "alias/a"}));
     run(&mut w, "owner", "CreateKey", json!({"alias": "alias/b"}));
-    let r = apply(
-        &mut w,
-        "owner",
-        "UpgradeKmsInstance",
-        json!({"spec": {"accessManagementQuota": 1, "keyQuota": 1}}),
-    );
+    let r = apply(&mut w, "owner", "UpgradeKmsInstance", json!({"spec": {"accessManagementQuota": 1, "keyQuota": 1}}));
     let codes: Vec<Code> = r.unwrap_err().errors.iter().map(|p| p.code).collect();
     assert_eq!(codes, [Code::QuotaBelowUsage, Code::QuotaBelowUsage]);
+    assert_eq!(run(&mut w, "owner", "UpgradeKmsInstance", json!({"spec": {}})), "InvalidParameter.Spec");
     assert_eq!(
-        run(&mut w, "owner", "UpgradeKmsInstance", json!({"spec": {}})),
-        "InvalidParameter.Spec"
-    );
-    assert_eq!(
-        run(
-            &mut w,
-            "owner",
-            "UpgradeKmsInstance",
-            json!({"spec": {"accessManagementQuota": 2, "computeUnits": 4}})
-        ),
+        run(&mut w, "owner", "UpgradeKmsInstance", json!({"spec": {"accessManagementQuota": 2, "computeUnits": 4}})),
         "ok"
     );
     assert_eq!(w.instance.spec.access_management_quota, 2);
@@ -276,53 +174,22 @@ fn r_lc_7_upgrade_never_below_usage() {
 fn r_lc_8_renew_by_whole_months() {
     let mut w = enabled(5);
     for bad in [0, 37, -1] {
-        assert_eq!(
-            run(&mut w, "owner", "RenewKmsInstance", json!({"months": bad})),
-            "InvalidParameter.Months"
-        );
+        assert_eq!(run(&mut w, "owner", "RenewKmsInstance", json!({"months": bad})), "InvalidParameter.Months");
     }
     run(&mut w, "owner", "Expire", json!({}));
-    assert_eq!(
-        run(&mut w, "owner", "RenewKmsInstance", json!({"months": 12})),
-        "ok"
-    );
+    assert_eq!(run(&mut w, "owner", "RenewKmsInstance", json!({"months": 12})), "ok");
     assert_eq!(w.instance.status, Status::Enabled);
-    assert_eq!(
-        w.instance.expires_at,
-        Some(time::macros::datetime!(2027-06-15 08:00 UTC))
-    );
+    assert_eq!(w.instance.expires_at, Some(time::macros::datetime!(2027-06-15 08:00 UTC)));
     // A renewal before expiry runs on from the current expiry.
-    assert_eq!(
-        run(&mut w, "owner", "RenewKmsInstance", json!({"months": 1})),
-        "ok"
-    );
-    assert_eq!(
-        w.instance.expires_at,
-        Some(time::macros::datetime!(2027-07-15 08:00 UTC))
-    );
+    assert_eq!(run(&mut w, "owner", "RenewKmsInstance", json!({"months": 1})), "ok");
+    assert_eq!(w.instance.expires_at, Some(time::macros::datetime!(2027-07-15 08:00 UTC)));
 }
 
 #[test]
 fn r_lc_9_security_audit_needs_a_bucket() {
     let mut w = enabled(5);
-    assert_eq!(
-        run(
-            &mut w,
-            "owner",
-            "EnableSecurityAudit",
-            json!({"bucket": "Bad_Bucket"})
-        ),
-        "InvalidParameter.Bucket"
-    );
-    assert_eq!(
-        run(
-            &mut w,
-            "owner",
-            "EnableSecurityAudit",
-            json!({"bucket": "kms-audit-logs"})
-        ),
-        "ok"
-    );
+    assert_eq!(run(&mut w, "owner", "EnableSecurityAudit", json!({"bucket": "Bad_Bucket"})), "InvalidParameter.Bucket");
+    assert_eq!(run(&mut w, "owner", "EnableSecurityAudit", json!({"bucket": "kms-audit-logs"})), "ok");
     assert_eq!(w.instance.audit_bucket.as_deref(), Some("kms-audit-logs"));
 }
 
@@ -346,18 +213,9 @@ fn r_q_2_folders_and_directories_count_their_members() {
         json!([{"type": "folder", "id": FOLDER}, {"type": "account", "id": APP}, {"type": "account", "id": OWNER}]),
     );
     assert_eq!(w.quota().used, 2, "APP counted once, the owner never");
-    let o = apply(
-        &mut w,
-        "owner",
-        "JoinFolder",
-        json!({"account": WEB, "folder": FOLDER}),
-    )
-    .unwrap();
+    let o = apply(&mut w, "owner", "JoinFolder", json!({"account": WEB, "folder": FOLDER})).unwrap();
     assert_eq!(o.quota.used, 3, "a member who joins later counts");
-    assert_eq!(
-        run(&mut w, WEB, "CreateKey", json!({"alias": "alias/web"})),
-        "ok"
-    );
+    assert_eq!(run(&mut w, WEB, "CreateKey", json!({"alias": "alias/web"})), "ok");
 
     let mut w = enabled(10);
     share(&mut w, "joint", json!([{"type": "directory"}]));
@@ -372,15 +230,9 @@ fn r_q_3_bind_vpcs_over_quota_is_rejected_whole() {
     let r = apply(&mut w, "owner", "UpdateKmsInstanceBindVpc", bind_vpcs(3)).unwrap_err();
     assert_eq!(r.errors[0].code, Code::QuotaAccessManagement);
     let m = &r.errors[0].message;
-    assert!(
-        m.contains("quota of 4") && m.contains("1 is used") && m.contains("3 purchased"),
-        "{m}"
-    );
+    assert!(m.contains("quota of 4") && m.contains("1 is used") && m.contains("3 purchased"), "{m}");
     assert!(w.instance.bound_vpcs.is_empty());
-    assert_eq!(
-        run(&mut w, "owner", "UpdateKmsInstanceBindVpc", bind_vpcs(2)),
-        "ok"
-    );
+    assert_eq!(run(&mut w, "owner", "UpdateKmsInstanceBindVpc", bind_vpcs(2)), "ok");
 }
 
 #[test]
@@ -396,67 +248,26 @@ fn r_q_4_failed_not_retried() {
     )
     .unwrap();
     assert_eq!(o.quota.used, 2);
-    assert_eq!(
-        o.failed_principals,
-        [APP, DATA],
-        "in the order given, those that do not fit fail"
-    );
-    assert_eq!(
-        run(&mut w, APP, "CreateKey", json!({"alias": "alias/app"})),
-        "Forbidden.NotShared"
-    );
+    assert_eq!(o.failed_principals, [APP, DATA], "in the order given, those that do not fit fail");
+    assert_eq!(run(&mut w, APP, "CreateKey", json!({"alias": "alias/app"})), "Forbidden.NotShared");
 
-    run(
-        &mut w,
-        "owner",
-        "UpgradeKmsInstance",
-        json!({"spec": {"accessManagementQuota": 10}}),
-    );
-    assert_eq!(
-        w.instance.failed_principals(),
-        [APP, DATA],
-        "raising the quota retries nothing"
-    );
-    let o = apply(
-        &mut w,
-        "owner",
-        "JoinFolder",
-        json!({"account": WEB, "folder": FOLDER}),
-    )
-    .unwrap();
+    run(&mut w, "owner", "UpgradeKmsInstance", json!({"spec": {"accessManagementQuota": 10}}));
+    assert_eq!(w.instance.failed_principals(), [APP, DATA], "raising the quota retries nothing");
+    let o = apply(&mut w, "owner", "JoinFolder", json!({"account": WEB, "folder": FOLDER})).unwrap();
     assert_eq!(o.failed_principals, [APP, DATA]);
 
-    run(
-        &mut w,
-        "owner",
-        "DisassociatePrincipals",
-        json!({"principals": [{"type": "folder", "id": FOLDER}]}),
-    );
+    run(&mut w, "owner", "DisassociatePrincipals", json!({"principals": [{"type": "folder", "id": FOLDER}]}));
     assert!(w.instance.failed_principals().is_empty());
-    run(
-        &mut w,
-        "owner",
-        "AssociatePrincipals",
-        json!({"principals": [{"type": "folder", "id": FOLDER}]}),
-    );
-    assert!(
-        w.instance.failed_principals().is_empty(),
-        "removed and added again: retried"
-    );
+    run(&mut w, "owner", "AssociatePrincipals", json!({"principals": [{"type": "folder", "id": FOLDER}]}));
+    assert!(w.instance.failed_principals().is_empty(), "removed and added again: retried");
     assert_eq!(w.quota().used, 4);
-    assert_eq!(
-        run(&mut w, APP, "CreateKey", json!({"alias": "alias/app"})),
-        "ok"
-    );
+    assert_eq!(run(&mut w, APP, "CreateKey", json!({"alias": "alias/app"})), "ok");
 }
 
 #[test]
 fn r_q_5_three_vpcs_and_two_principals_need_five() {
     let mut w = enabled(5);
-    assert_eq!(
-        run(&mut w, "owner", "UpdateKmsInstanceBindVpc", bind_vpcs(3)),
-        "ok"
-    );
+    assert_eq!(run(&mut w, "owner", "UpdateKmsInstanceBindVpc", bind_vpcs(3)), "ok");
     share(&mut w, "joint", accounts(&[APP, DATA]));
     assert_eq!(w.quota().used, 5);
     let mut w = enabled(4);
@@ -477,13 +288,7 @@ fn r_bv_9_outcome_reports_added_removed_kept_and_quota() {
     assert_eq!(report.added, ["vpc-bp1go9qvmj78j4f4c0003"]);
     let q = report.quota.unwrap();
     assert_eq!((q.before, q.after, q.purchased), (2, 3, 5));
-    let o = apply(
-        &mut w,
-        "owner",
-        "UpdateKmsInstanceBindVpc",
-        json!({"BindVpcs": "[]"}),
-    )
-    .unwrap();
+    let o = apply(&mut w, "owner", "UpdateKmsInstanceBindVpc", json!({"BindVpcs": "[]"})).unwrap();
     assert_eq!(o.bind_vpcs.unwrap().removed.len(), 3);
     assert_eq!(o.quota.used, 0);
 }
@@ -495,18 +300,9 @@ fn r_bv_8_network_facts_reach_the_engine() {
                         "RegionId": "cn-hangzhou", "VpcOwnerId": APP}]);
     let not_shared = json!({"BindVpcs": entry.to_string(),
         "network": {"vsw-bp16c5pvvcf0fp5b90001": {"vpcId": "vpc-bp1go9qvmj78j4f4c0001", "availableIps": 3, "sharedWithOwner": false}}});
-    assert_eq!(
-        run(&mut w, "owner", "UpdateKmsInstanceBindVpc", not_shared),
-        "Rejected.BindVpcs.VSwitchNotShared"
-    );
+    assert_eq!(run(&mut w, "owner", "UpdateKmsInstanceBindVpc", not_shared), "Rejected.BindVpcs.VSwitchNotShared");
     // An array, as a console passes it, works as well as the JSON string.
-    let o = apply(
-        &mut w,
-        "owner",
-        "UpdateKmsInstanceBindVpc",
-        json!({"BindVpcs": entry}),
-    )
-    .unwrap();
+    let o = apply(&mut w, "owner", "UpdateKmsInstanceBindVpc", json!({"BindVpcs": entry})).unwrap();
     assert_eq!(o.warnings[0].code, Code::WarnCrossAccountVpc);
 }
 
@@ -516,15 +312,9 @@ fn r_bv_8_network_facts_reach_the_engine() {
 fn r_sh_1_only_enabled_software_or_hardware_instances_are_shared() {
     let params = json!({"name": "s", "mode": "joint", "principals": accounts(&[APP])});
     let mut w = world("external", "enabled", 5);
-    assert_eq!(
-        run(&mut w, "owner", "CreateResourceShare", params.clone()),
-        "Rejected.InstanceTypeNotShareable"
-    );
+    assert_eq!(run(&mut w, "owner", "CreateResourceShare", params.clone()), "Rejected.InstanceTypeNotShareable");
     let mut w = world("hardware", "pendingEnable", 5);
-    assert_eq!(
-        run(&mut w, "owner", "CreateResourceShare", params.clone()),
-        "Rejected.InstanceNotEnabled"
-    );
+    assert_eq!(run(&mut w, "owner", "CreateResourceShare", params.clone()), "Rejected.InstanceNotEnabled");
     let mut w = world("hardware", "enabled", 5);
     assert_eq!(run(&mut w, "owner", "CreateResourceShare", params), "ok");
 }
@@ -533,28 +323,11 @@ fn r_sh_1_only_enabled_software_or_hardware_instances_are_shared() {
 fn r_sh_2_same_enterprise_and_resource_directory() {
     let mut w = enabled(5);
     let with = |id: &str| json!({"name": "s", "mode": "joint", "principals": accounts(&[APP, id])});
-    assert_eq!(
-        run(&mut w, "owner", "CreateResourceShare", with(PARTNER)),
-        "Rejected.NotSameEnterprise"
-    );
-    assert_eq!(
-        run(&mut w, "owner", "CreateResourceShare", with(STRANGER)),
-        "Rejected.NotSameResourceDirectory"
-    );
-    assert_eq!(
-        run(
-            &mut w,
-            "owner",
-            "CreateResourceShare",
-            with("1999999999999999")
-        ),
-        "NotFound.Account"
-    );
+    assert_eq!(run(&mut w, "owner", "CreateResourceShare", with(PARTNER)), "Rejected.NotSameEnterprise");
+    assert_eq!(run(&mut w, "owner", "CreateResourceShare", with(STRANGER)), "Rejected.NotSameResourceDirectory");
+    assert_eq!(run(&mut w, "owner", "CreateResourceShare", with("1999999999999999")), "NotFound.Account");
     let other_rd = json!({"name": "s", "mode": "joint", "principals": [{"type": "directory", "id": "rd-zzz999"}]});
-    assert_eq!(
-        run(&mut w, "owner", "CreateResourceShare", other_rd),
-        "Rejected.NotSameResourceDirectory"
-    );
+    assert_eq!(run(&mut w, "owner", "CreateResourceShare", other_rd), "Rejected.NotSameResourceDirectory");
 }
 
 #[test]
@@ -562,50 +335,22 @@ fn r_sh_3_principal_types() {
     let mut w = enabled(5);
     let p = |principals| json!({"name": "s", "mode": "joint", "principals": principals});
     assert_eq!(
-        run(
-            &mut w,
-            "owner",
-            "CreateResourceShare",
-            p(json!([{"type": "group", "id": "g"}]))
-        ),
+        run(&mut w, "owner", "CreateResourceShare", p(json!([{"type": "group", "id": "g"}]))),
         "InvalidParameter.PrincipalType"
     );
     assert_eq!(
-        run(
-            &mut w,
-            "owner",
-            "CreateResourceShare",
-            p(json!([{"type": "account", "id": "12"}]))
-        ),
+        run(&mut w, "owner", "CreateResourceShare", p(json!([{"type": "account", "id": "12"}]))),
         "InvalidParameter.AccountId"
     );
     assert_eq!(
-        run(
-            &mut w,
-            "owner",
-            "CreateResourceShare",
-            p(json!([{"type": "folder", "id": "fd-x"}]))
-        ),
+        run(&mut w, "owner", "CreateResourceShare", p(json!([{"type": "folder", "id": "fd-x"}]))),
         "InvalidParameter.FolderId"
     );
     assert_eq!(
-        run(
-            &mut w,
-            "owner",
-            "CreateResourceShare",
-            p(json!([{"type": "folder", "id": "fd-Missing01"}]))
-        ),
+        run(&mut w, "owner", "CreateResourceShare", p(json!([{"type": "folder", "id": "fd-Missing01"}]))),
         "NotFound.Folder"
     );
-    assert_eq!(
-        run(
-            &mut w,
-            "owner",
-            "CreateResourceShare",
-            p(json!([{"type": "folder", "id": "fd-Empty0001"}]))
-        ),
-        "ok"
-    );
+    assert_eq!(run(&mut w, "owner", "CreateResourceShare", p(json!([{"type": "folder", "id": "fd-Empty0001"}]))), "ok");
     assert_eq!(w.quota().used, 0, "an empty folder covers no one yet");
 }
 
@@ -614,12 +359,7 @@ fn r_sh_4_permissions() {
     let mut w = enabled(5);
     let with = |perm| json!({"name": "s", "mode": "joint", "principals": accounts(&[APP]), "permission": perm});
     assert_eq!(
-        run(
-            &mut w,
-            "owner",
-            "CreateResourceShare",
-            with(json!({"name": "AliyunRSPermissionKMSInstanceReadWrite"}))
-        ),
+        run(&mut w, "owner", "CreateResourceShare", with(json!({"name": "AliyunRSPermissionKMSInstanceReadWrite"}))),
         "Rejected.DeprecatedPermission"
     );
     assert_eq!(
@@ -632,23 +372,12 @@ fn r_sh_4_permissions() {
         "InvalidParameter.Permission"
     );
     assert_eq!(
-        run(
-            &mut w,
-            "owner",
-            "CreateResourceShare",
-            with(json!({"name": "SomethingElse"}))
-        ),
+        run(&mut w, "owner", "CreateResourceShare", with(json!({"name": "SomethingElse"}))),
         "InvalidParameter.Permission"
     );
     share(&mut w, "joint", accounts(&[APP]));
     assert_eq!(
-        w.instance
-            .share
-            .as_ref()
-            .unwrap()
-            .permission
-            .version
-            .as_deref(),
+        w.instance.share.as_ref().unwrap().permission.version.as_deref(),
         Some("v2"),
         "new shares default to v2"
     );
@@ -662,58 +391,20 @@ fn r_sh_4_permissions() {
         json!({"name": "x", "mode": "joint", "existingShare": "rs-legacy01"}),
     )
     .unwrap();
-    assert!(o
-        .warnings
-        .iter()
-        .any(|p| p.code == Code::WarnDeprecatedPermission));
-    assert_eq!(
-        run(&mut w, WEB, "CreateKey", json!({"alias": "alias/web"})),
-        "ok"
-    );
+    assert!(o.warnings.iter().any(|p| p.code == Code::WarnDeprecatedPermission));
+    assert_eq!(run(&mut w, WEB, "CreateKey", json!({"alias": "alias/web"})), "ok");
 }
 
 #[test]
 fn r_sh_5_joint_to_independent_is_one_way() {
     let mut w = enabled(5);
-    assert_eq!(
-        run(
-            &mut w,
-            "owner",
-            "ChangeShareMode",
-            json!({"mode": "independent"})
-        ),
-        "Rejected.NoShare"
-    );
+    assert_eq!(run(&mut w, "owner", "ChangeShareMode", json!({"mode": "independent"})), "Rejected.NoShare");
     share(&mut w, "joint", accounts(&[APP]));
+    assert_eq!(run(&mut w, "owner", "ChangeShareMode", json!({"mode": "shared"})), "InvalidParameter.Mode");
+    assert_eq!(run(&mut w, "owner", "ChangeShareMode", json!({"mode": "independent"})), "ok");
+    assert_eq!(run(&mut w, "owner", "ChangeShareMode", json!({"mode": "joint"})), "Rejected.ModeChangeIrreversible");
     assert_eq!(
-        run(
-            &mut w,
-            "owner",
-            "ChangeShareMode",
-            json!({"mode": "shared"})
-        ),
-        "InvalidParameter.Mode"
-    );
-    assert_eq!(
-        run(
-            &mut w,
-            "owner",
-            "ChangeShareMode",
-            json!({"mode": "independent"})
-        ),
-        "ok"
-    );
-    assert_eq!(
-        run(&mut w, "owner", "ChangeShareMode", json!({"mode": "joint"})),
-        "Rejected.ModeChangeIrreversible"
-    );
-    assert_eq!(
-        run(
-            &mut w,
-            "owner",
-            "CreateResourceShare",
-            json!({"name": "t", "mode": "joint", "principals": []})
-        ),
+        run(&mut w, "owner", "CreateResourceShare", json!({"name": "t", "mode": "joint", "principals": []})),
         "Rejected.ShareExists"
     );
 }
@@ -723,81 +414,42 @@ fn r_sh_6_names_unique_per_mode() {
     let mut w = enabled(5);
     share(&mut w, "joint", accounts(&[APP]));
     run(&mut w, "owner", "CreateSecret", json!({"name": "db"}));
-    assert_eq!(
-        run(&mut w, APP, "CreateSecret", json!({"name": "db"})),
-        "Conflict.NameExists"
-    );
+    assert_eq!(run(&mut w, APP, "CreateSecret", json!({"name": "db"})), "Conflict.NameExists");
     run(&mut w, "owner", "CreateKey", json!({"alias": "alias/k"}));
+    assert_eq!(run(&mut w, APP, "CreateKey", json!({"alias": "alias/k"})), "Conflict.NameExists");
+    assert_eq!(run(&mut w, APP, "CreateKey", json!({"alias": "alias/app"})), "ok");
     assert_eq!(
-        run(&mut w, APP, "CreateKey", json!({"alias": "alias/k"})),
-        "Conflict.NameExists"
-    );
-    assert_eq!(
-        run(&mut w, APP, "CreateKey", json!({"alias": "alias/app"})),
-        "ok"
-    );
-    assert_eq!(
-        run(
-            &mut w,
-            "owner",
-            "CreateAlias",
-            json!({"key": "alias/k", "alias": "alias/app"})
-        ),
+        run(&mut w, "owner", "CreateAlias", json!({"key": "alias/k", "alias": "alias/app"})),
         "Conflict.NameExists"
     );
 
     // Joint → independent never creates a conflict; then each account has its own names.
-    assert_eq!(
-        run(
-            &mut w,
-            "owner",
-            "ChangeShareMode",
-            json!({"mode": "independent"})
-        ),
-        "ok"
-    );
-    assert_eq!(
-        run(&mut w, APP, "CreateSecret", json!({"name": "db"})),
-        "ok"
-    );
-    assert_eq!(
-        run(&mut w, APP, "CreateSecret", json!({"name": "db"})),
-        "Conflict.NameExists"
-    );
+    assert_eq!(run(&mut w, "owner", "ChangeShareMode", json!({"mode": "independent"})), "ok");
+    assert_eq!(run(&mut w, APP, "CreateSecret", json!({"name": "db"})), "ok");
+    assert_eq!(run(&mut w, APP, "CreateSecret", json!({"name": "db"})), "Conflict.NameExists");
 }
 
 #[test]
 fn r_sh_7_existing_share_escalates_at_once() {
     let mut w = enabled(5);
-    let o = apply(&mut w, "owner", "CreateResourceShare",
-        json!({"name": "x", "mode": "joint", "existingShare": "rs-network1", "principals": accounts(&[APP])})).unwrap();
-    assert!(o
-        .warnings
-        .iter()
-        .any(|p| p.code == Code::WarnPermissionEscalation));
+    let o = apply(
+        &mut w,
+        "owner",
+        "CreateResourceShare",
+        json!({"name": "x", "mode": "joint", "existingShare": "rs-network1", "principals": accounts(&[APP])}),
+    )
+    .unwrap();
+    assert!(o.warnings.iter().any(|p| p.code == Code::WarnPermissionEscalation));
     assert_eq!(o.quota.used, 2, "the share's principal and the new one");
     // That share's permission is not the KMS one: its principals gain nothing (R-AZ-2).
+    assert_eq!(run(&mut w, WEB, "CreateKey", json!({"alias": "alias/web"})), "Forbidden.PermissionNotAttached");
     assert_eq!(
-        run(&mut w, WEB, "CreateKey", json!({"alias": "alias/web"})),
-        "Forbidden.PermissionNotAttached"
-    );
-    assert_eq!(
-        run(
-            &mut w,
-            "owner",
-            "CreateResourceShare",
-            json!({"name": "y", "mode": "joint", "existingShare": "rs-nope"})
-        ),
+        run(&mut w, "owner", "CreateResourceShare", json!({"name": "y", "mode": "joint", "existingShare": "rs-nope"})),
         "Rejected.ShareExists"
     );
     let mut w = enabled(5);
     assert_eq!(
-        run(
-            &mut w,
-            "owner",
-            "CreateResourceShare",
-            json!({"name": "y", "mode": "joint", "existingShare": "rs-nope"})
-        ),
+        run(&mut w, "owner", "CreateResourceShare", json!({"name": "y", "mode": "joint", "existingShare": "rs-nope"})),
         "Rejected.NoShare"
     );
 }
@@ -810,54 +462,23 @@ fn r_sh_8_revoke_waits_for_principals_resources() {
     run(&mut w, "owner", "CreateSecret", json!({"name": "owner-db"}));
     let r = apply(&mut w, "owner", "DeleteResourceShare", json!({})).unwrap_err();
     assert_eq!(r.errors[0].code, Code::ShareHasResources);
-    assert!(
-        r.errors[0]
-            .message
-            .contains("secret app-db of 1192853035110000"),
-        "{}",
-        r.errors[0].message
-    );
-    assert_eq!(
-        run(&mut w, APP, "DeleteSecret", json!({"secret": "app-db"})),
-        "ok"
-    );
+    assert!(r.errors[0].message.contains("secret app-db of 1192853035110000"), "{}", r.errors[0].message);
+    assert_eq!(run(&mut w, APP, "DeleteSecret", json!({"secret": "app-db"})), "ok");
     assert_eq!(run(&mut w, "owner", "DeleteResourceShare", json!({})), "ok");
     assert_eq!(w.quota().used, 0);
-    assert_eq!(
-        run(&mut w, APP, "DescribeSecret", json!({"secret": "owner-db"})),
-        "Forbidden.NotShared"
-    );
+    assert_eq!(run(&mut w, APP, "DescribeSecret", json!({"secret": "owner-db"})), "Forbidden.NotShared");
 }
 
 #[test]
 fn r_sh_9_service_keys_are_not_shared() {
     let mut w = enabled(5);
-    w.instance.keys = serde_json::from_value(
-        json!([{"keyId": "key-svc", "alias": "alias/acs/ecs", "creator": OWNER}]),
-    )
-    .unwrap();
+    w.instance.keys =
+        serde_json::from_value(json!([{"keyId": "key-svc", "alias": "alias/acs/ecs", "creator": OWNER}])).unwrap();
     share(&mut w, "joint", accounts(&[APP]));
-    assert_eq!(
-        run(&mut w, APP, "Encrypt", json!({"key": "alias/acs/ecs"})),
-        "Rejected.DefaultKeyNotShareable"
-    );
-    assert_eq!(
-        run(&mut w, APP, "Encrypt", json!({"key": "key-svc"})),
-        "Rejected.DefaultKeyNotShareable"
-    );
-    assert_eq!(
-        run(
-            &mut w,
-            APP,
-            "DescribeKey",
-            json!({"key": "alias/acs/missing"})
-        ),
-        "Rejected.DefaultKeyNotShareable"
-    );
-    assert_eq!(
-        run(&mut w, "owner", "Encrypt", json!({"key": "alias/acs/ecs"})),
-        "ok"
-    );
+    assert_eq!(run(&mut w, APP, "Encrypt", json!({"key": "alias/acs/ecs"})), "Rejected.DefaultKeyNotShareable");
+    assert_eq!(run(&mut w, APP, "Encrypt", json!({"key": "key-svc"})), "Rejected.DefaultKeyNotShareable");
+    assert_eq!(run(&mut w, APP, "DescribeKey", json!({"key": "alias/acs/missing"})), "Rejected.DefaultKeyNotShareable");
+    assert_eq!(run(&mut w, "owner", "Encrypt", json!({"key": "alias/acs/ecs"})), "ok");
 }
 
 #[test]
@@ -868,10 +489,7 @@ fn r_sh_10_an_instance_serves_only_its_region() {
         let mut r = request(caller, "CreateKey", json!({"alias": "alias/x"}));
         r.region = Some("cn-shanghai".into());
         let before = w.to_json();
-        assert_eq!(
-            w.apply(&r, &env()).unwrap_err().code(),
-            Some(Code::CrossRegion)
-        );
+        assert_eq!(w.apply(&r, &env()).unwrap_err().code(), Some(Code::CrossRegion));
         assert_eq!(before, w.to_json());
     }
 }
@@ -881,38 +499,18 @@ fn r_sh_10_an_instance_serves_only_its_region() {
 #[test]
 fn r_az_1_caller_must_be_owner_or_active_principal() {
     let mut w = enabled(1);
-    assert_eq!(
-        run(&mut w, APP, "CreateKey", json!({"alias": "alias/a"})),
-        "Forbidden.NotShared"
-    );
+    assert_eq!(run(&mut w, APP, "CreateKey", json!({"alias": "alias/a"})), "Forbidden.NotShared");
     share(&mut w, "joint", accounts(&[APP, DATA]));
-    assert_eq!(
-        run(&mut w, APP, "CreateKey", json!({"alias": "alias/a"})),
-        "ok"
-    );
+    assert_eq!(run(&mut w, APP, "CreateKey", json!({"alias": "alias/a"})), "ok");
     assert_eq!(
         run(&mut w, DATA, "CreateKey", json!({"alias": "alias/d"})),
         "Forbidden.NotShared",
         "failed association"
     );
-    run(
-        &mut w,
-        "owner",
-        "DisassociatePrincipals",
-        json!({"principals": accounts(&[APP])}),
-    );
+    run(&mut w, "owner", "DisassociatePrincipals", json!({"principals": accounts(&[APP])}));
+    assert_eq!(run(&mut w, APP, "DescribeKey", json!({"key": "alias/a"})), "Forbidden.NotShared", "removed");
     assert_eq!(
-        run(&mut w, APP, "DescribeKey", json!({"key": "alias/a"})),
-        "Forbidden.NotShared",
-        "removed"
-    );
-    assert_eq!(
-        run(
-            &mut w,
-            "owner",
-            "DisassociatePrincipals",
-            json!({"principals": accounts(&[WEB])})
-        ),
+        run(&mut w, "owner", "DisassociatePrincipals", json!({"principals": accounts(&[WEB])})),
         "NotFound.Principal"
     );
 }
@@ -920,16 +518,8 @@ fn r_az_1_caller_must_be_owner_or_active_principal() {
 #[test]
 fn r_az_2_share_permission_must_be_attached() {
     let mut w = enabled(5);
-    run(
-        &mut w,
-        "owner",
-        "CreateResourceShare",
-        json!({"name": "x", "mode": "joint", "existingShare": "rs-network1"}),
-    );
-    assert_eq!(
-        run(&mut w, WEB, "Encrypt", json!({"key": "alias/x"})),
-        "Forbidden.PermissionNotAttached"
-    );
+    run(&mut w, "owner", "CreateResourceShare", json!({"name": "x", "mode": "joint", "existingShare": "rs-network1"}));
+    assert_eq!(run(&mut w, WEB, "Encrypt", json!({"key": "alias/x"})), "Forbidden.PermissionNotAttached");
 }
 
 #[test]
@@ -938,10 +528,7 @@ fn r_az_3_ram_policy_must_grant_the_action() {
     run(&mut w, "owner", "CreateKey", json!({"alias": "alias/k"}));
     let mut r = request("owner", "Decrypt", json!({"key": "alias/k"}));
     r.ram = Some(vec!["kms:Encrypt".into()]);
-    assert_eq!(
-        w.apply(&r, &env()).unwrap_err().code(),
-        Some(Code::RamPolicy)
-    );
+    assert_eq!(w.apply(&r, &env()).unwrap_err().code(), Some(Code::RamPolicy));
     r.ram = Some(vec!["kms:*".into()]);
     assert!(w.apply(&r, &env()).is_ok());
 }
@@ -950,12 +537,7 @@ fn r_az_3_ram_policy_must_grant_the_action() {
 fn r_az_4_matrix_and_ownership() {
     let mut w = enabled(5);
     share(&mut w, "joint", accounts(&[APP, DATA]));
-    run(
-        &mut w,
-        "owner",
-        "CreateKey",
-        json!({"alias": "alias/owner"}),
-    );
+    run(&mut w, "owner", "CreateKey", json!({"alias": "alias/owner"}));
     run(&mut w, APP, "CreateKey", json!({"alias": "alias/app"}));
     // Owner-only rows.
     for (action, params) in [
@@ -966,67 +548,21 @@ fn r_az_4_matrix_and_ownership() {
         ("DeleteResourceShare", json!({})),
         ("ChangeShareMode", json!({"mode": "independent"})),
     ] {
-        assert_eq!(
-            run(&mut w, APP, action, params),
-            "Forbidden.OwnerOnly",
-            "{action}"
-        );
+        assert_eq!(run(&mut w, APP, action, params), "Forbidden.OwnerOnly", "{action}");
     }
     // Joint: the owner manages every key, a principal only its own; any may use any.
-    assert_eq!(
-        run(
-            &mut w,
-            "owner",
-            "UpdateRotationPolicy",
-            json!({"key": "alias/app"})
-        ),
-        "ok"
-    );
-    assert_eq!(
-        run(&mut w, DATA, "DescribeKey", json!({"key": "alias/app"})),
-        "Forbidden.NotOwner"
-    );
-    assert_eq!(
-        run(&mut w, DATA, "Encrypt", json!({"key": "alias/app"})),
-        "ok"
-    );
-    assert_eq!(
-        run(
-            &mut w,
-            APP,
-            "CreateApplicationAccessPoint",
-            json!({"name": "aap"})
-        ),
-        "ok"
-    );
+    assert_eq!(run(&mut w, "owner", "UpdateRotationPolicy", json!({"key": "alias/app"})), "ok");
+    assert_eq!(run(&mut w, DATA, "DescribeKey", json!({"key": "alias/app"})), "Forbidden.NotOwner");
+    assert_eq!(run(&mut w, DATA, "Encrypt", json!({"key": "alias/app"})), "ok");
+    assert_eq!(run(&mut w, APP, "CreateApplicationAccessPoint", json!({"name": "aap"})), "ok");
 
     // Independent: each manages and uses its own only; the owner does not see others'.
-    run(
-        &mut w,
-        "owner",
-        "ChangeShareMode",
-        json!({"mode": "independent"}),
-    );
-    assert_eq!(
-        run(&mut w, "owner", "DescribeKey", json!({"key": "alias/app"})),
-        "NotFound.Key"
-    );
-    assert_eq!(
-        run(&mut w, APP, "DescribeKey", json!({"key": "alias/owner"})),
-        "Forbidden.NotOwner"
-    );
-    assert_eq!(
-        run(&mut w, APP, "Encrypt", json!({"key": "alias/owner"})),
-        "Forbidden.NotOwner"
-    );
-    assert_eq!(
-        run(&mut w, DATA, "Encrypt", json!({"key": "alias/app"})),
-        "NotFound.Key"
-    );
-    assert_eq!(
-        run(&mut w, APP, "GenerateDataKey", json!({"key": "alias/app"})),
-        "ok"
-    );
+    run(&mut w, "owner", "ChangeShareMode", json!({"mode": "independent"}));
+    assert_eq!(run(&mut w, "owner", "DescribeKey", json!({"key": "alias/app"})), "NotFound.Key");
+    assert_eq!(run(&mut w, APP, "DescribeKey", json!({"key": "alias/owner"})), "Forbidden.NotOwner");
+    assert_eq!(run(&mut w, APP, "Encrypt", json!({"key": "alias/owner"})), "Forbidden.NotOwner");
+    assert_eq!(run(&mut w, DATA, "Encrypt", json!({"key": "alias/app"})), "NotFound.Key");
+    assert_eq!(run(&mut w, APP, "GenerateDataKey", json!({"key": "alias/app"})), "ok");
 }
 
 #[test]
@@ -1039,105 +575,40 @@ fn order_of_checks_names_the_first_failure() {
     r.ram = Some(vec![]);
     let mut expired = w.clone();
     run(&mut expired, "owner", "Expire", json!({}));
-    assert_eq!(
-        expired.apply(&r, &env()).unwrap_err().code(),
-        Some(Code::InstanceExpired)
-    );
+    assert_eq!(expired.apply(&r, &env()).unwrap_err().code(), Some(Code::InstanceExpired));
     // Region before access; access checks in order; then formats; then lookups.
-    assert_eq!(
-        w.apply(&r, &env()).unwrap_err().code(),
-        Some(Code::CrossRegion)
-    );
+    assert_eq!(w.apply(&r, &env()).unwrap_err().code(), Some(Code::CrossRegion));
     r.region = None;
-    assert_eq!(
-        w.apply(&r, &env()).unwrap_err().code(),
-        Some(Code::NotShared)
-    );
+    assert_eq!(w.apply(&r, &env()).unwrap_err().code(), Some(Code::NotShared));
     r.caller = APP.into();
-    assert_eq!(
-        w.apply(&r, &env()).unwrap_err().code(),
-        Some(Code::RamPolicy)
-    );
-    let mut owner_only = request(
-        APP,
-        "UpdateKmsInstanceBindVpc",
-        json!({"BindVpcs": "not json"}),
-    );
-    assert_eq!(
-        w.apply(&owner_only, &env()).unwrap_err().code(),
-        Some(Code::OwnerOnly)
-    );
+    assert_eq!(w.apply(&r, &env()).unwrap_err().code(), Some(Code::RamPolicy));
+    let mut owner_only = request(APP, "UpdateKmsInstanceBindVpc", json!({"BindVpcs": "not json"}));
+    assert_eq!(w.apply(&owner_only, &env()).unwrap_err().code(), Some(Code::OwnerOnly));
     owner_only.caller = "owner".into();
-    assert_eq!(
-        w.apply(&owner_only, &env()).unwrap_err().code(),
-        Some(Code::BindVpcsMalformed)
-    );
+    assert_eq!(w.apply(&owner_only, &env()).unwrap_err().code(), Some(Code::BindVpcsMalformed));
     r.ram = None;
     assert_eq!(w.apply(&r, &env()).unwrap_err().code(), Some(Code::Alias));
     assert_eq!(
-        run(
-            &mut w,
-            "owner",
-            "CreateAlias",
-            json!({"key": "alias/none", "alias": "x"})
-        ),
+        run(&mut w, "owner", "CreateAlias", json!({"key": "alias/none", "alias": "x"})),
         "InvalidParameter.Alias"
     );
-    assert_eq!(
-        run(
-            &mut w,
-            "owner",
-            "CreateAlias",
-            json!({"key": "alias/none", "alias": "alias/x"})
-        ),
-        "NotFound.Key"
-    );
+    assert_eq!(run(&mut w, "owner", "CreateAlias", json!({"key": "alias/none", "alias": "alias/x"})), "NotFound.Key");
     // World events pass no access check.
-    assert_eq!(
-        run(
-            &mut w,
-            "1999999999999999",
-            "JoinFolder",
-            json!({"account": WEB, "folder": FOLDER})
-        ),
-        "ok"
-    );
+    assert_eq!(run(&mut w, "1999999999999999", "JoinFolder", json!({"account": WEB, "folder": FOLDER})), "ok");
 }
 
 #[test]
 fn check_decides_without_applying() {
     let mut w = enabled(5);
     share(&mut w, "independent", accounts(&[APP]));
-    run(
-        &mut w,
-        "owner",
-        "CreateKey",
-        json!({"alias": "alias/owner"}),
-    );
+    run(&mut w, "owner", "CreateKey", json!({"alias": "alias/owner"}));
     let before = w.to_json();
-    let d = w.check(&request(
-        APP,
-        "ScheduleKeyDeletion",
-        json!({"key": "alias/owner"}),
-    ));
+    let d = w.check(&request(APP, "ScheduleKeyDeletion", json!({"key": "alias/owner"})));
     assert!(!d.allowed);
     assert_eq!(d.denied.as_ref().map(|p| p.code), Some(Code::NotOwner));
     assert_eq!(d.denied.unwrap().rule, Some("R-AZ-4"));
-    assert!(
-        w.check(&request(
-            "owner",
-            "ScheduleKeyDeletion",
-            json!({"key": "alias/owner"})
-        ))
-        .allowed
-    );
-    assert_eq!(
-        w.check(&request(WEB, "CreateKey", json!({"alias": "alias/x"})))
-            .denied
-            .unwrap()
-            .code,
-        Code::NotShared
-    );
+    assert!(w.check(&request("owner", "ScheduleKeyDeletion", json!({"key": "alias/owner"}))).allowed);
+    assert_eq!(w.check(&request(WEB, "CreateKey", json!({"alias": "alias/x"}))).denied.unwrap().code, Code::NotShared);
     assert_eq!(before, w.to_json());
     assert!(w.instance.keys.iter().all(|k| !k.pending_deletion));
 }
@@ -1148,95 +619,35 @@ fn check_decides_without_applying() {
 fn r_key_1_key_kinds_follow_the_instance() {
     let mut w = enabled(5);
     assert_eq!(
-        run(
-            &mut w,
-            "owner",
-            "CreateKey",
-            json!({"alias": "alias/h", "protection": "hardware"})
-        ),
+        run(&mut w, "owner", "CreateKey", json!({"alias": "alias/h", "protection": "hardware"})),
         "InvalidParameter.Protection"
     );
-    assert_eq!(
-        run(
-            &mut w,
-            "owner",
-            "CreateKey",
-            json!({"alias": "alias/acs/ecs"})
-        ),
-        "InvalidParameter.Alias"
-    );
+    assert_eq!(run(&mut w, "owner", "CreateKey", json!({"alias": "alias/acs/ecs"})), "InvalidParameter.Alias");
     let mut hw = world("hardware", "enabled", 5);
+    assert_eq!(run(&mut hw, "owner", "CreateKey", json!({"alias": "alias/h", "protection": "hardware"})), "ok");
     assert_eq!(
-        run(
-            &mut hw,
-            "owner",
-            "CreateKey",
-            json!({"alias": "alias/h", "protection": "hardware"})
-        ),
-        "ok"
-    );
-    assert_eq!(
-        run(
-            &mut hw,
-            "owner",
-            "CreateKey",
-            json!({"alias": "alias/s", "protection": "software"})
-        ),
+        run(&mut hw, "owner", "CreateKey", json!({"alias": "alias/s", "protection": "software"})),
         "InvalidParameter.Protection"
     );
 
-    w.instance.keys =
-        serde_json::from_value(json!([{"alias": "alias/acs/oss", "creator": OWNER}])).unwrap();
-    for action in [
-        "UpdateRotationPolicy",
-        "ScheduleKeyDeletion",
-        "SetDeletionProtection",
-    ] {
-        assert_eq!(
-            run(&mut w, "owner", action, json!({"key": "alias/acs/oss"})),
-            "Rejected.ServiceKeyNotConfigurable"
-        );
+    w.instance.keys = serde_json::from_value(json!([{"alias": "alias/acs/oss", "creator": OWNER}])).unwrap();
+    for action in ["UpdateRotationPolicy", "ScheduleKeyDeletion", "SetDeletionProtection"] {
+        assert_eq!(run(&mut w, "owner", action, json!({"key": "alias/acs/oss"})), "Rejected.ServiceKeyNotConfigurable");
     }
-    assert_eq!(
-        run(
-            &mut w,
-            "owner",
-            "DescribeKey",
-            json!({"key": "alias/acs/oss"})
-        ),
-        "ok"
-    );
+    assert_eq!(run(&mut w, "owner", "DescribeKey", json!({"key": "alias/acs/oss"})), "ok");
 }
 
 #[test]
 fn r_key_2_key_material_origin() {
     let mut w = enabled(5);
     assert_eq!(
-        run(
-            &mut w,
-            "owner",
-            "CreateKey",
-            json!({"alias": "alias/b", "origin": "external"})
-        ),
+        run(&mut w, "owner", "CreateKey", json!({"alias": "alias/b", "origin": "external"})),
         "InvalidParameter.Origin"
     );
     let mut hw = world("hardware", "enabled", 5);
+    assert_eq!(run(&mut hw, "owner", "CreateKey", json!({"alias": "alias/b", "origin": "external"})), "ok");
     assert_eq!(
-        run(
-            &mut hw,
-            "owner",
-            "CreateKey",
-            json!({"alias": "alias/b", "origin": "external"})
-        ),
-        "ok"
-    );
-    assert_eq!(
-        run(
-            &mut hw,
-            "owner",
-            "CreateKey",
-            json!({"alias": "alias/c", "origin": "byok"})
-        ),
+        run(&mut hw, "owner", "CreateKey", json!({"alias": "alias/c", "origin": "byok"})),
         "InvalidParameter.Origin"
     );
 }
@@ -1248,52 +659,20 @@ fn key_and_secret_quotas_count_every_account() {
     run(&mut w, "owner", "CreateKey", json!({"alias": "alias/a"}));
     run(&mut w, APP, "CreateKey", json!({"alias": "alias/a"}));
     run(&mut w, APP, "CreateKey", json!({"alias": "alias/b"}));
-    assert_eq!(
-        run(&mut w, "owner", "CreateKey", json!({"alias": "alias/c"})),
-        "QuotaExceeded.Keys"
-    );
+    assert_eq!(run(&mut w, "owner", "CreateKey", json!({"alias": "alias/c"})), "QuotaExceeded.Keys");
     run(&mut w, "owner", "CreateSecret", json!({"name": "a"}));
     run(&mut w, APP, "CreateSecret", json!({"name": "a"}));
-    assert_eq!(
-        run(&mut w, APP, "CreateSecret", json!({"name": "b"})),
-        "QuotaExceeded.Secrets"
-    );
+    assert_eq!(run(&mut w, APP, "CreateSecret", json!({"name": "b"})), "QuotaExceeded.Secrets");
 }
 
 #[test]
 fn deletion_protection_guards_scheduled_deletion() {
     let mut w = enabled(5);
     run(&mut w, "owner", "CreateKey", json!({"alias": "alias/k"}));
-    run(
-        &mut w,
-        "owner",
-        "SetDeletionProtection",
-        json!({"key": "alias/k"}),
-    );
-    assert_eq!(
-        run(
-            &mut w,
-            "owner",
-            "ScheduleKeyDeletion",
-            json!({"key": "alias/k"})
-        ),
-        "Rejected.DeletionProtected"
-    );
-    run(
-        &mut w,
-        "owner",
-        "SetDeletionProtection",
-        json!({"key": "alias/k", "enabled": false}),
-    );
-    assert_eq!(
-        run(
-            &mut w,
-            "owner",
-            "ScheduleKeyDeletion",
-            json!({"key": "alias/k"})
-        ),
-        "ok"
-    );
+    run(&mut w, "owner", "SetDeletionProtection", json!({"key": "alias/k"}));
+    assert_eq!(run(&mut w, "owner", "ScheduleKeyDeletion", json!({"key": "alias/k"})), "Rejected.DeletionProtected");
+    run(&mut w, "owner", "SetDeletionProtection", json!({"key": "alias/k", "enabled": false}));
+    assert_eq!(run(&mut w, "owner", "ScheduleKeyDeletion", json!({"key": "alias/k"})), "ok");
 }
 
 // ---- Section 9: audit -------------------------------------------------------------
@@ -1302,23 +681,15 @@ fn deletion_protection_guards_scheduled_deletion() {
 fn audit_every_request_has_one_record() {
     let mut w = enabled(5);
     let mut r = request("owner", "CreateKey", json!({"alias": "alias/k"}));
-    r.credential = Some(kms_instance::request::Sensitive(
-        "LTAI5tQwErTyUiOpAsDf".into(),
-    ));
+    r.credential = Some(kms_instance::request::Sensitive("LTAI5tQwErTyUiOpAsDf".into()));
     let ok = w.apply(&r, &env()).unwrap().audit;
-    assert_eq!(
-        (ok.level, ok.result.as_str(), ok.action.as_str()),
-        (Level::Info, "Success", "CreateKey")
-    );
+    assert_eq!((ok.level, ok.result.as_str(), ok.action.as_str()), (Level::Info, "Success", "CreateKey"));
     assert_eq!(ok.credential.as_deref(), Some("LTAI5tQw****"));
     assert_eq!(ok.to_string().parse::<AuditRecord>().unwrap(), ok);
     assert!(!ok.to_string().contains("UiOpAsDf"));
 
     let failed = w.apply(&r, &env()).unwrap_err().audit;
-    assert_eq!(
-        (failed.level, failed.result.as_str()),
-        (Level::Error, "Conflict.NameExists")
-    );
+    assert_eq!((failed.level, failed.result.as_str()), (Level::Error, "Conflict.NameExists"));
     assert_eq!(failed.caller, OWNER);
     assert_eq!(failed.instance_id, "kst-hzz62f4a5c2d7ab12cd");
     assert_eq!(failed.to_string().parse::<AuditRecord>().unwrap(), failed);

@@ -35,10 +35,5 @@ fn every_shared_scenario_matches() {
             ));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} step(s) did not match:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} step(s) did not match:\n{}", failures.len(), failures.join("\n"));
 }

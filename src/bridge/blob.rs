@@ -69,13 +69,7 @@ impl<'a> Blob<'a> {
 pub trait MasterKeys: MaybeSendSync {
     /// `ciphertext | tag` of `plaintext` under `key`; `Bridge.KeyNotFound` when the
     /// store does not hold it.
-    async fn seal(
-        &self,
-        key: &KeyArn,
-        iv: &[u8; IV_LEN],
-        aad: &[u8],
-        plaintext: &[u8],
-    ) -> Result<Vec<u8>, Problem>;
+    async fn seal(&self, key: &KeyArn, iv: &[u8; IV_LEN], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Problem>;
 
     /// Opens `ciphertext | tag`; `InvalidCiphertext` when it does not open.
     async fn open(
@@ -101,31 +95,15 @@ pub trait MasterKeys: MaybeSendSync {
 pub struct BlobBridge<K>(pub K);
 
 impl<K: MasterKeys> BlobBridge<K> {
-    async fn wrap(
-        &self,
-        key: &KeyArn,
-        plaintext: &[u8],
-        context: &EncryptionContext,
-    ) -> Result<Vec<u8>, Problem> {
-        let iv: [u8; IV_LEN] = self
-            .0
-            .random(IV_LEN)
-            .await?
-            .try_into()
-            .map_err(|_| short_random())?;
-        let sealed = self
-            .0
-            .seal(key, &iv, &context_bytes(context), plaintext)
-            .await?;
+    async fn wrap(&self, key: &KeyArn, plaintext: &[u8], context: &EncryptionContext) -> Result<Vec<u8>, Problem> {
+        let iv: [u8; IV_LEN] = self.0.random(IV_LEN).await?.try_into().map_err(|_| short_random())?;
+        let sealed = self.0.seal(key, &iv, &context_bytes(context), plaintext).await?;
         Ok(Blob::encode(key.key_id(), &iv, &sealed))
     }
 }
 
 fn short_random() -> Problem {
-    Problem::new(
-        Code::BridgeHsm,
-        "the key store returned fewer random bytes than asked",
-    )
+    Problem::new(Code::BridgeHsm, "the key store returned fewer random bytes than asked")
 }
 
 #[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
@@ -142,18 +120,10 @@ impl<K: MasterKeys> HsmBridge for BlobBridge<K> {
             return Err(short_random());
         }
         let ciphertext_blob = self.wrap(key, &plaintext, context).await?;
-        Ok(DataKey {
-            plaintext,
-            ciphertext_blob,
-        })
+        Ok(DataKey { plaintext, ciphertext_blob })
     }
 
-    async fn encrypt(
-        &self,
-        key: &KeyArn,
-        plaintext: &[u8],
-        context: &EncryptionContext,
-    ) -> Result<Vec<u8>, Problem> {
+    async fn encrypt(&self, key: &KeyArn, plaintext: &[u8], context: &EncryptionContext) -> Result<Vec<u8>, Problem> {
         self.wrap(key, plaintext, context).await
     }
 
@@ -167,9 +137,7 @@ impl<K: MasterKeys> HsmBridge for BlobBridge<K> {
         if blob.key_id != key.key_id() {
             return Err(opaque());
         }
-        self.0
-            .open(key, &blob.iv, &context_bytes(context), blob.sealed)
-            .await
+        self.0.open(key, &blob.iv, &context_bytes(context), blob.sealed).await
     }
 
     async fn describe_key(&self, key: &KeyArn) -> Result<KeyDescription, Problem> {

@@ -26,14 +26,8 @@ pub struct DataKey {
 impl fmt::Debug for DataKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DataKey")
-            .field(
-                "plaintext",
-                &format_args!("<{} bytes, redacted>", self.plaintext.len()),
-            )
-            .field(
-                "ciphertext_blob",
-                &format_args!("<{} bytes>", self.ciphertext_blob.len()),
-            )
+            .field("plaintext", &format_args!("<{} bytes, redacted>", self.plaintext.len()))
+            .field("ciphertext_blob", &format_args!("<{} bytes>", self.ciphertext_blob.len()))
             .finish()
     }
 }
@@ -77,12 +71,7 @@ pub trait HsmBridge: MaybeSendSync {
     ) -> Result<DataKey, Problem>;
 
     /// Encrypt: `plaintext` (a data key) under `key`; returns a CiphertextBlob.
-    async fn encrypt(
-        &self,
-        key: &KeyArn,
-        plaintext: &[u8],
-        context: &EncryptionContext,
-    ) -> Result<Vec<u8>, Problem>;
+    async fn encrypt(&self, key: &KeyArn, plaintext: &[u8], context: &EncryptionContext) -> Result<Vec<u8>, Problem>;
 
     /// Decrypt: a CiphertextBlob made under `key` with `context`.
     async fn decrypt(
@@ -102,9 +91,6 @@ pub trait HsmBridge: MaybeSendSync {
 /// Random bytes from the platform (the OS, or the host's `crypto.getRandomValues`).
 pub(crate) fn os_random(buf: &mut [u8]) -> Result<(), Problem> {
     getrandom::getrandom(buf).map_err(|e| {
-        Problem::new(
-            crate::code::Code::BridgeUnavailable,
-            format!("the platform's random source failed: {e}"),
-        )
+        Problem::new(crate::code::Code::BridgeUnavailable, format!("the platform's random source failed: {e}"))
     })
 }

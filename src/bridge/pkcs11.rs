@@ -55,10 +55,7 @@ pub type Pkcs11Bridge = BlobBridge<Pkcs11Keys>;
 
 impl fmt::Debug for Pkcs11Keys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Pkcs11Keys")
-            .field("token", &self.token_label)
-            .field("slot", &self.slot.id())
-            .finish()
+        f.debug_struct("Pkcs11Keys").field("token", &self.token_label).field("slot", &self.slot.id()).finish()
     }
 }
 
@@ -98,10 +95,9 @@ fn map(e: Error) -> Problem {
             };
             Problem::new(code, format!("C_{function:?} failed: {rv:?}"))
         }
-        Error::LibraryLoading(e) => Problem::new(
-            Code::BridgeUnavailable,
-            format!("cannot load the PKCS#11 module: {e}"),
-        ),
+        Error::LibraryLoading(e) => {
+            Problem::new(Code::BridgeUnavailable, format!("cannot load the PKCS#11 module: {e}"))
+        }
         other => Problem::new(Code::BridgeHsm, format!("PKCS#11: {other}")),
     }
 }
@@ -118,25 +114,13 @@ impl BlobBridge<Pkcs11Keys> {
             .get_slots_with_token()
             .map_err(map)?
             .into_iter()
-            .find(|s| {
-                ctx.get_token_info(*s)
-                    .is_ok_and(|t| t.label() == token_label)
-            })
-            .ok_or_else(|| {
-                Problem::new(
-                    Code::BridgeUnavailable,
-                    format!("no token labelled {token_label:?}"),
-                )
-            })?;
+            .find(|s| ctx.get_token_info(*s).is_ok_and(|t| t.label() == token_label))
+            .ok_or_else(|| Problem::new(Code::BridgeUnavailable, format!("no token labelled {token_label:?}")))?;
 
         let pin = Zeroizing::new(pin.to_string());
-        let module_path = module
-            .canonicalize()
-            .unwrap_or_else(|_| module.to_path_buf());
+        let module_path = module.canonicalize().unwrap_or_else(|_| module.to_path_buf());
         let mut logins = logins();
-        let known = logins
-            .iter()
-            .find(|(m, s, _)| *m == module_path && *s == slot.id());
+        let known = logins.iter().find(|(m, s, _)| *m == module_path && *s == slot.id());
         if let Some((.., known)) = known {
             if !bool::from(known.as_bytes().ct_eq(pin.as_bytes())) {
                 return Err(Problem::new(
@@ -145,13 +129,7 @@ impl BlobBridge<Pkcs11Keys> {
                 ));
             }
         }
-        let keys = Pkcs11Keys {
-            ctx,
-            slot,
-            token_label: token_label.to_string(),
-            pin,
-            idle: Mutex::new(Vec::new()),
-        };
+        let keys = Pkcs11Keys { ctx, slot, token_label: token_label.to_string(), pin, idle: Mutex::new(Vec::new()) };
         // Log in now, so a wrong PIN is reported when the bridge is opened.
         keys.with_session(false, |_| Ok(()))?;
         if known.is_none() {
@@ -180,9 +158,7 @@ impl BlobBridge<Pkcs11Keys> {
                 Attribute::ValueLen(Ulong::from(MASTER_KEY_LEN)),
                 Attribute::Label(arn.key_id().as_bytes().to_vec()),
             ];
-            s.generate_key(&Mechanism::AesKeyGen, &template)
-                .map_err(map)
-                .map(|_| ())
+            s.generate_key(&Mechanism::AesKeyGen, &template).map_err(map).map(|_| ())
         })
     }
 }
@@ -193,12 +169,9 @@ impl Pkcs11Keys {
     }
 
     fn new_session(&self, read_write: bool) -> Result<Session, Problem> {
-        let session = if read_write {
-            self.ctx.open_rw_session(self.slot)
-        } else {
-            self.ctx.open_ro_session(self.slot)
-        }
-        .map_err(map)?;
+        let session =
+            if read_write { self.ctx.open_rw_session(self.slot) } else { self.ctx.open_ro_session(self.slot) }
+                .map_err(map)?;
         // The login state is the token's, shared by every session of this process.
         match session.login(UserType::User, Some(&AuthPin::from(self.pin.to_string()))) {
             Ok(()) | Err(Error::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => Ok(session),
@@ -207,11 +180,7 @@ impl Pkcs11Keys {
     }
 
     /// Runs `f` on a session of its own; gives the session back unless the token broke it.
-    fn with_session<T>(
-        &self,
-        read_write: bool,
-        f: impl FnOnce(&Session) -> Result<T, Problem>,
-    ) -> Result<T, Problem> {
+    fn with_session<T>(&self, read_write: bool, f: impl FnOnce(&Session) -> Result<T, Problem>) -> Result<T, Problem> {
         let pooled = if read_write { None } else { self.idle().pop() };
         let session = match pooled {
             Some(s) => s,
@@ -226,44 +195,29 @@ impl Pkcs11Keys {
     }
 
     fn find_key(session: &Session, arn: &KeyArn) -> Result<ObjectHandle, Problem> {
-        let template = [
-            Attribute::Class(ObjectClass::SECRET_KEY),
-            Attribute::Label(arn.key_id().as_bytes().to_vec()),
-        ];
+        let template = [Attribute::Class(ObjectClass::SECRET_KEY), Attribute::Label(arn.key_id().as_bytes().to_vec())];
         match session.find_objects(&template).map_err(map)?[..] {
             [key] => Ok(key),
             [] => Err(Problem::new(
                 Code::BridgeKeyNotFound,
                 format!("no secret key labelled {:?} on the token", arn.key_id()),
             )),
-            _ => Err(Problem::new(
-                Code::BridgeHsm,
-                format!("several secret keys are labelled {:?}", arn.key_id()),
-            )),
+            _ => Err(Problem::new(Code::BridgeHsm, format!("several secret keys are labelled {:?}", arn.key_id()))),
         }
     }
 
     fn gcm<'a>(iv: &'a mut [u8], aad: &'a [u8]) -> Result<Mechanism<'a>, Problem> {
-        Ok(Mechanism::AesGcm(
-            GcmParams::new(iv, aad, Ulong::from(GCM_TAG_BITS)).map_err(map)?,
-        ))
+        Ok(Mechanism::AesGcm(GcmParams::new(iv, aad, Ulong::from(GCM_TAG_BITS)).map_err(map)?))
     }
 }
 
 #[async_trait::async_trait]
 impl MasterKeys for Pkcs11Keys {
-    async fn seal(
-        &self,
-        key: &KeyArn,
-        iv: &[u8; IV_LEN],
-        aad: &[u8],
-        plaintext: &[u8],
-    ) -> Result<Vec<u8>, Problem> {
+    async fn seal(&self, key: &KeyArn, iv: &[u8; IV_LEN], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Problem> {
         self.with_session(false, |s| {
             let handle = Self::find_key(s, key)?;
             let mut iv = *iv;
-            s.encrypt(&Self::gcm(&mut iv, aad)?, handle, plaintext)
-                .map_err(map)
+            s.encrypt(&Self::gcm(&mut iv, aad)?, handle, plaintext).map_err(map)
         })
     }
 
@@ -277,39 +231,31 @@ impl MasterKeys for Pkcs11Keys {
         self.with_session(false, |s| {
             let handle = Self::find_key(s, key)?;
             let mut iv = *iv;
-            s.decrypt(&Self::gcm(&mut iv, aad)?, handle, sealed)
-                .map(Zeroizing::new)
-                .map_err(|e| match e {
-                    // SoftHSM2 reports a GCM tag mismatch as a general error, where HSMs say
-                    // CKR_ENCRYPTED_DATA_INVALID. If the token still answers, the blob was bad.
-                    Error::Pkcs11(RvError::GeneralError | RvError::FunctionFailed, _)
-                        if s.generate_random_vec(1).is_ok() =>
-                    {
-                        opaque()
-                    }
-                    e => map(e),
-                })
+            s.decrypt(&Self::gcm(&mut iv, aad)?, handle, sealed).map(Zeroizing::new).map_err(|e| match e {
+                // SoftHSM2 reports a GCM tag mismatch as a general error, where HSMs say
+                // CKR_ENCRYPTED_DATA_INVALID. If the token still answers, the blob was bad.
+                Error::Pkcs11(RvError::GeneralError | RvError::FunctionFailed, _)
+                    if s.generate_random_vec(1).is_ok() =>
+                {
+                    opaque()
+                }
+                e => map(e),
+            })
         })
     }
 
     async fn describe(&self, key: &KeyArn) -> Result<KeyDescription, Problem> {
         self.with_session(false, |s| {
             let handle = Self::find_key(s, key)?;
-            let attributes = s
-                .get_attributes(handle, &[AttributeType::KeyType, AttributeType::ValueLen])
-                .map_err(map)?;
-            let is_aes = attributes
-                .iter()
-                .any(|a| matches!(a, Attribute::KeyType(t) if *t == KeyType::AES));
+            let attributes =
+                s.get_attributes(handle, &[AttributeType::KeyType, AttributeType::ValueLen]).map_err(map)?;
+            let is_aes = attributes.iter().any(|a| matches!(a, Attribute::KeyType(t) if *t == KeyType::AES));
             let len = attributes.iter().find_map(|a| match a {
                 Attribute::ValueLen(n) => Some(u64::from(*n)),
                 _ => None,
             });
             if !is_aes || len != Some(MASTER_KEY_LEN) {
-                return Err(Problem::new(
-                    Code::BridgeHsm,
-                    format!("{key} is not an AES-256 key on the token"),
-                ));
+                return Err(Problem::new(Code::BridgeHsm, format!("{key} is not an AES-256 key on the token")));
             }
             Ok(KeyDescription {
                 key_arn: key.to_string(),
@@ -321,8 +267,7 @@ impl MasterKeys for Pkcs11Keys {
 
     /// The token's own generator (`C_GenerateRandom`), for data keys and IVs.
     async fn random(&self, len: usize) -> Result<Vec<u8>, Problem> {
-        let len = u32::try_from(len)
-            .map_err(|_| Problem::new(Code::BridgeHsm, "too many random bytes asked"))?;
+        let len = u32::try_from(len).map_err(|_| Problem::new(Code::BridgeHsm, "too many random bytes asked"))?;
         self.with_session(false, |s| s.generate_random_vec(len).map_err(map))
     }
 }

@@ -30,12 +30,7 @@ pub type SoftwareBridge = BlobBridge<SoftwareKeys>;
 
 impl fmt::Debug for SoftwareKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SoftwareKeys")
-            .field(
-                "keys",
-                &self.keys.iter().map(|k| &k.arn).collect::<Vec<_>>(),
-            )
-            .finish()
+        f.debug_struct("SoftwareKeys").field("keys", &self.keys.iter().map(|k| &k.arn).collect::<Vec<_>>()).finish()
     }
 }
 
@@ -61,10 +56,7 @@ impl BlobBridge<SoftwareKeys> {
     pub fn add(&mut self, arn: KeyArn, material: [u8; MASTER_KEY_LEN]) -> Result<(), Problem> {
         let material = Zeroizing::new(material);
         if self.0.keys.iter().any(|k| k.arn == arn) {
-            return Err(Problem::new(
-                Code::Keyring,
-                format!("{arn} appears twice in the keyring"),
-            ));
+            return Err(Problem::new(Code::Keyring, format!("{arn} appears twice in the keyring")));
         }
         self.0.keys.push(MasterKey { arn, material });
         Ok(())
@@ -72,25 +64,17 @@ impl BlobBridge<SoftwareKeys> {
 
     /// Reads a keyring file. Errors name the entry, never the material.
     pub fn from_keyring_json(json: &str) -> Result<Self, Problem> {
-        let file: KeyringFile = serde_json::from_str(json)
-            .map_err(|e| Problem::new(Code::Keyring, format!("not a keyring: {e}")))?;
+        let file: KeyringFile =
+            serde_json::from_str(json).map_err(|e| Problem::new(Code::Keyring, format!("not a keyring: {e}")))?;
         let mut bridge = Self::new();
         for (i, entry) in file.keys.into_iter().enumerate() {
-            let arn: KeyArn = entry
-                .arn
-                .parse()
-                .map_err(|p: Problem| p.at(format!("/keys/{i}/arn")))?;
+            let arn: KeyArn = entry.arn.parse().map_err(|p: Problem| p.at(format!("/keys/{i}/arn")))?;
             let bytes = Zeroizing::new(
-                base64::engine::general_purpose::STANDARD
-                    .decode(entry.material.as_bytes())
-                    .unwrap_or_default(),
+                base64::engine::general_purpose::STANDARD.decode(entry.material.as_bytes()).unwrap_or_default(),
             );
             let material: [u8; MASTER_KEY_LEN] = bytes.as_slice().try_into().map_err(|_| {
-                Problem::new(
-                    Code::Keyring,
-                    format!("the material of {arn} is not the base64 of 32 bytes"),
-                )
-                .at(format!("/keys/{i}/material"))
+                Problem::new(Code::Keyring, format!("the material of {arn} is not the base64 of 32 bytes"))
+                    .at(format!("/keys/{i}/material"))
             })?;
             bridge.add(arn, material)?;
         }
@@ -104,34 +88,20 @@ impl BlobBridge<SoftwareKeys> {
 
 impl SoftwareKeys {
     fn key(&self, arn: &KeyArn) -> Result<&MasterKey, Problem> {
-        self.keys.iter().find(|k| k.arn == *arn).ok_or_else(|| {
-            Problem::new(
-                Code::BridgeKeyNotFound,
-                format!("the keyring does not hold {arn}"),
-            )
-        })
+        self.keys
+            .iter()
+            .find(|k| k.arn == *arn)
+            .ok_or_else(|| Problem::new(Code::BridgeKeyNotFound, format!("the keyring does not hold {arn}")))
     }
 }
 
 #[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
 #[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
 impl MasterKeys for SoftwareKeys {
-    async fn seal(
-        &self,
-        key: &KeyArn,
-        iv: &[u8; IV_LEN],
-        aad: &[u8],
-        plaintext: &[u8],
-    ) -> Result<Vec<u8>, Problem> {
+    async fn seal(&self, key: &KeyArn, iv: &[u8; IV_LEN], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Problem> {
         let master = self.key(key)?;
         let mut sealed = plaintext.to_vec();
-        let tag = gcm::seal(
-            Algorithm::AesGcm256,
-            master.material.as_slice(),
-            iv,
-            aad,
-            &mut sealed,
-        )?;
+        let tag = gcm::seal(Algorithm::AesGcm256, master.material.as_slice(), iv, aad, &mut sealed)?;
         sealed.extend_from_slice(&tag);
         Ok(sealed)
     }
@@ -143,13 +113,7 @@ impl MasterKeys for SoftwareKeys {
         aad: &[u8],
         sealed: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, Problem> {
-        gcm::open_sealed(
-            Algorithm::AesGcm256,
-            self.key(key)?.material.as_slice(),
-            iv,
-            aad,
-            sealed,
-        )
+        gcm::open_sealed(Algorithm::AesGcm256, self.key(key)?.material.as_slice(), iv, aad, sealed)
     }
 
     async fn describe(&self, key: &KeyArn) -> Result<KeyDescription, Problem> {

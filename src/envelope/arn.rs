@@ -29,10 +29,7 @@ impl FromStr for KeyArn {
 
     fn from_str(arn: &str) -> Result<Self, Problem> {
         let bad = |why: &str| {
-            Problem::new(
-                Code::KeyId,
-                format!("{arn:?}: {why}; expected acs:kms:<region>:<uid>:key/<key-id>"),
-            )
+            Problem::new(Code::KeyId, format!("{arn:?}: {why}; expected acs:kms:<region>:<uid>:key/<key-id>"))
         };
         let parts: Vec<&str> = arn.split(':').collect();
         let [acs, kms, region, uid, resource] = parts[..] else {
@@ -44,19 +41,11 @@ impl FromStr for KeyArn {
         if region.is_empty() || uid.is_empty() {
             return Err(bad("region and uid are required"));
         }
-        let key_id = resource
-            .strip_prefix("key/")
-            .ok_or_else(|| bad("the resource is not key/…"))?;
-        if key_id.is_empty()
-            || key_id.len() > MAX_KEY_ID_BYTES
-            || key_id.chars().any(char::is_whitespace)
-        {
+        let key_id = resource.strip_prefix("key/").ok_or_else(|| bad("the resource is not key/…"))?;
+        if key_id.is_empty() || key_id.len() > MAX_KEY_ID_BYTES || key_id.chars().any(char::is_whitespace) {
             return Err(bad("the key id must be 1 to 255 bytes without spaces"));
         }
-        Ok(KeyArn {
-            arn: arn.to_string(),
-            key_id_at: arn.len() - key_id.len(),
-        })
+        Ok(KeyArn { arn: arn.to_string(), key_id_at: arn.len() - key_id.len() })
     }
 }
 
@@ -78,23 +67,12 @@ mod tests {
 
     #[test]
     fn parses_the_sdk_arn() {
-        let a: KeyArn = "acs:kms:cn-hangzhou:1207089758810000:key/key-hzz62f4a5c2d7ab12cd"
-            .parse()
-            .unwrap();
+        let a: KeyArn = "acs:kms:cn-hangzhou:1207089758810000:key/key-hzz62f4a5c2d7ab12cd".parse().unwrap();
         assert_eq!(a.key_id(), "key-hzz62f4a5c2d7ab12cd");
-        for bad in [
-            "",
-            "key-1",
-            "acs:kms:cn-hangzhou:1:alias/x",
-            "acs:oss:r:1:key/x",
-            "acs:kms::1:key/x",
-            "acs:kms:r:1:key/",
-        ] {
-            assert_eq!(
-                bad.parse::<KeyArn>().unwrap_err().code,
-                Code::KeyId,
-                "{bad}"
-            );
+        for bad in
+            ["", "key-1", "acs:kms:cn-hangzhou:1:alias/x", "acs:oss:r:1:key/x", "acs:kms::1:key/x", "acs:kms:r:1:key/"]
+        {
+            assert_eq!(bad.parse::<KeyArn>().unwrap_err().code, Code::KeyId, "{bad}");
         }
     }
 }

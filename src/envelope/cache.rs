@@ -32,11 +32,7 @@ impl CacheKey {
         let mut keys: Vec<String> = keys.iter().map(ToString::to_string).collect();
         keys.sort();
         keys.dedup();
-        CacheKey {
-            keys,
-            algorithm,
-            context: context_bytes(context),
-        }
+        CacheKey { keys, algorithm, context: context_bytes(context) }
     }
 }
 
@@ -56,10 +52,7 @@ pub struct DataKeyCache {
 
 impl std::fmt::Debug for DataKeyCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DataKeyCache")
-            .field("limits", &self.limits)
-            .field("entries", &self.len())
-            .finish()
+        f.debug_struct("DataKeyCache").field("limits", &self.limits).field("entries", &self.len()).finish()
     }
 }
 
@@ -67,20 +60,12 @@ impl DataKeyCache {
     /// A cache on the system clock.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn new(limits: CacheLimits) -> Self {
-        let clock = || {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap_or_default()
-        };
+        let clock = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         Self::with_clock(limits, Box::new(clock))
     }
 
     pub fn with_clock(limits: CacheLimits, clock: Clock) -> Self {
-        DataKeyCache {
-            limits,
-            clock,
-            entries: Mutex::new(Vec::new()),
-        }
+        DataKeyCache { limits, clock, entries: Mutex::new(Vec::new()) }
     }
 
     /// Keys held now.
@@ -111,9 +96,7 @@ impl DataKeyCache {
         entries.retain(|e| now.saturating_sub(e.created) < self.limits.max_age);
         let i = entries.iter().position(|e| e.key == key)?;
         let e = &mut entries[i];
-        if e.messages >= self.limits.max_messages
-            || e.bytes.saturating_add(bytes) > self.limits.max_bytes
-        {
+        if e.messages >= self.limits.max_messages || e.bytes.saturating_add(bytes) > self.limits.max_bytes {
             entries.remove(i);
             return None;
         }
@@ -136,21 +119,12 @@ impl DataKeyCache {
         materials: Arc<Materials>,
         bytes: u64,
     ) {
-        if self.limits.max_messages <= 1
-            || bytes >= self.limits.max_bytes
-            || self.limits.max_age.is_zero()
-        {
+        if self.limits.max_messages <= 1 || bytes >= self.limits.max_bytes || self.limits.max_age.is_zero() {
             return;
         }
         let key = CacheKey::new(keys, algorithm, context);
         let mut entries = self.entries();
         entries.retain(|e| e.key != key);
-        entries.push(Entry {
-            key,
-            materials,
-            created: (self.clock)(),
-            messages: 1,
-            bytes,
-        });
+        entries.push(Entry { key, materials, created: (self.clock)(), messages: 1, bytes });
     }
 }

@@ -13,10 +13,7 @@ pub fn context_bytes(context: &EncryptionContext) -> Vec<u8> {
     if context.is_empty() {
         return Vec::new();
     }
-    let size = 4 + context
-        .iter()
-        .map(|(k, v)| 8 + k.len() + v.len())
-        .sum::<usize>();
+    let size = 4 + context.iter().map(|(k, v)| 8 + k.len() + v.len()).sum::<usize>();
     let mut out = Vec::with_capacity(size);
     put_u32(&mut out, context.len());
     for (key, value) in context {

@@ -9,11 +9,7 @@ use aes_gcm::{Aes128Gcm, Aes256Gcm, Nonce, Tag};
 use zeroize::Zeroizing;
 
 fn opaque() -> Problem {
-    Problem::new(
-        Code::InvalidCiphertext,
-        "the message does not open with these keys",
-    )
-    .rule("R-ENV-4")
+    Problem::new(Code::InvalidCiphertext, "the message does not open with these keys").rule("R-ENV-4")
 }
 
 macro_rules! with_cipher {
@@ -39,12 +35,8 @@ pub fn seal(
     aad: &[u8],
     buf: &mut [u8],
 ) -> Result<[u8; TAG_LEN], Problem> {
-    let tag = with_cipher!(alg, key, |c| c.encrypt_in_place_detached(
-        Nonce::from_slice(iv),
-        aad,
-        buf
-    ))
-    .map_err(|_| Problem::new(Code::Plaintext, "the plaintext is too long for AES-GCM"))?;
+    let tag = with_cipher!(alg, key, |c| c.encrypt_in_place_detached(Nonce::from_slice(iv), aad, buf))
+        .map_err(|_| Problem::new(Code::Plaintext, "the plaintext is too long for AES-GCM"))?;
     Ok(tag.into())
 }
 
@@ -57,12 +49,8 @@ pub fn open(
     buf: &mut [u8],
     tag: &[u8; TAG_LEN],
 ) -> Result<(), Problem> {
-    let result = with_cipher!(alg, key, |c| c.decrypt_in_place_detached(
-        Nonce::from_slice(iv),
-        aad,
-        buf,
-        Tag::from_slice(tag)
-    ));
+    let result =
+        with_cipher!(alg, key, |c| c.decrypt_in_place_detached(Nonce::from_slice(iv), aad, buf, Tag::from_slice(tag)));
     result.map_err(|_| {
         buf.fill(0);
         opaque()

@@ -18,10 +18,7 @@ use super::Algorithm;
 use crate::code::{Code, Problem};
 use base64::Engine as _;
 use der::asn1::OctetStringRef;
-use der::{
-    Decode, DecodeValue, Encode, EncodeValue, FixedTag, Header as Tlv, Length, Reader, Sequence,
-    Tag, Writer,
-};
+use der::{Decode, DecodeValue, Encode, EncodeValue, FixedTag, Header as Tlv, Length, Reader, Sequence, Tag, Writer};
 
 /// The only version of the format.
 pub const VERSION: u32 = 1;
@@ -69,8 +66,7 @@ impl Header {
     /// u32 algorithm | u32 count(context) | C | u32 count(keys)`, then each data key in
     /// ARN order as `u32 len | arn | u32 len | base64(blob)`.
     pub fn authenticated_fields(&self, context_bytes: &[u8]) -> Vec<u8> {
-        let mut out =
-            Vec::with_capacity(16 + context_bytes.len() + 256 * self.encrypted_data_keys.len());
+        let mut out = Vec::with_capacity(16 + context_bytes.len() + 256 * self.encrypted_data_keys.len());
         put_u32(&mut out, VERSION as usize);
         put_u32(&mut out, self.algorithm.id() as usize);
         put_u32(&mut out, self.context.len());
@@ -80,12 +76,7 @@ impl Header {
         keys.sort_by(|a, b| a.key_arn.as_bytes().cmp(b.key_arn.as_bytes()));
         for key in keys {
             put_bytes(&mut out, key.key_arn.as_bytes());
-            put_bytes(
-                &mut out,
-                base64::engine::general_purpose::STANDARD
-                    .encode(&key.blob)
-                    .as_bytes(),
-            );
+            put_bytes(&mut out, base64::engine::general_purpose::STANDARD.encode(&key.blob).as_bytes());
         }
         out
     }
@@ -116,17 +107,11 @@ impl<'a, T: Decode<'a>, const MAX: usize> DecodeValue<'a> for SetOf<T, MAX> {
 
 impl<T: Encode, const MAX: usize> EncodeValue for SetOf<T, MAX> {
     fn value_len(&self) -> der::Result<Length> {
-        self.0
-            .iter()
-            .try_fold(Length::ZERO, |len, item| len + item.encoded_len()?)
+        self.0.iter().try_fold(Length::ZERO, |len, item| len + item.encoded_len()?)
     }
 
     fn encode_value(&self, writer: &mut impl Writer) -> der::Result<()> {
-        let mut encoded = self
-            .0
-            .iter()
-            .map(Encode::to_der)
-            .collect::<der::Result<Vec<_>>>()?;
+        let mut encoded = self.0.iter().map(Encode::to_der).collect::<der::Result<Vec<_>>>()?;
         encoded.sort();
         encoded.iter().try_for_each(|e| writer.write(e))
     }
@@ -168,22 +153,15 @@ struct DerMessage<'a> {
 }
 
 fn invalid(why: &str) -> Problem {
-    Problem::new(
-        Code::InvalidCiphertext,
-        format!("not a valid message: {why}"),
-    )
-    .rule("R-ENV-4")
+    Problem::new(Code::InvalidCiphertext, format!("not a valid message: {why}")).rule("R-ENV-4")
 }
 
 fn octets(bytes: &[u8]) -> Result<OctetStringRef<'_>, Problem> {
-    OctetStringRef::new(bytes)
-        .map_err(|_| Problem::new(Code::Plaintext, "a field is too large for the format"))
+    OctetStringRef::new(bytes).map_err(|_| Problem::new(Code::Plaintext, "a field is too large for the format"))
 }
 
 fn array<const N: usize>(field: &str, o: OctetStringRef<'_>) -> Result<[u8; N], Problem> {
-    o.as_bytes()
-        .try_into()
-        .map_err(|_| invalid(&format!("{field} is not {N} bytes")))
+    o.as_bytes().try_into().map_err(|_| invalid(&format!("{field} is not {N} bytes")))
 }
 
 fn text(field: &str, o: OctetStringRef<'_>) -> Result<String, Problem> {
@@ -203,8 +181,8 @@ impl<'a> Message<'a> {
         if h.version != VERSION {
             return Err(invalid(&format!("unknown version {}", h.version)));
         }
-        let algorithm = Algorithm::from_id(h.algorithm)
-            .ok_or_else(|| invalid(&format!("unknown algorithm {}", h.algorithm)))?;
+        let algorithm =
+            Algorithm::from_id(h.algorithm).ok_or_else(|| invalid(&format!("unknown algorithm {}", h.algorithm)))?;
         if h.encrypted_data_keys.0.is_empty() {
             return Err(invalid("no encrypted data key"));
         }
@@ -221,13 +199,7 @@ impl<'a> Message<'a> {
             .collect::<Result<Vec<_>, Problem>>()?;
         let mut context = EncryptionContext::new();
         for pair in h.encryption_context.0 {
-            if context
-                .insert(
-                    text("context key", pair.key)?,
-                    text("context value", pair.value)?,
-                )
-                .is_some()
-            {
+            if context.insert(text("context key", pair.key)?, text("context value", pair.value)?).is_some() {
                 return Err(invalid("a context key appears twice"));
             }
         }
@@ -255,22 +227,12 @@ impl<'a> Message<'a> {
         let keys = h
             .encrypted_data_keys
             .iter()
-            .map(|k| {
-                Ok(DerDataKey {
-                    key_id: octets(k.key_arn.as_bytes())?,
-                    encrypted_data_key: octets(&k.blob)?,
-                })
-            })
+            .map(|k| Ok(DerDataKey { key_id: octets(k.key_arn.as_bytes())?, encrypted_data_key: octets(&k.blob)? }))
             .collect::<Result<Vec<_>, Problem>>()?;
         let context = h
             .context
             .iter()
-            .map(|(k, v)| {
-                Ok(DerContextPair {
-                    key: octets(k.as_bytes())?,
-                    value: octets(v.as_bytes())?,
-                })
-            })
+            .map(|(k, v)| Ok(DerContextPair { key: octets(k.as_bytes())?, value: octets(v.as_bytes())? }))
             .collect::<Result<Vec<_>, Problem>>()?;
         let message = DerMessage {
             header: DerHeader {
@@ -287,8 +249,6 @@ impl<'a> Message<'a> {
                 auth_tag: octets(&self.tag)?,
             },
         };
-        message
-            .to_der()
-            .map_err(|e| Problem::new(Code::Plaintext, format!("cannot encode the message: {e}")))
+        message.to_der().map_err(|e| Problem::new(Code::Plaintext, format!("cannot encode the message: {e}")))
     }
 }

@@ -21,18 +21,14 @@ pub use message::{EncryptedDataKey, Header, Message};
 
 use crate::bridge::{os_random, HsmBridge};
 use crate::code::{Code, Problem};
-use message::{
-    IV_LEN, MAX_BODY_BYTES, MAX_CONTEXT_PAIRS, MAX_DATA_KEYS, MAX_HEADER_BYTES, TAG_LEN,
-};
+use message::{IV_LEN, MAX_BODY_BYTES, MAX_CONTEXT_PAIRS, MAX_DATA_KEYS, MAX_HEADER_BYTES, TAG_LEN};
 use std::fmt;
 use std::sync::Arc;
 use zeroize::Zeroizing;
 
 /// The content algorithms of the format (the SDK's others are CBC and CTR modes,
 /// which it does not use for messages).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub enum Algorithm {
     #[serde(rename = "AES_GCM_128")]
     AesGcm128,
@@ -96,27 +92,14 @@ impl Materials {
         };
         os_random(&mut header.header_iv)?;
         let aad = header.authenticated_fields(&context_bytes(context));
-        header.header_tag = gcm::seal(
-            self.algorithm,
-            &self.data_key,
-            &header.header_iv,
-            &aad,
-            &mut [],
-        )?;
+        header.header_tag = gcm::seal(self.algorithm, &self.data_key, &header.header_iv, &aad, &mut [])?;
         Ok(header)
     }
 
     /// Checks the header tag (in constant time) before anything touches the body.
     fn verify(&self, header: &Header) -> Result<(), Problem> {
         let aad = header.authenticated_fields(&context_bytes(&header.context));
-        gcm::open(
-            self.algorithm,
-            &self.data_key,
-            &header.header_iv,
-            &aad,
-            &mut [],
-            &header.header_tag,
-        )
+        gcm::open(self.algorithm, &self.data_key, &header.header_iv, &aad, &mut [], &header.header_tag)
     }
 }
 
@@ -145,45 +128,25 @@ pub struct Opened {
     pub key_arn: String,
 }
 
-fn check_inputs(
-    keys: &[KeyArn],
-    context: &EncryptionContext,
-    plaintext_len: usize,
-) -> Result<(), Problem> {
+fn check_inputs(keys: &[KeyArn], context: &EncryptionContext, plaintext_len: usize) -> Result<(), Problem> {
     if keys.is_empty() || keys.len() > MAX_DATA_KEYS {
-        return Err(Problem::new(
-            Code::KeyId,
-            format!("name 1 to {MAX_DATA_KEYS} master keys"),
-        ));
+        return Err(Problem::new(Code::KeyId, format!("name 1 to {MAX_DATA_KEYS} master keys")));
     }
     if context.len() > MAX_CONTEXT_PAIRS {
-        return Err(Problem::new(
-            Code::EncryptionContext,
-            format!("at most {MAX_CONTEXT_PAIRS} context pairs"),
-        ));
+        return Err(Problem::new(Code::EncryptionContext, format!("at most {MAX_CONTEXT_PAIRS} context pairs")));
     }
     let context_size: usize = context.iter().map(|(k, v)| k.len() + v.len()).sum();
     if context_size > MAX_HEADER_BYTES / 2 {
-        return Err(Problem::new(
-            Code::EncryptionContext,
-            "the context is too large for a 64 KiB header",
-        ));
+        return Err(Problem::new(Code::EncryptionContext, "the context is too large for a 64 KiB header"));
     }
     if plaintext_len > MAX_BODY_BYTES {
-        return Err(Problem::new(
-            Code::Plaintext,
-            format!("the plaintext is larger than {MAX_BODY_BYTES} bytes"),
-        ));
+        return Err(Problem::new(Code::Plaintext, format!("the plaintext is larger than {MAX_BODY_BYTES} bytes")));
     }
     Ok(())
 }
 
 /// Asks each bridge in turn until one holds `key`.
-async fn first_holder<'b, T, F, Fut>(
-    bridges: &[&'b dyn HsmBridge],
-    key: &KeyArn,
-    call: F,
-) -> Result<T, Problem>
+async fn first_holder<'b, T, F, Fut>(bridges: &[&'b dyn HsmBridge], key: &KeyArn, call: F) -> Result<T, Problem>
 where
     F: Fn(&'b dyn HsmBridge) -> Fut,
     Fut: std::future::Future<Output = Result<T, Problem>>,
@@ -194,10 +157,7 @@ where
             other => return other,
         }
     }
-    Err(Problem::new(
-        Code::BridgeKeyNotFound,
-        format!("no key provider holds {key}"),
-    ))
+    Err(Problem::new(Code::BridgeKeyNotFound, format!("no key provider holds {key}")))
 }
 
 /// GenerateDataKey under the first key, then Encrypt of that data key under each
@@ -208,68 +168,33 @@ pub async fn generate_materials(
     algorithm: Algorithm,
     context: &EncryptionContext,
 ) -> Result<Materials, Problem> {
-    let (primary, others) = keys
-        .split_first()
-        .ok_or_else(|| Problem::new(Code::KeyId, "name a master key"))?;
-    let data_key = first_holder(bridges, primary, |b| {
-        b.generate_data_key(primary, algorithm.key_len(), context)
-    })
-    .await?;
+    let (primary, others) = keys.split_first().ok_or_else(|| Problem::new(Code::KeyId, "name a master key"))?;
+    let data_key =
+        first_holder(bridges, primary, |b| b.generate_data_key(primary, algorithm.key_len(), context)).await?;
     if data_key.plaintext.len() != algorithm.key_len() {
-        return Err(Problem::new(
-            Code::BridgeHsm,
-            format!("{primary} returned a data key of the wrong length"),
-        ));
+        return Err(Problem::new(Code::BridgeHsm, format!("{primary} returned a data key of the wrong length")));
     }
-    let mut encrypted_data_keys = vec![EncryptedDataKey {
-        key_arn: primary.to_string(),
-        blob: data_key.ciphertext_blob,
-    }];
+    let mut encrypted_data_keys =
+        vec![EncryptedDataKey { key_arn: primary.to_string(), blob: data_key.ciphertext_blob }];
     for key in others {
-        if encrypted_data_keys
-            .iter()
-            .any(|e| e.key_arn == key.as_str())
-        {
+        if encrypted_data_keys.iter().any(|e| e.key_arn == key.as_str()) {
             continue;
         }
         let plaintext = &data_key.plaintext;
         let blob = first_holder(bridges, key, |b| b.encrypt(key, plaintext, context)).await?;
-        encrypted_data_keys.push(EncryptedDataKey {
-            key_arn: key.to_string(),
-            blob,
-        });
+        encrypted_data_keys.push(EncryptedDataKey { key_arn: key.to_string(), blob });
     }
-    Ok(Materials {
-        algorithm,
-        data_key: data_key.plaintext,
-        encrypted_data_keys,
-    })
+    Ok(Materials { algorithm, data_key: data_key.plaintext, encrypted_data_keys })
 }
 
 /// Seals `plaintext` into a message with the given materials (R-ENV-2).
-pub fn seal(
-    materials: &Materials,
-    context: &EncryptionContext,
-    plaintext: &[u8],
-) -> Result<Vec<u8>, Problem> {
+pub fn seal(materials: &Materials, context: &EncryptionContext, plaintext: &[u8]) -> Result<Vec<u8>, Problem> {
     let header = materials.header(context)?;
     let mut iv = [0u8; IV_LEN];
     os_random(&mut iv)?;
     let mut body = plaintext.to_vec();
-    let tag = gcm::seal(
-        materials.algorithm,
-        &materials.data_key,
-        &iv,
-        &context_bytes(context),
-        &mut body,
-    )?;
-    Message {
-        header,
-        iv,
-        ciphertext: &body,
-        tag,
-    }
-    .to_der()
+    let tag = gcm::seal(materials.algorithm, &materials.data_key, &iv, &context_bytes(context), &mut body)?;
+    Message { header, iv, ciphertext: &body, tag }.to_der()
 }
 
 /// Encrypts `plaintext` under `keys` (the first generates the data key), each key held
@@ -283,9 +208,7 @@ pub async fn encrypt(
     let (context, algorithm) = (&options.context, options.algorithm);
     check_inputs(keys, context, plaintext.len())?;
     let bytes = plaintext.len() as u64;
-    let cached = options
-        .cache
-        .and_then(|c| c.take(keys, algorithm, context, bytes));
+    let cached = options.cache.and_then(|c| c.take(keys, algorithm, context, bytes));
     let materials = match cached {
         Some(m) => m,
         None => {
@@ -300,19 +223,13 @@ pub async fn encrypt(
 }
 
 fn context_mismatch() -> Problem {
-    Problem::new(
-        Code::InvalidCiphertext,
-        "the message's encryption context does not hold the required entries",
-    )
-    .rule("R-ENV-4")
+    Problem::new(Code::InvalidCiphertext, "the message's encryption context does not hold the required entries")
+        .rule("R-ENV-4")
 }
 
 /// Finds a data key the bridges can open and whose header tag checks; returns it with
 /// the master key that opened it.
-pub async fn open_materials(
-    bridges: &[&dyn HsmBridge],
-    header: &Header,
-) -> Result<(Materials, KeyArn), Problem> {
+pub async fn open_materials(bridges: &[&dyn HsmBridge], header: &Header) -> Result<(Materials, KeyArn), Problem> {
     // A bridge that is down is reported as such, unless another key opens the message.
     let mut outage: Option<Problem> = None;
     for edk in &header.encrypted_data_keys {
@@ -337,11 +254,7 @@ pub async fn open_materials(
         }
     }
     Err(outage.unwrap_or_else(|| {
-        Problem::new(
-            Code::InvalidCiphertext,
-            "the message does not open with these keys",
-        )
-        .rule("R-ENV-4")
+        Problem::new(Code::InvalidCiphertext, "the message does not open with these keys").rule("R-ENV-4")
     }))
 }
 
@@ -349,38 +262,19 @@ pub async fn open_materials(
 pub fn open(materials: &Materials, message: &Message<'_>) -> Result<Vec<u8>, Problem> {
     let mut body = message.ciphertext.to_vec();
     let aad = context_bytes(&message.header.context);
-    gcm::open(
-        materials.algorithm,
-        &materials.data_key,
-        &message.iv,
-        &aad,
-        &mut body,
-        &message.tag,
-    )?;
+    gcm::open(materials.algorithm, &materials.data_key, &message.iv, &aad, &mut body, &message.tag)?;
     Ok(body)
 }
 
 /// Decrypts a message with whichever of its data keys the bridges can open (R-ENV-4:
 /// a wrong key, a changed message or another context fail with `InvalidCiphertext`).
-pub async fn decrypt(
-    bridges: &[&dyn HsmBridge],
-    bytes: &[u8],
-    options: &DecryptOptions,
-) -> Result<Opened, Problem> {
+pub async fn decrypt(bridges: &[&dyn HsmBridge], bytes: &[u8], options: &DecryptOptions) -> Result<Opened, Problem> {
     let message = Message::from_der(bytes)?;
     let context = &message.header.context;
-    if options
-        .require_context
-        .iter()
-        .any(|(k, v)| context.get(k) != Some(v))
-    {
+    if options.require_context.iter().any(|(k, v)| context.get(k) != Some(v)) {
         return Err(context_mismatch());
     }
     let (materials, arn) = open_materials(bridges, &message.header).await?;
     let plaintext = open(&materials, &message)?;
-    Ok(Opened {
-        plaintext,
-        context: message.header.context,
-        key_arn: arn.to_string(),
-    })
+    Ok(Opened { plaintext, context: message.header.context, key_arn: arn.to_string() })
 }

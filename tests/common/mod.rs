@@ -60,11 +60,7 @@ pub fn enabled(quota: u32) -> World {
 }
 
 pub fn env() -> Env {
-    Env {
-        now: datetime!(2026-06-15 08:00 UTC),
-        request_id: "test-request".into(),
-        latency_ms: 3,
-    }
+    Env { now: datetime!(2026-06-15 08:00 UTC), request_id: "test-request".into(), latency_ms: 3 }
 }
 
 pub fn request(caller: &str, action: &str, params: Value) -> Request {
@@ -72,12 +68,7 @@ pub fn request(caller: &str, action: &str, params: Value) -> Request {
         .unwrap_or_else(|e| panic!("{action}: {e}"))
 }
 
-pub fn apply(
-    w: &mut World,
-    caller: &str,
-    action: &str,
-    params: Value,
-) -> Result<Outcome, Rejection> {
+pub fn apply(w: &mut World, caller: &str, action: &str, params: Value) -> Result<Outcome, Rejection> {
     w.apply(&request(caller, action, params), &env())
 }
 
@@ -100,21 +91,13 @@ pub fn run(w: &mut World, caller: &str, action: &str, params: Value) -> &'static
 }
 
 pub fn share(w: &mut World, mode: &str, principals: Value) {
-    let r = run(
-        w,
-        "owner",
-        "CreateResourceShare",
-        json!({"name": "kms-share", "mode": mode, "principals": principals}),
-    );
+    let r =
+        run(w, "owner", "CreateResourceShare", json!({"name": "kms-share", "mode": mode, "principals": principals}));
     assert_eq!(r, "ok");
 }
 
 pub fn accounts(ids: &[&str]) -> Value {
-    Value::Array(
-        ids.iter()
-            .map(|id| json!({"type": "account", "id": id}))
-            .collect(),
-    )
+    Value::Array(ids.iter().map(|id| json!({"type": "account", "id": id})).collect())
 }
 
 pub fn bind_vpcs(n: usize) -> Value {
