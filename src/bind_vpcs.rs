@@ -18,6 +18,7 @@ const FIELDS: [&str; 4] = ["VpcId", "VSwitchId", "RegionId", "VpcOwnerId"];
 const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
 /// What the caller knows about a vSwitch (R-BV-7, R-BV-8). Every fact is optional.
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VSwitchFacts {
@@ -34,6 +35,7 @@ pub type Network = BTreeMap<String, VSwitchFacts>;
 
 /// What the validation is checked against: each field enables the rules that need it
 /// (a console form may not know the instance yet).
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Context {
@@ -48,6 +50,7 @@ pub struct Context {
     pub primary_vpc: Option<String>,
     /// R-BV-7, R-BV-8.
     #[serde(default)]
+    #[cfg_attr(target_arch = "wasm32", tsify(type = "Record<string, VSwitchFacts>"))]
     pub network: Option<Network>,
     /// The VPCs bound now, for the added/removed/kept report.
     #[serde(default)]
@@ -57,6 +60,7 @@ pub struct Context {
     pub quota: Option<QuotaContext>,
 }
 
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct QuotaContext {
@@ -67,6 +71,7 @@ pub struct QuotaContext {
     pub principals: u32,
 }
 
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QuotaChange {
@@ -76,6 +81,7 @@ pub struct QuotaChange {
 }
 
 /// The outcome of a validation: never an exception, always a report.
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {

@@ -13,6 +13,15 @@ macro_rules! codes {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum Code { $($name,)* }
 
+        /// The codes as a TypeScript string union, for the npm package's types.
+        #[cfg(target_arch = "wasm32")]
+        #[wasm_bindgen::prelude::wasm_bindgen(typescript_custom_section)]
+        const CODE_TS: &'static str = concat!(
+            "/** A stable error or warning code (RULES.md section 10). */\nexport type Code = ",
+            $("\"", $text, "\" | ",)*
+            "never;"
+        );
+
         impl Code {
             /// Every code, for documentation and exhaustive tests.
             pub const ALL: &'static [Code] = &[$(Code::$name,)*];
@@ -45,6 +54,10 @@ codes! {
     Permission = "InvalidParameter.Permission",
     PrincipalType = "InvalidParameter.PrincipalType",
     Channel = "InvalidParameter.Channel",
+    // Documents handed to the library (the wasm package; the CLI exits 2 instead).
+    Plan = "InvalidParameter.Plan",
+    State = "InvalidParameter.State",
+    Request = "InvalidParameter.Request",
     // BindVpcs (section 4).
     BindVpcsMalformed = "InvalidParameter.BindVpcs.Malformed",
     BindVpcsMissingField = "InvalidParameter.BindVpcs.MissingField",
@@ -147,6 +160,7 @@ impl std::str::FromStr for Code {
 
 /// One reported problem (or warning): a code, a message for people, the JSON pointer
 /// of the offending field when there is one, and the rule it comes from.
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
     pub code: Code,

@@ -30,6 +30,8 @@ pub mod plan;
 pub mod request;
 mod resources;
 mod sharing;
+#[cfg(target_arch = "wasm32")]
+mod wasm;
 
 pub use access::Decision;
 pub use code::{Code, Problem};

@@ -53,6 +53,7 @@ impl<'de> Deserialize<'de> for Step {
 }
 
 /// What a step must produce; fields left out are not checked.
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Expect {
@@ -83,6 +84,7 @@ pub enum PlanError {
     Invalid(String),
 }
 
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StepResult {
@@ -105,6 +107,7 @@ pub struct StepResult {
     pub audit: String,
 }
 
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PlanResult {
@@ -118,6 +121,12 @@ const DEFAULT_START: OffsetDateTime = datetime!(2026-01-01 00:00 UTC);
 impl Plan {
     pub fn from_json(json: &str) -> Result<Plan, PlanError> {
         let plan: Plan = serde_json::from_str(json)?;
+        plan.check()?;
+        Ok(plan)
+    }
+
+    pub fn from_value(value: serde_json::Value) -> Result<Plan, PlanError> {
+        let plan: Plan = serde_json::from_value(value)?;
         plan.check()?;
         Ok(plan)
     }

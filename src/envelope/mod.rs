@@ -28,6 +28,7 @@ use zeroize::Zeroizing;
 
 /// The content algorithms of the format (the SDK's others are CBC and CTR modes,
 /// which it does not use for messages).
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub enum Algorithm {
     #[serde(rename = "AES_GCM_128")]
@@ -187,27 +188,67 @@ pub async fn generate_materials(
     Ok(Materials { algorithm, data_key: data_key.plaintext, encrypted_data_keys })
 }
 
-/// Seals `plaintext` into a message with the given materials (R-ENV-2).
-pub fn seal(materials: &Materials, context: &EncryptionContext, plaintext: &[u8]) -> Result<Vec<u8>, Problem> {
-    let header = materials.header(context)?;
-    let mut iv = [0u8; IV_LEN];
-    os_random(&mut iv)?;
-    let mut body = plaintext.to_vec();
-    let tag = gcm::seal(materials.algorithm, &materials.data_key, &iv, &context_bytes(context), &mut body)?;
-    Message { header, iv, ciphertext: &body, tag }.to_der()
+/// Everything of one message but its body: a data key, the header, the body's IV.
+/// [`Sealing::seal`] finishes it here; a host with a faster AES-GCM (WebCrypto) can
+/// encrypt the body itself and hand the result to [`Sealing::finish`].
+pub struct Sealing {
+    materials: Arc<Materials>,
+    header: Header,
+    iv: [u8; IV_LEN],
 }
 
-/// Encrypts `plaintext` under `keys` (the first generates the data key), each key held
-/// by one of `bridges`.
-pub async fn encrypt(
+impl fmt::Debug for Sealing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sealing").field("materials", &self.materials).finish_non_exhaustive()
+    }
+}
+
+impl Sealing {
+    pub fn algorithm(&self) -> Algorithm {
+        self.materials.algorithm
+    }
+
+    /// The plaintext data key, for a host that encrypts the body itself.
+    pub fn data_key(&self) -> &[u8] {
+        &self.materials.data_key
+    }
+
+    pub fn iv(&self) -> &[u8; IV_LEN] {
+        &self.iv
+    }
+
+    /// The body's additional data: the context bytes `C`.
+    pub fn aad(&self) -> Vec<u8> {
+        context_bytes(&self.header.context)
+    }
+
+    /// Seals `plaintext` into the message (R-ENV-2).
+    pub fn seal(&self, plaintext: &[u8]) -> Result<Vec<u8>, Problem> {
+        let mut body = plaintext.to_vec();
+        let tag = gcm::seal(self.materials.algorithm, &self.materials.data_key, &self.iv, &self.aad(), &mut body)?;
+        self.finish(&body, tag)
+    }
+
+    /// The message around a body encrypted elsewhere with this data key, IV and AAD.
+    pub fn finish(&self, ciphertext: &[u8], tag: [u8; TAG_LEN]) -> Result<Vec<u8>, Problem> {
+        if ciphertext.len() > MAX_BODY_BYTES {
+            return Err(Problem::new(Code::Plaintext, format!("the body is larger than {MAX_BODY_BYTES} bytes")));
+        }
+        Message { header: self.header.clone(), iv: self.iv, ciphertext, tag }.to_der()
+    }
+}
+
+/// Prepares a message of `plaintext_len` bytes under `keys` (the first generates the
+/// data key), each key held by one of `bridges`; checks the limits and uses the cache.
+pub async fn begin_seal(
     bridges: &[&dyn HsmBridge],
     keys: &[KeyArn],
-    plaintext: &[u8],
+    plaintext_len: usize,
     options: &EncryptOptions<'_>,
-) -> Result<Vec<u8>, Problem> {
+) -> Result<Sealing, Problem> {
     let (context, algorithm) = (&options.context, options.algorithm);
-    check_inputs(keys, context, plaintext.len())?;
-    let bytes = plaintext.len() as u64;
+    check_inputs(keys, context, plaintext_len)?;
+    let bytes = plaintext_len as u64;
     let cached = options.cache.and_then(|c| c.take(keys, algorithm, context, bytes));
     let materials = match cached {
         Some(m) => m,
@@ -219,7 +260,21 @@ pub async fn encrypt(
             m
         }
     };
-    seal(&materials, context, plaintext)
+    let header = materials.header(context)?;
+    let mut iv = [0u8; IV_LEN];
+    os_random(&mut iv)?;
+    Ok(Sealing { materials, header, iv })
+}
+
+/// Encrypts `plaintext` under `keys` (the first generates the data key), each key held
+/// by one of `bridges`.
+pub async fn encrypt(
+    bridges: &[&dyn HsmBridge],
+    keys: &[KeyArn],
+    plaintext: &[u8],
+    options: &EncryptOptions<'_>,
+) -> Result<Vec<u8>, Problem> {
+    begin_seal(bridges, keys, plaintext.len(), options).await?.seal(plaintext)
 }
 
 fn context_mismatch() -> Problem {
@@ -258,23 +313,77 @@ pub async fn open_materials(bridges: &[&dyn HsmBridge], header: &Header) -> Resu
     }))
 }
 
-/// Opens the body with materials whose header tag has been checked.
-pub fn open(materials: &Materials, message: &Message<'_>) -> Result<Vec<u8>, Problem> {
-    let mut body = message.ciphertext.to_vec();
-    let aad = context_bytes(&message.header.context);
-    gcm::open(materials.algorithm, &materials.data_key, &message.iv, &aad, &mut body, &message.tag)?;
-    Ok(body)
+/// A message whose header has been checked and whose data key is open: all but the
+/// body. [`Opening::open`] finishes here; a host can decrypt the body itself.
+pub struct Opening<'a> {
+    materials: Materials,
+    message: Message<'a>,
+    key_arn: KeyArn,
 }
 
-/// Decrypts a message with whichever of its data keys the bridges can open (R-ENV-4:
-/// a wrong key, a changed message or another context fail with `InvalidCiphertext`).
-pub async fn decrypt(bridges: &[&dyn HsmBridge], bytes: &[u8], options: &DecryptOptions) -> Result<Opened, Problem> {
+impl fmt::Debug for Opening<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Opening").field("key_arn", &self.key_arn).finish_non_exhaustive()
+    }
+}
+
+impl<'a> Opening<'a> {
+    pub fn algorithm(&self) -> Algorithm {
+        self.materials.algorithm
+    }
+
+    /// The plaintext data key, for a host that decrypts the body itself.
+    pub fn data_key(&self) -> &[u8] {
+        &self.materials.data_key
+    }
+
+    pub fn message(&self) -> &Message<'a> {
+        &self.message
+    }
+
+    /// The body's additional data: the context bytes `C`.
+    pub fn aad(&self) -> Vec<u8> {
+        context_bytes(&self.message.header.context)
+    }
+
+    /// The master key whose encrypted data key opened the message.
+    pub fn key_arn(&self) -> &KeyArn {
+        &self.key_arn
+    }
+
+    /// Decrypts the body.
+    pub fn open(self) -> Result<Opened, Problem> {
+        let mut body = self.message.ciphertext.to_vec();
+        gcm::open(
+            self.materials.algorithm,
+            &self.materials.data_key,
+            &self.message.iv,
+            &self.aad(),
+            &mut body,
+            &self.message.tag,
+        )?;
+        Ok(Opened { plaintext: body, context: self.message.header.context, key_arn: self.key_arn.to_string() })
+    }
+}
+
+/// Parses a message, checks the required context, opens a data key the bridges hold
+/// and checks the header tag with it; the body is left for [`Opening::open`].
+pub async fn begin_open<'a>(
+    bridges: &[&dyn HsmBridge],
+    bytes: &'a [u8],
+    options: &DecryptOptions,
+) -> Result<Opening<'a>, Problem> {
     let message = Message::from_der(bytes)?;
     let context = &message.header.context;
     if options.require_context.iter().any(|(k, v)| context.get(k) != Some(v)) {
         return Err(context_mismatch());
     }
-    let (materials, arn) = open_materials(bridges, &message.header).await?;
-    let plaintext = open(&materials, &message)?;
-    Ok(Opened { plaintext, context: message.header.context, key_arn: arn.to_string() })
+    let (materials, key_arn) = open_materials(bridges, &message.header).await?;
+    Ok(Opening { materials, message, key_arn })
+}
+
+/// Decrypts a message with whichever of its data keys the bridges can open (R-ENV-4:
+/// a wrong key, a changed message or another context fail with `InvalidCiphertext`).
+pub async fn decrypt(bridges: &[&dyn HsmBridge], bytes: &[u8], options: &DecryptOptions) -> Result<Opened, Problem> {
+    begin_open(bridges, bytes, options).await?.open()
 }

@@ -1,0 +1,107 @@
+import { KmsError } from "./errors.js";
+import type { KeyStore } from "./types.js";
+
+const AES_GCM = "AES-GCM";
+
+/**
+ * WebCrypto takes views of an `ArrayBuffer`; TypeScript types a `Uint8Array` by its
+ * buffer. Every view handed over here is ArrayBuffer-backed (copies, Node `Buffer`s).
+ */
+export function view(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes as Uint8Array<ArrayBuffer>;
+}
+
+function subtleCrypto(): SubtleCrypto {
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) throw new TypeError("this host has no WebCrypto (globalThis.crypto.subtle)");
+  return subtle;
+}
+
+/**
+ * Master keys kept in the host's WebCrypto as non-extractable AES-256-GCM `CryptoKey`s:
+ * the key material never enters JavaScript or wasm memory (browsers, Node, workerd).
+ */
+export class WebCryptoKeyProvider implements KeyStore {
+  readonly #keys: Map<string, CryptoKey>;
+
+  private constructor(keys: Map<string, CryptoKey>) {
+    this.#keys = keys;
+  }
+
+  /** New random master keys, generated inside WebCrypto. */
+  static async generate(arns: readonly string[]): Promise<WebCryptoKeyProvider> {
+    const subtle = subtleCrypto();
+    const keys = new Map<string, CryptoKey>();
+    for (const arn of arns) {
+      keys.set(arn, (await subtle.generateKey({ name: AES_GCM, length: 256 }, false, ["encrypt", "decrypt"])) as CryptoKey);
+    }
+    return new WebCryptoKeyProvider(keys);
+  }
+
+  /** Imports 32-byte keys once, as non-extractable keys; wipe your copies afterwards. */
+  static async importRaw(keys: readonly { arn: string; material: Uint8Array }[]): Promise<WebCryptoKeyProvider> {
+    const subtle = subtleCrypto();
+    const imported = new Map<string, CryptoKey>();
+    for (const { arn, material } of keys) {
+      if (material.length !== 32) {
+        throw new KmsError({ code: "InvalidParameter.Keyring", message: `the material of ${arn} is not 32 bytes` });
+      }
+      imported.set(arn, await subtle.importKey("raw", view(material), AES_GCM, false, ["encrypt", "decrypt"]));
+    }
+    return new WebCryptoKeyProvider(imported);
+  }
+
+  /** Your own AES-GCM 256-bit keys (they should be non-extractable). */
+  static fromCryptoKeys(keys: readonly { arn: string; key: CryptoKey }[]): WebCryptoKeyProvider {
+    for (const { arn, key } of keys) {
+      const algorithm = key.algorithm as AesKeyAlgorithm;
+      if (algorithm.name !== AES_GCM || algorithm.length !== 256 || !key.usages.includes("encrypt") || !key.usages.includes("decrypt")) {
+        throw new KmsError({ code: "InvalidParameter.Keyring", message: `${arn} is not an AES-GCM 256-bit key for encrypt and decrypt` });
+      }
+    }
+    return new WebCryptoKeyProvider(new Map(keys.map(({ arn, key }) => [arn, key])));
+  }
+
+  arns(): string[] {
+    return [...this.#keys.keys()];
+  }
+
+  /** The keys, by ARN: non-extractable, and structured-cloneable (IndexedDB can keep them). */
+  cryptoKeys(): Map<string, CryptoKey> {
+    return new Map(this.#keys);
+  }
+
+  #key(arn: string): CryptoKey {
+    const key = this.#keys.get(arn);
+    if (!key) throw { code: "Bridge.KeyNotFound", message: `no WebCrypto key for ${arn}` };
+    return key;
+  }
+
+  // Called by the module with views of its memory: copy them before the first await.
+  async seal(arn: string, iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array> {
+    const key = this.#key(arn);
+    const params = { name: AES_GCM, iv: view(iv.slice()), additionalData: view(aad.slice()), tagLength: 128 };
+    const data = view(plaintext.slice());
+    try {
+      return new Uint8Array(await subtleCrypto().encrypt(params, key, data));
+    } finally {
+      data.fill(0);
+    }
+  }
+
+  async open(arn: string, iv: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Promise<Uint8Array> {
+    const key = this.#key(arn);
+    const params = { name: AES_GCM, iv: view(iv.slice()), additionalData: view(aad.slice()), tagLength: 128 };
+    const data = view(sealed.slice());
+    try {
+      return new Uint8Array(await subtleCrypto().decrypt(params, key, data));
+    } catch {
+      throw { code: "InvalidCiphertext", message: "the CiphertextBlob does not open" };
+    }
+  }
+
+  async describe(arn: string): Promise<{ keySpec: string; protectionLevel: string }> {
+    this.#key(arn);
+    return { keySpec: "Aliyun_AES_256", protectionLevel: "WEBCRYPTO" };
+  }
+}

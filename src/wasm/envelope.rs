@@ -1,0 +1,327 @@
+//! Envelope encryption for JS hosts: a [`Keyring`] of key providers, sealing and
+//! opening whole messages in wasm, or handing the body's AES-GCM to the host's
+//! WebCrypto through a [`SealSession`] / [`OpenSession`] (faster for large bodies;
+//! the bytes are the same).
+
+use super::{optional, problem_to_js, to_js};
+use crate::bridge::blob::{BlobBridge, MasterKeys};
+use crate::bridge::software::SoftwareBridge;
+use crate::bridge::{HsmBridge, KeyDescription};
+use crate::code::{Code, Problem};
+use crate::envelope::message::{IV_LEN, TAG_LEN};
+use crate::envelope::{self, Algorithm, EncryptionContext, KeyArn};
+use serde::{Deserialize, Serialize};
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use zeroize::Zeroizing;
+
+/// Master keys in wasm memory, from a keyring (`{"keys": [{"arn", "material"}]}`).
+#[wasm_bindgen]
+pub struct SoftwareKeyProvider {
+    bridge: Rc<SoftwareBridge>,
+}
+
+#[wasm_bindgen]
+impl SoftwareKeyProvider {
+    #[wasm_bindgen(constructor)]
+    pub fn new(keyring: JsValue) -> Result<SoftwareKeyProvider, JsValue> {
+        let json = super::json_text(&keyring, Code::Keyring)?;
+        let bridge = SoftwareBridge::from_keyring_json(&json).map_err(|p| problem_to_js(&p))?;
+        Ok(SoftwareKeyProvider { bridge: Rc::new(bridge) })
+    }
+
+    pub fn arns(&self) -> Vec<String> {
+        self.bridge.arns().map(ToString::to_string).collect()
+    }
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// A key store written in JS (the WebCrypto provider): AES-256-GCM under a named key.
+    /// Its promises reject with `{code, message}`.
+    pub type JsKeyStore;
+
+    #[wasm_bindgen(method, catch)]
+    fn seal(this: &JsKeyStore, arn: &str, iv: &[u8], aad: &[u8], plaintext: &[u8]) -> Result<js_sys::Promise, JsValue>;
+
+    #[wasm_bindgen(method, catch)]
+    fn open(this: &JsKeyStore, arn: &str, iv: &[u8], aad: &[u8], sealed: &[u8]) -> Result<js_sys::Promise, JsValue>;
+
+    #[wasm_bindgen(method, catch)]
+    fn describe(this: &JsKeyStore, arn: &str) -> Result<js_sys::Promise, JsValue>;
+}
+
+/// A JS failure as a problem: its `code` when it is one of ours, else `Bridge.Hsm`.
+fn js_problem(e: JsValue) -> Problem {
+    let field = |name: &str| js_sys::Reflect::get(&e, &name.into()).ok().and_then(|v| v.as_string());
+    let message = field("message").or_else(|| e.as_string()).unwrap_or_else(|| "the key store failed".into());
+    match field("code").and_then(|c| c.parse::<Code>().ok()) {
+        Some(code) => Problem::new(code, message),
+        None => Problem::new(Code::BridgeHsm, message),
+    }
+}
+
+async fn call(promise: Result<js_sys::Promise, JsValue>) -> Result<JsValue, Problem> {
+    JsFuture::from(promise.map_err(js_problem)?).await.map_err(js_problem)
+}
+
+fn bytes(value: JsValue) -> Result<Vec<u8>, Problem> {
+    value
+        .dyn_into::<js_sys::Uint8Array>()
+        .map(|a| a.to_vec())
+        .map_err(|_| Problem::new(Code::BridgeHsm, "the key store did not return bytes"))
+}
+
+/// [`MasterKeys`] kept by a JS key store.
+struct JsKeys(JsKeyStore);
+
+#[async_trait::async_trait(?Send)]
+impl MasterKeys for JsKeys {
+    async fn seal(&self, key: &KeyArn, iv: &[u8; IV_LEN], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Problem> {
+        bytes(call(self.0.seal(key.as_str(), iv, aad, plaintext)).await?)
+    }
+
+    async fn open(
+        &self,
+        key: &KeyArn,
+        iv: &[u8; IV_LEN],
+        aad: &[u8],
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, Problem> {
+        bytes(call(self.0.open(key.as_str(), iv, aad, sealed)).await?).map(Zeroizing::new)
+    }
+
+    async fn describe(&self, key: &KeyArn) -> Result<KeyDescription, Problem> {
+        let value = call(self.0.describe(key.as_str())).await?;
+        let text = js_sys::JSON::stringify(&value).ok().and_then(|s| s.as_string()).unwrap_or_default();
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Described {
+            key_spec: String,
+            protection_level: String,
+        }
+        let d: Described = serde_json::from_str(&text)
+            .map_err(|e| Problem::new(Code::BridgeHsm, format!("the key store's description: {e}")))?;
+        Ok(KeyDescription { key_arn: key.to_string(), key_spec: d.key_spec, protection_level: d.protection_level })
+    }
+}
+
+/// The providers of one call, in the order given, and the keys they hold.
+#[wasm_bindgen]
+#[derive(Default)]
+pub struct Keyring {
+    bridges: Vec<Rc<dyn HsmBridge>>,
+    arns: Vec<KeyArn>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct EncryptOptions {
+    #[serde(default)]
+    context: EncryptionContext,
+    #[serde(default)]
+    algorithm: Algorithm,
+    /// Left out: every key of every provider, the first generating the data key.
+    keys: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct DecryptOptions {
+    #[serde(default)]
+    require_context: EncryptionContext,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OpenedInfo<'a> {
+    context: &'a EncryptionContext,
+    key_arn: &'a str,
+}
+
+fn parse_arns(arns: &[String]) -> Result<Vec<KeyArn>, JsValue> {
+    arns.iter().map(|a| a.parse::<KeyArn>().map_err(|p| problem_to_js(&p))).collect()
+}
+
+fn opened_to_js(plaintext: Vec<u8>, info: &OpenedInfo<'_>) -> Result<JsValue, JsValue> {
+    let out = to_js(info)?;
+    js_sys::Reflect::set(&out, &"plaintext".into(), &js_sys::Uint8Array::from(plaintext.as_slice()))?;
+    Ok(out)
+}
+
+/// What one encryption needs, owned, so its future can outlive the call.
+struct SealCall {
+    bridges: Vec<Rc<dyn HsmBridge>>,
+    keys: Vec<KeyArn>,
+    options: envelope::EncryptOptions<'static>,
+}
+
+impl Keyring {
+    fn seal_call(&self, options: &JsValue) -> Result<SealCall, JsValue> {
+        let options: EncryptOptions = optional(options, Code::Request)?;
+        let keys = match &options.keys {
+            Some(keys) => parse_arns(keys)?,
+            None => self.arns.clone(),
+        };
+        let options = envelope::EncryptOptions { context: options.context, algorithm: options.algorithm, cache: None };
+        Ok(SealCall { bridges: self.bridges.clone(), keys, options })
+    }
+}
+
+fn refs(bridges: &[Rc<dyn HsmBridge>]) -> Vec<&dyn HsmBridge> {
+    bridges.iter().map(|b| b.as_ref()).collect()
+}
+
+#[wasm_bindgen]
+impl Keyring {
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Keyring {
+        Keyring::default()
+    }
+
+    #[wasm_bindgen(js_name = addSoftware)]
+    pub fn add_software(&mut self, provider: &SoftwareKeyProvider) {
+        self.arns.extend(provider.bridge.arns().cloned());
+        self.bridges.push(provider.bridge.clone());
+    }
+
+    #[wasm_bindgen(js_name = addStore)]
+    pub fn add_store(&mut self, store: JsKeyStore, arns: Vec<String>) -> Result<(), JsValue> {
+        self.arns.extend(parse_arns(&arns)?);
+        self.bridges.push(Rc::new(BlobBridge(JsKeys(store))));
+        Ok(())
+    }
+
+    /// Seals a whole message in wasm.
+    pub fn encrypt(&self, plaintext: Vec<u8>, options: JsValue) -> Result<js_sys::Promise, JsValue> {
+        let call = self.seal_call(&options)?;
+        Ok(future_to_promise(async move {
+            let message = envelope::encrypt(&refs(&call.bridges), &call.keys, &plaintext, &call.options)
+                .await
+                .map_err(|p| problem_to_js(&p))?;
+            Ok(js_sys::Uint8Array::from(message.as_slice()).into())
+        }))
+    }
+
+    /// Opens a whole message in wasm: `{plaintext, context, keyArn}`.
+    pub fn decrypt(&self, message: Vec<u8>, options: JsValue) -> Result<js_sys::Promise, JsValue> {
+        let options: DecryptOptions = optional(&options, Code::Request)?;
+        let bridges = self.bridges.clone();
+        Ok(future_to_promise(async move {
+            let core = envelope::DecryptOptions { require_context: options.require_context };
+            let opened = envelope::decrypt(&refs(&bridges), &message, &core).await.map_err(|p| problem_to_js(&p))?;
+            opened_to_js(opened.plaintext, &OpenedInfo { context: &opened.context, key_arn: &opened.key_arn })
+        }))
+    }
+
+    /// All of one message of `length` bytes but its body, for a host that encrypts the
+    /// body itself.
+    #[wasm_bindgen(js_name = beginSeal)]
+    pub fn begin_seal(&self, length: usize, options: JsValue) -> Result<js_sys::Promise, JsValue> {
+        let call = self.seal_call(&options)?;
+        Ok(future_to_promise(async move {
+            let sealing = envelope::begin_seal(&refs(&call.bridges), &call.keys, length, &call.options)
+                .await
+                .map_err(|p| problem_to_js(&p))?;
+            Ok(SealSession(sealing).into())
+        }))
+    }
+
+    /// A message with its header checked and its data key open, for a host that
+    /// decrypts the body itself.
+    #[wasm_bindgen(js_name = beginOpen)]
+    pub fn begin_open(&self, message: Vec<u8>, options: JsValue) -> Result<js_sys::Promise, JsValue> {
+        let options: DecryptOptions = optional(&options, Code::Request)?;
+        let bridges = self.bridges.clone();
+        Ok(future_to_promise(async move {
+            let core = envelope::DecryptOptions { require_context: options.require_context };
+            let opening =
+                envelope::begin_open(&refs(&bridges), &message, &core).await.map_err(|p| problem_to_js(&p))?;
+            let m = opening.message();
+            let mut sealed = m.ciphertext.to_vec();
+            sealed.extend_from_slice(&m.tag);
+            Ok(OpenSession {
+                data_key: Zeroizing::new(opening.data_key().to_vec()),
+                iv: m.iv,
+                aad: opening.aad(),
+                sealed,
+                context: m.header.context.clone(),
+                key_arn: opening.key_arn().to_string(),
+            }
+            .into())
+        }))
+    }
+}
+
+/// One message being sealed by the host. Free it when done: the data key is wiped.
+#[wasm_bindgen]
+pub struct SealSession(envelope::Sealing);
+
+#[wasm_bindgen]
+impl SealSession {
+    /// The raw data key, to import into WebCrypto as a non-extractable key. Wipe the
+    /// copy after importing it.
+    #[wasm_bindgen(js_name = dataKey)]
+    pub fn data_key(&self) -> Vec<u8> {
+        self.0.data_key().to_vec()
+    }
+
+    pub fn iv(&self) -> Vec<u8> {
+        self.0.iv().to_vec()
+    }
+
+    /// The body's additional data: the context bytes.
+    pub fn aad(&self) -> Vec<u8> {
+        self.0.aad()
+    }
+
+    /// The message, from the body's `ciphertext | tag`.
+    pub fn finish(&self, sealed: &[u8]) -> Result<Vec<u8>, JsValue> {
+        let split = sealed
+            .len()
+            .checked_sub(TAG_LEN)
+            .ok_or_else(|| problem_to_js(&Problem::new(Code::Plaintext, "the sealed body is shorter than its tag")))?;
+        let (ciphertext, tag) = sealed.split_at(split);
+        let tag: [u8; TAG_LEN] = tag.try_into().unwrap_or([0; TAG_LEN]);
+        self.0.finish(ciphertext, tag).map_err(|p| problem_to_js(&p))
+    }
+}
+
+/// One message being opened by the host; its header is already checked. Free it when
+/// done: the data key is wiped.
+#[wasm_bindgen]
+pub struct OpenSession {
+    data_key: Zeroizing<Vec<u8>>,
+    iv: [u8; IV_LEN],
+    aad: Vec<u8>,
+    sealed: Vec<u8>,
+    context: EncryptionContext,
+    key_arn: String,
+}
+
+#[wasm_bindgen]
+impl OpenSession {
+    #[wasm_bindgen(js_name = dataKey)]
+    pub fn data_key(&self) -> Vec<u8> {
+        self.data_key.to_vec()
+    }
+
+    pub fn iv(&self) -> Vec<u8> {
+        self.iv.to_vec()
+    }
+
+    pub fn aad(&self) -> Vec<u8> {
+        self.aad.clone()
+    }
+
+    /// The body's `ciphertext | tag`.
+    pub fn sealed(&self) -> Vec<u8> {
+        self.sealed.clone()
+    }
+
+    /// `{context, keyArn}` of the message.
+    pub fn info(&self) -> Result<JsValue, JsValue> {
+        to_js(&OpenedInfo { context: &self.context, key_arn: &self.key_arn })
+    }
+}

@@ -1,0 +1,99 @@
+//! The instance model and change plans, for consoles that simulate a change first.
+
+use super::{from_js, optional, problem_to_js, problems_to_js, to_js};
+use crate::code::{Code, Problem};
+use crate::plan::Plan;
+use crate::{Env, Request, World};
+use serde::Deserialize;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use wasm_bindgen::prelude::*;
+
+/// A directory and one KMS instance; `apply` is all or nothing. (`WasmInstance` in JS:
+/// the TypeScript wrapper exports it as `Instance`, beside the state type of that name.)
+#[wasm_bindgen(js_name = WasmInstance)]
+pub struct Instance {
+    world: World,
+}
+
+/// When and as which request a call is applied; every field is optional.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct EnvOptions {
+    /// RFC 3339; left out, now.
+    now: Option<String>,
+    request_id: Option<String>,
+    #[serde(default)]
+    latency_ms: u64,
+}
+
+impl EnvOptions {
+    fn into_env(self) -> Result<Env, JsValue> {
+        let now = match &self.now {
+            Some(text) => OffsetDateTime::parse(text, &Rfc3339)
+                .map_err(|e| problem_to_js(&Problem::new(Code::Request, format!("now {text:?}: {e}")).at("/now")))?,
+            None => OffsetDateTime::from_unix_timestamp_nanos(js_sys::Date::now() as i128 * 1_000_000)
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        };
+        let request_id = match self.request_id {
+            Some(id) => id,
+            None => random_request_id()?,
+        };
+        Ok(Env { now, request_id, latency_ms: self.latency_ms })
+    }
+}
+
+/// A random UUID (version 4), as request ids look in the service's audit logs.
+fn random_request_id() -> Result<String, JsValue> {
+    let mut b = [0u8; 16];
+    crate::bridge::os_random(&mut b).map_err(|p| problem_to_js(&p))?;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    Ok(format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..]))
+}
+
+#[wasm_bindgen(js_class = WasmInstance)]
+impl Instance {
+    /// From the state `toJSON` returned (an object or its JSON text).
+    #[wasm_bindgen(js_name = fromJSON)]
+    pub fn from_json(state: JsValue) -> Result<Instance, JsValue> {
+        Ok(Instance { world: from_js(&state, Code::State)? })
+    }
+
+    /// Applies a request; returns the outcome or throws the rejection (state unchanged).
+    pub fn apply(&mut self, request: JsValue, env: JsValue) -> Result<JsValue, JsValue> {
+        let request: Request = from_js(&request, Code::Request)?;
+        let env = optional::<EnvOptions>(&env, Code::Request)?.into_env()?;
+        match self.world.apply(&request, &env) {
+            Ok(outcome) => to_js(&outcome),
+            Err(rejection) => Err(problems_to_js(
+                &rejection.errors,
+                serde_json::json!({ "quota": rejection.quota, "audit": rejection.audit }),
+            )),
+        }
+    }
+
+    /// The access decision for a request, without applying it.
+    pub fn check(&self, request: JsValue) -> Result<JsValue, JsValue> {
+        let request: Request = from_js(&request, Code::Request)?;
+        to_js(&self.world.check(&request))
+    }
+
+    pub fn quota(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.world.quota())
+    }
+
+    #[wasm_bindgen(js_name = toJSON)]
+    pub fn to_json(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.world)
+    }
+}
+
+/// Runs a change plan; throws `InvalidParameter.Plan` for a malformed one.
+#[wasm_bindgen(js_name = runPlan)]
+pub fn run_plan(plan: JsValue) -> Result<JsValue, JsValue> {
+    let value: serde_json::Value = from_js(&plan, Code::Plan)?;
+    let plan = Plan::from_value(value).map_err(|e| problem_to_js(&Problem::new(Code::Plan, e.to_string())))?;
+    to_js(&plan.run())
+}
