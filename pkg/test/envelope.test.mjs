@@ -1,0 +1,113 @@
+// Envelope encryption through the package, in Node: the same bytes as the native
+// build, both ways, on both body paths (wasm and WebCrypto), and the shared vectors.
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { test } from "node:test";
+import * as kms from "kms-instance";
+import { readJson, runCli, vectorFiles } from "./helpers.mjs";
+
+const ARN_A = "acs:kms:cn-hangzhou:1207089758810000:key/key-pkg-a";
+const ARN_B = "acs:kms:cn-hangzhou:1207089758810000:key/key-pkg-b";
+const materialA = Uint8Array.from({ length: 32 }, (_, i) => i);
+const materialB = Uint8Array.from({ length: 32 }, (_, i) => 255 - i);
+const b64 = (bytes) => Buffer.from(bytes).toString("base64");
+const keyring = { keys: [{ arn: ARN_A, material: b64(materialA) }, { arn: ARN_B, material: b64(materialB) }] };
+const keyringFile = join(mkdtempSync(join(tmpdir(), "kms-pkg-")), "keyring.json");
+writeFileSync(keyringFile, JSON.stringify(keyring));
+
+// Below and above the size at which the body moves to WebCrypto.
+const SIZES = [0, 1000, 100_000];
+const payload = (n) => Uint8Array.from({ length: n }, (_, i) => (i * 31) % 256);
+
+test("wasm messages open with the native CLI, native ones open in wasm", async () => {
+  const software = new kms.SoftwareKeyProvider(keyring);
+  for (const size of SIZES) {
+    const plaintext = payload(size);
+    const sealed = await kms.encrypt([software], plaintext, { context: { purpose: "backup", 名前: "値" } });
+    const opened = runCli(["decrypt", "--keyring", keyringFile, "--require-context", "purpose=backup"], sealed);
+    assert.equal(opened.status, 0, opened.stderr);
+    assert.deepEqual(new Uint8Array(opened.stdout), plaintext, `${size} bytes`);
+
+    const native = runCli(["encrypt", "--keyring", keyringFile, "--key", ARN_B, "--key", ARN_A, "--context", "from=cli"], plaintext);
+    assert.equal(native.status, 0, native.stderr);
+    const onlyB = new kms.SoftwareKeyProvider({ keys: [keyring.keys[1]] });
+    const fromNative = await kms.decrypt([onlyB], new Uint8Array(native.stdout), { requireContext: { from: "cli" } });
+    assert.deepEqual(fromNative.plaintext, plaintext);
+    assert.equal(fromNative.keyArn, ARN_B, "the copy under the key the provider holds");
+    assert.deepEqual(fromNative.context, { from: "cli" });
+  }
+});
+
+test("the WebCrypto provider seals what the software provider and the CLI open", async () => {
+  const webcrypto = await kms.WebCryptoKeyProvider.importRaw([{ arn: ARN_A, material: materialA }]);
+  const software = new kms.SoftwareKeyProvider(keyring);
+  for (const size of SIZES) {
+    const plaintext = payload(size);
+    const sealed = await kms.encrypt([webcrypto], plaintext, { algorithm: "AES_GCM_128" });
+    assert.deepEqual((await kms.decrypt([software], sealed)).plaintext, plaintext);
+    assert.deepEqual(new Uint8Array(runCli(["decrypt", "--keyring", keyringFile], sealed).stdout), plaintext);
+    const back = await kms.encrypt([software], plaintext, { keys: [ARN_A] });
+    assert.deepEqual((await kms.decrypt([webcrypto], back)).plaintext, plaintext);
+  }
+});
+
+test("the WebCrypto provider's keys are non-extractable", async () => {
+  for (const provider of [
+    await kms.WebCryptoKeyProvider.generate([ARN_A, ARN_B]),
+    await kms.WebCryptoKeyProvider.importRaw([{ arn: ARN_A, material: materialA }]),
+  ]) {
+    for (const [arn, key] of provider.cryptoKeys()) {
+      assert.equal(key.extractable, false, arn);
+      await assert.rejects(crypto.subtle.exportKey("raw", key));
+    }
+  }
+  const extractable = await crypto.subtle.generateKey({ name: "AES-CBC", length: 256 }, true, ["encrypt", "decrypt"]);
+  assert.throws(() => kms.WebCryptoKeyProvider.fromCryptoKeys([{ arn: ARN_A, key: extractable }]), (e) => e.code === "InvalidParameter.Keyring");
+  await assert.rejects(kms.WebCryptoKeyProvider.importRaw([{ arn: ARN_A, material: new Uint8Array(16) }]), (e) => e.code === "InvalidParameter.Keyring");
+});
+
+test("several providers: the first key generates, any opens", async () => {
+  const webcrypto = await kms.WebCryptoKeyProvider.generate([ARN_B]);
+  const software = new kms.SoftwareKeyProvider({ keys: [keyring.keys[0]] });
+  const sealed = await kms.encrypt([software, webcrypto], payload(50), { context: { a: "1" } });
+  assert.equal((await kms.decrypt([webcrypto], sealed)).keyArn, ARN_B);
+  assert.equal((await kms.decrypt([software], sealed)).keyArn, ARN_A);
+});
+
+test("failures are KmsErrors with their codes, on both body paths", async () => {
+  const software = new kms.SoftwareKeyProvider(keyring);
+  const stranger = new kms.SoftwareKeyProvider({ keys: [{ arn: ARN_A, material: b64(new Uint8Array(32)) }] });
+  for (const size of SIZES) {
+    const sealed = await kms.encrypt([software], payload(size), { context: { a: "1" }, keys: [ARN_A] });
+    await assert.rejects(kms.decrypt([stranger], sealed), (e) => kms.isKmsError(e) && e.code === "InvalidCiphertext");
+    await assert.rejects(kms.decrypt([software], sealed, { requireContext: { a: "2" } }), (e) => e.code === "InvalidCiphertext");
+    const changed = sealed.slice();
+    changed[changed.length - 1] ^= 1;
+    await assert.rejects(kms.decrypt([software], changed), (e) => e.code === "InvalidCiphertext");
+  }
+  await assert.rejects(kms.encrypt([software], payload(1), { keys: ["acs:kms:cn-hangzhou:1:key/absent"] }), (e) => e.code === "Bridge.KeyNotFound");
+  await assert.rejects(kms.encrypt([software], payload(1), { keys: ["not-an-arn"] }), (e) => e.code === "InvalidParameter.KeyId");
+  await assert.rejects(kms.encrypt([], payload(1)), (e) => e.code === "InvalidParameter.KeyId");
+  assert.throws(() => new kms.SoftwareKeyProvider({ keys: [{ arn: ARN_A, material: "c2hvcnQ=" }] }), (e) => e.code === "InvalidParameter.Keyring" && !e.message.includes("c2hvcnQ"));
+  await assert.rejects(kms.decrypt([software], new Uint8Array([1, 2, 3])), (e) => e.code === "InvalidCiphertext");
+});
+
+test("the shared golden vectors (written by Alibaba's SDK) give the same answers in wasm", async () => {
+  const files = vectorFiles();
+  assert.ok(files.length >= 15);
+  for (const file of files) {
+    const v = readJson(file);
+    const provider = new kms.SoftwareKeyProvider(v.keyring);
+    const message = new Uint8Array(Buffer.from(v.message, "base64"));
+    const result = kms.decrypt([provider], message, { requireContext: v.requireContext ?? {} });
+    if (v.expect.error) {
+      await assert.rejects(result, (e) => e.code === v.expect.error, basename(file));
+    } else {
+      const opened = await result;
+      assert.deepEqual(Buffer.from(opened.plaintext).toString("base64"), v.expect.plaintext, basename(file));
+      assert.deepEqual(opened.context, v.expect.context, basename(file));
+    }
+  }
+});

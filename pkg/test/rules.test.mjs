@@ -1,0 +1,133 @@
+// The rule engine through the package, in Node: plans, validation, the instance, errors.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+import { test } from "node:test";
+import * as kms from "kms-instance";
+import { readJson, runCli, scenarioFiles } from "./helpers.mjs";
+
+const OWNER = "1207089758810000";
+const APP = "1192853035110000";
+
+test("every shared scenario gives the native CLI's result, step for step", () => {
+  const files = scenarioFiles();
+  assert.ok(files.length >= 5, `only ${files.length} scenarios`);
+  const native = runCli(["plan", "--json", ...files]);
+  assert.equal(native.status, 0, native.stderr);
+  const expected = JSON.parse(native.stdout);
+  files.forEach((file, i) => {
+    const fromObject = kms.runPlan(readJson(file));
+    const fromText = kms.runPlan(readFileSync(file, "utf8"));
+    assert.equal(fromObject.matched, true, `${basename(file)}: ${JSON.stringify(fromObject.steps.filter((s) => !s.matched))}`);
+    assert.deepEqual(fromObject, expected[i], basename(file));
+    assert.deepEqual(fromText, fromObject);
+  });
+});
+
+test("a plan that does not match says what differed", () => {
+  const plan = readJson(scenarioFiles()[0]);
+  plan.steps[0].expect = { error: "Conflict.NameExists" };
+  const result = kms.runPlan(plan);
+  assert.equal(result.matched, false);
+  assert.deepEqual(result.steps[0].differences, ["expected error Conflict.NameExists, got success"]);
+});
+
+test("a malformed plan throws InvalidParameter.Plan", () => {
+  for (const plan of ["{", { name: "x" }, { ...readJson(scenarioFiles()[0]), steps: [{ as: "owner", action: "Nope" }] }]) {
+    assert.throws(() => kms.runPlan(plan), (e) => kms.isKmsError(e) && e.code === "InvalidParameter.Plan");
+  }
+});
+
+test("validateBindVpcs reports every problem with a pointer, for a string or an array", () => {
+  const entries = [
+    { VpcId: "vpc-bp1go9qvmj78j4f4c0001", VSwitchId: "vsw-bp16c5pvvcf0fp5b90001", RegionId: "cn-shanghai", VpcOwnerId: OWNER },
+    { VpcId: "vpc-bp1go9qvmj78j4f4c0001", VswitchId: "vsw-bp16c5pvvcf0fp5b90002", RegionId: "cn-hangzhou", VpcOwnerId: 9007199254740993 },
+  ];
+  const context = { region: "cn-hangzhou", owner: OWNER };
+  for (const input of [entries, JSON.stringify(entries)]) {
+    const report = kms.validateBindVpcs(input, context);
+    assert.equal(report.ok, false);
+    assert.deepEqual(
+      report.errors.map((e) => [e.code, e.path]),
+      [
+        ["InvalidParameter.BindVpcs.CrossRegion", "/0/RegionId"],
+        ["InvalidParameter.BindVpcs.MissingField", "/1/VSwitchId"],
+        ["InvalidParameter.BindVpcs.VpcOwnerIdPrecision", "/1/VpcOwnerId"],
+        ["InvalidParameter.BindVpcs.UnknownField", "/1/VswitchId"],
+        ["InvalidParameter.BindVpcs.DuplicateVpc", "/1/VpcId"],
+      ],
+    );
+    assert.ok(report.errors.every((e) => e.rule && e.message));
+  }
+  const malformed = kms.validateBindVpcs('[{"VpcId": ]');
+  assert.deepEqual(malformed.errors.map((e) => e.code), ["InvalidParameter.BindVpcs.Malformed"]);
+  assert.match(malformed.errors[0].message, /byte 11/);
+  const ok = kms.validateBindVpcs([{ ...entries[0], RegionId: "cn-hangzhou", VpcOwnerId: APP }], context);
+  assert.equal(ok.ok, true);
+  assert.deepEqual(ok.warnings.map((w) => w.code), ["Warning.CrossAccountVpc"]);
+  assert.equal(kms.validateBindVpcs("[]").ok, true, "no context needed");
+});
+
+test("validateName and validateId", () => {
+  assert.deepEqual(kms.validateName("alias", "alias/app"), { ok: true });
+  const reserved = kms.validateName("alias", "alias/acs/ecs");
+  assert.equal(reserved.ok, false);
+  assert.equal(reserved.error.code, "InvalidParameter.Alias");
+  assert.equal(reserved.error.rule, "R-NAME-4");
+  assert.equal(kms.validateName("resource-share-name", "kms share!").error.code, "InvalidParameter.ResourceShareName");
+  assert.deepEqual(kms.validateId("instance-id", "kst-hzz62f4a5c2d7ab12cd"), { ok: true });
+  assert.equal(kms.validateId("account-id", "0123").error.code, "InvalidParameter.AccountId");
+  assert.throws(() => kms.validateName("colour", "x"), TypeError);
+});
+
+function world() {
+  const plan = readJson(scenarioFiles().find((f) => f.includes("02-joint")));
+  return { directory: plan.directory, instance: plan.instance };
+}
+
+test("Instance applies all or nothing and throws KmsError with the rejection", () => {
+  const instance = kms.Instance.fromJSON(world());
+  const share = { as: "owner", action: "CreateResourceShare", params: { name: "kms-share", mode: "joint", principals: [{ type: "account", id: APP }] } };
+  const outcome = instance.apply(share, { now: new Date("2026-03-01T00:00:00Z"), requestId: "r-1" });
+  assert.deepEqual(outcome.quota, { used: 1, purchased: 10 });
+  assert.match(outcome.audit.time, /^2026-03-01T00:00:00/);
+  assert.equal(outcome.audit.requestId, "r-1");
+
+  const before = JSON.stringify(instance.toJSON());
+  assert.throws(
+    () => instance.apply({ as: APP, action: "UpdateKmsInstanceBindVpc", params: { BindVpcs: "[]" } }),
+    (e) => {
+      assert.ok(e instanceof kms.KmsError && e instanceof Error);
+      assert.equal(e.code, "Forbidden.OwnerOnly");
+      assert.equal(e.rule, "R-AZ-4");
+      assert.equal(e.audit.result, "Forbidden.OwnerOnly");
+      assert.match(e.audit.requestId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      assert.deepEqual(e.quota, { used: 1, purchased: 10 });
+      return true;
+    },
+  );
+  assert.equal(JSON.stringify(instance.toJSON()), before, "a rejection changes nothing");
+
+  // BindVpcs rejections carry every problem.
+  assert.throws(
+    () => instance.apply({ as: "owner", action: "UpdateKmsInstanceBindVpc", params: { BindVpcs: '[{"VpcId":"x"}]' } }),
+    (e) => e.errors.length === 4 && e.errors.every((p) => p.path.startsWith("/0/")),
+  );
+
+  const decision = instance.check({ as: APP, action: "CreateBackup" });
+  assert.deepEqual([decision.allowed, decision.denied.code], [false, "Forbidden.OwnerOnly"]);
+  assert.equal(instance.check({ as: APP, action: "CreateKey", params: { alias: "alias/x" } }).allowed, true);
+
+  const copy = kms.Instance.fromJSON(JSON.stringify(instance.toJSON()));
+  assert.deepEqual(copy.toJSON(), instance.toJSON());
+  assert.deepEqual(copy.quota(), instance.quota());
+  copy.free();
+});
+
+test("bad documents throw their codes", () => {
+  assert.throws(() => kms.Instance.fromJSON({ directory: {} }), (e) => e.code === "InvalidParameter.State");
+  const instance = kms.Instance.fromJSON(world());
+  assert.throws(() => instance.apply({ as: "owner", action: "LaunchRocket" }), (e) => e.code === "InvalidParameter.Request" && /LaunchRocket/.test(e.message));
+  assert.throws(() => instance.apply({ as: "owner", action: "RenewKmsInstance", params: { months: "x" } }), (e) => e.code === "InvalidParameter.Request" && /months/.test(e.message));
+  assert.throws(() => instance.apply({ as: "owner", action: "DescribeKmsInstance" }, { now: "yesterday" }), (e) => e.code === "InvalidParameter.Request" && e.path === "/now");
+});
