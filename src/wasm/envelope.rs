@@ -325,3 +325,66 @@ impl OpenSession {
         to_js(&OpenedInfo { context: &self.context, key_arn: &self.key_arn })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! How failures of a JS key store become problems: the package's own provider
+    //! only fails in well-formed ways, a user's store may not.
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    /// A key store whose `seal` runs `body` (JS) with `(arn, iv, aad, plaintext)`.
+    fn store(body: &str) -> BlobBridge<JsKeys> {
+        let object = js_sys::Object::new();
+        let seal = js_sys::Function::new_with_args("arn, iv, aad, plaintext", body);
+        js_sys::Reflect::set(&object, &"seal".into(), &seal).unwrap();
+        BlobBridge(JsKeys(object.unchecked_into()))
+    }
+
+    async fn seal_with(body: &str) -> Result<Vec<u8>, Problem> {
+        let arn: KeyArn = "acs:kms:cn-hangzhou:1:key/k".parse().unwrap();
+        store(body).encrypt(&arn, &[7; 32], &EncryptionContext::new()).await
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_store_that_seals_gives_a_blob() {
+        let blob = seal_with("return Promise.resolve(new Uint8Array(48).fill(1))").await.unwrap();
+        assert_eq!(blob[..3], [0x01, 1, b'k']);
+        assert_eq!(blob.len(), 2 + 1 + 12 + 48);
+    }
+
+    #[wasm_bindgen_test]
+    async fn rejections_keep_a_known_code() {
+        let p =
+            seal_with("return Promise.reject({code: 'Bridge.Timeout', message: 'proxy took 5 s'})").await.unwrap_err();
+        assert_eq!((p.code, p.message.as_str()), (Code::BridgeTimeout, "proxy took 5 s"));
+    }
+
+    #[wasm_bindgen_test]
+    async fn anything_else_is_a_bridge_failure() {
+        for body in [
+            "return Promise.reject('boom')",
+            "return Promise.reject({code: 'Nope.Unknown', message: 'odd'})",
+            "return Promise.reject(new Error('thrown'))",
+            "throw new TypeError('synchronous')",
+            "return Promise.resolve('not bytes')",
+        ] {
+            let p = seal_with(body).await.unwrap_err();
+            assert_eq!(p.code, Code::BridgeHsm, "{body}: {p}");
+            assert!(!p.message.is_empty());
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn thrown_objects_carry_every_problem() {
+        let problems = [
+            Problem::new(Code::BindVpcsVpcId, "a").at("/0/VpcId").rule("R-BV-3"),
+            Problem::new(Code::BindVpcsMissingField, "b"),
+        ];
+        let thrown = super::super::problems_to_js(&problems, serde_json::Map::new());
+        let get = |k: &str| js_sys::Reflect::get(&thrown, &k.into()).unwrap();
+        assert_eq!(get("code").as_string().as_deref(), Some("InvalidParameter.BindVpcs.VpcId"));
+        assert_eq!(get("path").as_string().as_deref(), Some("/0/VpcId"));
+        assert_eq!(js_sys::Array::from(&get("errors")).length(), 2);
+    }
+}

@@ -1,0 +1,59 @@
+// A consumer's code, type-checked with `tsc --strict --noEmit` against the built
+// package (resolved through its `exports`, as an npm user's would be).
+import {
+  decrypt, encrypt, Instance, isKmsError, KmsError, runPlan, SoftwareKeyProvider, validateBindVpcs, validateId,
+  validateName, WebCryptoKeyProvider,
+} from "kms-instance";
+import type {
+  BindVpcsReport, Code, Decision, InstanceState, KeyStore, NameCheck, Opened, Outcome, Plan, PlanResult, Problem, Request,
+} from "kms-instance";
+
+const report: BindVpcsReport = validateBindVpcs(
+  [{ VpcId: "vpc-bp1go9qvmj78j4f4c0001", VSwitchId: "vsw-bp16c5pvvcf0fp5b90001", RegionId: "cn-hangzhou", VpcOwnerId: 1207089758810000 }],
+  { region: "cn-hangzhou", owner: "1207089758810000" },
+);
+const firstCode: Code | undefined = report.errors[0]?.code;
+const checks: NameCheck[] = [validateName("alias", "alias/app"), validateId("vpc-id", "vpc-1")];
+for (const check of checks) {
+  if (!check.ok) {
+    const problem: Problem = check.error;
+    console.log(problem.code, problem.path, problem.rule);
+  }
+}
+
+declare const state: InstanceState;
+const instance = Instance.fromJSON(state);
+const request: Request = { as: "owner", action: "CreateKey", params: { alias: "alias/app", protection: "software" } };
+const noParams: Request = { as: "1192853035110000", action: "CreateBackup", ram: ["kms:*"] };
+try {
+  const outcome: Outcome = instance.apply(request, { now: new Date(), requestId: "r-1" });
+  console.log(outcome.quota.used, outcome.audit.result, outcome.keyId);
+} catch (e) {
+  if (isKmsError(e)) {
+    const code: Code = e.code;
+    console.log(code, e.errors.length, e.audit?.requestId);
+  }
+}
+const decision: Decision = instance.check(noParams);
+console.log(decision.allowed, decision.denied?.rule, instance.quota().purchased, instance.toJSON().instance.status);
+
+declare const plan: Plan;
+const result: PlanResult = runPlan(plan);
+console.log(result.matched, result.steps.map((s) => s.errors.join(",")));
+
+async function seal(): Promise<Opened> {
+  const software = new SoftwareKeyProvider({ keys: [{ arn: "acs:kms:cn-hangzhou:1:key/a", material: "AA==" }] });
+  const webcrypto = await WebCryptoKeyProvider.generate(["acs:kms:cn-hangzhou:1:key/b"]);
+  const store: KeyStore = webcrypto;
+  const message: Uint8Array = await encrypt([software, store], new Uint8Array(8), { context: { app: "x" }, algorithm: "AES_GCM_128" });
+  return decrypt([webcrypto], message, { requireContext: { app: "x" } });
+}
+void seal().catch((e: unknown) => e instanceof KmsError && console.log(e.code));
+
+// @ts-expect-error: an unknown action is a type error
+const wrong: Request = { as: "owner", action: "LaunchRocket" };
+// @ts-expect-error: the params of CreateKey need an alias
+const incomplete: Request = { as: "owner", action: "CreateKey", params: {} };
+// @ts-expect-error: validateId takes id kinds only
+validateId("alias", "alias/x");
+void [firstCode, wrong, incomplete];
