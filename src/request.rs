@@ -280,11 +280,50 @@ pub struct AccessPoint {
 #[serde(deny_unknown_fields)]
 pub struct NoParams {}
 
-/// Every action of SCENARIOS.md, with its parameters.
-#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "action", content = "params")]
-pub enum Action {
+/// Defines [`Action`] and its dispatch by name. Building an action from its name and
+/// parameters directly (rather than through serde's adjacently tagged enum, which the
+/// derive still describes for the TypeScript types) keeps one deserializer per
+/// parameter type: the wasm module is the smaller for it.
+macro_rules! actions {
+    ($($name:ident($params:ty),)*) => {
+        /// Every action of SCENARIOS.md, with its parameters.
+        #[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(tag = "action", content = "params")]
+        pub enum Action {
+            $($name($params),)*
+        }
+
+        impl Action {
+            /// Every action's API name.
+            pub const NAMES: &'static [&'static str] = &[$(stringify!($name),)*];
+
+            /// The action's API name.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $(Action::$name(_) => stringify!($name),)*
+                }
+            }
+
+            /// Builds an action from its name and parameters (`null` or absent: none).
+            pub fn from_parts(name: &str, params: Value) -> Result<Action, String> {
+                let params = if params.is_null() { Value::Object(Default::default()) } else { params };
+                match name {
+                    $(stringify!($name) => parse_params(name, params).map(Action::$name),)*
+                    other => Err(format!("unknown action {other:?}; expected one of {}", Action::NAMES.join(", "))),
+                }
+            }
+
+            fn params(&self) -> Value {
+                match self {
+                    $(Action::$name(p) => serde_json::to_value(p).unwrap_or(Value::Null),)*
+                }
+            }
+        }
+    };
+}
+
+actions! {
     ConnectKmsInstance(Box<Connect>),
     CompleteEnable(NoParams),
     UpgradeKmsInstance(Upgrade),
@@ -319,63 +358,17 @@ pub enum Action {
     CreateApplicationAccessPoint(AccessPoint),
 }
 
-impl Action {
-    /// Builds an action from its name and parameters (`null` or absent: none).
-    pub fn from_parts(name: &str, params: Value) -> Result<Action, String> {
-        let params = if params.is_null() { Value::Object(Default::default()) } else { params };
-        let tagged = serde_json::json!({ "action": name, "params": params });
-        // The path names the field at fault (`params.months`), not only the type.
-        serde_path_to_error::deserialize(tagged).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            if path == "." {
-                format!("action {name}: {inner}")
-            } else {
-                format!("action {name}: {path}: {inner}")
-            }
-        })
-    }
-
-    /// The action's API name.
-    pub fn name(&self) -> &'static str {
-        macro_rules! names {
-            ($($v:ident),*) => { match self { $(Action::$v(_) => stringify!($v),)* } };
+fn parse_params<T: serde::de::DeserializeOwned>(action: &str, params: Value) -> Result<T, String> {
+    // The path names the field at fault (`months`), not only the type.
+    serde_path_to_error::deserialize(params).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." {
+            format!("action {action}: params: {inner}")
+        } else {
+            format!("action {action}: params.{path}: {inner}")
         }
-        names!(
-            ConnectKmsInstance,
-            CompleteEnable,
-            UpgradeKmsInstance,
-            RenewKmsInstance,
-            Expire,
-            EnableSecurityAudit,
-            DescribeKmsInstance,
-            UpdateKmsInstanceBindVpc,
-            CreateResourceShare,
-            AssociatePrincipals,
-            DisassociatePrincipals,
-            ChangeShareMode,
-            DeleteResourceShare,
-            JoinFolder,
-            CreateKey,
-            DescribeKey,
-            UpdateRotationPolicy,
-            ScheduleKeyDeletion,
-            SetDeletionProtection,
-            CreateAlias,
-            TagResource,
-            CreateSecret,
-            DescribeSecret,
-            DeleteSecret,
-            UpdateSecretRotationPolicy,
-            GetSecretValue,
-            Encrypt,
-            Decrypt,
-            GenerateDataKey,
-            ReEncrypt,
-            CreateBackup,
-            CreateApplicationAccessPoint
-        )
-    }
+    })
 }
 
 /// One API call. Serialised as a change-plan step without `expect`.
@@ -430,8 +423,7 @@ impl TryFrom<RequestDoc> for Request {
 
 impl From<Request> for RequestDoc {
     fn from(r: Request) -> Self {
-        let mut tagged = serde_json::to_value(&r.action).unwrap_or(Value::Null);
-        let params = tagged.get_mut("params").map(Value::take).unwrap_or(Value::Null);
+        let params = r.action.params();
         RequestDoc {
             caller: r.caller,
             action: r.action.name().to_string(),

@@ -34,9 +34,14 @@ pub(crate) fn json_text(value: &JsValue, code: Code) -> Result<String, JsValue> 
 }
 
 /// A JS value (or a JSON string) as a Rust value, any failure under `code`.
+///
+/// Every input goes through `serde_json::Value`, so each type has one deserializer in
+/// the module, not one per source.
 pub(crate) fn from_js<T: serde::de::DeserializeOwned>(value: &JsValue, code: Code) -> Result<T, JsValue> {
     let text = json_text(value, code)?;
-    serde_json::from_str(&text).map_err(|e| problem_to_js(&Problem::new(code, e.to_string())))
+    serde_json::from_str::<serde_json::Value>(&text)
+        .and_then(T::deserialize)
+        .map_err(|e| problem_to_js(&Problem::new(code, e.to_string())))
 }
 
 /// Optional options: `undefined` and `null` are the defaults.
