@@ -126,7 +126,13 @@ export async function encrypt(providers: readonly KeyProvider[], plaintext: Uint
       const key = await importDataKey(subtle, session.dataKey(), "encrypt");
       const params = { name: "AES-GCM", iv: view(session.iv()), additionalData: view(session.aad()), tagLength: 128 };
       const sealed = new Uint8Array(await subtle.encrypt(params, key, view(plaintext)));
-      return guard(() => session.finish(sealed));
+      const body = sealed.subarray(0, sealed.length - 16);
+      const [prefix, suffix]: Uint8Array[] = guard(() => session.frame(body.length, sealed.subarray(body.length)));
+      const message = new Uint8Array(prefix.length + body.length + suffix.length);
+      message.set(prefix);
+      message.set(body, prefix.length);
+      message.set(suffix, prefix.length + body.length);
+      return message;
     } finally {
       session.free();
     }

@@ -223,32 +223,84 @@ impl<'a> Message<'a> {
 
     /// Writes the message in DER.
     pub fn to_der(&self) -> Result<Vec<u8>, Problem> {
-        let h = &self.header;
-        let keys = h
+        let message = DerMessage { header: self.header.to_der_header()?, body: self.der_body()? };
+        message.to_der().map_err(encode_error)
+    }
+
+    fn der_body(&self) -> Result<DerBody<'_>, Problem> {
+        Ok(DerBody { iv: octets(&self.iv)?, cipher_text: octets(self.ciphertext)?, auth_tag: octets(&self.tag)? })
+    }
+}
+
+fn encode_error(e: der::Error) -> Problem {
+    Problem::new(Code::Plaintext, format!("cannot encode the message: {e}"))
+}
+
+/// The bytes of a message around its ciphertext: `prefix | ciphertext | suffix` is the
+/// DER of the whole message. A host that encrypted a large body itself joins the three
+/// once, instead of copying the body into wasm and the message back out.
+pub fn frame(
+    header: &Header,
+    iv: &[u8; IV_LEN],
+    ciphertext_len: usize,
+    tag: &[u8; TAG_LEN],
+) -> Result<(Vec<u8>, Vec<u8>), Problem> {
+    let length = |n: usize| Length::try_from(n).map_err(encode_error);
+    let tlv = |tag: Tag, len: Length| Tlv::new(tag, len).and_then(|h| h.to_der()).map_err(encode_error);
+    let header_der = header.to_der_header()?.to_der().map_err(encode_error)?;
+    let iv_der = octets(iv)?.to_der().map_err(encode_error)?;
+    let tag_der = octets(tag)?.to_der().map_err(encode_error)?;
+    let ciphertext_tlv = tlv(Tag::OctetString, length(ciphertext_len)?)?;
+    let body_len = iv_der.len() + ciphertext_tlv.len() + ciphertext_len + tag_der.len();
+    let body_tlv = tlv(Tag::Sequence, length(body_len)?)?;
+    let message_tlv = tlv(Tag::Sequence, length(header_der.len() + body_tlv.len() + body_len)?)?;
+    let prefix = [message_tlv, header_der, body_tlv, iv_der, ciphertext_tlv].concat();
+    Ok((prefix, tag_der))
+}
+
+impl Header {
+    fn to_der_header(&self) -> Result<DerHeader<'_>, Problem> {
+        let keys = self
             .encrypted_data_keys
             .iter()
             .map(|k| Ok(DerDataKey { key_id: octets(k.key_arn.as_bytes())?, encrypted_data_key: octets(&k.blob)? }))
             .collect::<Result<Vec<_>, Problem>>()?;
-        let context = h
+        let context = self
             .context
             .iter()
             .map(|(k, v)| Ok(DerContextPair { key: octets(k.as_bytes())?, value: octets(v.as_bytes())? }))
             .collect::<Result<Vec<_>, Problem>>()?;
-        let message = DerMessage {
-            header: DerHeader {
-                version: VERSION,
-                algorithm: h.algorithm.id(),
-                encrypted_data_keys: SetOf(keys),
-                encryption_context: SetOf(context),
-                header_iv: octets(&h.header_iv)?,
-                header_auth_tag: octets(&h.header_tag)?,
-            },
-            body: DerBody {
-                iv: octets(&self.iv)?,
-                cipher_text: octets(self.ciphertext)?,
-                auth_tag: octets(&self.tag)?,
-            },
+        Ok(DerHeader {
+            version: VERSION,
+            algorithm: self.algorithm.id(),
+            encrypted_data_keys: SetOf(keys),
+            encryption_context: SetOf(context),
+            header_iv: octets(&self.header_iv)?,
+            header_auth_tag: octets(&self.header_tag)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_and_body_are_the_der_of_the_message() {
+        let header = Header {
+            algorithm: Algorithm::AesGcm256,
+            encrypted_data_keys: vec![EncryptedDataKey { key_arn: "acs:kms:r:1:key/k".into(), blob: vec![9; 70] }],
+            context: [("a".to_string(), "b".to_string())].into(),
+            header_iv: [1; IV_LEN],
+            header_tag: [2; TAG_LEN],
         };
-        message.to_der().map_err(|e| Problem::new(Code::Plaintext, format!("cannot encode the message: {e}")))
+        // Every way DER writes a length: short form, one, two and three length bytes.
+        for len in [0, 1, 127, 128, 255, 256, 65_535, 65_536, 1 << 20] {
+            let ciphertext = vec![0xab; len];
+            let message =
+                Message { header: header.clone(), iv: [3; IV_LEN], ciphertext: &ciphertext, tag: [4; TAG_LEN] };
+            let (prefix, suffix) = frame(&header, &message.iv, len, &message.tag).unwrap();
+            assert_eq!([prefix, ciphertext.clone(), suffix].concat(), message.to_der().unwrap(), "{len} bytes");
+        }
     }
 }

@@ -231,10 +231,17 @@ impl Sealing {
 
     /// The message around a body encrypted elsewhere with this data key, IV and AAD.
     pub fn finish(&self, ciphertext: &[u8], tag: [u8; TAG_LEN]) -> Result<Vec<u8>, Problem> {
-        if ciphertext.len() > MAX_BODY_BYTES {
+        let (prefix, suffix) = self.frame(ciphertext.len(), &tag)?;
+        Ok([prefix.as_slice(), ciphertext, &suffix].concat())
+    }
+
+    /// The bytes before and after a body of `ciphertext_len` bytes encrypted elsewhere:
+    /// `prefix | ciphertext | suffix` is the message (see [`message::frame`]).
+    pub fn frame(&self, ciphertext_len: usize, tag: &[u8; TAG_LEN]) -> Result<(Vec<u8>, Vec<u8>), Problem> {
+        if ciphertext_len > MAX_BODY_BYTES {
             return Err(Problem::new(Code::Plaintext, format!("the body is larger than {MAX_BODY_BYTES} bytes")));
         }
-        Message { header: self.header.clone(), iv: self.iv, ciphertext, tag }.to_der()
+        message::frame(&self.header, &self.iv, ciphertext_len, tag)
     }
 }
 

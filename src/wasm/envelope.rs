@@ -276,15 +276,18 @@ impl SealSession {
         self.0.aad()
     }
 
-    /// The message, from the body's `ciphertext | tag`.
-    pub fn finish(&self, sealed: &[u8]) -> Result<Vec<u8>, JsValue> {
-        let split = sealed
-            .len()
-            .checked_sub(TAG_LEN)
-            .ok_or_else(|| problem_to_js(&Problem::new(Code::Plaintext, "the sealed body is shorter than its tag")))?;
-        let (ciphertext, tag) = sealed.split_at(split);
-        let tag: [u8; TAG_LEN] = tag.try_into().unwrap_or([0; TAG_LEN]);
-        self.0.finish(ciphertext, tag).map_err(|p| problem_to_js(&p))
+    /// The bytes around a body the host encrypted: `[prefix, suffix]`, where
+    /// `prefix | ciphertext | suffix` is the message. Only the 16-byte tag crosses into
+    /// wasm, not the body.
+    pub fn frame(&self, ciphertext_len: usize, tag: &[u8]) -> Result<js_sys::Array, JsValue> {
+        let tag: [u8; TAG_LEN] = tag
+            .try_into()
+            .map_err(|_| problem_to_js(&Problem::new(Code::Plaintext, "the body's tag is not 16 bytes")))?;
+        let (prefix, suffix) = self.0.frame(ciphertext_len, &tag).map_err(|p| problem_to_js(&p))?;
+        Ok(js_sys::Array::of2(
+            &js_sys::Uint8Array::from(prefix.as_slice()),
+            &js_sys::Uint8Array::from(suffix.as_slice()),
+        ))
     }
 }
 
