@@ -236,26 +236,28 @@ fn encode_error(e: der::Error) -> Problem {
     Problem::new(Code::Plaintext, format!("cannot encode the message: {e}"))
 }
 
-/// The bytes of a message around its ciphertext: `prefix | ciphertext | suffix` is the
-/// DER of the whole message. A host that encrypted a large body itself joins the three
-/// once, instead of copying the body into wasm and the message back out.
-pub fn frame(
-    header: &Header,
-    iv: &[u8; IV_LEN],
-    ciphertext_len: usize,
-    tag: &[u8; TAG_LEN],
-) -> Result<(Vec<u8>, Vec<u8>), Problem> {
+/// The bytes of a message before its ciphertext: `prefix | ciphertext | tag_suffix(tag)`
+/// is the DER of the whole message. A host that encrypted a large body itself joins the
+/// three once, instead of copying the body into wasm and the message back out; and
+/// sealing here writes the body straight into the message.
+pub fn frame_prefix(header: &Header, iv: &[u8; IV_LEN], ciphertext_len: usize) -> Result<Vec<u8>, Problem> {
     let length = |n: usize| Length::try_from(n).map_err(encode_error);
     let tlv = |tag: Tag, len: Length| Tlv::new(tag, len).and_then(|h| h.to_der()).map_err(encode_error);
     let header_der = header.to_der_header()?.to_der().map_err(encode_error)?;
     let iv_der = octets(iv)?.to_der().map_err(encode_error)?;
-    let tag_der = octets(tag)?.to_der().map_err(encode_error)?;
     let ciphertext_tlv = tlv(Tag::OctetString, length(ciphertext_len)?)?;
-    let body_len = iv_der.len() + ciphertext_tlv.len() + ciphertext_len + tag_der.len();
+    let body_len = iv_der.len() + ciphertext_tlv.len() + ciphertext_len + TAG_TLV_LEN;
     let body_tlv = tlv(Tag::Sequence, length(body_len)?)?;
     let message_tlv = tlv(Tag::Sequence, length(header_der.len() + body_tlv.len() + body_len)?)?;
-    let prefix = [message_tlv, header_der, body_tlv, iv_der, ciphertext_tlv].concat();
-    Ok((prefix, tag_der))
+    Ok([message_tlv, header_der, body_tlv, iv_der, ciphertext_tlv].concat())
+}
+
+/// An OCTET STRING of 16 bytes: tag, length, the bytes.
+const TAG_TLV_LEN: usize = 2 + TAG_LEN;
+
+/// The bytes of a message after its ciphertext: the body's tag.
+pub fn tag_suffix(tag: &[u8; TAG_LEN]) -> Result<Vec<u8>, Problem> {
+    octets(tag)?.to_der().map_err(encode_error)
 }
 
 impl Header {
@@ -299,7 +301,9 @@ mod tests {
             let ciphertext = vec![0xab; len];
             let message =
                 Message { header: header.clone(), iv: [3; IV_LEN], ciphertext: &ciphertext, tag: [4; TAG_LEN] };
-            let (prefix, suffix) = frame(&header, &message.iv, len, &message.tag).unwrap();
+            let prefix = frame_prefix(&header, &message.iv, len).unwrap();
+            let suffix = tag_suffix(&message.tag).unwrap();
+            assert_eq!(suffix.len(), TAG_TLV_LEN);
             assert_eq!([prefix, ciphertext.clone(), suffix].concat(), message.to_der().unwrap(), "{len} bytes");
         }
     }

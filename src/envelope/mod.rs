@@ -190,7 +190,7 @@ pub async fn generate_materials(
 
 /// Everything of one message but its body: a data key, the header, the body's IV.
 /// [`Sealing::seal`] finishes it here; a host with a faster AES-GCM (WebCrypto) can
-/// encrypt the body itself and hand the result to [`Sealing::finish`].
+/// encrypt the body itself and join it with [`Sealing::frame`].
 pub struct Sealing {
     materials: Arc<Materials>,
     header: Header,
@@ -222,26 +222,29 @@ impl Sealing {
         context_bytes(&self.header.context)
     }
 
-    /// Seals `plaintext` into the message (R-ENV-2).
+    /// Seals `plaintext` into the message (R-ENV-2): the body is copied once, into the
+    /// message, and encrypted there.
     pub fn seal(&self, plaintext: &[u8]) -> Result<Vec<u8>, Problem> {
-        let mut body = plaintext.to_vec();
-        let tag = gcm::seal(self.materials.algorithm, &self.materials.data_key, &self.iv, &self.aad(), &mut body)?;
-        self.finish(&body, tag)
+        let mut message = self.prefix(plaintext.len())?;
+        let start = message.len();
+        message.extend_from_slice(plaintext);
+        let (alg, key) = (self.materials.algorithm, &self.materials.data_key);
+        let tag = gcm::seal(alg, key, &self.iv, &self.aad(), &mut message[start..])?;
+        message.extend_from_slice(&message::tag_suffix(&tag)?);
+        Ok(message)
     }
 
-    /// The message around a body encrypted elsewhere with this data key, IV and AAD.
-    pub fn finish(&self, ciphertext: &[u8], tag: [u8; TAG_LEN]) -> Result<Vec<u8>, Problem> {
-        let (prefix, suffix) = self.frame(ciphertext.len(), &tag)?;
-        Ok([prefix.as_slice(), ciphertext, &suffix].concat())
-    }
-
-    /// The bytes before and after a body of `ciphertext_len` bytes encrypted elsewhere:
-    /// `prefix | ciphertext | suffix` is the message (see [`message::frame`]).
+    /// The bytes before and after a body of `ciphertext_len` bytes encrypted elsewhere
+    /// with this data key, IV and AAD: `prefix | ciphertext | suffix` is the message.
     pub fn frame(&self, ciphertext_len: usize, tag: &[u8; TAG_LEN]) -> Result<(Vec<u8>, Vec<u8>), Problem> {
+        Ok((self.prefix(ciphertext_len)?, message::tag_suffix(tag)?))
+    }
+
+    fn prefix(&self, ciphertext_len: usize) -> Result<Vec<u8>, Problem> {
         if ciphertext_len > MAX_BODY_BYTES {
             return Err(Problem::new(Code::Plaintext, format!("the body is larger than {MAX_BODY_BYTES} bytes")));
         }
-        message::frame(&self.header, &self.iv, ciphertext_len, tag)
+        message::frame_prefix(&self.header, &self.iv, ciphertext_len)
     }
 }
 
