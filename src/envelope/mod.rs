@@ -3,10 +3,10 @@
 //! the message stores the data key encrypted under one or more master keys beside the
 //! data's ciphertext.
 //!
-//! The work is split in three so a host can run the body's AES-GCM itself (WebCrypto
-//! is faster than wasm for large bodies): [`Materials`] (the data key, plaintext and
-//! encrypted), the header ([`Materials::header`]) and the body ([`seal`] and [`open`]).
-//! [`encrypt`] and [`decrypt`] do all of it.
+//! [`encrypt`] and [`decrypt`] do all of it. A host that runs the body's AES-GCM itself
+//! (WebCrypto is faster than wasm for large bodies) uses the two halves:
+//! [`begin_seal`] gives a [`Sealing`] (data key, header, IV; `frame` joins the body),
+//! and [`begin_open`] gives an [`Opening`] (header checked, data key open).
 
 pub mod arn;
 pub mod cache;
@@ -83,7 +83,7 @@ impl fmt::Debug for Materials {
 impl Materials {
     /// A header for one message: a fresh header IV, and the header tag over the
     /// algorithm, the context and the encrypted data keys.
-    pub fn header(&self, context: &EncryptionContext) -> Result<Header, Problem> {
+    fn header(&self, context: &EncryptionContext) -> Result<Header, Problem> {
         let mut header = Header {
             algorithm: self.algorithm,
             encrypted_data_keys: self.encrypted_data_keys.clone(),
@@ -96,12 +96,13 @@ impl Materials {
         header.header_tag = gcm::seal(self.algorithm, &self.data_key, &header.header_iv, &aad, &mut [])?;
         Ok(header)
     }
+}
 
-    /// Checks the header tag (in constant time) before anything touches the body.
-    fn verify(&self, header: &Header) -> Result<(), Problem> {
-        let aad = header.authenticated_fields(&context_bytes(&header.context));
-        gcm::open(self.algorithm, &self.data_key, &header.header_iv, &aad, &mut [], &header.header_tag)
-    }
+/// Checks the header tag under `data_key` (in constant time), before anything touches
+/// the body.
+fn verify_header(data_key: &[u8], header: &Header) -> Result<(), Problem> {
+    let aad = header.authenticated_fields(&context_bytes(&header.context));
+    gcm::open(header.algorithm, data_key, &header.header_iv, &aad, &mut [], &header.header_tag)
 }
 
 /// What encryption uses besides the keys.
@@ -204,10 +205,6 @@ impl fmt::Debug for Sealing {
 }
 
 impl Sealing {
-    pub fn algorithm(&self) -> Algorithm {
-        self.materials.algorithm
-    }
-
     /// The plaintext data key, for a host that encrypts the body itself.
     pub fn data_key(&self) -> &[u8] {
         &self.materials.data_key
@@ -294,7 +291,7 @@ fn context_mismatch() -> Problem {
 
 /// Finds a data key the bridges can open and whose header tag checks; returns it with
 /// the master key that opened it.
-pub async fn open_materials(bridges: &[&dyn HsmBridge], header: &Header) -> Result<(Materials, KeyArn), Problem> {
+async fn open_data_key(bridges: &[&dyn HsmBridge], header: &Header) -> Result<(Zeroizing<Vec<u8>>, KeyArn), Problem> {
     // A bridge that is down is reported as such, unless another key opens the message.
     let mut outage: Option<Problem> = None;
     for edk in &header.encrypted_data_keys {
@@ -303,16 +300,8 @@ pub async fn open_materials(bridges: &[&dyn HsmBridge], header: &Header) -> Resu
         };
         for bridge in bridges {
             match bridge.decrypt(&arn, &edk.blob, &header.context).await {
-                Ok(data_key) => {
-                    let materials = Materials {
-                        algorithm: header.algorithm,
-                        data_key,
-                        encrypted_data_keys: header.encrypted_data_keys.clone(),
-                    };
-                    if materials.verify(header).is_ok() {
-                        return Ok((materials, arn));
-                    }
-                }
+                Ok(data_key) if verify_header(&data_key, header).is_ok() => return Ok((data_key, arn)),
+                Ok(_) => {}
                 Err(p) if matches!(p.code, Code::BridgeKeyNotFound | Code::InvalidCiphertext) => {}
                 Err(p) => outage = outage.or(Some(p)),
             }
@@ -326,7 +315,7 @@ pub async fn open_materials(bridges: &[&dyn HsmBridge], header: &Header) -> Resu
 /// A message whose header has been checked and whose data key is open: all but the
 /// body. [`Opening::open`] finishes here; a host can decrypt the body itself.
 pub struct Opening<'a> {
-    materials: Materials,
+    data_key: Zeroizing<Vec<u8>>,
     message: Message<'a>,
     key_arn: KeyArn,
 }
@@ -338,13 +327,9 @@ impl fmt::Debug for Opening<'_> {
 }
 
 impl<'a> Opening<'a> {
-    pub fn algorithm(&self) -> Algorithm {
-        self.materials.algorithm
-    }
-
     /// The plaintext data key, for a host that decrypts the body itself.
     pub fn data_key(&self) -> &[u8] {
-        &self.materials.data_key
+        &self.data_key
     }
 
     pub fn message(&self) -> &Message<'a> {
@@ -365,8 +350,8 @@ impl<'a> Opening<'a> {
     pub fn open(self) -> Result<Opened, Problem> {
         let mut body = self.message.ciphertext.to_vec();
         gcm::open(
-            self.materials.algorithm,
-            &self.materials.data_key,
+            self.message.header.algorithm,
+            &self.data_key,
             &self.message.iv,
             &self.aad(),
             &mut body,
@@ -388,8 +373,8 @@ pub async fn begin_open<'a>(
     if options.require_context.iter().any(|(k, v)| context.get(k) != Some(v)) {
         return Err(context_mismatch());
     }
-    let (materials, key_arn) = open_materials(bridges, &message.header).await?;
-    Ok(Opening { materials, message, key_arn })
+    let (data_key, key_arn) = open_data_key(bridges, &message.header).await?;
+    Ok(Opening { data_key, message, key_arn })
 }
 
 /// Decrypts a message with whichever of its data keys the bridges can open (R-ENV-4:
