@@ -114,10 +114,12 @@ pub struct EncryptOptions<'a> {
     pub cache: Option<&'a DataKeyCache>,
 }
 
-/// What decryption checks besides the message.
-#[derive(Debug, Default)]
+/// What decryption checks besides the message (`{"requireContext": {…}}` in JSON).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DecryptOptions {
     /// Entries the message's context must hold, with these values.
+    #[serde(default)]
     pub require_context: EncryptionContext,
 }
 

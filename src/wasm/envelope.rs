@@ -126,13 +126,6 @@ struct EncryptOptions {
     keys: Option<Vec<String>>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct DecryptOptions {
-    #[serde(default)]
-    require_context: EncryptionContext,
-}
-
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct OpenedInfo<'a> {
@@ -206,11 +199,10 @@ impl Keyring {
 
     /// Opens a whole message in wasm: `{plaintext, context, keyArn}`.
     pub fn decrypt(&self, message: Vec<u8>, options: JsValue) -> Result<js_sys::Promise, JsValue> {
-        let options: DecryptOptions = optional(&options, Code::Request)?;
+        let options: envelope::DecryptOptions = optional(&options, Code::Request)?;
         let bridges = self.bridges.clone();
         Ok(future_to_promise(async move {
-            let core = envelope::DecryptOptions { require_context: options.require_context };
-            let opened = envelope::decrypt(&refs(&bridges), &message, &core).await.map_err(|p| problem_to_js(&p))?;
+            let opened = envelope::decrypt(&refs(&bridges), &message, &options).await.map_err(|p| problem_to_js(&p))?;
             opened_to_js(opened.plaintext, &OpenedInfo { context: &opened.context, key_arn: &opened.key_arn })
         }))
     }
@@ -232,12 +224,11 @@ impl Keyring {
     /// decrypts the body itself.
     #[wasm_bindgen(js_name = beginOpen)]
     pub fn begin_open(&self, message: Vec<u8>, options: JsValue) -> Result<js_sys::Promise, JsValue> {
-        let options: DecryptOptions = optional(&options, Code::Request)?;
+        let options: envelope::DecryptOptions = optional(&options, Code::Request)?;
         let bridges = self.bridges.clone();
         Ok(future_to_promise(async move {
-            let core = envelope::DecryptOptions { require_context: options.require_context };
             let opening =
-                envelope::begin_open(&refs(&bridges), &message, &core).await.map_err(|p| problem_to_js(&p))?;
+                envelope::begin_open(&refs(&bridges), &message, &options).await.map_err(|p| problem_to_js(&p))?;
             let m = opening.message();
             let mut sealed = m.ciphertext.to_vec();
             sealed.extend_from_slice(&m.tag);

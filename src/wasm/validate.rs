@@ -23,10 +23,7 @@ export interface BindVpcEntry {
 #[wasm_bindgen(js_name = validateBindVpcs)]
 pub fn validate_bind_vpcs(input: JsValue, context: JsValue) -> Result<JsValue, JsValue> {
     let context: Context = optional(&context, Code::Request)?;
-    let text = match input.as_string() {
-        Some(text) => text,
-        None => json_text(&input, Code::BindVpcsMalformed)?,
-    };
+    let text = json_text(&input, Code::BindVpcsMalformed)?;
     to_js(&bind_vpcs::validate_str(&text, &context))
 }
 
