@@ -10,7 +10,7 @@ import type {
 
 export { KmsError, isKmsError } from "./errors.js";
 export { WebCryptoKeyProvider } from "./webcrypto.js";
-import { view } from "./webcrypto.js";
+import { AES_GCM, gcmParams, view } from "./webcrypto.js";
 export type * from "./types.js";
 
 /** Validates the BindVpcs of UpdateKmsInstanceBindVpc: every problem, never a throw. */
@@ -109,7 +109,7 @@ function hostSubtle(length: number): SubtleCrypto | undefined {
 /** Imports a data key for one use, then wipes the copy that crossed from wasm. */
 async function importDataKey(subtle: SubtleCrypto, raw: Uint8Array, usage: KeyUsage): Promise<CryptoKey> {
   try {
-    return await subtle.importKey("raw", view(raw), "AES-GCM", false, [usage]);
+    return await subtle.importKey("raw", view(raw), AES_GCM, false, [usage]);
   } finally {
     raw.fill(0);
   }
@@ -124,7 +124,7 @@ export async function encrypt(providers: readonly KeyProvider[], plaintext: Uint
     const session: wasm.SealSession = await guardAsync(() => ring.beginSeal(plaintext.length, options));
     try {
       const key = await importDataKey(subtle, session.dataKey(), "encrypt");
-      const params = { name: "AES-GCM", iv: view(session.iv()), additionalData: view(session.aad()), tagLength: 128 };
+      const params = gcmParams(session.iv(), session.aad());
       const sealed = new Uint8Array(await subtle.encrypt(params, key, view(plaintext)));
       const body = sealed.subarray(0, sealed.length - 16);
       const [prefix, suffix]: Uint8Array[] = guard(() => session.frame(body.length, sealed.subarray(body.length)));
@@ -150,7 +150,7 @@ export async function decrypt(providers: readonly KeyProvider[], message: Uint8A
     const session: wasm.OpenSession = await guardAsync(() => ring.beginOpen(message, options));
     try {
       const key = await importDataKey(subtle, session.dataKey(), "decrypt");
-      const params = { name: "AES-GCM", iv: view(session.iv()), additionalData: view(session.aad()), tagLength: 128 };
+      const params = gcmParams(session.iv(), session.aad());
       let plaintext: Uint8Array;
       try {
         plaintext = new Uint8Array(await subtle.decrypt(params, key, view(session.sealed())));

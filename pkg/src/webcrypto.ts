@@ -1,7 +1,7 @@
 import { KmsError } from "./errors.js";
 import type { KeyStore } from "./types.js";
 
-const AES_GCM = "AES-GCM";
+export const AES_GCM = "AES-GCM";
 
 /**
  * WebCrypto takes views of an `ArrayBuffer`; TypeScript types a `Uint8Array` by its
@@ -9,6 +9,11 @@ const AES_GCM = "AES-GCM";
  */
 export function view(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   return bytes as Uint8Array<ArrayBuffer>;
+}
+
+/** The format's AES-GCM: 96-bit IVs, 128-bit tags. Copies the views it is given. */
+export function gcmParams(iv: Uint8Array, aad: Uint8Array): AesGcmParams {
+  return { name: AES_GCM, iv: view(iv.slice()), additionalData: view(aad.slice()), tagLength: 128 };
 }
 
 function subtleCrypto(): SubtleCrypto {
@@ -80,7 +85,7 @@ export class WebCryptoKeyProvider implements KeyStore {
   // Called by the module with views of its memory: copy them before the first await.
   async seal(arn: string, iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array> {
     const key = this.#key(arn);
-    const params = { name: AES_GCM, iv: view(iv.slice()), additionalData: view(aad.slice()), tagLength: 128 };
+    const params = gcmParams(iv, aad);
     const data = view(plaintext.slice());
     try {
       return new Uint8Array(await subtleCrypto().encrypt(params, key, data));
@@ -91,7 +96,7 @@ export class WebCryptoKeyProvider implements KeyStore {
 
   async open(arn: string, iv: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Promise<Uint8Array> {
     const key = this.#key(arn);
-    const params = { name: AES_GCM, iv: view(iv.slice()), additionalData: view(aad.slice()), tagLength: 128 };
+    const params = gcmParams(iv, aad);
     const data = view(sealed.slice());
     try {
       return new Uint8Array(await subtleCrypto().decrypt(params, key, data));
