@@ -125,19 +125,9 @@ fn check_state(instance: &Instance, action: &Action) -> Result<(), Problem> {
     let problem = if instance.status == Status::Expired {
         Problem::new(Code::InstanceExpired, "the instance's subscription has expired; renew it")
     } else {
-        Problem::new(Code::InstanceNotEnabled, format!("the instance is {}", status_name(instance.status)))
+        Problem::new(Code::InstanceNotEnabled, format!("the instance is {}", instance.status.as_str()))
     };
     Err(problem.rule("R-LC-1"))
-}
-
-pub fn status_name(status: Status) -> &'static str {
-    match status {
-        Status::PendingEnable => "pendingEnable",
-        Status::Enabling => "enabling",
-        Status::Enabled => "enabled",
-        Status::Expired => "expired",
-        Status::Released => "released",
-    }
 }
 
 /// R-SH-10: an instance serves only its own region.

@@ -28,6 +28,19 @@ pub enum Status {
     Released,
 }
 
+impl Status {
+    /// The state's name, as the JSON state writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::PendingEnable => "pendingEnable",
+            Status::Enabling => "enabling",
+            Status::Enabled => "enabled",
+            Status::Expired => "expired",
+            Status::Released => "released",
+        }
+    }
+}
+
 #[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -251,5 +264,17 @@ impl Instance {
         self.share.as_ref().map_or_else(Vec::new, |s| {
             s.associations.iter().filter(|a| a.status == AssociationStatus::Failed).map(|a| a.account.clone()).collect()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Status;
+
+    #[test]
+    fn status_names_are_the_json_names() {
+        for status in [Status::PendingEnable, Status::Enabling, Status::Enabled, Status::Expired, Status::Released] {
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
     }
 }

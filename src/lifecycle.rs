@@ -21,10 +21,7 @@ pub fn connect(inst: &mut Instance, p: &Connect) -> Handled {
     if inst.status != Status::PendingEnable {
         return Err(Problem::new(
             Code::AlreadyConnected,
-            format!(
-                "the instance is {}; only a pendingEnable instance is enabled",
-                crate::access::status_name(inst.status)
-            ),
+            format!("the instance is {}; only a pendingEnable instance is enabled", inst.status.as_str()),
         )
         .rule("R-LC-1")
         .into());
@@ -194,12 +191,9 @@ fn is_domain(d: &str) -> bool {
 /// The wait of R-LC-6 is over.
 pub fn complete_enable(inst: &mut Instance) -> Handled {
     if inst.status != Status::Enabling {
-        return Err(Problem::new(
-            Code::NotEnabling,
-            format!("the instance is {}, not enabling", crate::access::status_name(inst.status)),
-        )
-        .rule("R-LC-6")
-        .into());
+        return Err(Problem::new(Code::NotEnabling, format!("the instance is {}, not enabling", inst.status.as_str()))
+            .rule("R-LC-6")
+            .into());
     }
     inst.status = Status::Enabled;
     inst.expected_enable_minutes = None;
@@ -277,7 +271,7 @@ pub fn expire(inst: &mut Instance) -> Handled {
     if inst.status != Status::Enabled {
         return Err(Problem::new(
             Code::InstanceNotEnabled,
-            format!("only an enabled instance expires; this one is {}", crate::access::status_name(inst.status)),
+            format!("only an enabled instance expires; this one is {}", inst.status.as_str()),
         )
         .rule("R-LC-1")
         .into());

@@ -29,22 +29,6 @@ pub enum NameKind {
 }
 
 impl NameKind {
-    pub const ALL: &'static [NameKind] = &[
-        NameKind::InstanceId,
-        NameKind::VpcId,
-        NameKind::VswitchId,
-        NameKind::RegionId,
-        NameKind::AccountId,
-        NameKind::FolderId,
-        NameKind::ResourceDirectoryId,
-        NameKind::AccountName,
-        NameKind::DisplayName,
-        NameKind::ResourceShareName,
-        NameKind::Alias,
-        NameKind::SecretName,
-        NameKind::Bucket,
-    ];
-
     /// The rule id that defines the format.
     pub fn rule(self) -> &'static str {
         match self {

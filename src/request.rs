@@ -386,12 +386,6 @@ pub struct Request {
     pub credential: Option<Sensitive>,
 }
 
-impl Request {
-    pub fn new(caller: impl Into<String>, action: Action) -> Self {
-        Request { caller: caller.into(), action, ram: None, region: None, credential: None }
-    }
-}
-
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RequestDoc {
