@@ -15,6 +15,7 @@
 //! result there, so a reader sees failures without another source.
 
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::fmt;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -47,8 +48,6 @@ pub struct AuditRecord {
     pub result: String,
 }
 
-const FIELDS: usize = 16;
-
 /// Masks a credential (an AccessKey id or an STS token) for the log: a long one keeps
 /// its first eight characters, so an operator can tell keys apart; a short one is
 /// hidden whole, since eight characters would be most of it.
@@ -66,17 +65,58 @@ pub fn mask_credential(credential: &str) -> String {
 #[error("audit line: {0}")]
 pub struct ParseError(String);
 
-fn field(value: &str) -> &str {
+/// A field as the line writes it: `-` when empty; whitespace, control characters, `%`
+/// and a lone `-` percent-encoded (UTF-8 bytes), so that no value, however it came in,
+/// can split the line or forge a field.
+fn field(value: &str) -> Cow<'_, str> {
     if value.is_empty() {
-        "-"
-    } else {
-        value
+        return Cow::Borrowed("-");
     }
+    let plain = |c: char| !(c.is_whitespace() || c.is_control() || c == '%');
+    if value != "-" && value.chars().all(plain) {
+        return Cow::Borrowed(value);
+    }
+    let mut out = String::with_capacity(value.len().saturating_mul(3));
+    for c in value.chars() {
+        if plain(c) && value != "-" {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The value of a field [`field`] wrote.
+fn unfield(text: &str) -> Result<String, ParseError> {
+    if text == "-" {
+        return Ok(String::new());
+    }
+    let bad = || ParseError(format!("field {text:?} is not percent-encoded correctly"));
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut rest = text.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        rest = tail;
+        if b != b'%' {
+            bytes.push(b);
+            continue;
+        }
+        let (hex, tail) = rest.split_first_chunk::<2>().ok_or_else(bad)?;
+        let hex = std::str::from_utf8(hex).map_err(|_| bad())?;
+        bytes.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
+        rest = tail;
+    }
+    String::from_utf8(bytes).map_err(|_| bad())
 }
 
 impl fmt::Display for AuditRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let time = self.time.format(&Rfc3339).map_err(|_| fmt::Error)?;
+        // The engine only applies requests at times RFC 3339 can write; a record built
+        // by hand with another time shows `-` rather than failing the whole line.
+        let time = self.time.format(&Rfc3339).unwrap_or_else(|_| "-".into());
         let level = match self.level {
             Level::Info => "[INFO]",
             Level::Error => "[ERROR]",
@@ -101,40 +141,35 @@ impl std::str::FromStr for AuditRecord {
 
     /// Parses a line this module wrote.
     fn from_str(line: &str) -> Result<Self, ParseError> {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        if f.len() != FIELDS {
-            return Err(ParseError(format!("expected {FIELDS} fields, found {}", f.len())));
-        }
-        for i in [2, 3, 6, 10, 12, 14] {
-            if f[i] != "-" {
-                return Err(ParseError(format!("field {} should be `-`, found {:?}", i + 1, f[i])));
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let &[time, level, d3, d4, request_id, action, d7, credential, caller, owner, d11, instance_id, d13, latency, d15, result] =
+            fields.as_slice()
+        else {
+            return Err(ParseError(format!("expected 16 fields, found {}", fields.len())));
+        };
+        for (n, f) in [(3, d3), (4, d4), (7, d7), (11, d11), (13, d13), (15, d15)] {
+            if f != "-" {
+                return Err(ParseError(format!("field {n} should be `-`, found {f:?}")));
             }
         }
-        let time = OffsetDateTime::parse(f[0], &Rfc3339).map_err(|e| ParseError(format!("time {:?}: {e}", f[0])))?;
-        let level = match f[1] {
+        let time = OffsetDateTime::parse(time, &Rfc3339).map_err(|e| ParseError(format!("time {time:?}: {e}")))?;
+        let level = match level {
             "[INFO]" => Level::Info,
             "[ERROR]" => Level::Error,
             other => return Err(ParseError(format!("unknown level {other:?}"))),
         };
-        let text = |s: &str| {
-            if s == "-" {
-                String::new()
-            } else {
-                s.to_string()
-            }
-        };
-        let latency_ms = f[13].parse().map_err(|_| ParseError(format!("latency {:?} is not a number", f[13])))?;
+        let latency_ms = latency.parse().map_err(|_| ParseError(format!("latency {latency:?} is not a number")))?;
         Ok(AuditRecord {
             time,
             level,
-            request_id: text(f[4]),
-            action: text(f[5]),
-            credential: (f[7] != "-").then(|| f[7].to_string()),
-            caller: text(f[8]),
-            owner: text(f[9]),
-            instance_id: text(f[11]),
+            request_id: unfield(request_id)?,
+            action: unfield(action)?,
+            credential: if credential == "-" { None } else { Some(unfield(credential)?) },
+            caller: unfield(caller)?,
+            owner: unfield(owner)?,
+            instance_id: unfield(instance_id)?,
             latency_ms,
-            result: text(f[15]),
+            result: unfield(result)?,
         })
     }
 }
@@ -183,6 +218,21 @@ mod tests {
         assert!(seed.parse::<AuditRecord>().is_err());
         let line = record().to_string().replace(" 37 ", " x ");
         assert!(line.parse::<AuditRecord>().is_err());
+    }
+
+    #[test]
+    fn no_field_can_split_or_forge_the_line() {
+        let r = AuditRecord {
+            request_id: "id with spaces\nand a newline".into(),
+            caller: "-".into(),
+            owner: "50%".into(),
+            action: "Create Key [INFO]".into(),
+            ..record()
+        };
+        let line = r.to_string();
+        assert_eq!(line.lines().count(), 1);
+        assert_eq!(line.split_whitespace().count(), 16, "{line}");
+        assert_eq!(line.parse::<AuditRecord>(), Ok(r));
     }
 
     #[test]

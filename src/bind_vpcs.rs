@@ -7,15 +7,16 @@
 
 use crate::code::{Code, Problem};
 use crate::instance::BoundVpc;
+use crate::limits::{self, count, MAX_BIND_VPCS_BYTES, MAX_BIND_VPCS_ENTRIES, MAX_ENTRIES, MAX_REPORTED_PROBLEMS};
 use crate::names::{self, NameKind};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 const FIELDS: [&str; 4] = ["VpcId", "VSwitchId", "RegionId", "VpcOwnerId"];
 
-/// 2^53 − 1: past it, a JavaScript number has already lost digits (R-ID-5).
-const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+/// Past 2^53 − 1, a JavaScript number has already lost digits (R-ID-5).
+use crate::limits::MAX_SAFE_INTEGER;
 
 /// What the caller knows about a vSwitch (R-BV-7, R-BV-8). Every fact is optional.
 #[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
@@ -86,7 +87,10 @@ pub struct QuotaChange {
 #[serde(rename_all = "camelCase")]
 pub struct Report {
     pub ok: bool,
+    /// Every problem, up to the first 100 (`limits::MAX_REPORTED_PROBLEMS`).
     pub errors: Vec<Problem>,
+    /// Problems found past the first 100: counted, not listed.
+    pub omitted: usize,
     pub warnings: Vec<Problem>,
     /// The valid entries, in input order (all of them when `ok`).
     pub vpcs: Vec<BoundVpc>,
@@ -98,8 +102,27 @@ pub struct Report {
     pub quota: Option<QuotaChange>,
 }
 
+/// Validates BindVpcs given as bytes (a file): text that is not UTF-8 is malformed.
+pub fn validate_bytes(input: &[u8], ctx: &Context) -> Report {
+    if let Err(p) = limits::check("the BindVpcs text (bytes)", input.len(), MAX_BIND_VPCS_BYTES) {
+        return Report::failed(vec![p.at("").rule("R-BV-1")]);
+    }
+    match std::str::from_utf8(input) {
+        Ok(text) => validate_str(text, ctx),
+        Err(e) => Report::failed(vec![Problem::new(
+            Code::BindVpcsMalformed,
+            format!("not valid JSON at byte {}: the text is not UTF-8", e.valid_up_to()),
+        )
+        .at("")
+        .rule("R-BV-1")]),
+    }
+}
+
 /// Validates a BindVpcs JSON string.
 pub fn validate_str(input: &str, ctx: &Context) -> Report {
+    if let Err(p) = limits::check("the BindVpcs text (bytes)", input.len(), MAX_BIND_VPCS_BYTES) {
+        return Report::failed(vec![p.at("").rule("R-BV-1")]);
+    }
     match serde_json::from_str::<Value>(input) {
         Ok(value) => validate_value(&value, ctx),
         Err(e) => {
@@ -119,8 +142,16 @@ pub fn validate_value(value: &Value, ctx: &Context) -> Report {
         let p = Problem::new(Code::BindVpcsMalformed, "expected a JSON array of VPC objects").at("").rule("R-BV-1");
         return Report::failed(vec![p]);
     };
+    let sizes = [
+        ("the BindVpcs entries", items.len(), MAX_BIND_VPCS_ENTRIES),
+        ("the context's current VPCs", ctx.current.len(), MAX_ENTRIES),
+        ("the context's network facts", ctx.network.as_ref().map_or(0, BTreeMap::len), MAX_ENTRIES),
+    ];
+    if let Some(p) = sizes.into_iter().find_map(|(what, n, limit)| limits::check(what, n, limit).err()) {
+        return Report::failed(vec![p.at("")]);
+    }
 
-    let mut errors = Vec::new();
+    let mut errors = Problems::default();
     let mut warnings = Vec::new();
     let mut vpcs = Vec::new();
     let mut first_vpc: HashMap<String, usize> = HashMap::new();
@@ -180,7 +211,8 @@ pub fn validate_value(value: &Value, ctx: &Context) -> Report {
 
     let mut report = Report {
         ok: false,
-        errors,
+        omitted: errors.omitted,
+        errors: errors.listed,
         warnings,
         vpcs,
         added: Vec::new(),
@@ -191,7 +223,7 @@ pub fn validate_value(value: &Value, ctx: &Context) -> Report {
     if report.errors.is_empty() {
         report.diff(ctx);
     }
-    report.ok = report.errors.is_empty();
+    report.ok = report.errors.is_empty() && report.omitted == 0;
     if !report.ok {
         report.warnings.clear();
     }
@@ -203,6 +235,7 @@ impl Report {
         Report {
             ok: false,
             errors,
+            omitted: 0,
             warnings: Vec::new(),
             vpcs: Vec::new(),
             added: Vec::new(),
@@ -214,17 +247,18 @@ impl Report {
 
     /// R-BV-9: replace semantics, reported as added/removed/kept, and the quota.
     fn diff(&mut self, ctx: &Context) {
-        let is_current = |id: &str| ctx.current.iter().any(|c| c.vpc_id == id);
-        let is_new = |id: &str| self.vpcs.iter().any(|v| v.vpc_id == id);
+        let current: HashSet<&str> = ctx.current.iter().map(|c| c.vpc_id.as_str()).collect();
+        let new: HashSet<&str> = self.vpcs.iter().map(|v| v.vpc_id.as_str()).collect();
         for v in &self.vpcs {
-            let list = if is_current(&v.vpc_id) { &mut self.kept } else { &mut self.added };
+            let list = if current.contains(v.vpc_id.as_str()) { &mut self.kept } else { &mut self.added };
             list.push(v.vpc_id.clone());
         }
-        self.removed = ctx.current.iter().filter(|c| !is_new(&c.vpc_id)).map(|c| c.vpc_id.clone()).collect();
+        self.removed =
+            ctx.current.iter().filter(|c| !new.contains(c.vpc_id.as_str())).map(|c| c.vpc_id.clone()).collect();
 
         if let Some(q) = &ctx.quota {
-            let before = ctx.current.len() as u32 + q.principals;
-            let after = self.vpcs.len() as u32 + q.principals;
+            let before = count(ctx.current.len()).saturating_add(q.principals);
+            let after = count(self.vpcs.len()).saturating_add(q.principals);
             self.quota = Some(QuotaChange { before, after, purchased: q.purchased });
             if after > q.purchased {
                 self.errors.push(
@@ -242,6 +276,28 @@ impl Report {
                 );
             }
         }
+    }
+}
+
+/// The problems of one validation: the first [`MAX_REPORTED_PROBLEMS`] listed, the rest
+/// counted, so a hostile input cannot make the report grow without bound.
+#[derive(Default)]
+struct Problems {
+    listed: Vec<Problem>,
+    omitted: usize,
+}
+
+impl Problems {
+    fn push(&mut self, p: Problem) {
+        if self.listed.len() < MAX_REPORTED_PROBLEMS {
+            self.listed.push(p);
+        } else {
+            self.omitted = self.omitted.saturating_add(1);
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.listed.len().saturating_add(self.omitted)
     }
 }
 
@@ -265,7 +321,7 @@ impl Entry {
     }
 }
 
-fn check_entry(i: usize, obj: &Map<String, Value>, ctx: &Context, errors: &mut Vec<Problem>) -> Entry {
+fn check_entry(i: usize, obj: &Map<String, Value>, ctx: &Context, errors: &mut Problems) -> Entry {
     let mut entry = Entry::default();
     let at = |field: &str| format!("/{i}/{}", escape_pointer(field));
 
@@ -330,7 +386,7 @@ fn check_facts(
     entry: &Entry,
     ctx: &Context,
     at: &dyn Fn(&str) -> String,
-    errors: &mut Vec<Problem>,
+    errors: &mut Problems,
 ) {
     if let (Some(actual), Some(vpc)) = (&facts.vpc_id, &entry.vpc_id) {
         if actual != vpc {
@@ -414,17 +470,18 @@ fn json_type(v: &Value) -> &'static str {
 
 /// serde_json's message without its " at line L column C" suffix (the offset says it).
 fn json_reason(e: &serde_json::Error) -> String {
-    let text = e.to_string();
-    match text.rfind(" at line ") {
-        Some(i) => text[..i].to_string(),
-        None => text,
+    let mut text = e.to_string();
+    if let Some(i) = text.rfind(" at line ") {
+        text.truncate(i);
     }
+    text
 }
 
 /// serde_json reports a 1-based line and a byte column; R-BV-1 wants a byte offset.
 fn byte_offset(input: &str, line: usize, column: usize) -> usize {
-    let line_start: usize = input.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
-    (line_start + column.saturating_sub(1)).min(input.len())
+    let line_start =
+        input.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).fold(0, usize::saturating_add);
+    line_start.saturating_add(column.saturating_sub(1)).min(input.len())
 }
 
 /// RFC 6901: `~` and `/` in a member name are escaped in a pointer.

@@ -58,6 +58,11 @@ codes! {
     Plan = "InvalidParameter.Plan",
     State = "InvalidParameter.State",
     Request = "InvalidParameter.Request",
+    // Limits (src/limits.rs): an input past its documented limit; a request that would
+    // take the state past one, or to a value that cannot be represented.
+    TooLarge = "InvalidParameter.TooLarge",
+    LimitExceeded = "Rejected.LimitExceeded",
+    Tag = "InvalidParameter.Tag",
     // BindVpcs (section 4).
     BindVpcsMalformed = "InvalidParameter.BindVpcs.Malformed",
     BindVpcsMissingField = "InvalidParameter.BindVpcs.MissingField",

@@ -2,6 +2,7 @@
 //! and resource shares that already exist in it (SCENARIOS.md "directory").
 
 use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
 
 #[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,7 +40,7 @@ pub struct Account {
 
 /// A principal of a share, as stored (validated).
 #[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum Principal {
     Account {
@@ -128,27 +129,54 @@ impl Directory {
         self.directory_of(account) == self.resource_directory_id && self.enterprise_of(account) == enterprise
     }
 
-    /// The accounts a principal covers now, in directory order, without `owner`
+    /// Every folder that exists: those listed, and those an account names.
+    pub fn folders(&self) -> HashSet<&str> {
+        self.folders
+            .iter()
+            .map(String::as_str)
+            .chain(self.accounts.iter().filter_map(|a| a.folder.as_deref()))
+            .collect()
+    }
+
+    /// The accounts by id, for checking many principals at once.
+    pub fn accounts_by_id(&self) -> HashMap<&str, &Account> {
+        self.accounts.iter().map(|a| (a.id.as_str(), a)).collect()
+    }
+
+    /// The accounts `principals` cover now, each once, in the order of the principals
+    /// (a folder's or the directory's members in directory order), without `owner`
     /// (R-Q-2). Folder and directory principals cover only members of this directory
-    /// in the owner's enterprise: sharing never leaves the verified enterprise.
-    pub fn covered_by(&self, principal: &Principal, owner: &str) -> Vec<String> {
+    /// in the owner's enterprise: sharing never leaves the verified enterprise. Costs
+    /// principals + accounts, not their product.
+    pub fn covered(&self, principals: &[Principal], owner: &str) -> Vec<String> {
         let enterprise = self.account(owner).map_or(self.enterprise_id.as_str(), |o| self.enterprise_of(o));
-        let members = self.accounts.iter().filter(|a| a.id != owner);
-        match principal {
-            Principal::Account { id } => {
-                if id == owner {
-                    Vec::new()
-                } else {
-                    vec![id.clone()]
-                }
-            }
-            Principal::Folder { id } => members
-                .filter(|a| a.folder.as_deref() == Some(id.as_str()) && self.is_reachable(a, enterprise))
-                .map(|a| a.id.clone())
-                .collect(),
-            Principal::Directory { .. } => {
-                members.filter(|a| self.is_reachable(a, enterprise)).map(|a| a.id.clone()).collect()
+        let members: Vec<&str> = self
+            .accounts
+            .iter()
+            .filter(|a| a.id != owner && self.is_reachable(a, enterprise))
+            .map(|a| a.id.as_str())
+            .collect();
+        let mut by_folder: HashMap<&str, Vec<&str>> = HashMap::new();
+        for a in self.accounts.iter().filter(|a| a.id != owner && self.is_reachable(a, enterprise)) {
+            if let Some(folder) = a.folder.as_deref() {
+                by_folder.entry(folder).or_default().push(&a.id);
             }
         }
+        let mut seen: HashSet<&str> = HashSet::new();
+        let mut covered = Vec::new();
+        let mut add = |account| {
+            if seen.insert(account) {
+                covered.push(account.to_string());
+            }
+        };
+        for principal in principals {
+            match principal {
+                Principal::Account { id } if id == owner => {}
+                Principal::Account { id } => add(id.as_str()),
+                Principal::Folder { id } => by_folder.get(id.as_str()).into_iter().flatten().for_each(|a| add(a)),
+                Principal::Directory { .. } => members.iter().for_each(|a| add(a)),
+            }
+        }
+        covered
     }
 }

@@ -11,9 +11,11 @@ use crate::bind_vpcs;
 use crate::code::{Code, Problem};
 use crate::directory::Directory;
 use crate::instance::Instance;
+use crate::limits::{self, MAX_SAFE_INTEGER, MAX_TEXT_BYTES};
 use crate::request::{Action, Request};
-use crate::{lifecycle, resources, sharing};
+use crate::{integrity, lifecycle, resources, sharing};
 use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 /// A directory of accounts and the KMS instance being simulated: the whole state.
@@ -29,9 +31,34 @@ pub struct World {
 /// so a simulation is deterministic and the core needs no system clock (none on wasm).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Env {
+    /// Any time RFC 3339 can write: years 0000 to 9999, offsets in whole minutes.
     pub now: OffsetDateTime,
+    /// At most 256 bytes.
     pub request_id: String,
+    /// At most 2^53 − 1, so a JavaScript caller reads it exactly.
     pub latency_ms: u64,
+}
+
+impl Env {
+    /// What the request's audit record must be able to carry, checked before anything
+    /// changes.
+    fn check(&self) -> Result<(), Problem> {
+        if self.now.format(&Rfc3339).is_err() {
+            return Err(Problem::new(
+                Code::Request,
+                "the time cannot be written in RFC 3339 (years 0000 to 9999, offsets in whole minutes)",
+            )
+            .at("/env/now"));
+        }
+        limits::check("the request id (bytes)", self.request_id.len(), MAX_TEXT_BYTES)
+            .map_err(|p| p.at("/env/requestId"))?;
+        if self.latency_ms > MAX_SAFE_INTEGER {
+            let message =
+                format!("the latency {} ms is past 2^53 - 1, which JavaScript reads exactly", self.latency_ms);
+            return Err(Problem::new(Code::TooLarge, message).at("/env/latencyMs"));
+        }
+        Ok(())
+    }
 }
 
 #[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
@@ -70,8 +97,10 @@ pub struct Outcome {
 #[error("{}", errors.first().map(ToString::to_string).unwrap_or_default())]
 pub struct Rejection {
     /// Every problem found; the first is the one the order of checks names. Only
-    /// BindVpcs validation reports more than one (R-BV-10).
+    /// BindVpcs validation reports more than one (R-BV-10), at most 100.
     pub errors: Vec<Problem>,
+    /// Problems found past the first 100: counted, not listed.
+    pub omitted: usize,
     pub quota: QuotaUsage,
     pub audit: AuditRecord,
 }
@@ -91,13 +120,22 @@ pub(crate) struct Effects {
     pub expected_enable_minutes: Option<u32>,
 }
 
-/// The problems that stopped a request.
+/// The problems that stopped a request: those listed, and how many more were found.
 #[derive(Debug)]
-pub(crate) struct Failure(pub Vec<Problem>);
+pub(crate) struct Failure {
+    pub problems: Vec<Problem>,
+    pub omitted: usize,
+}
+
+impl Failure {
+    pub fn all(problems: Vec<Problem>) -> Self {
+        Failure { problems, omitted: 0 }
+    }
+}
 
 impl From<Problem> for Failure {
     fn from(p: Problem) -> Self {
-        Failure(vec![p])
+        Failure::all(vec![p])
     }
 }
 
@@ -110,37 +148,37 @@ pub(crate) struct Caller<'a> {
 }
 
 impl World {
-    pub fn from_json(json: &str) -> Result<World, serde_json::Error> {
-        serde_json::from_str(json)
+    /// Reads a state, and checks everything the engine relies on (`InvalidParameter.State`
+    /// with the path of the first field at fault): a state read here can be applied
+    /// every action and written back.
+    pub fn from_json(json: &str) -> Result<World, Problem> {
+        limits::check("the state (bytes)", json.len(), limits::MAX_DOCUMENT_BYTES)?;
+        let world: World = serde_json::from_str(json).map_err(|e| Problem::new(Code::State, e.to_string()))?;
+        world.validate()?;
+        Ok(world)
     }
 
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("a World always serialises")
+    /// Checks a state built some other way (`serde_json::from_value`, by hand): the
+    /// checks of [`World::from_json`].
+    pub fn validate(&self) -> Result<(), Problem> {
+        integrity::check_world(self)
+    }
+
+    /// Writes the state. It fails only for a state changed by hand to hold a time RFC
+    /// 3339 cannot write; every state the engine reaches can be written.
+    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(self)
     }
 
     pub fn quota(&self) -> QuotaUsage {
         QuotaUsage { used: self.instance.quota_used(), purchased: self.instance.spec.access_management_quota }
     }
 
-    /// Applies a request: all of it, or nothing.
+    /// Applies a request: all of it, or nothing. The request's env is checked first.
     #[allow(clippy::result_large_err, reason = "a rejection carries its audit record; requests are not a hot loop")]
     pub fn apply(&mut self, request: &Request, env: &Env) -> Result<Outcome, Rejection> {
         let mut next = self.clone();
-        let result = next.execute(request, env.now);
-        let caller = access::caller_id(&self.instance, request).to_string();
-        let (owner, instance_id) = (self.instance.owner_id.clone(), self.instance.instance_id.clone());
-        let audit = |level, result: &str| AuditRecord {
-            time: env.now,
-            level,
-            request_id: env.request_id.clone(),
-            action: request.action.name().to_string(),
-            credential: request.credential.as_ref().map(|c| mask_credential(&c.0)),
-            caller: caller.clone(),
-            owner: owner.clone(),
-            instance_id: instance_id.clone(),
-            latency_ms: env.latency_ms,
-            result: result.to_string(),
-        };
+        let result = env.check().map_err(Failure::from).and_then(|()| next.execute(request, env.now));
         match result {
             Ok(effects) => {
                 *self = next;
@@ -152,13 +190,41 @@ impl World {
                     bind_vpcs: effects.bind_vpcs,
                     key_id: effects.key_id,
                     expected_enable_minutes: effects.expected_enable_minutes,
-                    audit: audit(Level::Info, "Success"),
+                    audit: self.audit(request, env, Level::Info, "Success"),
                 })
             }
-            Err(Failure(errors)) => {
-                let first = errors.first().map_or("", |p| p.code.as_str());
-                Err(Rejection { quota: self.quota(), audit: audit(Level::Error, first), errors })
-            }
+            Err(failure) => Err(self.rejection(request, env, failure)),
+        }
+    }
+
+    /// Refuses a request without looking at it further, for a reason found outside the
+    /// engine (a plan whose clock ran out): the rejection `apply` would give.
+    pub fn refuse(&self, request: &Request, env: &Env, problem: Problem) -> Rejection {
+        self.rejection(request, env, Failure::from(problem))
+    }
+
+    fn rejection(&self, request: &Request, env: &Env, Failure { problems, omitted }: Failure) -> Rejection {
+        let first = problems.first().map_or("", |p| p.code.as_str());
+        Rejection {
+            quota: self.quota(),
+            audit: self.audit(request, env, Level::Error, first),
+            errors: problems,
+            omitted,
+        }
+    }
+
+    fn audit(&self, request: &Request, env: &Env, level: Level, result: &str) -> AuditRecord {
+        AuditRecord {
+            time: env.now,
+            level,
+            request_id: env.request_id.clone(),
+            action: request.action.name().to_string(),
+            credential: request.credential.as_ref().map(|c| mask_credential(&c.0)),
+            caller: access::caller_id(&self.instance, request).to_string(),
+            owner: self.instance.owner_id.clone(),
+            instance_id: self.instance.instance_id.clone(),
+            latency_ms: env.latency_ms,
+            result: result.to_string(),
         }
     }
 

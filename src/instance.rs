@@ -202,7 +202,7 @@ impl Share {
     }
 
     pub fn associated_count(&self) -> u32 {
-        self.associations.iter().filter(|a| a.status == AssociationStatus::Associated).count() as u32
+        crate::limits::count(self.associations.iter().filter(|a| a.status == AssociationStatus::Associated).count())
     }
 }
 
@@ -257,7 +257,8 @@ impl Instance {
 
     /// R-Q-1: bound VPCs plus the accounts the instance is shared with.
     pub fn quota_used(&self) -> u32 {
-        self.bound_vpcs.len() as u32 + self.share.as_ref().map_or(0, Share::associated_count)
+        crate::limits::count(self.bound_vpcs.len())
+            .saturating_add(self.share.as_ref().map_or(0, Share::associated_count))
     }
 
     pub fn failed_principals(&self) -> Vec<String> {

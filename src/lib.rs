@@ -13,7 +13,33 @@
 //!   master keys behind an [`bridge::HsmBridge`] (software, PKCS#11).
 //!
 //! Every rejected input gets a [`Problem`] with a stable [`Code`]; nothing panics on
-//! input, and a failed request changes nothing.
+//! input, and a failed request changes nothing. Every input has a limit
+//! ([`limits`]), checked before the work that grows with it.
+
+// No panic is reachable from an input: the compiler refuses the constructs that can
+// panic (unchecked arithmetic, indexing, unwrap, explicit panics) outside tests.
+#![deny(
+    clippy::arithmetic_side_effects,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    clippy::cast_possible_truncation
+)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::arithmetic_side_effects,
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic
+    )
+)]
 
 pub mod access;
 pub mod audit;
@@ -24,7 +50,9 @@ pub mod directory;
 mod engine;
 pub mod envelope;
 pub mod instance;
+mod integrity;
 mod lifecycle;
+pub mod limits;
 pub mod names;
 pub mod plan;
 pub mod request;

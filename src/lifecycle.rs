@@ -6,10 +6,12 @@ use crate::bind_vpcs::{self, QuotaContext};
 use crate::code::{Code, Problem};
 use crate::engine::{Effects, Failure, Handled};
 use crate::instance::{Instance, InstanceType, ProxyLink, Status, VSwitch};
+use crate::limits::{self, count, MAX_ENTRIES, MAX_TEXT_BYTES};
 use crate::names::{self, NameKind};
 use crate::request::{BindVpc, Connect, ProxyParam, SpecChange};
 use serde_json::Value;
 use std::collections::BTreeSet;
+use time::format_description::well_known::Rfc3339;
 use time::{Month, OffsetDateTime};
 
 /// R-LC-3: the HSM crypto user is fixed.
@@ -45,6 +47,7 @@ pub fn connect(inst: &mut Instance, p: &Connect) -> Handled {
         }
     }
     names::validate(NameKind::VpcId, &p.vpc_id).map_err(|e| e.at("/vpcId"))?;
+    limits::check("the number of vSwitches", p.v_switches.len(), MAX_ENTRIES).map_err(|e| e.at("/vSwitches"))?;
     for (i, vsw) in p.v_switches.iter().enumerate() {
         names::validate(NameKind::VswitchId, &vsw.id).map_err(|e| e.at(format!("/vSwitches/{i}/id")))?;
     }
@@ -110,15 +113,20 @@ fn dual_zones(p: &Connect) -> Result<BTreeSet<String>, Failure> {
         None => p.v_switches.iter().map(|v| v.zone.clone()).collect(),
     };
     let given = p.zones.as_ref().map_or(zones.len(), Vec::len);
-    if zones.len() != 2 || given != 2 || zones.iter().any(String::is_empty) {
-        return Err(dual_zone("dual-zone deployment needs exactly two different zones".into(), "R-LC-2"));
+    if zones.len() != 2 || given != 2 || zones.iter().any(|z| z.is_empty() || z.len() > MAX_TEXT_BYTES) {
+        return Err(dual_zone(
+            format!(
+                "dual-zone deployment needs exactly two different zones, each named in 1 to {MAX_TEXT_BYTES} bytes"
+            ),
+            "R-LC-2",
+        ));
     }
     Ok(zones)
 }
 
 fn check_hsm(p: &Connect) -> Result<(), Problem> {
     let rule = "R-LC-3";
-    if p.hsm_cluster_id.as_deref().is_none_or(|c| c.trim().is_empty()) {
+    if p.hsm_cluster_id.as_deref().is_none_or(|c| c.trim().is_empty() || c.len() > MAX_TEXT_BYTES) {
         return Err(Problem::new(Code::HsmCluster, "an HSM cluster id is required").at("/hsmClusterId").rule(rule));
     }
     if p.user.as_deref() != Some(HSM_USER) {
@@ -146,6 +154,9 @@ fn check_proxy(proxy: &ProxyParam, zones: &BTreeSet<String>) -> Result<ProxyLink
             _ => return Err(bad("public connectivity needs the proxy's domain name")),
         },
         "endpointService" => match &proxy.endpoint_service {
+            Some(es) if es.id.len() > MAX_TEXT_BYTES || es.id.trim().is_empty() => {
+                return Err(bad("the endpoint service's id is 1 to 256 bytes"))
+            }
             Some(es) if es.zones.iter().cloned().collect::<BTreeSet<_>>() == *zones && es.zones.len() == 2 => {
                 es.id.clone()
             }
@@ -155,7 +166,7 @@ fn check_proxy(proxy: &ProxyParam, zones: &BTreeSet<String>) -> Result<ProxyLink
         _ => return Err(bad("connectivity is public or endpointService")),
     };
     let config = proxy.config.clone().unwrap_or_default();
-    let filled = |s: &Option<String>| s.as_deref().is_some_and(|v| !v.trim().is_empty());
+    let filled = |s: &Option<String>| s.as_deref().is_some_and(|v| !v.trim().is_empty() && v.len() <= MAX_TEXT_BYTES);
     let manual = filled(&config.path)
         && filled(&config.certificate_fingerprint)
         && filled(&config.access_key_id)
@@ -209,6 +220,19 @@ pub fn upgrade(inst: &mut Instance, spec: &SpecChange) -> Handled {
             .rule("R-LC-7")
             .into());
     }
+    let over = [
+        ("accessManagementQuota", spec.access_management_quota),
+        ("keyQuota", spec.key_quota),
+        ("secretQuota", spec.secret_quota),
+    ]
+    .into_iter()
+    .find(|(_, v)| v.is_some_and(|v| usize::try_from(v).map_or(true, |v| v > MAX_ENTRIES)));
+    if let Some((name, _)) = over {
+        return Err(Problem::new(Code::Spec, format!("{name} is at most {MAX_ENTRIES}, the library's limit"))
+            .at(format!("/spec/{name}"))
+            .rule("R-LC-7")
+            .into());
+    }
     if spec.compute_units == Some(0) {
         return Err(Problem::new(Code::Spec, "compute units must be positive")
             .at("/spec/computeUnits")
@@ -224,14 +248,14 @@ pub fn upgrade(inst: &mut Instance, spec: &SpecChange) -> Handled {
     };
     let problems: Vec<Problem> = [
         below("accessManagementQuota", spec.access_management_quota, inst.quota_used()),
-        below("keyQuota", spec.key_quota, inst.keys.len() as u32),
-        below("secretQuota", spec.secret_quota, inst.secrets.len() as u32),
+        below("keyQuota", spec.key_quota, count(inst.keys.len())),
+        below("secretQuota", spec.secret_quota, count(inst.secrets.len())),
     ]
     .into_iter()
     .flatten()
     .collect();
     if !problems.is_empty() {
-        return Err(Failure(problems));
+        return Err(Failure::all(problems));
     }
     let s = &mut inst.spec;
     s.access_management_quota = spec.access_management_quota.unwrap_or(s.access_management_quota);
@@ -248,22 +272,33 @@ pub fn renew(inst: &mut Instance, months: i64, now: OffsetDateTime) -> Handled {
         Problem::new(Code::Months, format!("{months} months: renew for 1 to 36 months")).at("/months").rule("R-LC-8")
     })?;
     let from = inst.expires_at.filter(|e| *e > now).unwrap_or(now);
-    inst.expires_at = Some(add_months(from, months));
+    let until = add_months(from, months).filter(|t| t.format(&Rfc3339).is_ok()).ok_or_else(|| {
+        Problem::new(Code::LimitExceeded, format!("renewing for {months} months would run past 9999-12-31"))
+            .at("/months")
+            .rule("R-LC-8")
+    })?;
+    inst.expires_at = Some(until);
     inst.status = Status::Enabled;
     Ok(Effects::default())
 }
 
 /// Calendar months; a day past the end of the target month becomes its last day.
-fn add_months(t: OffsetDateTime, months: u8) -> OffsetDateTime {
-    let total = t.year() * 12 + (t.month() as i32 - 1) + i32::from(months);
-    let (year, month0) = (total.div_euclid(12), total.rem_euclid(12));
-    let month = Month::try_from(month0 as u8 + 1).unwrap_or(Month::January);
+/// `None` when the result is past the calendar's range.
+fn add_months(t: OffsetDateTime, months: u8) -> Option<OffsetDateTime> {
+    let total =
+        t.year().checked_mul(12)?.checked_add(i32::from(u8::from(t.month())))?.checked_add(i32::from(months))?;
+    // `total` counts months from year 0 with January as 1.
+    let zero_based = total.checked_sub(1)?;
+    let (year, month) = (
+        zero_based.div_euclid(12),
+        Month::try_from(u8::try_from(zero_based.rem_euclid(12)).ok()?.checked_add(1)?).ok()?,
+    );
     let day = t.day().min(month.length(year));
     t.replace_day(1)
         .and_then(|t| t.replace_year(year))
         .and_then(|t| t.replace_month(month))
         .and_then(|t| t.replace_day(day))
-        .unwrap_or(t)
+        .ok()
 }
 
 /// The subscription ran out.
@@ -305,7 +340,7 @@ pub fn bind_vpcs(inst: &mut Instance, p: &BindVpc) -> Handled {
         other => bind_vpcs::validate_value(other, &ctx),
     };
     if !report.ok {
-        return Err(Failure(report.errors));
+        return Err(Failure { problems: report.errors, omitted: report.omitted });
     }
     inst.bound_vpcs = report.vpcs.clone();
     Ok(Effects { warnings: report.warnings.clone(), bind_vpcs: Some(report), ..Effects::default() })
@@ -318,9 +353,18 @@ mod tests {
 
     #[test]
     fn r_lc_8_months_are_calendar_months() {
-        assert_eq!(add_months(datetime!(2026-01-31 10:00 UTC), 1), datetime!(2026-02-28 10:00 UTC));
-        assert_eq!(add_months(datetime!(2026-11-15 0:00 UTC), 2), datetime!(2027-01-15 0:00 UTC));
-        assert_eq!(add_months(datetime!(2024-02-29 0:00 UTC), 12), datetime!(2025-02-28 0:00 UTC));
-        assert_eq!(add_months(datetime!(2026-03-01 0:00 UTC), 36), datetime!(2029-03-01 0:00 UTC));
+        assert_eq!(add_months(datetime!(2026-01-31 10:00 UTC), 1), Some(datetime!(2026-02-28 10:00 UTC)));
+        assert_eq!(add_months(datetime!(2026-11-15 0:00 UTC), 2), Some(datetime!(2027-01-15 0:00 UTC)));
+        assert_eq!(add_months(datetime!(2024-02-29 0:00 UTC), 12), Some(datetime!(2025-02-28 0:00 UTC)));
+        assert_eq!(add_months(datetime!(2026-03-01 0:00 UTC), 36), Some(datetime!(2029-03-01 0:00 UTC)));
+    }
+
+    #[test]
+    fn r_lc_8_the_calendar_has_edges() {
+        assert_eq!(add_months(datetime!(9999-11-30 0:00 UTC), 1), Some(datetime!(9999-12-30 0:00 UTC)));
+        assert_eq!(add_months(datetime!(9999-12-01 0:00 UTC), 1), None);
+        assert_eq!(add_months(datetime!(0000-01-31 0:00 UTC), 1), Some(datetime!(0000-02-29 0:00 UTC)));
+        assert_eq!(add_months(datetime!(2026-01-31 23:59 +23:59), 1), Some(datetime!(2026-02-28 23:59 +23:59)));
+        assert_eq!(add_months(datetime!(2026-01-31 00:00 -23:59), 36), Some(datetime!(2029-01-31 00:00 -23:59)));
     }
 }

@@ -180,7 +180,7 @@ fn is_account_name(value: &str) -> bool {
         && chars.iter().all(|&c| c.is_ascii_alphanumeric() || special(c))
         && chars.first().is_some_and(|c| c.is_ascii_alphanumeric())
         && chars.last().is_some_and(|c| c.is_ascii_alphanumeric())
-        && !chars.windows(2).any(|w| special(w[0]) && special(w[1]))
+        && !chars.windows(2).any(|w| w.iter().all(|c| special(*c)))
 }
 
 #[cfg(test)]

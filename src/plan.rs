@@ -1,15 +1,16 @@
 //! Change plans (SCENARIOS.md): a starting world and steps with what each caller
 //! expects; run as a dry run, step by step, each compared with its expectation.
 
-use crate::code::Code;
+use crate::code::{Code, Problem};
 use crate::directory::Directory;
 use crate::engine::{Env, World};
 use crate::instance::Instance;
-use crate::names::{self, NameKind};
+use crate::limits::{self, MAX_DOCUMENT_BYTES, MAX_PLAN_STEPS};
 use crate::request::Request;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
+use time::format_description::well_known::Rfc3339;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
@@ -82,6 +83,19 @@ pub enum PlanError {
     Json(#[from] serde_json::Error),
     #[error("invalid plan: {0}")]
     Invalid(String),
+    /// Past a limit, or a starting state the engine cannot work with.
+    #[error("invalid plan: {0}")]
+    Problem(Problem),
+}
+
+impl PlanError {
+    /// The failure as a problem: `InvalidParameter.Plan`, or the limit's own code.
+    pub fn problem(&self) -> Problem {
+        match self {
+            PlanError::Problem(p) => p.clone(),
+            other => Problem::new(Code::Plan, other.to_string()),
+        }
+    }
 }
 
 #[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
@@ -120,6 +134,7 @@ const DEFAULT_START: OffsetDateTime = datetime!(2026-01-01 00:00 UTC);
 
 impl Plan {
     pub fn from_json(json: &str) -> Result<Plan, PlanError> {
+        limits::check("the plan (bytes)", json.len(), MAX_DOCUMENT_BYTES).map_err(PlanError::Problem)?;
         let plan: Plan = serde_json::from_str(json)?;
         plan.check()?;
         Ok(plan)
@@ -131,30 +146,43 @@ impl Plan {
         Ok(plan)
     }
 
-    /// Checks what serde cannot: the starting instance's ids, and that every expected
-    /// code is one this project knows (a misspelt code would never match).
+    /// Checks what serde cannot: the number of steps, the starting state (as
+    /// `World::from_json` does), that the clock stays within the calendar, and that every
+    /// expected code is one this project knows (a misspelt code would never match).
     fn check(&self) -> Result<(), PlanError> {
-        let inst = &self.instance;
-        for (kind, value) in [
-            (NameKind::InstanceId, &inst.instance_id),
-            (NameKind::RegionId, &inst.region_id),
-            (NameKind::AccountId, &inst.owner_id),
-        ] {
-            names::validate(kind, value)
-                .map_err(|p| PlanError::Invalid(format!("instance: {value:?}: {}", p.message)))?;
+        limits::check("the number of steps", self.steps.len(), MAX_PLAN_STEPS)
+            .map_err(|p| PlanError::Problem(p.at("/steps")))?;
+        let world = World { directory: self.directory.clone(), instance: self.instance.clone() };
+        world.validate().map_err(PlanError::Problem)?;
+        let last = i64::try_from(self.steps.len()).ok().and_then(|n| self.step_time(n));
+        if last.is_none() {
+            return Err(PlanError::Invalid("now: the plan's clock, one minute a step, runs past 9999-12-31".into()));
         }
         for (i, step) in self.steps.iter().enumerate() {
             let e = &step.expect;
             let codes = e.error.iter().chain(e.errors.iter().flatten()).chain(e.warnings.iter().flatten());
             for code in codes {
                 if code.parse::<Code>().is_err() {
-                    return Err(PlanError::Invalid(format!("step {}: unknown code {code:?} in expect", i + 1)));
+                    return Err(PlanError::Invalid(format!(
+                        "step {}: unknown code {code:?} in expect",
+                        i.saturating_add(1)
+                    )));
                 }
             }
         }
         Ok(())
     }
 
+    /// The time of the step at 0-based `index`: one minute a step from the start, while
+    /// RFC 3339 can write it.
+    fn step_time(&self, index: i64) -> Option<OffsetDateTime> {
+        let start = self.now.unwrap_or(DEFAULT_START);
+        start.checked_add(Duration::minutes(index)).filter(|t| t.format(&Rfc3339).is_ok())
+    }
+
+    /// Runs every step. A plan read with [`Plan::from_json`] keeps its clock within the
+    /// calendar; one built by hand that does not gets `Rejected.LimitExceeded` for each
+    /// step past the end, which is not applied.
     pub fn run(&self) -> PlanResult {
         let mut world = World { directory: self.directory.clone(), instance: self.instance.clone() };
         let start = self.now.unwrap_or(DEFAULT_START);
@@ -164,12 +192,20 @@ impl Plan {
             .enumerate()
             .map(|(i, step)| {
                 let env = Env {
-                    now: start + Duration::minutes(i as i64),
-                    request_id: format!("plan-step-{}", i + 1),
+                    now: i64::try_from(i).ok().and_then(|i| self.step_time(i)).unwrap_or(start),
+                    request_id: format!("plan-step-{}", i.saturating_add(1)),
                     latency_ms: 0,
                 };
                 let caller = step.request.caller.clone();
-                let (ok, errors, message, warnings, audit) = match world.apply(&step.request, &env) {
+                let applied = match i64::try_from(i).ok().and_then(|i| self.step_time(i)) {
+                    Some(_) => world.apply(&step.request, &env),
+                    None => Err(world.refuse(
+                        &step.request,
+                        &env,
+                        Problem::new(Code::LimitExceeded, "the plan's clock runs past 9999-12-31"),
+                    )),
+                };
+                let (ok, errors, message, warnings, audit) = match applied {
                     Ok(o) => (true, vec![], None, o.warnings.iter().map(|w| w.code).collect(), o.audit),
                     Err(r) => {
                         let message = r.errors.first().map(ToString::to_string);
@@ -178,7 +214,7 @@ impl Plan {
                 };
                 let quota = world.quota();
                 let mut result = StepResult {
-                    index: i + 1,
+                    index: i.saturating_add(1),
                     action: step.request.action.name(),
                     caller,
                     ok,

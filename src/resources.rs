@@ -5,8 +5,12 @@ use crate::access::{may_touch, Actor, Feature, Use};
 use crate::code::{Code, Problem};
 use crate::engine::{Caller, Effects, Handled};
 use crate::instance::{Instance, InstanceType, Key, Origin, Protection, Secret, ShareMode};
+use crate::limits::{
+    count, MAX_ENTRIES, MAX_SAFE_INTEGER, MAX_TAGS_PER_RESOURCE, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS,
+};
 use crate::names::{self, NameKind, SERVICE_ALIAS_PREFIX};
 use crate::request::Action;
+use std::collections::BTreeMap;
 
 /// A key or a secret, found.
 #[derive(Debug, Clone, Copy)]
@@ -59,35 +63,35 @@ fn resolve(inst: &Instance, caller: &Caller, action: &Action) -> Result<Option<T
         if caller.actor == Actor::Principal && name.starts_with(SERVICE_ALIAS_PREFIX) {
             return Err(default_key_problem(name));
         }
-        let keys = &inst.keys;
-        let i = find(keys, independent, order, |k| k.key_id == name || k.names().any(|n| n == name), |k| &k.creator)
-            .ok_or_else(|| Problem::new(Code::KeyNotFound, format!("no key {name}")).at("/key"))?;
-        if caller.actor == Actor::Principal && keys[i].is_service_key() {
+        let (i, key) =
+            find(&inst.keys, independent, order, |k| k.key_id == name || k.names().any(|n| n == name), |k| &k.creator)
+                .ok_or_else(|| Problem::new(Code::KeyNotFound, format!("no key {name}")).at("/key"))?;
+        if caller.actor == Actor::Principal && key.is_service_key() {
             return Err(default_key_problem(name));
         }
-        (Target::Key(i), keys[i].creator.as_str())
+        (Target::Key(i), key.creator.as_str())
     } else {
-        let secrets = &inst.secrets;
-        let i = find(secrets, independent, order, |s| s.name == name, |s| &s.creator)
+        let (i, secret) = find(&inst.secrets, independent, order, |s| s.name == name, |s| &s.creator)
             .ok_or_else(|| Problem::new(Code::SecretNotFound, format!("no secret {name}")).at("/secret"))?;
-        (Target::Secret(i), secrets[i].creator.as_str())
+        (Target::Secret(i), secret.creator.as_str())
     };
     may_touch(inst, caller.actor, caller.id, creator, usage(action))?;
     Ok(Some(target))
 }
 
-/// The first match; in independent mode among the accounts of `order` in turn.
-fn find<T>(
-    items: &[T],
+/// The first match and its index; in independent mode among the accounts of `order`
+/// in turn.
+fn find<'a, T>(
+    items: &'a [T],
     independent: bool,
     order: [&str; 2],
     matches: impl Fn(&T) -> bool,
     creator: impl Fn(&T) -> &str,
-) -> Option<usize> {
+) -> Option<(usize, &'a T)> {
     if independent {
-        order.iter().find_map(|who| items.iter().position(|t| matches(t) && creator(t) == *who))
+        order.iter().find_map(|who| items.iter().enumerate().find(|(_, t)| matches(t) && creator(t) == *who))
     } else {
-        items.iter().position(matches)
+        items.iter().enumerate().find(|(_, t)| matches(t))
     }
 }
 
@@ -112,6 +116,48 @@ fn alias_taken(inst: &Instance, alias: &str, creator: &str) -> Result<(), Proble
         return Err(name_exists(alias).at("/alias"));
     }
     Ok(())
+}
+
+/// The tags of one key or secret: at most 20, each key 1 to 128 characters and each
+/// value at most 256 (`InvalidParameter.Tag`).
+pub(crate) fn check_tags(tags: &BTreeMap<String, String>) -> Result<(), Problem> {
+    if tags.len() > MAX_TAGS_PER_RESOURCE {
+        return Err(Problem::new(
+            Code::Tag,
+            format!("{} tags; a key or secret holds at most {MAX_TAGS_PER_RESOURCE}", tags.len()),
+        )
+        .at("/tags"));
+    }
+    for (key, value) in tags {
+        let (k, v) = (key.chars().count(), value.chars().count());
+        if k == 0 || k > MAX_TAG_KEY_CHARS || v > MAX_TAG_VALUE_CHARS {
+            return Err(Problem::new(
+                Code::Tag,
+                format!(
+                    "a tag's key is 1 to {MAX_TAG_KEY_CHARS} characters and its value at most {MAX_TAG_VALUE_CHARS}"
+                ),
+            )
+            .at("/tags"));
+        }
+    }
+    Ok(())
+}
+
+/// Adds `new` to `tags`, within the limits of one resource and of the instance
+/// (`others`: the tags the instance's other resources hold).
+fn add_tags(tags: &mut BTreeMap<String, String>, new: &BTreeMap<String, String>, others: usize) -> Result<(), Problem> {
+    let mut merged = tags.clone();
+    merged.extend(new.iter().map(|(k, v)| (k.clone(), v.clone())));
+    check_tags(&merged)?;
+    if others.saturating_add(merged.len()) > MAX_ENTRIES {
+        return Err(limit_exceeded(format!("the instance holds at most {MAX_ENTRIES} tags")));
+    }
+    *tags = merged;
+    Ok(())
+}
+
+fn limit_exceeded(message: String) -> Problem {
+    Problem::new(Code::LimitExceeded, message)
 }
 
 fn name_exists(name: &str) -> Problem {
@@ -163,13 +209,18 @@ pub fn handle(inst: &mut Instance, caller: &Caller, action: &Action) -> Handled 
         names::validate(NameKind::Alias, &p.alias).map_err(|e| e.at("/alias"))?;
         let (protection, origin) = key_kind(inst, p.protection.as_deref(), p.origin.as_deref())?;
         alias_taken(inst, &p.alias, caller.id)?;
-        if inst.keys.len() as u32 >= inst.spec.key_quota {
+        if count(inst.keys.len()) >= inst.spec.key_quota {
             return Err(
                 Problem::new(Code::QuotaKeys, format!("the key quota of {} is used up", inst.spec.key_quota)).into()
             );
         }
-        inst.next_key_number += 1;
-        let key_id = format!("key-{}-{:08}", inst.instance_id.trim_start_matches("kst-"), inst.next_key_number);
+        let number = inst
+            .next_key_number
+            .checked_add(1)
+            .filter(|n| *n <= MAX_SAFE_INTEGER)
+            .ok_or_else(|| limit_exceeded("the instance has numbered 2^53 - 1 keys: no number is left".into()))?;
+        inst.next_key_number = number;
+        let key_id = format!("key-{}-{number:08}", inst.instance_id.trim_start_matches("kst-"));
         inst.keys.push(Key {
             key_id: key_id.clone(),
             alias: p.alias.clone(),
@@ -189,7 +240,7 @@ pub fn handle(inst: &mut Instance, caller: &Caller, action: &Action) -> Handled 
         if inst.secrets.iter().any(|s| s.name == p.name && same_namespace(inst, &s.creator, caller.id)) {
             return Err(name_exists(&p.name).at("/name").into());
         }
-        if inst.secrets.len() as u32 >= inst.spec.secret_quota {
+        if count(inst.secrets.len()) >= inst.spec.secret_quota {
             return Err(Problem::new(
                 Code::QuotaSecrets,
                 format!("the secret quota of {} is used up", inst.spec.secret_quota),
@@ -211,12 +262,17 @@ pub fn handle(inst: &mut Instance, caller: &Caller, action: &Action) -> Handled 
     match resolve(inst, caller, action)? {
         Some(Target::Key(i)) => key_action(inst, i, action),
         Some(Target::Secret(i)) => {
+            if let DeleteSecret(_) = action {
+                inst.secrets.get(i).ok_or_else(lost)?;
+                inst.secrets.remove(i);
+                return Ok(Effects::default());
+            }
+            let others = tag_count(inst);
+            let secret = inst.secrets.get_mut(i).ok_or_else(lost)?;
+            let others = others.saturating_sub(secret.tags.len());
             match action {
-                DeleteSecret(_) => {
-                    inst.secrets.remove(i);
-                }
-                UpdateSecretRotationPolicy(_) => inst.secrets[i].rotation = true,
-                TagResource(p) => inst.secrets[i].tags.extend(p.tags.clone()),
+                UpdateSecretRotationPolicy(_) => secret.rotation = true,
+                TagResource(p) => add_tags(&mut secret.tags, &p.tags, others)?,
                 _ => {}
             }
             Ok(Effects::default())
@@ -226,33 +282,53 @@ pub fn handle(inst: &mut Instance, caller: &Caller, action: &Action) -> Handled 
     }
 }
 
+/// A found index that is no longer there: cannot happen (nothing runs between the
+/// lookup and its use), reported rather than assumed.
+fn lost() -> Problem {
+    Problem::new(Code::KeyNotFound, "the key or secret is no longer there")
+}
+
+/// Tags held by every key and secret of the instance.
+fn tag_count(inst: &Instance) -> usize {
+    let keys = inst.keys.iter().map(|k| k.tags.len());
+    keys.chain(inst.secrets.iter().map(|s| s.tags.len())).fold(0, usize::saturating_add)
+}
+
 fn key_action(inst: &mut Instance, i: usize, action: &Action) -> Handled {
     use Action::*;
+    let key = inst.keys.get(i).ok_or_else(lost)?;
     let configures = matches!(
         action,
         UpdateRotationPolicy(_) | ScheduleKeyDeletion(_) | SetDeletionProtection(_) | CreateAlias(_) | TagResource(_)
     );
-    if configures && inst.keys[i].is_service_key() {
+    if configures && key.is_service_key() {
         return Err(Problem::new(
             Code::ServiceKeyNotConfigurable,
-            format!("{} is a service key: it cannot be rotated, deleted or configured", inst.keys[i].alias),
+            format!("{} is a service key: it cannot be rotated, deleted or configured", key.alias),
         )
         .rule("R-KEY-1")
         .into());
     }
+    // What the change needs from the rest of the instance, before the key is borrowed
+    // for writing.
+    if let CreateAlias(p) = action {
+        alias_taken(inst, &p.alias, &key.creator)?;
+        let added = inst.keys.iter().map(|k| k.aliases.len()).fold(0, usize::saturating_add);
+        if added >= MAX_ENTRIES {
+            return Err(limit_exceeded(format!("the instance holds at most {MAX_ENTRIES} added aliases")).into());
+        }
+    }
+    let others = tag_count(inst).saturating_sub(key.tags.len());
+    let key = inst.keys.get_mut(i).ok_or_else(lost)?;
     match action {
-        UpdateRotationPolicy(p) => inst.keys[i].rotation = p.enabled.unwrap_or(true),
-        SetDeletionProtection(p) => inst.keys[i].deletion_protection = p.enabled.unwrap_or(true),
-        ScheduleKeyDeletion(_) if inst.keys[i].deletion_protection => {
+        UpdateRotationPolicy(p) => key.rotation = p.enabled.unwrap_or(true),
+        SetDeletionProtection(p) => key.deletion_protection = p.enabled.unwrap_or(true),
+        ScheduleKeyDeletion(_) if key.deletion_protection => {
             return Err(Problem::new(Code::DeletionProtected, "turn deletion protection off first").at("/key").into())
         }
-        ScheduleKeyDeletion(_) => inst.keys[i].pending_deletion = true,
-        CreateAlias(p) => {
-            let creator = inst.keys[i].creator.clone();
-            alias_taken(inst, &p.alias, &creator)?;
-            inst.keys[i].aliases.push(p.alias.clone());
-        }
-        TagResource(p) => inst.keys[i].tags.extend(p.tags.clone()),
+        ScheduleKeyDeletion(_) => key.pending_deletion = true,
+        CreateAlias(p) => key.aliases.push(p.alias.clone()),
+        TagResource(p) => add_tags(&mut key.tags, &p.tags, others)?,
         _ => {}
     }
     Ok(Effects::default())

@@ -5,6 +5,7 @@ use crate::code::{Code, Problem};
 use crate::directory::{Directory, Permission, Principal, DEFAULT_PERMISSION, DEPRECATED_PERMISSION};
 use crate::engine::{Effects, Failure, Handled};
 use crate::instance::{Association, AssociationStatus, Instance, InstanceType, Share, ShareMode};
+use crate::limits::{count, MAX_ENTRIES};
 use crate::names::{self, NameKind};
 use crate::request::{CreateShare, JoinFolder, PermissionParam, PrincipalParam};
 use std::collections::HashSet;
@@ -84,14 +85,18 @@ fn parse_new_permission(p: Option<&PermissionParam>) -> Result<Permission, Probl
 
 /// R-SH-2: every principal is in the owner's enterprise and resource directory.
 fn check_members(dir: &Directory, owner: &str, principals: &[Principal]) -> Result<(), Problem> {
-    let owner_account = dir.account(owner);
+    if principals.is_empty() {
+        return Ok(());
+    }
+    let (accounts, folders) = (dir.accounts_by_id(), dir.folders());
+    let owner_account = accounts.get(owner).copied();
     let enterprise = owner_account.map_or(dir.enterprise_id.as_str(), |o| dir.enterprise_of(o));
     let directory = owner_account.map_or(dir.resource_directory_id.as_str(), |o| dir.directory_of(o));
     for (i, p) in principals.iter().enumerate() {
         let at = format!("/principals/{i}/id");
         match p {
             Principal::Account { id } => {
-                let account = dir.account(id).ok_or_else(|| {
+                let account = accounts.get(id.as_str()).copied().ok_or_else(|| {
                     Problem::new(Code::AccountNotFound, format!("account {id} is not in the resource directory"))
                         .at(&at)
                 })?;
@@ -112,7 +117,7 @@ fn check_members(dir: &Directory, owner: &str, principals: &[Principal]) -> Resu
                     .rule("R-SH-2"));
                 }
             }
-            Principal::Folder { id } if !dir.folder_exists(id) => {
+            Principal::Folder { id } if !folders.contains(id.as_str()) => {
                 return Err(
                     Problem::new(Code::FolderNotFound, format!("folder {id} is not in the resource directory")).at(at)
                 )
@@ -137,24 +142,24 @@ fn check_members(dir: &Directory, owner: &str, principals: &[Principal]) -> Resu
 /// quota has room, the rest recorded as failed; existing associations, failed ones
 /// included, keep their status (raising the quota retries nothing).
 fn reconcile(inst: &mut Instance, dir: &Directory) {
-    let room = inst.spec.access_management_quota.saturating_sub(inst.bound_vpcs.len() as u32);
+    let room = inst.spec.access_management_quota.saturating_sub(count(inst.bound_vpcs.len()));
     let owner = inst.owner_id.clone();
     let Some(share) = inst.share.as_mut() else {
         return;
     };
 
-    let mut seen = HashSet::new();
-    let covered: Vec<String> =
-        share.principals.iter().flat_map(|p| dir.covered_by(p, &owner)).filter(|a| seen.insert(a.clone())).collect();
-    share.associations.retain(|a| seen.contains(&a.account));
+    let covered = dir.covered(&share.principals, &owner);
+    let still: HashSet<&str> = covered.iter().map(String::as_str).collect();
+    share.associations.retain(|a| still.contains(a.account.as_str()));
 
+    let associated: HashSet<String> = share.associations.iter().map(|a| a.account.clone()).collect();
     let mut used = share.associated_count();
     for account in covered {
-        if share.association(&account).is_some() {
+        if associated.contains(&account) {
             continue;
         }
         let status = if used < room {
-            used += 1;
+            used = used.saturating_add(1);
             AssociationStatus::Associated
         } else {
             AssociationStatus::Failed
@@ -199,7 +204,7 @@ pub fn create(inst: &mut Instance, dir: &Directory, p: &CreateShare) -> Handled 
             name: p.name.clone(),
             mode,
             permission: parse_new_permission(p.permission.as_ref())?,
-            principals: dedupe(principals),
+            principals: dedupe(principals)?,
             associations: Vec::new(),
             existing_share: None,
         },
@@ -228,7 +233,7 @@ pub fn create(inst: &mut Instance, dir: &Directory, p: &CreateShare) -> Handled 
                 name: org.name.clone(),
                 mode,
                 permission: org.permission.clone(),
-                principals: dedupe(org.principals.iter().cloned().chain(principals).collect()),
+                principals: dedupe(org.principals.iter().cloned().chain(principals).collect())?,
                 associations: Vec::new(),
                 existing_share: Some(id.clone()),
             }
@@ -239,14 +244,15 @@ pub fn create(inst: &mut Instance, dir: &Directory, p: &CreateShare) -> Handled 
     Ok(Effects { warnings, ..Effects::default() })
 }
 
-fn dedupe(principals: Vec<Principal>) -> Vec<Principal> {
-    let mut out: Vec<Principal> = Vec::with_capacity(principals.len());
-    for p in principals {
-        if !out.contains(&p) {
-            out.push(p);
-        }
+/// Each principal once, in the order given; at most [`MAX_ENTRIES`] of them.
+fn dedupe(principals: Vec<Principal>) -> Result<Vec<Principal>, Problem> {
+    let mut seen = HashSet::with_capacity(principals.len());
+    let unique: Vec<Principal> = principals.into_iter().filter(|p| seen.insert(p.clone())).collect();
+    if unique.len() > MAX_ENTRIES {
+        return Err(Problem::new(Code::LimitExceeded, format!("a share has at most {MAX_ENTRIES} principals"))
+            .at("/principals"));
     }
-    out
+    Ok(unique)
 }
 
 /// AssociatePrincipals (R-Q-4: what does not fit is recorded as failed).
@@ -255,7 +261,7 @@ pub fn associate(inst: &mut Instance, dir: &Directory, params: &[PrincipalParam]
     share_of(inst)?;
     check_members(dir, &inst.owner_id, &principals)?;
     let share = share_of(inst)?;
-    share.principals = dedupe(share.principals.drain(..).chain(principals).collect());
+    share.principals = dedupe(share.principals.iter().cloned().chain(principals).collect())?;
     reconcile(inst, dir);
     Ok(Effects::default())
 }
@@ -265,8 +271,9 @@ pub fn associate(inst: &mut Instance, dir: &Directory, params: &[PrincipalParam]
 pub fn disassociate(inst: &mut Instance, dir: &Directory, params: &[PrincipalParam]) -> Handled {
     let principals = parse_principals(params)?;
     let share = share_of(inst)?;
+    let current: HashSet<&Principal> = share.principals.iter().collect();
     for (i, p) in principals.iter().enumerate() {
-        if !share.principals.contains(p) {
+        if !current.contains(p) {
             return Err(Problem::new(
                 Code::PrincipalNotFound,
                 format!("{} is not a principal of the share", p.label()),
@@ -275,7 +282,8 @@ pub fn disassociate(inst: &mut Instance, dir: &Directory, params: &[PrincipalPar
             .into());
         }
     }
-    share.principals.retain(|p| !principals.contains(p));
+    let removed: HashSet<Principal> = principals.into_iter().collect();
+    share.principals.retain(|p| !removed.contains(p));
     reconcile(inst, dir);
     Ok(Effects::default())
 }

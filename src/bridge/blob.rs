@@ -33,33 +33,29 @@ pub(crate) fn opaque() -> Problem {
 }
 
 impl<'a> Blob<'a> {
-    pub fn encode(key_id: &str, iv: &[u8; IV_LEN], sealed: &[u8]) -> Vec<u8> {
-        // KeyArn caps the key id at 255 bytes, so its length fits the byte.
-        let len = u8::try_from(key_id.len()).unwrap_or(u8::MAX);
-        let mut out = Vec::with_capacity(2 + key_id.len() + IV_LEN + sealed.len());
+    /// The blob of `key_id` (at most 255 bytes, as a [`KeyArn`]'s key id is).
+    pub fn encode(key_id: &str, iv: &[u8; IV_LEN], sealed: &[u8]) -> Result<Vec<u8>, Problem> {
+        let len = u8::try_from(key_id.len()).map_err(|_| Problem::new(Code::KeyId, "a key id is at most 255 bytes"))?;
+        let mut out =
+            Vec::with_capacity(key_id.len().saturating_add(IV_LEN).saturating_add(sealed.len()).saturating_add(2));
         out.push(BLOB_VERSION);
         out.push(len);
-        out.extend_from_slice(&key_id.as_bytes()[..usize::from(len)]);
+        out.extend_from_slice(key_id.as_bytes());
         out.extend_from_slice(iv);
         out.extend_from_slice(sealed);
-        out
+        Ok(out)
     }
 
     pub fn decode(bytes: &'a [u8]) -> Result<Blob<'a>, Problem> {
         let [BLOB_VERSION, len, rest @ ..] = bytes else {
             return Err(opaque());
         };
-        let len = usize::from(*len);
-        if rest.len() < len + IV_LEN + TAG_LEN {
+        let (key_id, rest) = rest.split_at_checked(usize::from(*len)).ok_or_else(opaque)?;
+        let (iv, sealed) = rest.split_first_chunk::<IV_LEN>().ok_or_else(opaque)?;
+        if sealed.len() < TAG_LEN {
             return Err(opaque());
         }
-        let (key_id, rest) = rest.split_at(len);
-        let (iv, sealed) = rest.split_at(IV_LEN);
-        Ok(Blob {
-            key_id: std::str::from_utf8(key_id).map_err(|_| opaque())?,
-            iv: iv.try_into().map_err(|_| opaque())?,
-            sealed,
-        })
+        Ok(Blob { key_id: std::str::from_utf8(key_id).map_err(|_| opaque())?, iv: *iv, sealed })
     }
 }
 
@@ -98,7 +94,7 @@ impl<K: MasterKeys> BlobBridge<K> {
     async fn wrap(&self, key: &KeyArn, plaintext: &[u8], context: &EncryptionContext) -> Result<Vec<u8>, Problem> {
         let iv: [u8; IV_LEN] = self.0.random(IV_LEN).await?.try_into().map_err(|_| short_random())?;
         let sealed = self.0.seal(key, &iv, &context_bytes(context), plaintext).await?;
-        Ok(Blob::encode(key.key_id(), &iv, &sealed))
+        Blob::encode(key.key_id(), &iv, &sealed)
     }
 }
 
@@ -156,7 +152,7 @@ mod tests {
     #[test]
     fn round_trips_and_rejects_short_or_foreign_blobs() {
         let sealed = [7u8; 48];
-        let bytes = Blob::encode("key-1", &[1; 12], &sealed);
+        let bytes = Blob::encode("key-1", &[1; 12], &sealed).unwrap();
         let b = Blob::decode(&bytes).unwrap();
         assert_eq!((b.key_id, b.iv, b.sealed), ("key-1", [1; 12], &sealed[..]));
         assert!(Blob::decode(&bytes[..bytes.len() - 33]).is_err());

@@ -7,7 +7,7 @@ use std::str::FromStr;
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct KeyArn {
     arn: String,
-    key_id_at: usize,
+    key_id: String,
 }
 
 impl KeyArn {
@@ -17,7 +17,7 @@ impl KeyArn {
 
     /// The raw key id, the part after `key/`; KMS and the software blob use it.
     pub fn key_id(&self) -> &str {
-        &self.arn[self.key_id_at..]
+        &self.key_id
     }
 }
 
@@ -45,7 +45,7 @@ impl FromStr for KeyArn {
         if key_id.is_empty() || key_id.len() > MAX_KEY_ID_BYTES || key_id.chars().any(char::is_whitespace) {
             return Err(bad("the key id must be 1 to 255 bytes without spaces"));
         }
-        Ok(KeyArn { arn: arn.to_string(), key_id_at: arn.len() - key_id.len() })
+        Ok(KeyArn { arn: arn.to_string(), key_id: key_id.to_string() })
     }
 }
 

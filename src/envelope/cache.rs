@@ -95,15 +95,15 @@ impl DataKeyCache {
         let mut entries = self.entries();
         entries.retain(|e| now.saturating_sub(e.created) < self.limits.max_age);
         let i = entries.iter().position(|e| e.key == key)?;
-        let e = &mut entries[i];
-        if e.messages >= self.limits.max_messages || e.bytes.saturating_add(bytes) > self.limits.max_bytes {
+        let e = entries.get_mut(i)?;
+        let (messages, total) = (e.messages.saturating_add(1), e.bytes.saturating_add(bytes));
+        if e.messages >= self.limits.max_messages || total > self.limits.max_bytes {
             entries.remove(i);
             return None;
         }
-        e.messages += 1;
-        e.bytes += bytes;
+        (e.messages, e.bytes) = (messages, total);
         let materials = Arc::clone(&e.materials);
-        if e.messages >= self.limits.max_messages || e.bytes >= self.limits.max_bytes {
+        if messages >= self.limits.max_messages || total >= self.limits.max_bytes {
             entries.remove(i);
         }
         Some(materials)

@@ -13,7 +13,8 @@ pub fn context_bytes(context: &EncryptionContext) -> Vec<u8> {
     if context.is_empty() {
         return Vec::new();
     }
-    let size = 4 + context.iter().map(|(k, v)| 8 + k.len() + v.len()).sum::<usize>();
+    let size =
+        context.iter().map(|(k, v)| k.len().saturating_add(v.len()).saturating_add(8)).fold(4, usize::saturating_add);
     let mut out = Vec::with_capacity(size);
     put_u32(&mut out, context.len());
     for (key, value) in context {

@@ -66,7 +66,7 @@ impl Header {
     /// u32 algorithm | u32 count(context) | C | u32 count(keys)`, then each data key in
     /// ARN order as `u32 len | arn | u32 len | base64(blob)`.
     pub fn authenticated_fields(&self, context_bytes: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(16 + context_bytes.len() + 256 * self.encrypted_data_keys.len());
+        let mut out = Vec::with_capacity(context_bytes.len().saturating_add(16));
         put_u32(&mut out, VERSION as usize);
         put_u32(&mut out, self.algorithm.id() as usize);
         put_u32(&mut out, self.context.len());
@@ -106,6 +106,7 @@ impl<'a, T: Decode<'a>, const MAX: usize> DecodeValue<'a> for SetOf<T, MAX> {
 }
 
 impl<T: Encode, const MAX: usize> EncodeValue for SetOf<T, MAX> {
+    #[allow(clippy::arithmetic_side_effects, reason = "der's `Length + Length` is checked: it returns a Result")]
     fn value_len(&self) -> der::Result<Length> {
         self.0.iter().try_fold(Length::ZERO, |len, item| len + item.encoded_len()?)
     }
@@ -246,9 +247,15 @@ pub fn frame_prefix(header: &Header, iv: &[u8; IV_LEN], ciphertext_len: usize) -
     let header_der = header.to_der_header()?.to_der().map_err(encode_error)?;
     let iv_der = octets(iv)?.to_der().map_err(encode_error)?;
     let ciphertext_tlv = tlv(Tag::OctetString, length(ciphertext_len)?)?;
-    let body_len = iv_der.len() + ciphertext_tlv.len() + ciphertext_len + TAG_TLV_LEN;
+    let sum = |parts: &[usize]| {
+        parts
+            .iter()
+            .try_fold(0usize, |a, b| a.checked_add(*b))
+            .ok_or_else(|| encode_error(der::ErrorKind::Overflow.into()))
+    };
+    let body_len = sum(&[iv_der.len(), ciphertext_tlv.len(), ciphertext_len, TAG_TLV_LEN])?;
     let body_tlv = tlv(Tag::Sequence, length(body_len)?)?;
-    let message_tlv = tlv(Tag::Sequence, length(header_der.len() + body_tlv.len() + body_len)?)?;
+    let message_tlv = tlv(Tag::Sequence, length(sum(&[header_der.len(), body_tlv.len(), body_len])?)?)?;
     Ok([message_tlv, header_der, body_tlv, iv_der, ciphertext_tlv].concat())
 }
 

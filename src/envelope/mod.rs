@@ -139,7 +139,7 @@ fn check_inputs(keys: &[KeyArn], context: &EncryptionContext, plaintext_len: usi
     if context.len() > MAX_CONTEXT_PAIRS {
         return Err(Problem::new(Code::EncryptionContext, format!("at most {MAX_CONTEXT_PAIRS} context pairs")));
     }
-    let context_size: usize = context.iter().map(|(k, v)| k.len() + v.len()).sum();
+    let context_size = context.iter().map(|(k, v)| k.len().saturating_add(v.len())).fold(0, usize::saturating_add);
     if context_size > MAX_HEADER_BYTES / 2 {
         return Err(Problem::new(Code::EncryptionContext, "the context is too large for a 64 KiB header"));
     }
@@ -228,7 +228,8 @@ impl Sealing {
         let start = message.len();
         message.extend_from_slice(plaintext);
         let (alg, key) = (self.materials.algorithm, &self.materials.data_key);
-        let tag = gcm::seal(alg, key, &self.iv, &self.aad(), &mut message[start..])?;
+        let body = message.get_mut(start..).ok_or_else(|| encode_failure("the body is not where it was written"))?;
+        let tag = gcm::seal(alg, key, &self.iv, &self.aad(), body)?;
         message.extend_from_slice(&message::tag_suffix(&tag)?);
         Ok(message)
     }
@@ -284,6 +285,11 @@ pub async fn encrypt(
     options: &EncryptOptions<'_>,
 ) -> Result<Vec<u8>, Problem> {
     begin_seal(bridges, keys, plaintext.len(), options).await?.seal(plaintext)
+}
+
+/// The message could not be written (an invariant of the framing broke).
+fn encode_failure(why: &str) -> Problem {
+    Problem::new(Code::Plaintext, format!("cannot write the message: {why}"))
 }
 
 fn context_mismatch() -> Problem {

@@ -82,10 +82,10 @@ pub fn code(result: &Result<Outcome, Rejection>) -> &'static str {
 
 /// Applies and returns the result code, asserting that a failure changed nothing.
 pub fn run(w: &mut World, caller: &str, action: &str, params: Value) -> &'static str {
-    let before = w.to_json();
+    let before = w.to_json().unwrap();
     let result = apply(w, caller, action, params);
     if result.is_err() {
-        assert_eq!(before, w.to_json(), "{action} failed but changed the state");
+        assert_eq!(before, w.to_json().unwrap(), "{action} failed but changed the state");
     }
     code(&result)
 }
