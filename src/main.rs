@@ -2,16 +2,30 @@
 //!
 //! Exit status: 0 when everything matched or was valid, 1 when a plan did not match
 //! or an input is invalid, 2 when the command itself could not run (a missing file,
-//! a malformed plan), with a one-line reason.
+//! a malformed plan, a bad argument, a closed standard output), with a one-line reason
+//! on standard error. Nothing here can panic: the lints below are the library's.
+#![deny(
+    clippy::arithmetic_side_effects,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use kms_instance::bind_vpcs::{self, Context, Report};
 use kms_instance::bridge::software::SoftwareBridge;
 use kms_instance::bridge::HsmBridge;
-use kms_instance::envelope::{self, message::MAX_BODY_BYTES, Algorithm, EncryptionContext, KeyArn};
+use kms_instance::envelope::message::{MAX_BODY_BYTES, MAX_HEADER_BYTES};
+use kms_instance::envelope::{self, Algorithm, EncryptionContext, KeyArn};
+use kms_instance::limits::{MAX_BIND_VPCS_BYTES, MAX_DOCUMENT_BYTES, MAX_KEYRING_BYTES};
 use kms_instance::names::{self, NameKind};
 use kms_instance::plan::{self, PlanResult};
 use kms_instance::{Code, Problem};
+use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -148,21 +162,46 @@ enum Validate {
 struct Fatal(String);
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage(&e),
+    };
     let result = match cli.command {
         Command::Plan { files, json } => run_plans(&files, json),
         Command::Validate(Validate::BindVpcs { region, owner, primary_vpc, json, file }) => {
             validate_bind_vpcs(Context { region: Some(region), owner, primary_vpc, ..Context::default() }, &file, json)
         }
-        Command::Validate(Validate::Name { kind, value }) => Ok(validate_name(kind, &value)),
+        Command::Validate(Validate::Name { kind, value }) => validate_name(kind, &value),
         Command::Encrypt { keys, arns, context, algorithm } => encrypt(&keys, &arns, &context, algorithm),
         Command::Decrypt { keys, require_context } => decrypt(&keys, &require_context),
         Command::Pkcs11(Pkcs11Command::GenerateKey { token, arn }) => generate_key(&token, &arn),
     };
-    result.unwrap_or_else(|Fatal(message)| {
-        eprintln!("kms-instance: {message}");
-        ExitCode::from(2)
-    })
+    result.unwrap_or_else(|Fatal(message)| fail(&format!("kms-instance: {message}")))
+}
+
+/// The one line a failure prints on standard error (ignoring a closed standard error:
+/// there is nowhere left to say it), exit status 2.
+fn fail(line: &str) -> ExitCode {
+    let _ = writeln!(std::io::stderr(), "{}", line.lines().next().unwrap_or_default());
+    ExitCode::from(2)
+}
+
+/// Help and version go to standard output (exit 0); an argument error is clap's first
+/// line (`error: …`) and a pointer to `--help` (exit 2).
+fn usage(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => match write_stdout(e.render().to_string().as_bytes()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(Fatal(message)) => fail(&format!("kms-instance: {message}")),
+        },
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => fail("error: name a command (see kms-instance --help)"),
+        _ => {
+            let text = e.render().to_string();
+            let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("error: invalid arguments");
+            fail(&format!("{first} (see kms-instance --help)"))
+        }
+    }
 }
 
 impl From<Problem> for Fatal {
@@ -171,14 +210,34 @@ impl From<Problem> for Fatal {
     }
 }
 
-fn read_input(file: &str) -> Result<String, Fatal> {
-    if file == "-" {
-        let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).map_err(|e| Fatal(format!("standard input: {e}")))?;
-        Ok(s)
+/// A file (`-`: standard input), at most `limit` bytes: one byte more is read, so the
+/// caller can tell an input at the limit from one past it.
+fn read_bytes(file: &str, limit: usize) -> Result<Vec<u8>, Fatal> {
+    let name = if file == "-" { "standard input" } else { file };
+    let take = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    let mut bytes = Vec::new();
+    let read = if file == "-" {
+        std::io::stdin().take(take).read_to_end(&mut bytes)
     } else {
-        std::fs::read_to_string(file).map_err(|e| Fatal(format!("{file}: {e}")))
+        std::fs::File::open(file).and_then(|f| f.take(take).read_to_end(&mut bytes))
+    };
+    read.map_err(|e| Fatal(format!("{name}: {e}")))?;
+    Ok(bytes)
+}
+
+/// A text file of at most `limit` bytes; text that is not UTF-8 is reported as `code`
+/// (the kind of document the file should hold).
+fn read_text(file: &str, limit: usize, code: Code) -> Result<String, Fatal> {
+    let name = if file == "-" { "standard input" } else { file };
+    let bytes = read_bytes(file, limit)?;
+    if bytes.len() > limit {
+        let problem = kms_instance::limits::too_large("the file (bytes)", bytes.len(), limit);
+        return Err(Fatal(format!("{name}: {problem}")));
     }
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        Fatal(format!("{name}: {}", Problem::new(code, format!("the file is not UTF-8 text (byte {at})"))))
+    })
 }
 
 fn run_plans(files: &[String], json: bool) -> Result<ExitCode, Fatal> {
@@ -186,30 +245,32 @@ fn run_plans(files: &[String], json: bool) -> Result<ExitCode, Fatal> {
     let plans = files
         .iter()
         .map(|f| {
-            let text = read_input(f)?;
+            let text = read_text(f, MAX_DOCUMENT_BYTES, Code::Plan)?;
             plan::Plan::from_json(&text).map(|p| (f, p)).map_err(|e| Fatal(format!("{f}: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let results: Vec<(&String, PlanResult)> = plans.iter().map(|(f, p)| (*f, p.run())).collect();
+    let mut out = String::new();
     if json {
         let all: Vec<&PlanResult> = results.iter().map(|(_, r)| r).collect();
-        println!("{}", serde_json::to_string_pretty(&all).map_err(|e| Fatal(e.to_string()))?);
+        out = serde_json::to_string_pretty(&all).map_err(|e| Fatal(e.to_string()))? + "\n";
     } else {
         for (file, result) in &results {
-            print_plan(file, result);
+            print_plan(&mut out, file, result);
         }
     }
+    write_stdout(out.as_bytes())?;
     let all_matched = results.iter().all(|(_, r)| r.matched);
     Ok(if all_matched { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-fn print_plan(file: &str, result: &PlanResult) {
-    println!("plan {file}: {}", result.name);
+fn print_plan(out: &mut String, file: &str, result: &PlanResult) {
+    let _ = writeln!(out, "plan {file}: {}", result.name);
     for s in &result.steps {
         let mut outcome = match s.errors.first() {
             None => "ok".to_string(),
             Some(code) if s.errors.len() == 1 => code.to_string(),
-            Some(code) => format!("{code} (+{} more)", s.errors.len() - 1),
+            Some(code) => format!("{code} (+{} more)", s.errors.len().saturating_sub(1)),
         };
         if !s.warnings.is_empty() {
             let w: Vec<&str> = s.warnings.iter().map(|c| c.as_str()).collect();
@@ -219,55 +280,65 @@ fn print_plan(file: &str, result: &PlanResult) {
             outcome.push_str(&format!(", failed: {}", s.failed_principals.join(" ")));
         }
         let verdict = if s.matched { "matched".to_string() } else { format!("DIFFERS: {}", s.differences.join("; ")) };
-        println!(
+        let _ = writeln!(
+            out,
             "  {:>2}  {:<16}  {:<28}  {:<48}  quota {}/{}  {verdict}",
             s.index, s.caller, s.action, outcome, s.quota_used, s.quota_purchased
         );
     }
     let matched = result.steps.iter().filter(|s| s.matched).count();
-    println!("  {matched} of {} steps matched\n", result.steps.len());
+    let _ = writeln!(out, "  {matched} of {} steps matched\n", result.steps.len());
 }
 
 fn validate_bind_vpcs(ctx: Context, file: &str, json: bool) -> Result<ExitCode, Fatal> {
     if let Some(region) = &ctx.region {
         names::validate(NameKind::RegionId, region).map_err(|p| Fatal(format!("--region: {}", p.message)))?;
     }
-    let input = read_input(file)?;
-    let report = bind_vpcs::validate_str(&input, &ctx);
-    if json {
-        println!("{}", serde_json::to_string_pretty(&report).map_err(|e| Fatal(e.to_string()))?);
+    // Not UTF-8 or past the limit: the report says so (exit 1), as for any bad input.
+    let input = read_bytes(file, MAX_BIND_VPCS_BYTES)?;
+    let report = bind_vpcs::validate_bytes(&input, &ctx);
+    let out = if json {
+        serde_json::to_string_pretty(&report).map_err(|e| Fatal(e.to_string()))? + "\n"
     } else {
-        print_report(&report);
-    }
+        print_report(&report)
+    };
+    write_stdout(out.as_bytes())?;
     Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-fn print_report(report: &Report) {
+fn print_report(report: &Report) -> String {
+    let mut out = String::new();
     if report.ok {
-        println!("valid: {} VPC(s) to bind", report.vpcs.len());
+        let _ = writeln!(out, "valid: {} VPC(s) to bind", report.vpcs.len());
         for v in &report.vpcs {
-            println!("  {} via {} (owner {})", v.vpc_id, v.v_switch_id, v.vpc_owner_id);
+            let _ = writeln!(out, "  {} via {} (owner {})", v.vpc_id, v.v_switch_id, v.vpc_owner_id);
         }
     } else {
-        println!("invalid: {} problem(s)", report.errors.len());
+        let found = report.errors.len().saturating_add(report.omitted);
+        let _ = writeln!(out, "invalid: {found} problem(s)");
         for p in &report.errors {
-            println!("  {:<16} {:<44} {}", p.path.as_deref().unwrap_or(""), p.code, p.message);
+            let _ = writeln!(out, "  {:<16} {:<44} {}", p.path.as_deref().unwrap_or(""), p.code, p.message);
+        }
+        if report.omitted > 0 {
+            let _ = writeln!(out, "  … and {} more, not listed", report.omitted);
         }
     }
     for w in &report.warnings {
-        println!("  warning {:<8} {:<36} {}", w.path.as_deref().unwrap_or(""), w.code, w.message);
+        let _ = writeln!(out, "  warning {:<8} {:<36} {}", w.path.as_deref().unwrap_or(""), w.code, w.message);
     }
+    out
 }
 
-fn validate_name(kind: NameKind, value: &str) -> ExitCode {
+fn validate_name(kind: NameKind, value: &str) -> Result<ExitCode, Fatal> {
     match names::validate(kind, value) {
         Ok(()) => {
-            println!("valid {} ({})", kind_name(kind), kind.rule());
-            ExitCode::SUCCESS
+            write_stdout(format!("valid {} ({})\n", kind_name(kind), kind.rule()).as_bytes())?;
+            Ok(ExitCode::SUCCESS)
         }
         Err(p) => {
-            println!("invalid {}: {} ({}): {}", kind_name(kind), p.code, kind.rule(), p.message);
-            ExitCode::from(1)
+            let line = format!("invalid {}: {} ({}): {}\n", kind_name(kind), p.code, kind.rule(), p.message);
+            write_stdout(line.as_bytes())?;
+            Ok(ExitCode::from(1))
         }
     }
 }
@@ -287,13 +358,12 @@ fn parse_context(entries: &[String], flag: &str) -> Result<EncryptionContext, Fa
     Ok(context)
 }
 
-/// Standard input, refused past what one message can hold.
+/// Standard input, refused past what one message can hold (the body and its header).
 fn read_stdin_bytes() -> Result<Vec<u8>, Fatal> {
-    let mut bytes = Vec::new();
-    let limit = MAX_BODY_BYTES as u64 + 64 * 1024 + 1;
-    std::io::stdin().take(limit).read_to_end(&mut bytes).map_err(|e| Fatal(format!("standard input: {e}")))?;
-    if bytes.len() as u64 == limit {
-        return Err(Fatal(format!("standard input is larger than a message can hold ({MAX_BODY_BYTES} bytes)")));
+    let limit = MAX_BODY_BYTES.saturating_add(MAX_HEADER_BYTES);
+    let bytes = read_bytes("-", limit)?;
+    if bytes.len() > limit {
+        return Err(Fatal(format!("standard input is larger than a message can hold ({limit} bytes)")));
     }
     Ok(bytes)
 }
@@ -328,7 +398,7 @@ fn open_token(_: &std::path::Path, _: &str, pin_env: &str) -> Result<SoftwareBri
 fn bridge(keys: &KeySource) -> Result<Box<dyn HsmBridge>, Fatal> {
     match (&keys.keyring, &keys.pkcs11_module, &keys.token_label, &keys.pin_env) {
         (Some(file), ..) => {
-            let json = std::fs::read_to_string(file).map_err(|e| Fatal(format!("{}: {e}", file.display())))?;
+            let json = read_text(&file.to_string_lossy(), MAX_KEYRING_BYTES, Code::Keyring)?;
             let bridge =
                 SoftwareBridge::from_keyring_json(&json).map_err(|p| Fatal(format!("{}: {p}", file.display())))?;
             Ok(Box::new(bridge))
@@ -339,7 +409,10 @@ fn bridge(keys: &KeySource) -> Result<Box<dyn HsmBridge>, Fatal> {
 }
 
 fn encrypt(keys: &KeySource, arns: &[String], context: &[String], algorithm: AlgorithmArg) -> Result<ExitCode, Fatal> {
-    let arns = arns.iter().map(|a| a.parse::<KeyArn>()).collect::<Result<Vec<_>, _>>()?;
+    let arns = arns
+        .iter()
+        .map(|a| a.parse::<KeyArn>().map_err(|p| Fatal(format!("--key {a:?}: {p}"))))
+        .collect::<Result<Vec<_>, _>>()?;
     let options = envelope::EncryptOptions {
         context: parse_context(context, "--context")?,
         algorithm: match algorithm {
@@ -365,7 +438,7 @@ fn decrypt(keys: &KeySource, require_context: &[String]) -> Result<ExitCode, Fat
             Ok(ExitCode::SUCCESS)
         }
         Err(p) if p.code == Code::InvalidCiphertext => {
-            eprintln!("kms-instance: {p}");
+            let _ = writeln!(std::io::stderr(), "kms-instance: {p}");
             Ok(ExitCode::from(1))
         }
         Err(p) => Err(p.into()),
@@ -377,7 +450,9 @@ fn generate_key(token: &TokenArgs, arn: &str) -> Result<ExitCode, Fatal> {
     let arn: KeyArn = arn.parse()?;
     let bridge = open_token(&token.pkcs11_module, &token.token_label, &token.pin_env)?;
     bridge.generate_master_key(&arn)?;
-    println!("generated an AES-256 master key labelled {:?} on token {:?}", arn.key_id(), token.token_label);
+    let line =
+        format!("generated an AES-256 master key labelled {:?} on token {:?}\n", arn.key_id(), token.token_label);
+    write_stdout(line.as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -5,13 +5,14 @@ use crate::code::{Code, Problem};
 use crate::directory::{Directory, Permission, Principal, DEFAULT_PERMISSION, DEPRECATED_PERMISSION};
 use crate::engine::{Effects, Failure, Handled};
 use crate::instance::{Association, AssociationStatus, Instance, InstanceType, Share, ShareMode};
-use crate::limits::{count, MAX_ENTRIES};
+use crate::limits::{self, count, MAX_ENTRIES};
 use crate::names::{self, NameKind};
 use crate::request::{CreateShare, JoinFolder, PermissionParam, PrincipalParam};
 use std::collections::HashSet;
 
 /// R-SH-3: checks the format of each principal a request names.
 fn parse_principals(params: &[PrincipalParam]) -> Result<Vec<Principal>, Problem> {
+    limits::check("the number of principals", params.len(), MAX_ENTRIES).map_err(|p| p.at("/principals"))?;
     params
         .iter()
         .enumerate()

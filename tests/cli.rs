@@ -28,10 +28,31 @@ fn scenario(name: &str) -> String {
     dir.join(name).to_string_lossy().into_owned()
 }
 
-fn temp_file(name: &str, contents: &str) -> String {
-    let path = std::env::temp_dir().join(format!("kms-cli-{}-{name}", std::process::id()));
+/// A file in a directory of its own (removed when dropped): tests run in parallel
+/// threads, and none may see another's file.
+struct TempFile {
+    _dir: tempfile::TempDir,
+    path: String,
+}
+
+impl TempFile {
+    fn as_str(&self) -> &str {
+        &self.path
+    }
+}
+
+impl std::ops::Deref for TempFile {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.path
+    }
+}
+
+fn temp_file(name: &str, contents: impl AsRef<[u8]>) -> TempFile {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
     std::fs::write(&path, contents).unwrap();
-    path.to_string_lossy().into_owned()
+    TempFile { _dir: dir, path: path.to_string_lossy().into_owned() }
 }
 
 /// Exit 2 with exactly one line on stderr naming the problem, and no panic.
@@ -183,7 +204,7 @@ fn every_command_has_help() {
 const ARN_A: &str = "acs:kms:cn-hangzhou:1207089758810000:key/key-cli-a";
 const ARN_B: &str = "acs:kms:cn-hangzhou:1207089758810000:key/key-cli-b";
 
-fn keyring() -> String {
+fn keyring() -> TempFile {
     temp_file(
         "keyring.json",
         &format!(
@@ -221,14 +242,13 @@ fn encrypt_then_decrypt_with_a_keyring() {
     assert!(!message.contains("a file's contents"));
 
     // kms() takes text; a message is bytes, so go through a file.
-    let file = std::env::temp_dir().join(format!("kms-cli-{}-message.bin", std::process::id()));
-    std::fs::write(&file, raw(&sealed)).unwrap();
+    let file = temp_file("message.bin", raw(&sealed));
     let decrypt = |args: &[&str]| {
         let mut all = vec!["decrypt", "--keyring", ring.as_str()];
         all.extend_from_slice(args);
         Command::new(env!("CARGO_BIN_EXE_kms-instance"))
             .args(&all)
-            .stdin(std::fs::File::open(&file).unwrap())
+            .stdin(std::fs::File::open(&*file).unwrap())
             .output()
             .unwrap()
     };
@@ -243,7 +263,7 @@ fn encrypt_then_decrypt_with_a_keyring() {
     let mut bytes = raw(&sealed);
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
-    std::fs::write(&file, &bytes).unwrap();
+    std::fs::write(&*file, &bytes).unwrap();
     assert_eq!(decrypt(&[]).status.code(), Some(1));
 }
 
@@ -275,4 +295,140 @@ fn encrypt_and_decrypt_bad_input_exit_2() {
     let out = kms(&["decrypt", "--keyring", &ring], "not a message");
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("InvalidCiphertext"));
+}
+
+/// Runs the binary with standard output closed (`>&-`). Rust's runtime reopens a
+/// closed standard stream as /dev/null before `main`, so this is `> /dev/null`.
+fn kms_closed_stdout(args: &[&str]) -> Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg(r#"exec "$0" "$@" >&-"#)
+        .arg(env!("CARGO_BIN_EXE_kms-instance"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_closed_or_broken_standard_output_is_exit_2_not_a_panic() {
+    for (args, status) in [
+        (&["plan", &scenario("01-quota-example.json")][..], 0),
+        (&["validate", "name", "alias", "alias/acs/x"], 1),
+        (&["--help"], 0),
+    ] {
+        let out = kms_closed_stdout(args);
+        assert_eq!(out.status.code(), Some(status), "{args:?}: {}", text(&out.stderr));
+        assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+    }
+    // A reader that went away (`| head -c0`): the pipe is broken before the first write.
+    let commands: [&[&str]; 3] = [
+        &["plan", "--json", &scenario("01-quota-example.json")],
+        &["validate", "bind-vpcs", "--region", "cn-hangzhou", "--json", "-"],
+        &["--version"],
+    ];
+    for args in commands {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_kms-instance"))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        assert_fatal(&out, "standard output");
+    }
+}
+
+#[test]
+fn hostile_arguments_get_one_line_and_exit_2() {
+    let out = kms(&["--no-such-flag"], "");
+    assert_fatal(&out, "--no-such-flag");
+    assert!(text(&out.stderr).starts_with("error: "));
+    assert_fatal(&kms(&[], ""), "kms-instance --help");
+    assert_fatal(&kms(&["validate", "name", "no-such-kind", "x"], ""), "no-such-kind");
+    use std::os::unix::ffi::OsStrExt;
+    let not_utf8 = std::ffi::OsStr::from_bytes(b"\xff\xfe");
+    let out = Command::new(env!("CARGO_BIN_EXE_kms-instance")).args(["plan".as_ref(), not_utf8]).output().unwrap();
+    assert_fatal(&out, "");
+    let help = kms(&["--help"], "");
+    assert_eq!(help.status.code(), Some(0));
+    assert!(text(&help.stdout).contains("Usage"));
+    // A value with a newline is one line of output, and is not echoed.
+    let out = kms(&["validate", "name", "alias", "alias/a\nb"], "");
+    assert_eq!((out.status.code(), text(&out.stdout).lines().count()), (Some(1), 1));
+}
+
+#[test]
+fn hostile_files_get_their_exit_status() {
+    let binary: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let bin = temp_file("binary.bin", &binary);
+    let empty = temp_file("empty.json", "");
+    let dir = tempfile::tempdir().unwrap();
+    let huge = dir.path().join("huge.json");
+    std::fs::File::create(&huge).unwrap().set_len(33 << 20).unwrap();
+    let huge = huge.to_string_lossy().into_owned();
+
+    // Plans: a file that is not a plan stops the run (exit 2).
+    assert_fatal(&kms(&["plan", &bin], ""), "not UTF-8");
+    assert_fatal(&kms(&["plan", &empty], ""), "invalid plan");
+    assert_fatal(&kms(&["plan", &huge], ""), "InvalidParameter.TooLarge");
+    assert_fatal(&kms(&["plan", dir.path().to_str().unwrap()], ""), dir.path().to_str().unwrap());
+
+    // BindVpcs: bad input is a report (exit 1), whatever its bytes.
+    for (file, code) in [(&*bin, "Malformed"), (&*empty, "Malformed"), (huge.as_str(), "TooLarge")] {
+        let out = kms(&["validate", "bind-vpcs", "--region", "cn-hangzhou", file], "");
+        assert_eq!(out.status.code(), Some(1), "{file}: {}", text(&out.stderr));
+        assert!(text(&out.stdout).contains(code), "{file}: {}", text(&out.stdout));
+    }
+
+    // Keyrings and messages: exit 2 or 1, one line, nothing of the input echoed.
+    assert_fatal(&kms(&["encrypt", "--keyring", &bin, "--key", ARN_A], "x"), "InvalidParameter.Keyring");
+    assert_fatal(&kms(&["encrypt", "--keyring", &huge, "--key", ARN_A], "x"), "InvalidParameter.TooLarge");
+    let ring = keyring();
+    let out = Command::new(env!("CARGO_BIN_EXE_kms-instance"))
+        .args(["decrypt", "--keyring", &ring])
+        .stdin(std::fs::File::open(&*bin).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stderr).trim_end().lines().count(), 1);
+}
+
+#[test]
+fn a_keyring_in_any_wrong_shape_never_shows_its_material() {
+    let material = "c2VjcmV0LWtleS1tYXRlcmlhbC1vZi0zMi1ieXRlcyE=";
+    for body in [
+        format!(r#""{material}""#),
+        format!(r#"{{"keys": ["{material}"]}}"#),
+        format!(r#"{{"keys": [{{"arn": "{material}", "material": "{ARN_A}"}}]}}"#),
+        format!(r#"{{"keys": [{{"arn": "{ARN_A}", "material": {{"{material}": 1}}}}]}}"#),
+        format!(r#"{{"keys": [{{"arn": "{ARN_A}", "material": "{material}", "{material}": 0}}]}}"#),
+    ] {
+        let file = temp_file("keyring.json", &body);
+        let out = kms(&["encrypt", "--keyring", &file, "--key", ARN_A], "x");
+        assert_fatal(&out, "InvalidParameter.Keyring");
+        assert!(!text(&out.stderr).contains(&material[..12]), "{}", text(&out.stderr));
+    }
+}
+
+#[test]
+fn a_plan_at_the_calendar_edge_is_exit_2_and_a_late_renewal_a_result() {
+    let late = temp_file(
+        "late.json",
+        plan_with(
+            r#"{"as": "owner", "action": "DescribeKmsInstance"}, {"as": "owner", "action": "DescribeKmsInstance"}"#,
+        )
+        .replacen(r#""name": "t","#, r#""name": "t", "now": "9999-12-31T23:59:00Z","#, 1),
+    );
+    assert_fatal(&kms(&["plan", &late], ""), "9999-12-31");
+    let renew = temp_file(
+        "renew.json",
+        plan_with(r#"{"as": "owner", "action": "RenewKmsInstance", "params": {"months": 1}, "expect": {"error": "Rejected.LimitExceeded"}}"#)
+            .replacen(r#""status": "enabled","#, r#""status": "enabled", "expiresAt": "9999-12-20T00:00:00Z","#, 1),
+    );
+    let out = kms(&["plan", &renew], "");
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
 }

@@ -94,10 +94,12 @@ fn cases() -> Vec<Case> {
     out
 }
 
-fn temp_keyring() -> PathBuf {
-    let path = std::env::temp_dir().join(format!("kms-interop-keyring-{}.json", std::process::id()));
-    std::fs::write(&path, keyring_json()).unwrap();
-    path
+/// The keyring in a directory of the calling test's own (removed when dropped).
+fn temp_keyring(contents: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keyring.json");
+    std::fs::write(&path, contents).unwrap();
+    (dir, path)
 }
 
 fn label(c: &Case) -> String {
@@ -107,7 +109,7 @@ fn label(c: &Case) -> String {
 #[test]
 fn messages_from_alibaba_sdk_open_here() {
     let Some(python) = python() else { return };
-    let keyring = temp_keyring();
+    let (_dir, keyring) = temp_keyring(&keyring_json());
     let bridge = SoftwareBridge::from_keyring_json(&keyring_json()).unwrap();
     for case in cases() {
         let mut args = vec!["encrypt".to_string(), "--algorithm".into(), case.algorithm.id().to_string()];
@@ -129,7 +131,7 @@ fn messages_from_alibaba_sdk_open_here() {
 #[test]
 fn messages_from_here_open_with_alibaba_sdk() {
     let Some(python) = python() else { return };
-    let keyring = temp_keyring();
+    let (_dir, keyring) = temp_keyring(&keyring_json());
     let bridge = SoftwareBridge::from_keyring_json(&keyring_json()).unwrap();
     for case in cases() {
         let keys: Vec<KeyArn> = case.keys.iter().map(|k| k.parse().unwrap()).collect();
@@ -156,8 +158,7 @@ fn alibaba_sdk_rejects_the_negative_vectors_too() {
             continue;
         }
         let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let keyring = std::env::temp_dir().join(format!("kms-interop-{name}"));
-        std::fs::write(&keyring, v["keyring"].to_string()).unwrap();
+        let (_dir, keyring) = temp_keyring(&v["keyring"].to_string());
         use base64::Engine as _;
         let message = base64::engine::general_purpose::STANDARD.decode(v["message"].as_str().unwrap()).unwrap();
         let (ok, _, _) = sdk(&python, &keyring, &["decrypt".into()], &message);

@@ -26,6 +26,8 @@ const KNOWN_MATERIAL: [u8; 32] = [0x5a; 32];
 struct Token {
     module: PathBuf,
     bridge: Pkcs11Bridge,
+    /// The token's files: a directory no other process or run shares.
+    _dir: tempfile::TempDir,
 }
 
 fn module() -> Option<PathBuf> {
@@ -47,7 +49,8 @@ fn token() -> Option<&'static Token> {
     TOKEN_CELL
         .get_or_init(|| {
             let module = module()?;
-            let dir = std::env::temp_dir().join(format!("kms-softhsm-{}", std::process::id()));
+            let temp = tempfile::tempdir().unwrap();
+            let dir = temp.path();
             std::fs::create_dir_all(dir.join("tokens")).unwrap();
             let conf = dir.join("softhsm2.conf");
             std::fs::write(
@@ -68,7 +71,7 @@ fn token() -> Option<&'static Token> {
             import_known_key(&module);
             let bridge = Pkcs11Bridge::open(&module, TOKEN, PIN).unwrap();
             bridge.generate_master_key(&arn(GENERATED)).unwrap();
-            Some(Token { module, bridge })
+            Some(Token { module, bridge, _dir: temp })
         })
         .as_ref()
 }

@@ -7,8 +7,11 @@ use super::KeyDescription;
 use crate::code::{Code, Problem};
 use crate::envelope::message::IV_LEN;
 use crate::envelope::{gcm, Algorithm, KeyArn};
+use crate::limits::{self, MAX_KEYRING_BYTES, MAX_KEYRING_KEYS};
 use base64::Engine as _;
 use serde::Deserialize;
+use serde_path_to_error::Segment;
+use std::collections::HashSet;
 use std::fmt;
 use zeroize::Zeroizing;
 
@@ -62,13 +65,20 @@ impl BlobBridge<SoftwareKeys> {
         Ok(())
     }
 
-    /// Reads a keyring file. Errors name the entry, never the material.
+    /// Reads a keyring file (at most 1 MiB and 1,000 keys). Errors say where, never
+    /// what: any value in a keyring may be key material, so none is ever quoted.
     pub fn from_keyring_json(json: &str) -> Result<Self, Problem> {
-        let file: KeyringFile =
-            serde_json::from_str(json).map_err(|e| Problem::new(Code::Keyring, format!("not a keyring: {e}")))?;
+        limits::check("the keyring (bytes)", json.len(), MAX_KEYRING_BYTES)?;
+        let file: KeyringFile = serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(json))
+            .map_err(|e| keyring_shape(&e))?;
+        limits::check("the keyring's keys", file.keys.len(), MAX_KEYRING_KEYS).map_err(|p| p.at("/keys"))?;
         let mut bridge = Self::new();
+        let mut seen = HashSet::with_capacity(file.keys.len());
         for (i, entry) in file.keys.into_iter().enumerate() {
-            let arn: KeyArn = entry.arn.parse().map_err(|p: Problem| p.at(format!("/keys/{i}/arn")))?;
+            let arn: KeyArn = entry.arn.parse().map_err(|_| {
+                Problem::new(Code::Keyring, "not a key ARN: expected acs:kms:<region>:<uid>:key/<key-id>")
+                    .at(format!("/keys/{i}/arn"))
+            })?;
             let bytes = Zeroizing::new(
                 base64::engine::general_purpose::STANDARD.decode(entry.material.as_bytes()).unwrap_or_default(),
             );
@@ -76,7 +86,11 @@ impl BlobBridge<SoftwareKeys> {
                 Problem::new(Code::Keyring, format!("the material of {arn} is not the base64 of 32 bytes"))
                     .at(format!("/keys/{i}/material"))
             })?;
-            bridge.add(arn, material)?;
+            if !seen.insert(arn.clone()) {
+                return Err(Problem::new(Code::Keyring, format!("{arn} appears twice in the keyring"))
+                    .at(format!("/keys/{i}/arn")));
+            }
+            bridge.0.keys.push(MasterKey { arn, material: Zeroizing::new(material) });
         }
         Ok(bridge)
     }
@@ -84,6 +98,32 @@ impl BlobBridge<SoftwareKeys> {
     pub fn arns(&self) -> impl Iterator<Item = &KeyArn> {
         self.0.keys.iter().map(|k| &k.arn)
     }
+}
+
+/// A malformed keyring: the JSON pointer of the place (made of the keyring's own field
+/// names and indices only) and the line and column, never serde's text, which quotes
+/// the value it did not expect.
+fn keyring_shape(e: &serde_path_to_error::Error<serde_json::Error>) -> Problem {
+    let pointer: String = e
+        .path()
+        .iter()
+        .map(|segment| match segment {
+            Segment::Seq { index } => format!("/{index}"),
+            Segment::Map { key } if ["keys", "arn", "material"].contains(&key.as_str()) => format!("/{key}"),
+            _ => "/…".to_string(),
+        })
+        .collect();
+    let inner = e.inner();
+    let what = if inner.is_data() { "not a keyring" } else { "not JSON" };
+    Problem::new(
+        Code::Keyring,
+        format!(
+            "{what} (line {}, column {}): expected {{\"keys\": [{{\"arn\": \"acs:kms:…\", \"material\": \"<base64 of 32 bytes>\"}}]}}",
+            inner.line(),
+            inner.column()
+        ),
+    )
+    .at(pointer)
 }
 
 impl SoftwareKeys {

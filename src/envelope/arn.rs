@@ -28,8 +28,10 @@ impl FromStr for KeyArn {
     type Err = Problem;
 
     fn from_str(arn: &str) -> Result<Self, Problem> {
+        // The value is not quoted: a caller that mixed up its fields may have put key
+        // material here. Callers that know it is harmless (the CLI's --key) name it.
         let bad = |why: &str| {
-            Problem::new(Code::KeyId, format!("{arn:?}: {why}; expected acs:kms:<region>:<uid>:key/<key-id>"))
+            Problem::new(Code::KeyId, format!("not a key ARN: {why}; expected acs:kms:<region>:<uid>:key/<key-id>"))
         };
         let parts: Vec<&str> = arn.split(':').collect();
         let [acs, kms, region, uid, resource] = parts[..] else {
