@@ -48,7 +48,7 @@ impl std::ops::Deref for TempFile {
     }
 }
 
-fn temp_file(name: &str, contents: impl AsRef<[u8]>) -> TempFile {
+fn temp_file(name: &str, contents: &(impl AsRef<[u8]> + ?Sized)) -> TempFile {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(name);
     std::fs::write(&path, contents).unwrap();
@@ -242,7 +242,7 @@ fn encrypt_then_decrypt_with_a_keyring() {
     assert!(!message.contains("a file's contents"));
 
     // kms() takes text; a message is bytes, so go through a file.
-    let file = temp_file("message.bin", raw(&sealed));
+    let file = temp_file("message.bin", &raw(&sealed));
     let decrypt = |args: &[&str]| {
         let mut all = vec!["decrypt", "--keyring", ring.as_str()];
         all.extend_from_slice(args);
@@ -418,7 +418,7 @@ fn a_keyring_in_any_wrong_shape_never_shows_its_material() {
 fn a_plan_at_the_calendar_edge_is_exit_2_and_a_late_renewal_a_result() {
     let late = temp_file(
         "late.json",
-        plan_with(
+        &plan_with(
             r#"{"as": "owner", "action": "DescribeKmsInstance"}, {"as": "owner", "action": "DescribeKmsInstance"}"#,
         )
         .replacen(r#""name": "t","#, r#""name": "t", "now": "9999-12-31T23:59:00Z","#, 1),
@@ -426,7 +426,7 @@ fn a_plan_at_the_calendar_edge_is_exit_2_and_a_late_renewal_a_result() {
     assert_fatal(&kms(&["plan", &late], ""), "9999-12-31");
     let renew = temp_file(
         "renew.json",
-        plan_with(r#"{"as": "owner", "action": "RenewKmsInstance", "params": {"months": 1}, "expect": {"error": "Rejected.LimitExceeded"}}"#)
+        &plan_with(r#"{"as": "owner", "action": "RenewKmsInstance", "params": {"months": 1}, "expect": {"error": "Rejected.LimitExceeded"}}"#)
             .replacen(r#""status": "enabled","#, r#""status": "enabled", "expiresAt": "9999-12-20T00:00:00Z","#, 1),
     );
     let out = kms(&["plan", &renew], "");
