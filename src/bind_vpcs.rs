@@ -102,10 +102,23 @@ pub struct Report {
     pub quota: Option<QuotaChange>,
 }
 
+/// The report for BindVpcs text of `len` bytes when that is past the limit: a caller
+/// that knows the size first (a JS string, a file) asks before copying the text.
+pub fn check_size(len: usize) -> Result<(), Report> {
+    limits::check("the BindVpcs text (bytes)", len, MAX_BIND_VPCS_BYTES)
+        .map_err(|p| Report::failed(vec![p.at("").rule("R-BV-1")]))
+}
+
+/// The report for BindVpcs that could not even be written as JSON text (a JS array
+/// holding a cycle or a BigInt): malformed, with why.
+pub fn not_json(why: &str) -> Report {
+    Report::failed(vec![Problem::new(Code::BindVpcsMalformed, format!("not valid JSON: {why}")).at("").rule("R-BV-1")])
+}
+
 /// Validates BindVpcs given as bytes (a file): text that is not UTF-8 is malformed.
 pub fn validate_bytes(input: &[u8], ctx: &Context) -> Report {
-    if let Err(p) = limits::check("the BindVpcs text (bytes)", input.len(), MAX_BIND_VPCS_BYTES) {
-        return Report::failed(vec![p.at("").rule("R-BV-1")]);
+    if let Err(report) = check_size(input.len()) {
+        return report;
     }
     match std::str::from_utf8(input) {
         Ok(text) => validate_str(text, ctx),
@@ -120,8 +133,8 @@ pub fn validate_bytes(input: &[u8], ctx: &Context) -> Report {
 
 /// Validates a BindVpcs JSON string.
 pub fn validate_str(input: &str, ctx: &Context) -> Report {
-    if let Err(p) = limits::check("the BindVpcs text (bytes)", input.len(), MAX_BIND_VPCS_BYTES) {
-        return Report::failed(vec![p.at("").rule("R-BV-1")]);
+    if let Err(report) = check_size(input.len()) {
+        return report;
     }
     match serde_json::from_str::<Value>(input) {
         Ok(value) => validate_value(&value, ctx),

@@ -7,6 +7,7 @@ interface Thrown {
   path?: string;
   rule?: string;
   errors?: Problem[];
+  omitted?: number;
   quota?: QuotaUsage;
   audit?: AuditRecord;
 }
@@ -21,6 +22,8 @@ export class KmsError extends Error {
   readonly path?: string;
   readonly rule?: string;
   readonly errors: Problem[];
+  /** Problems found past the first 100 of `errors`: counted, not listed. */
+  readonly omitted: number;
   readonly quota?: QuotaUsage;
   readonly audit?: AuditRecord;
 
@@ -31,6 +34,7 @@ export class KmsError extends Error {
     this.path = thrown.path;
     this.rule = thrown.rule;
     this.errors = thrown.errors ?? [{ code: thrown.code, message: thrown.message, path: thrown.path, rule: thrown.rule }];
+    this.omitted = thrown.omitted ?? 0;
     this.quota = thrown.quota;
     this.audit = thrown.audit;
   }
@@ -44,12 +48,20 @@ function isThrown(e: unknown): e is Thrown {
   return typeof e === "object" && e !== null && typeof (e as Thrown).code === "string" && typeof (e as Thrown).message === "string";
 }
 
+/** What the module threw, as an `Error`: a problem becomes a `KmsError`; an `Error`
+ * (a `TypeError` for a wrong argument) stays itself; nothing else reaches the caller. */
+function toError(e: unknown): Error {
+  if (e instanceof KmsError || (e instanceof Error && !isThrown(e))) return e;
+  if (isThrown(e)) return new KmsError(e);
+  return new Error("the module failed without saying why", { cause: e });
+}
+
 /** Runs a call into the module, turning what it throws into a `KmsError`. */
 export function guard<T>(call: () => T): T {
   try {
     return call();
   } catch (e) {
-    throw isThrown(e) ? new KmsError(e) : e;
+    throw toError(e);
   }
 }
 
@@ -57,6 +69,6 @@ export async function guardAsync<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (e) {
-    throw isThrown(e) ? new KmsError(e) : e;
+    throw toError(e);
   }
 }

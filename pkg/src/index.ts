@@ -2,6 +2,7 @@
 // the wasm module its host's way, then re-exports this. Everything here converts
 // types and forwards to the module: the rules and the format live in Rust.
 import * as wasm from "../wasm/kms_instance.js";
+import * as args from "./args.js";
 import { guard, guardAsync, KmsError } from "./errors.js";
 import type {
   ApplyEnv, BindVpcEntry, BindVpcsContext, BindVpcsReport, Decision, DecryptOptions, EncryptOptions, IdKind,
@@ -13,7 +14,11 @@ export { WebCryptoKeyProvider } from "./webcrypto.js";
 import { AES_GCM, gcmParams, view } from "./webcrypto.js";
 export type * from "./types.js";
 
-/** Validates the BindVpcs of UpdateKmsInstanceBindVpc: every problem, never a throw. */
+/**
+ * Validates the BindVpcs of UpdateKmsInstanceBindVpc: for any string or array, a report
+ * with every problem (the first 100 listed, the rest counted in `omitted`), never a
+ * throw. Anything else is a `TypeError`.
+ */
 export function validateBindVpcs(input: string | readonly BindVpcEntry[], context?: BindVpcsContext): BindVpcsReport {
   return guard(() => wasm.validateBindVpcs(input, context));
 }
@@ -43,8 +48,9 @@ export class Instance {
 
   /** Applies a request and returns its outcome, or throws a `KmsError` and changes nothing. */
   apply(request: Request, env?: ApplyEnv): Outcome {
-    const now = env?.now instanceof Date ? env.now.toISOString() : env?.now;
-    return guard(() => this.#inner.apply(request, env && { ...env, now }));
+    const given = args.options<ApplyEnv>("env", env);
+    const now = args.time("env.now", given.now);
+    return guard(() => this.#inner.apply(request, { ...given, now }));
   }
 
   /** May this request go ahead? When not, the first check that fails. Applies nothing. */
@@ -86,14 +92,55 @@ export class SoftwareKeyProvider {
 
 export type KeyProvider = SoftwareKeyProvider | KeyStore;
 
-function keyring(providers: readonly KeyProvider[]): wasm.Keyring {
+/** How long a key store may take to answer one call, unless `timeoutMs` says otherwise. */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+
+/** `call()`'s promise, or a `Bridge.Timeout` `KmsError` after `ms`; a synchronous throw rejects. */
+function within<T>(ms: number, call: () => Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new KmsError({ code: "Bridge.Timeout", message: `the key store did not answer within ${ms} ms` })),
+      ms,
+    );
+    const settle = () => clearTimeout(timer);
+    try {
+      Promise.resolve(call()).then(resolve, reject).finally(settle);
+    } catch (e) {
+      settle();
+      reject(e);
+    }
+  });
+}
+
+/** A key store as the module calls it: each call bounded by `ms`. */
+function bounded(store: KeyStore, ms: number): KeyStore {
+  return {
+    arns: () => store.arns(),
+    seal: (arn, iv, aad, plaintext) => within(ms, () => store.seal(arn, iv, aad, plaintext)),
+    open: (arn, iv, aad, sealed) => within(ms, () => store.open(arn, iv, aad, sealed)),
+    describe: (arn) => within(ms, () => store.describe(arn)),
+  };
+}
+
+const STORE_METHODS = ["arns", "seal", "open", "describe"] as const;
+
+function keyring(providers: unknown, ms: number): wasm.Keyring {
+  const list = args.list("providers", providers);
   const ring = new wasm.Keyring();
-  for (const provider of providers) {
-    const software = provider instanceof SoftwareKeyProvider ? softwareKeys.get(provider) : undefined;
-    if (software) ring.addSoftware(software);
-    else guard(() => ring.addStore(provider, (provider as KeyStore).arns()));
+  try {
+    list.forEach((provider, i) => {
+      const software = provider instanceof SoftwareKeyProvider ? softwareKeys.get(provider) : undefined;
+      if (software) return ring.addSoftware(software);
+      args.methods(`providers[${i}]`, provider, STORE_METHODS);
+      const arns = args.list(`providers[${i}].arns()`, (provider as KeyStore).arns());
+      if (!arns.every((a) => typeof a === "string")) throw new TypeError(`providers[${i}].arns() must return strings`);
+      guard(() => ring.addStore(bounded(provider as KeyStore, ms), arns as string[]));
+    });
+    return ring;
+  } catch (e) {
+    ring.free();
+    throw e;
   }
-  return ring;
 }
 
 /**
@@ -115,17 +162,28 @@ async function importDataKey(subtle: SubtleCrypto, raw: Uint8Array, usage: KeyUs
   }
 }
 
-/** Seals `plaintext` into a message of Alibaba's Encryption SDK format. */
+/** The options the module reads, apart from those only JavaScript uses. */
+function split<T extends { timeoutMs?: number }>(name: string, value: unknown): [Omit<T, "timeoutMs">, number] {
+  const { timeoutMs, ...rest } = args.options<T>(name, value);
+  return [rest as Omit<T, "timeoutMs">, args.timeout(`${name}.timeoutMs`, timeoutMs, DEFAULT_TIMEOUT_MS)];
+}
+
+/**
+ * Seals `plaintext` (a `Uint8Array` or `Buffer`, copied when called) into a message of
+ * Alibaba's Encryption SDK format.
+ */
 export async function encrypt(providers: readonly KeyProvider[], plaintext: Uint8Array, options: EncryptOptions = {}): Promise<Uint8Array> {
-  const ring = keyring(providers);
+  const data = args.bytes("plaintext", plaintext);
+  const [opts, ms] = split<EncryptOptions>("options", options);
+  const ring = keyring(providers, ms);
   try {
-    const subtle = hostSubtle(plaintext.length);
-    if (!subtle) return await guardAsync(() => ring.encrypt(plaintext, options));
-    const session: wasm.SealSession = await guardAsync(() => ring.beginSeal(plaintext.length, options));
+    const subtle = hostSubtle(data.length);
+    if (!subtle) return await guardAsync(() => ring.encrypt(data, opts));
+    const session: wasm.SealSession = await guardAsync(() => ring.beginSeal(data.length, opts));
     try {
       const key = await importDataKey(subtle, session.dataKey(), "encrypt");
       const params = gcmParams(session.iv(), session.aad());
-      const sealed = new Uint8Array(await subtle.encrypt(params, key, view(plaintext)));
+      const sealed = new Uint8Array(await subtle.encrypt(params, key, data));
       const body = sealed.subarray(0, sealed.length - 16);
       const [prefix, suffix]: Uint8Array[] = guard(() => session.frame(body.length, sealed.subarray(body.length)));
       const message = new Uint8Array(prefix.length + body.length + suffix.length);
@@ -141,13 +199,15 @@ export async function encrypt(providers: readonly KeyProvider[], plaintext: Uint
   }
 }
 
-/** Opens a message with whichever of its data keys the providers hold. */
+/** Opens a message (a `Uint8Array` or `Buffer`, copied when called) with whichever of its data keys the providers hold. */
 export async function decrypt(providers: readonly KeyProvider[], message: Uint8Array, options: DecryptOptions = {}): Promise<Opened> {
-  const ring = keyring(providers);
+  const data = args.bytes("message", message);
+  const [opts, ms] = split<DecryptOptions>("options", options);
+  const ring = keyring(providers, ms);
   try {
-    const subtle = hostSubtle(message.length);
-    if (!subtle) return await guardAsync(() => ring.decrypt(message, options));
-    const session: wasm.OpenSession = await guardAsync(() => ring.beginOpen(message, options));
+    const subtle = hostSubtle(data.length);
+    if (!subtle) return await guardAsync(() => ring.decrypt(data, opts));
+    const session: wasm.OpenSession = await guardAsync(() => ring.beginOpen(data, opts));
     try {
       const key = await importDataKey(subtle, session.dataKey(), "decrypt");
       const params = gcmParams(session.iv(), session.aad());

@@ -63,11 +63,15 @@ export interface EncryptOptions {
   algorithm?: "AES_GCM_128" | "AES_GCM_256";
   /** The master keys to use, the first generating the data key; left out, every key of every provider. */
   keys?: string[];
+  /** How long one call to a key store may take, in ms (default 10,000): past it, `Bridge.Timeout`. */
+  timeoutMs?: number;
 }
 
 export interface DecryptOptions {
   /** Entries the message's context must hold, with these values. */
   requireContext?: EncryptionContext;
+  /** How long one call to a key store may take, in ms (default 10,000): past it, `Bridge.Timeout`. */
+  timeoutMs?: number;
 }
 
 export interface Opened {

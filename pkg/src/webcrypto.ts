@@ -78,11 +78,11 @@ export class WebCryptoKeyProvider implements KeyStore {
 
   #key(arn: string): CryptoKey {
     const key = this.#keys.get(arn);
-    if (!key) throw { code: "Bridge.KeyNotFound", message: `no WebCrypto key for ${arn}` };
+    if (!key) throw new KmsError({ code: "Bridge.KeyNotFound", message: `no WebCrypto key for ${arn}` });
     return key;
   }
 
-  // Called by the module with views of its memory: copy them before the first await.
+  // The plaintext is a data key: sealed from a copy that is wiped afterwards.
   async seal(arn: string, iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array> {
     const key = this.#key(arn);
     const params = gcmParams(iv, aad);
@@ -97,11 +97,10 @@ export class WebCryptoKeyProvider implements KeyStore {
   async open(arn: string, iv: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Promise<Uint8Array> {
     const key = this.#key(arn);
     const params = gcmParams(iv, aad);
-    const data = view(sealed.slice());
     try {
-      return new Uint8Array(await subtleCrypto().decrypt(params, key, data));
+      return new Uint8Array(await subtleCrypto().decrypt(params, key, view(sealed)));
     } catch {
-      throw { code: "InvalidCiphertext", message: "the CiphertextBlob does not open" };
+      throw new KmsError({ code: "InvalidCiphertext", message: "the CiphertextBlob does not open" });
     }
   }
 

@@ -21,6 +21,7 @@ pub use message::{EncryptedDataKey, Header, Message};
 
 use crate::bridge::{os_random, HsmBridge};
 use crate::code::{Code, Problem};
+use crate::limits::{self, MAX_KEY_PROVIDERS};
 use message::{IV_LEN, MAX_BODY_BYTES, MAX_CONTEXT_PAIRS, MAX_DATA_KEYS, MAX_HEADER_BYTES, TAG_LEN};
 use std::fmt;
 use std::sync::Arc;
@@ -130,6 +131,11 @@ pub struct Opened {
     pub context: EncryptionContext,
     /// The master key whose encrypted data key opened it.
     pub key_arn: String,
+}
+
+/// At most [`MAX_KEY_PROVIDERS`] providers: opening tries each data key with each.
+fn check_providers(bridges: &[&dyn HsmBridge]) -> Result<(), Problem> {
+    limits::check("the number of key providers", bridges.len(), MAX_KEY_PROVIDERS).map_err(|p| p.at("/providers"))
 }
 
 fn check_inputs(keys: &[KeyArn], context: &EncryptionContext, plaintext_len: usize) -> Result<(), Problem> {
@@ -257,6 +263,7 @@ pub async fn begin_seal(
     options: &EncryptOptions<'_>,
 ) -> Result<Sealing, Problem> {
     let (context, algorithm) = (&options.context, options.algorithm);
+    check_providers(bridges)?;
     check_inputs(keys, context, plaintext_len)?;
     let bytes = plaintext_len as u64;
     let cached = options.cache.and_then(|c| c.take(keys, algorithm, context, bytes));
@@ -376,6 +383,7 @@ pub async fn begin_open<'a>(
     bytes: &'a [u8],
     options: &DecryptOptions,
 ) -> Result<Opening<'a>, Problem> {
+    check_providers(bridges)?;
     let message = Message::from_der(bytes)?;
     let context = &message.header.context;
     if options.require_context.iter().any(|(k, v)| context.get(k) != Some(v)) {

@@ -10,6 +10,7 @@ use crate::bridge::{HsmBridge, KeyDescription};
 use crate::code::{Code, Problem};
 use crate::envelope::message::{IV_LEN, TAG_LEN};
 use crate::envelope::{self, Algorithm, EncryptionContext, KeyArn};
+use crate::limits::{self, MAX_KEYRING_BYTES, MAX_KEYRING_KEYS};
 use serde::{Deserialize, Serialize};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -26,7 +27,7 @@ pub struct SoftwareKeyProvider {
 impl SoftwareKeyProvider {
     #[wasm_bindgen(constructor)]
     pub fn new(keyring: JsValue) -> Result<SoftwareKeyProvider, JsValue> {
-        let json = super::json_text(&keyring, Code::Keyring)?;
+        let json = super::json_text(&keyring, Code::Keyring, MAX_KEYRING_BYTES)?;
         let bridge = SoftwareBridge::from_keyring_json(&json).map_err(|p| problem_to_js(&p))?;
         Ok(SoftwareKeyProvider { bridge: Rc::new(bridge) })
     }
@@ -39,23 +40,40 @@ impl SoftwareKeyProvider {
 #[wasm_bindgen]
 extern "C" {
     /// A key store written in JS (the WebCrypto provider): AES-256-GCM under a named key.
-    /// Its promises reject with `{code, message}`.
+    /// Its promises reject with `{code, message}`. It is handed copies, never views of
+    /// wasm memory, so it may keep them across its own awaits.
     pub type JsKeyStore;
 
     #[wasm_bindgen(method, catch)]
-    fn seal(this: &JsKeyStore, arn: &str, iv: &[u8], aad: &[u8], plaintext: &[u8]) -> Result<js_sys::Promise, JsValue>;
+    fn seal(
+        this: &JsKeyStore,
+        arn: &str,
+        iv: js_sys::Uint8Array,
+        aad: js_sys::Uint8Array,
+        plaintext: js_sys::Uint8Array,
+    ) -> Result<js_sys::Promise, JsValue>;
 
     #[wasm_bindgen(method, catch)]
-    fn open(this: &JsKeyStore, arn: &str, iv: &[u8], aad: &[u8], sealed: &[u8]) -> Result<js_sys::Promise, JsValue>;
+    fn open(
+        this: &JsKeyStore,
+        arn: &str,
+        iv: js_sys::Uint8Array,
+        aad: js_sys::Uint8Array,
+        sealed: js_sys::Uint8Array,
+    ) -> Result<js_sys::Promise, JsValue>;
 
     #[wasm_bindgen(method, catch)]
     fn describe(this: &JsKeyStore, arn: &str) -> Result<js_sys::Promise, JsValue>;
 }
 
+/// What a store's message may add to a problem: enough to say what went wrong.
+const MAX_STORE_MESSAGE_CHARS: usize = 512;
+
 /// A JS failure as a problem: its `code` when it is one of ours, else `Bridge.Hsm`.
 fn js_problem(e: JsValue) -> Problem {
     let field = |name: &str| js_sys::Reflect::get(&e, &name.into()).ok().and_then(|v| v.as_string());
     let message = field("message").or_else(|| e.as_string()).unwrap_or_else(|| "the key store failed".into());
+    let message: String = message.chars().take(MAX_STORE_MESSAGE_CHARS).collect();
     match field("code").and_then(|c| c.parse::<Code>().ok()) {
         Some(code) => Problem::new(code, message),
         None => Problem::new(Code::BridgeHsm, message),
@@ -66,11 +84,23 @@ async fn call(promise: Result<js_sys::Promise, JsValue>) -> Result<JsValue, Prob
     JsFuture::from(promise.map_err(js_problem)?).await.map_err(js_problem)
 }
 
+/// A sealed or opened data key is a few dozen bytes; a store that answers more is
+/// broken, and its answer is not copied.
+const MAX_STORE_ANSWER_BYTES: u32 = 4096;
+
 fn bytes(value: JsValue) -> Result<Vec<u8>, Problem> {
-    value
+    let array = value
         .dyn_into::<js_sys::Uint8Array>()
-        .map(|a| a.to_vec())
-        .map_err(|_| Problem::new(Code::BridgeHsm, "the key store did not return bytes"))
+        .map_err(|_| Problem::new(Code::BridgeHsm, "the key store did not return a Uint8Array"))?;
+    if array.length() > MAX_STORE_ANSWER_BYTES {
+        return Err(Problem::new(Code::BridgeHsm, "the key store returned more bytes than a data key takes"));
+    }
+    Ok(array.to_vec())
+}
+
+/// A copy of `bytes` owned by JavaScript.
+fn copy(bytes: &[u8]) -> js_sys::Uint8Array {
+    js_sys::Uint8Array::from(bytes)
 }
 
 /// [`MasterKeys`] kept by a JS key store.
@@ -79,7 +109,7 @@ struct JsKeys(JsKeyStore);
 #[async_trait::async_trait(?Send)]
 impl MasterKeys for JsKeys {
     async fn seal(&self, key: &KeyArn, iv: &[u8; IV_LEN], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Problem> {
-        bytes(call(self.0.seal(key.as_str(), iv, aad, plaintext)).await?)
+        bytes(call(self.0.seal(key.as_str(), copy(iv), copy(aad), copy(plaintext))).await?)
     }
 
     async fn open(
@@ -89,12 +119,13 @@ impl MasterKeys for JsKeys {
         aad: &[u8],
         sealed: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, Problem> {
-        bytes(call(self.0.open(key.as_str(), iv, aad, sealed)).await?).map(Zeroizing::new)
+        bytes(call(self.0.open(key.as_str(), copy(iv), copy(aad), copy(sealed))).await?).map(Zeroizing::new)
     }
 
     async fn describe(&self, key: &KeyArn) -> Result<KeyDescription, Problem> {
         let value = call(self.0.describe(key.as_str())).await?;
-        let text = js_sys::JSON::stringify(&value).ok().and_then(|s| s.as_string()).unwrap_or_default();
+        let text = super::json_text(&value, Code::BridgeHsm, MAX_STORE_ANSWER_BYTES as usize)
+            .map_err(|_| Problem::new(Code::BridgeHsm, "the key store's description is not a small JSON object"))?;
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct Described {
@@ -133,8 +164,13 @@ struct OpenedInfo<'a> {
     key_arn: &'a str,
 }
 
-fn parse_arns(arns: &[String]) -> Result<Vec<KeyArn>, JsValue> {
-    arns.iter().map(|a| a.parse::<KeyArn>().map_err(|p| problem_to_js(&p))).collect()
+/// Key ARNs, at most as many as a keyring holds; a bad one is named by its place.
+fn parse_arns(arns: &[String], at: &str) -> Result<Vec<KeyArn>, JsValue> {
+    limits::check("the number of keys", arns.len(), MAX_KEYRING_KEYS).map_err(|p| problem_to_js(&p.at(at)))?;
+    arns.iter()
+        .enumerate()
+        .map(|(i, a)| a.parse::<KeyArn>().map_err(|p| problem_to_js(&p.at(format!("{at}/{i}")))))
+        .collect()
 }
 
 fn opened_to_js(plaintext: Vec<u8>, info: &OpenedInfo<'_>) -> Result<JsValue, JsValue> {
@@ -154,7 +190,7 @@ impl Keyring {
     fn seal_call(&self, options: &JsValue) -> Result<SealCall, JsValue> {
         let options: EncryptOptions = optional(options, Code::Request)?;
         let keys = match &options.keys {
-            Some(keys) => parse_arns(keys)?,
+            Some(keys) => parse_arns(keys, "/keys")?,
             None => self.arns.clone(),
         };
         let options = envelope::EncryptOptions { context: options.context, algorithm: options.algorithm, cache: None };
@@ -181,7 +217,7 @@ impl Keyring {
 
     #[wasm_bindgen(js_name = addStore)]
     pub fn add_store(&mut self, store: JsKeyStore, arns: Vec<String>) -> Result<(), JsValue> {
-        self.arns.extend(parse_arns(&arns)?);
+        self.arns.extend(parse_arns(&arns, "/arns")?);
         self.bridges.push(Rc::new(BlobBridge(JsKeys(store))));
         Ok(())
     }

@@ -32,8 +32,7 @@ impl EnvOptions {
         let now = match &self.now {
             Some(text) => OffsetDateTime::parse(text, &Rfc3339)
                 .map_err(|e| problem_to_js(&Problem::new(Code::Request, format!("now {text:?}: {e}")).at("/now")))?,
-            None => OffsetDateTime::from_unix_timestamp_nanos(js_sys::Date::now() as i128 * 1_000_000)
-                .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            None => now(),
         };
         let request_id = match self.request_id {
             Some(id) => id,
@@ -43,14 +42,29 @@ impl EnvOptions {
     }
 }
 
+/// The host's clock, to the millisecond (a host whose clock is off the calendar gets
+/// the epoch, and the audit record shows it).
+fn now() -> OffsetDateTime {
+    time::Duration::checked_seconds_f64(js_sys::Date::now() / 1000.0)
+        .and_then(|since| OffsetDateTime::UNIX_EPOCH.checked_add(since))
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
 /// A random UUID (version 4), as request ids look in the service's audit logs.
 fn random_request_id() -> Result<String, JsValue> {
     let mut b = [0u8; 16];
     crate::bridge::os_random(&mut b).map_err(|p| problem_to_js(&p))?;
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    Ok(format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..]))
+    let [b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15] = b;
+    let (b6, b8) = ((b6 & 0x0f) | 0x40, (b8 & 0x3f) | 0x80);
+    let hex = |bytes: &[u8]| bytes.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    Ok(format!(
+        "{}-{}-{}-{}-{}",
+        hex(&[b0, b1, b2, b3]),
+        hex(&[b4, b5]),
+        hex(&[b6, b7]),
+        hex(&[b8, b9]),
+        hex(&[b10, b11, b12, b13, b14, b15])
+    ))
 }
 
 #[wasm_bindgen(js_class = WasmInstance)]
@@ -58,7 +72,9 @@ impl Instance {
     /// From the state `toJSON` returned (an object or its JSON text).
     #[wasm_bindgen(js_name = fromJSON)]
     pub fn from_json(state: JsValue) -> Result<Instance, JsValue> {
-        Ok(Instance { world: from_js(&state, Code::State)? })
+        let world: World = from_js(&state, Code::State)?;
+        world.validate().map_err(|p| problem_to_js(&p))?;
+        Ok(Instance { world })
     }
 
     /// Applies a request; returns the outcome or throws the rejection (state unchanged).
@@ -69,7 +85,7 @@ impl Instance {
             Ok(outcome) => to_js(&outcome),
             Err(rejection) => Err(problems_to_js(
                 &rejection.errors,
-                serde_json::json!({ "quota": rejection.quota, "audit": rejection.audit }),
+                serde_json::json!({ "quota": rejection.quota, "audit": rejection.audit, "omitted": rejection.omitted }),
             )),
         }
     }
@@ -94,6 +110,6 @@ impl Instance {
 #[wasm_bindgen(js_name = runPlan)]
 pub fn run_plan(plan: JsValue) -> Result<JsValue, JsValue> {
     let value: serde_json::Value = from_js(&plan, Code::Plan)?;
-    let plan = Plan::from_value(value).map_err(|e| problem_to_js(&Problem::new(Code::Plan, e.to_string())))?;
+    let plan = Plan::from_value(value).map_err(|e| problem_to_js(&e.problem()))?;
     to_js(&plan.run())
 }

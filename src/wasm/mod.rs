@@ -5,15 +5,22 @@
 //! numbers keep the exact meaning JSON gives them; outputs are built as plain objects
 //! (`serde-wasm-bindgen`'s JSON-compatible serializer). Errors are thrown as plain
 //! objects `{code, message, path, rule, …}`, which the TypeScript wrapper turns into
-//! `KmsError`s.
+//! `KmsError`s; a wrong argument type is a `TypeError` naming the argument.
+//!
+//! What is checked where: strings and JSON values here (their type, then their size
+//! against the core's limit before they are copied into wasm memory); bytes, key
+//! providers and the options only JavaScript uses in the TypeScript wrapper, which
+//! hands over copies.
 
 mod envelope;
 mod instance;
 mod validate;
 
 use crate::code::{Code, Problem};
+use crate::limits;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 /// A Rust value as a plain JS object (objects, not `Map`s; numbers, not `BigInt`s).
 pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
@@ -22,15 +29,35 @@ pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue
         .map_err(|e| problem_to_js(&Problem::new(Code::Request, format!("cannot convert the result: {e}"))))
 }
 
-/// A JS value (or a JSON string) as JSON text.
-pub(crate) fn json_text(value: &JsValue, code: Code) -> Result<String, JsValue> {
-    if let Some(text) = value.as_string() {
-        return Ok(text);
+/// A `TypeError` naming the argument, for a value of the wrong JS type.
+pub(crate) fn type_error(argument: &str, expected: &str) -> JsValue {
+    js_sys::TypeError::new(&format!("{argument} must be {expected}")).into()
+}
+
+/// A JS string, no longer than `limit` UTF-8 bytes: its UTF-16 length is checked before
+/// it is copied into wasm memory (each unit is at least one byte), then its bytes.
+pub(crate) fn string(value: &JsValue, argument: &str, limit: usize) -> Result<String, JsValue> {
+    let text = value.dyn_ref::<js_sys::JsString>().ok_or_else(|| type_error(argument, "a string"))?;
+    let units = usize::try_from(text.length()).unwrap_or(usize::MAX);
+    limits::check(&format!("{argument} (bytes)"), units, limit).map_err(|p| problem_to_js(&p))?;
+    let text = String::from(text);
+    limits::check(&format!("{argument} (bytes)"), text.len(), limit).map_err(|p| problem_to_js(&p))?;
+    Ok(text)
+}
+
+/// A JS value (or a JSON string) as JSON text of at most `limit` bytes. A value
+/// `JSON.stringify` refuses (a cycle, a BigInt, a throwing getter) is a problem under
+/// `code`; so is one that is not JSON (a function, a symbol, `undefined`).
+pub(crate) fn json_text(value: &JsValue, code: Code, limit: usize) -> Result<String, JsValue> {
+    if value.is_string() {
+        return string(value, "the JSON text", limit);
     }
-    js_sys::JSON::stringify(value)
-        .ok()
-        .and_then(|s| s.as_string())
-        .ok_or_else(|| problem_to_js(&Problem::new(code, "expected a JSON object or a JSON string")))
+    let not_json = || problem_to_js(&Problem::new(code, "expected a JSON object or a JSON string"));
+    let text = js_sys::JSON::stringify(value).map_err(|_| not_json())?;
+    if !text.is_string() {
+        return Err(not_json());
+    }
+    string(&text.into(), "the JSON text", limit)
 }
 
 /// A JS value (or a JSON string) as a Rust value, any failure under `code`.
@@ -38,7 +65,7 @@ pub(crate) fn json_text(value: &JsValue, code: Code) -> Result<String, JsValue> 
 /// Every input goes through `serde_json::Value`, so each type has one deserializer in
 /// the module, not one per source.
 pub(crate) fn from_js<T: serde::de::DeserializeOwned>(value: &JsValue, code: Code) -> Result<T, JsValue> {
-    let text = json_text(value, code)?;
+    let text = json_text(value, code, limits::MAX_DOCUMENT_BYTES)?;
     serde_json::from_str::<serde_json::Value>(&text)
         .and_then(T::deserialize)
         .map_err(|e| problem_to_js(&Problem::new(code, e.to_string())))
@@ -76,9 +103,11 @@ pub(crate) fn problems_to_js<X: Serialize>(errors: &[Problem], extra: X) -> JsVa
         errors,
         extra,
     };
+    // Serialising strings and codes does not fail; if it did, the caller still gets an
+    // Error, never a bare string.
     thrown
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .unwrap_or_else(|_| JsValue::from_str(first.map_or("error", |p| p.message.as_str())))
+        .unwrap_or_else(|_| js_sys::Error::new(first.map_or("error", |p| p.message.as_str())).into())
 }
 
 pub(crate) fn problem_to_js(p: &Problem) -> JsValue {

@@ -1,11 +1,13 @@
 //! Form validation for consoles: BindVpcs, names and ids.
 
-use super::{json_text, optional, to_js};
+use super::{optional, string, to_js, type_error};
 use crate::bind_vpcs::{self, Context};
 use crate::code::{Code, Problem};
+use crate::limits::MAX_DOCUMENT_BYTES;
 use crate::names::{self, NameKind};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 #[wasm_bindgen(typescript_custom_section)]
 const BIND_VPC_ENTRY: &'static str = r#"
@@ -19,12 +21,27 @@ export interface BindVpcEntry {
 }
 "#;
 
-/// BindVpcs validation: the JSON string of the API, or an array. Always a report.
+/// BindVpcs validation: the JSON string of the API, or an array. Always a report for
+/// those (an oversized one, or an array JSON cannot write, says so); a `TypeError` for
+/// anything else.
 #[wasm_bindgen(js_name = validateBindVpcs)]
 pub fn validate_bind_vpcs(input: JsValue, context: JsValue) -> Result<JsValue, JsValue> {
     let context: Context = optional(&context, Code::Request)?;
-    let text = json_text(&input, Code::BindVpcsMalformed)?;
-    to_js(&bind_vpcs::validate_str(&text, &context))
+    let text = if input.is_string() {
+        input
+    } else if js_sys::Array::is_array(&input) {
+        match js_sys::JSON::stringify(&input) {
+            Ok(text) => text.into(),
+            Err(_) => return to_js(&bind_vpcs::not_json("the array cannot be written as JSON")),
+        }
+    } else {
+        return Err(type_error("input", "a string or an array"));
+    };
+    let text: js_sys::JsString = text.unchecked_into();
+    if let Err(report) = bind_vpcs::check_size(usize::try_from(text.length()).unwrap_or(usize::MAX)) {
+        return to_js(&report);
+    }
+    to_js(&bind_vpcs::validate_str(&String::from(text), &context))
 }
 
 #[derive(Serialize)]
@@ -36,9 +53,11 @@ struct NameCheck {
 
 /// `{ok: true}`, or `{ok: false, error}` with the field's code and rule.
 #[wasm_bindgen(js_name = validateName)]
-pub fn validate_name(kind: &str, value: &str) -> Result<JsValue, JsValue> {
-    let kind: NameKind = serde_json::from_value(serde_json::Value::String(kind.to_string()))
+pub fn validate_name(kind: JsValue, value: JsValue) -> Result<JsValue, JsValue> {
+    let kind = kind.as_string().ok_or_else(|| type_error("kind", "a string"))?;
+    let kind: NameKind = serde_json::from_value(serde_json::Value::String(kind.clone()))
         .map_err(|_| JsValue::from(js_sys::TypeError::new(&format!("unknown kind {kind:?}"))))?;
-    let error = names::validate(kind, value).err();
+    let value = string(&value, "value", MAX_DOCUMENT_BYTES)?;
+    let error = names::validate(kind, &value).err();
     to_js(&NameCheck { ok: error.is_none(), error })
 }

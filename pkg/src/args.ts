@@ -1,0 +1,82 @@
+// Argument checks for the exports, before anything crosses into wasm. A wrong type is
+// a TypeError naming the argument; nothing is coerced. Strings and JSON values are
+// checked by the glue (their type, then their size against the core's limits); what
+// is checked here is what only JavaScript sees: bytes, key providers, options objects.
+
+const typedArrayTag = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), Symbol.toStringTag)!
+  .get as (this: unknown) => string | undefined;
+
+/** What a value is, for a message: `string`, `ArrayBuffer`, `Uint16Array`, `null`, … */
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value !== "object") return typeof value;
+  return typedArrayTag.call(value) ?? Object.prototype.toString.call(value).slice(8, -1);
+}
+
+const howTo: Record<string, string> = {
+  string: "encode it with new TextEncoder().encode(text)",
+  ArrayBuffer: "wrap it: new Uint8Array(buffer)",
+  SharedArrayBuffer: "wrap it: new Uint8Array(buffer)",
+};
+
+/**
+ * A copy of the bytes of a `Uint8Array` (a Node `Buffer` is one), taken now: a caller
+ * that changes, transfers or shares its buffer afterwards changes nothing here. Other
+ * views, `ArrayBuffer`s and strings are refused, with how to convert them. The tag is
+ * read from the view's internal slot, so a look-alike object cannot pass, and a view of
+ * a detached buffer fails the copy.
+ */
+export function bytes(name: string, value: unknown): Uint8Array<ArrayBuffer> {
+  const kind = describe(value);
+  if (kind !== "Uint8Array") {
+    const hint = howTo[kind] ?? "pass a Uint8Array";
+    throw new TypeError(`${name} must be a Uint8Array or a Buffer, not ${kind}: ${hint}`);
+  }
+  try {
+    return new Uint8Array(value as Uint8Array);
+  } catch {
+    throw new TypeError(`${name} is a view of a detached ArrayBuffer (it was transferred): pass its bytes again`);
+  }
+}
+
+/** An options object: `undefined`/`null` for none, else a plain object. */
+export function options<T extends object>(name: string, value: unknown): Partial<T> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== "object" || Array.isArray(value)) {
+    throw new TypeError(`${name} must be an object, not ${describe(value)}`);
+  }
+  return value as Partial<T>;
+}
+
+/** A timeout in milliseconds: a whole number from 1 to 2^31 − 1 (what timers take). */
+export function timeout(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 0x7fffffff) {
+    throw new TypeError(`${name} must be a whole number of milliseconds from 1 to 2147483647`);
+  }
+  return value;
+}
+
+/** A time: an RFC 3339 string (checked by the core), or a valid `Date`. */
+export function time(name: string, value: unknown): string | undefined {
+  if (value === undefined || typeof value === "string") return value;
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime())) throw new TypeError(`${name} is an invalid Date`);
+    return value.toISOString();
+  }
+  throw new TypeError(`${name} must be an RFC 3339 string or a Date, not ${describe(value)}`);
+}
+
+/** An array (how many entries it may hold is the core's to say). */
+export function list(name: string, value: unknown): readonly unknown[] {
+  if (!Array.isArray(value)) throw new TypeError(`${name} must be an array, not ${describe(value)}`);
+  return value;
+}
+
+/** An object with these methods, as a key store must have. */
+export function methods(name: string, value: unknown, names: readonly string[]): void {
+  const missing = names.filter((m) => typeof (value as Record<string, unknown> | null)?.[m] !== "function");
+  if (typeof value !== "object" || value === null || missing.length > 0) {
+    throw new TypeError(`${name} must be a SoftwareKeyProvider or a key store with ${names.join(", ")}`);
+  }
+}
