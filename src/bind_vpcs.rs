@@ -104,9 +104,10 @@ pub struct Report {
 
 /// The report for BindVpcs text of `len` bytes when that is past the limit: a caller
 /// that knows the size first (a JS string, a file) asks before copying the text.
-pub fn check_size(len: usize) -> Result<(), Report> {
+pub fn oversized(len: usize) -> Option<Report> {
     limits::check("the BindVpcs text (bytes)", len, MAX_BIND_VPCS_BYTES)
-        .map_err(|p| Report::failed(vec![p.at("").rule("R-BV-1")]))
+        .err()
+        .map(|p| Report::failed(vec![p.at("").rule("R-BV-1")]))
 }
 
 /// The report for BindVpcs that could not even be written as JSON text (a JS array
@@ -117,7 +118,7 @@ pub fn not_json(why: &str) -> Report {
 
 /// Validates BindVpcs given as bytes (a file): text that is not UTF-8 is malformed.
 pub fn validate_bytes(input: &[u8], ctx: &Context) -> Report {
-    if let Err(report) = check_size(input.len()) {
+    if let Some(report) = oversized(input.len()) {
         return report;
     }
     match std::str::from_utf8(input) {
@@ -133,7 +134,7 @@ pub fn validate_bytes(input: &[u8], ctx: &Context) -> Report {
 
 /// Validates a BindVpcs JSON string.
 pub fn validate_str(input: &str, ctx: &Context) -> Report {
-    if let Err(report) = check_size(input.len()) {
+    if let Some(report) = oversized(input.len()) {
         return report;
     }
     match serde_json::from_str::<Value>(input) {

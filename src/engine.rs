@@ -59,6 +59,19 @@ impl Env {
         }
         Ok(())
     }
+
+    /// What the audit record of a refused env can carry: a time RFC 3339 writes (the
+    /// epoch otherwise), the request id cut to 256 bytes, the latency at most 2^53 − 1.
+    fn recordable(&self) -> Env {
+        let mut request_id = self.request_id.clone();
+        let cut = (0..=MAX_TEXT_BYTES.min(request_id.len())).rev().find(|i| request_id.is_char_boundary(*i));
+        request_id.truncate(cut.unwrap_or(0));
+        Env {
+            now: if self.now.format(&Rfc3339).is_ok() { self.now } else { OffsetDateTime::UNIX_EPOCH },
+            request_id,
+            latency_ms: self.latency_ms.min(MAX_SAFE_INTEGER),
+        }
+    }
 }
 
 #[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
@@ -177,8 +190,11 @@ impl World {
     /// Applies a request: all of it, or nothing. The request's env is checked first.
     #[allow(clippy::result_large_err, reason = "a rejection carries its audit record; requests are not a hot loop")]
     pub fn apply(&mut self, request: &Request, env: &Env) -> Result<Outcome, Rejection> {
+        if let Err(problem) = env.check() {
+            return Err(self.refuse(request, &env.recordable(), problem));
+        }
         let mut next = self.clone();
-        let result = env.check().map_err(Failure::from).and_then(|()| next.execute(request, env.now));
+        let result = next.execute(request, env.now);
         match result {
             Ok(effects) => {
                 *self = next;

@@ -27,6 +27,8 @@ fn a_latency_past_2_pow_53_is_refused_before_the_key_exists() {
     let r = w.apply(&request("owner", "CreateKey", json!({"alias": "alias/app"})), &late);
     assert_eq!(codes(&r), ("InvalidParameter.TooLarge", Some("/env/latencyMs".into())));
     assert_eq!(w.to_json().unwrap(), before, "nothing was created");
+    // The rejection's own record holds what can be written, so it reaches a JS caller.
+    assert_eq!(r.unwrap_err().audit.latency_ms, (1 << 53) - 1);
     let ok = Env { latency_ms: (1 << 53) - 1, ..env() };
     assert!(w.apply(&request("owner", "CreateKey", json!({"alias": "alias/app"})), &ok).is_ok());
 }

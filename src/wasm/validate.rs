@@ -38,7 +38,7 @@ pub fn validate_bind_vpcs(input: JsValue, context: JsValue) -> Result<JsValue, J
         return Err(type_error("input", "a string or an array"));
     };
     let text: js_sys::JsString = text.unchecked_into();
-    if let Err(report) = bind_vpcs::check_size(usize::try_from(text.length()).unwrap_or(usize::MAX)) {
+    if let Some(report) = bind_vpcs::oversized(usize::try_from(text.length()).unwrap_or(usize::MAX)) {
         return to_js(&report);
     }
     to_js(&bind_vpcs::validate_str(&String::from(text), &context))
