@@ -260,7 +260,7 @@ pub fn frame_prefix(header: &Header, iv: &[u8; IV_LEN], ciphertext_len: usize) -
 }
 
 /// An OCTET STRING of 16 bytes: tag, length, the bytes.
-const TAG_TLV_LEN: usize = 2 + TAG_LEN;
+pub(crate) const TAG_TLV_LEN: usize = 2 + TAG_LEN;
 
 /// The bytes of a message after its ciphertext: the body's tag.
 pub fn tag_suffix(tag: &[u8; TAG_LEN]) -> Result<Vec<u8>, Problem> {

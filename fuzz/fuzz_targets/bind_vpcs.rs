@@ -1,0 +1,38 @@
+//! BindVpcs text, checked against an instance with every fact known: a report, never
+//! a panic; `ok` exactly when nothing was found; at most 100 problems listed, each with
+//! a pointer (R-BV-10).
+#![no_main]
+
+use kms_instance::bind_vpcs::{self, Context, Network, QuotaContext, VSwitchFacts};
+use kms_instance::limits::MAX_REPORTED_PROBLEMS;
+use libfuzzer_sys::fuzz_target;
+use std::sync::OnceLock;
+
+fn context() -> &'static Context {
+    static CONTEXT: OnceLock<Context> = OnceLock::new();
+    CONTEXT.get_or_init(|| Context {
+        region: Some("cn-hangzhou".into()),
+        owner: Some("1207089758810000".into()),
+        primary_vpc: Some("vpc-bp1primary0000001".into()),
+        network: Some(Network::from([(
+            "vsw-bp16c5pvvcf0fp5b90001".into(),
+            VSwitchFacts {
+                vpc_id: Some("vpc-bp1go9qvmj78j4f4c0001".into()),
+                available_ips: Some(0),
+                shared_with_owner: Some(false),
+            },
+        )])),
+        current: Vec::new(),
+        quota: Some(QuotaContext { purchased: 3, principals: 1 }),
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let report = bind_vpcs::validate_bytes(data, context());
+    assert_eq!(report.ok, report.errors.is_empty() && report.omitted == 0);
+    assert!(report.errors.len() <= MAX_REPORTED_PROBLEMS);
+    assert!(report.errors.iter().all(|p| p.path.is_some()), "every problem has a pointer");
+    if report.ok {
+        assert_eq!(report.added.len() + report.kept.len(), report.vpcs.len(), "every VPC is added or kept");
+    }
+});
