@@ -5,12 +5,12 @@
 //!   cargo bench --bench limits
 
 use kms_instance::bind_vpcs::{self, Context};
-use kms_instance::bridge::software::SoftwareBridge;
 use kms_instance::envelope::message::{MAX_BODY_BYTES, MAX_CONTEXT_PAIRS, MAX_DATA_KEYS};
 use kms_instance::envelope::{self, DecryptOptions, EncryptOptions, EncryptionContext, KeyArn};
+use kms_instance::key_providers::software::SoftwareKeyProvider;
 use kms_instance::limits::{MAX_BIND_VPCS_ENTRIES, MAX_ENTRIES, MAX_KEYRING_KEYS, MAX_PLAN_STEPS};
 use kms_instance::plan::Plan;
-use kms_instance::{Env, Request, World};
+use kms_instance::{Env, Request, State};
 use serde_json::{json, Value};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -170,7 +170,7 @@ fn main() {
         5,
         |n| {
             let text = state(n).to_string();
-            Box::new(move || drop(World::from_json(&text).unwrap()))
+            Box::new(move || drop(State::from_json(&text).unwrap()))
         },
     ));
     rows.push(row(
@@ -179,7 +179,7 @@ fn main() {
         fractions(MAX_ENTRIES),
         9,
         |n| {
-            let world = World::from_json(&state(n).to_string()).unwrap();
+            let world = State::from_json(&state(n).to_string()).unwrap();
             let request: Request = serde_json::from_value(
                 json!({"as": "owner", "action": "UpdateRotationPolicy", "params": {"key": "alias/key-0"}}),
             )
@@ -224,10 +224,10 @@ fn main() {
     ));
     rows.push(row("Keyring: read", format!("{MAX_KEYRING_KEYS} keys"), fractions(MAX_KEYRING_KEYS), 9, |n| {
         let text = keyring(n);
-        Box::new(move || drop(SoftwareBridge::from_keyring_json(&text).unwrap()))
+        Box::new(move || drop(SoftwareKeyProvider::from_keyring_json(&text).unwrap()))
     }));
 
-    let bridge = SoftwareBridge::from_keyring_json(&keyring(MAX_DATA_KEYS)).unwrap();
+    let bridge = SoftwareKeyProvider::from_keyring_json(&keyring(MAX_DATA_KEYS)).unwrap();
     let arns: Vec<KeyArn> = bridge.arns().cloned().collect();
     let context: EncryptionContext = (0..MAX_CONTEXT_PAIRS).map(|i| (format!("key-{i:03}"), "v".repeat(200))).collect();
     let options = EncryptOptions { context, ..EncryptOptions::default() };

@@ -3,14 +3,17 @@
 //! The rules and the envelope cryptography of an Alibaba Cloud KMS instance, in one
 //! Rust core that runs natively, as WebAssembly and behind a TypeScript binding.
 //!
-//! - [`names`]: identifiers and names (RULES.md section 1);
-//! - [`bind_vpcs`]: BindVpcs validation, every problem with its JSON pointer (section 4);
-//! - [`World`]: a directory and one instance, applying [`Request`]s transactionally
-//!   with the lifecycle, quota, sharing and access rules (sections 2–7);
-//! - [`audit`]: audit records and their log line (section 9);
-//! - [`plan`]: change plans, the dry runs of SCENARIOS.md;
+//! The layers, each depending only on those above it:
+//!
+//! - [`code`], [`limits`], [`platform`]: the stable codes, every input's limit, the
+//!   platform's random source;
+//! - [`rules`]: the instance model, one module per RULES.md section, the [`State`]
+//!   that applies [`Request`]s all or nothing, and change plans;
 //! - [`envelope`]: envelope encryption in the Encryption SDK's message format, with
-//!   master keys behind an [`bridge::HsmBridge`] (software, PKCS#11).
+//!   master keys behind the [`envelope::KeyProvider`] trait it defines;
+//! - [`key_providers`]: where master keys are kept (software, PKCS#11, JavaScript);
+//! - `wasm` (wasm32 only): the glue of the npm package; the `kms-instance` binary
+//!   (`src/main.rs`, `src/cli/`) is the CLI.
 //!
 //! Every rejected input gets a [`Problem`] with a stable [`Code`]; nothing panics on
 //! input, and a failed request changes nothing. Every input has a limit
@@ -41,27 +44,20 @@
     )
 )]
 
-pub mod access;
-pub mod audit;
-pub mod bind_vpcs;
-pub mod bridge;
 pub mod code;
-pub mod directory;
-mod engine;
 pub mod envelope;
-pub mod instance;
-mod integrity;
-mod lifecycle;
+pub mod key_providers;
 pub mod limits;
-pub mod names;
-pub mod plan;
-pub mod request;
-mod resources;
-mod sharing;
+pub mod platform;
+pub mod rules;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
-pub use access::Decision;
+// The rules' modules where callers have always named them.
+pub use rules::model::{audit, directory, instance, request};
+pub use rules::{access, bind_vpcs, names, plan};
+
 pub use code::{Code, Problem};
-pub use engine::{Env, Outcome, QuotaUsage, Rejection, World};
-pub use request::{Action, Request};
+pub use rules::access::Decision;
+pub use rules::engine::{Env, Outcome, QuotaUsage, Rejection, State};
+pub use rules::model::request::{Action, Request};

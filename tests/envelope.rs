@@ -1,11 +1,11 @@
 //! Envelope encryption (RULES.md section 8, ENVELOPE.md) with the software bridge.
 
-use kms_instance::bridge::software::SoftwareBridge;
-use kms_instance::bridge::HsmBridge;
 use kms_instance::envelope::message::{Message, MAX_BODY_BYTES, MAX_CONTEXT_PAIRS, MAX_DATA_KEYS};
+use kms_instance::envelope::KeyProvider;
 use kms_instance::envelope::{
     self, Algorithm, CacheLimits, DataKeyCache, DecryptOptions, EncryptOptions, EncryptionContext, KeyArn,
 };
+use kms_instance::key_providers::software::SoftwareKeyProvider;
 use kms_instance::Code;
 use pollster::block_on;
 use proptest::prelude::*;
@@ -17,8 +17,8 @@ fn arn(id: &str) -> KeyArn {
     format!("acs:kms:cn-hangzhou:1207089758810000:key/{id}").parse().unwrap()
 }
 
-fn bridge(ids: &[&str]) -> SoftwareBridge {
-    let mut b = SoftwareBridge::new();
+fn bridge(ids: &[&str]) -> SoftwareKeyProvider {
+    let mut b = SoftwareKeyProvider::new();
     for (i, id) in ids.iter().enumerate() {
         b.add(arn(id), [i as u8 + 1; 32]).unwrap();
     }
@@ -29,13 +29,13 @@ fn context(pairs: &[(&str, &str)]) -> EncryptionContext {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
-fn seal(b: &SoftwareBridge, keys: &[&str], plaintext: &[u8], ctx: &EncryptionContext) -> Vec<u8> {
+fn seal(b: &SoftwareKeyProvider, keys: &[&str], plaintext: &[u8], ctx: &EncryptionContext) -> Vec<u8> {
     let keys: Vec<KeyArn> = keys.iter().map(|k| arn(k)).collect();
     let options = EncryptOptions { context: ctx.clone(), ..EncryptOptions::default() };
     block_on(envelope::encrypt(&[b], &keys, plaintext, &options)).unwrap()
 }
 
-fn open(b: &SoftwareBridge, message: &[u8]) -> Result<envelope::Opened, kms_instance::Problem> {
+fn open(b: &SoftwareKeyProvider, message: &[u8]) -> Result<envelope::Opened, kms_instance::Problem> {
     block_on(envelope::decrypt(&[b], message, &DecryptOptions::default()))
 }
 
@@ -72,7 +72,7 @@ fn r_env_2_message_holds_the_encrypted_data_keys_and_the_body() {
     assert!(!message.windows(11).any(|w| w == b"secret data"), "the body is encrypted");
     // Either key alone opens it.
     for id in ["k1", "k2"] {
-        let mut single = SoftwareBridge::new();
+        let mut single = SoftwareKeyProvider::new();
         single.add(arn(id), if id == "k1" { [1; 32] } else { [2; 32] }).unwrap();
         let opened = open(&single, &message).unwrap();
         assert_eq!(opened.plaintext, b"secret data");
@@ -93,7 +93,7 @@ fn r_env_3_plaintext_keys_never_show() {
             .unwrap();
     assert!(format!("{materials:?}").contains("<redacted>"));
     // A keyring error names the entry, never the material.
-    let bad = SoftwareBridge::from_keyring_json(
+    let bad = SoftwareKeyProvider::from_keyring_json(
         r#"{"keys": [{"arn": "acs:kms:r:1:key/a", "material": "c2VjcmV0LW1hdGVyaWFs"}]}"#,
     );
     let err = bad.unwrap_err();
@@ -107,7 +107,7 @@ fn r_env_4_wrong_key_changed_message_or_context_fail() {
     let ctx = context(&[("app", "demo")]);
     let message = seal(&b, &["k1"], b"payload", &ctx);
 
-    let mut wrong = SoftwareBridge::new();
+    let mut wrong = SoftwareKeyProvider::new();
     wrong.add(arn("k1"), [9; 32]).unwrap();
     assert_eq!(open(&wrong, &message).unwrap_err().code, Code::InvalidCiphertext, "same ARN, other material");
     assert_eq!(open(&bridge(&["other"]), &message).unwrap_err().code, Code::InvalidCiphertext, "no key held");
@@ -195,16 +195,16 @@ fn algorithms_128_and_256() {
 }
 
 /// A bridge that counts GenerateDataKey calls.
-struct Counting(SoftwareBridge, AtomicU64);
+struct Counting(SoftwareKeyProvider, AtomicU64);
 
 #[async_trait::async_trait]
-impl HsmBridge for Counting {
+impl KeyProvider for Counting {
     async fn generate_data_key(
         &self,
         k: &KeyArn,
         n: usize,
         c: &EncryptionContext,
-    ) -> Result<kms_instance::bridge::DataKey, kms_instance::Problem> {
+    ) -> Result<kms_instance::envelope::DataKey, kms_instance::Problem> {
         self.1.fetch_add(1, Ordering::SeqCst);
         self.0.generate_data_key(k, n, c).await
     }
@@ -219,7 +219,7 @@ impl HsmBridge for Counting {
     ) -> Result<zeroize::Zeroizing<Vec<u8>>, kms_instance::Problem> {
         self.0.decrypt(k, b, c).await
     }
-    async fn describe_key(&self, k: &KeyArn) -> Result<kms_instance::bridge::KeyDescription, kms_instance::Problem> {
+    async fn describe_key(&self, k: &KeyArn) -> Result<kms_instance::envelope::KeyDescription, kms_instance::Problem> {
         self.0.describe_key(k).await
     }
     async fn random(&self, n: usize) -> Result<Vec<u8>, kms_instance::Problem> {

@@ -5,10 +5,10 @@ mod common;
 
 use common::*;
 use kms_instance::bind_vpcs::{self, Context};
-use kms_instance::bridge::software::SoftwareBridge;
+use kms_instance::key_providers::software::SoftwareKeyProvider;
 use kms_instance::limits::{MAX_BIND_VPCS_BYTES, MAX_ENTRIES, MAX_PLAN_STEPS, MAX_REPORTED_PROBLEMS};
 use kms_instance::plan::Plan;
-use kms_instance::{Code, Env, Request, World};
+use kms_instance::{Code, Env, Request, State};
 use serde_json::{json, Value};
 use time::macros::datetime;
 
@@ -101,7 +101,7 @@ fn plans_and_states_have_limits() {
     let keys: Vec<Value> =
         (0..=MAX_ENTRIES).map(|i| json!({"alias": format!("alias/k{i}"), "creator": OWNER})).collect();
     state["instance"]["keys"] = Value::Array(keys);
-    let e = World::from_json(&state.to_string()).unwrap_err();
+    let e = State::from_json(&state.to_string()).unwrap_err();
     assert_eq!((e.code, e.path.as_deref()), (Code::TooLarge, Some("/instance/keys")));
 }
 
@@ -122,7 +122,7 @@ fn a_state_is_checked_field_by_field_at_load() {
         let mut state = good.clone();
         let (parent, field) = pointer.rsplit_once('/').unwrap();
         state.pointer_mut(parent).unwrap().as_object_mut().unwrap().insert(field.to_string(), value);
-        match World::from_json(&state.to_string()) {
+        match State::from_json(&state.to_string()) {
             Ok(_) => assert_eq!(path, "", "{pointer} should be refused"),
             Err(e) => assert_eq!(e.path.as_deref(), Some(path), "{pointer}: {e}"),
         }
@@ -131,14 +131,14 @@ fn a_state_is_checked_field_by_field_at_load() {
 
 #[test]
 fn a_state_that_loads_is_written_back_and_applied_every_action() {
-    let w = World::from_json(&enabled(5).to_json().unwrap()).unwrap();
+    let w = State::from_json(&enabled(5).to_json().unwrap()).unwrap();
     for action in kms_instance::Action::NAMES {
         let mut copy = w.clone();
         let Ok(request) = serde_json::from_value::<Request>(json!({"as": "owner", "action": action})) else {
             continue;
         };
         let _ = copy.apply(&request, &env());
-        World::from_json(&copy.to_json().unwrap()).unwrap_or_else(|e| panic!("{action}: {e}"));
+        State::from_json(&copy.to_json().unwrap()).unwrap_or_else(|e| panic!("{action}: {e}"));
     }
 }
 
@@ -201,7 +201,7 @@ fn a_keyring_error_never_quotes_what_it_was_given() {
         json!({"keys": [{"arn": arn, "material": 123456789012345678u64}]}).to_string(),
         format!("{{\"keys\": [{{\"arn\": \"{arn}\", \"material\": {material}}}]}}"),
     ] {
-        let e = SoftwareBridge::from_keyring_json(&text).unwrap_err();
+        let e = SoftwareKeyProvider::from_keyring_json(&text).unwrap_err();
         let shown = format!("{e} {:?}", e.path);
         assert_eq!(e.code, Code::Keyring, "{shown}");
         for secret in [material, "123456789012345678", &material[..12]] {

@@ -4,8 +4,8 @@
 //! Runs when `KMS_ALIBABA_SDK_PYTHON` names a Python that has the SDK (`.ci/test`
 //! makes one); `KMS_REQUIRE_INTEROP=1` turns its absence into a failure, as in CI.
 
-use kms_instance::bridge::software::SoftwareBridge;
 use kms_instance::envelope::{self, Algorithm, DecryptOptions, EncryptOptions, EncryptionContext, KeyArn};
+use kms_instance::key_providers::software::SoftwareKeyProvider;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -110,7 +110,7 @@ fn label(c: &Case) -> String {
 fn messages_from_alibaba_sdk_open_here() {
     let Some(python) = python() else { return };
     let (_dir, keyring) = temp_keyring(&keyring_json());
-    let bridge = SoftwareBridge::from_keyring_json(&keyring_json()).unwrap();
+    let bridge = SoftwareKeyProvider::from_keyring_json(&keyring_json()).unwrap();
     for case in cases() {
         let mut args = vec!["encrypt".to_string(), "--algorithm".into(), case.algorithm.id().to_string()];
         for key in &case.keys {
@@ -132,7 +132,7 @@ fn messages_from_alibaba_sdk_open_here() {
 fn messages_from_here_open_with_alibaba_sdk() {
     let Some(python) = python() else { return };
     let (_dir, keyring) = temp_keyring(&keyring_json());
-    let bridge = SoftwareBridge::from_keyring_json(&keyring_json()).unwrap();
+    let bridge = SoftwareKeyProvider::from_keyring_json(&keyring_json()).unwrap();
     for case in cases() {
         let keys: Vec<KeyArn> = case.keys.iter().map(|k| k.parse().unwrap()).collect();
         let options = EncryptOptions { context: case.context.clone(), algorithm: case.algorithm, cache: None };

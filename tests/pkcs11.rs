@@ -7,10 +7,10 @@
 
 use cryptoki::object::{Attribute, KeyType, ObjectClass};
 use cryptoki::session::UserType;
-use kms_instance::bridge::pkcs11::Pkcs11Bridge;
-use kms_instance::bridge::software::SoftwareBridge;
-use kms_instance::bridge::HsmBridge;
+use kms_instance::envelope::KeyProvider;
 use kms_instance::envelope::{self, DecryptOptions, EncryptOptions, EncryptionContext, KeyArn};
+use kms_instance::key_providers::pkcs11::Pkcs11KeyProvider;
+use kms_instance::key_providers::software::SoftwareKeyProvider;
 use kms_instance::Code;
 use pollster::block_on;
 use std::path::PathBuf;
@@ -25,7 +25,7 @@ const KNOWN_MATERIAL: [u8; 32] = [0x5a; 32];
 
 struct Token {
     module: PathBuf,
-    bridge: Pkcs11Bridge,
+    bridge: Pkcs11KeyProvider,
     /// The token's files: a directory no other process or run shares.
     _dir: tempfile::TempDir,
 }
@@ -69,7 +69,7 @@ fn token() -> Option<&'static Token> {
                 .unwrap();
             assert!(init.status.success(), "softhsm2-util: {}", String::from_utf8_lossy(&init.stderr));
             import_known_key(&module);
-            let bridge = Pkcs11Bridge::open(&module, TOKEN, PIN).unwrap();
+            let bridge = Pkcs11KeyProvider::open(&module, TOKEN, PIN).unwrap();
             bridge.generate_master_key(&arn(GENERATED)).unwrap();
             Some(Token { module, bridge, _dir: temp })
         })
@@ -113,8 +113,8 @@ fn context() -> EncryptionContext {
     [("app".to_string(), "hsm".to_string())].into()
 }
 
-fn software_twin() -> SoftwareBridge {
-    let mut b = SoftwareBridge::new();
+fn software_twin() -> SoftwareKeyProvider {
+    let mut b = SoftwareKeyProvider::new();
     b.add(arn(KNOWN), KNOWN_MATERIAL).unwrap();
     b
 }
@@ -165,13 +165,13 @@ fn pkcs11_bridge_survives_concurrent_use() {
 #[test]
 fn pkcs11_failures_name_the_call_and_never_the_pin() {
     let Some(t) = token() else { return };
-    let wrong = Pkcs11Bridge::open(&t.module, TOKEN, "999999").unwrap_err();
+    let wrong = Pkcs11KeyProvider::open(&t.module, TOKEN, "999999").unwrap_err();
     assert_eq!(wrong.code, Code::BridgeAuthenticationFailed);
     assert!(wrong.message.contains("C_Login") && !wrong.to_string().contains("999999"), "{wrong}");
-    assert!(Pkcs11Bridge::open(&t.module, TOKEN, PIN).is_ok(), "a second bridge with the right PIN");
-    let missing = Pkcs11Bridge::open(&t.module, "no-such-token", PIN).unwrap_err();
+    assert!(Pkcs11KeyProvider::open(&t.module, TOKEN, PIN).is_ok(), "a second bridge with the right PIN");
+    let missing = Pkcs11KeyProvider::open(&t.module, "no-such-token", PIN).unwrap_err();
     assert_eq!(missing.code, Code::BridgeUnavailable);
-    let no_module = Pkcs11Bridge::open(std::path::Path::new("/nonexistent/libpkcs11.so"), TOKEN, PIN).unwrap_err();
+    let no_module = Pkcs11KeyProvider::open(std::path::Path::new("/nonexistent/libpkcs11.so"), TOKEN, PIN).unwrap_err();
     assert_eq!(no_module.code, Code::BridgeUnavailable);
 
     let unknown =

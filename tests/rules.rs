@@ -593,7 +593,7 @@ fn order_of_checks_names_the_first_failure() {
         "InvalidParameter.Alias"
     );
     assert_eq!(run(&mut w, "owner", "CreateAlias", json!({"key": "alias/none", "alias": "alias/x"})), "NotFound.Key");
-    // World events pass no access check.
+    // State events pass no access check.
     assert_eq!(run(&mut w, "1999999999999999", "JoinFolder", json!({"account": WEB, "folder": FOLDER})), "ok");
 }
 
@@ -702,7 +702,7 @@ fn state_round_trips_through_json() {
     run(&mut w, "owner", "UpdateKmsInstanceBindVpc", bind_vpcs(2));
     run(&mut w, APP, "CreateKey", json!({"alias": "alias/app"}));
     let json = w.to_json().unwrap();
-    let back = kms_instance::World::from_json(&json).unwrap();
+    let back = kms_instance::State::from_json(&json).unwrap();
     assert_eq!(back, w);
     assert_eq!(back.to_json().unwrap(), json);
 }

@@ -2,8 +2,8 @@
 //! `tests/vectors/generate.py`) and Wycheproof's AES-GCM vectors.
 
 use base64::Engine as _;
-use kms_instance::bridge::software::SoftwareBridge;
 use kms_instance::envelope::{self, gcm, Algorithm, DecryptOptions, EncryptionContext};
+use kms_instance::key_providers::software::SoftwareKeyProvider;
 use serde::Deserialize;
 use std::path::PathBuf;
 
@@ -44,7 +44,7 @@ fn golden_vectors() {
     for file in &files {
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
         let v: Vector = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
-        let bridge = SoftwareBridge::from_keyring_json(&v.keyring.to_string()).unwrap();
+        let bridge = SoftwareKeyProvider::from_keyring_json(&v.keyring.to_string()).unwrap();
         let options = DecryptOptions { require_context: v.require_context };
         let result = pollster::block_on(envelope::decrypt(&[&bridge], &b64(&v.message), &options));
         match (v.expect, result) {

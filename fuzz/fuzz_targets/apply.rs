@@ -3,14 +3,14 @@
 //! written, read back, and is the same state.
 #![no_main]
 
-use kms_instance::{Env, Request, World};
+use kms_instance::{Env, Request, State};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let mut parts = data.splitn(2, |b| *b == 0xff);
     let (Some(state), Some(request)) = (parts.next(), parts.next()) else { return };
     let (Ok(state), Ok(request)) = (std::str::from_utf8(state), std::str::from_utf8(request)) else { return };
-    let Ok(mut world) = World::from_json(state) else { return };
+    let Ok(mut world) = State::from_json(state) else { return };
     let Ok(request) = serde_json::from_str::<Request>(request) else { return };
     let before = world.to_json().expect("a state that loads can be written");
     let env = Env {
@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
         Err(_) => assert_eq!(world.to_json().expect("written"), before, "a failed request changed the state"),
         Ok(_) => {
             let after = world.to_json().expect("a state the engine reaches can be written");
-            let back = World::from_json(&after).expect("a state the engine reaches can be read back");
+            let back = State::from_json(&after).expect("a state the engine reaches can be read back");
             assert_eq!(back, world);
         }
     }

@@ -2,17 +2,17 @@
 //! under the key it names.
 #![no_main]
 
-use kms_instance::bridge::blob::Blob;
-use kms_instance::bridge::software::SoftwareBridge;
-use kms_instance::bridge::HsmBridge;
+use kms_instance::key_providers::blob::Blob;
+use kms_instance::key_providers::software::SoftwareKeyProvider;
+use kms_instance::envelope::KeyProvider;
 use kms_instance::envelope::{EncryptionContext, KeyArn};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 
-fn keys() -> &'static (SoftwareBridge, KeyArn) {
-    static KEYS: OnceLock<(SoftwareBridge, KeyArn)> = OnceLock::new();
+fn keys() -> &'static (SoftwareKeyProvider, KeyArn) {
+    static KEYS: OnceLock<(SoftwareKeyProvider, KeyArn)> = OnceLock::new();
     KEYS.get_or_init(|| {
-        let bridge = SoftwareBridge::from_keyring_json(include_str!("../keyring.json")).expect("the fuzz keyring");
+        let bridge = SoftwareKeyProvider::from_keyring_json(include_str!("../keyring.json")).expect("the fuzz keyring");
         let arn = bridge.arns().next().expect("a key").clone();
         (bridge, arn)
     })

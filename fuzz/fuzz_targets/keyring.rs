@@ -3,7 +3,7 @@
 //! secret, in its message or its path.
 #![no_main]
 
-use kms_instance::bridge::software::SoftwareBridge;
+use kms_instance::key_providers::software::SoftwareKeyProvider;
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Value};
@@ -70,13 +70,13 @@ fuzz_target!(|input: Input| {
     let text = match input {
         Input::Raw(bytes) => {
             if let Ok(text) = std::str::from_utf8(bytes) {
-                let _ = SoftwareBridge::from_keyring_json(text);
+                let _ = SoftwareKeyProvider::from_keyring_json(text);
             }
             return;
         }
         Input::Shaped(node) => node.json(0).to_string(),
     };
-    if let Err(e) = SoftwareBridge::from_keyring_json(&text) {
+    if let Err(e) = SoftwareKeyProvider::from_keyring_json(&text) {
         let shown = format!("{e} {:?}", e.path);
         assert!(!shown.contains(MARK), "a secret in {shown}");
     }

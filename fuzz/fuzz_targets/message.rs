@@ -4,14 +4,14 @@
 //! DER order, so the first encoding may reorder them; nothing else can differ).
 #![no_main]
 
-use kms_instance::bridge::software::SoftwareBridge;
+use kms_instance::key_providers::software::SoftwareKeyProvider;
 use kms_instance::envelope::{self, DecryptOptions, Message};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 
-fn keys() -> &'static SoftwareBridge {
-    static KEYS: OnceLock<SoftwareBridge> = OnceLock::new();
-    KEYS.get_or_init(|| SoftwareBridge::from_keyring_json(include_str!("../keyring.json")).expect("the fuzz keyring"))
+fn keys() -> &'static SoftwareKeyProvider {
+    static KEYS: OnceLock<SoftwareKeyProvider> = OnceLock::new();
+    KEYS.get_or_init(|| SoftwareKeyProvider::from_keyring_json(include_str!("../keyring.json")).expect("the fuzz keyring"))
 }
 
 /// The message with its data keys in one order: they are a set.

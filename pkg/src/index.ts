@@ -6,7 +6,7 @@ import * as args from "./args.js";
 import { guard, guardAsync, KmsError } from "./errors.js";
 import type {
   ApplyEnv, BindVpcEntry, BindVpcsContext, BindVpcsReport, Decision, DecryptOptions, EncryptOptions, IdKind,
-  InstanceState, KeyringFile, KeyStore, NameCheck, NameKindName, Opened, Outcome, Plan, PlanResult, QuotaUsage, Request,
+  State, KeyringFile, KeyStore, NameCheck, NameKindName, Opened, Outcome, Plan, PlanResult, QuotaUsage, Request,
 } from "./types.js";
 
 export { KmsError, isKmsError } from "./errors.js";
@@ -42,7 +42,7 @@ export class Instance {
   }
 
   /** From a state (`toJSON()`'s result, or its JSON text). */
-  static fromJSON(state: InstanceState | string): Instance {
+  static fromJSON(state: State | string): Instance {
     return new Instance(guard(() => wasm.WasmInstance.fromJSON(state)));
   }
 
@@ -62,7 +62,7 @@ export class Instance {
     return guard(() => this.#inner.quota());
   }
 
-  toJSON(): InstanceState {
+  toJSON(): State {
     return guard(() => this.#inner.toJSON());
   }
 
@@ -124,9 +124,9 @@ function bounded(store: KeyStore, ms: number): KeyStore {
 
 const STORE_METHODS = ["arns", "seal", "open", "describe"] as const;
 
-function keyring(providers: unknown, ms: number): wasm.Keyring {
+function keyring(providers: unknown, ms: number): wasm.KeyProviders {
   const list = args.list("providers", providers);
-  const ring = new wasm.Keyring();
+  const ring = new wasm.KeyProviders();
   try {
     list.forEach((provider, i) => {
       const software = provider instanceof SoftwareKeyProvider ? softwareKeys.get(provider) : undefined;
@@ -134,7 +134,7 @@ function keyring(providers: unknown, ms: number): wasm.Keyring {
       args.methods(`providers[${i}]`, provider, STORE_METHODS);
       const arns = args.list(`providers[${i}].arns()`, (provider as KeyStore).arns());
       if (!arns.every((a) => typeof a === "string")) throw new TypeError(`providers[${i}].arns() must return strings`);
-      guard(() => ring.addStore(bounded(provider as KeyStore, ms), arns as string[]));
+      guard(() => ring.addJs(bounded(provider as KeyStore, ms), arns as string[]));
     });
     return ring;
   } catch (e) {

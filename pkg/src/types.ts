@@ -1,12 +1,12 @@
 // The types of the package. Most are generated from the Rust types (tsify); the few
 // whose JSON shape is written by hand in Rust are declared here.
-import type { Action, Directory, Expect, Instance as InstanceRecord, NameKind, Problem } from "../wasm/kms_instance.js";
+import type { Action, Directory, Expect, InstanceRecord, NameKind, Problem } from "../wasm/kms_instance.js";
 
 export type {
   Account, Action, Algorithm, Association, BindVpcEntry, AssociationStatus, AuditRecord, BoundVpc, Code, Decision, Directory, Expect,
   Key, KeyDescription, Level, NameKind, Origin, OrgShare, Outcome, Permission, PlanResult, Principal, Problem, Protection,
   QuotaChange, QuotaUsage, Secret, Share, ShareMode, Spec, Status, StepResult, VSwitchFacts,
-  Context as BindVpcsContext, Report as BindVpcsReport, Instance as InstanceRecord, World as InstanceState,
+  Context as BindVpcsContext, Report as BindVpcsReport, InstanceRecord, State,
 } from "../wasm/kms_instance.js";
 
 type ParamsOptional<A> = A extends { action: infer N; params: infer P } ? { action: N; params?: P } : never;

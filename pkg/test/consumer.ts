@@ -5,7 +5,7 @@ import {
   validateName, WebCryptoKeyProvider,
 } from "kms-instance";
 import type {
-  BindVpcsReport, Code, Decision, InstanceState, KeyStore, NameCheck, Opened, Outcome, Plan, PlanResult, Problem, Request,
+  BindVpcsReport, Code, Decision, State, KeyStore, NameCheck, Opened, Outcome, Plan, PlanResult, Problem, Request,
 } from "kms-instance";
 
 const report: BindVpcsReport = validateBindVpcs(
@@ -21,7 +21,7 @@ for (const check of checks) {
   }
 }
 
-declare const state: InstanceState;
+declare const state: State;
 const instance = Instance.fromJSON(state);
 const request: Request = { as: "owner", action: "CreateKey", params: { alias: "alias/app", protection: "software" } };
 const noParams: Request = { as: "1192853035110000", action: "CreateBackup", ram: ["kms:*"] };

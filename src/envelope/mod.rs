@@ -12,16 +12,18 @@ pub mod arn;
 pub mod cache;
 mod context;
 pub mod gcm;
+mod key_provider;
 pub mod message;
 
 pub use arn::KeyArn;
 pub use cache::{CacheLimits, DataKeyCache};
 pub use context::{context_bytes, EncryptionContext};
+pub use key_provider::{DataKey, KeyDescription, KeyProvider, MaybeSendSync};
 pub use message::{EncryptedDataKey, Header, Message};
 
-use crate::bridge::{os_random, HsmBridge};
 use crate::code::{Code, Problem};
 use crate::limits::{self, MAX_KEY_PROVIDERS};
+use crate::platform::os_random;
 use message::{IV_LEN, MAX_BODY_BYTES, MAX_CONTEXT_PAIRS, MAX_DATA_KEYS, MAX_HEADER_BYTES, TAG_LEN};
 use std::fmt;
 use std::sync::Arc;
@@ -134,7 +136,7 @@ pub struct Opened {
 }
 
 /// At most [`MAX_KEY_PROVIDERS`] providers: opening tries each data key with each.
-fn check_providers(bridges: &[&dyn HsmBridge]) -> Result<(), Problem> {
+fn check_providers(bridges: &[&dyn KeyProvider]) -> Result<(), Problem> {
     limits::check("the number of key providers", bridges.len(), MAX_KEY_PROVIDERS).map_err(|p| p.at("/providers"))
 }
 
@@ -156,9 +158,9 @@ fn check_inputs(keys: &[KeyArn], context: &EncryptionContext, plaintext_len: usi
 }
 
 /// Asks each bridge in turn until one holds `key`.
-async fn first_holder<'b, T, F, Fut>(bridges: &[&'b dyn HsmBridge], key: &KeyArn, call: F) -> Result<T, Problem>
+async fn first_holder<'b, T, F, Fut>(bridges: &[&'b dyn KeyProvider], key: &KeyArn, call: F) -> Result<T, Problem>
 where
-    F: Fn(&'b dyn HsmBridge) -> Fut,
+    F: Fn(&'b dyn KeyProvider) -> Fut,
     Fut: std::future::Future<Output = Result<T, Problem>>,
 {
     for bridge in bridges {
@@ -173,7 +175,7 @@ where
 /// GenerateDataKey under the first key, then Encrypt of that data key under each
 /// other key (R-ENV-1).
 pub async fn generate_materials(
-    bridges: &[&dyn HsmBridge],
+    bridges: &[&dyn KeyProvider],
     keys: &[KeyArn],
     algorithm: Algorithm,
     context: &EncryptionContext,
@@ -260,7 +262,7 @@ impl Sealing {
 /// Prepares a message of `plaintext_len` bytes under `keys` (the first generates the
 /// data key), each key held by one of `bridges`; checks the limits and uses the cache.
 pub async fn begin_seal(
-    bridges: &[&dyn HsmBridge],
+    bridges: &[&dyn KeyProvider],
     keys: &[KeyArn],
     plaintext_len: usize,
     options: &EncryptOptions<'_>,
@@ -289,7 +291,7 @@ pub async fn begin_seal(
 /// Encrypts `plaintext` under `keys` (the first generates the data key), each key held
 /// by one of `bridges`.
 pub async fn encrypt(
-    bridges: &[&dyn HsmBridge],
+    bridges: &[&dyn KeyProvider],
     keys: &[KeyArn],
     plaintext: &[u8],
     options: &EncryptOptions<'_>,
@@ -309,7 +311,7 @@ fn context_mismatch() -> Problem {
 
 /// Finds a data key the bridges can open and whose header tag checks; returns it with
 /// the master key that opened it.
-async fn open_data_key(bridges: &[&dyn HsmBridge], header: &Header) -> Result<(Zeroizing<Vec<u8>>, KeyArn), Problem> {
+async fn open_data_key(bridges: &[&dyn KeyProvider], header: &Header) -> Result<(Zeroizing<Vec<u8>>, KeyArn), Problem> {
     // A bridge that is down is reported as such, unless another key opens the message.
     let mut outage: Option<Problem> = None;
     for edk in &header.encrypted_data_keys {
@@ -382,7 +384,7 @@ impl<'a> Opening<'a> {
 /// Parses a message, checks the required context, opens a data key the bridges hold
 /// and checks the header tag with it; the body is left for [`Opening::open`].
 pub async fn begin_open<'a>(
-    bridges: &[&dyn HsmBridge],
+    bridges: &[&dyn KeyProvider],
     bytes: &'a [u8],
     options: &DecryptOptions,
 ) -> Result<Opening<'a>, Problem> {
@@ -398,6 +400,6 @@ pub async fn begin_open<'a>(
 
 /// Decrypts a message with whichever of its data keys the bridges can open (R-ENV-4:
 /// a wrong key, a changed message or another context fail with `InvalidCiphertext`).
-pub async fn decrypt(bridges: &[&dyn HsmBridge], bytes: &[u8], options: &DecryptOptions) -> Result<Opened, Problem> {
+pub async fn decrypt(bridges: &[&dyn KeyProvider], bytes: &[u8], options: &DecryptOptions) -> Result<Opened, Problem> {
     begin_open(bridges, bytes, options).await?.open()
 }

@@ -2,8 +2,8 @@
 
 use super::{from_js, optional, problem_to_js, problems_to_js, to_js};
 use crate::code::{Code, Problem};
-use crate::plan::Plan;
-use crate::{Env, Request, World};
+use crate::rules::plan::Plan;
+use crate::{Env, Request, State};
 use serde::Deserialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -12,8 +12,8 @@ use wasm_bindgen::prelude::*;
 /// A directory and one KMS instance; `apply` is all or nothing. (`WasmInstance` in JS:
 /// the TypeScript wrapper exports it as `Instance`, beside the state type of that name.)
 #[wasm_bindgen(js_name = WasmInstance)]
-pub struct Instance {
-    world: World,
+pub struct WasmInstance {
+    state: State,
 }
 
 /// When and as which request a call is applied; every field is optional.
@@ -53,7 +53,7 @@ fn now() -> OffsetDateTime {
 /// A random UUID (version 4), as request ids look in the service's audit logs.
 fn random_request_id() -> Result<String, JsValue> {
     let mut b = [0u8; 16];
-    crate::bridge::os_random(&mut b).map_err(|p| problem_to_js(&p))?;
+    crate::platform::os_random(&mut b).map_err(|p| problem_to_js(&p))?;
     let [b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15] = b;
     let (b6, b8) = ((b6 & 0x0f) | 0x40, (b8 & 0x3f) | 0x80);
     let hex = |bytes: &[u8]| bytes.iter().map(|x| format!("{x:02x}")).collect::<String>();
@@ -68,20 +68,20 @@ fn random_request_id() -> Result<String, JsValue> {
 }
 
 #[wasm_bindgen(js_class = WasmInstance)]
-impl Instance {
+impl WasmInstance {
     /// From the state `toJSON` returned (an object or its JSON text).
     #[wasm_bindgen(js_name = fromJSON)]
-    pub fn from_json(state: JsValue) -> Result<Instance, JsValue> {
-        let world: World = from_js(&state, Code::State)?;
-        world.validate().map_err(|p| problem_to_js(&p))?;
-        Ok(Instance { world })
+    pub fn from_json(state: JsValue) -> Result<WasmInstance, JsValue> {
+        let state: State = from_js(&state, Code::State)?;
+        state.validate().map_err(|p| problem_to_js(&p))?;
+        Ok(WasmInstance { state })
     }
 
     /// Applies a request; returns the outcome or throws the rejection (state unchanged).
     pub fn apply(&mut self, request: JsValue, env: JsValue) -> Result<JsValue, JsValue> {
         let request: Request = from_js(&request, Code::Request)?;
         let env = optional::<EnvOptions>(&env, Code::Request)?.into_env()?;
-        match self.world.apply(&request, &env) {
+        match self.state.apply(&request, &env) {
             Ok(outcome) => to_js(&outcome),
             Err(rejection) => Err(problems_to_js(
                 &rejection.errors,
@@ -93,16 +93,16 @@ impl Instance {
     /// The access decision for a request, without applying it.
     pub fn check(&self, request: JsValue) -> Result<JsValue, JsValue> {
         let request: Request = from_js(&request, Code::Request)?;
-        to_js(&self.world.check(&request))
+        to_js(&self.state.check(&request))
     }
 
     pub fn quota(&self) -> Result<JsValue, JsValue> {
-        to_js(&self.world.quota())
+        to_js(&self.state.quota())
     }
 
     #[wasm_bindgen(js_name = toJSON)]
     pub fn to_json(&self) -> Result<JsValue, JsValue> {
-        to_js(&self.world)
+        to_js(&self.state)
     }
 }
 

@@ -1,10 +1,10 @@
 //! Form validation for consoles: BindVpcs, names and ids.
 
 use super::{optional, string, to_js, type_error};
-use crate::bind_vpcs::{self, Context};
 use crate::code::{Code, Problem};
 use crate::limits::MAX_DOCUMENT_BYTES;
-use crate::names::{self, NameKind};
+use crate::rules::bind_vpcs::{self, Context};
+use crate::rules::names::{self, NameKind};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;

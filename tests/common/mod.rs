@@ -1,7 +1,7 @@
 //! A small organisation and helpers shared by the rule tests.
 #![allow(dead_code, clippy::result_large_err)]
 
-use kms_instance::{Env, Outcome, Rejection, Request, World};
+use kms_instance::{Env, Outcome, Rejection, Request, State};
 use serde_json::{json, Value};
 use time::macros::datetime;
 
@@ -18,7 +18,7 @@ pub const STRANGER: &str = "1400000000000001";
 pub const FOLDER: &str = "fd-AbCd1234";
 
 /// A world whose instance has the given type, status and access management quota.
-pub fn world(kind: &str, status: &str, quota: u32) -> World {
+pub fn world(kind: &str, status: &str, quota: u32) -> State {
     serde_json::from_value(json!({
         "directory": {
             "resourceDirectoryId": "rd-a1b2c3",
@@ -55,7 +55,7 @@ pub fn world(kind: &str, status: &str, quota: u32) -> World {
     .expect("fixture world")
 }
 
-pub fn enabled(quota: u32) -> World {
+pub fn enabled(quota: u32) -> State {
     world("software", "enabled", quota)
 }
 
@@ -68,7 +68,7 @@ pub fn request(caller: &str, action: &str, params: Value) -> Request {
         .unwrap_or_else(|e| panic!("{action}: {e}"))
 }
 
-pub fn apply(w: &mut World, caller: &str, action: &str, params: Value) -> Result<Outcome, Rejection> {
+pub fn apply(w: &mut State, caller: &str, action: &str, params: Value) -> Result<Outcome, Rejection> {
     w.apply(&request(caller, action, params), &env())
 }
 
@@ -81,7 +81,7 @@ pub fn code(result: &Result<Outcome, Rejection>) -> &'static str {
 }
 
 /// Applies and returns the result code, asserting that a failure changed nothing.
-pub fn run(w: &mut World, caller: &str, action: &str, params: Value) -> &'static str {
+pub fn run(w: &mut State, caller: &str, action: &str, params: Value) -> &'static str {
     let before = w.to_json().unwrap();
     let result = apply(w, caller, action, params);
     if result.is_err() {
@@ -90,7 +90,7 @@ pub fn run(w: &mut World, caller: &str, action: &str, params: Value) -> &'static
     code(&result)
 }
 
-pub fn share(w: &mut World, mode: &str, principals: Value) {
+pub fn share(w: &mut State, mode: &str, principals: Value) {
     let r =
         run(w, "owner", "CreateResourceShare", json!({"name": "kms-share", "mode": mode, "principals": principals}));
     assert_eq!(r, "ok");

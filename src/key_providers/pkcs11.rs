@@ -19,11 +19,11 @@
 //! The calls block; an async caller with many concurrent requests should run them on
 //! a blocking pool.
 
-use super::blob::{opaque, BlobBridge, MasterKeys};
-use super::KeyDescription;
+use super::blob::{opaque, BlobKeyProvider, MasterKeys};
 use crate::code::{Code, Problem};
 use crate::envelope::message::IV_LEN;
 use crate::envelope::KeyArn;
+use crate::envelope::KeyDescription;
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error, RvError};
 use cryptoki::mechanism::aead::GcmParams;
@@ -51,7 +51,7 @@ pub struct Pkcs11Keys {
 }
 
 /// The PKCS#11 bridge: a token's keys behind the CiphertextBlob.
-pub type Pkcs11Bridge = BlobBridge<Pkcs11Keys>;
+pub type Pkcs11KeyProvider = BlobKeyProvider<Pkcs11Keys>;
 
 impl fmt::Debug for Pkcs11Keys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -102,7 +102,7 @@ fn map(e: Error) -> Problem {
     }
 }
 
-impl BlobBridge<Pkcs11Keys> {
+impl BlobKeyProvider<Pkcs11Keys> {
     /// Loads `module`, finds the token labelled `token_label` and logs in as its user.
     pub fn open(module: &Path, token_label: &str, pin: &str) -> Result<Self, Problem> {
         let ctx = Pkcs11::new(module).map_err(map)?;
@@ -135,7 +135,7 @@ impl BlobBridge<Pkcs11Keys> {
         if known.is_none() {
             logins.push((module_path, slot.id(), keys.pin.clone()));
         }
-        Ok(BlobBridge(keys))
+        Ok(BlobKeyProvider(keys))
     }
 
     /// Generates a new AES-256 master key on the token, labelled with the ARN's key id:

@@ -1,18 +1,14 @@
-//! The HSM bridge (ENVELOPE.md): what an HSM does for the envelope, behind one
-//! asynchronous trait, so master keys can live in process memory, WebCrypto, a
-//! key-store proxy or a PKCS#11 token.
+//! What the envelope needs from wherever its master keys are kept (ENVELOPE.md's "HSM
+//! bridge"): one asynchronous trait, defined here beside the format, so master keys can
+//! live in process memory, WebCrypto, a key-store proxy or a PKCS#11 token. The
+//! implementations are in [`crate::key_providers`].
 //!
-//! Every failure is a [`Problem`] with a `Bridge.*` code (or `InvalidCiphertext` when
-//! a blob does not open): nothing is retried here, and no plaintext key ever appears
-//! in an error or a `Debug` output.
+//! Every failure is a [`Problem`] with a `Bridge.*` code (the spec's word for a key
+//! provider's failure) or `InvalidCiphertext` when a blob does not open: nothing is
+//! retried here, and no plaintext key ever appears in an error or a `Debug` output.
 
-pub mod blob;
-#[cfg(all(feature = "pkcs11", not(target_arch = "wasm32")))]
-pub mod pkcs11;
-pub mod software;
-
+use super::{EncryptionContext, KeyArn};
 use crate::code::Problem;
-use crate::envelope::{EncryptionContext, KeyArn};
 use std::fmt;
 use zeroize::Zeroizing;
 
@@ -57,11 +53,11 @@ impl<T> MaybeSendSync for T {}
 
 /// What the envelope needs from wherever its master keys are kept.
 ///
-/// A bridge that does not hold a key answers `Bridge.KeyNotFound`, so a caller can
-/// offer several bridges and the envelope asks each in turn.
+/// A provider that does not hold a key answers `Bridge.KeyNotFound`, so a caller can
+/// offer several providers and the envelope asks each in turn.
 #[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
 #[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
-pub trait HsmBridge: MaybeSendSync {
+pub trait KeyProvider: MaybeSendSync {
     /// GenerateDataKey: a new random data key of `len` bytes, returned in plaintext and
     /// encrypted under `key` with `context` bound to it (R-ENV-1).
     async fn generate_data_key(
@@ -87,11 +83,4 @@ pub trait HsmBridge: MaybeSendSync {
 
     /// Random bytes from the bridge's generator.
     async fn random(&self, len: usize) -> Result<Vec<u8>, Problem>;
-}
-
-/// Random bytes from the platform (the OS, or the host's `crypto.getRandomValues`).
-pub(crate) fn os_random(buf: &mut [u8]) -> Result<(), Problem> {
-    getrandom::getrandom(buf).map_err(|e| {
-        Problem::new(crate::code::Code::BridgeUnavailable, format!("the platform's random source failed: {e}"))
-    })
 }

@@ -1,14 +1,14 @@
-//! Instance lifecycle (RULES.md section 2): enabling each type with its prerequisites
+//! InstanceRecord lifecycle (RULES.md section 2): enabling each type with its prerequisites
 //! and channel, completion, upgrade, renewal, expiry and the security audit; and
 //! BindVpcs applied to the instance (section 4).
 
-use crate::bind_vpcs::{self, QuotaContext};
 use crate::code::{Code, Problem};
-use crate::engine::{Effects, Failure, Handled};
-use crate::instance::{Instance, InstanceType, ProxyLink, Status, VSwitch};
 use crate::limits::{self, count, MAX_ENTRIES, MAX_TEXT_BYTES};
-use crate::names::{self, NameKind};
-use crate::request::{BindVpc, Connect, ProxyParam, SpecChange};
+use crate::rules::bind_vpcs::{self, QuotaContext};
+use crate::rules::handler::{Effects, Failure, Handled};
+use crate::rules::model::instance::{InstanceRecord, InstanceType, ProxyLink, Status, VSwitch};
+use crate::rules::model::request::{BindVpc, Connect, ProxyParam, SpecChange};
+use crate::rules::names::{self, NameKind};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use time::format_description::well_known::Rfc3339;
@@ -19,7 +19,7 @@ const HSM_USER: &str = "kmsuser";
 const PEM_CERTIFICATE: &str = "-----BEGIN CERTIFICATE-----";
 
 /// R-LC-2, R-LC-3, R-LC-4, R-LC-5, R-LC-6.
-pub fn connect(inst: &mut Instance, p: &Connect) -> Handled {
+pub fn connect(inst: &mut InstanceRecord, p: &Connect) -> Handled {
     if inst.status != Status::PendingEnable {
         return Err(Problem::new(
             Code::AlreadyConnected,
@@ -200,7 +200,7 @@ fn is_domain(d: &str) -> bool {
 }
 
 /// The wait of R-LC-6 is over.
-pub fn complete_enable(inst: &mut Instance) -> Handled {
+pub fn complete_enable(inst: &mut InstanceRecord) -> Handled {
     if inst.status != Status::Enabling {
         return Err(Problem::new(Code::NotEnabling, format!("the instance is {}, not enabling", inst.status.as_str()))
             .rule("R-LC-6")
@@ -212,7 +212,7 @@ pub fn complete_enable(inst: &mut Instance) -> Handled {
 }
 
 /// R-LC-7: new specifications, never below what is in use.
-pub fn upgrade(inst: &mut Instance, spec: &SpecChange) -> Handled {
+pub fn upgrade(inst: &mut InstanceRecord, spec: &SpecChange) -> Handled {
     let values = [spec.access_management_quota, spec.key_quota, spec.secret_quota, spec.compute_units];
     if values.iter().all(Option::is_none) {
         return Err(Problem::new(Code::Spec, "name at least one specification to change")
@@ -267,7 +267,7 @@ pub fn upgrade(inst: &mut Instance, spec: &SpecChange) -> Handled {
 
 /// R-LC-8: whole months, 1 to 36. The term runs on from the current expiry when that
 /// is still ahead, else from now.
-pub fn renew(inst: &mut Instance, months: i64, now: OffsetDateTime) -> Handled {
+pub fn renew(inst: &mut InstanceRecord, months: i64, now: OffsetDateTime) -> Handled {
     let months = u8::try_from(months).ok().filter(|m| (1..=36).contains(m)).ok_or_else(|| {
         Problem::new(Code::Months, format!("{months} months: renew for 1 to 36 months")).at("/months").rule("R-LC-8")
     })?;
@@ -302,7 +302,7 @@ fn add_months(t: OffsetDateTime, months: u8) -> Option<OffsetDateTime> {
 }
 
 /// The subscription ran out.
-pub fn expire(inst: &mut Instance) -> Handled {
+pub fn expire(inst: &mut InstanceRecord) -> Handled {
     if inst.status != Status::Enabled {
         return Err(Problem::new(
             Code::InstanceNotEnabled,
@@ -316,14 +316,14 @@ pub fn expire(inst: &mut Instance) -> Handled {
 }
 
 /// R-LC-9.
-pub fn enable_audit(inst: &mut Instance, bucket: &str) -> Handled {
+pub fn enable_audit(inst: &mut InstanceRecord, bucket: &str) -> Handled {
     names::validate(NameKind::Bucket, bucket).map_err(|e| e.at("/bucket"))?;
     inst.audit_bucket = Some(bucket.to_string());
     Ok(Effects::default())
 }
 
 /// R-BV-1…10 against the instance: replace its bound VPCs, within the quota.
-pub fn bind_vpcs(inst: &mut Instance, p: &BindVpc) -> Handled {
+pub fn bind_vpcs(inst: &mut InstanceRecord, p: &BindVpc) -> Handled {
     let ctx = bind_vpcs::Context {
         region: Some(inst.region_id.clone()),
         owner: Some(inst.owner_id.clone()),

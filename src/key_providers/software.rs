@@ -2,10 +2,10 @@
 //! development and offline use. Its keyring file is
 //! `{"keys": [{"arn": "acs:kms:<region>:<uid>:key/<id>", "material": "<base64 of 32 bytes>"}]}`.
 
-use super::blob::{BlobBridge, MasterKeys};
-use super::KeyDescription;
+use super::blob::{BlobKeyProvider, MasterKeys};
 use crate::code::{Code, Problem};
 use crate::envelope::message::IV_LEN;
+use crate::envelope::KeyDescription;
 use crate::envelope::{gcm, Algorithm, KeyArn};
 use crate::limits::{self, MAX_KEYRING_BYTES, MAX_KEYRING_KEYS};
 use base64::Engine as _;
@@ -29,7 +29,7 @@ pub struct SoftwareKeys {
 }
 
 /// The software bridge: [`SoftwareKeys`] behind the CiphertextBlob.
-pub type SoftwareBridge = BlobBridge<SoftwareKeys>;
+pub type SoftwareKeyProvider = BlobKeyProvider<SoftwareKeys>;
 
 impl fmt::Debug for SoftwareKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -50,7 +50,7 @@ struct KeyringEntry {
     material: Zeroizing<String>,
 }
 
-impl BlobBridge<SoftwareKeys> {
+impl BlobKeyProvider<SoftwareKeys> {
     pub fn new() -> Self {
         Self::default()
     }

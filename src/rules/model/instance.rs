@@ -3,7 +3,7 @@
 //! so a console or an edge function can keep it anywhere. Secrets that a request
 //! carries (HSM password, proxy AccessKey secret) are never stored.
 
-use crate::directory::{Permission, Principal};
+use crate::rules::model::directory::{Permission, Principal};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
@@ -137,7 +137,7 @@ impl Key {
 
     /// A service key (R-KEY-1): created by a cloud service under `alias/acs/…`.
     pub fn is_service_key(&self) -> bool {
-        self.names().any(|n| n.starts_with(crate::names::SERVICE_ALIAS_PREFIX))
+        self.names().any(|n| n.starts_with(crate::rules::names::SERVICE_ALIAS_PREFIX))
     }
 }
 
@@ -209,7 +209,7 @@ impl Share {
 #[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Instance {
+pub struct InstanceRecord {
     pub instance_id: String,
     #[serde(rename = "type")]
     pub kind: InstanceType,
@@ -250,7 +250,7 @@ pub struct Instance {
     pub next_key_number: u64,
 }
 
-impl Instance {
+impl InstanceRecord {
     pub fn mode(&self) -> Option<ShareMode> {
         self.share.as_ref().map(|s| s.mode)
     }

@@ -1,31 +1,22 @@
-//! The rule engine: a [`World`] (a directory and one instance) that applies requests
+//! The rule engine: a [`State`] (a directory and one instance) that applies requests
 //! transactionally.
 //!
 //! `apply` works on a copy and keeps it only when every rule passed, so a failed
 //! request leaves the state exactly as it was, whatever step failed. Each request
 //! yields one audit record, success or not.
 
-use crate::access::{self, Actor, Decision, Feature};
-use crate::audit::{mask_credential, AuditRecord, Level};
-use crate::bind_vpcs;
 use crate::code::{Code, Problem};
-use crate::directory::Directory;
-use crate::instance::Instance;
 use crate::limits::{self, MAX_SAFE_INTEGER, MAX_TEXT_BYTES};
-use crate::request::{Action, Request};
-use crate::{integrity, lifecycle, resources, sharing};
-use serde::{Deserialize, Serialize};
+use crate::rules::access::{self, Decision, Feature};
+use crate::rules::bind_vpcs;
+use crate::rules::handler::{Caller, Effects, Failure, Handled};
+use crate::rules::model::audit::{mask_credential, AuditRecord, Level};
+use crate::rules::model::request::{Action, Request};
+pub use crate::rules::model::state::State;
+use crate::rules::{integrity, lifecycle, resources, sharing};
+use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
-
-/// A directory of accounts and the KMS instance being simulated: the whole state.
-#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct World {
-    pub directory: Directory,
-    pub instance: Instance,
-}
 
 /// What a request is applied at: the clock and the request id belong to the caller,
 /// so a simulation is deterministic and the core needs no system clock (none on wasm).
@@ -124,55 +115,19 @@ impl Rejection {
     }
 }
 
-/// What a handler changed beyond the state.
-#[derive(Debug, Default)]
-pub(crate) struct Effects {
-    pub warnings: Vec<Problem>,
-    pub bind_vpcs: Option<bind_vpcs::Report>,
-    pub key_id: Option<String>,
-    pub expected_enable_minutes: Option<u32>,
-}
-
-/// The problems that stopped a request: those listed, and how many more were found.
-#[derive(Debug)]
-pub(crate) struct Failure {
-    pub problems: Vec<Problem>,
-    pub omitted: usize,
-}
-
-impl Failure {
-    pub fn all(problems: Vec<Problem>) -> Self {
-        Failure { problems, omitted: 0 }
-    }
-}
-
-impl From<Problem> for Failure {
-    fn from(p: Problem) -> Self {
-        Failure::all(vec![p])
-    }
-}
-
-pub(crate) type Handled = Result<Effects, Failure>;
-
-/// Who is asking, once the access checks have passed.
-pub(crate) struct Caller<'a> {
-    pub id: &'a str,
-    pub actor: Actor,
-}
-
-impl World {
+impl State {
     /// Reads a state, and checks everything the engine relies on (`InvalidParameter.State`
     /// with the path of the first field at fault): a state read here can be applied
     /// every action and written back.
-    pub fn from_json(json: &str) -> Result<World, Problem> {
+    pub fn from_json(json: &str) -> Result<State, Problem> {
         limits::check("the state (bytes)", json.len(), limits::MAX_DOCUMENT_BYTES)?;
-        let world: World = serde_json::from_str(json).map_err(|e| Problem::new(Code::State, e.to_string()))?;
+        let world: State = serde_json::from_str(json).map_err(|e| Problem::new(Code::State, e.to_string()))?;
         world.validate()?;
         Ok(world)
     }
 
     /// Checks a state built some other way (`serde_json::from_value`, by hand): the
-    /// checks of [`World::from_json`].
+    /// checks of [`State::from_json`].
     pub fn validate(&self) -> Result<(), Problem> {
         integrity::check_world(self)
     }

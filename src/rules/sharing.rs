@@ -2,12 +2,12 @@
 //! access-management quota its principals consume (section 3).
 
 use crate::code::{Code, Problem};
-use crate::directory::{Directory, Permission, Principal, DEFAULT_PERMISSION, DEPRECATED_PERMISSION};
-use crate::engine::{Effects, Failure, Handled};
-use crate::instance::{Association, AssociationStatus, Instance, InstanceType, Share, ShareMode};
 use crate::limits::{self, count, MAX_ENTRIES};
-use crate::names::{self, NameKind};
-use crate::request::{CreateShare, JoinFolder, PermissionParam, PrincipalParam};
+use crate::rules::handler::{Effects, Failure, Handled};
+use crate::rules::model::directory::{Directory, Permission, Principal, DEFAULT_PERMISSION, DEPRECATED_PERMISSION};
+use crate::rules::model::instance::{Association, AssociationStatus, InstanceRecord, InstanceType, Share, ShareMode};
+use crate::rules::model::request::{CreateShare, JoinFolder, PermissionParam, PrincipalParam};
+use crate::rules::names::{self, NameKind};
 use std::collections::HashSet;
 
 /// R-SH-3: checks the format of each principal a request names.
@@ -142,7 +142,7 @@ fn check_members(dir: &Directory, owner: &str, principals: &[Principal]) -> Resu
 /// covered lose their association; accounts covered anew are associated while the
 /// quota has room, the rest recorded as failed; existing associations, failed ones
 /// included, keep their status (raising the quota retries nothing).
-fn reconcile(inst: &mut Instance, dir: &Directory) {
+fn reconcile(inst: &mut InstanceRecord, dir: &Directory) {
     let room = inst.spec.access_management_quota.saturating_sub(count(inst.bound_vpcs.len()));
     let owner = inst.owner_id.clone();
     let Some(share) = inst.share.as_mut() else {
@@ -169,12 +169,12 @@ fn reconcile(inst: &mut Instance, dir: &Directory) {
     }
 }
 
-fn share_of(inst: &mut Instance) -> Result<&mut Share, Problem> {
+fn share_of(inst: &mut InstanceRecord) -> Result<&mut Share, Problem> {
     inst.share.as_mut().ok_or_else(|| Problem::new(Code::NoShare, "the instance is not shared").rule("R-SH-5"))
 }
 
 /// CreateResourceShare, new or adding the instance to an existing share (R-SH-7).
-pub fn create(inst: &mut Instance, dir: &Directory, p: &CreateShare) -> Handled {
+pub fn create(inst: &mut InstanceRecord, dir: &Directory, p: &CreateShare) -> Handled {
     // (3) formats.
     names::validate(NameKind::ResourceShareName, &p.name).map_err(|e| e.at("/name"))?;
     let mode = parse_mode(&p.mode)?;
@@ -257,7 +257,7 @@ fn dedupe(principals: Vec<Principal>) -> Result<Vec<Principal>, Problem> {
 }
 
 /// AssociatePrincipals (R-Q-4: what does not fit is recorded as failed).
-pub fn associate(inst: &mut Instance, dir: &Directory, params: &[PrincipalParam]) -> Handled {
+pub fn associate(inst: &mut InstanceRecord, dir: &Directory, params: &[PrincipalParam]) -> Handled {
     let principals = parse_principals(params)?;
     share_of(inst)?;
     check_members(dir, &inst.owner_id, &principals)?;
@@ -269,7 +269,7 @@ pub fn associate(inst: &mut Instance, dir: &Directory, params: &[PrincipalParam]
 
 /// DisassociatePrincipals: accounts no other principal covers lose access, and their
 /// failed associations go with them (so adding them again retries them).
-pub fn disassociate(inst: &mut Instance, dir: &Directory, params: &[PrincipalParam]) -> Handled {
+pub fn disassociate(inst: &mut InstanceRecord, dir: &Directory, params: &[PrincipalParam]) -> Handled {
     let principals = parse_principals(params)?;
     let share = share_of(inst)?;
     let current: HashSet<&Principal> = share.principals.iter().collect();
@@ -290,7 +290,7 @@ pub fn disassociate(inst: &mut Instance, dir: &Directory, params: &[PrincipalPar
 }
 
 /// R-SH-5: joint → independent only.
-pub fn change_mode(inst: &mut Instance, mode: &str) -> Handled {
+pub fn change_mode(inst: &mut InstanceRecord, mode: &str) -> Handled {
     let mode = parse_mode(mode)?;
     let share = share_of(inst)?;
     if share.mode == ShareMode::Independent && mode == ShareMode::Joint {
@@ -304,7 +304,7 @@ pub fn change_mode(inst: &mut Instance, mode: &str) -> Handled {
 }
 
 /// R-SH-8: revoking fails while a principal still owns a key or secret.
-pub fn delete(inst: &mut Instance) -> Handled {
+pub fn delete(inst: &mut InstanceRecord) -> Handled {
     share_of(inst)?;
     let owner = &inst.owner_id;
     let held: Vec<String> = inst
@@ -330,7 +330,7 @@ pub fn delete(inst: &mut Instance) -> Handled {
 
 /// A member joins a folder (a world event): a share covering that folder or the whole
 /// directory reaches it at once, within the quota (R-Q-2, R-Q-4).
-pub fn join_folder(inst: &mut Instance, dir: &mut Directory, p: &JoinFolder) -> Handled {
+pub fn join_folder(inst: &mut InstanceRecord, dir: &mut Directory, p: &JoinFolder) -> Handled {
     names::validate(NameKind::AccountId, &p.account).map_err(|e| e.at("/account"))?;
     names::validate(NameKind::FolderId, &p.folder).map_err(|e| e.at("/folder"))?;
     if !dir.folder_exists(&p.folder) {

@@ -9,14 +9,15 @@
 //!
 //! Where the master keys live differs (process memory, a PKCS#11 token, the host's
 //! WebCrypto); what is done with them does not. So a [`MasterKeys`] store only seals
-//! and opens under a named key, and [`BlobBridge`] does the rest once: data keys, IVs,
+//! and opens under a named key, and [`BlobKeyProvider`] does the rest once: data keys, IVs,
 //! the blob's framing and its key-id check. Every store writes the same blob, so a
 //! token and a keyring holding the same key material open each other's messages.
 
-use super::{os_random, DataKey, HsmBridge, KeyDescription, MaybeSendSync};
 use crate::code::{Code, Problem};
 use crate::envelope::message::{IV_LEN, TAG_LEN};
 use crate::envelope::{context_bytes, EncryptionContext, KeyArn};
+use crate::envelope::{DataKey, KeyDescription, KeyProvider, MaybeSendSync};
+use crate::platform::os_random;
 use zeroize::Zeroizing;
 
 const BLOB_VERSION: u8 = 0x01;
@@ -86,11 +87,11 @@ pub trait MasterKeys: MaybeSendSync {
     }
 }
 
-/// An [`HsmBridge`] over a [`MasterKeys`] store, writing the blob above.
+/// An [`KeyProvider`] over a [`MasterKeys`] store, writing the blob above.
 #[derive(Debug, Default)]
-pub struct BlobBridge<K>(pub K);
+pub struct BlobKeyProvider<K>(pub K);
 
-impl<K: MasterKeys> BlobBridge<K> {
+impl<K: MasterKeys> BlobKeyProvider<K> {
     async fn wrap(&self, key: &KeyArn, plaintext: &[u8], context: &EncryptionContext) -> Result<Vec<u8>, Problem> {
         let iv: [u8; IV_LEN] = self.0.random(IV_LEN).await?.try_into().map_err(|_| short_random())?;
         let sealed = self.0.seal(key, &iv, &context_bytes(context), plaintext).await?;
@@ -104,7 +105,7 @@ fn short_random() -> Problem {
 
 #[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
 #[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
-impl<K: MasterKeys> HsmBridge for BlobBridge<K> {
+impl<K: MasterKeys> KeyProvider for BlobKeyProvider<K> {
     async fn generate_data_key(
         &self,
         key: &KeyArn,

@@ -5,7 +5,7 @@
 //! checked by the engine in the documented order (RULES.md section 7), so a bad value
 //! is a typed error with its code, not a parse failure.
 
-use crate::bind_vpcs::Network;
+use crate::rules::bind_vpcs::Network;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -2,8 +2,8 @@
 //! in their documented order (section 7).
 
 use crate::code::{Code, Problem};
-use crate::instance::{AssociationStatus, Instance, ShareMode, Status};
-use crate::request::{Action, Request};
+use crate::rules::model::instance::{AssociationStatus, InstanceRecord, ShareMode, Status};
+use crate::rules::model::request::{Action, Request};
 use serde::Serialize;
 
 /// A row of the permission matrix.
@@ -69,7 +69,7 @@ pub enum Actor {
     /// An account with an `associated` association in the instance's share.
     Principal,
     /// A world event: no caller.
-    World,
+    State,
 }
 
 /// The answer to "may this request go ahead?", without applying anything.
@@ -84,10 +84,10 @@ pub struct Decision {
 
 /// Steps (1) and (2) of the order of checks: the instance's state and the caller's
 /// region, then R-AZ-1, R-AZ-2, R-AZ-3 and R-AZ-4 for owner-only rows.
-pub fn gate(instance: &Instance, request: &Request) -> Result<Actor, Problem> {
+pub fn gate(instance: &InstanceRecord, request: &Request) -> Result<Actor, Problem> {
     let feature = Feature::of(&request.action);
     if feature == Feature::WorldEvent {
-        return Ok(Actor::World);
+        return Ok(Actor::State);
     }
     check_state(instance, &request.action)?;
     check_region(instance, request)?;
@@ -102,7 +102,7 @@ pub fn gate(instance: &Instance, request: &Request) -> Result<Actor, Problem> {
 }
 
 /// The caller's account id: `"owner"` stands for the instance owner.
-pub fn caller_id<'a>(instance: &'a Instance, request: &'a Request) -> &'a str {
+pub fn caller_id<'a>(instance: &'a InstanceRecord, request: &'a Request) -> &'a str {
     if request.caller == "owner" {
         &instance.owner_id
     } else {
@@ -111,7 +111,7 @@ pub fn caller_id<'a>(instance: &'a Instance, request: &'a Request) -> &'a str {
 }
 
 /// R-LC-1, with the lifecycle requests that are its exceptions.
-fn check_state(instance: &Instance, action: &Action) -> Result<(), Problem> {
+fn check_state(instance: &InstanceRecord, action: &Action) -> Result<(), Problem> {
     let allowed = match action {
         Action::DescribeKmsInstance(_) => true,
         // The handler names the state it needs (pendingEnable).
@@ -131,7 +131,7 @@ fn check_state(instance: &Instance, action: &Action) -> Result<(), Problem> {
 }
 
 /// R-SH-10: an instance serves only its own region.
-fn check_region(instance: &Instance, request: &Request) -> Result<(), Problem> {
+fn check_region(instance: &InstanceRecord, request: &Request) -> Result<(), Problem> {
     match &request.region {
         Some(region) if *region != instance.region_id => Err(Problem::new(
             Code::CrossRegion,
@@ -143,7 +143,7 @@ fn check_region(instance: &Instance, request: &Request) -> Result<(), Problem> {
 }
 
 /// R-AZ-1 and R-AZ-2.
-fn check_membership(instance: &Instance, caller: &str) -> Result<Actor, Problem> {
+fn check_membership(instance: &InstanceRecord, caller: &str) -> Result<Actor, Problem> {
     if caller == instance.owner_id {
         return Ok(Actor::Owner);
     }
@@ -190,10 +190,16 @@ pub enum Use {
 }
 
 /// R-AZ-4 on a resource created by `creator`.
-pub fn may_touch(instance: &Instance, actor: Actor, caller: &str, creator: &str, usage: Use) -> Result<(), Problem> {
+pub fn may_touch(
+    instance: &InstanceRecord,
+    actor: Actor,
+    caller: &str,
+    creator: &str,
+    usage: Use,
+) -> Result<(), Problem> {
     let independent = instance.mode() == Some(ShareMode::Independent);
     let allowed = match (usage, actor) {
-        (_, Actor::World) => true,
+        (_, Actor::State) => true,
         (Use::Manage, Actor::Owner) => !independent || creator == instance.owner_id,
         (Use::Manage, Actor::Principal) => creator == caller,
         (Use::Use, _) => !independent || creator == caller,

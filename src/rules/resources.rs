@@ -1,15 +1,15 @@
 //! Keys and secrets in the instance: creation (names, kinds, quotas), lookup by name,
 //! and the per-resource access check R-AZ-4 (RULES.md sections 6–8).
 
-use crate::access::{may_touch, Actor, Feature, Use};
 use crate::code::{Code, Problem};
-use crate::engine::{Caller, Effects, Handled};
-use crate::instance::{Instance, InstanceType, Key, Origin, Protection, Secret, ShareMode};
 use crate::limits::{
     count, MAX_ENTRIES, MAX_SAFE_INTEGER, MAX_TAGS_PER_RESOURCE, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS,
 };
-use crate::names::{self, NameKind, SERVICE_ALIAS_PREFIX};
-use crate::request::Action;
+use crate::rules::access::{may_touch, Actor, Feature, Use};
+use crate::rules::handler::{Caller, Effects, Handled};
+use crate::rules::model::instance::{InstanceRecord, InstanceType, Key, Origin, Protection, Secret, ShareMode};
+use crate::rules::model::request::Action;
+use crate::rules::names::{self, NameKind, SERVICE_ALIAS_PREFIX};
 use std::collections::BTreeMap;
 
 /// A key or a secret, found.
@@ -48,7 +48,7 @@ fn usage(action: &Action) -> Use {
 }
 
 /// Step (4) of the order of checks: find the named resource, then R-AZ-4 on it.
-fn resolve(inst: &Instance, caller: &Caller, action: &Action) -> Result<Option<Target>, Problem> {
+fn resolve(inst: &InstanceRecord, caller: &Caller, action: &Action) -> Result<Option<Target>, Problem> {
     let Some((is_key, name)) = named(action) else {
         if matches!(action, Action::TagResource(_)) {
             return Err(Problem::new(Code::KeyNotFound, "name a key or a secret to tag").at("/key"));
@@ -99,18 +99,18 @@ fn default_key_problem(name: &str) -> Problem {
     Problem::new(Code::DefaultKeyNotShareable, format!("{name} is a service key: it is not shared")).rule("R-SH-9")
 }
 
-/// The resource part of an access decision (`World::check`).
-pub fn check_target(inst: &Instance, caller: &Caller, action: &Action) -> Result<(), Problem> {
+/// The resource part of an access decision (`State::check`).
+pub fn check_target(inst: &InstanceRecord, caller: &Caller, action: &Action) -> Result<(), Problem> {
     resolve(inst, caller, action).map(|_| ())
 }
 
 /// R-SH-6: in independent mode names are unique per creating account, otherwise
 /// across the instance.
-fn same_namespace(inst: &Instance, a: &str, b: &str) -> bool {
+fn same_namespace(inst: &InstanceRecord, a: &str, b: &str) -> bool {
     inst.mode() != Some(ShareMode::Independent) || a == b
 }
 
-fn alias_taken(inst: &Instance, alias: &str, creator: &str) -> Result<(), Problem> {
+fn alias_taken(inst: &InstanceRecord, alias: &str, creator: &str) -> Result<(), Problem> {
     let taken = inst.keys.iter().any(|k| same_namespace(inst, &k.creator, creator) && k.names().any(|n| n == alias));
     if taken {
         return Err(name_exists(alias).at("/alias"));
@@ -165,7 +165,11 @@ fn name_exists(name: &str) -> Problem {
 }
 
 /// R-KEY-1, R-KEY-2: the key kinds an instance type can hold.
-fn key_kind(inst: &Instance, protection: Option<&str>, origin: Option<&str>) -> Result<(Protection, Origin), Problem> {
+fn key_kind(
+    inst: &InstanceRecord,
+    protection: Option<&str>,
+    origin: Option<&str>,
+) -> Result<(Protection, Origin), Problem> {
     let held = match inst.kind {
         InstanceType::Software => Protection::Software,
         InstanceType::Hardware => Protection::Hardware,
@@ -203,7 +207,7 @@ fn key_kind(inst: &Instance, protection: Option<&str>, origin: Option<&str>) -> 
 }
 
 /// Every action on keys and secrets, after the gate.
-pub fn handle(inst: &mut Instance, caller: &Caller, action: &Action) -> Handled {
+pub fn handle(inst: &mut InstanceRecord, caller: &Caller, action: &Action) -> Handled {
     use Action::*;
     if let CreateKey(p) = action {
         names::validate(NameKind::Alias, &p.alias).map_err(|e| e.at("/alias"))?;
@@ -289,12 +293,12 @@ fn lost() -> Problem {
 }
 
 /// Tags held by every key and secret of the instance.
-fn tag_count(inst: &Instance) -> usize {
+fn tag_count(inst: &InstanceRecord) -> usize {
     let keys = inst.keys.iter().map(|k| k.tags.len());
     keys.chain(inst.secrets.iter().map(|s| s.tags.len())).fold(0, usize::saturating_add)
 }
 
-fn key_action(inst: &mut Instance, i: usize, action: &Action) -> Handled {
+fn key_action(inst: &mut InstanceRecord, i: usize, action: &Action) -> Handled {
     use Action::*;
     let key = inst.keys.get(i).ok_or_else(lost)?;
     let configures = matches!(

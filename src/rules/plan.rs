@@ -2,11 +2,11 @@
 //! expects; run as a dry run, step by step, each compared with its expectation.
 
 use crate::code::{Code, Problem};
-use crate::directory::Directory;
-use crate::engine::{Env, World};
-use crate::instance::Instance;
 use crate::limits::{self, MAX_DOCUMENT_BYTES, MAX_PLAN_STEPS};
-use crate::request::Request;
+use crate::rules::engine::{Env, State};
+use crate::rules::model::directory::Directory;
+use crate::rules::model::instance::InstanceRecord;
+use crate::rules::model::request::Request;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
@@ -28,7 +28,7 @@ pub struct Plan {
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub now: Option<OffsetDateTime>,
     pub directory: Directory,
-    pub instance: Instance,
+    pub instance: InstanceRecord,
     pub steps: Vec<Step>,
 }
 
@@ -147,12 +147,12 @@ impl Plan {
     }
 
     /// Checks what serde cannot: the number of steps, the starting state (as
-    /// `World::from_json` does), that the clock stays within the calendar, and that every
+    /// `State::from_json` does), that the clock stays within the calendar, and that every
     /// expected code is one this project knows (a misspelt code would never match).
     fn check(&self) -> Result<(), PlanError> {
         limits::check("the number of steps", self.steps.len(), MAX_PLAN_STEPS)
             .map_err(|p| PlanError::Problem(p.at("/steps")))?;
-        let world = World { directory: self.directory.clone(), instance: self.instance.clone() };
+        let world = State { directory: self.directory.clone(), instance: self.instance.clone() };
         world.validate().map_err(PlanError::Problem)?;
         let last = i64::try_from(self.steps.len()).ok().and_then(|n| self.step_time(n));
         if last.is_none() {
@@ -184,7 +184,7 @@ impl Plan {
     /// calendar; one built by hand that does not gets `Rejected.LimitExceeded` for each
     /// step past the end, which is not applied.
     pub fn run(&self) -> PlanResult {
-        let mut world = World { directory: self.directory.clone(), instance: self.instance.clone() };
+        let mut world = State { directory: self.directory.clone(), instance: self.instance.clone() };
         let start = self.now.unwrap_or(DEFAULT_START);
         let steps: Vec<StepResult> = self
             .steps

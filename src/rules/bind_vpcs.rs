@@ -6,9 +6,9 @@
 //! (with whatever context it has), so both see the same errors.
 
 use crate::code::{Code, Problem};
-use crate::instance::BoundVpc;
 use crate::limits::{self, count, MAX_BIND_VPCS_BYTES, MAX_BIND_VPCS_ENTRIES, MAX_ENTRIES, MAX_REPORTED_PROBLEMS};
-use crate::names::{self, NameKind};
+use crate::rules::model::instance::BoundVpc;
+use crate::rules::names::{self, NameKind};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};

@@ -1,5 +1,5 @@
 //! What a state must hold for the engine to work with it, checked when a state is
-//! loaded (`World::from_json`, the package's `Instance.fromJSON`, a plan's starting
+//! loaded (`State::from_json`, the package's `Instance.fromJSON`, a plan's starting
 //! state): every id and name in its format, every free-text field and list within its
 //! limit, ids unique where the engine looks them up, counters below their ceiling.
 //!
@@ -9,15 +9,15 @@
 //! past its limit) with the path of the field at fault.
 
 use crate::code::{Code, Problem};
-use crate::directory::{Directory, Permission, Principal};
-use crate::engine::World;
-use crate::instance::{Instance, Key, Secret};
 use crate::limits::{self, MAX_ENTRIES, MAX_SAFE_INTEGER, MAX_TEXT_BYTES};
-use crate::names::{self, NameKind, SERVICE_ALIAS_PREFIX};
+use crate::rules::model::directory::{Directory, Permission, Principal};
+use crate::rules::model::instance::{InstanceRecord, Key, Secret};
+use crate::rules::model::state::State;
+use crate::rules::names::{self, NameKind, SERVICE_ALIAS_PREFIX};
 use std::collections::{BTreeMap, HashSet};
 use time::format_description::well_known::Rfc3339;
 
-pub(crate) fn check_world(world: &World) -> Result<(), Problem> {
+pub(crate) fn check_world(world: &State) -> Result<(), Problem> {
     check_directory(&world.directory)?;
     check_instance(&world.instance)
 }
@@ -115,7 +115,7 @@ fn check_principals(principals: &[Principal], at: &str) -> Result<(), Problem> {
     Ok(())
 }
 
-fn check_instance(inst: &Instance) -> Result<(), Problem> {
+fn check_instance(inst: &InstanceRecord) -> Result<(), Problem> {
     id(NameKind::InstanceId, &inst.instance_id, "/instance/instanceId")?;
     id(NameKind::RegionId, &inst.region_id, "/instance/regionId")?;
     id(NameKind::AccountId, &inst.owner_id, "/instance/ownerId")?;
@@ -179,7 +179,7 @@ fn check_instance(inst: &Instance) -> Result<(), Problem> {
     Ok(())
 }
 
-fn check_bound_vpcs(inst: &Instance) -> Result<(), Problem> {
+fn check_bound_vpcs(inst: &InstanceRecord) -> Result<(), Problem> {
     list(&inst.bound_vpcs, "/instance/boundVpcs")?;
     let (mut vpcs, mut vswitches) = (HashSet::new(), HashSet::new());
     for (i, v) in inst.bound_vpcs.iter().enumerate() {
@@ -241,5 +241,5 @@ fn check_secrets(secrets: &[Secret]) -> Result<(), Problem> {
 
 /// The tags of one resource: what TagResource accepts (`resources::check_tags`).
 fn check_tags(tags: &BTreeMap<String, String>, at: &str) -> Result<(), Problem> {
-    crate::resources::check_tags(tags).map_err(|p| bad(at, p.message))
+    crate::rules::resources::check_tags(tags).map_err(|p| bad(at, p.message))
 }

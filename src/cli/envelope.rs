@@ -1,0 +1,169 @@
+//! `kms-instance encrypt`, `decrypt` and `pkcs11`: envelope encryption with the master
+//! keys in a keyring file or on a PKCS#11 token.
+
+use super::io::{read_bytes, read_pin, read_text, write_stdout, Fatal};
+use clap::{Args, Subcommand, ValueEnum};
+use kms_instance::envelope::message::{MAX_BODY_BYTES, MAX_HEADER_BYTES};
+use kms_instance::envelope::{self, Algorithm, EncryptionContext, KeyArn, KeyProvider};
+use kms_instance::key_providers::software::SoftwareKeyProvider;
+use kms_instance::limits::MAX_KEYRING_BYTES;
+use kms_instance::Code;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Subcommand)]
+pub enum Pkcs11Command {
+    /// Generate an AES-256 master key on the token, labelled with the ARN's key id.
+    GenerateKey {
+        #[command(flatten)]
+        token: TokenArgs,
+        #[arg(long = "key", value_name = "ARN")]
+        arn: String,
+    },
+}
+
+/// Where the master keys are: a keyring file, or a PKCS#11 token.
+#[derive(Args)]
+#[group(skip)]
+#[command(group(clap::ArgGroup::new("master_keys").required(true).args(["keyring", "pkcs11_module"])))]
+pub struct KeySource {
+    /// A keyring file: {"keys": [{"arn": "acs:kms:…:key/…", "material": "<base64 of 32 bytes>"}]}.
+    #[arg(long, value_name = "FILE")]
+    pub keyring: Option<PathBuf>,
+    /// A PKCS#11 module (keys found by label: the ARN's key id).
+    #[arg(long, value_name = "PATH", requires = "token_label", requires = "pin_env")]
+    pkcs11_module: Option<PathBuf>,
+    #[arg(long, value_name = "LABEL", requires = "pkcs11_module")]
+    pub token_label: Option<String>,
+    /// The environment variable holding the token's user PIN.
+    #[arg(long, value_name = "VAR", requires = "pkcs11_module")]
+    pub pin_env: Option<String>,
+}
+
+#[derive(Args)]
+pub struct TokenArgs {
+    #[arg(long, value_name = "PATH")]
+    pkcs11_module: PathBuf,
+    #[arg(long, value_name = "LABEL")]
+    pub token_label: String,
+    /// The environment variable holding the token's user PIN.
+    #[arg(long, value_name = "VAR")]
+    pub pin_env: String,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum AlgorithmArg {
+    #[value(name = "aes-gcm-128")]
+    AesGcm128,
+    #[value(name = "aes-gcm-256")]
+    AesGcm256,
+}
+
+fn parse_context(entries: &[String], flag: &str) -> Result<EncryptionContext, Fatal> {
+    let mut context = EncryptionContext::new();
+    for entry in entries {
+        let (k, v) = entry.split_once('=').ok_or_else(|| Fatal(format!("{flag} {entry:?}: expected KEY=VALUE")))?;
+        if k.is_empty() || context.insert(k.to_string(), v.to_string()).is_some() {
+            return Err(Fatal(format!("{flag} {entry:?}: the key is empty or given twice")));
+        }
+    }
+    Ok(context)
+}
+
+/// Standard input, refused past what one message can hold (the body and its header).
+fn read_stdin_bytes() -> Result<Vec<u8>, Fatal> {
+    let limit = MAX_BODY_BYTES.saturating_add(MAX_HEADER_BYTES);
+    let bytes = read_bytes("-", limit)?;
+    if bytes.len() > limit {
+        return Err(Fatal(format!("standard input is larger than a message can hold ({limit} bytes)")));
+    }
+    Ok(bytes)
+}
+
+#[cfg(feature = "pkcs11")]
+fn open_token(
+    module: &std::path::Path,
+    label: &str,
+    pin_env: &str,
+) -> Result<kms_instance::key_providers::pkcs11::Pkcs11KeyProvider, Fatal> {
+    let pin = read_pin(pin_env)?;
+    Ok(kms_instance::key_providers::pkcs11::Pkcs11KeyProvider::open(module, label, &pin)?)
+}
+
+#[cfg(not(feature = "pkcs11"))]
+fn open_token(_: &std::path::Path, _: &str, pin_env: &str) -> Result<SoftwareKeyProvider, Fatal> {
+    read_pin(pin_env)?;
+    Err(Fatal("this build has no PKCS#11 support (feature pkcs11)".into()))
+}
+
+fn key_provider(keys: &KeySource) -> Result<Box<dyn KeyProvider>, Fatal> {
+    match (&keys.keyring, &keys.pkcs11_module, &keys.token_label, &keys.pin_env) {
+        (Some(file), ..) => {
+            let json = read_text(&file.to_string_lossy(), MAX_KEYRING_BYTES, Code::Keyring)?;
+            let bridge =
+                SoftwareKeyProvider::from_keyring_json(&json).map_err(|p| Fatal(format!("{}: {p}", file.display())))?;
+            Ok(Box::new(bridge))
+        }
+        (None, Some(module), Some(label), Some(pin_env)) => Ok(Box::new(open_token(module, label, pin_env)?)),
+        _ => Err(Fatal("name a --keyring, or a --pkcs11-module with --token-label and --pin-env".into())),
+    }
+}
+
+pub fn encrypt(
+    keys: &KeySource,
+    arns: &[String],
+    context: &[String],
+    algorithm: AlgorithmArg,
+) -> Result<ExitCode, Fatal> {
+    let arns = arns
+        .iter()
+        .map(|a| a.parse::<KeyArn>().map_err(|p| Fatal(format!("--key {a:?}: {p}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let options = envelope::EncryptOptions {
+        context: parse_context(context, "--context")?,
+        algorithm: match algorithm {
+            AlgorithmArg::AesGcm128 => Algorithm::AesGcm128,
+            AlgorithmArg::AesGcm256 => Algorithm::AesGcm256,
+        },
+        cache: None,
+    };
+    let provider = key_provider(keys)?;
+    let plaintext = read_stdin_bytes()?;
+    let message = pollster::block_on(envelope::encrypt(&[provider.as_ref()], &arns, &plaintext, &options))?;
+    write_stdout(&message)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn decrypt(keys: &KeySource, require_context: &[String]) -> Result<ExitCode, Fatal> {
+    let options = envelope::DecryptOptions { require_context: parse_context(require_context, "--require-context")? };
+    let provider = key_provider(keys)?;
+    let message = read_stdin_bytes()?;
+    match pollster::block_on(envelope::decrypt(&[provider.as_ref()], &message, &options)) {
+        Ok(opened) => {
+            write_stdout(&opened.plaintext)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(p) if p.code == Code::InvalidCiphertext => {
+            let _ = writeln!(std::io::stderr(), "kms-instance: {p}");
+            Ok(ExitCode::from(1))
+        }
+        Err(p) => Err(p.into()),
+    }
+}
+
+#[cfg(feature = "pkcs11")]
+pub fn generate_key(token: &TokenArgs, arn: &str) -> Result<ExitCode, Fatal> {
+    let arn: KeyArn = arn.parse()?;
+    let provider = open_token(&token.pkcs11_module, &token.token_label, &token.pin_env)?;
+    provider.generate_master_key(&arn)?;
+    let line =
+        format!("generated an AES-256 master key labelled {:?} on token {:?}\n", arn.key_id(), token.token_label);
+    write_stdout(line.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(not(feature = "pkcs11"))]
+pub fn generate_key(token: &TokenArgs, _: &str) -> Result<ExitCode, Fatal> {
+    open_token(&token.pkcs11_module, &token.token_label, &token.pin_env).map(|_| ExitCode::SUCCESS)
+}

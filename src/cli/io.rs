@@ -1,0 +1,56 @@
+//! What every command reads and writes: files and standard input within a limit,
+//! standard output (a broken pipe is an error, not a panic), and the failure of a
+//! command itself (exit status 2, one line).
+
+use kms_instance::{Code, Problem};
+use std::io::{Read, Write};
+
+/// A failure of the command itself: reported in one line, exit status 2.
+pub struct Fatal(pub String);
+
+impl From<Problem> for Fatal {
+    fn from(p: Problem) -> Self {
+        Fatal(p.to_string())
+    }
+}
+
+/// A file (`-`: standard input), at most `limit` bytes: one byte more is read, so the
+/// caller can tell an input at the limit from one past it.
+pub fn read_bytes(file: &str, limit: usize) -> Result<Vec<u8>, Fatal> {
+    let name = if file == "-" { "standard input" } else { file };
+    let take = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    let mut bytes = Vec::new();
+    let read = if file == "-" {
+        std::io::stdin().take(take).read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(file).and_then(|f| f.take(take).read_to_end(&mut bytes))
+    };
+    read.map_err(|e| Fatal(format!("{name}: {e}")))?;
+    Ok(bytes)
+}
+
+/// A text file of at most `limit` bytes; text that is not UTF-8 is reported as `code`
+/// (the kind of document the file should hold).
+pub fn read_text(file: &str, limit: usize, code: Code) -> Result<String, Fatal> {
+    let name = if file == "-" { "standard input" } else { file };
+    let bytes = read_bytes(file, limit)?;
+    if bytes.len() > limit {
+        let problem = kms_instance::limits::too_large("the file (bytes)", bytes.len(), limit);
+        return Err(Fatal(format!("{name}: {problem}")));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        Fatal(format!("{name}: {}", Problem::new(code, format!("the file is not UTF-8 text (byte {at})"))))
+    })
+}
+
+pub fn write_stdout(bytes: &[u8]) -> Result<(), Fatal> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes).and_then(|()| out.flush()).map_err(|e| Fatal(format!("standard output: {e}")))
+}
+
+pub fn read_pin(var: &str) -> Result<zeroize::Zeroizing<String>, Fatal> {
+    std::env::var(var)
+        .map(zeroize::Zeroizing::new)
+        .map_err(|_| Fatal(format!("--pin-env {var}: the variable is not set")))
+}

@@ -1,0 +1,7 @@
+//! The commands of the `kms-instance` binary, one module each; `main.rs` parses the
+//! arguments and calls them.
+
+pub mod envelope;
+pub mod io;
+pub mod plan;
+pub mod validate;

@@ -1,0 +1,58 @@
+//! `kms-instance plan`: run change plans and report each step against what it expects.
+
+use super::io::{read_text, write_stdout, Fatal};
+use kms_instance::limits::MAX_DOCUMENT_BYTES;
+use kms_instance::plan::{self, PlanResult};
+use kms_instance::Code;
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+pub fn run_plans(files: &[String], json: bool) -> Result<ExitCode, Fatal> {
+    // Every file is read and parsed before any runs: a malformed one stops all (exit 2).
+    let plans = files
+        .iter()
+        .map(|f| {
+            let text = read_text(f, MAX_DOCUMENT_BYTES, Code::Plan)?;
+            plan::Plan::from_json(&text).map(|p| (f, p)).map_err(|e| Fatal(format!("{f}: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let results: Vec<(&String, PlanResult)> = plans.iter().map(|(f, p)| (*f, p.run())).collect();
+    let mut out = String::new();
+    if json {
+        let all: Vec<&PlanResult> = results.iter().map(|(_, r)| r).collect();
+        out = serde_json::to_string_pretty(&all).map_err(|e| Fatal(e.to_string()))? + "\n";
+    } else {
+        for (file, result) in &results {
+            print_plan(&mut out, file, result);
+        }
+    }
+    write_stdout(out.as_bytes())?;
+    let all_matched = results.iter().all(|(_, r)| r.matched);
+    Ok(if all_matched { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn print_plan(out: &mut String, file: &str, result: &PlanResult) {
+    let _ = writeln!(out, "plan {file}: {}", result.name);
+    for s in &result.steps {
+        let mut outcome = match s.errors.first() {
+            None => "ok".to_string(),
+            Some(code) if s.errors.len() == 1 => code.to_string(),
+            Some(code) => format!("{code} (+{} more)", s.errors.len().saturating_sub(1)),
+        };
+        if !s.warnings.is_empty() {
+            let w: Vec<&str> = s.warnings.iter().map(|c| c.as_str()).collect();
+            outcome.push_str(&format!(", {}", w.join(", ")));
+        }
+        if s.ok && !s.failed_principals.is_empty() {
+            outcome.push_str(&format!(", failed: {}", s.failed_principals.join(" ")));
+        }
+        let verdict = if s.matched { "matched".to_string() } else { format!("DIFFERS: {}", s.differences.join("; ")) };
+        let _ = writeln!(
+            out,
+            "  {:>2}  {:<16}  {:<28}  {:<48}  quota {}/{}  {verdict}",
+            s.index, s.caller, s.action, outcome, s.quota_used, s.quota_purchased
+        );
+    }
+    let matched = result.steps.iter().filter(|s| s.matched).count();
+    let _ = writeln!(out, "  {matched} of {} steps matched\n", result.steps.len());
+}

@@ -1,0 +1,65 @@
+//! `kms-instance validate`: BindVpcs documents and names, as the service checks them.
+
+use super::io::{read_bytes, write_stdout, Fatal};
+use kms_instance::bind_vpcs::{self, Context, Report};
+use kms_instance::limits::MAX_BIND_VPCS_BYTES;
+use kms_instance::names::{self, NameKind};
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+pub fn validate_bind_vpcs(ctx: Context, file: &str, json: bool) -> Result<ExitCode, Fatal> {
+    if let Some(region) = &ctx.region {
+        names::validate(NameKind::RegionId, region).map_err(|p| Fatal(format!("--region: {}", p.message)))?;
+    }
+    // Not UTF-8 or past the limit: the report says so (exit 1), as for any bad input.
+    let input = read_bytes(file, MAX_BIND_VPCS_BYTES)?;
+    let report = bind_vpcs::validate_bytes(&input, &ctx);
+    let out = if json {
+        serde_json::to_string_pretty(&report).map_err(|e| Fatal(e.to_string()))? + "\n"
+    } else {
+        print_report(&report)
+    };
+    write_stdout(out.as_bytes())?;
+    Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn print_report(report: &Report) -> String {
+    let mut out = String::new();
+    if report.ok {
+        let _ = writeln!(out, "valid: {} VPC(s) to bind", report.vpcs.len());
+        for v in &report.vpcs {
+            let _ = writeln!(out, "  {} via {} (owner {})", v.vpc_id, v.v_switch_id, v.vpc_owner_id);
+        }
+    } else {
+        let found = report.errors.len().saturating_add(report.omitted);
+        let _ = writeln!(out, "invalid: {found} problem(s)");
+        for p in &report.errors {
+            let _ = writeln!(out, "  {:<16} {:<44} {}", p.path.as_deref().unwrap_or(""), p.code, p.message);
+        }
+        if report.omitted > 0 {
+            let _ = writeln!(out, "  … and {} more, not listed", report.omitted);
+        }
+    }
+    for w in &report.warnings {
+        let _ = writeln!(out, "  warning {:<8} {:<36} {}", w.path.as_deref().unwrap_or(""), w.code, w.message);
+    }
+    out
+}
+
+pub fn validate_name(kind: NameKind, value: &str) -> Result<ExitCode, Fatal> {
+    match names::validate(kind, value) {
+        Ok(()) => {
+            write_stdout(format!("valid {} ({})\n", kind_name(kind), kind.rule()).as_bytes())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(p) => {
+            let line = format!("invalid {}: {} ({}): {}\n", kind_name(kind), p.code, kind.rule(), p.message);
+            write_stdout(line.as_bytes())?;
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn kind_name(kind: NameKind) -> String {
+    serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}

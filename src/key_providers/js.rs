@@ -1,0 +1,167 @@
+//! A key provider written in JavaScript (the package's `WebCryptoKeyProvider`, or a
+//! user's own object with `arns`, `seal`, `open` and `describe`): AES-256-GCM under a
+//! named key, kept wherever the object keeps it. It writes the CiphertextBlob every
+//! provider writes ([`super::blob`]).
+
+use super::blob::MasterKeys;
+use crate::code::{Code, Problem};
+use crate::envelope::message::IV_LEN;
+use crate::envelope::{KeyArn, KeyDescription};
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use zeroize::Zeroizing;
+
+#[wasm_bindgen]
+extern "C" {
+    /// A key store written in JS (the WebCrypto provider): AES-256-GCM under a named key.
+    /// Its promises reject with `{code, message}`. It is handed copies, never views of
+    /// wasm memory, so it may keep them across its own awaits.
+    pub type JsKeyProvider;
+
+    #[wasm_bindgen(method, catch)]
+    fn seal(
+        this: &JsKeyProvider,
+        arn: &str,
+        iv: js_sys::Uint8Array,
+        aad: js_sys::Uint8Array,
+        plaintext: js_sys::Uint8Array,
+    ) -> Result<js_sys::Promise, JsValue>;
+
+    #[wasm_bindgen(method, catch)]
+    fn open(
+        this: &JsKeyProvider,
+        arn: &str,
+        iv: js_sys::Uint8Array,
+        aad: js_sys::Uint8Array,
+        sealed: js_sys::Uint8Array,
+    ) -> Result<js_sys::Promise, JsValue>;
+
+    #[wasm_bindgen(method, catch)]
+    fn describe(this: &JsKeyProvider, arn: &str) -> Result<js_sys::Promise, JsValue>;
+}
+
+/// What a store's message may add to a problem: enough to say what went wrong.
+const MAX_STORE_MESSAGE_CHARS: usize = 512;
+
+/// A JS failure as a problem: its `code` when it is one of ours, else `Bridge.Hsm`.
+fn js_problem(e: JsValue) -> Problem {
+    let field = |name: &str| js_sys::Reflect::get(&e, &name.into()).ok().and_then(|v| v.as_string());
+    let message = field("message").or_else(|| e.as_string()).unwrap_or_else(|| "the key store failed".into());
+    let message: String = message.chars().take(MAX_STORE_MESSAGE_CHARS).collect();
+    match field("code").and_then(|c| c.parse::<Code>().ok()) {
+        Some(code) => Problem::new(code, message),
+        None => Problem::new(Code::BridgeHsm, message),
+    }
+}
+
+async fn call(promise: Result<js_sys::Promise, JsValue>) -> Result<JsValue, Problem> {
+    JsFuture::from(promise.map_err(js_problem)?).await.map_err(js_problem)
+}
+
+/// A sealed or opened data key is a few dozen bytes; a store that answers more is
+/// broken, and its answer is not copied.
+const MAX_STORE_ANSWER_BYTES: u32 = 4096;
+
+fn bytes(value: JsValue) -> Result<Vec<u8>, Problem> {
+    let array = value
+        .dyn_into::<js_sys::Uint8Array>()
+        .map_err(|_| Problem::new(Code::BridgeHsm, "the key store did not return a Uint8Array"))?;
+    if array.length() > MAX_STORE_ANSWER_BYTES {
+        return Err(Problem::new(Code::BridgeHsm, "the key store returned more bytes than a data key takes"));
+    }
+    Ok(array.to_vec())
+}
+
+/// A copy of `bytes` owned by JavaScript.
+fn copy(bytes: &[u8]) -> js_sys::Uint8Array {
+    js_sys::Uint8Array::from(bytes)
+}
+
+/// [`MasterKeys`] kept by a JavaScript key provider.
+pub(crate) struct JsKeys(pub(crate) JsKeyProvider);
+
+#[async_trait::async_trait(?Send)]
+impl MasterKeys for JsKeys {
+    async fn seal(&self, key: &KeyArn, iv: &[u8; IV_LEN], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Problem> {
+        bytes(call(self.0.seal(key.as_str(), copy(iv), copy(aad), copy(plaintext))).await?)
+    }
+
+    async fn open(
+        &self,
+        key: &KeyArn,
+        iv: &[u8; IV_LEN],
+        aad: &[u8],
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, Problem> {
+        bytes(call(self.0.open(key.as_str(), copy(iv), copy(aad), copy(sealed))).await?).map(Zeroizing::new)
+    }
+
+    async fn describe(&self, key: &KeyArn) -> Result<KeyDescription, Problem> {
+        let value = call(self.0.describe(key.as_str())).await?;
+        let text = crate::wasm::json_text(&value, Code::BridgeHsm, MAX_STORE_ANSWER_BYTES as usize)
+            .map_err(|_| Problem::new(Code::BridgeHsm, "the key store's description is not a small JSON object"))?;
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Described {
+            key_spec: String,
+            protection_level: String,
+        }
+        let d: Described = serde_json::from_str(&text)
+            .map_err(|e| Problem::new(Code::BridgeHsm, format!("the key store's description: {e}")))?;
+        Ok(KeyDescription { key_arn: key.to_string(), key_spec: d.key_spec, protection_level: d.protection_level })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! How failures of a JS key provider become problems: the package's own provider
+    //! only fails in well-formed ways, a user's may not.
+    use super::*;
+    use crate::envelope::{EncryptionContext, KeyProvider};
+    use crate::key_providers::blob::BlobKeyProvider;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    /// A key store whose `seal` runs `body` (JS) with `(arn, iv, aad, plaintext)`.
+    fn store(body: &str) -> BlobKeyProvider<JsKeys> {
+        let object = js_sys::Object::new();
+        let seal = js_sys::Function::new_with_args("arn, iv, aad, plaintext", body);
+        js_sys::Reflect::set(&object, &"seal".into(), &seal).unwrap();
+        BlobKeyProvider(JsKeys(object.unchecked_into()))
+    }
+
+    async fn seal_with(body: &str) -> Result<Vec<u8>, Problem> {
+        let arn: KeyArn = "acs:kms:cn-hangzhou:1:key/k".parse().unwrap();
+        store(body).encrypt(&arn, &[7; 32], &EncryptionContext::new()).await
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_store_that_seals_gives_a_blob() {
+        let blob = seal_with("return Promise.resolve(new Uint8Array(48).fill(1))").await.unwrap();
+        assert_eq!(blob[..3], [0x01, 1, b'k']);
+        assert_eq!(blob.len(), 2 + 1 + 12 + 48);
+    }
+
+    #[wasm_bindgen_test]
+    async fn rejections_keep_a_known_code() {
+        let p =
+            seal_with("return Promise.reject({code: 'Bridge.Timeout', message: 'proxy took 5 s'})").await.unwrap_err();
+        assert_eq!((p.code, p.message.as_str()), (Code::BridgeTimeout, "proxy took 5 s"));
+    }
+
+    #[wasm_bindgen_test]
+    async fn anything_else_is_a_bridge_failure() {
+        for body in [
+            "return Promise.reject('boom')",
+            "return Promise.reject({code: 'Nope.Unknown', message: 'odd'})",
+            "return Promise.reject(new Error('thrown'))",
+            "throw new TypeError('synchronous')",
+            "return Promise.resolve('not bytes')",
+        ] {
+            let p = seal_with(body).await.unwrap_err();
+            assert_eq!(p.code, Code::BridgeHsm, "{body}: {p}");
+            assert!(!p.message.is_empty());
+        }
+    }
+}

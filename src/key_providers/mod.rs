@@ -1,0 +1,10 @@
+//! The key providers: where master keys are kept, each implementing the envelope's
+//! [`KeyProvider`](crate::envelope::KeyProvider). The software, PKCS#11 and JavaScript
+//! providers keep AES-256 master keys and share one CiphertextBlob format ([`blob`]).
+
+pub mod blob;
+#[cfg(target_arch = "wasm32")]
+pub(crate) mod js;
+#[cfg(all(feature = "pkcs11", not(target_arch = "wasm32")))]
+pub mod pkcs11;
+pub mod software;
