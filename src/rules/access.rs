@@ -112,12 +112,43 @@ pub fn caller_id<'a>(instance: &'a InstanceRecord, request: &'a Request) -> &'a 
 
 /// R-LC-1, with the lifecycle requests that are its exceptions.
 fn check_state(instance: &InstanceRecord, action: &Action) -> Result<(), Problem> {
+    use Action::*;
     let allowed = match action {
-        Action::DescribeKmsInstance(_) => true,
+        DescribeKmsInstance(_) => true,
         // The handler names the state it needs (pendingEnable).
-        Action::ConnectKmsInstance(_) => instance.status != Status::Released,
-        Action::RenewKmsInstance(_) => matches!(instance.status, Status::Enabled | Status::Expired),
-        _ => instance.status == Status::Enabled,
+        ConnectKmsInstance(_) => instance.status != Status::Released,
+        RenewKmsInstance(_) => matches!(instance.status, Status::Enabled | Status::Expired),
+        // Every other request needs an enabled instance; each is listed, so a new action
+        // does not compile until it says which state it needs.
+        CompleteEnable(_)
+        | UpgradeKmsInstance(_)
+        | Expire(_)
+        | EnableSecurityAudit(_)
+        | UpdateKmsInstanceBindVpc(_)
+        | CreateResourceShare(_)
+        | AssociatePrincipals(_)
+        | DisassociatePrincipals(_)
+        | ChangeShareMode(_)
+        | DeleteResourceShare(_)
+        | JoinFolder(_)
+        | CreateKey(_)
+        | DescribeKey(_)
+        | UpdateRotationPolicy(_)
+        | ScheduleKeyDeletion(_)
+        | SetDeletionProtection(_)
+        | CreateAlias(_)
+        | TagResource(_)
+        | CreateSecret(_)
+        | DescribeSecret(_)
+        | DeleteSecret(_)
+        | UpdateSecretRotationPolicy(_)
+        | GetSecretValue(_)
+        | Encrypt(_)
+        | Decrypt(_)
+        | GenerateDataKey(_)
+        | ReEncrypt(_)
+        | CreateBackup(_)
+        | CreateApplicationAccessPoint(_) => instance.status == Status::Enabled,
     };
     if allowed {
         return Ok(());

@@ -7,12 +7,13 @@
 
 use crate::code::{Code, Problem};
 use crate::limits::{self, MAX_SAFE_INTEGER, MAX_TEXT_BYTES};
-use crate::rules::access::{self, Decision, Feature};
+use crate::rules::access::{self, Decision, Use};
 use crate::rules::bind_vpcs;
 use crate::rules::handler::{Caller, Effects, Failure, Handled};
 use crate::rules::model::audit::{mask_credential, AuditRecord, Level};
 use crate::rules::model::request::{Action, Request};
 pub use crate::rules::model::state::State;
+use crate::rules::resources::{KeyChange, SecretChange};
 use crate::rules::{integrity, lifecycle, resources, sharing};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
@@ -219,6 +220,8 @@ impl State {
         let caller = Caller { id: &id, actor };
         let (inst, dir) = (&mut self.instance, &mut self.directory);
         use Action::*;
+        // Every action, each to its handler: a new action does not compile until it is
+        // routed here.
         match &request.action {
             ConnectKmsInstance(p) => lifecycle::connect(inst, p),
             CompleteEnable(_) => lifecycle::complete_enable(inst),
@@ -234,10 +237,27 @@ impl State {
             ChangeShareMode(p) => sharing::change_mode(inst, &p.mode),
             DeleteResourceShare(_) => sharing::delete(inst),
             JoinFolder(p) => sharing::join_folder(inst, dir, p),
-            action => {
-                debug_assert!(Feature::of(action) != Feature::InstanceManagement);
-                resources::handle(inst, &caller, action)
+            CreateKey(p) => resources::create_key(inst, &caller, p),
+            DescribeKey(p) => resources::use_key(inst, &caller, &p.key, Use::Manage),
+            UpdateRotationPolicy(p) => {
+                resources::change_key(inst, &caller, &p.key, KeyChange::Rotation(p.enabled.unwrap_or(true)))
             }
+            ScheduleKeyDeletion(p) => resources::change_key(inst, &caller, &p.key, KeyChange::ScheduleDeletion),
+            SetDeletionProtection(p) => {
+                resources::change_key(inst, &caller, &p.key, KeyChange::DeletionProtection(p.enabled.unwrap_or(true)))
+            }
+            CreateAlias(p) => resources::change_key(inst, &caller, &p.key, KeyChange::AddAlias(&p.alias)),
+            TagResource(p) => resources::tag(inst, &caller, p),
+            CreateSecret(p) => resources::create_secret(inst, &caller, p),
+            DescribeSecret(p) => resources::use_secret(inst, &caller, &p.secret, Use::Manage),
+            DeleteSecret(p) => resources::change_secret(inst, &caller, &p.secret, SecretChange::Delete),
+            UpdateSecretRotationPolicy(p) => resources::change_secret(inst, &caller, &p.secret, SecretChange::Rotation),
+            GetSecretValue(p) => resources::use_secret(inst, &caller, &p.secret, Use::Use),
+            Encrypt(p) | Decrypt(p) | GenerateDataKey(p) | ReEncrypt(p) => {
+                resources::use_key(inst, &caller, &p.key, Use::Use)
+            }
+            // The gate's access checks (owner only) are all there is to these.
+            CreateBackup(_) | CreateApplicationAccessPoint(_) => Ok(Effects::default()),
         }
     }
 }

@@ -8,75 +8,109 @@ use crate::limits::{
 use crate::rules::access::{may_touch, Actor, Feature, Use};
 use crate::rules::handler::{Caller, Effects, Handled};
 use crate::rules::model::instance::{InstanceRecord, InstanceType, Key, Origin, Protection, Secret, ShareMode};
-use crate::rules::model::request::Action;
+use crate::rules::model::request::{Action, CreateKey, SecretName, Tag};
 use crate::rules::names::{self, NameKind, SERVICE_ALIAS_PREFIX};
 use std::collections::BTreeMap;
 
-/// A key or a secret, found.
+/// A key or a secret, by the name an action gives it.
 #[derive(Debug, Clone, Copy)]
-enum Target {
-    Key(usize),
-    Secret(usize),
+pub enum Target<'a> {
+    Key(&'a str),
+    Secret(&'a str),
 }
 
-/// The key or secret an action names, if it names one.
-fn named(action: &Action) -> Option<(bool, &str)> {
+/// The key or secret an action names, if any. Every action is listed: a new one does
+/// not compile until it says what it names.
+pub fn named(action: &Action) -> Result<Option<Target<'_>>, Problem> {
     use Action::*;
-    match action {
+    Ok(Some(match action {
         DescribeKey(p) | ScheduleKeyDeletion(p) | Encrypt(p) | Decrypt(p) | GenerateDataKey(p) | ReEncrypt(p) => {
-            Some((true, &p.key))
+            Target::Key(&p.key)
         }
-        UpdateRotationPolicy(p) | SetDeletionProtection(p) => Some((true, &p.key)),
-        CreateAlias(p) => Some((true, &p.key)),
-        TagResource(p) => match (&p.key, &p.secret) {
-            (Some(k), _) => Some((true, k)),
-            (None, Some(s)) => Some((false, s)),
-            (None, None) => None,
-        },
+        UpdateRotationPolicy(p) | SetDeletionProtection(p) => Target::Key(&p.key),
+        CreateAlias(p) => Target::Key(&p.key),
+        TagResource(p) => tag_target(p)?,
         DescribeSecret(p) | DeleteSecret(p) | UpdateSecretRotationPolicy(p) | GetSecretValue(p) => {
-            Some((false, &p.secret))
+            Target::Secret(&p.secret)
         }
-        _ => None,
+        ConnectKmsInstance(_)
+        | CompleteEnable(_)
+        | UpgradeKmsInstance(_)
+        | RenewKmsInstance(_)
+        | Expire(_)
+        | EnableSecurityAudit(_)
+        | DescribeKmsInstance(_)
+        | UpdateKmsInstanceBindVpc(_)
+        | CreateResourceShare(_)
+        | AssociatePrincipals(_)
+        | DisassociatePrincipals(_)
+        | ChangeShareMode(_)
+        | DeleteResourceShare(_)
+        | JoinFolder(_)
+        | CreateKey(_)
+        | CreateSecret(_)
+        | CreateBackup(_)
+        | CreateApplicationAccessPoint(_) => return Ok(None),
+    }))
+}
+
+/// TagResource names a key, or else a secret.
+fn tag_target(p: &Tag) -> Result<Target<'_>, Problem> {
+    match (&p.key, &p.secret) {
+        (Some(k), _) => Ok(Target::Key(k)),
+        (None, Some(s)) => Ok(Target::Secret(s)),
+        (None, None) => Err(Problem::new(Code::KeyNotFound, "name a key or a secret to tag").at("/key")),
     }
 }
 
+/// What the caller wants to do with the key or secret an action names.
 fn usage(action: &Action) -> Use {
     match Feature::of(action) {
         Feature::Cryptographic | Feature::SecretValue => Use::Use,
-        _ => Use::Manage,
+        Feature::InstanceManagement
+        | Feature::CreateKey
+        | Feature::ManageKey
+        | Feature::CreateSecret
+        | Feature::ManageSecret
+        | Feature::Backup
+        | Feature::ApplicationAccess
+        | Feature::WorldEvent => Use::Manage,
     }
 }
 
-/// Step (4) of the order of checks: find the named resource, then R-AZ-4 on it.
-fn resolve(inst: &InstanceRecord, caller: &Caller, action: &Action) -> Result<Option<Target>, Problem> {
-    let Some((is_key, name)) = named(action) else {
-        if matches!(action, Action::TagResource(_)) {
-            return Err(Problem::new(Code::KeyNotFound, "name a key or a secret to tag").at("/key"));
-        }
-        return Ok(None);
-    };
-    // Independent mode: the caller's own first, then the owner's; otherwise names are
-    // unique in the instance.
-    let independent = inst.mode() == Some(ShareMode::Independent);
+/// Step (4) of the order of checks for a key: find it, then R-AZ-4 on it.
+fn find_key(inst: &InstanceRecord, caller: &Caller, name: &str, usage: Use) -> Result<usize, Problem> {
+    if caller.actor == Actor::Principal && name.starts_with(SERVICE_ALIAS_PREFIX) {
+        return Err(default_key_problem(name));
+    }
+    let (i, key) = find(
+        &inst.keys,
+        independent(inst),
+        [caller.id, inst.owner_id.as_str()],
+        |k| k.key_id == name || k.names().any(|n| n == name),
+        |k| &k.creator,
+    )
+    .ok_or_else(|| Problem::new(Code::KeyNotFound, format!("no key {name}")).at("/key"))?;
+    if caller.actor == Actor::Principal && key.is_service_key() {
+        return Err(default_key_problem(name));
+    }
+    may_touch(inst, caller.actor, caller.id, &key.creator, usage)?;
+    Ok(i)
+}
+
+/// Step (4) of the order of checks for a secret: find it, then R-AZ-4 on it.
+fn find_secret(inst: &InstanceRecord, caller: &Caller, name: &str, usage: Use) -> Result<usize, Problem> {
     let order = [caller.id, inst.owner_id.as_str()];
-    let (target, creator) = if is_key {
-        if caller.actor == Actor::Principal && name.starts_with(SERVICE_ALIAS_PREFIX) {
-            return Err(default_key_problem(name));
-        }
-        let (i, key) =
-            find(&inst.keys, independent, order, |k| k.key_id == name || k.names().any(|n| n == name), |k| &k.creator)
-                .ok_or_else(|| Problem::new(Code::KeyNotFound, format!("no key {name}")).at("/key"))?;
-        if caller.actor == Actor::Principal && key.is_service_key() {
-            return Err(default_key_problem(name));
-        }
-        (Target::Key(i), key.creator.as_str())
-    } else {
-        let (i, secret) = find(&inst.secrets, independent, order, |s| s.name == name, |s| &s.creator)
-            .ok_or_else(|| Problem::new(Code::SecretNotFound, format!("no secret {name}")).at("/secret"))?;
-        (Target::Secret(i), secret.creator.as_str())
-    };
-    may_touch(inst, caller.actor, caller.id, creator, usage(action))?;
-    Ok(Some(target))
+    let (i, secret) = find(&inst.secrets, independent(inst), order, |s| s.name == name, |s| &s.creator)
+        .ok_or_else(|| Problem::new(Code::SecretNotFound, format!("no secret {name}")).at("/secret"))?;
+    may_touch(inst, caller.actor, caller.id, &secret.creator, usage)?;
+    Ok(i)
+}
+
+/// Independent mode looks among the caller's own first, then the owner's; otherwise
+/// names are unique in the instance.
+fn independent(inst: &InstanceRecord) -> bool {
+    inst.mode() == Some(ShareMode::Independent)
 }
 
 /// The first match and its index; in independent mode among the accounts of `order`
@@ -101,7 +135,11 @@ fn default_key_problem(name: &str) -> Problem {
 
 /// The resource part of an access decision (`State::check`).
 pub fn check_target(inst: &InstanceRecord, caller: &Caller, action: &Action) -> Result<(), Problem> {
-    resolve(inst, caller, action).map(|_| ())
+    match named(action)? {
+        Some(Target::Key(name)) => find_key(inst, caller, name, usage(action)).map(|_| ()),
+        Some(Target::Secret(name)) => find_secret(inst, caller, name, usage(action)).map(|_| ()),
+        None => Ok(()),
+    }
 }
 
 /// R-SH-6: in independent mode names are unique per creating account, otherwise
@@ -206,83 +244,148 @@ fn key_kind(
     Ok((protection, origin))
 }
 
-/// Every action on keys and secrets, after the gate.
-pub fn handle(inst: &mut InstanceRecord, caller: &Caller, action: &Action) -> Handled {
-    use Action::*;
-    if let CreateKey(p) = action {
-        names::validate(NameKind::Alias, &p.alias).map_err(|e| e.at("/alias"))?;
-        let (protection, origin) = key_kind(inst, p.protection.as_deref(), p.origin.as_deref())?;
-        alias_taken(inst, &p.alias, caller.id)?;
-        if count(inst.keys.len()) >= inst.spec.key_quota {
-            return Err(
-                Problem::new(Code::QuotaKeys, format!("the key quota of {} is used up", inst.spec.key_quota)).into()
-            );
-        }
-        let number = inst
-            .next_key_number
-            .checked_add(1)
-            .filter(|n| *n <= MAX_SAFE_INTEGER)
-            .ok_or_else(|| limit_exceeded("the instance has numbered 2^53 - 1 keys: no number is left".into()))?;
-        inst.next_key_number = number;
-        let key_id = format!("key-{}-{number:08}", inst.instance_id.trim_start_matches("kst-"));
-        inst.keys.push(Key {
-            key_id: key_id.clone(),
-            alias: p.alias.clone(),
-            aliases: Vec::new(),
-            creator: caller.id.to_string(),
-            protection: Some(protection),
-            origin,
-            deletion_protection: false,
-            pending_deletion: false,
-            rotation: false,
-            tags: Default::default(),
-        });
-        return Ok(Effects { key_id: Some(key_id), ..Effects::default() });
+/// CreateKey (R-NAME-4, R-SH-6, R-KEY-1, R-KEY-2, the key quota).
+pub fn create_key(inst: &mut InstanceRecord, caller: &Caller, p: &CreateKey) -> Handled {
+    names::validate(NameKind::Alias, &p.alias).map_err(|e| e.at("/alias"))?;
+    let (protection, origin) = key_kind(inst, p.protection.as_deref(), p.origin.as_deref())?;
+    alias_taken(inst, &p.alias, caller.id)?;
+    if count(inst.keys.len()) >= inst.spec.key_quota {
+        return Err(
+            Problem::new(Code::QuotaKeys, format!("the key quota of {} is used up", inst.spec.key_quota)).into()
+        );
     }
-    if let CreateSecret(p) = action {
-        names::validate(NameKind::SecretName, &p.name).map_err(|e| e.at("/name"))?;
-        if inst.secrets.iter().any(|s| s.name == p.name && same_namespace(inst, &s.creator, caller.id)) {
-            return Err(name_exists(&p.name).at("/name").into());
-        }
-        if count(inst.secrets.len()) >= inst.spec.secret_quota {
-            return Err(Problem::new(
-                Code::QuotaSecrets,
-                format!("the secret quota of {} is used up", inst.spec.secret_quota),
-            )
-            .into());
-        }
-        inst.secrets.push(Secret {
-            name: p.name.clone(),
-            creator: caller.id.to_string(),
-            rotation: false,
-            tags: Default::default(),
-        });
-        return Ok(Effects::default());
-    }
-    if let CreateAlias(p) = action {
-        names::validate(NameKind::Alias, &p.alias).map_err(|e| e.at("/alias"))?;
-    }
+    let number = inst
+        .next_key_number
+        .checked_add(1)
+        .filter(|n| *n <= MAX_SAFE_INTEGER)
+        .ok_or_else(|| limit_exceeded("the instance has numbered 2^53 - 1 keys: no number is left".into()))?;
+    inst.next_key_number = number;
+    let key_id = format!("key-{}-{number:08}", inst.instance_id.trim_start_matches("kst-"));
+    inst.keys.push(Key {
+        key_id: key_id.clone(),
+        alias: p.alias.clone(),
+        aliases: Vec::new(),
+        creator: caller.id.to_string(),
+        protection: Some(protection),
+        origin,
+        deletion_protection: false,
+        pending_deletion: false,
+        rotation: false,
+        tags: Default::default(),
+    });
+    Ok(Effects { key_id: Some(key_id), ..Effects::default() })
+}
 
-    match resolve(inst, caller, action)? {
-        Some(Target::Key(i)) => key_action(inst, i, action),
-        Some(Target::Secret(i)) => {
-            if let DeleteSecret(_) = action {
-                inst.secrets.get(i).ok_or_else(lost)?;
-                inst.secrets.remove(i);
-                return Ok(Effects::default());
-            }
-            let others = tag_count(inst);
-            let secret = inst.secrets.get_mut(i).ok_or_else(lost)?;
-            let others = others.saturating_sub(secret.tags.len());
-            match action {
-                UpdateSecretRotationPolicy(_) => secret.rotation = true,
-                TagResource(p) => add_tags(&mut secret.tags, &p.tags, others)?,
-                _ => {}
-            }
-            Ok(Effects::default())
+/// CreateSecret (R-NAME-5, R-SH-6, the secret quota).
+pub fn create_secret(inst: &mut InstanceRecord, caller: &Caller, p: &SecretName) -> Handled {
+    names::validate(NameKind::SecretName, &p.name).map_err(|e| e.at("/name"))?;
+    if inst.secrets.iter().any(|s| s.name == p.name && same_namespace(inst, &s.creator, caller.id)) {
+        return Err(name_exists(&p.name).at("/name").into());
+    }
+    if count(inst.secrets.len()) >= inst.spec.secret_quota {
+        return Err(Problem::new(
+            Code::QuotaSecrets,
+            format!("the secret quota of {} is used up", inst.spec.secret_quota),
+        )
+        .into());
+    }
+    inst.secrets.push(Secret {
+        name: p.name.clone(),
+        creator: caller.id.to_string(),
+        rotation: false,
+        tags: Default::default(),
+    });
+    Ok(Effects::default())
+}
+
+/// An action that uses or describes a key and changes nothing: finding it and R-AZ-4
+/// on it are all there is to check.
+pub fn use_key(inst: &InstanceRecord, caller: &Caller, key: &str, usage: Use) -> Handled {
+    find_key(inst, caller, key, usage)?;
+    Ok(Effects::default())
+}
+
+/// An action that uses or describes a secret and changes nothing.
+pub fn use_secret(inst: &InstanceRecord, caller: &Caller, secret: &str, usage: Use) -> Handled {
+    find_secret(inst, caller, secret, usage)?;
+    Ok(Effects::default())
+}
+
+/// How an action changes a key.
+pub enum KeyChange<'a> {
+    Rotation(bool),
+    DeletionProtection(bool),
+    ScheduleDeletion,
+    AddAlias(&'a str),
+    Tags(&'a BTreeMap<String, String>),
+}
+
+/// UpdateRotationPolicy, SetDeletionProtection, ScheduleKeyDeletion, CreateAlias and
+/// TagResource on a key (R-KEY-1: a service key is not configurable).
+pub fn change_key(inst: &mut InstanceRecord, caller: &Caller, key: &str, change: KeyChange) -> Handled {
+    if let KeyChange::AddAlias(alias) = change {
+        names::validate(NameKind::Alias, alias).map_err(|e| e.at("/alias"))?;
+    }
+    let i = find_key(inst, caller, key, Use::Manage)?;
+    let key = inst.keys.get(i).ok_or_else(lost)?;
+    if key.is_service_key() {
+        return Err(Problem::new(
+            Code::ServiceKeyNotConfigurable,
+            format!("{} is a service key: it cannot be rotated, deleted or configured", key.alias),
+        )
+        .rule("R-KEY-1")
+        .into());
+    }
+    // What the change needs from the rest of the instance, before the key is borrowed
+    // for writing.
+    if let KeyChange::AddAlias(alias) = change {
+        alias_taken(inst, alias, &key.creator)?;
+        let added = inst.keys.iter().map(|k| k.aliases.len()).fold(0, usize::saturating_add);
+        if added >= MAX_ENTRIES {
+            return Err(limit_exceeded(format!("the instance holds at most {MAX_ENTRIES} added aliases")).into());
         }
-        // CreateBackup and CreateApplicationAccessPoint: access is all there is to check.
-        None => Ok(Effects::default()),
+    }
+    let others = tag_count(inst).saturating_sub(key.tags.len());
+    let key = inst.keys.get_mut(i).ok_or_else(lost)?;
+    match change {
+        KeyChange::Rotation(on) => key.rotation = on,
+        KeyChange::DeletionProtection(on) => key.deletion_protection = on,
+        KeyChange::ScheduleDeletion if key.deletion_protection => {
+            return Err(Problem::new(Code::DeletionProtected, "turn deletion protection off first").at("/key").into())
+        }
+        KeyChange::ScheduleDeletion => key.pending_deletion = true,
+        KeyChange::AddAlias(alias) => key.aliases.push(alias.to_string()),
+        KeyChange::Tags(tags) => add_tags(&mut key.tags, tags, others)?,
+    }
+    Ok(Effects::default())
+}
+
+/// How an action changes a secret.
+pub enum SecretChange<'a> {
+    Delete,
+    Rotation,
+    Tags(&'a BTreeMap<String, String>),
+}
+
+/// DeleteSecret, UpdateSecretRotationPolicy and TagResource on a secret.
+pub fn change_secret(inst: &mut InstanceRecord, caller: &Caller, secret: &str, change: SecretChange) -> Handled {
+    let i = find_secret(inst, caller, secret, Use::Manage)?;
+    let others = tag_count(inst);
+    let secret = inst.secrets.get_mut(i).ok_or_else(lost)?;
+    let others = others.saturating_sub(secret.tags.len());
+    match change {
+        SecretChange::Delete => drop(inst.secrets.remove(i)),
+        SecretChange::Rotation => secret.rotation = true,
+        SecretChange::Tags(tags) => add_tags(&mut secret.tags, tags, others)?,
+    }
+    Ok(Effects::default())
+}
+
+/// TagResource: on the key it names, or else the secret.
+pub fn tag(inst: &mut InstanceRecord, caller: &Caller, p: &Tag) -> Handled {
+    match tag_target(p)? {
+        Target::Key(key) => change_key(inst, caller, key, KeyChange::Tags(&p.tags)),
+        Target::Secret(secret) => change_secret(inst, caller, secret, SecretChange::Tags(&p.tags)),
     }
 }
 
@@ -296,44 +399,4 @@ fn lost() -> Problem {
 fn tag_count(inst: &InstanceRecord) -> usize {
     let keys = inst.keys.iter().map(|k| k.tags.len());
     keys.chain(inst.secrets.iter().map(|s| s.tags.len())).fold(0, usize::saturating_add)
-}
-
-fn key_action(inst: &mut InstanceRecord, i: usize, action: &Action) -> Handled {
-    use Action::*;
-    let key = inst.keys.get(i).ok_or_else(lost)?;
-    let configures = matches!(
-        action,
-        UpdateRotationPolicy(_) | ScheduleKeyDeletion(_) | SetDeletionProtection(_) | CreateAlias(_) | TagResource(_)
-    );
-    if configures && key.is_service_key() {
-        return Err(Problem::new(
-            Code::ServiceKeyNotConfigurable,
-            format!("{} is a service key: it cannot be rotated, deleted or configured", key.alias),
-        )
-        .rule("R-KEY-1")
-        .into());
-    }
-    // What the change needs from the rest of the instance, before the key is borrowed
-    // for writing.
-    if let CreateAlias(p) = action {
-        alias_taken(inst, &p.alias, &key.creator)?;
-        let added = inst.keys.iter().map(|k| k.aliases.len()).fold(0, usize::saturating_add);
-        if added >= MAX_ENTRIES {
-            return Err(limit_exceeded(format!("the instance holds at most {MAX_ENTRIES} added aliases")).into());
-        }
-    }
-    let others = tag_count(inst).saturating_sub(key.tags.len());
-    let key = inst.keys.get_mut(i).ok_or_else(lost)?;
-    match action {
-        UpdateRotationPolicy(p) => key.rotation = p.enabled.unwrap_or(true),
-        SetDeletionProtection(p) => key.deletion_protection = p.enabled.unwrap_or(true),
-        ScheduleKeyDeletion(_) if key.deletion_protection => {
-            return Err(Problem::new(Code::DeletionProtected, "turn deletion protection off first").at("/key").into())
-        }
-        ScheduleKeyDeletion(_) => key.pending_deletion = true,
-        CreateAlias(p) => key.aliases.push(p.alias.clone()),
-        TagResource(p) => add_tags(&mut key.tags, &p.tags, others)?,
-        _ => {}
-    }
-    Ok(Effects::default())
 }
