@@ -14,7 +14,7 @@ macro_rules! codes {
         pub enum Code { $($name,)* }
 
         /// The codes as a TypeScript string union, for the npm package's types.
-        #[cfg(target_arch = "wasm32")]
+        #[cfg(all(target_arch = "wasm32", feature = "typescript"))]
         #[wasm_bindgen::prelude::wasm_bindgen(typescript_custom_section)]
         const CODE_TS: &'static str = concat!(
             "/** A stable error or warning code (RULES.md section 10). */\nexport type Code = ",
@@ -165,7 +165,7 @@ impl std::str::FromStr for Code {
 
 /// One reported problem (or warning): a code, a message for people, the JSON pointer
 /// of the offending field when there is one, and the rule it comes from.
-#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+#[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
     pub code: Code,

@@ -45,19 +45,26 @@
 )]
 
 pub mod code;
+#[cfg(feature = "envelope")]
 pub mod envelope;
+#[cfg(feature = "envelope")]
 pub mod key_providers;
 pub mod limits;
 pub mod platform;
+#[cfg(feature = "rules")]
 pub mod rules;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", any(feature = "rules", feature = "envelope")))]
 mod wasm;
 
 // The rules' modules where callers have always named them.
-pub use rules::model::{audit, directory, instance, request};
-pub use rules::{access, bind_vpcs, names, plan};
+#[cfg(feature = "rules")]
+pub use rules::{
+    access::{self, Decision},
+    bind_vpcs,
+    engine::{Env, Outcome, QuotaUsage, Rejection, State},
+    model::request::{Action, Request},
+    model::{audit, directory, instance, request},
+    names, plan,
+};
 
 pub use code::{Code, Problem};
-pub use rules::access::Decision;
-pub use rules::engine::{Env, Outcome, QuotaUsage, Rejection, State};
-pub use rules::model::request::{Action, Request};

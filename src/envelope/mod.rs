@@ -31,7 +31,7 @@ use zeroize::Zeroizing;
 
 /// The content algorithms of the format (the SDK's others are CBC and CTR modes,
 /// which it does not use for messages).
-#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+#[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), derive(tsify::Tsify))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub enum Algorithm {
     #[serde(rename = "AES_GCM_128")]

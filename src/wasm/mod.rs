@@ -12,8 +12,11 @@
 //! providers and the options only JavaScript uses in the TypeScript wrapper, which
 //! hands over copies.
 
+#[cfg(feature = "envelope")]
 mod envelope;
+#[cfg(feature = "rules")]
 mod instance;
+#[cfg(feature = "rules")]
 mod validate;
 
 use crate::code::{Code, Problem};

@@ -9,6 +9,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+#[cfg(all(target_arch = "wasm32", feature = "typescript"))]
 #[wasm_bindgen(typescript_custom_section)]
 const BIND_VPC_ENTRY: &'static str = r#"
 /** One element of the BindVpcs JSON of UpdateKmsInstanceBindVpc. */

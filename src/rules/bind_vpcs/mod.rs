@@ -19,7 +19,7 @@ const FIELDS: [&str; 4] = ["VpcId", "VSwitchId", "RegionId", "VpcOwnerId"];
 use crate::limits::MAX_SAFE_INTEGER;
 
 /// What the caller knows about a vSwitch (R-BV-7, R-BV-8). Every fact is optional.
-#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+#[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), derive(tsify::Tsify))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VSwitchFacts {
@@ -36,7 +36,7 @@ pub type Network = BTreeMap<String, VSwitchFacts>;
 
 /// What the validation is checked against: each field enables the rules that need it
 /// (a console form may not know the instance yet).
-#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+#[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), derive(tsify::Tsify))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Context {
@@ -51,7 +51,7 @@ pub struct Context {
     pub primary_vpc: Option<String>,
     /// R-BV-7, R-BV-8.
     #[serde(default)]
-    #[cfg_attr(target_arch = "wasm32", tsify(type = "Record<string, VSwitchFacts>"))]
+    #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), tsify(type = "Record<string, VSwitchFacts>"))]
     pub network: Option<Network>,
     /// The VPCs bound now, for the added/removed/kept report.
     #[serde(default)]
@@ -61,7 +61,7 @@ pub struct Context {
     pub quota: Option<QuotaContext>,
 }
 
-#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+#[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct QuotaContext {
@@ -72,7 +72,7 @@ pub struct QuotaContext {
     pub principals: u32,
 }
 
-#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+#[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QuotaChange {
@@ -82,7 +82,7 @@ pub struct QuotaChange {
 }
 
 /// The outcome of a validation: never an exception, always a report.
-#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+#[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {

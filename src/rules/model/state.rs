@@ -6,7 +6,7 @@ use super::instance::InstanceRecord;
 use serde::{Deserialize, Serialize};
 
 /// A directory of accounts and the KMS instance being simulated: the whole state.
-#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+#[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct State {
