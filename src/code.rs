@@ -133,6 +133,12 @@ codes! {
     EncryptionContext = "InvalidParameter.EncryptionContext",
     Plaintext = "InvalidParameter.Plaintext",
     Keyring = "InvalidParameter.Keyring",
+    // The body's tag a host hands back (after encrypting the body itself) is not 16 bytes.
+    AuthTag = "InvalidParameter.AuthTag",
+    // A data key of the wrong length for the algorithm, handed to AES-GCM to seal.
+    DataKey = "InvalidParameter.DataKey",
+    // A message that cannot be written: a field past what the DER format holds.
+    Encoding = "Envelope.EncodingFailed",
     BridgeUnavailable = "Bridge.Unavailable",
     BridgeTimeout = "Bridge.Timeout",
     BridgeAuthenticationFailed = "Bridge.AuthenticationFailed",
@@ -163,10 +169,18 @@ impl std::str::FromStr for Code {
     }
 }
 
+/// What lies under a problem (a PKCS#11 return value, a JavaScript provider's error):
+/// kept for whoever debugs it, never serialised, never key material. Natively it may
+/// cross threads; in wasm (one thread) it may hold a JavaScript value.
+#[cfg(not(target_arch = "wasm32"))]
+pub type Cause = std::sync::Arc<dyn std::error::Error + Send + Sync>;
+#[cfg(target_arch = "wasm32")]
+pub type Cause = std::rc::Rc<dyn std::error::Error>;
+
 /// One reported problem (or warning): a code, a message for people, the JSON pointer
 /// of the offending field when there is one, and the rule it comes from.
 #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), derive(tsify::Tsify))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Problem {
     pub code: Code,
     pub message: String,
@@ -174,11 +188,37 @@ pub struct Problem {
     pub path: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<&'static str>,
+    /// What caused it, when something below the library failed.
+    #[serde(skip)]
+    pub cause: Option<Cause>,
 }
+
+/// Problems are equal when they say the same; their causes are not compared.
+impl PartialEq for Problem {
+    fn eq(&self, other: &Self) -> bool {
+        (self.code, &self.message, &self.path, self.rule) == (other.code, &other.message, &other.path, other.rule)
+    }
+}
+
+impl Eq for Problem {}
 
 impl Problem {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        Problem { code, message: message.into(), path: None, rule: None }
+        Problem { code, message: message.into(), path: None, rule: None, cause: None }
+    }
+
+    /// The problem, with what caused it.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn caused_by(mut self, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.cause = Some(std::sync::Arc::new(cause));
+        self
+    }
+
+    /// The problem, with what caused it.
+    #[cfg(target_arch = "wasm32")]
+    pub fn caused_by(mut self, cause: impl std::error::Error + 'static) -> Self {
+        self.cause = Some(std::rc::Rc::new(cause));
+        self
     }
 
     pub fn at(mut self, path: impl Into<String>) -> Self {
@@ -202,7 +242,11 @@ impl fmt::Display for Problem {
     }
 }
 
-impl std::error::Error for Problem {}
+impl std::error::Error for Problem {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause.as_deref().map(|c| c as &(dyn std::error::Error + 'static))
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -19,6 +19,8 @@
 //! input, and a failed request changes nothing. Every input has a limit
 //! ([`limits`]), checked before the work that grows with it.
 
+// No unsafe code, natively or in wasm (wasm-bindgen's generated glue included).
+#![forbid(unsafe_code)]
 // No panic is reachable from an input: the compiler refuses the constructs that can
 // panic (unchecked arithmetic, indexing, unwrap, explicit panics) outside tests.
 #![deny(

@@ -4,6 +4,7 @@
 //! or an input is invalid, 2 when the command itself could not run (a missing file,
 //! a malformed plan, a bad argument, a closed standard output), with a one-line reason
 //! on standard error. Nothing here can panic: the lints below are the library's.
+#![forbid(unsafe_code)]
 #![deny(
     clippy::arithmetic_side_effects,
     clippy::indexing_slicing,
@@ -80,9 +81,9 @@ enum Command {
 enum Validate {
     /// Validate the BindVpcs JSON of UpdateKmsInstanceBindVpc; every problem is reported.
     BindVpcs {
-        /// The instance's region (R-BV-4).
+        /// The instance's region (R-BV-4); left out, regions are not compared.
         #[arg(long)]
-        region: String,
+        region: Option<String>,
         /// The instance owner's account id: cross-account VPCs are flagged (R-BV-8).
         #[arg(long)]
         owner: Option<String>,
@@ -113,11 +114,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Plan { files, json } => cli::plan::run_plans(&files, json),
         Command::Validate(Validate::BindVpcs { region, owner, primary_vpc, json, file }) => {
-            cli::validate::validate_bind_vpcs(
-                Context { region: Some(region), owner, primary_vpc, ..Context::default() },
-                &file,
-                json,
-            )
+            cli::validate::validate_bind_vpcs(Context { region, owner, primary_vpc, ..Context::default() }, &file, json)
         }
         Command::Validate(Validate::Name { kind, value }) => cli::validate::validate_name(kind, &value),
         Command::Encrypt { keys, arns, context, algorithm } => {

@@ -343,6 +343,16 @@ fn a_closed_or_broken_standard_output_is_exit_2_not_a_panic() {
 }
 
 #[test]
+fn validate_bind_vpcs_takes_the_context_the_core_takes() {
+    let input = r#"[{"VpcId":"vpc-bp1go9qvmj78j4f4c0001","VSwitchId":"vsw-bp16c5pvvcf0fp5b90001","RegionId":"cn-shanghai","VpcOwnerId":"1192853035110000"}]"#;
+    // No region: regions are not compared (the core's Context leaves it optional).
+    let out = kms(&["validate", "bind-vpcs", "-"], input);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert_fatal(&kms(&["validate", "bind-vpcs", "--owner", "12"], input), "--owner");
+    assert_fatal(&kms(&["validate", "bind-vpcs", "--primary-vpc", "VPC-1"], input), "InvalidParameter.VpcId");
+}
+
+#[test]
 fn hostile_arguments_get_one_line_and_exit_2() {
     let out = kms(&["--no-such-flag"], "");
     assert_fatal(&out, "--no-such-flag");

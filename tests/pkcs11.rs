@@ -13,7 +13,7 @@ use kms_instance::key_providers::pkcs11::Pkcs11KeyProvider;
 use kms_instance::key_providers::software::SoftwareKeyProvider;
 use kms_instance::Code;
 use pollster::block_on;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
@@ -219,4 +219,11 @@ fn pkcs11_from_the_command_line() {
     let mut mismatch = vec!["decrypt", "--require-context", "app=other"];
     mismatch.extend(token_args);
     assert_eq!(run(&mismatch, &sealed.stdout).status.code(), Some(1));
+}
+
+#[test]
+fn a_failed_call_keeps_what_pkcs11_said_as_its_cause() {
+    let p = Pkcs11KeyProvider::open(Path::new("/nonexistent/libpkcs11.so"), TOKEN, PIN).unwrap_err();
+    assert_eq!(p.code, Code::BridgeUnavailable);
+    assert!(std::error::Error::source(&p).is_some(), "the cryptoki error is kept as the cause");
 }

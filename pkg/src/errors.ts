@@ -10,6 +10,8 @@ interface Thrown {
   omitted?: number;
   quota?: QuotaUsage;
   audit?: AuditRecord;
+  /** What a JavaScript key provider threw, when that caused the failure. */
+  cause?: unknown;
 }
 
 /**
@@ -28,7 +30,8 @@ export class KmsError extends Error {
   readonly audit?: AuditRecord;
 
   constructor(thrown: Thrown) {
-    super(thrown.path ? `${thrown.code} at ${thrown.path}: ${thrown.message}` : `${thrown.code}: ${thrown.message}`);
+    const message = thrown.path ? `${thrown.code} at ${thrown.path}: ${thrown.message}` : `${thrown.code}: ${thrown.message}`;
+    super(message, "cause" in thrown ? { cause: thrown.cause } : undefined);
     this.name = "KmsError";
     this.code = thrown.code;
     this.path = thrown.path;

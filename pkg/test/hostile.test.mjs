@@ -94,6 +94,8 @@ test("validateBindVpcs keeps its promise: a report for any string or array", () 
     assert.ok(report.errors.length <= 100);
   }), { numRuns: RUNS });
   assert.throws(() => kms.validateBindVpcs(42), TypeError);
+  // The context is the caller's configuration: a bad one is an error, as in the CLI.
+  assert.throws(() => kms.validateBindVpcs("[]", { region: "Hangzhou" }), (e) => e.code === "InvalidParameter.RegionId" && e.path === "/context/region");
 });
 
 test("an Instance is unchanged after any failure, and its state always saves", () => {
@@ -196,6 +198,10 @@ test("the review's examples: each fails loudly, with its code, and changes nothi
   // Failures sometimes threw a bare string: a store's string rejection is a KmsError.
   const stringly = { arns: () => [ARN], seal: () => Promise.reject("boom"), open: () => Promise.reject("boom"), describe: async () => ({}) };
   await assert.rejects(kms.encrypt([stringly], new Uint8Array(4)), (e) => e instanceof kms.KmsError && e.code === "Bridge.Hsm");
+  // What a provider threw is not lost: it is the KmsError's cause.
+  const offline = new Error("hsm offline");
+  const failing = { arns: () => [ARN], seal: () => Promise.reject(offline), open: () => Promise.reject(offline), describe: async () => ({}) };
+  await assert.rejects(kms.encrypt([failing], new Uint8Array(4)), (e) => e.code === "Bridge.Hsm" && e.message.includes("hsm offline") && e.cause === offline);
 });
 
 test("a key store whose promise never settles does not hang encrypt or decrypt", async () => {

@@ -8,9 +8,14 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 
 pub fn validate_bind_vpcs(ctx: Context, file: &str, json: bool) -> Result<ExitCode, Fatal> {
-    if let Some(region) = &ctx.region {
-        names::validate(NameKind::RegionId, region).map_err(|p| Fatal(format!("--region: {}", p.message)))?;
-    }
+    ctx.check().map_err(|p| {
+        let flag = match p.path.as_deref() {
+            Some("/context/owner") => "--owner",
+            Some("/context/primaryVpc") => "--primary-vpc",
+            _ => "--region",
+        };
+        Fatal(format!("{flag}: {p}"))
+    })?;
     // Not UTF-8 or past the limit: the report says so (exit 1), as for any bad input.
     let input = read_bytes(file, MAX_BIND_VPCS_BYTES)?;
     let report = bind_vpcs::validate_bytes(&input, &ctx);

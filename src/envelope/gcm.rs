@@ -12,19 +12,25 @@ fn opaque() -> Problem {
     Problem::new(Code::InvalidCiphertext, "the message does not open with these keys").rule("R-ENV-4")
 }
 
+/// Runs `$body` with the algorithm's cipher under `$key`; a key of the wrong length
+/// is `$wrong_key` (sealing says so; opening cannot tell it from a wrong key).
 macro_rules! with_cipher {
-    ($alg:expr, $key:expr, |$c:ident| $body:expr) => {
+    ($alg:expr, $key:expr, $wrong_key:expr, |$c:ident| $body:expr) => {
         match $alg {
             Algorithm::AesGcm128 => {
-                let $c = Aes128Gcm::new_from_slice($key).map_err(|_| opaque())?;
+                let $c = Aes128Gcm::new_from_slice($key).map_err(|_| $wrong_key)?;
                 $body
             }
             Algorithm::AesGcm256 => {
-                let $c = Aes256Gcm::new_from_slice($key).map_err(|_| opaque())?;
+                let $c = Aes256Gcm::new_from_slice($key).map_err(|_| $wrong_key)?;
                 $body
             }
         }
     };
+}
+
+fn wrong_key_length(alg: Algorithm) -> Problem {
+    Problem::new(Code::DataKey, format!("the data key is not {} bytes, as {alg:?} needs", alg.key_len()))
 }
 
 /// Encrypts `buf` in place; returns the tag.
@@ -35,8 +41,9 @@ pub fn seal(
     aad: &[u8],
     buf: &mut [u8],
 ) -> Result<[u8; TAG_LEN], Problem> {
-    let tag = with_cipher!(alg, key, |c| c.encrypt_in_place_detached(Nonce::from_slice(iv), aad, buf))
-        .map_err(|_| Problem::new(Code::Plaintext, "the plaintext is too long for AES-GCM"))?;
+    let tag =
+        with_cipher!(alg, key, wrong_key_length(alg), |c| c.encrypt_in_place_detached(Nonce::from_slice(iv), aad, buf))
+            .map_err(|_| Problem::new(Code::Plaintext, "the plaintext is too long for AES-GCM"))?;
     Ok(tag.into())
 }
 
@@ -49,8 +56,12 @@ pub fn open(
     buf: &mut [u8],
     tag: &[u8; TAG_LEN],
 ) -> Result<(), Problem> {
-    let result =
-        with_cipher!(alg, key, |c| c.decrypt_in_place_detached(Nonce::from_slice(iv), aad, buf, Tag::from_slice(tag)));
+    let result = with_cipher!(alg, key, opaque(), |c| c.decrypt_in_place_detached(
+        Nonce::from_slice(iv),
+        aad,
+        buf,
+        Tag::from_slice(tag)
+    ));
     result.map_err(|_| {
         buf.fill(0);
         opaque()
@@ -71,4 +82,18 @@ pub fn open_sealed(
     let mut buf = Zeroizing::new(ciphertext.to_vec());
     open(alg, key, iv, aad, &mut buf, &tag)?;
     Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_data_key_of_the_wrong_length_says_so_when_sealing() {
+        let p = seal(Algorithm::AesGcm256, &[0; 16], &[0; IV_LEN], b"", &mut []).unwrap_err();
+        assert_eq!(p.code, Code::DataKey);
+        // Opening cannot tell a wrong-sized key from a wrong key: the message does not open.
+        let p = open(Algorithm::AesGcm128, &[0; 32], &[0; IV_LEN], b"", &mut [], &[0; TAG_LEN]).unwrap_err();
+        assert_eq!(p.code, Code::InvalidCiphertext);
+    }
 }

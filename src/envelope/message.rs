@@ -158,7 +158,8 @@ fn invalid(why: &str) -> Problem {
 }
 
 fn octets(bytes: &[u8]) -> Result<OctetStringRef<'_>, Problem> {
-    OctetStringRef::new(bytes).map_err(|_| Problem::new(Code::Plaintext, "a field is too large for the format"))
+    OctetStringRef::new(bytes)
+        .map_err(|e| Problem::new(Code::Encoding, "a field is too large for the format").caused_by(e))
 }
 
 fn array<const N: usize>(field: &str, o: OctetStringRef<'_>) -> Result<[u8; N], Problem> {
@@ -234,7 +235,7 @@ impl<'a> Message<'a> {
 }
 
 fn encode_error(e: der::Error) -> Problem {
-    Problem::new(Code::Plaintext, format!("cannot encode the message: {e}"))
+    Problem::new(Code::Encoding, format!("cannot encode the message: {e}")).caused_by(e)
 }
 
 /// The bytes of a message before its ciphertext: `prefix | ciphertext | tag_suffix(tag)`

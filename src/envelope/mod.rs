@@ -301,7 +301,7 @@ pub async fn encrypt(
 
 /// The message could not be written (an invariant of the framing broke).
 fn encode_failure(why: &str) -> Problem {
-    Problem::new(Code::Plaintext, format!("cannot write the message: {why}"))
+    Problem::new(Code::Encoding, format!("cannot write the message: {why}"))
 }
 
 fn context_mismatch() -> Problem {

@@ -48,13 +48,24 @@ const MAX_STORE_MESSAGE_CHARS: usize = 512;
 /// A JS failure as a problem: its `code` when it is one of ours, else `Bridge.Hsm`.
 fn js_problem(e: JsValue) -> Problem {
     let field = |name: &str| js_sys::Reflect::get(&e, &name.into()).ok().and_then(|v| v.as_string());
-    let message = field("message").or_else(|| e.as_string()).unwrap_or_else(|| "the key store failed".into());
+    let message = field("message").or_else(|| e.as_string()).unwrap_or_else(|| "the key provider failed".into());
     let message: String = message.chars().take(MAX_STORE_MESSAGE_CHARS).collect();
-    match field("code").and_then(|c| c.parse::<Code>().ok()) {
-        Some(code) => Problem::new(code, message),
-        None => Problem::new(Code::BridgeHsm, message),
+    let code = field("code").and_then(|c| c.parse::<Code>().ok()).unwrap_or(Code::BridgeHsm);
+    Problem::new(code, message).caused_by(JsFailure(e))
+}
+
+/// What a JavaScript key provider threw, kept as the cause of the problem it became:
+/// the package hands it back as the `KmsError`'s `cause`.
+#[derive(Debug)]
+pub(crate) struct JsFailure(pub(crate) JsValue);
+
+impl std::fmt::Display for JsFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the JavaScript key provider failed")
     }
 }
+
+impl std::error::Error for JsFailure {}
 
 async fn call(promise: Result<js_sys::Promise, JsValue>) -> Result<JsValue, Problem> {
     JsFuture::from(promise.map_err(js_problem)?).await.map_err(js_problem)

@@ -67,9 +67,10 @@ fn logins() -> std::sync::MutexGuard<'static, Logins> {
     LOGINS.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Maps a PKCS#11 failure to a bridge problem that names the call.
+/// Maps a PKCS#11 failure to a problem that names the call, with the return value as
+/// its cause.
 fn map(e: Error) -> Problem {
-    match e {
+    let problem = match &e {
         Error::Pkcs11(rv, function) => {
             use RvError::*;
             let code = match rv {
@@ -90,7 +91,7 @@ fn map(e: Error) -> Problem {
                 | SessionHandleInvalid
                 | SessionClosed
                 | CryptokiNotInitialized => Code::BridgeUnavailable,
-                EncryptedDataInvalid | EncryptedDataLenRange => return opaque(),
+                EncryptedDataInvalid | EncryptedDataLenRange => return opaque().caused_by(e),
                 _ => Code::BridgeHsm,
             };
             Problem::new(code, format!("C_{function:?} failed: {rv:?}"))
@@ -99,7 +100,8 @@ fn map(e: Error) -> Problem {
             Problem::new(Code::BridgeUnavailable, format!("cannot load the PKCS#11 module: {e}"))
         }
         other => Problem::new(Code::BridgeHsm, format!("PKCS#11: {other}")),
-    }
+    };
+    problem.caused_by(e)
 }
 
 impl BlobKeyProvider<Pkcs11Keys> {

@@ -209,7 +209,7 @@ impl SealSession {
     pub fn frame(&self, ciphertext_len: usize, tag: &[u8]) -> Result<js_sys::Array, JsValue> {
         let tag: [u8; TAG_LEN] = tag
             .try_into()
-            .map_err(|_| problem_to_js(&Problem::new(Code::Plaintext, "the body's tag is not 16 bytes")))?;
+            .map_err(|_| problem_to_js(&Problem::new(Code::AuthTag, "the body's tag is not 16 bytes")))?;
         let (prefix, suffix) = self.0.frame(ciphertext_len, &tag).map_err(|p| problem_to_js(&p))?;
         Ok(js_sys::Array::of2(
             &js_sys::Uint8Array::from(prefix.as_slice()),

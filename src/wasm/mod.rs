@@ -108,9 +108,25 @@ pub(crate) fn problems_to_js<X: Serialize>(errors: &[Problem], extra: X) -> JsVa
     };
     // Serialising strings and codes does not fail; if it did, the caller still gets an
     // Error, never a bare string.
-    thrown
+    let object = thrown
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .unwrap_or_else(|_| js_sys::Error::new(first.map_or("error", |p| p.message.as_str())).into())
+        .unwrap_or_else(|_| js_sys::Error::new(first.map_or("error", |p| p.message.as_str())).into());
+    if let Some(thrown_by_js) = first.and_then(js_cause) {
+        let _ = js_sys::Reflect::set(&object, &"cause".into(), thrown_by_js);
+    }
+    object
+}
+
+/// The value a JavaScript key provider threw, when that is what caused `problem`.
+#[cfg(feature = "envelope")]
+fn js_cause(problem: &Problem) -> Option<&JsValue> {
+    let cause = problem.cause.as_deref()?;
+    cause.downcast_ref::<crate::key_providers::js::JsFailure>().map(|f| &f.0)
+}
+
+#[cfg(not(feature = "envelope"))]
+fn js_cause(_: &Problem) -> Option<&JsValue> {
+    None
 }
 
 pub(crate) fn problem_to_js(p: &Problem) -> JsValue {

@@ -1,6 +1,6 @@
 //! Form validation for consoles: BindVpcs, names and ids.
 
-use super::{optional, string, to_js, type_error};
+use super::{optional, problem_to_js, string, to_js, type_error};
 use crate::code::{Code, Problem};
 use crate::limits::MAX_DOCUMENT_BYTES;
 use crate::rules::bind_vpcs::{self, Context};
@@ -28,6 +28,7 @@ export interface BindVpcEntry {
 #[wasm_bindgen(js_name = validateBindVpcs)]
 pub fn validate_bind_vpcs(input: JsValue, context: JsValue) -> Result<JsValue, JsValue> {
     let context: Context = optional(&context, Code::Request)?;
+    context.check().map_err(|p| problem_to_js(&p))?;
     let text = if input.is_string() {
         input
     } else if js_sys::Array::is_array(&input) {

@@ -61,6 +61,25 @@ pub struct Context {
     pub quota: Option<QuotaContext>,
 }
 
+impl Context {
+    /// The context's own ids in their formats (R-ID-2, R-ID-4, R-ID-5): a context is the
+    /// caller's configuration, so a bad one is an error (`InvalidParameter.RegionId`, …
+    /// at `/context/…`), not a problem of the document.
+    pub fn check(&self) -> Result<(), Problem> {
+        let fields = [
+            ("region", NameKind::RegionId, &self.region),
+            ("owner", NameKind::AccountId, &self.owner),
+            ("primaryVpc", NameKind::VpcId, &self.primary_vpc),
+        ];
+        for (name, kind, value) in fields {
+            if let Some(value) = value {
+                names::validate(kind, value).map_err(|p| p.at(format!("/context/{name}")))?;
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
