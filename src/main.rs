@@ -56,7 +56,8 @@ enum Command {
         #[command(flatten)]
         keys: KeySource,
         /// A master key ARN; the first generates the data key, each other one gets a copy.
-        #[arg(long = "key", value_name = "ARN", required = true)]
+        /// Left out: every key the keyring holds (a token's keys must be named).
+        #[arg(long = "key", value_name = "ARN")]
         arns: Vec<String>,
         /// An encryption context entry, bound to the message.
         #[arg(long = "context", value_name = "KEY=VALUE")]

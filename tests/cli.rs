@@ -343,6 +343,23 @@ fn a_closed_or_broken_standard_output_is_exit_2_not_a_panic() {
 }
 
 #[test]
+fn encrypt_without_a_key_uses_every_key_of_the_keyring() {
+    let ring = keyring();
+    let sealed = kms(&["encrypt", "--keyring", &ring], "no key named");
+    assert_eq!(sealed.status.code(), Some(0), "{}", text(&sealed.stderr));
+    let only_b = temp_file(
+        "b.json",
+        &format!(r#"{{"keys": [{{"arn": "{ARN_B}", "material": "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8="}}]}}"#),
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_kms-instance"))
+        .args(["decrypt", "--keyring", &only_b])
+        .stdin(std::fs::File::open(&*temp_file("m.bin", &sealed.stdout)).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout, b"no key named", "the second key of the keyring has a copy too");
+}
+
+#[test]
 fn validate_bind_vpcs_takes_the_context_the_core_takes() {
     let input = r#"[{"VpcId":"vpc-bp1go9qvmj78j4f4c0001","VSwitchId":"vsw-bp16c5pvvcf0fp5b90001","RegionId":"cn-shanghai","VpcOwnerId":"1192853035110000"}]"#;
     // No region: regions are not compared (the core's Context leaves it optional).

@@ -53,7 +53,7 @@ function isThrown(e: unknown): e is Thrown {
 
 /** What the module threw, as an `Error`: a problem becomes a `KmsError`; an `Error`
  * (a `TypeError` for a wrong argument) stays itself; nothing else reaches the caller. */
-function toError(e: unknown): Error {
+export function toError(e: unknown): Error {
   if (e instanceof KmsError || (e instanceof Error && !isThrown(e))) return e;
   if (isThrown(e)) return new KmsError(e);
   return new Error("the module failed without saying why", { cause: e });

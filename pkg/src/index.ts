@@ -3,7 +3,7 @@
 // types and forwards to the module: the rules and the format live in Rust.
 import * as wasm from "../wasm/kms_instance.js";
 import * as args from "./args.js";
-import { guard, guardAsync, KmsError } from "./errors.js";
+import { guard, guardAsync, KmsError, toError } from "./errors.js";
 import type {
   ApplyEnv, BindVpcEntry, BindVpcsContext, BindVpcsReport, Decision, DecryptOptions, EncryptOptions, IdKind,
   State, KeyringFile, KeyStore, NameCheck, NameKindName, Opened, Outcome, Plan, PlanResult, QuotaUsage, Request,
@@ -99,7 +99,7 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
 function within<T>(ms: number, call: () => Promise<T>): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new KmsError({ code: "Bridge.Timeout", message: `the key store did not answer within ${ms} ms` })),
+      () => reject(new KmsError({ code: "Bridge.Timeout", message: `the key provider did not answer within ${ms} ms` })),
       ms,
     );
     const settle = () => clearTimeout(timer);
@@ -143,14 +143,9 @@ function keyring(providers: unknown, ms: number): wasm.KeyProviders {
   }
 }
 
-/**
- * Bodies from this size up are encrypted by the host's WebCrypto rather than in wasm:
- * the bytes are the same, WebCrypto is faster past its per-call cost (see benches/).
- */
-const HOST_BODY_MIN = 16 * 1024;
-
+/** The host's WebCrypto, when the core says a body of this size is faster there (the bytes are the same). */
 function hostSubtle(length: number): SubtleCrypto | undefined {
-  return length >= HOST_BODY_MIN ? globalThis.crypto?.subtle : undefined;
+  return wasm.hostCipherPays(length) ? globalThis.crypto?.subtle : undefined;
 }
 
 /** Imports a data key for one use, then wipes the copy that crossed from wasm. */
@@ -184,7 +179,7 @@ export async function encrypt(providers: readonly KeyProvider[], plaintext: Uint
       const key = await importDataKey(subtle, session.dataKey(), "encrypt");
       const params = gcmParams(session.iv(), session.aad());
       const sealed = new Uint8Array(await subtle.encrypt(params, key, data));
-      const body = sealed.subarray(0, sealed.length - 16);
+      const body = sealed.subarray(0, sealed.length - session.tagLength());
       const [prefix, suffix]: Uint8Array[] = guard(() => session.frame(body.length, sealed.subarray(body.length)));
       const message = new Uint8Array(prefix.length + body.length + suffix.length);
       message.set(prefix);
@@ -215,7 +210,7 @@ export async function decrypt(providers: readonly KeyProvider[], message: Uint8A
       try {
         plaintext = new Uint8Array(await subtle.decrypt(params, key, view(session.sealed())));
       } catch {
-        throw new KmsError({ code: "InvalidCiphertext", message: "the message does not open with these keys", rule: "R-ENV-4" });
+        throw toError(session.doesNotOpen());
       }
       return { plaintext, ...session.info() };
     } finally {

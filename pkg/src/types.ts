@@ -90,5 +90,6 @@ export interface KeyStore {
   arns(): string[];
   seal(arn: string, iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array>;
   open(arn: string, iv: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Promise<Uint8Array>;
-  describe(arn: string): Promise<{ keySpec: string; protectionLevel: string }>;
+  /** How the key is protected (`SOFTWARE`, `HSM`, `WEBCRYPTO`, …); every master key is AES-256. */
+  describe(arn: string): Promise<{ protectionLevel: string }>;
 }

@@ -100,12 +100,12 @@ export class WebCryptoKeyProvider implements KeyStore {
     try {
       return new Uint8Array(await subtleCrypto().decrypt(params, key, view(sealed)));
     } catch {
-      throw new KmsError({ code: "InvalidCiphertext", message: "the CiphertextBlob does not open" });
+      throw new KmsError({ code: "InvalidCiphertext", message: "WebCrypto's AES-GCM did not open it" });
     }
   }
 
-  async describe(arn: string): Promise<{ keySpec: string; protectionLevel: string }> {
+  async describe(arn: string): Promise<{ protectionLevel: string }> {
     this.#key(arn);
-    return { keySpec: "Aliyun_AES_256", protectionLevel: "WEBCRYPTO" };
+    return { protectionLevel: "WEBCRYPTO" };
   }
 }

@@ -129,6 +129,8 @@ pub fn encrypt(
         cache: None,
     };
     let provider = key_provider(keys)?;
+    // The package's rule too: no key named, the keys the provider lists.
+    let arns = if arns.is_empty() { envelope::listed_keys(&[provider.as_ref()]) } else { arns };
     let plaintext = read_stdin_bytes()?;
     let message = pollster::block_on(envelope::encrypt(&[provider.as_ref()], &arns, &plaintext, &options))?;
     write_stdout(&message)?;

@@ -8,7 +8,9 @@ use aes_gcm::aead::{AeadInPlace, KeyInit};
 use aes_gcm::{Aes128Gcm, Aes256Gcm, Nonce, Tag};
 use zeroize::Zeroizing;
 
-fn opaque() -> Problem {
+/// The one answer a message that does not open gets (R-ENV-4), whatever failed:
+/// a wrong key, a changed byte, another context.
+pub fn does_not_open() -> Problem {
     Problem::new(Code::InvalidCiphertext, "the message does not open with these keys").rule("R-ENV-4")
 }
 
@@ -56,7 +58,7 @@ pub fn open(
     buf: &mut [u8],
     tag: &[u8; TAG_LEN],
 ) -> Result<(), Problem> {
-    let result = with_cipher!(alg, key, opaque(), |c| c.decrypt_in_place_detached(
+    let result = with_cipher!(alg, key, does_not_open(), |c| c.decrypt_in_place_detached(
         Nonce::from_slice(iv),
         aad,
         buf,
@@ -64,7 +66,7 @@ pub fn open(
     ));
     result.map_err(|_| {
         buf.fill(0);
-        opaque()
+        does_not_open()
     })
 }
 
@@ -76,9 +78,9 @@ pub fn open_sealed(
     aad: &[u8],
     sealed: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, Problem> {
-    let split = sealed.len().checked_sub(TAG_LEN).ok_or_else(opaque)?;
+    let split = sealed.len().checked_sub(TAG_LEN).ok_or_else(does_not_open)?;
     let (ciphertext, tag) = sealed.split_at(split);
-    let tag: [u8; TAG_LEN] = tag.try_into().map_err(|_| opaque())?;
+    let tag: [u8; TAG_LEN] = tag.try_into().map_err(|_| does_not_open())?;
     let mut buf = Zeroizing::new(ciphertext.to_vec());
     open(alg, key, iv, aad, &mut buf, &tag)?;
     Ok(buf)

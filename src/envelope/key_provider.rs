@@ -28,13 +28,16 @@ impl fmt::Debug for DataKey {
     }
 }
 
-/// What a bridge says about a master key.
+/// The KMS key spec of the AES-256 master keys every provider holds.
+pub const MASTER_KEY_SPEC: &str = "Aliyun_AES_256";
+
+/// What a provider says about a master key.
 #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KeyDescription {
     pub key_arn: String,
-    /// `Aliyun_AES_256` for the AES-256 master keys every bridge holds.
+    /// [`MASTER_KEY_SPEC`] for the AES-256 master keys every provider holds.
     pub key_spec: String,
     /// `SOFTWARE` or `HSM`.
     pub protection_level: String,
@@ -83,4 +86,10 @@ pub trait KeyProvider: MaybeSendSync {
 
     /// Random bytes from the bridge's generator.
     async fn random(&self, len: usize) -> Result<Vec<u8>, Problem>;
+
+    /// The keys this provider can list, in order (`envelope::listed_keys`); one that
+    /// cannot list its keys lists none.
+    fn listed_keys(&self) -> Vec<KeyArn> {
+        Vec::new()
+    }
 }

@@ -12,13 +12,14 @@ pub mod arn;
 pub mod cache;
 mod context;
 pub mod gcm;
+pub mod host;
 mod key_provider;
 pub mod message;
 
 pub use arn::KeyArn;
 pub use cache::{CacheLimits, DataKeyCache};
 pub use context::{context_bytes, EncryptionContext};
-pub use key_provider::{DataKey, KeyDescription, KeyProvider, MaybeSendSync};
+pub use key_provider::{DataKey, KeyDescription, KeyProvider, MaybeSendSync, MASTER_KEY_SPEC};
 pub use message::{EncryptedDataKey, Header, Message};
 
 use crate::code::{Code, Problem};
@@ -155,6 +156,14 @@ fn check_inputs(keys: &[KeyArn], context: &EncryptionContext, plaintext_len: usi
         return Err(Problem::new(Code::Plaintext, format!("the plaintext is larger than {MAX_BODY_BYTES} bytes")));
     }
     Ok(())
+}
+
+/// The keys the providers list, in order, each once: the keys an encryption uses when
+/// its caller names none (the first generates the data key). A provider that cannot
+/// list its keys (a PKCS#11 token) lists none, so its keys must be named.
+pub fn listed_keys(providers: &[&dyn KeyProvider]) -> Vec<KeyArn> {
+    let mut seen = std::collections::HashSet::new();
+    providers.iter().flat_map(|p| p.listed_keys()).filter(|k| seen.insert(k.clone())).collect()
 }
 
 /// Asks each bridge in turn until one holds `key`.
@@ -327,9 +336,7 @@ async fn open_data_key(bridges: &[&dyn KeyProvider], header: &Header) -> Result<
             }
         }
     }
-    Err(outage.unwrap_or_else(|| {
-        Problem::new(Code::InvalidCiphertext, "the message does not open with these keys").rule("R-ENV-4")
-    }))
+    Err(outage.unwrap_or_else(gcm::does_not_open))
 }
 
 /// A message whose header has been checked and whose data key is open: all but the

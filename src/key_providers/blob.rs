@@ -79,6 +79,11 @@ pub trait MasterKeys: MaybeSendSync {
 
     async fn describe(&self, key: &KeyArn) -> Result<KeyDescription, Problem>;
 
+    /// The keys the store can list, in order; one that cannot list them lists none.
+    fn listed_keys(&self) -> Vec<KeyArn> {
+        Vec::new()
+    }
+
     /// Random bytes; the platform's unless the store has its own generator.
     async fn random(&self, len: usize) -> Result<Vec<u8>, Problem> {
         let mut out = vec![0u8; len];
@@ -143,6 +148,10 @@ impl<K: MasterKeys> KeyProvider for BlobKeyProvider<K> {
 
     async fn random(&self, len: usize) -> Result<Vec<u8>, Problem> {
         self.0.random(len).await
+    }
+
+    fn listed_keys(&self) -> Vec<KeyArn> {
+        self.0.listed_keys()
     }
 }
 

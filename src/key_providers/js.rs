@@ -6,7 +6,7 @@
 use super::blob::MasterKeys;
 use crate::code::{Code, Problem};
 use crate::envelope::message::IV_LEN;
-use crate::envelope::{KeyArn, KeyDescription};
+use crate::envelope::{KeyArn, KeyDescription, MASTER_KEY_SPEC};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -50,8 +50,13 @@ fn js_problem(e: JsValue) -> Problem {
     let field = |name: &str| js_sys::Reflect::get(&e, &name.into()).ok().and_then(|v| v.as_string());
     let message = field("message").or_else(|| e.as_string()).unwrap_or_else(|| "the key provider failed".into());
     let message: String = message.chars().take(MAX_STORE_MESSAGE_CHARS).collect();
-    let code = field("code").and_then(|c| c.parse::<Code>().ok()).unwrap_or(Code::BridgeHsm);
-    Problem::new(code, message).caused_by(JsFailure(e))
+    let problem = match field("code").and_then(|c| c.parse::<Code>().ok()) {
+        // A blob that does not open gets the one answer every provider gives.
+        Some(Code::InvalidCiphertext) => super::blob::opaque(),
+        Some(code) => Problem::new(code, message),
+        None => Problem::new(Code::BridgeHsm, message),
+    };
+    problem.caused_by(JsFailure(e))
 }
 
 /// What a JavaScript key provider threw, kept as the cause of the problem it became:
@@ -91,12 +96,16 @@ fn copy(bytes: &[u8]) -> js_sys::Uint8Array {
 }
 
 /// [`MasterKeys`] kept by a JavaScript key provider.
-pub(crate) struct JsKeys(pub(crate) JsKeyProvider);
+pub(crate) struct JsKeys {
+    pub(crate) provider: JsKeyProvider,
+    /// The keys it said it holds (`arns()`), in its order.
+    pub(crate) arns: Vec<KeyArn>,
+}
 
 #[async_trait::async_trait(?Send)]
 impl MasterKeys for JsKeys {
     async fn seal(&self, key: &KeyArn, iv: &[u8; IV_LEN], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Problem> {
-        bytes(call(self.0.seal(key.as_str(), copy(iv), copy(aad), copy(plaintext))).await?)
+        bytes(call(self.provider.seal(key.as_str(), copy(iv), copy(aad), copy(plaintext))).await?)
     }
 
     async fn open(
@@ -106,22 +115,31 @@ impl MasterKeys for JsKeys {
         aad: &[u8],
         sealed: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, Problem> {
-        bytes(call(self.0.open(key.as_str(), copy(iv), copy(aad), copy(sealed))).await?).map(Zeroizing::new)
+        bytes(call(self.provider.open(key.as_str(), copy(iv), copy(aad), copy(sealed))).await?).map(Zeroizing::new)
     }
 
     async fn describe(&self, key: &KeyArn) -> Result<KeyDescription, Problem> {
-        let value = call(self.0.describe(key.as_str())).await?;
+        let value = call(self.provider.describe(key.as_str())).await?;
         let text = crate::wasm::json_text(&value, Code::BridgeHsm, MAX_STORE_ANSWER_BYTES as usize)
             .map_err(|_| Problem::new(Code::BridgeHsm, "the key store's description is not a small JSON object"))?;
+        /// A JavaScript provider says only how it protects the key: every provider's
+        /// master keys are AES-256 ([`MASTER_KEY_SPEC`]).
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct Described {
-            key_spec: String,
             protection_level: String,
         }
         let d: Described = serde_json::from_str(&text)
             .map_err(|e| Problem::new(Code::BridgeHsm, format!("the key store's description: {e}")))?;
-        Ok(KeyDescription { key_arn: key.to_string(), key_spec: d.key_spec, protection_level: d.protection_level })
+        Ok(KeyDescription {
+            key_arn: key.to_string(),
+            key_spec: MASTER_KEY_SPEC.into(),
+            protection_level: d.protection_level,
+        })
+    }
+
+    fn listed_keys(&self) -> Vec<KeyArn> {
+        self.arns.clone()
     }
 }
 
@@ -139,7 +157,7 @@ mod tests {
         let object = js_sys::Object::new();
         let seal = js_sys::Function::new_with_args("arn, iv, aad, plaintext", body);
         js_sys::Reflect::set(&object, &"seal".into(), &seal).unwrap();
-        BlobKeyProvider(JsKeys(object.unchecked_into()))
+        BlobKeyProvider(JsKeys { provider: object.unchecked_into(), arns: Vec::new() })
     }
 
     async fn seal_with(body: &str) -> Result<Vec<u8>, Problem> {

@@ -23,7 +23,7 @@ use super::blob::{opaque, BlobKeyProvider, MasterKeys};
 use crate::code::{Code, Problem};
 use crate::envelope::message::IV_LEN;
 use crate::envelope::KeyArn;
-use crate::envelope::KeyDescription;
+use crate::envelope::{KeyDescription, MASTER_KEY_SPEC};
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error, RvError};
 use cryptoki::mechanism::aead::GcmParams;
@@ -261,7 +261,7 @@ impl MasterKeys for Pkcs11Keys {
             }
             Ok(KeyDescription {
                 key_arn: key.to_string(),
-                key_spec: "Aliyun_AES_256".into(),
+                key_spec: MASTER_KEY_SPEC.into(),
                 protection_level: "HSM".into(),
             })
         })

@@ -5,8 +5,8 @@
 
 use super::{optional, problem_to_js, to_js};
 use crate::code::{Code, Problem};
-use crate::envelope::message::{IV_LEN, TAG_LEN};
-use crate::envelope::{self, Algorithm, EncryptionContext, KeyArn, KeyProvider};
+use crate::envelope::message::TAG_LEN;
+use crate::envelope::{self, host, Algorithm, EncryptionContext, KeyArn, KeyProvider};
 use crate::key_providers::blob::BlobKeyProvider;
 use crate::key_providers::js::{JsKeyProvider, JsKeys};
 use crate::key_providers::software::SoftwareKeyProvider;
@@ -15,7 +15,6 @@ use serde::{Deserialize, Serialize};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
-use zeroize::Zeroizing;
 
 /// Master keys in wasm memory, from a keyring (`{"keys": [{"arn", "material"}]}`).
 #[wasm_bindgen(js_name = SoftwareKeyProvider)]
@@ -37,12 +36,11 @@ impl WasmSoftwareKeyProvider {
     }
 }
 
-/// The providers of one call, in the order given, and the keys they hold.
+/// The providers of one call, in the order given.
 #[wasm_bindgen]
 #[derive(Default)]
 pub struct KeyProviders {
     providers: Vec<Rc<dyn KeyProvider>>,
-    arns: Vec<KeyArn>,
 }
 
 #[derive(Deserialize, Default)]
@@ -52,7 +50,7 @@ struct EncryptOptions {
     context: EncryptionContext,
     #[serde(default)]
     algorithm: Algorithm,
-    /// Left out: every key of every provider, the first generating the data key.
+    /// Left out: the keys the providers list (`envelope::listed_keys`).
     keys: Option<Vec<String>>,
 }
 
@@ -90,7 +88,7 @@ impl KeyProviders {
         let options: EncryptOptions = optional(options, Code::Request)?;
         let keys = match &options.keys {
             Some(keys) => parse_arns(keys, "/keys")?,
-            None => self.arns.clone(),
+            None => envelope::listed_keys(&refs(&self.providers)),
         };
         let options = envelope::EncryptOptions { context: options.context, algorithm: options.algorithm, cache: None };
         Ok(SealCall { providers: self.providers.clone(), keys, options })
@@ -110,14 +108,13 @@ impl KeyProviders {
 
     #[wasm_bindgen(js_name = addSoftware)]
     pub fn add_software(&mut self, provider: &WasmSoftwareKeyProvider) {
-        self.arns.extend(provider.provider.arns().cloned());
         self.providers.push(provider.provider.clone());
     }
 
     #[wasm_bindgen(js_name = addJs)]
     pub fn add_js(&mut self, provider: JsKeyProvider, arns: Vec<String>) -> Result<(), JsValue> {
-        self.arns.extend(parse_arns(&arns, "/arns")?);
-        self.providers.push(Rc::new(BlobKeyProvider(JsKeys(provider))));
+        let arns = parse_arns(&arns, "/arns")?;
+        self.providers.push(Rc::new(BlobKeyProvider(JsKeys { provider, arns })));
         Ok(())
     }
 
@@ -165,18 +162,7 @@ impl KeyProviders {
         Ok(future_to_promise(async move {
             let opening =
                 envelope::begin_open(&refs(&providers), &message, &options).await.map_err(|p| problem_to_js(&p))?;
-            let m = opening.message();
-            let mut sealed = m.ciphertext.to_vec();
-            sealed.extend_from_slice(&m.tag);
-            Ok(OpenSession {
-                data_key: Zeroizing::new(opening.data_key().to_vec()),
-                iv: m.iv,
-                aad: opening.aad(),
-                sealed,
-                context: m.header.context.clone(),
-                key_arn: opening.key_arn().to_string(),
-            }
-            .into())
+            Ok(OpenSession(opening.for_host()).into())
         }))
     }
 }
@@ -206,6 +192,12 @@ impl SealSession {
     /// The bytes around a body the host encrypted: `[prefix, suffix]`, where
     /// `prefix | ciphertext | suffix` is the message. Only the 16-byte tag crosses into
     /// wasm, not the body.
+    /// Where the host's AES-GCM output ends and its tag begins.
+    #[wasm_bindgen(js_name = tagLength)]
+    pub fn tag_length(&self) -> usize {
+        host::tag_len()
+    }
+
     pub fn frame(&self, ciphertext_len: usize, tag: &[u8]) -> Result<js_sys::Array, JsValue> {
         let tag: [u8; TAG_LEN] = tag
             .try_into()
@@ -221,39 +213,44 @@ impl SealSession {
 /// One message being opened by the host; its header is already checked. Free it when
 /// done: the data key is wiped.
 #[wasm_bindgen]
-pub struct OpenSession {
-    data_key: Zeroizing<Vec<u8>>,
-    iv: [u8; IV_LEN],
-    aad: Vec<u8>,
-    sealed: Vec<u8>,
-    context: EncryptionContext,
-    key_arn: String,
-}
+pub struct OpenSession(host::HostOpening);
 
 #[wasm_bindgen]
 impl OpenSession {
     #[wasm_bindgen(js_name = dataKey)]
     pub fn data_key(&self) -> Vec<u8> {
-        self.data_key.to_vec()
+        self.0.data_key.to_vec()
     }
 
     pub fn iv(&self) -> Vec<u8> {
-        self.iv.to_vec()
+        self.0.iv.to_vec()
     }
 
     pub fn aad(&self) -> Vec<u8> {
-        self.aad.clone()
+        self.0.aad.clone()
     }
 
     /// The body's `ciphertext | tag`.
     pub fn sealed(&self) -> Vec<u8> {
-        self.sealed.clone()
+        self.0.sealed.clone()
     }
 
     /// `{context, keyArn}` of the message.
     pub fn info(&self) -> Result<JsValue, JsValue> {
-        to_js(&OpenedInfo { context: &self.context, key_arn: &self.key_arn })
+        to_js(&OpenedInfo { context: &self.0.context, key_arn: self.0.key_arn.as_str() })
     }
+
+    /// What to throw when the host's AES-GCM does not open the body.
+    #[wasm_bindgen(js_name = doesNotOpen)]
+    pub fn does_not_open(&self) -> JsValue {
+        problem_to_js(&self.0.does_not_open())
+    }
+}
+
+/// Whether the host should run the body's AES-GCM itself for a body of `length` bytes.
+#[wasm_bindgen(js_name = hostCipherPays)]
+pub fn host_cipher_pays(length: usize) -> bool {
+    host::host_cipher_pays(length)
 }
 
 #[cfg(test)]
