@@ -6,7 +6,7 @@ import * as args from "./args.js";
 import { guard, guardAsync, KmsError, toError } from "./errors.js";
 import type {
   ApplyEnv, BindVpcEntry, BindVpcsContext, BindVpcsReport, Decision, DecryptOptions, EncryptOptions, IdKind,
-  State, KeyringFile, KeyStore, NameCheck, NameKindName, Opened, Outcome, Plan, PlanResult, QuotaUsage, Request,
+  JsKeyProvider, KeyringFile, NameCheck, NameKindName, Opened, Outcome, Plan, PlanResult, QuotaUsage, Request, State,
 } from "./types.js";
 
 export { KmsError, isKmsError } from "./errors.js";
@@ -90,7 +90,8 @@ export class SoftwareKeyProvider {
   }
 }
 
-export type KeyProvider = SoftwareKeyProvider | KeyStore;
+/** Where master keys are kept: in wasm memory, or in a JavaScript key provider (`WebCryptoKeyProvider` is one). */
+export type KeyProvider = SoftwareKeyProvider | JsKeyProvider;
 
 /** How long a key store may take to answer one call, unless `timeoutMs` says otherwise. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -113,7 +114,7 @@ function within<T>(ms: number, call: () => Promise<T>): Promise<T> {
 }
 
 /** A key store as the module calls it: each call bounded by `ms`. */
-function bounded(store: KeyStore, ms: number): KeyStore {
+function bounded(store: JsKeyProvider, ms: number): JsKeyProvider {
   return {
     arns: () => store.arns(),
     seal: (arn, iv, aad, plaintext) => within(ms, () => store.seal(arn, iv, aad, plaintext)),
@@ -132,9 +133,9 @@ function keyring(providers: unknown, ms: number): wasm.KeyProviders {
       const software = provider instanceof SoftwareKeyProvider ? softwareKeys.get(provider) : undefined;
       if (software) return ring.addSoftware(software);
       args.methods(`providers[${i}]`, provider, STORE_METHODS);
-      const arns = args.list(`providers[${i}].arns()`, (provider as KeyStore).arns());
+      const arns = args.list(`providers[${i}].arns()`, (provider as JsKeyProvider).arns());
       if (!arns.every((a) => typeof a === "string")) throw new TypeError(`providers[${i}].arns() must return strings`);
-      guard(() => ring.addJs(bounded(provider as KeyStore, ms), arns as string[]));
+      guard(() => ring.addJs(bounded(provider as JsKeyProvider, ms), arns as string[]));
     });
     return ring;
   } catch (e) {

@@ -1,5 +1,5 @@
 import { KmsError } from "./errors.js";
-import type { KeyStore } from "./types.js";
+import type { JsKeyProvider } from "./types.js";
 
 export const AES_GCM = "AES-GCM";
 
@@ -26,7 +26,7 @@ function subtleCrypto(): SubtleCrypto {
  * Master keys kept in the host's WebCrypto as non-extractable AES-256-GCM `CryptoKey`s:
  * the key material never enters JavaScript or wasm memory (browsers, Node, workerd).
  */
-export class WebCryptoKeyProvider implements KeyStore {
+export class WebCryptoKeyProvider implements JsKeyProvider {
   readonly #keys: Map<string, CryptoKey>;
 
   private constructor(keys: Map<string, CryptoKey>) {

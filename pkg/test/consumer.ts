@@ -5,7 +5,7 @@ import {
   validateName, WebCryptoKeyProvider,
 } from "kms-instance";
 import type {
-  BindVpcsReport, Code, Decision, State, KeyStore, NameCheck, Opened, Outcome, Plan, PlanResult, Problem, Request,
+  BindVpcsReport, Code, Decision, State, JsKeyProvider, NameCheck, Opened, Outcome, Plan, PlanResult, Problem, Request,
 } from "kms-instance";
 
 const report: BindVpcsReport = validateBindVpcs(
@@ -44,7 +44,7 @@ console.log(result.matched, result.steps.map((s) => s.errors.join(",")));
 async function seal(): Promise<Opened> {
   const software = new SoftwareKeyProvider({ keys: [{ arn: "acs:kms:cn-hangzhou:1:key/a", material: "AA==" }] });
   const webcrypto = await WebCryptoKeyProvider.generate(["acs:kms:cn-hangzhou:1:key/b"]);
-  const store: KeyStore = webcrypto;
+  const store: JsKeyProvider = webcrypto;
   const message: Uint8Array = await encrypt([software, store], new Uint8Array(8), { context: { app: "x" }, algorithm: "AES_GCM_128" });
   return decrypt([webcrypto], message, { requireContext: { app: "x" } });
 }
@@ -54,6 +54,8 @@ void seal().catch((e: unknown) => e instanceof KmsError && console.log(e.code));
 const wrong: Request = { as: "owner", action: "LaunchRocket" };
 // @ts-expect-error: the params of CreateKey need an alias
 const incomplete: Request = { as: "owner", action: "CreateKey", params: {} };
+// @ts-expect-error: CreateKey has parameters, so they cannot be left out
+const missing: Request = { as: "owner", action: "CreateKey" };
 // @ts-expect-error: validateId takes id kinds only
 validateId("alias", "alias/x");
-void [firstCode, wrong, incomplete];
+void [firstCode, wrong, incomplete, missing];

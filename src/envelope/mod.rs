@@ -118,12 +118,48 @@ pub struct EncryptOptions<'a> {
     pub cache: Option<&'a DataKeyCache>,
 }
 
+/// What a caller names to seal a message, as JSON (the package's options): the keys
+/// (left out: the keys the providers list), the context and the algorithm.
+#[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), derive(tsify::Tsify))]
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SealOptions {
+    /// Key ARNs, the first generating the data key; left out, [`listed_keys`].
+    #[serde(default)]
+    pub keys: Option<Vec<String>>,
+    #[serde(default)]
+    #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), tsify(type = "Record<string, string>"))]
+    pub context: EncryptionContext,
+    #[serde(default)]
+    pub algorithm: Algorithm,
+}
+
+impl SealOptions {
+    /// The keys to seal under (named, or those the providers list) and the options of
+    /// [`encrypt`]; a bad ARN is named by its place (`/keys/<i>`).
+    pub fn resolve(self, providers: &[&dyn KeyProvider]) -> Result<(Vec<KeyArn>, EncryptOptions<'static>), Problem> {
+        let keys = match &self.keys {
+            Some(keys) => {
+                limits::check("the number of keys", keys.len(), MAX_DATA_KEYS).map_err(|p| p.at("/keys"))?;
+                keys.iter()
+                    .enumerate()
+                    .map(|(i, k)| k.parse::<KeyArn>().map_err(|p| p.at(format!("/keys/{i}"))))
+                    .collect::<Result<Vec<_>, _>>()?
+            }
+            None => listed_keys(providers),
+        };
+        Ok((keys, EncryptOptions { context: self.context, algorithm: self.algorithm, cache: None }))
+    }
+}
+
 /// What decryption checks besides the message (`{"requireContext": {…}}` in JSON).
+#[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), derive(tsify::Tsify))]
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DecryptOptions {
     /// Entries the message's context must hold, with these values.
     #[serde(default)]
+    #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), tsify(type = "Record<string, string>"))]
     pub require_context: EncryptionContext,
 }
 

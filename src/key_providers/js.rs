@@ -18,6 +18,7 @@ extern "C" {
     /// A key store written in JS (the WebCrypto provider): AES-256-GCM under a named key.
     /// Its promises reject with `{code, message}`. It is handed copies, never views of
     /// wasm memory, so it may keep them across its own awaits.
+    #[wasm_bindgen(typescript_type = "JsKeyProvider")]
     pub type JsKeyProvider;
 
     #[wasm_bindgen(method, catch)]
@@ -41,6 +42,26 @@ extern "C" {
     #[wasm_bindgen(method, catch)]
     fn describe(this: &JsKeyProvider, arn: &str) -> Result<js_sys::Promise, JsValue>;
 }
+
+/// The TypeScript shape of a [`JsKeyProvider`], the object the module calls.
+#[cfg(feature = "typescript")]
+#[wasm_bindgen(typescript_custom_section)]
+const JS_KEY_PROVIDER_TS: &'static str = r#"
+/**
+ * Master keys kept by JavaScript: AES-256-GCM under a named key. The module calls these
+ * with copies it owns; a failure rejects with an Error whose `code` is a known one
+ * (`Bridge.KeyNotFound`, `InvalidCiphertext`, `Bridge.Unavailable`, …) or anything else
+ * (`Bridge.Hsm`). `WebCryptoKeyProvider` is one.
+ */
+export interface JsKeyProvider {
+    /** The ARNs of the keys it holds, in order. */
+    arns(): string[];
+    seal(arn: string, iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array>;
+    open(arn: string, iv: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Promise<Uint8Array>;
+    /** How the key is protected (`SOFTWARE`, `HSM`, `WEBCRYPTO`, …); every master key is AES-256. */
+    describe(arn: string): Promise<{ protectionLevel: string }>;
+}
+"#;
 
 /// What a store's message may add to a problem: enough to say what went wrong.
 const MAX_STORE_MESSAGE_CHARS: usize = 512;

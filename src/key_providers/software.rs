@@ -37,17 +37,25 @@ impl fmt::Debug for SoftwareKeys {
     }
 }
 
+/// A keyring file: `{"keys": [{"arn", "material"}]}`.
+#[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), derive(tsify::Tsify))]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct KeyringFile {
-    keys: Vec<KeyringEntry>,
+pub struct KeyringFile {
+    /// The master keys, in order (the first generates data keys when none is named).
+    pub keys: Vec<KeyringEntry>,
 }
 
+/// One master key of a keyring file.
+#[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), derive(tsify::Tsify))]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct KeyringEntry {
-    arn: String,
-    material: Zeroizing<String>,
+pub struct KeyringEntry {
+    /// `acs:kms:<region>:<uid>:key/<key-id>`.
+    pub arn: String,
+    /// The base64 of 32 bytes (wiped on drop).
+    #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), tsify(type = "string"))]
+    pub material: Zeroizing<String>,
 }
 
 impl BlobKeyProvider<SoftwareKeys> {

@@ -15,6 +15,7 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 /// A change plan as written.
+#[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), derive(tsify::Tsify))]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Plan {
@@ -24,13 +25,23 @@ pub struct Plan {
     pub rules: Vec<String>,
     #[serde(default)]
     pub description: Option<String>,
-    /// The time of the first step; each later step is one minute on.
+    /// The time of the first step (RFC 3339); each later step is one minute on.
     #[serde(default, with = "time::serde::rfc3339::option")]
+    #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), tsify(type = "string"))]
     pub now: Option<OffsetDateTime>,
     pub directory: Directory,
     pub instance: InstanceRecord,
+    #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), tsify(type = "PlanStep[]"))]
     pub steps: Vec<Step>,
 }
+
+/// The TypeScript shape of a [`Step`], whose serde shape is written by hand.
+#[cfg(all(target_arch = "wasm32", feature = "typescript"))]
+#[wasm_bindgen::prelude::wasm_bindgen(typescript_custom_section)]
+const STEP_TS: &'static str = r#"
+/** One step of a change plan: a request, and what must come of it. */
+export type PlanStep = Request & { expect?: Expect };
+"#;
 
 /// One step: a request and what must come of it.
 #[derive(Debug, Clone)]

@@ -6,12 +6,12 @@
 use super::{optional, problem_to_js, to_js};
 use crate::code::{Code, Problem};
 use crate::envelope::message::TAG_LEN;
-use crate::envelope::{self, host, Algorithm, EncryptionContext, KeyArn, KeyProvider};
+use crate::envelope::{self, host, EncryptionContext, KeyArn, KeyProvider};
 use crate::key_providers::blob::BlobKeyProvider;
 use crate::key_providers::js::{JsKeyProvider, JsKeys};
 use crate::key_providers::software::SoftwareKeyProvider;
 use crate::limits::{self, MAX_KEYRING_BYTES, MAX_KEYRING_KEYS};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
@@ -25,7 +25,9 @@ pub struct WasmSoftwareKeyProvider {
 #[wasm_bindgen(js_class = SoftwareKeyProvider)]
 impl WasmSoftwareKeyProvider {
     #[wasm_bindgen(constructor)]
-    pub fn new(keyring: JsValue) -> Result<WasmSoftwareKeyProvider, JsValue> {
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "KeyringFile | string")] keyring: JsValue,
+    ) -> Result<WasmSoftwareKeyProvider, JsValue> {
         let json = super::json_text(&keyring, Code::Keyring, MAX_KEYRING_BYTES)?;
         let provider = SoftwareKeyProvider::from_keyring_json(&json).map_err(|p| problem_to_js(&p))?;
         Ok(WasmSoftwareKeyProvider { provider: Rc::new(provider) })
@@ -43,23 +45,25 @@ pub struct KeyProviders {
     providers: Vec<Rc<dyn KeyProvider>>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct EncryptOptions {
-    #[serde(default)]
-    context: EncryptionContext,
-    #[serde(default)]
-    algorithm: Algorithm,
-    /// Left out: the keys the providers list (`envelope::listed_keys`).
-    keys: Option<Vec<String>>,
-}
-
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct OpenedInfo<'a> {
     context: &'a EncryptionContext,
     key_arn: &'a str,
 }
+
+/// The TypeScript shape of what `decrypt` resolves to (`OpenedInfo` and the bytes).
+#[cfg(feature = "typescript")]
+#[wasm_bindgen(typescript_custom_section)]
+const OPENED_TS: &'static str = r#"
+/** An opened message: the plaintext, its context, and the master key that opened it. */
+export interface Opened {
+    plaintext: Uint8Array;
+    context: Record<string, string>;
+    /** The master key whose encrypted data key opened the message. */
+    keyArn: string;
+}
+"#;
 
 /// Key ARNs, at most as many as a keyring holds; a bad one is named by its place.
 fn parse_arns(arns: &[String], at: &str) -> Result<Vec<KeyArn>, JsValue> {
@@ -85,12 +89,8 @@ struct SealCall {
 
 impl KeyProviders {
     fn seal_call(&self, options: &JsValue) -> Result<SealCall, JsValue> {
-        let options: EncryptOptions = optional(options, Code::Request)?;
-        let keys = match &options.keys {
-            Some(keys) => parse_arns(keys, "/keys")?,
-            None => envelope::listed_keys(&refs(&self.providers)),
-        };
-        let options = envelope::EncryptOptions { context: options.context, algorithm: options.algorithm, cache: None };
+        let options: envelope::SealOptions = optional(options, Code::Request)?;
+        let (keys, options) = options.resolve(&refs(&self.providers)).map_err(|p| problem_to_js(&p))?;
         Ok(SealCall { providers: self.providers.clone(), keys, options })
     }
 }
@@ -119,7 +119,12 @@ impl KeyProviders {
     }
 
     /// Seals a whole message in wasm.
-    pub fn encrypt(&self, plaintext: Vec<u8>, options: JsValue) -> Result<js_sys::Promise, JsValue> {
+    #[wasm_bindgen(unchecked_return_type = "Promise<Uint8Array>")]
+    pub fn encrypt(
+        &self,
+        plaintext: Vec<u8>,
+        #[wasm_bindgen(unchecked_param_type = "SealOptions | undefined")] options: JsValue,
+    ) -> Result<js_sys::Promise, JsValue> {
         let call = self.seal_call(&options)?;
         Ok(future_to_promise(async move {
             let message = envelope::encrypt(&refs(&call.providers), &call.keys, &plaintext, &call.options)
@@ -130,7 +135,12 @@ impl KeyProviders {
     }
 
     /// Opens a whole message in wasm: `{plaintext, context, keyArn}`.
-    pub fn decrypt(&self, message: Vec<u8>, options: JsValue) -> Result<js_sys::Promise, JsValue> {
+    #[wasm_bindgen(unchecked_return_type = "Promise<Opened>")]
+    pub fn decrypt(
+        &self,
+        message: Vec<u8>,
+        #[wasm_bindgen(unchecked_param_type = "DecryptOptions | undefined")] options: JsValue,
+    ) -> Result<js_sys::Promise, JsValue> {
         let options: envelope::DecryptOptions = optional(&options, Code::Request)?;
         let providers = self.providers.clone();
         Ok(future_to_promise(async move {
@@ -142,8 +152,12 @@ impl KeyProviders {
 
     /// All of one message of `length` bytes but its body, for a host that encrypts the
     /// body itself.
-    #[wasm_bindgen(js_name = beginSeal)]
-    pub fn begin_seal(&self, length: usize, options: JsValue) -> Result<js_sys::Promise, JsValue> {
+    #[wasm_bindgen(js_name = beginSeal, unchecked_return_type = "Promise<SealSession>")]
+    pub fn begin_seal(
+        &self,
+        length: usize,
+        #[wasm_bindgen(unchecked_param_type = "SealOptions | undefined")] options: JsValue,
+    ) -> Result<js_sys::Promise, JsValue> {
         let call = self.seal_call(&options)?;
         Ok(future_to_promise(async move {
             let sealing = envelope::begin_seal(&refs(&call.providers), &call.keys, length, &call.options)
@@ -155,8 +169,12 @@ impl KeyProviders {
 
     /// A message with its header checked and its data key open, for a host that
     /// decrypts the body itself.
-    #[wasm_bindgen(js_name = beginOpen)]
-    pub fn begin_open(&self, message: Vec<u8>, options: JsValue) -> Result<js_sys::Promise, JsValue> {
+    #[wasm_bindgen(js_name = beginOpen, unchecked_return_type = "Promise<OpenSession>")]
+    pub fn begin_open(
+        &self,
+        message: Vec<u8>,
+        #[wasm_bindgen(unchecked_param_type = "DecryptOptions | undefined")] options: JsValue,
+    ) -> Result<js_sys::Promise, JsValue> {
         let options: envelope::DecryptOptions = optional(&options, Code::Request)?;
         let providers = self.providers.clone();
         Ok(future_to_promise(async move {
@@ -198,6 +216,7 @@ impl SealSession {
         host::tag_len()
     }
 
+    #[wasm_bindgen(unchecked_return_type = "[Uint8Array, Uint8Array]")]
     pub fn frame(&self, ciphertext_len: usize, tag: &[u8]) -> Result<js_sys::Array, JsValue> {
         let tag: [u8; TAG_LEN] = tag
             .try_into()
@@ -236,12 +255,13 @@ impl OpenSession {
     }
 
     /// `{context, keyArn}` of the message.
+    #[wasm_bindgen(unchecked_return_type = "Omit<Opened, \"plaintext\">")]
     pub fn info(&self) -> Result<JsValue, JsValue> {
         to_js(&OpenedInfo { context: &self.0.context, key_arn: self.0.key_arn.as_str() })
     }
 
     /// What to throw when the host's AES-GCM does not open the body.
-    #[wasm_bindgen(js_name = doesNotOpen)]
+    #[wasm_bindgen(js_name = doesNotOpen, unchecked_return_type = "unknown")]
     pub fn does_not_open(&self) -> JsValue {
         problem_to_js(&self.0.does_not_open())
     }

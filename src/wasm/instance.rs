@@ -17,12 +17,17 @@ pub struct WasmInstance {
 }
 
 /// When and as which request a call is applied; every field is optional.
+#[cfg_attr(feature = "typescript", derive(tsify::Tsify))]
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct EnvOptions {
+pub struct EnvOptions {
     /// RFC 3339; left out, now.
+    #[serde(default)]
     now: Option<String>,
+    /// Left out: a random UUID.
+    #[serde(default)]
     request_id: Option<String>,
+    /// At most 2^53 − 1.
     #[serde(default)]
     latency_ms: u64,
 }
@@ -71,14 +76,21 @@ fn random_request_id() -> Result<String, JsValue> {
 impl WasmInstance {
     /// From the state `toJSON` returned (an object or its JSON text).
     #[wasm_bindgen(js_name = fromJSON)]
-    pub fn from_json(state: JsValue) -> Result<WasmInstance, JsValue> {
+    pub fn from_json(
+        #[wasm_bindgen(unchecked_param_type = "State | string")] state: JsValue,
+    ) -> Result<WasmInstance, JsValue> {
         let state: State = from_js(&state, Code::State)?;
         state.validate().map_err(|p| problem_to_js(&p))?;
         Ok(WasmInstance { state })
     }
 
     /// Applies a request; returns the outcome or throws the rejection (state unchanged).
-    pub fn apply(&mut self, request: JsValue, env: JsValue) -> Result<JsValue, JsValue> {
+    #[wasm_bindgen(unchecked_return_type = "Outcome")]
+    pub fn apply(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Request")] request: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "EnvOptions | undefined")] env: JsValue,
+    ) -> Result<JsValue, JsValue> {
         let request: Request = from_js(&request, Code::Request)?;
         let env = optional::<EnvOptions>(&env, Code::Request)?.into_env()?;
         match self.state.apply(&request, &env) {
@@ -91,24 +103,29 @@ impl WasmInstance {
     }
 
     /// The access decision for a request, without applying it.
-    pub fn check(&self, request: JsValue) -> Result<JsValue, JsValue> {
+    #[wasm_bindgen(unchecked_return_type = "Decision")]
+    pub fn check(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Request")] request: JsValue,
+    ) -> Result<JsValue, JsValue> {
         let request: Request = from_js(&request, Code::Request)?;
         to_js(&self.state.check(&request))
     }
 
+    #[wasm_bindgen(unchecked_return_type = "QuotaUsage")]
     pub fn quota(&self) -> Result<JsValue, JsValue> {
         to_js(&self.state.quota())
     }
 
-    #[wasm_bindgen(js_name = toJSON)]
+    #[wasm_bindgen(js_name = toJSON, unchecked_return_type = "State")]
     pub fn to_json(&self) -> Result<JsValue, JsValue> {
         to_js(&self.state)
     }
 }
 
 /// Runs a change plan; throws `InvalidParameter.Plan` for a malformed one.
-#[wasm_bindgen(js_name = runPlan)]
-pub fn run_plan(plan: JsValue) -> Result<JsValue, JsValue> {
+#[wasm_bindgen(js_name = runPlan, unchecked_return_type = "PlanResult")]
+pub fn run_plan(#[wasm_bindgen(unchecked_param_type = "Plan | string")] plan: JsValue) -> Result<JsValue, JsValue> {
     let value: serde_json::Value = from_js(&plan, Code::Plan)?;
     let plan = Plan::from_value(value).map_err(|e| problem_to_js(&e.problem()))?;
     to_js(&plan.run())

@@ -25,8 +25,11 @@ export interface BindVpcEntry {
 /// BindVpcs validation: the JSON string of the API, or an array. Always a report for
 /// those (an oversized one, or an array JSON cannot write, says so); a `TypeError` for
 /// anything else.
-#[wasm_bindgen(js_name = validateBindVpcs)]
-pub fn validate_bind_vpcs(input: JsValue, context: JsValue) -> Result<JsValue, JsValue> {
+#[wasm_bindgen(js_name = validateBindVpcs, unchecked_return_type = "Report")]
+pub fn validate_bind_vpcs(
+    #[wasm_bindgen(unchecked_param_type = "string | readonly BindVpcEntry[]")] input: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Context | undefined")] context: JsValue,
+) -> Result<JsValue, JsValue> {
     let context: Context = optional(&context, Code::Request)?;
     context.check().map_err(|p| problem_to_js(&p))?;
     let text = if input.is_string() {
@@ -46,6 +49,14 @@ pub fn validate_bind_vpcs(input: JsValue, context: JsValue) -> Result<JsValue, J
     to_js(&bind_vpcs::validate_str(&String::from(text), &context))
 }
 
+/// The TypeScript shape of a [`NameCheck`]: the error is there exactly when `ok` is false.
+#[cfg(feature = "typescript")]
+#[wasm_bindgen(typescript_custom_section)]
+const NAME_CHECK_TS: &'static str = r#"
+/** A name or id checked: `{ ok: true }`, or `{ ok: false, error }` with the field's code and rule. */
+export type NameCheck = { ok: true } | { ok: false; error: Problem };
+"#;
+
 #[derive(Serialize)]
 struct NameCheck {
     ok: bool,
@@ -54,8 +65,11 @@ struct NameCheck {
 }
 
 /// `{ok: true}`, or `{ok: false, error}` with the field's code and rule.
-#[wasm_bindgen(js_name = validateName)]
-pub fn validate_name(kind: JsValue, value: JsValue) -> Result<JsValue, JsValue> {
+#[wasm_bindgen(js_name = validateName, unchecked_return_type = "NameCheck")]
+pub fn validate_name(
+    #[wasm_bindgen(unchecked_param_type = "NameKind")] kind: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] value: JsValue,
+) -> Result<JsValue, JsValue> {
     let kind = kind.as_string().ok_or_else(|| type_error("kind", "a string"))?;
     let kind: NameKind = serde_json::from_value(serde_json::Value::String(kind.clone()))
         .map_err(|_| JsValue::from(js_sys::TypeError::new(&format!("unknown kind {kind:?}"))))?;

@@ -339,10 +339,34 @@ pub struct AccessPoint {
 }
 
 /// No parameters.
-#[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), derive(tsify::Tsify))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NoParams {}
+
+/// The TypeScript shape of [`Request`] (its serde shape is `RequestDoc`'s, by hand) and
+/// of [`NoParams`] (an empty object; `{}` in TypeScript would admit any object, so an
+/// action's parameters could be left out whatever they are).
+#[cfg(all(target_arch = "wasm32", feature = "typescript"))]
+#[wasm_bindgen::prelude::wasm_bindgen(typescript_custom_section)]
+const REQUEST_TS: &'static str = r#"
+/** No parameters. */
+export type NoParams = Record<string, never>;
+
+/** An API call made by an account: a change-plan step without `expect`. Parameters are
+ * required where the action has some; an action without any may leave `params` out. */
+export type Request = (Action extends infer A
+    ? A extends { params: NoParams } ? Omit<A, "params"> & { params?: NoParams } : A
+    : never) & {
+    /** An account id, or "owner". */
+    as: string;
+    /** RAM actions granted to the caller (`kms:Encrypt`, `kms:*`); left out, all. */
+    ram?: string[];
+    /** The region the call is made from; left out, the instance's. */
+    region?: string;
+    /** The AccessKey id or STS token that signed the call (masked in the audit record). */
+    credential?: string;
+};
+"#;
 
 /// Defines [`Action`] and its dispatch by name. Building an action from its name and
 /// parameters directly (rather than through serde's adjacently tagged enum, which the
