@@ -11,7 +11,7 @@ macro_rules! codes {
     ($($name:ident = $text:literal,)*) => {
         /// A stable code from RULES.md (plus the few this project adds, listed in the README).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum Code { $($name,)* }
+        pub enum Code { $(#[doc = concat!("`", $text, "`")] $name,)* }
 
         /// The codes as a TypeScript string union, for the npm package's types.
         #[cfg(all(target_arch = "wasm32", feature = "typescript"))]
@@ -26,6 +26,7 @@ macro_rules! codes {
             /// Every code, for documentation and exhaustive tests.
             pub const ALL: &'static [Code] = &[$(Code::$name,)*];
 
+            /// The stable string of the code (`Conflict.NameExists`).
             pub const fn as_str(self) -> &'static str {
                 match self { $(Code::$name => $text,)* }
             }
@@ -174,6 +175,7 @@ impl std::str::FromStr for Code {
 /// cross threads; in wasm (one thread) it may hold a JavaScript value.
 #[cfg(not(target_arch = "wasm32"))]
 pub type Cause = std::sync::Arc<dyn std::error::Error + Send + Sync>;
+/// What lies under a problem; in wasm (one thread) it may hold a JavaScript value.
 #[cfg(target_arch = "wasm32")]
 pub type Cause = std::rc::Rc<dyn std::error::Error>;
 
@@ -182,10 +184,14 @@ pub type Cause = std::rc::Rc<dyn std::error::Error>;
 #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), derive(tsify::Tsify))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Problem {
+    /// The stable code; match on it, never on the message.
     pub code: Code,
+    /// What went wrong, for people; never key material.
     pub message: String,
+    /// The JSON pointer of the field at fault (`/0/VpcId`), when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// The rule of RULES.md it comes from (`R-BV-3`), when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<&'static str>,
     /// What caused it, when something below the library failed.
@@ -203,6 +209,7 @@ impl PartialEq for Problem {
 impl Eq for Problem {}
 
 impl Problem {
+    /// A problem with a code and a message, at no path, from no rule.
     pub fn new(code: Code, message: impl Into<String>) -> Self {
         Problem { code, message: message.into(), path: None, rule: None, cause: None }
     }
@@ -221,11 +228,13 @@ impl Problem {
         self
     }
 
+    /// The problem, at the field `path` points to.
     pub fn at(mut self, path: impl Into<String>) -> Self {
         self.path = Some(path.into());
         self
     }
 
+    /// The problem, citing the rule it comes from.
     pub fn rule(mut self, rule: &'static str) -> Self {
         self.rule = Some(rule);
         self

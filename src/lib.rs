@@ -21,6 +21,8 @@
 
 // No unsafe code, natively or in wasm (wasm-bindgen's generated glue included).
 #![forbid(unsafe_code)]
+// The public API is documented, with runnable examples on its main entry points.
+#![deny(missing_docs)]
 // No panic is reachable from an input: the compiler refuses the constructs that can
 // panic (unchecked arithmetic, indexing, unwrap, explicit panics) outside tests.
 #![deny(

@@ -26,11 +26,14 @@ pub const MAX_TEXT_BYTES: usize = 256;
 
 /// Tags of one key or secret, and the length of a tag's key and value (characters).
 pub const MAX_TAGS_PER_RESOURCE: usize = 20;
+/// Characters of a tag's key.
 pub const MAX_TAG_KEY_CHARS: usize = 128;
+/// Characters of a tag's value.
 pub const MAX_TAG_VALUE_CHARS: usize = 256;
 
 /// BindVpcs JSON text, and its entries.
 pub const MAX_BIND_VPCS_BYTES: usize = 2 << 20;
+/// Entries of one BindVpcs document.
 pub const MAX_BIND_VPCS_ENTRIES: usize = MAX_ENTRIES;
 
 /// Problems listed in one report; past it they are counted, not listed.
@@ -41,6 +44,7 @@ pub const MAX_PLAN_STEPS: usize = 1_000;
 
 /// A keyring file, and the master keys in it.
 pub const MAX_KEYRING_BYTES: usize = 1 << 20;
+/// Master keys in one keyring file.
 pub const MAX_KEYRING_KEYS: usize = 1_000;
 
 /// Key providers offered to one encryption or decryption.

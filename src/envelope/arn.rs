@@ -4,6 +4,7 @@ use crate::code::{Code, Problem};
 use std::fmt;
 use std::str::FromStr;
 
+/// A key ARN, `acs:kms:<region>:<uid>:key/<key-id>`, checked when parsed.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct KeyArn {
     arn: String,
@@ -11,6 +12,7 @@ pub struct KeyArn {
 }
 
 impl KeyArn {
+    /// The whole ARN.
     pub fn as_str(&self) -> &str {
         &self.arn
     }

@@ -10,10 +10,14 @@ use super::{context_bytes, Algorithm, EncryptionContext, KeyArn, Materials};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// How long a cached data key may serve: each limit ends its use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CacheLimits {
+    /// Messages one data key may seal.
     pub max_messages: u64,
+    /// Plaintext bytes one data key may seal, all messages together.
     pub max_bytes: u64,
+    /// How long after it was made a data key may still seal.
     pub max_age: Duration,
 }
 
@@ -44,6 +48,7 @@ struct Entry {
     bytes: u64,
 }
 
+/// Data keys reused within [`CacheLimits`], per (keys, algorithm, context); shared by the encryptions that pass it.
 pub struct DataKeyCache {
     limits: CacheLimits,
     clock: Clock,
@@ -64,6 +69,7 @@ impl DataKeyCache {
         Self::with_clock(limits, Box::new(clock))
     }
 
+    /// A cache on the given clock (wasm has no system clock; tests set the time).
     pub fn with_clock(limits: CacheLimits, clock: Clock) -> Self {
         DataKeyCache { limits, clock, entries: Mutex::new(Vec::new()) }
     }
@@ -73,6 +79,7 @@ impl DataKeyCache {
         self.entries().len()
     }
 
+    /// Whether it holds no key.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -28,11 +28,13 @@ pub const fn tag_len() -> usize {
 pub struct HostOpening {
     /// The data key (wiped on drop).
     pub data_key: Zeroizing<Vec<u8>>,
+    /// The body's IV.
     pub iv: [u8; IV_LEN],
     /// The body's additional data: the context bytes `C`.
     pub aad: Vec<u8>,
     /// The body's `ciphertext | tag`.
     pub sealed: Vec<u8>,
+    /// The message's encryption context.
     pub context: EncryptionContext,
     /// The master key whose encrypted data key opened the message.
     pub key_arn: KeyArn,

@@ -14,6 +14,7 @@ use zeroize::Zeroizing;
 
 /// A data key in plaintext (wiped on drop) and encrypted under a master key.
 pub struct DataKey {
+    /// The data key itself (wiped on drop).
     pub plaintext: Zeroizing<Vec<u8>>,
     /// The CiphertextBlob: the data key encrypted under the master key.
     pub ciphertext_blob: Vec<u8>,
@@ -36,6 +37,7 @@ pub const MASTER_KEY_SPEC: &str = "Aliyun_AES_256";
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KeyDescription {
+    /// The key's ARN.
     pub key_arn: String,
     /// [`MASTER_KEY_SPEC`] for the AES-256 master keys every provider holds.
     pub key_spec: String,
@@ -43,12 +45,12 @@ pub struct KeyDescription {
     pub protection_level: String,
 }
 
-/// Native bridges are shared across threads; on wasm there are no threads and the
-/// host's promises are not `Send`.
+/// Native key providers are shared across threads: `Send + Sync`.
 #[cfg(not(target_arch = "wasm32"))]
 pub trait MaybeSendSync: Send + Sync {}
 #[cfg(not(target_arch = "wasm32"))]
 impl<T: Send + Sync> MaybeSendSync for T {}
+/// In wasm there are no threads, and the host's promises are not `Send`: nothing.
 #[cfg(target_arch = "wasm32")]
 pub trait MaybeSendSync {}
 #[cfg(target_arch = "wasm32")]

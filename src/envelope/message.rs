@@ -22,7 +22,9 @@ use der::{Decode, DecodeValue, Encode, EncodeValue, FixedTag, Header as Tlv, Len
 
 /// The only version of the format.
 pub const VERSION: u32 = 1;
+/// The length of every IV of the format.
 pub const IV_LEN: usize = 12;
+/// The length of every AES-GCM tag of the format.
 pub const TAG_LEN: usize = 16;
 /// Encrypted data keys one message may carry.
 pub const MAX_DATA_KEYS: usize = 16;
@@ -43,21 +45,31 @@ pub struct EncryptedDataKey {
     pub blob: Vec<u8>,
 }
 
+/// A message's header: everything but the body, bound by the header tag.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
+    /// The body's content algorithm.
     pub algorithm: Algorithm,
+    /// The data key, once under each master key.
     pub encrypted_data_keys: Vec<EncryptedDataKey>,
+    /// The encryption context bound to the message.
     pub context: EncryptionContext,
+    /// The header tag's IV.
     pub header_iv: [u8; IV_LEN],
+    /// AES-GCM's tag over the header's fields (empty plaintext).
     pub header_tag: [u8; TAG_LEN],
 }
 
 /// A parsed message. The ciphertext borrows from the input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message<'a> {
+    /// The header, checked before the body is touched.
     pub header: Header,
+    /// The body's IV.
     pub iv: [u8; IV_LEN],
+    /// The body's ciphertext, borrowed from the input.
     pub ciphertext: &'a [u8],
+    /// The body's tag.
     pub tag: [u8; TAG_LEN],
 }
 

@@ -35,14 +35,17 @@ use zeroize::Zeroizing;
 #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), derive(tsify::Tsify))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub enum Algorithm {
+    /// AES-GCM with a 128-bit key (algorithm 1).
     #[serde(rename = "AES_GCM_128")]
     AesGcm128,
+    /// AES-GCM with a 256-bit key (algorithm 2, the default).
     #[default]
     #[serde(rename = "AES_GCM_256")]
     AesGcm256,
 }
 
 impl Algorithm {
+    /// The algorithm's number in the format.
     pub fn id(self) -> u32 {
         match self {
             Algorithm::AesGcm128 => 1,
@@ -50,6 +53,7 @@ impl Algorithm {
         }
     }
 
+    /// The algorithm with this number, if the format has one.
     pub fn from_id(id: u32) -> Option<Self> {
         match id {
             1 => Some(Algorithm::AesGcm128),
@@ -58,6 +62,7 @@ impl Algorithm {
         }
     }
 
+    /// The data key's length in bytes.
     pub fn key_len(self) -> usize {
         match self {
             Algorithm::AesGcm128 => 16,
@@ -69,8 +74,11 @@ impl Algorithm {
 /// A data key ready to seal or open messages: in plaintext (wiped on drop) and
 /// encrypted under each master key (R-ENV-1, R-ENV-3).
 pub struct Materials {
+    /// The algorithm the data key is for.
     pub algorithm: Algorithm,
+    /// The data key itself (wiped on drop).
     pub data_key: Zeroizing<Vec<u8>>,
+    /// The data key under each master key, for the header.
     pub encrypted_data_keys: Vec<EncryptedDataKey>,
 }
 
@@ -112,7 +120,9 @@ fn verify_header(data_key: &[u8], header: &Header) -> Result<(), Problem> {
 /// What encryption uses besides the keys.
 #[derive(Debug, Default)]
 pub struct EncryptOptions<'a> {
+    /// The encryption context to bind (R-ENV-4: opening needs the same).
     pub context: EncryptionContext,
+    /// The content algorithm (AES-GCM-256 by default).
     pub algorithm: Algorithm,
     /// Reuse data keys within limits; `None` (the default) makes one per message.
     pub cache: Option<&'a DataKeyCache>,
@@ -127,9 +137,11 @@ pub struct SealOptions {
     /// Key ARNs, the first generating the data key; left out, [`listed_keys`].
     #[serde(default)]
     pub keys: Option<Vec<String>>,
+    /// The encryption context to bind to the message.
     #[serde(default)]
     #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), tsify(type = "Record<string, string>"))]
     pub context: EncryptionContext,
+    /// The content algorithm (AES-GCM-256 by default).
     #[serde(default)]
     pub algorithm: Algorithm,
 }
@@ -166,7 +178,9 @@ pub struct DecryptOptions {
 /// An opened message.
 #[derive(Debug)]
 pub struct Opened {
+    /// The data, as it was sealed.
     pub plaintext: Vec<u8>,
+    /// The context the message carried.
     pub context: EncryptionContext,
     /// The master key whose encrypted data key opened it.
     pub key_arn: String,
@@ -265,6 +279,7 @@ impl Sealing {
         &self.materials.data_key
     }
 
+    /// The body's IV.
     pub fn iv(&self) -> &[u8; IV_LEN] {
         &self.iv
     }
@@ -335,6 +350,21 @@ pub async fn begin_seal(
 
 /// Encrypts `plaintext` under `keys` (the first generates the data key), each key held
 /// by one of `bridges`.
+///
+/// ```
+/// use kms_instance::envelope::{self, DecryptOptions, EncryptOptions};
+/// use kms_instance::key_providers::software::SoftwareKeyProvider;
+///
+/// let keys = SoftwareKeyProvider::from_keyring_json(r#"{"keys": [{
+///     "arn": "acs:kms:cn-hangzhou:1207089758810000:key/key-a",
+///     "material": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}]}"#)?;
+/// let arns = envelope::listed_keys(&[&keys]);
+/// let options = EncryptOptions { context: [("app".into(), "docs".into())].into(), ..Default::default() };
+/// let message = pollster::block_on(envelope::encrypt(&[&keys], &arns, b"data", &options))?;
+/// let opened = pollster::block_on(envelope::decrypt(&[&keys], &message, &DecryptOptions::default()))?;
+/// assert_eq!(opened.plaintext, b"data");
+/// # Ok::<(), kms_instance::Problem>(())
+/// ```
 pub async fn encrypt(
     bridges: &[&dyn KeyProvider],
     keys: &[KeyArn],
@@ -395,6 +425,7 @@ impl<'a> Opening<'a> {
         &self.data_key
     }
 
+    /// The parsed message, its header checked.
     pub fn message(&self) -> &Message<'a> {
         &self.message
     }

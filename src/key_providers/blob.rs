@@ -22,8 +22,11 @@ use zeroize::Zeroizing;
 
 const BLOB_VERSION: u8 = 0x01;
 
+/// A CiphertextBlob (version 1), read without copying.
 pub struct Blob<'a> {
+    /// The raw key id of the master key it was made under.
     pub key_id: &'a str,
+    /// The IV of the data key's encryption.
     pub iv: [u8; IV_LEN],
     /// Ciphertext followed by the 16-byte tag.
     pub sealed: &'a [u8],
@@ -47,6 +50,7 @@ impl<'a> Blob<'a> {
         Ok(out)
     }
 
+    /// Reads a blob; `InvalidCiphertext` for anything else (a version-2 blob included).
     pub fn decode(bytes: &'a [u8]) -> Result<Blob<'a>, Problem> {
         let [BLOB_VERSION, len, rest @ ..] = bytes else {
             return Err(opaque());
@@ -77,6 +81,7 @@ pub trait MasterKeys: MaybeSendSync {
         sealed: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, Problem>;
 
+    /// DescribeKey: what the store says about `key`.
     async fn describe(&self, key: &KeyArn) -> Result<KeyDescription, Problem>;
 
     /// The keys the store can list, in order; one that cannot list them lists none.

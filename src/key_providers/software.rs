@@ -59,6 +59,7 @@ pub struct KeyringEntry {
 }
 
 impl BlobKeyProvider<SoftwareKeys> {
+    /// A provider with no key yet.
     pub fn new() -> Self {
         Self::default()
     }
@@ -103,6 +104,7 @@ impl BlobKeyProvider<SoftwareKeys> {
         Ok(bridge)
     }
 
+    /// The ARNs of its keys, in the order they were added.
     pub fn arns(&self) -> impl Iterator<Item = &KeyArn> {
         self.0.keys.iter().map(|k| &k.arn)
     }

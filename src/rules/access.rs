@@ -9,21 +9,30 @@ use serde::Serialize;
 /// A row of the permission matrix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Feature {
+    /// Enabling, upgrading, renewing and auditing the instance, binding VPCs, and every share action.
     InstanceManagement,
+    /// CreateKey.
     CreateKey,
+    /// Describing and configuring a key.
     ManageKey,
+    /// CreateSecret.
     CreateSecret,
+    /// Describing, deleting and configuring a secret.
     ManageSecret,
+    /// CreateBackup.
     Backup,
+    /// CreateApplicationAccessPoint.
     ApplicationAccess,
     /// Encrypt, Decrypt, GenerateDataKey, ReEncrypt: RAM and, in independent mode, ownership.
     Cryptographic,
+    /// GetSecretValue: RAM and, in independent mode, ownership.
     SecretValue,
     /// Not a request: the world changed (`Expire`, `CompleteEnable`, `JoinFolder`).
     WorldEvent,
 }
 
 impl Feature {
+    /// The row of the matrix an action belongs to (every action is listed).
     pub fn of(action: &Action) -> Feature {
         use Action::*;
         match action {
@@ -65,6 +74,7 @@ impl Feature {
 /// The caller, as the checks found it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Actor {
+    /// The instance owner.
     Owner,
     /// An account with an `associated` association in the instance's share.
     Principal,
@@ -76,6 +86,7 @@ pub enum Actor {
 #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Decision {
+    /// Whether the request may go ahead.
     pub allowed: bool,
     /// When denied: the first check that failed, with its code and rule.
     #[serde(skip_serializing_if = "Option::is_none")]

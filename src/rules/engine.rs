@@ -66,11 +66,14 @@ impl Env {
     }
 }
 
+/// The access-management quota: in use and purchased (R-Q-1).
 #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), derive(tsify::Tsify))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QuotaUsage {
+    /// VPCs bound and accounts associated.
     pub used: u32,
+    /// The purchased quota.
     pub purchased: u32,
 }
 
@@ -79,9 +82,13 @@ pub struct QuotaUsage {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Outcome {
+    /// The action's API name.
     pub action: &'static str,
+    /// Warnings of a request that succeeded (R-SH-7, R-BV-8, R-SH-4).
     pub warnings: Vec<Problem>,
+    /// The quota after the request.
     pub quota: QuotaUsage,
+    /// Accounts whose association is `failed` after the request (R-Q-4).
     pub failed_principals: Vec<String>,
     /// UpdateKmsInstanceBindVpc: VPCs added, removed and kept, quota before and after.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -92,6 +99,7 @@ pub struct Outcome {
     /// ConnectKmsInstance: minutes until the instance is expected to be enabled (R-LC-6).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected_enable_minutes: Option<u32>,
+    /// The request's audit record (RULES.md section 9).
     pub audit: AuditRecord,
 }
 
@@ -106,11 +114,14 @@ pub struct Rejection {
     pub errors: Vec<Problem>,
     /// Problems found past the first 100: counted, not listed.
     pub omitted: usize,
+    /// The quota, unchanged.
     pub quota: QuotaUsage,
+    /// The request's audit record, with the first code as its result.
     pub audit: AuditRecord,
 }
 
 impl Rejection {
+    /// The code of the first problem: the one the order of checks names.
     pub fn code(&self) -> Option<Code> {
         self.errors.first().map(|p| p.code)
     }
@@ -139,11 +150,30 @@ impl State {
         serde_json::to_string(self)
     }
 
+    /// The access-management quota in use and purchased.
     pub fn quota(&self) -> QuotaUsage {
         QuotaUsage { used: self.instance.quota_used(), purchased: self.instance.spec.access_management_quota }
     }
 
     /// Applies a request: all of it, or nothing. The request's env is checked first.
+    ///
+    /// ```
+    /// use kms_instance::{Env, Request, State};
+    ///
+    /// let mut state = State::from_json(r#"{
+    ///   "directory": {"resourceDirectoryId": "rd-a1b2c3", "enterpriseId": "ent-acme",
+    ///                 "accounts": [{"id": "1207089758810000", "name": "security-team"}]},
+    ///   "instance": {"instanceId": "kst-hzz62f4a5c2d7ab12cd", "type": "software", "regionId": "cn-hangzhou",
+    ///                "ownerId": "1207089758810000", "status": "enabled",
+    ///                "spec": {"accessManagementQuota": 5, "keyQuota": 10, "secretQuota": 10}}}"#)?;
+    /// let request: Request = serde_json::from_str(r#"{"as": "owner", "action": "CreateKey", "params": {"alias": "alias/app"}}"#)?;
+    /// let env = Env { now: time::OffsetDateTime::UNIX_EPOCH, request_id: "r-1".into(), latency_ms: 0 };
+    /// let outcome = state.apply(&request, &env).expect("the owner may create a key");
+    /// assert_eq!(outcome.audit.result, "Success");
+    /// let again = state.apply(&request, &env).unwrap_err();
+    /// assert_eq!(again.code().map(|c| c.as_str()), Some("Conflict.NameExists"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[allow(clippy::result_large_err, reason = "a rejection carries its audit record; requests are not a hot loop")]
     pub fn apply(&mut self, request: &Request, env: &Env) -> Result<Outcome, Rejection> {
         if let Err(problem) = env.check() {

@@ -13,18 +13,31 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "kebab-case")]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum NameKind {
+    /// A KMS instance id (R-ID-1).
     InstanceId,
+    /// A VPC id (R-ID-2).
     VpcId,
+    /// A vSwitch id (R-ID-3).
     VswitchId,
+    /// A region id (R-ID-4).
     RegionId,
+    /// An account id (R-ID-5).
     AccountId,
+    /// A folder id (R-ID-6).
     FolderId,
+    /// A resource directory id (R-ID-7).
     ResourceDirectoryId,
+    /// A member account name (R-NAME-1).
     AccountName,
+    /// A member display name (R-NAME-2).
     DisplayName,
+    /// A resource share name (R-NAME-3).
     ResourceShareName,
+    /// A key alias (R-NAME-4).
     Alias,
+    /// A secret name (R-NAME-5).
     SecretName,
+    /// An OSS bucket name (R-LC-9).
     Bucket,
 }
 
@@ -118,6 +131,14 @@ pub const SERVICE_ALIAS_PREFIX: &str = "alias/acs/";
 
 /// Checks `value` against the format of `kind`. The error carries the field's code,
 /// a message saying what was expected, and the rule id.
+///
+/// ```
+/// use kms_instance::names::{validate, NameKind};
+///
+/// assert!(validate(NameKind::Alias, "alias/app").is_ok());
+/// let reserved = validate(NameKind::Alias, "alias/acs/ecs").unwrap_err();
+/// assert_eq!((reserved.code.as_str(), reserved.rule), ("InvalidParameter.Alias", Some("R-NAME-4")));
+/// ```
 pub fn validate(kind: NameKind, value: &str) -> Result<(), Problem> {
     if kind.is_valid(value) {
         return Ok(());

@@ -19,18 +19,23 @@ use time::{Duration, OffsetDateTime};
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Plan {
+    /// What the plan is about.
     pub name: String,
     /// The rule ids the plan pins (documentation).
     #[serde(default)]
     pub rules: Vec<String>,
+    /// A longer description (documentation).
     #[serde(default)]
     pub description: Option<String>,
     /// The time of the first step (RFC 3339); each later step is one minute on.
     #[serde(default, with = "time::serde::rfc3339::option")]
     #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), tsify(type = "string"))]
     pub now: Option<OffsetDateTime>,
+    /// The organisation the plan starts from.
     pub directory: Directory,
+    /// The instance the plan starts from.
     pub instance: InstanceRecord,
+    /// The steps, in order.
     #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), tsify(type = "PlanStep[]"))]
     pub steps: Vec<Step>,
 }
@@ -46,7 +51,9 @@ export type PlanStep = Request & { expect?: Expect };
 /// One step: a request and what must come of it.
 #[derive(Debug, Clone)]
 pub struct Step {
+    /// The API call.
     pub request: Request,
+    /// What must come of it.
     pub expect: Expect,
 }
 
@@ -69,6 +76,7 @@ impl<'de> Deserialize<'de> for Step {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Expect {
+    /// Whether the step must succeed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ok: Option<bool>,
     /// The code of the first error.
@@ -80,6 +88,7 @@ pub struct Expect {
     /// Warning codes that must be among those reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warnings: Option<Vec<String>>,
+    /// The access-management quota in use after the step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quota_used: Option<u32>,
     /// Exactly the accounts whose association is `failed` after the step.
@@ -90,8 +99,10 @@ pub struct Expect {
 /// Why a plan file could not be run (exit status 2 at the CLI).
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
+    /// Not JSON, or not a plan's shape.
     #[error("invalid plan: {0}")]
     Json(#[from] serde_json::Error),
+    /// A plan serde reads but the project cannot run (an unknown code, a clock past the calendar).
     #[error("invalid plan: {0}")]
     Invalid(String),
     /// Past a limit, or a starting state the engine cannot work with.
@@ -109,41 +120,57 @@ impl PlanError {
     }
 }
 
+/// What one step did, and whether that matched.
 #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), derive(tsify::Tsify))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StepResult {
     /// 1-based, as people count steps.
     pub index: usize,
+    /// The action's API name.
     pub action: &'static str,
+    /// Who made the call (`owner` or an account id).
     pub caller: String,
+    /// Whether it succeeded.
     pub ok: bool,
     /// Every error code, the first one first.
     pub errors: Vec<Code>,
+    /// The first problem, for people.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Warning codes reported.
     pub warnings: Vec<Code>,
+    /// The access-management quota in use after the step.
     pub quota_used: u32,
+    /// The purchased quota after the step.
     pub quota_purchased: u32,
+    /// Accounts whose association is `failed` after the step.
     pub failed_principals: Vec<String>,
+    /// Whether it did what `expect` said.
     pub matched: bool,
     /// What differed from the expectation, one sentence each.
     pub differences: Vec<String>,
+    /// The step's audit line.
     pub audit: String,
 }
 
+/// What a plan did: every step, and whether all matched.
 #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), derive(tsify::Tsify))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PlanResult {
+    /// The plan's name.
     pub name: String,
+    /// Whether every step matched.
     pub matched: bool,
+    /// Every step's result.
     pub steps: Vec<StepResult>,
 }
 
 const DEFAULT_START: OffsetDateTime = datetime!(2026-01-01 00:00 UTC);
 
 impl Plan {
+    /// Reads a plan (at most 32 MiB and 1,000 steps) and checks it.
     pub fn from_json(json: &str) -> Result<Plan, PlanError> {
         limits::check("the plan (bytes)", json.len(), MAX_DOCUMENT_BYTES).map_err(PlanError::Problem)?;
         let plan: Plan = serde_json::from_str(json)?;
@@ -151,6 +178,7 @@ impl Plan {
         Ok(plan)
     }
 
+    /// A plan already parsed as JSON, checked as [`Plan::from_json`] checks.
     pub fn from_value(value: serde_json::Value) -> Result<Plan, PlanError> {
         let plan: Plan = serde_json::from_value(value)?;
         plan.check()?;
@@ -249,6 +277,20 @@ impl Plan {
 }
 
 /// Parses and runs a plan.
+///
+/// ```
+/// let result = kms_instance::plan::run_json(r#"{"name": "a key", "directory":
+///     {"resourceDirectoryId": "rd-a1b2c3", "enterpriseId": "ent-acme",
+///      "accounts": [{"id": "1207089758810000", "name": "security-team"}]},
+///   "instance": {"instanceId": "kst-hzz62f4a5c2d7ab12cd", "type": "software", "regionId": "cn-hangzhou",
+///     "ownerId": "1207089758810000", "status": "enabled",
+///     "spec": {"accessManagementQuota": 5, "keyQuota": 1, "secretQuota": 1}},
+///   "steps": [{"as": "owner", "action": "CreateKey", "params": {"alias": "alias/a"}, "expect": {"ok": true}},
+///             {"as": "owner", "action": "CreateKey", "params": {"alias": "alias/b"},
+///              "expect": {"error": "QuotaExceeded.Keys"}}]}"#)?;
+/// assert!(result.matched);
+/// # Ok::<(), kms_instance::plan::PlanError>(())
+/// ```
 pub fn run_json(json: &str) -> Result<PlanResult, PlanError> {
     Ok(Plan::from_json(json)?.run())
 }

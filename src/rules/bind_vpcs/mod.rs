@@ -23,10 +23,13 @@ use crate::limits::MAX_SAFE_INTEGER;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VSwitchFacts {
+    /// The VPC the vSwitch belongs to (R-BV-7).
     #[serde(default)]
     pub vpc_id: Option<String>,
+    /// Free IP addresses on the vSwitch (R-BV-7).
     #[serde(default)]
     pub available_ips: Option<u32>,
+    /// Whether a cross-account vSwitch is shared with the owner (R-BV-8).
     #[serde(default)]
     pub shared_with_owner: Option<bool>,
 }
@@ -80,6 +83,7 @@ impl Context {
     }
 }
 
+/// The quota facts that R-BV-9 checks the new set against.
 #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -91,12 +95,16 @@ pub struct QuotaContext {
     pub principals: u32,
 }
 
+/// The access-management quota in use before and after the change (R-BV-9).
 #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QuotaChange {
+    /// In use now.
     pub before: u32,
+    /// In use once the new set is bound.
     pub after: u32,
+    /// Purchased.
     pub purchased: u32,
 }
 
@@ -105,18 +113,23 @@ pub struct QuotaChange {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
+    /// Whether the document is valid: no problem found.
     pub ok: bool,
     /// Every problem, up to the first 100 (`limits::MAX_REPORTED_PROBLEMS`).
     pub errors: Vec<Problem>,
     /// Problems found past the first 100: counted, not listed.
     pub omitted: usize,
+    /// Warnings of a valid document (`Warning.CrossAccountVpc`).
     pub warnings: Vec<Problem>,
     /// The valid entries, in input order (all of them when `ok`).
     pub vpcs: Vec<BoundVpc>,
     /// R-BV-9: set when `ok`.
     pub added: Vec<String>,
+    /// VPCs bound now that the document leaves out (R-BV-9: replace semantics).
     pub removed: Vec<String>,
+    /// VPCs bound now that the document keeps.
     pub kept: Vec<String>,
+    /// The quota before and after, when the context gave it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quota: Option<QuotaChange>,
 }
@@ -152,6 +165,16 @@ pub fn validate_bytes(input: &[u8], ctx: &Context) -> Report {
 }
 
 /// Validates a BindVpcs JSON string.
+///
+/// ```
+/// use kms_instance::bind_vpcs::{validate_str, Context};
+///
+/// let ctx = Context { region: Some("cn-hangzhou".into()), ..Context::default() };
+/// let report = validate_str(r#"[{"VpcId": "vpc-1", "RegionId": "cn-shanghai"}]"#, &ctx);
+/// assert!(!report.ok);
+/// let paths: Vec<_> = report.errors.iter().filter_map(|p| p.path.as_deref()).collect();
+/// assert!(paths.contains(&"/0/VpcId") && paths.contains(&"/0/VSwitchId"));
+/// ```
 pub fn validate_str(input: &str, ctx: &Context) -> Report {
     if let Some(report) = oversized(input.len()) {
         return report;

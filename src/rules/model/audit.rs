@@ -20,29 +20,41 @@ use std::fmt;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+/// The level of an audit record.
 #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), derive(tsify::Tsify))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Level {
+    /// A request that succeeded.
     Info,
+    /// A request that was refused.
     Error,
 }
 
+/// One audit record: one request, success or not (RULES.md section 9).
 #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditRecord {
+    /// When the request was applied (the caller's clock).
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), tsify(type = "string"))]
     pub time: OffsetDateTime,
+    /// INFO for a success, ERROR for a refusal.
     pub level: Level,
+    /// The request's id.
     pub request_id: String,
+    /// The action's API name.
     pub action: String,
     /// Already masked: at most the first eight characters of a long credential.
     pub credential: Option<String>,
+    /// The calling account.
     pub caller: String,
+    /// The instance owner's account.
     pub owner: String,
+    /// The instance's id.
     pub instance_id: String,
+    /// The latency the caller reports, in ms.
     pub latency_ms: u64,
     /// `Success`, or the code of the first error.
     pub result: String,
@@ -61,6 +73,7 @@ pub fn mask_credential(credential: &str) -> String {
     }
 }
 
+/// A line that is not an audit line this module wrote.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("audit line: {0}")]
 pub struct ParseError(String);

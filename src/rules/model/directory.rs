@@ -4,12 +4,16 @@
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 
+/// A resource directory: its accounts, folders and existing shares.
 #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Directory {
+    /// The directory's id (R-ID-7).
     pub resource_directory_id: String,
+    /// The verified enterprise its accounts belong to, unless they name their own.
     pub enterprise_id: String,
+    /// The member accounts, the owner's included.
     #[serde(default)]
     pub accounts: Vec<Account>,
     /// Folders with no member yet; a folder named by an account exists too.
@@ -20,14 +24,19 @@ pub struct Directory {
     pub resource_shares: Vec<OrgShare>,
 }
 
+/// A member account of the directory.
 #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Account {
+    /// The account id (R-ID-5).
     pub id: String,
+    /// The account name (R-NAME-1).
     pub name: String,
+    /// The display name (R-NAME-2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
+    /// The folder the account is in (R-ID-6), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub folder: Option<String>,
     /// Left out: the directory's.
@@ -43,14 +52,19 @@ pub struct Account {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum Principal {
+    /// One account.
     Account {
+        /// Its id (R-ID-5).
         id: String,
     },
+    /// Every account in a folder, members who join later included.
     Folder {
+        /// The folder's id (R-ID-6).
         id: String,
     },
     /// The whole resource directory, members who join later included.
     Directory {
+        /// The directory's id; left out, the owner's directory.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
     },
@@ -66,19 +80,25 @@ impl Principal {
     }
 }
 
+/// A resource-sharing permission and its version (R-SH-4).
 #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Permission {
+    /// The permission's name.
     pub name: String,
+    /// Its version (`v1`, `v2`), when it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
 }
 
+/// The permission a KMS instance is shared with (R-SH-4).
 pub const DEFAULT_PERMISSION: &str = "AliyunRSDefaultPermissionKMSInstance";
+/// The deprecated permission: kept on old shares, refused on new ones (R-SH-4).
 pub const DEPRECATED_PERMISSION: &str = "AliyunRSPermissionKMSInstanceReadWrite";
 
 impl Permission {
+    /// The default permission at version v2, which new shares get.
     pub fn default_v2() -> Self {
         Permission { name: DEFAULT_PERMISSION.into(), version: Some("v2".into()) }
     }
@@ -95,30 +115,39 @@ impl Permission {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OrgShare {
+    /// The share's id.
     pub id: String,
+    /// The share's name.
     pub name: String,
+    /// The share's permission, kept when the instance joins it (R-SH-7).
     pub permission: Permission,
+    /// Its principals, who reach the instance at once when it joins (R-SH-7).
     #[serde(default)]
     pub principals: Vec<Principal>,
 }
 
 impl Directory {
+    /// The account with this id.
     pub fn account(&self, id: &str) -> Option<&Account> {
         self.accounts.iter().find(|a| a.id == id)
     }
 
+    /// The account with this id, to change it.
     pub fn account_mut(&mut self, id: &str) -> Option<&mut Account> {
         self.accounts.iter_mut().find(|a| a.id == id)
     }
 
+    /// The enterprise an account belongs to: its own, else the directory's.
     pub fn enterprise_of<'a>(&'a self, account: &'a Account) -> &'a str {
         account.enterprise_id.as_deref().unwrap_or(&self.enterprise_id)
     }
 
+    /// The resource directory an account belongs to: its own, else this one.
     pub fn directory_of<'a>(&'a self, account: &'a Account) -> &'a str {
         account.resource_directory_id.as_deref().unwrap_or(&self.resource_directory_id)
     }
 
+    /// Whether the folder exists: listed, or named by an account.
     pub fn folder_exists(&self, folder: &str) -> bool {
         self.folders.iter().any(|f| f == folder) || self.accounts.iter().any(|a| a.folder.as_deref() == Some(folder))
     }

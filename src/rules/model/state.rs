@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct State {
+    /// The organisation around the instance.
     pub directory: Directory,
+    /// The instance.
     pub instance: InstanceRecord,
 }
