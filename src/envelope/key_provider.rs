@@ -45,6 +45,17 @@ pub struct KeyDescription {
     pub protection_level: String,
 }
 
+impl KeyDescription {
+    /// The description of an AES-256 master key, protected as `protection_level` says.
+    pub fn master_key(key: &KeyArn, protection_level: impl Into<String>) -> Self {
+        KeyDescription {
+            key_arn: key.to_string(),
+            key_spec: MASTER_KEY_SPEC.into(),
+            protection_level: protection_level.into(),
+        }
+    }
+}
+
 /// Native key providers are shared across threads: `Send + Sync`.
 #[cfg(not(target_arch = "wasm32"))]
 pub trait MaybeSendSync: Send + Sync {}

@@ -6,7 +6,7 @@
 use super::blob::MasterKeys;
 use crate::code::{Code, Problem};
 use crate::envelope::message::IV_LEN;
-use crate::envelope::{KeyArn, KeyDescription, MASTER_KEY_SPEC};
+use crate::envelope::{KeyArn, KeyDescription};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -144,7 +144,7 @@ impl MasterKeys for JsKeys {
         let text = crate::wasm::json_text(&value, Code::BridgeHsm, MAX_STORE_ANSWER_BYTES as usize)
             .map_err(|_| Problem::new(Code::BridgeHsm, "the key store's description is not a small JSON object"))?;
         /// A JavaScript provider says only how it protects the key: every provider's
-        /// master keys are AES-256 ([`MASTER_KEY_SPEC`]).
+        /// master keys are AES-256 ([`crate::envelope::MASTER_KEY_SPEC`]).
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct Described {
@@ -152,11 +152,7 @@ impl MasterKeys for JsKeys {
         }
         let d: Described = serde_json::from_str(&text)
             .map_err(|e| Problem::new(Code::BridgeHsm, format!("the key store's description: {e}")))?;
-        Ok(KeyDescription {
-            key_arn: key.to_string(),
-            key_spec: MASTER_KEY_SPEC.into(),
-            protection_level: d.protection_level,
-        })
+        Ok(KeyDescription::master_key(key, d.protection_level))
     }
 
     fn listed_keys(&self) -> Vec<KeyArn> {

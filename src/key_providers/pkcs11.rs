@@ -23,7 +23,7 @@ use super::blob::{opaque, BlobKeyProvider, MasterKeys};
 use crate::code::{Code, Problem};
 use crate::envelope::message::IV_LEN;
 use crate::envelope::KeyArn;
-use crate::envelope::{KeyDescription, MASTER_KEY_SPEC};
+use crate::envelope::KeyDescription;
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error, RvError};
 use cryptoki::mechanism::aead::GcmParams;
@@ -259,11 +259,7 @@ impl MasterKeys for Pkcs11Keys {
             if !is_aes || len != Some(MASTER_KEY_LEN) {
                 return Err(Problem::new(Code::BridgeHsm, format!("{key} is not an AES-256 key on the token")));
             }
-            Ok(KeyDescription {
-                key_arn: key.to_string(),
-                key_spec: MASTER_KEY_SPEC.into(),
-                protection_level: "HSM".into(),
-            })
+            Ok(KeyDescription::master_key(key, "HSM"))
         })
     }
 

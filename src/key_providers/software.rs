@@ -5,8 +5,8 @@
 use super::blob::{BlobKeyProvider, MasterKeys};
 use crate::code::{Code, Problem};
 use crate::envelope::message::IV_LEN;
+use crate::envelope::KeyDescription;
 use crate::envelope::{gcm, Algorithm, KeyArn};
-use crate::envelope::{KeyDescription, MASTER_KEY_SPEC};
 use crate::limits::{self, MAX_KEYRING_BYTES, MAX_KEYRING_KEYS};
 use base64::Engine as _;
 use serde::Deserialize;
@@ -168,11 +168,7 @@ impl MasterKeys for SoftwareKeys {
 
     async fn describe(&self, key: &KeyArn) -> Result<KeyDescription, Problem> {
         self.key(key)?;
-        Ok(KeyDescription {
-            key_arn: key.to_string(),
-            key_spec: MASTER_KEY_SPEC.into(),
-            protection_level: "SOFTWARE".into(),
-        })
+        Ok(KeyDescription::master_key(key, "SOFTWARE"))
     }
 
     fn listed_keys(&self) -> Vec<KeyArn> {
