@@ -88,6 +88,12 @@ export class SoftwareKeyProvider {
   arns(): string[] {
     return softwareKeys.get(this)!.arns();
   }
+
+  /** Frees the keys' wasm memory now (it is wiped); the provider cannot be used afterwards. */
+  free(): void {
+    softwareKeys.get(this)?.free();
+    softwareKeys.delete(this);
+  }
 }
 
 /** Where master keys are kept: in wasm memory, or in a JavaScript key provider (`WebCryptoKeyProvider` is one). */
@@ -115,15 +121,16 @@ function within<T>(ms: number, call: () => Promise<T>): Promise<T> {
 
 /** A key store as the module calls it: each call bounded by `ms`. */
 function bounded(store: JsKeyProvider, ms: number): JsKeyProvider {
+  const describe = store.describe;
   return {
     arns: () => store.arns(),
     seal: (arn, iv, aad, plaintext) => within(ms, () => store.seal(arn, iv, aad, plaintext)),
     open: (arn, iv, aad, sealed) => within(ms, () => store.open(arn, iv, aad, sealed)),
-    describe: (arn) => within(ms, () => store.describe(arn)),
+    ...(typeof describe === "function" && { describe: (arn: string) => within(ms, () => describe.call(store, arn)) }),
   };
 }
 
-const STORE_METHODS = ["arns", "seal", "open", "describe"] as const;
+const STORE_METHODS = ["arns", "seal", "open"] as const;
 
 function keyring(providers: unknown, ms: number): wasm.KeyProviders {
   const list = args.list("providers", providers);

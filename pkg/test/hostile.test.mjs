@@ -204,6 +204,14 @@ test("the review's examples: each fails loudly, with its code, and changes nothi
   await assert.rejects(kms.encrypt([failing], new Uint8Array(4)), (e) => e.code === "Bridge.Hsm" && e.message.includes("hsm offline") && e.cause === offline);
 });
 
+test("a software provider's keys can be freed, and the provider is unusable afterwards", async () => {
+  const provider = new kms.SoftwareKeyProvider({ keys: [{ arn: ARN, material }] });
+  assert.deepEqual(provider.arns(), [ARN]);
+  provider.free();
+  assert.throws(() => provider.arns(), TypeError);
+  await assert.rejects(kms.encrypt([provider], new Uint8Array(4)), Error);
+});
+
 test("a key store whose promise never settles does not hang encrypt or decrypt", async () => {
   const never = { arns: () => [ARN], seal: () => new Promise(() => {}), open: () => new Promise(() => {}), describe: () => new Promise(() => {}) };
   const began = Date.now();

@@ -265,6 +265,9 @@ pub struct Sealing {
     materials: Arc<Materials>,
     header: Header,
     iv: [u8; IV_LEN],
+    /// The plaintext's length, as prepared (and counted by the cache): a body of any
+    /// other length is refused, so one data key and IV serve one body only.
+    length: usize,
 }
 
 impl fmt::Debug for Sealing {
@@ -312,8 +315,11 @@ impl Sealing {
     }
 
     fn prefix(&self, ciphertext_len: usize) -> Result<Vec<u8>, Problem> {
-        if ciphertext_len > MAX_BODY_BYTES {
-            return Err(Problem::new(Code::Plaintext, format!("the body is larger than {MAX_BODY_BYTES} bytes")));
+        if ciphertext_len != self.length {
+            return Err(Problem::new(
+                Code::Plaintext,
+                format!("the body is {ciphertext_len} bytes; the message was prepared for {}", self.length),
+            ));
         }
         message::frame_prefix(&self.header, &self.iv, ciphertext_len)
     }
@@ -345,7 +351,7 @@ pub async fn begin_seal(
     let header = materials.header(context)?;
     let mut iv = [0u8; IV_LEN];
     os_random(&mut iv)?;
-    Ok(Sealing { materials, header, iv })
+    Ok(Sealing { materials, header, iv, length: plaintext_len })
 }
 
 /// Encrypts `plaintext` under `keys` (the first generates the data key), each key held

@@ -58,8 +58,9 @@ export interface JsKeyProvider {
     arns(): string[];
     seal(arn: string, iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array>;
     open(arn: string, iv: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Promise<Uint8Array>;
-    /** How the key is protected (`SOFTWARE`, `HSM`, `WEBCRYPTO`, …); every master key is AES-256. */
-    describe(arn: string): Promise<{ protectionLevel: string }>;
+    /** How the key is protected (`SOFTWARE`, `HSM`, `WEBCRYPTO`, …); every master key is AES-256.
+     * Optional: left out, the keys it lists are described as `JAVASCRIPT`. */
+    describe?(arn: string): Promise<{ protectionLevel: string }>;
 }
 "#;
 
@@ -71,11 +72,13 @@ fn js_problem(e: JsValue) -> Problem {
     let field = |name: &str| js_sys::Reflect::get(&e, &name.into()).ok().and_then(|v| v.as_string());
     let message = field("message").or_else(|| e.as_string()).unwrap_or_else(|| "the key provider failed".into());
     let message: String = message.chars().take(MAX_STORE_MESSAGE_CHARS).collect();
+    // A provider speaks for itself only: a key-provider code is kept, anything else (a
+    // rule's code included) is `Bridge.Hsm`; a blob that does not open gets the one
+    // answer every provider gives.
     let problem = match field("code").and_then(|c| c.parse::<Code>().ok()) {
-        // A blob that does not open gets the one answer every provider gives.
         Some(Code::InvalidCiphertext) => super::blob::opaque(),
-        Some(code) => Problem::new(code, message),
-        None => Problem::new(Code::BridgeHsm, message),
+        Some(code) if code.as_str().starts_with("Bridge.") => Problem::new(code, message),
+        Some(_) | None => Problem::new(Code::BridgeHsm, message),
     };
     problem.caused_by(JsFailure(e))
 }
@@ -139,10 +142,22 @@ impl MasterKeys for JsKeys {
         bytes(call(self.provider.open(key.as_str(), copy(iv), copy(aad), copy(sealed))).await?).map(Zeroizing::new)
     }
 
+    /// `describe` is optional for a JavaScript provider: one without it holds the keys it
+    /// lists, protected as `JAVASCRIPT`.
     async fn describe(&self, key: &KeyArn) -> Result<KeyDescription, Problem> {
+        let describes = js_sys::Reflect::get(&self.provider, &"describe".into()).is_ok_and(|f| f.is_function());
+        if !describes {
+            if !self.arns.contains(key) {
+                return Err(Problem::new(Code::BridgeKeyNotFound, format!("the key provider does not hold {key}")));
+            }
+            return Ok(KeyDescription::master_key(key, "JAVASCRIPT"));
+        }
         let value = call(self.provider.describe(key.as_str())).await?;
-        let text = crate::wasm::json_text(&value, Code::BridgeHsm, MAX_STORE_ANSWER_BYTES as usize)
-            .map_err(|_| Problem::new(Code::BridgeHsm, "the key store's description is not a small JSON object"))?;
+        let not_small = || Problem::new(Code::BridgeHsm, "the key provider's description is not a small JSON object");
+        let text = js_sys::JSON::stringify(&value).ok().and_then(|t| t.as_string()).ok_or_else(not_small)?;
+        if text.len() > MAX_STORE_ANSWER_BYTES as usize {
+            return Err(not_small());
+        }
         /// A JavaScript provider says only how it protects the key: every provider's
         /// master keys are AES-256 ([`crate::envelope::MASTER_KEY_SPEC`]).
         #[derive(Deserialize)]
@@ -209,5 +224,19 @@ mod tests {
             assert_eq!(p.code, Code::BridgeHsm, "{body}: {p}");
             assert!(!p.message.is_empty());
         }
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_provider_without_describe_is_described_by_the_keys_it_lists() {
+        let arn: KeyArn = "acs:kms:cn-hangzhou:1:key/k".parse().unwrap();
+        let provider =
+            BlobKeyProvider(JsKeys { provider: js_sys::Object::new().unchecked_into(), arns: vec![arn.clone()] });
+        let described = provider.describe_key(&arn).await.unwrap();
+        assert_eq!(
+            (described.key_spec.as_str(), described.protection_level.as_str()),
+            ("Aliyun_AES_256", "JAVASCRIPT")
+        );
+        let other: KeyArn = "acs:kms:cn-hangzhou:1:key/other".parse().unwrap();
+        assert_eq!(provider.describe_key(&other).await.unwrap_err().code, Code::BridgeKeyNotFound);
     }
 }

@@ -150,10 +150,11 @@ impl SoftwareKeys {
 impl MasterKeys for SoftwareKeys {
     async fn seal(&self, key: &KeyArn, iv: &[u8; IV_LEN], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Problem> {
         let master = self.key(key)?;
-        let mut sealed = plaintext.to_vec();
+        // The plaintext is a data key: the buffer it is sealed in is wiped if sealing fails.
+        let mut sealed = Zeroizing::new(plaintext.to_vec());
         let tag = gcm::seal(Algorithm::AesGcm256, master.material.as_slice(), iv, aad, &mut sealed)?;
         sealed.extend_from_slice(&tag);
-        Ok(sealed)
+        Ok(std::mem::take(&mut *sealed))
     }
 
     async fn open(

@@ -79,7 +79,7 @@ pub enum Actor {
     /// An account with an `associated` association in the instance's share.
     Principal,
     /// A world event: no caller.
-    State,
+    World,
 }
 
 /// The answer to "may this request go ahead?", without applying anything.
@@ -98,7 +98,7 @@ pub struct Decision {
 pub fn gate(instance: &InstanceRecord, request: &Request) -> Result<Actor, Problem> {
     let feature = Feature::of(&request.action);
     if feature == Feature::WorldEvent {
-        return Ok(Actor::State);
+        return Ok(Actor::World);
     }
     check_state(instance, &request.action)?;
     check_region(instance, request)?;
@@ -241,7 +241,7 @@ pub fn may_touch(
 ) -> Result<(), Problem> {
     let independent = instance.mode() == Some(ShareMode::Independent);
     let allowed = match (usage, actor) {
-        (_, Actor::State) => true,
+        (_, Actor::World) => true,
         (Use::Manage, Actor::Owner) => !independent || creator == instance.owner_id,
         (Use::Manage, Actor::Principal) => creator == caller,
         (Use::Use, _) => !independent || creator == caller,

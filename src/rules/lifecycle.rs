@@ -1,4 +1,4 @@
-//! InstanceRecord lifecycle (RULES.md section 2): enabling each type with its prerequisites
+//! Instance lifecycle (RULES.md section 2): enabling each type with its prerequisites
 //! and channel, completion, upgrade, renewal, expiry and the security audit; and
 //! BindVpcs applied to the instance (section 4).
 

@@ -87,7 +87,7 @@ fn find_key(inst: &InstanceRecord, caller: &Caller, name: &str, usage: Use) -> R
         &inst.keys,
         independent(inst),
         [caller.id, inst.owner_id.as_str()],
-        |k| k.key_id == name || k.names().any(|n| n == name),
+        |k| (!k.key_id.is_empty() && k.key_id == name) || k.names().any(|n| n == name),
         |k| &k.creator,
     )
     .ok_or_else(|| Problem::new(Code::KeyNotFound, format!("no key {name}")).at("/key"))?;
@@ -244,6 +244,25 @@ fn key_kind(
     Ok((protection, origin))
 }
 
+/// The next key number and the id it gives, `key-<instance>-<number>`. A starting
+/// state may already hold ids of that form (written by hand, its counter left out): the
+/// number then goes on from the highest one taken, so an id is never given twice.
+fn new_key_id(inst: &InstanceRecord) -> Result<(u64, String), Problem> {
+    let prefix = format!("key-{}-", inst.instance_id.trim_start_matches("kst-"));
+    let taken = inst.keys.iter().filter_map(|k| k.key_id.strip_prefix(&prefix)?.parse::<u64>().ok()).max();
+    let number = inst
+        .next_key_number
+        .max(taken.unwrap_or(0))
+        .checked_add(1)
+        .filter(|n| *n <= MAX_SAFE_INTEGER)
+        .ok_or_else(|| limit_exceeded("the instance has numbered 2^53 - 1 keys: no number is left".into()))?;
+    let key_id = format!("{prefix}{number:08}");
+    if inst.keys.iter().any(|k| k.key_id == key_id) {
+        return Err(limit_exceeded(format!("the key id {key_id} is taken")));
+    }
+    Ok((number, key_id))
+}
+
 /// CreateKey (R-NAME-4, R-SH-6, R-KEY-1, R-KEY-2, the key quota).
 pub fn create_key(inst: &mut InstanceRecord, caller: &Caller, p: &CreateKey) -> Handled {
     names::validate(NameKind::Alias, &p.alias).map_err(|e| e.at("/alias"))?;
@@ -254,13 +273,8 @@ pub fn create_key(inst: &mut InstanceRecord, caller: &Caller, p: &CreateKey) -> 
             Problem::new(Code::QuotaKeys, format!("the key quota of {} is used up", inst.spec.key_quota)).into()
         );
     }
-    let number = inst
-        .next_key_number
-        .checked_add(1)
-        .filter(|n| *n <= MAX_SAFE_INTEGER)
-        .ok_or_else(|| limit_exceeded("the instance has numbered 2^53 - 1 keys: no number is left".into()))?;
+    let (number, key_id) = new_key_id(inst)?;
     inst.next_key_number = number;
-    let key_id = format!("key-{}-{number:08}", inst.instance_id.trim_start_matches("kst-"));
     inst.keys.push(Key {
         key_id: key_id.clone(),
         alias: p.alias.clone(),
@@ -383,6 +397,8 @@ pub fn change_secret(inst: &mut InstanceRecord, caller: &Caller, secret: &str, c
 
 /// TagResource: on the key it names, or else the secret.
 pub fn tag(inst: &mut InstanceRecord, caller: &Caller, p: &Tag) -> Handled {
+    // (3) the parameters' formats come before (4) finding the resource.
+    check_tags(&p.tags)?;
     match tag_target(p)? {
         Target::Key(key) => change_key(inst, caller, key, KeyChange::Tags(&p.tags)),
         Target::Secret(secret) => change_secret(inst, caller, secret, SecretChange::Tags(&p.tags)),

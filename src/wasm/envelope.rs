@@ -194,8 +194,9 @@ impl SealSession {
     /// The raw data key, to import into WebCrypto as a non-extractable key. Wipe the
     /// copy after importing it.
     #[wasm_bindgen(js_name = dataKey)]
-    pub fn data_key(&self) -> Vec<u8> {
-        self.0.data_key().to_vec()
+    pub fn data_key(&self) -> js_sys::Uint8Array {
+        // Copied straight from the wiped-on-drop key into JS: no plain copy is left in wasm memory.
+        js_sys::Uint8Array::from(self.0.data_key())
     }
 
     pub fn iv(&self) -> Vec<u8> {
@@ -207,15 +208,15 @@ impl SealSession {
         self.0.aad()
     }
 
-    /// The bytes around a body the host encrypted: `[prefix, suffix]`, where
-    /// `prefix | ciphertext | suffix` is the message. Only the 16-byte tag crosses into
-    /// wasm, not the body.
     /// Where the host's AES-GCM output ends and its tag begins.
     #[wasm_bindgen(js_name = tagLength)]
     pub fn tag_length(&self) -> usize {
         host::tag_len()
     }
 
+    /// The bytes around a body the host encrypted: `[prefix, suffix]`, where
+    /// `prefix | ciphertext | suffix` is the message. Only the 16-byte tag crosses into
+    /// wasm, not the body.
     #[wasm_bindgen(unchecked_return_type = "[Uint8Array, Uint8Array]")]
     pub fn frame(&self, ciphertext_len: usize, tag: &[u8]) -> Result<js_sys::Array, JsValue> {
         let tag: [u8; TAG_LEN] = tag
@@ -237,8 +238,8 @@ pub struct OpenSession(host::HostOpening);
 #[wasm_bindgen]
 impl OpenSession {
     #[wasm_bindgen(js_name = dataKey)]
-    pub fn data_key(&self) -> Vec<u8> {
-        self.0.data_key.to_vec()
+    pub fn data_key(&self) -> js_sys::Uint8Array {
+        js_sys::Uint8Array::from(self.0.data_key.as_slice())
     }
 
     pub fn iv(&self) -> Vec<u8> {

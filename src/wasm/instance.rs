@@ -35,8 +35,9 @@ pub struct EnvOptions {
 impl EnvOptions {
     fn into_env(self) -> Result<Env, JsValue> {
         let now = match &self.now {
-            Some(text) => OffsetDateTime::parse(text, &Rfc3339)
-                .map_err(|e| problem_to_js(&Problem::new(Code::Request, format!("now {text:?}: {e}")).at("/now")))?,
+            Some(text) => OffsetDateTime::parse(text, &Rfc3339).map_err(|e| {
+                problem_to_js(&Problem::new(Code::Request, format!("now is not an RFC 3339 time: {e}")).at("/now"))
+            })?,
             None => now(),
         };
         let request_id = match self.request_id {

@@ -5,5 +5,7 @@
 pub mod audit;
 pub mod directory;
 pub mod instance;
+pub mod params;
 pub mod request;
+pub mod sensitive;
 pub mod state;
