@@ -225,6 +225,9 @@ impl KeyProvider for Counting {
     async fn random(&self, n: usize) -> Result<Vec<u8>, kms_instance::Problem> {
         self.0.random(n).await
     }
+    async fn holds(&self, k: &KeyArn) -> Result<bool, kms_instance::Problem> {
+        self.0.holds(k).await
+    }
 }
 
 fn cached_run(limits: CacheLimits, steps: &[(u64, usize)]) -> (u64, usize) {

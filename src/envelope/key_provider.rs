@@ -69,8 +69,9 @@ impl<T> MaybeSendSync for T {}
 
 /// What the envelope needs from wherever its master keys are kept.
 ///
-/// A provider that does not hold a key answers `Bridge.KeyNotFound`, so a caller can
-/// offer several providers and the envelope asks each in turn.
+/// A caller may offer several providers: the envelope asks each whether it
+/// [`holds`](KeyProvider::holds) a key, and uses the first that does. Asked for a key
+/// it does not hold, a provider answers `Bridge.KeyNotFound`, an error like any other.
 #[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
 #[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
 pub trait KeyProvider: MaybeSendSync {
@@ -96,6 +97,10 @@ pub trait KeyProvider: MaybeSendSync {
 
     /// DescribeKey.
     async fn describe_key(&self, key: &KeyArn) -> Result<KeyDescription, Problem>;
+
+    /// Whether this provider keeps `key` (an error only when it cannot tell: a token
+    /// that does not answer).
+    async fn holds(&self, key: &KeyArn) -> Result<bool, Problem>;
 
     /// Random bytes from the bridge's generator.
     async fn random(&self, len: usize) -> Result<Vec<u8>, Problem>;

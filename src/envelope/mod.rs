@@ -223,9 +223,8 @@ where
     Fut: std::future::Future<Output = Result<T, Problem>>,
 {
     for bridge in bridges {
-        match call(*bridge).await {
-            Err(p) if p.code == Code::BridgeKeyNotFound => continue,
-            other => return other,
+        if bridge.holds(key).await? {
+            return call(*bridge).await;
         }
     }
     Err(Problem::new(Code::BridgeKeyNotFound, format!("no key provider holds {key}")))
@@ -400,10 +399,18 @@ async fn open_data_key(bridges: &[&dyn KeyProvider], header: &Header) -> Result<
             continue;
         };
         for bridge in bridges {
+            match bridge.holds(&arn).await {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(p) => {
+                    outage = outage.or(Some(p));
+                    continue;
+                }
+            }
             match bridge.decrypt(&arn, &edk.blob, &header.context).await {
                 Ok(data_key) if verify_header(&data_key, header).is_ok() => return Ok((data_key, arn)),
                 Ok(_) => {}
-                Err(p) if matches!(p.code, Code::BridgeKeyNotFound | Code::InvalidCiphertext) => {}
+                Err(p) if p.code == Code::InvalidCiphertext => {}
                 Err(p) => outage = outage.or(Some(p)),
             }
         }

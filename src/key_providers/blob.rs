@@ -84,6 +84,9 @@ pub trait MasterKeys: MaybeSendSync {
     /// DescribeKey: what the store says about `key`.
     async fn describe(&self, key: &KeyArn) -> Result<KeyDescription, Problem>;
 
+    /// Whether the store keeps `key`.
+    async fn holds(&self, key: &KeyArn) -> Result<bool, Problem>;
+
     /// The keys the store can list, in order; one that cannot list them lists none.
     fn listed_keys(&self) -> Vec<KeyArn> {
         Vec::new()
@@ -149,6 +152,10 @@ impl<K: MasterKeys> KeyProvider for BlobKeyProvider<K> {
 
     async fn describe_key(&self, key: &KeyArn) -> Result<KeyDescription, Problem> {
         self.0.describe(key).await
+    }
+
+    async fn holds(&self, key: &KeyArn) -> Result<bool, Problem> {
+        self.0.holds(key).await
     }
 
     async fn random(&self, len: usize) -> Result<Vec<u8>, Problem> {

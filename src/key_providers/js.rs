@@ -173,6 +173,11 @@ impl MasterKeys for JsKeys {
     fn listed_keys(&self) -> Vec<KeyArn> {
         self.arns.clone()
     }
+
+    /// The keys it listed (`arns()`) are the keys it holds.
+    async fn holds(&self, key: &KeyArn) -> Result<bool, Problem> {
+        Ok(self.arns.contains(key))
+    }
 }
 
 #[cfg(test)]

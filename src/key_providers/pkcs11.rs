@@ -268,4 +268,13 @@ impl MasterKeys for Pkcs11Keys {
         let len = u32::try_from(len).map_err(|_| Problem::new(Code::BridgeHsm, "too many random bytes asked"))?;
         self.with_session(false, |s| s.generate_random_vec(len).map_err(map))
     }
+
+    /// Whether the token has a secret key labelled with the ARN's key id.
+    async fn holds(&self, key: &KeyArn) -> Result<bool, Problem> {
+        self.with_session(false, |s| match Self::find_key(s, key) {
+            Ok(_) => Ok(true),
+            Err(p) if p.code == Code::BridgeKeyNotFound => Ok(false),
+            Err(p) => Err(p),
+        })
+    }
 }

@@ -175,4 +175,8 @@ impl MasterKeys for SoftwareKeys {
     fn listed_keys(&self) -> Vec<KeyArn> {
         self.keys.iter().map(|k| k.arn.clone()).collect()
     }
+
+    async fn holds(&self, key: &KeyArn) -> Result<bool, Problem> {
+        Ok(self.keys.iter().any(|k| k.arn == *key))
+    }
 }
