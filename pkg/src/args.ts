@@ -73,10 +73,10 @@ export function list(name: string, value: unknown): readonly unknown[] {
   return value;
 }
 
-/** An object with these methods, as a key store must have. */
+/** An object with these methods, as a JavaScript key provider must have. */
 export function methods(name: string, value: unknown, names: readonly string[]): void {
   const missing = names.filter((m) => typeof (value as Record<string, unknown> | null)?.[m] !== "function");
   if (typeof value !== "object" || value === null || missing.length > 0) {
-    throw new TypeError(`${name} must be a SoftwareKeyProvider or a key store with ${names.join(", ")}`);
+    throw new TypeError(`${name} must be a SoftwareKeyProvider or a JavaScript key provider with ${names.join(", ")}`);
   }
 }

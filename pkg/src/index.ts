@@ -99,7 +99,7 @@ export class SoftwareKeyProvider {
 /** Where master keys are kept: in wasm memory, or in a JavaScript key provider (`WebCryptoKeyProvider` is one). */
 export type KeyProvider = SoftwareKeyProvider | JsKeyProvider;
 
-/** How long a key store may take to answer one call, unless `timeoutMs` says otherwise. */
+/** How long a key provider may take to answer one call, unless `timeoutMs` says otherwise. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
 /** `call()`'s promise, or a `Bridge.Timeout` `KmsError` after `ms`; a synchronous throw rejects. */
@@ -119,7 +119,7 @@ function within<T>(ms: number, call: () => Promise<T>): Promise<T> {
   });
 }
 
-/** A key store as the module calls it: each call bounded by `ms`. */
+/** A JavaScript key provider as the module calls it: each call bounded by `ms`. */
 function bounded(store: JsKeyProvider, ms: number): JsKeyProvider {
   const describe = store.describe;
   return {

@@ -113,7 +113,7 @@ impl<K: MasterKeys> BlobKeyProvider<K> {
 }
 
 fn short_random() -> Problem {
-    Problem::new(Code::BridgeHsm, "the key store returned fewer random bytes than asked")
+    Problem::new(Code::BridgeHsm, "the key provider returned fewer random bytes than asked")
 }
 
 #[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]

@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 
 #[wasm_bindgen]
 extern "C" {
-    /// A key store written in JS (the WebCrypto provider): AES-256-GCM under a named key.
+    /// A key provider written in JS (the WebCrypto provider): AES-256-GCM under a named key.
     /// Its promises reject with `{code, message}`. It is handed copies, never views of
     /// wasm memory, so it may keep them across its own awaits.
     #[wasm_bindgen(typescript_type = "JsKeyProvider")]
@@ -107,9 +107,9 @@ const MAX_STORE_ANSWER_BYTES: u32 = 4096;
 fn bytes(value: JsValue) -> Result<Vec<u8>, Problem> {
     let array = value
         .dyn_into::<js_sys::Uint8Array>()
-        .map_err(|_| Problem::new(Code::BridgeHsm, "the key store did not return a Uint8Array"))?;
+        .map_err(|_| Problem::new(Code::BridgeHsm, "the key provider did not return a Uint8Array"))?;
     if array.length() > MAX_STORE_ANSWER_BYTES {
-        return Err(Problem::new(Code::BridgeHsm, "the key store returned more bytes than a data key takes"));
+        return Err(Problem::new(Code::BridgeHsm, "the key provider returned more bytes than a data key takes"));
     }
     Ok(array.to_vec())
 }
@@ -166,7 +166,7 @@ impl MasterKeys for JsKeys {
             protection_level: String,
         }
         let d: Described = serde_json::from_str(&text)
-            .map_err(|e| Problem::new(Code::BridgeHsm, format!("the key store's description: {e}")))?;
+            .map_err(|e| Problem::new(Code::BridgeHsm, format!("the key provider's description: {e}")))?;
         Ok(KeyDescription::master_key(key, d.protection_level))
     }
 
@@ -189,7 +189,7 @@ mod tests {
     use crate::key_providers::blob::BlobKeyProvider;
     use wasm_bindgen_test::wasm_bindgen_test;
 
-    /// A key store whose `seal` runs `body` (JS) with `(arn, iv, aad, plaintext)`.
+    /// A key provider whose `seal` runs `body` (JS) with `(arn, iv, aad, plaintext)`.
     fn store(body: &str) -> BlobKeyProvider<JsKeys> {
         let object = js_sys::Object::new();
         let seal = js_sys::Function::new_with_args("arn, iv, aad, plaintext", body);
