@@ -145,6 +145,10 @@ codes! {
     BridgeAuthenticationFailed = "Bridge.AuthenticationFailed",
     BridgeKeyNotFound = "Bridge.KeyNotFound",
     BridgeHsm = "Bridge.Hsm",
+    // The npm package's wasm module (thrown by its loader, never by the core): a slim
+    // entry used before init(), and a module the host would not compile or instantiate.
+    ModuleNotLoaded = "Module.NotLoaded",
+    ModuleLoadFailed = "Module.LoadFailed",
     // Warnings: the request succeeds.
     WarnPermissionEscalation = "Warning.PermissionEscalation",
     WarnDeprecatedPermission = "Warning.DeprecatedPermission",

@@ -55,9 +55,9 @@ pub mod envelope;
 pub mod key_providers;
 pub mod limits;
 pub mod platform;
-#[cfg(feature = "rules")]
+#[cfg(feature = "validate")]
 pub mod rules;
-#[cfg(all(target_arch = "wasm32", any(feature = "rules", feature = "envelope")))]
+#[cfg(all(target_arch = "wasm32", any(feature = "validate", feature = "envelope")))]
 mod wasm;
 
 // The rules' modules where callers have always named them.

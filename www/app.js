@@ -1,6 +1,6 @@
 // The console page: every check is the package's (the same Rust rules the server
 // runs); this file only reads the form and shows the answers.
-import { decrypt, encrypt, isKmsError, runPlan, validateBindVpcs, validateId, validateName, WebCryptoKeyProvider } from "../pkg/dist/browser.js";
+import { decrypt, encrypt, isKmsError, runPlan, validateBindVpcs, validateId, validateName, WebCryptoKeyProvider } from "../pkg/dist/index.js";
 
 const $ = (id) => document.getElementById(id);
 

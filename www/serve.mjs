@@ -1,7 +1,7 @@
 // Serves the console page and the built package it loads, on localhost only.
 //   node www/serve.mjs [port]      then open http://127.0.0.1:<port>/www/
 //
-// Only what the page needs is served: www/, pkg/dist/ and pkg/wasm/. Nothing else of
+// Only what the page needs is served: www/ and pkg/dist/. Nothing else of
 // the repository (.git, sources, keyrings a developer left about) is reachable: a path
 // is decoded, resolved, its symlinks followed, and only then matched against those
 // folders by whole path segments. A malformed URL is a 400, not a crash.
@@ -11,7 +11,7 @@ import { extname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const repoRoot = resolve(fileURLToPath(new URL("..", import.meta.url)));
-const SERVED = ["www", "pkg/dist", "pkg/wasm"];
+const SERVED = ["www", "pkg/dist"];
 const types = {
   ".html": "text/html; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",

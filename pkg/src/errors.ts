@@ -1,4 +1,4 @@
-import type { AuditRecord, Code, Problem, QuotaUsage } from "../wasm/kms_instance.js";
+import type { AuditRecord, Code, Problem, QuotaUsage } from "./generated/types.js";
 
 /** What the wasm module throws: the first problem's fields, and all of them. */
 interface Thrown {

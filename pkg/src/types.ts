@@ -2,15 +2,15 @@
 // declarations the Rust code writes beside the few types whose shape it writes by
 // hand). What is here only derives from them: a name for a union, or what only
 // JavaScript adds (a `Date`, a timeout).
-import type { DecryptOptions as CoreDecryptOptions, EnvOptions, NameKind, SealOptions } from "../wasm/kms_instance.js";
+import type { DecryptOptions as CoreDecryptOptions, EnvOptions, NameKind, Opened as CoreOpened, SealOptions } from "./generated/types.js";
 
 export type {
   Account, Action, Algorithm, Association, AssociationStatus, AuditRecord, BindVpcEntry, BoundVpc, Code, Decision, Directory,
   Expect, InstanceRecord, JsKeyProvider, Key, KeyDescription, KeyringEntry, KeyringFile, Level, NameCheck, NameKind, NoParams,
-  Opened, Origin, OrgShare, Outcome, Permission, Plan, PlanResult, PlanStep, Principal, Problem, Protection, QuotaChange,
+  Origin, OrgShare, Outcome, Permission, Plan, PlanResult, PlanStep, Principal, Problem, Protection, QuotaChange,
   QuotaUsage, Request, Secret, Share, ShareMode, Spec, State, Status, StepResult, VSwitchFacts,
   Context as BindVpcsContext, Report as BindVpcsReport,
-} from "../wasm/kms_instance.js";
+} from "./generated/types.js";
 
 /** When, and as which request id, a request is applied; `now` may also be a `Date`. */
 export type ApplyEnv = Omit<EnvOptions, "now"> & { now?: string | Date };
@@ -28,3 +28,13 @@ interface Timeout {
 
 export type EncryptOptions = SealOptions & Timeout;
 export type DecryptOptions = CoreDecryptOptions & Timeout;
+
+/**
+ * Bytes the package returns: a `Uint8Array` over an `ArrayBuffer`, typed so that
+ * `new Response(x)`, `crypto.subtle.*(…, x)` and `Buffer.from(x)` take it in every
+ * TypeScript version (`Uint8Array<ArrayBuffer>` from 5.7, plain `Uint8Array` before).
+ */
+export type Bytes = ReturnType<Uint8Array["slice"]>;
+
+/** An opened message: its plaintext, and what its header says. */
+export type Opened = Omit<CoreOpened, "plaintext"> & { plaintext: Bytes };

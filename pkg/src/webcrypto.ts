@@ -1,20 +1,10 @@
 import { KmsError } from "./errors.js";
-import type { JsKeyProvider } from "./types.js";
+import { AES_GCM, gcmParams, view } from "./gcm.js";
+import type { HostType } from "./host.js";
+import type { Bytes, JsKeyProvider } from "./types.js";
 
-export const AES_GCM = "AES-GCM";
-
-/**
- * WebCrypto takes views of an `ArrayBuffer`; TypeScript types a `Uint8Array` by its
- * buffer. Every view handed over here is ArrayBuffer-backed (copies, Node `Buffer`s).
- */
-export function view(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
-  return bytes as Uint8Array<ArrayBuffer>;
-}
-
-/** The format's AES-GCM: 96-bit IVs, 128-bit tags. Copies the views it is given. */
-export function gcmParams(iv: Uint8Array, aad: Uint8Array): AesGcmParams {
-  return { name: AES_GCM, iv: view(iv.slice()), additionalData: view(aad.slice()), tagLength: 128 };
-}
+/** The host's `CryptoKey` (any object where its types have none, as in Node's without the DOM lib). */
+type CryptoKey = HostType<"CryptoKey", object>;
 
 function subtleCrypto(): SubtleCrypto {
   const subtle = globalThis.crypto?.subtle;
@@ -83,7 +73,7 @@ export class WebCryptoKeyProvider implements JsKeyProvider {
   }
 
   // The plaintext is a data key: sealed from a copy that is wiped afterwards.
-  async seal(arn: string, iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array> {
+  async seal(arn: string, iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Promise<Bytes> {
     const key = this.#key(arn);
     const params = gcmParams(iv, aad);
     const data = view(plaintext.slice());
@@ -94,7 +84,7 @@ export class WebCryptoKeyProvider implements JsKeyProvider {
     }
   }
 
-  async open(arn: string, iv: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Promise<Uint8Array> {
+  async open(arn: string, iv: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Promise<Bytes> {
     const key = this.#key(arn);
     const params = gcmParams(iv, aad);
     try {

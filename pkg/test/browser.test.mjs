@@ -71,7 +71,7 @@ test("the page seals and opens with non-extractable WebCrypto keys", async () =>
   assert.equal(await page.getAttribute("#seal-status", "class"), "status ok");
   // And directly: the package in the page, a large body (WebCrypto path), a tampered message.
   const result = await page.evaluate(async () => {
-    const kms = await import("/pkg/dist/browser.js");
+    const kms = await import("/pkg/dist/index.js");
     const provider = await kms.WebCryptoKeyProvider.generate(["acs:kms:cn-hangzhou:1:key/k"]);
     const data = new Uint8Array(300_000).map((_, i) => i % 256);
     const sealed = await kms.encrypt([provider], data);

@@ -11,7 +11,7 @@ import { serve } from "../../www/serve.mjs";
 const top = mkdtempSync(join(tmpdir(), "kms-serve-"));
 const root = join(top, "repo");
 for (const [path, text] of [
-  ["www/index.html", "<p>page</p>"], ["pkg/dist/browser.js", "export {}"], ["pkg/wasm/kms_instance_bg.wasm", "\0asm"],
+  ["www/index.html", "<p>page</p>"], ["pkg/dist/index.js", "export {}"], ["pkg/dist/wasm/full.wasm", "\0asm"], ["pkg/wasm/full/kms_instance_bg.wasm", "\0asm"],
   [".git/config", "[core]"], ["README.md", "readme"], ["pkg/src/index.ts", "source"], ["www-old/index.html", "old"],
 ]) {
   mkdirSync(join(root, path, ".."), { recursive: true });
@@ -41,14 +41,14 @@ function get(path, method = "GET") {
 
 test("the page and the package are served", async () => {
   assert.deepEqual(await get("/www/"), { status: 200, body: "<p>page</p>" });
-  assert.equal((await get("/pkg/dist/browser.js")).status, 200);
-  assert.equal((await get("/pkg/wasm/kms_instance_bg.wasm")).status, 200);
+  assert.equal((await get("/pkg/dist/index.js")).status, 200);
+  assert.equal((await get("/pkg/dist/wasm/full.wasm")).status, 200);
   assert.equal((await get("/www/index.html", "HEAD")).status, 200);
 });
 
 test("nothing else is: .git, sources, siblings, symlinks out, traversal", async () => {
   for (const path of [
-    "/.git/config", "/README.md", "/pkg/src/index.ts", "/www-old/index.html", "/www/git/config",
+    "/.git/config", "/README.md", "/pkg/src/index.ts", "/pkg/wasm/full/kms_instance_bg.wasm", "/www-old/index.html", "/www/git/config",
     "/www/..%2f.git/config", "/www/%2e%2e/.git/config", "/pkg/dist/../../.git/config",
     `/..%2f${basename(root)}-sibling/secret.txt`, `/../${basename(root)}-sibling/secret.txt`, "/",
   ]) {

@@ -17,14 +17,26 @@
 //! The handlers (`lifecycle`, `sharing`, `resources`) return what they changed through
 //! the contract of `handler`; the engine alone dispatches to them.
 
+//!
+//! The `validate` feature (the forms a console checks) builds [`names`], [`bind_vpcs`]
+//! and the model they read; `rules` adds the rest.
+
+#[cfg(feature = "rules")]
 pub mod access;
 pub mod bind_vpcs;
+#[cfg(feature = "rules")]
 pub mod engine;
+#[cfg(feature = "rules")]
 mod handler;
+#[cfg(feature = "rules")]
 mod integrity;
+#[cfg(feature = "rules")]
 mod lifecycle;
 pub mod model;
 pub mod names;
+#[cfg(feature = "rules")]
 pub mod plan;
+#[cfg(feature = "rules")]
 mod resources;
+#[cfg(feature = "rules")]
 mod sharing;

@@ -16,7 +16,7 @@
 mod envelope;
 #[cfg(feature = "rules")]
 mod instance;
-#[cfg(feature = "rules")]
+#[cfg(feature = "validate")]
 mod validate;
 
 use crate::code::{Code, Problem};

@@ -1,6 +1,6 @@
 // A Cloudflare Worker that uses the package's workerd build: validation on
 // /validate, envelope encryption with WebCrypto-held keys on /seal.
-import { decrypt, encrypt, isKmsError, validateBindVpcs, WebCryptoKeyProvider } from "../../dist/workerd.js";
+import { decrypt, encrypt, isKmsError, validateBindVpcs, WebCryptoKeyProvider } from "../../dist/workerd/index.js";
 
 const ARN = "acs:kms:cn-hangzhou:1207089758810000:key/key-edge";
 

@@ -1,0 +1,6 @@
+// What each entry's build resolves: "#glue" to its wasm-bindgen glue (type-checked
+// against the full module's, a superset), "#wasm-source" to the module it carries.
+declare module "#wasm-source" {
+  const source: string | WebAssembly.Module | undefined;
+  export default source;
+}

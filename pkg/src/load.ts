@@ -1,0 +1,99 @@
+// How an entry gets its wasm module, the same way on every host: no top-level await,
+// no asset to find. The default entries carry the module inside their JavaScript
+// (base64) and instantiate it synchronously at the first call; the workerd entries
+// import it as a compiled `WebAssembly.Module` (workerd cannot compile bytes); the
+// slim entries carry nothing and wait for `init`/`initSync`. The README compares the
+// three (bytes, load time, what each host needs).
+import { initSync as instantiate } from "#glue";
+import bundled from "#wasm-source";
+import { KmsError } from "./errors.js";
+import type { HostType } from "./host.js";
+
+type WasmModule = typeof globalThis extends { WebAssembly: { Module: { prototype: infer T } } } ? T : never;
+
+/** Where the module's bytes are: read, compiled, or to be fetched. */
+export type InitSource =
+  | string
+  | HostType<"URL">
+  | HostType<"Response">
+  | PromiseLike<HostType<"Response">>
+  | ArrayBuffer
+  | ArrayBufferView
+  | WasmModule;
+
+/** The module's bytes, or a compiled module: what can be instantiated without waiting. */
+export type InitSyncSource = ArrayBuffer | ArrayBufferView | WasmModule;
+
+// Set once the glue holds an instance; a second instance would strand the first's objects.
+let loaded = false;
+
+/** The bytes the entry carries, decoded; a workerd entry's compiled module as it is. */
+function carried(): InitSyncSource | undefined {
+  if (typeof bundled !== "string") return bundled as InitSyncSource | undefined;
+  const text = atob(bundled);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}
+
+/** A failed compile or instantiation, with what usually causes it on the web. */
+function loadFailed(cause: unknown): KmsError {
+  const why = cause instanceof Error ? cause.message : String(cause);
+  return new KmsError({
+    code: "Module.LoadFailed",
+    message:
+      `the wasm module did not load (${why}). Under a Content-Security-Policy, script-src needs 'wasm-unsafe-eval'; ` +
+      `a host that cannot compile wasm from bytes (Cloudflare Workers) needs the workerd build or init() with a WebAssembly.Module`,
+    cause,
+  });
+}
+
+const notLoaded = () =>
+  new KmsError({
+    code: "Module.NotLoaded",
+    message: "this entry carries no wasm module: call init(url | response | bytes | module) or initSync(bytes | module) first",
+  });
+
+/** A compiled module from any source `init` takes; only the compile itself is left to the host. */
+async function compile(source: InitSource): Promise<WebAssembly.Module> {
+  if (source instanceof WebAssembly.Module) return source;
+  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return WebAssembly.compile(source as BufferSource);
+  const response = (await (typeof source === "string" || source instanceof URL ? fetch(source) : source)) as Response;
+  if (!response.ok) throw new Error(`fetching ${response.url || "the module"} answered ${response.status}`);
+  return WebAssembly.compile(await response.arrayBuffer());
+}
+
+/**
+ * Loads the module now, without blocking: from `source`, or (default entries) the
+ * bytes the entry carries. Optional for the default and workerd entries, which load at
+ * the first call; needed once for a slim entry. Calling it again does nothing.
+ */
+export function init(source?: InitSource): Promise<void> {
+  if (loaded) return Promise.resolve();
+  const from = source ?? carried();
+  if (from === undefined) return Promise.reject(notLoaded());
+  return compile(from).then(
+    (module) => initSync(module),
+    (e) => {
+      throw loadFailed(e);
+    },
+  );
+}
+
+/** Loads the module now, synchronously, from its bytes or a compiled module (or what the entry carries). */
+export function initSync(source?: InitSyncSource): void {
+  if (loaded) return;
+  const from = source ?? carried();
+  if (from === undefined) throw notLoaded();
+  try {
+    instantiate({ module: from as never });
+  } catch (e) {
+    throw loadFailed(e);
+  }
+  loaded = true;
+}
+
+/** Called by every export before it uses the module: loads what the entry carries, once. */
+export function ready(): void {
+  if (!loaded) initSync();
+}

@@ -1,0 +1,164 @@
+// Envelope encryption: the key providers and sealing and opening messages. The format
+// and the checks are in Rust; JavaScript adds timeouts and, for large bodies, the host's
+// AES-GCM (WebCrypto), when the core says it pays.
+import type * as glue from "#glue";
+import * as args from "./args.js";
+import { wasm } from "./bound.js";
+import { guard, guardAsync, KmsError, toError } from "./errors.js";
+import type { Bytes, DecryptOptions, EncryptOptions, JsKeyProvider, KeyringFile, Opened } from "./types.js";
+import { AES_GCM, gcmParams, view } from "./gcm.js";
+
+const softwareKeys = new WeakMap<SoftwareKeyProvider, glue.SoftwareKeyProvider>();
+
+/** Master keys in wasm memory, from a keyring (for tests, development, offline use). */
+export class SoftwareKeyProvider {
+  constructor(keyring: KeyringFile | string) {
+    softwareKeys.set(this, guard(() => new (wasm().SoftwareKeyProvider)(keyring)));
+  }
+
+  arns(): string[] {
+    return softwareKeys.get(this)!.arns();
+  }
+
+  /** Frees the keys' wasm memory now (it is wiped); the provider cannot be used afterwards. */
+  free(): void {
+    softwareKeys.get(this)?.free();
+    softwareKeys.delete(this);
+  }
+}
+
+/** Where master keys are kept: in wasm memory, or in a JavaScript key provider (`WebCryptoKeyProvider` is one). */
+export type KeyProvider = SoftwareKeyProvider | JsKeyProvider;
+
+/** How long a key provider may take to answer one call, unless `timeoutMs` says otherwise. */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+
+/** `call()`'s promise, or a `Bridge.Timeout` `KmsError` after `ms`; a synchronous throw rejects. */
+function within<T>(ms: number, call: () => Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new KmsError({ code: "Bridge.Timeout", message: `the key provider did not answer within ${ms} ms` })),
+      ms,
+    );
+    const settle = () => clearTimeout(timer);
+    try {
+      Promise.resolve(call()).then(resolve, reject).finally(settle);
+    } catch (e) {
+      settle();
+      reject(e);
+    }
+  });
+}
+
+/** A JavaScript key provider as the module calls it: each call bounded by `ms`. */
+function bounded(store: JsKeyProvider, ms: number): JsKeyProvider {
+  const describe = store.describe;
+  return {
+    arns: () => store.arns(),
+    seal: (arn, iv, aad, plaintext) => within(ms, () => store.seal(arn, iv, aad, plaintext)),
+    open: (arn, iv, aad, sealed) => within(ms, () => store.open(arn, iv, aad, sealed)),
+    ...(typeof describe === "function" && { describe: (arn: string) => within(ms, () => describe.call(store, arn)) }),
+  };
+}
+
+const STORE_METHODS = ["arns", "seal", "open"] as const;
+
+function keyring(providers: unknown, ms: number): glue.KeyProviders {
+  const list = args.list("providers", providers);
+  const ring = new (wasm().KeyProviders)();
+  try {
+    list.forEach((provider, i) => {
+      const software = provider instanceof SoftwareKeyProvider ? softwareKeys.get(provider) : undefined;
+      if (software) return ring.addSoftware(software);
+      args.methods(`providers[${i}]`, provider, STORE_METHODS);
+      const arns = args.list(`providers[${i}].arns()`, (provider as JsKeyProvider).arns());
+      if (!arns.every((a) => typeof a === "string")) throw new TypeError(`providers[${i}].arns() must return strings`);
+      guard(() => ring.addJs(bounded(provider as JsKeyProvider, ms), arns as string[]));
+    });
+    return ring;
+  } catch (e) {
+    ring.free();
+    throw e;
+  }
+}
+
+/** The host's WebCrypto, when the core says a body of this size is faster there (the bytes are the same). */
+function hostSubtle(length: number): SubtleCrypto | undefined {
+  return wasm().hostCipherPays(length) ? globalThis.crypto?.subtle : undefined;
+}
+
+/** Imports a data key for one use, then wipes the copy that crossed from wasm. */
+async function importDataKey(subtle: SubtleCrypto, raw: Uint8Array, usage: KeyUsage): Promise<CryptoKey> {
+  try {
+    return await subtle.importKey("raw", view(raw), AES_GCM, false, [usage]);
+  } finally {
+    raw.fill(0);
+  }
+}
+
+/** The options the module reads, apart from those only JavaScript uses. */
+function split<T extends { timeoutMs?: number }>(name: string, value: unknown): [Omit<T, "timeoutMs">, number] {
+  const { timeoutMs, ...rest } = args.options<T>(name, value);
+  return [rest as Omit<T, "timeoutMs">, args.timeout(`${name}.timeoutMs`, timeoutMs, DEFAULT_TIMEOUT_MS)];
+}
+
+/**
+ * Seals `plaintext` (a `Uint8Array` or `Buffer`, copied when called) into a message of
+ * Alibaba's Encryption SDK format.
+ */
+export async function encrypt(providers: readonly KeyProvider[], plaintext: Uint8Array, options: EncryptOptions = {}): Promise<Bytes> {
+  const data = args.bytes("plaintext", plaintext);
+  const [opts, ms] = split<EncryptOptions>("options", options);
+  const ring = keyring(providers, ms);
+  try {
+    const subtle = hostSubtle(data.length);
+    if (!subtle) return view(await guardAsync(() => ring.encrypt(data, opts)));
+    const session: glue.SealSession = await guardAsync(() => ring.beginSeal(data.length, opts));
+    try {
+      const key = await importDataKey(subtle, session.dataKey(), "encrypt");
+      const params = gcmParams(session.iv(), session.aad());
+      const sealed = new Uint8Array(await subtle.encrypt(params, key, data));
+      const body = sealed.subarray(0, sealed.length - session.tagLength());
+      const [prefix, suffix]: Uint8Array[] = guard(() => session.frame(body.length, sealed.subarray(body.length)));
+      const message = new Uint8Array(prefix.length + body.length + suffix.length);
+      message.set(prefix);
+      message.set(body, prefix.length);
+      message.set(suffix, prefix.length + body.length);
+      return message;
+    } finally {
+      session.free();
+    }
+  } finally {
+    ring.free();
+  }
+}
+
+/** Opens a message (a `Uint8Array` or `Buffer`, copied when called) with whichever of its data keys the providers hold. */
+export async function decrypt(providers: readonly KeyProvider[], message: Uint8Array, options: DecryptOptions = {}): Promise<Opened> {
+  const data = args.bytes("message", message);
+  const [opts, ms] = split<DecryptOptions>("options", options);
+  const ring = keyring(providers, ms);
+  try {
+    const subtle = hostSubtle(data.length);
+    if (!subtle) {
+      const opened = await guardAsync(() => ring.decrypt(data, opts));
+      return { ...opened, plaintext: view(opened.plaintext) };
+    }
+    const session: glue.OpenSession = await guardAsync(() => ring.beginOpen(data, opts));
+    try {
+      const key = await importDataKey(subtle, session.dataKey(), "decrypt");
+      const params = gcmParams(session.iv(), session.aad());
+      let plaintext: Bytes;
+      try {
+        plaintext = new Uint8Array(await subtle.decrypt(params, key, view(session.sealed())));
+      } catch {
+        throw toError(session.doesNotOpen());
+      }
+      return { plaintext, ...session.info() };
+    } finally {
+      session.free();
+    }
+  } finally {
+    ring.free();
+  }
+}

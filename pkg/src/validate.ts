@@ -1,0 +1,7 @@
+// kms-instance/validate: the forms a console checks (BindVpcs, names, ids), with the
+// rules the server enforces, in a module of their own.
+export * from "./forms.js";
+export { KmsError, isKmsError } from "./errors.js";
+export { init, initSync } from "./load.js";
+export type { InitSource, InitSyncSource } from "./load.js";
+export type * from "./types.js";
