@@ -5,7 +5,7 @@ import type * as glue from "#glue";
 import * as args from "./args.js";
 import { wasm } from "./bound.js";
 import { guard, guardAsync, KmsError, toError } from "./errors.js";
-import type { Bytes, DecryptOptions, EncryptOptions, JsKeyProvider, KeyringFile, Opened } from "./types.js";
+import type { Bytes, DataKeyCacheLimits, DecryptOptions, EncryptOptions, JsKeyProvider, KeyringFile, Opened } from "./types.js";
 import { AES_GCM, gcmParams, view } from "./gcm.js";
 
 const softwareKeys = new WeakMap<SoftwareKeyProvider, glue.SoftwareKeyProvider>();
@@ -25,6 +25,39 @@ export class SoftwareKeyProvider {
     softwareKeys.get(this)?.free();
     softwareKeys.delete(this);
   }
+}
+
+const caches = new WeakMap<DataKeyCache, glue.DataKeyCache>();
+
+/**
+ * Data keys reused by the `encrypt` calls that pass it (`{ cache }`), each for at most
+ * `maxMessages` messages, `maxBytes` bytes of plaintext and `maxAgeMs`, per set of keys,
+ * algorithm and context: the Rust API's `DataKeyCache`. The keys stay in wasm memory.
+ * Opening is never cached.
+ */
+export class DataKeyCache {
+  constructor(limits: DataKeyCacheLimits) {
+    caches.set(this, guard(() => new (wasm().DataKeyCache)(args.options<DataKeyCacheLimits>("limits", limits) as DataKeyCacheLimits)));
+  }
+
+  /** Data keys held now (a key leaves at its first limit). */
+  get size(): number {
+    return caches.get(this)?.size ?? 0;
+  }
+
+  /** Wipes and frees the cached keys now; the cache cannot be used afterwards. */
+  free(): void {
+    caches.get(this)?.free();
+    caches.delete(this);
+  }
+}
+
+/** The wasm cache behind `options.cache`, checked. */
+function cacheOf(value: unknown): glue.DataKeyCache | undefined {
+  if (value === undefined) return undefined;
+  const inner = value instanceof DataKeyCache ? caches.get(value) : undefined;
+  if (!inner) throw new TypeError("options.cache must be a DataKeyCache that has not been freed");
+  return inner;
 }
 
 /** Where master keys are kept: in wasm memory, or in a JavaScript key provider (`WebCryptoKeyProvider` is one). */
@@ -97,9 +130,9 @@ async function importDataKey(subtle: SubtleCrypto, raw: Uint8Array, usage: KeyUs
 }
 
 /** The options the module reads, apart from those only JavaScript uses. */
-function split<T extends { timeoutMs?: number }>(name: string, value: unknown): [Omit<T, "timeoutMs">, number] {
-  const { timeoutMs, ...rest } = args.options<T>(name, value);
-  return [rest as Omit<T, "timeoutMs">, args.timeout(`${name}.timeoutMs`, timeoutMs, DEFAULT_TIMEOUT_MS)];
+function split<T extends { timeoutMs?: number; cache?: unknown }>(name: string, value: unknown): [Omit<T, "timeoutMs" | "cache">, number, unknown] {
+  const { timeoutMs, cache, ...rest } = args.options<T>(name, value);
+  return [rest as Omit<T, "timeoutMs" | "cache">, args.timeout(`${name}.timeoutMs`, timeoutMs, DEFAULT_TIMEOUT_MS), cache];
 }
 
 /**
@@ -108,9 +141,11 @@ function split<T extends { timeoutMs?: number }>(name: string, value: unknown): 
  */
 export async function encrypt(providers: readonly KeyProvider[], plaintext: Uint8Array, options: EncryptOptions = {}): Promise<Bytes> {
   const data = args.bytes("plaintext", plaintext);
-  const [opts, ms] = split<EncryptOptions>("options", options);
+  const [opts, ms, cache] = split<EncryptOptions>("options", options);
   const ring = keyring(providers, ms);
   try {
+    const cached = cacheOf(cache);
+    if (cached) ring.useCache(cached);
     const subtle = hostSubtle(data.length);
     if (!subtle) return view(await guardAsync(() => ring.encrypt(data, opts)));
     const session: glue.SealSession = await guardAsync(() => ring.beginSeal(data.length, opts));
@@ -136,7 +171,8 @@ export async function encrypt(providers: readonly KeyProvider[], plaintext: Uint
 /** Opens a message (a `Uint8Array` or `Buffer`, copied when called) with whichever of its data keys the providers hold. */
 export async function decrypt(providers: readonly KeyProvider[], message: Uint8Array, options: DecryptOptions = {}): Promise<Opened> {
   const data = args.bytes("message", message);
-  const [opts, ms] = split<DecryptOptions>("options", options);
+  const [opts, ms, cache] = split<DecryptOptions>("options", options);
+  if (cache !== undefined) throw new TypeError("options.cache is for encrypt: opening is never cached");
   const ring = keyring(providers, ms);
   try {
     const subtle = hostSubtle(data.length);

@@ -2,10 +2,11 @@
 // declarations the Rust code writes beside the few types whose shape it writes by
 // hand). What is here only derives from them: a name for a union, or what only
 // JavaScript adds (a `Date`, a timeout).
+import type { DataKeyCache } from "./sealing.js";
 import type { DecryptOptions as CoreDecryptOptions, EnvOptions, NameKind, Opened as CoreOpened, SealOptions } from "./generated/types.js";
 
 export type {
-  Account, Action, Algorithm, Association, AssociationStatus, AuditRecord, BindVpcEntry, BoundVpc, Code, Decision, Directory,
+  Account, Action, DataKeyCacheLimits, Algorithm, Association, AssociationStatus, AuditRecord, BindVpcEntry, BoundVpc, Code, Decision, Directory,
   Expect, InstanceRecord, JsKeyProvider, Key, KeyDescription, KeyringEntry, KeyringFile, Level, NameCheck, NameKind, NoParams,
   Origin, OrgShare, Outcome, Permission, Plan, PlanResult, PlanStep, Principal, Problem, Protection, QuotaChange,
   QuotaUsage, Request, Secret, Share, ShareMode, Spec, State, Status, StepResult, VSwitchFacts,
@@ -26,7 +27,10 @@ interface Timeout {
   timeoutMs?: number;
 }
 
-export type EncryptOptions = SealOptions & Timeout;
+export type EncryptOptions = SealOptions & Timeout & {
+  /** Reuse data keys within this cache's limits (by default each message gets its own). */
+  cache?: DataKeyCache;
+};
 export type DecryptOptions = CoreDecryptOptions & Timeout;
 
 /**

@@ -111,3 +111,35 @@ test("the shared golden vectors (written by Alibaba's SDK) give the same answers
     }
   }
 });
+
+test("a DataKeyCache reuses a data key within its limits, as the Rust API does", async () => {
+  const keys = await kms.WebCryptoKeyProvider.importRaw([{ arn: ARN_A, material: materialA }]);
+  let seals = 0;
+  const counting = { arns: () => keys.arns(), seal: (...a) => (seals++, keys.seal(...a)), open: (...a) => keys.open(...a) };
+  const cache = new kms.DataKeyCache({ maxMessages: 3, maxBytes: 1_000_000, maxAgeMs: 60_000 });
+  const messages = [];
+  for (const size of [10, 20, 100_000, 30]) messages.push(await kms.encrypt([counting], payload(size), { cache, context: { c: "1" } }));
+  assert.equal(seals, 2, "three messages on the first data key, the fourth on a new one");
+  assert.equal(cache.size, 1);
+  await kms.encrypt([counting], payload(10), { cache, context: { c: "2" } });
+  assert.equal(seals, 3, "another context, another data key");
+  await kms.encrypt([counting], payload(10));
+  assert.equal(seals, 4, "no cache passed, no reuse");
+  for (const [i, m] of messages.entries()) assert.equal((await kms.decrypt([keys], m)).plaintext.length, [10, 20, 100_000, 30][i]);
+
+  const bytesBound = new kms.DataKeyCache({ maxMessages: 100, maxBytes: 25, maxAgeMs: 60_000 });
+  seals = 0;
+  for (let i = 0; i < 3; i++) await kms.encrypt([counting], payload(10), { cache: bytesBound });
+  assert.equal(seals, 2, "10 + 10 bytes fit under 25, a third 10 does not");
+  const expired = new kms.DataKeyCache({ maxMessages: 100, maxBytes: 1000, maxAgeMs: 0 });
+  seals = 0;
+  for (let i = 0; i < 2; i++) await kms.encrypt([counting], payload(10), { cache: expired });
+  assert.equal(seals, 2, "an age of 0 keeps nothing");
+
+  cache.free();
+  await assert.rejects(kms.encrypt([counting], payload(1), { cache }), TypeError);
+  await assert.rejects(kms.encrypt([counting], payload(1), { cache: {} }), TypeError);
+  await assert.rejects(kms.decrypt([keys], messages[0], { cache: bytesBound }), TypeError);
+  assert.throws(() => new kms.DataKeyCache({ maxMessages: -1, maxBytes: 1, maxAgeMs: 1 }), (e) => e.code === "InvalidParameter.Request");
+  assert.throws(() => new kms.DataKeyCache({ maxMessages: 1, maxBytes: 1 }), (e) => e.code === "InvalidParameter.Request");
+});

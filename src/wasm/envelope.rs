@@ -3,16 +3,17 @@
 //! WebCrypto through a [`SealSession`] / [`OpenSession`] (faster for large bodies;
 //! the bytes are the same).
 
-use super::{optional, problem_to_js, to_js};
+use super::{from_js, optional, problem_to_js, to_js};
 use crate::code::{Code, Problem};
 use crate::envelope::message::TAG_LEN;
-use crate::envelope::{self, host, EncryptionContext, KeyArn, KeyProvider};
+use crate::envelope::{self, host, CacheLimits, DataKeyCache, EncryptionContext, KeyArn, KeyProvider};
 use crate::key_providers::blob::BlobKeyProvider;
 use crate::key_providers::js::{JsKeyProvider, JsKeys};
 use crate::key_providers::software::SoftwareKeyProvider;
 use crate::limits::{self, MAX_KEYRING_BYTES, MAX_KEYRING_KEYS};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::rc::Rc;
+use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
@@ -38,11 +39,56 @@ impl WasmSoftwareKeyProvider {
     }
 }
 
+/// How long a cached data key may serve, as JavaScript gives it (`maxAgeMs` in ms).
+#[cfg_attr(feature = "typescript", derive(tsify::Tsify))]
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DataKeyCacheLimits {
+    /// Messages one data key may seal.
+    max_messages: u64,
+    /// Plaintext bytes one data key may seal, all messages together.
+    max_bytes: u64,
+    /// How long after it was made a data key may still seal, in ms.
+    max_age_ms: u64,
+}
+
+/// Data keys reused within limits by the encryptions that pass it, as the Rust API's
+/// [`DataKeyCache`] does; the keys stay in wasm memory and are wiped when dropped.
+#[wasm_bindgen(js_name = DataKeyCache)]
+pub struct WasmDataKeyCache {
+    cache: Rc<DataKeyCache>,
+}
+
+#[wasm_bindgen(js_class = DataKeyCache)]
+impl WasmDataKeyCache {
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "DataKeyCacheLimits")] limits: JsValue,
+    ) -> Result<WasmDataKeyCache, JsValue> {
+        let given: DataKeyCacheLimits = from_js(&limits, Code::Request)?;
+        let limits = CacheLimits {
+            max_messages: given.max_messages,
+            max_bytes: given.max_bytes,
+            max_age: Duration::from_millis(given.max_age_ms),
+        };
+        // wasm has no system clock: the host's, in ms since the epoch.
+        let clock = || Duration::try_from_secs_f64(js_sys::Date::now() / 1000.0).unwrap_or_default();
+        Ok(WasmDataKeyCache { cache: Rc::new(DataKeyCache::with_clock(limits, Box::new(clock))) })
+    }
+
+    /// Data keys held now.
+    #[wasm_bindgen(getter)]
+    pub fn size(&self) -> usize {
+        self.cache.len()
+    }
+}
+
 /// The providers of one call, in the order given.
 #[wasm_bindgen]
 #[derive(Default)]
 pub struct KeyProviders {
     providers: Vec<Rc<dyn KeyProvider>>,
+    cache: Option<Rc<DataKeyCache>>,
 }
 
 #[derive(Serialize)]
@@ -85,13 +131,22 @@ struct SealCall {
     providers: Vec<Rc<dyn KeyProvider>>,
     keys: Vec<KeyArn>,
     options: envelope::EncryptOptions<'static>,
+    cache: Option<Rc<DataKeyCache>>,
 }
 
 impl KeyProviders {
     fn seal_call(&self, options: &JsValue) -> Result<SealCall, JsValue> {
         let options: envelope::SealOptions = optional(options, Code::Request)?;
         let (keys, options) = options.resolve(&refs(&self.providers)).map_err(|p| problem_to_js(&p))?;
-        Ok(SealCall { providers: self.providers.clone(), keys, options })
+        Ok(SealCall { providers: self.providers.clone(), keys, options, cache: self.cache.clone() })
+    }
+}
+
+impl SealCall {
+    /// The options with the cache lent to them, for the call's future.
+    fn options(&self) -> envelope::EncryptOptions<'_> {
+        let (context, algorithm) = (self.options.context.clone(), self.options.algorithm);
+        envelope::EncryptOptions { context, algorithm, cache: self.cache.as_deref() }
     }
 }
 
@@ -111,6 +166,12 @@ impl KeyProviders {
         self.providers.push(provider.provider.clone());
     }
 
+    /// Seals with data keys from `cache` while its limits allow (opening is not cached).
+    #[wasm_bindgen(js_name = useCache)]
+    pub fn use_cache(&mut self, cache: &WasmDataKeyCache) {
+        self.cache = Some(Rc::clone(&cache.cache));
+    }
+
     #[wasm_bindgen(js_name = addJs)]
     pub fn add_js(&mut self, provider: JsKeyProvider, arns: Vec<String>) -> Result<(), JsValue> {
         let arns = parse_arns(&arns, "/arns")?;
@@ -127,7 +188,7 @@ impl KeyProviders {
     ) -> Result<js_sys::Promise, JsValue> {
         let call = self.seal_call(&options)?;
         Ok(future_to_promise(async move {
-            let message = envelope::encrypt(&refs(&call.providers), &call.keys, &plaintext, &call.options)
+            let message = envelope::encrypt(&refs(&call.providers), &call.keys, &plaintext, &call.options())
                 .await
                 .map_err(|p| problem_to_js(&p))?;
             Ok(js_sys::Uint8Array::from(message.as_slice()).into())
@@ -160,7 +221,7 @@ impl KeyProviders {
     ) -> Result<js_sys::Promise, JsValue> {
         let call = self.seal_call(&options)?;
         Ok(future_to_promise(async move {
-            let sealing = envelope::begin_seal(&refs(&call.providers), &call.keys, length, &call.options)
+            let sealing = envelope::begin_seal(&refs(&call.providers), &call.keys, length, &call.options())
                 .await
                 .map_err(|p| problem_to_js(&p))?;
             Ok(SealSession(sealing).into())
