@@ -85,3 +85,31 @@ test("the page seals and opens with non-extractable WebCrypto keys", async () =>
   await page.screenshot({ path: `${repoRoot}/target/console.png`, fullPage: true });
   assert.deepEqual(consoleErrors, []);
 });
+
+test("under a Content-Security-Policy without 'wasm-unsafe-eval', a call fails with how to fix it", async () => {
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  const strict = await browser.newPage();
+  await strict.route(`${origin}/www/csp.html`, (route) =>
+    route.fulfill({
+      contentType: "text/html",
+      headers: { "content-security-policy": "script-src 'self'" },
+      body: '<!doctype html><script type="module" src="/www/csp.js"></script>',
+    }),
+  );
+  await strict.route(`${origin}/www/csp.js`, (route) =>
+    route.fulfill({
+      contentType: "text/javascript",
+      body: `import("/pkg/dist/validate.js").then((kms) => {
+        try { kms.validateName("alias", "alias/app"); window.__result = "loaded"; }
+        catch (e) { window.__result = { code: e.code, name: e.name, message: e.message }; }
+      });`,
+    }),
+  );
+  await strict.goto(`${origin}/www/csp.html`);
+  await strict.waitForFunction(() => window.__result !== undefined);
+  const result = await strict.evaluate(() => window.__result);
+  await strict.close();
+  assert.equal(result.code, "Module.LoadFailed");
+  assert.equal(result.name, "KmsError");
+  assert.match(result.message, /script-src needs 'wasm-unsafe-eval'/);
+});
