@@ -19,6 +19,10 @@ interface Thrown {
  * A rejected request also carries every problem (BindVpcs reports them all), the
  * quota after it (unchanged) and its audit record.
  */
+// Each entry (and its CommonJS copy) is a bundle of its own, with its own KmsError
+// class: a registered symbol marks them all, so instanceof and isKmsError hold across.
+const BRAND = Symbol.for("kms-instance.KmsError");
+
 export class KmsError extends Error {
   readonly code: Code;
   readonly path?: string;
@@ -40,6 +44,11 @@ export class KmsError extends Error {
     this.omitted = thrown.omitted ?? 0;
     this.quota = thrown.quota;
     this.audit = thrown.audit;
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
   }
 }
 

@@ -51,33 +51,56 @@ function loadFailed(cause: unknown): KmsError {
 const notLoaded = () =>
   new KmsError({
     code: "Module.NotLoaded",
-    message: "this entry carries no wasm module: call init(url | response | bytes | module) or initSync(bytes | module) first",
+    message: pending
+      ? "the wasm module is still loading: await init() before calling"
+      : "this entry carries no wasm module: call init(url | response | bytes | module) or initSync(bytes | module) first",
   });
+
+/** The module's bytes from a URL or a response; a failed fetch says so (no CSP advice: it is not a compile). */
+async function fetched(source: string | URL | Response | PromiseLike<Response>): Promise<ArrayBuffer> {
+  let response: Response;
+  try {
+    response = (await (typeof source === "string" || source instanceof URL ? fetch(source) : source)) as Response;
+  } catch (cause) {
+    throw new KmsError({ code: "Module.LoadFailed", message: `fetching the module failed (${cause instanceof Error ? cause.message : String(cause)})`, cause });
+  }
+  if (typeof response?.arrayBuffer !== "function") throw new TypeError("init takes a URL, a Response, the bytes or a WebAssembly.Module");
+  if (!response.ok) {
+    throw new KmsError({ code: "Module.LoadFailed", message: `fetching ${response.url || "the module"} answered ${response.status}` });
+  }
+  return response.arrayBuffer();
+}
 
 /** A compiled module from any source `init` takes; only the compile itself is left to the host. */
 async function compile(source: InitSource): Promise<WebAssembly.Module> {
   if (source instanceof WebAssembly.Module) return source;
-  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return WebAssembly.compile(source as BufferSource);
-  const response = (await (typeof source === "string" || source instanceof URL ? fetch(source) : source)) as Response;
-  if (!response.ok) throw new Error(`fetching ${response.url || "the module"} answered ${response.status}`);
-  return WebAssembly.compile(await response.arrayBuffer());
+  const bytes = source instanceof ArrayBuffer || ArrayBuffer.isView(source) ? source : await fetched(source as string | URL | Response | PromiseLike<Response>);
+  try {
+    return await WebAssembly.compile(bytes as BufferSource);
+  } catch (e) {
+    throw loadFailed(e);
+  }
 }
 
+let pending: Promise<void> | undefined;
+
 /**
- * Loads the module now, without blocking: from `source`, or (default entries) the
- * bytes the entry carries. Optional for the default and workerd entries, which load at
- * the first call; needed once for a slim entry. Calling it again does nothing.
+ * Loads the module now: from `source`, or (default entries) the bytes the entry carries,
+ * compiled asynchronously. Optional for the default and workerd entries, which load at
+ * the first call; needed once for a slim entry. Calls while one is loading share it;
+ * once loaded, it does nothing.
  */
 export function init(source?: InitSource): Promise<void> {
   if (loaded) return Promise.resolve();
+  if (pending) return pending;
   const from = source ?? carried();
   if (from === undefined) return Promise.reject(notLoaded());
-  return compile(from).then(
-    (module) => initSync(module),
-    (e) => {
-      throw loadFailed(e);
-    },
-  );
+  pending = compile(from)
+    .then((module) => initSync(module))
+    .finally(() => {
+      pending = undefined;
+    });
+  return pending;
 }
 
 /** Loads the module now, synchronously, from its bytes or a compiled module (or what the entry carries). */

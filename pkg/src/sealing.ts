@@ -32,15 +32,16 @@ const caches = new WeakMap<DataKeyCache, glue.DataKeyCache>();
 /**
  * Data keys reused by the `encrypt` calls that pass it (`{ cache }`), each for at most
  * `maxMessages` messages, `maxBytes` bytes of plaintext and `maxAgeMs`, per set of keys,
- * algorithm and context: the Rust API's `DataKeyCache`. The keys stay in wasm memory.
- * Opening is never cached.
+ * algorithm and context: the Rust API's `DataKeyCache`. The keys are kept in wasm memory
+ * (a body of 16 KiB or more imports a copy into WebCrypto, wiped after). A hit is used
+ * without asking a provider, as in Rust. Opening is never cached.
  */
 export class DataKeyCache {
   constructor(limits: DataKeyCacheLimits) {
     caches.set(this, guard(() => new (wasm().DataKeyCache)(args.options<DataKeyCacheLimits>("limits", limits) as DataKeyCacheLimits)));
   }
 
-  /** Data keys held now (a key leaves at its first limit). */
+  /** Data keys held now (one past its age leaves at the next encrypt, or at `free`). */
   get size(): number {
     return caches.get(this)?.size ?? 0;
   }
@@ -56,7 +57,9 @@ export class DataKeyCache {
 function cacheOf(value: unknown): glue.DataKeyCache | undefined {
   if (value === undefined) return undefined;
   const inner = value instanceof DataKeyCache ? caches.get(value) : undefined;
-  if (!inner) throw new TypeError("options.cache must be a DataKeyCache that has not been freed");
+  if (!inner) {
+    throw new TypeError("options.cache must be a DataKeyCache of this entry (each entry has its own module) that has not been freed");
+  }
   return inner;
 }
 

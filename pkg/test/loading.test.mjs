@@ -45,3 +45,27 @@ test("each job's module holds only its job's exports", async () => {
   assert.ok(envelope.some((n) => /keyproviders/i.test(n)) && !envelope.some((n) => /validatebindvpcs|runplan/i.test(n)));
   assert.ok(["validateBindVpcs", "runPlan"].every((n) => full.includes(n)) && full.some((n) => /keyproviders/i.test(n)));
 });
+
+test("a KmsError from any entry, ESM or CommonJS, is a KmsError to every entry", async () => {
+  const everything = await import("kms-instance");
+  const validate = createRequire(import.meta.url)("kms-instance/validate");
+  let thrown;
+  try {
+    everything.runPlan("{");
+  } catch (e) {
+    thrown = e;
+  }
+  assert.ok(thrown instanceof validate.KmsError && validate.isKmsError(thrown) && thrown instanceof everything.KmsError);
+  assert.ok(!(new Error("x") instanceof validate.KmsError) && !validate.isKmsError({ code: "Module.NotLoaded" }));
+});
+
+test("init: a failed fetch says so, without CSP advice; calls while loading share one load", async () => {
+  const slim = await import("kms-instance/slim");
+  await assert.rejects(slim.init(Promise.resolve(new Response("no", { status: 404 }))), (e) => e.code === "Module.LoadFailed" && /answered 404/.test(e.message) && !/wasm-unsafe-eval/.test(e.message));
+  await assert.rejects(slim.init({}), TypeError);
+  const first = slim.init(Promise.resolve(new Response(wasmFile("full"))));
+  assert.throws(() => slim.runPlan("{}"), (e) => e.code === "Module.NotLoaded" && /still loading/.test(e.message));
+  assert.equal(slim.init(new Uint8Array(1)), first, "a second call while loading gets the first's promise");
+  await first;
+  assert.equal(slim.validateName("alias", "alias/acs/x").error.code, "InvalidParameter.Alias");
+});
