@@ -285,6 +285,19 @@ fn caching_honours_the_age_limit() {
 }
 
 #[test]
+fn an_expired_key_is_dropped_when_the_cache_is_counted() {
+    let limits = CacheLimits { max_messages: 100, max_bytes: u64::MAX, max_age: Duration::from_secs(60) };
+    let now = Arc::new(AtomicU64::new(0));
+    let clock = Arc::clone(&now);
+    let cache = DataKeyCache::with_clock(limits, Box::new(move || Duration::from_secs(clock.load(Ordering::SeqCst))));
+    let options = EncryptOptions { cache: Some(&cache), ..EncryptOptions::default() };
+    block_on(envelope::encrypt(&[&bridge(&["k1"])], &[arn("k1")], b"x", &options)).unwrap();
+    assert_eq!(cache.len(), 1);
+    now.store(60, Ordering::SeqCst);
+    assert_eq!(cache.len(), 0, "past its age, with no encryption since");
+}
+
+#[test]
 fn caching_separates_contexts_and_algorithms() {
     let limits = CacheLimits { max_messages: 100, max_bytes: u64::MAX, max_age: Duration::from_secs(60) };
     let cache = DataKeyCache::with_clock(limits, Box::new(|| Duration::ZERO));

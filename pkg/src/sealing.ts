@@ -41,7 +41,7 @@ export class DataKeyCache {
     caches.set(this, guard(() => new (wasm().DataKeyCache)(args.options<DataKeyCacheLimits>("limits", limits) as DataKeyCacheLimits)));
   }
 
-  /** Data keys held now (one past its age leaves at the next encrypt, or at `free`). */
+  /** Data keys held now (those past their age are dropped, and wiped, first). */
   get size(): number {
     return caches.get(this)?.size ?? 0;
   }

@@ -135,6 +135,11 @@ test("a DataKeyCache reuses a data key within its limits, as the Rust API does",
   seals = 0;
   for (let i = 0; i < 2; i++) await kms.encrypt([counting], payload(10), { cache: expired });
   assert.equal(seals, 2, "an age of 0 keeps nothing");
+  const short = new kms.DataKeyCache({ maxMessages: 100, maxBytes: 1000, maxAgeMs: 50 });
+  await kms.encrypt([counting], payload(10), { cache: short });
+  assert.equal(short.size, 1);
+  await new Promise((r) => setTimeout(r, 80));
+  assert.equal(short.size, 0, "past its age, the key is dropped when the cache is counted");
 
   cache.free();
   await assert.rejects(kms.encrypt([counting], payload(1), { cache }), TypeError);

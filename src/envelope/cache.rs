@@ -2,8 +2,9 @@
 //! is reused for at most `max_messages` messages, `max_bytes` bytes of plaintext and
 //! `max_age`, per (set of keys, algorithm, context). Off unless a cache is passed.
 //!
-//! An entry that reaches a limit is dropped at once (and its key wiped), and expired
-//! entries are dropped at every use, so the cache never holds a key past its limits.
+//! An entry that reaches a limit is dropped at once (and its key wiped); expired entries
+//! are dropped at every use and when the cache is counted, so no key serves past its
+//! limits (an expired one stays in memory until then, or until the cache is dropped).
 //! Only encryption is cached.
 
 use super::{context_bytes, Algorithm, EncryptionContext, KeyArn, Materials};
@@ -74,9 +75,12 @@ impl DataKeyCache {
         DataKeyCache { limits, clock, entries: Mutex::new(Vec::new()) }
     }
 
-    /// Keys held now.
+    /// Keys held now: those past their age are dropped (and wiped) first.
     pub fn len(&self) -> usize {
-        self.entries().len()
+        let now = (self.clock)();
+        let mut entries = self.entries();
+        entries.retain(|e| now.saturating_sub(e.created) < self.limits.max_age);
+        entries.len()
     }
 
     /// Whether it holds no key.
