@@ -3,8 +3,8 @@
 //! `max_age`, per (set of keys, algorithm, context). Off unless a cache is passed.
 //!
 //! An entry that reaches a limit is dropped at once (and its key wiped); expired entries
-//! are dropped at every use and when the cache is counted, so no key serves past its
-//! limits (an expired one stays in memory until then, or until the cache is dropped).
+//! are dropped whenever the cache is used or counted, so no key serves past its limits
+//! (an expired one stays in memory until then, or until the cache is dropped).
 //! Only encryption is cached.
 
 use super::{context_bytes, Algorithm, EncryptionContext, KeyArn, Materials};
@@ -77,10 +77,7 @@ impl DataKeyCache {
 
     /// Keys held now: those past their age are dropped (and wiped) first.
     pub fn len(&self) -> usize {
-        let now = (self.clock)();
-        let mut entries = self.entries();
-        entries.retain(|e| now.saturating_sub(e.created) < self.limits.max_age);
-        entries.len()
+        self.live().len()
     }
 
     /// Whether it holds no key.
@@ -88,9 +85,14 @@ impl DataKeyCache {
         self.len() == 0
     }
 
-    fn entries(&self) -> std::sync::MutexGuard<'_, Vec<Entry>> {
+    /// The entries, locked, with those past their age dropped (and their keys wiped):
+    /// every use of the cache goes through here, so none sees an expired key.
+    fn live(&self) -> std::sync::MutexGuard<'_, Vec<Entry>> {
+        let now = (self.clock)();
         // A panic elsewhere cannot leave an entry half-updated: recover the list.
-        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.retain(|e| now.saturating_sub(e.created) < self.limits.max_age);
+        entries
     }
 
     /// A cached data key for one more message of `bytes` bytes, if one may serve it.
@@ -101,10 +103,8 @@ impl DataKeyCache {
         context: &EncryptionContext,
         bytes: u64,
     ) -> Option<Arc<Materials>> {
-        let now = (self.clock)();
         let key = CacheKey::new(keys, algorithm, context);
-        let mut entries = self.entries();
-        entries.retain(|e| now.saturating_sub(e.created) < self.limits.max_age);
+        let mut entries = self.live();
         let i = entries.iter().position(|e| e.key == key)?;
         let e = entries.get_mut(i)?;
         let (messages, total) = (e.messages.saturating_add(1), e.bytes.saturating_add(bytes));
@@ -134,7 +134,7 @@ impl DataKeyCache {
             return;
         }
         let key = CacheKey::new(keys, algorithm, context);
-        let mut entries = self.entries();
+        let mut entries = self.live();
         entries.retain(|e| e.key != key);
         entries.push(Entry { key, materials, created: (self.clock)(), messages: 1, bytes });
     }
