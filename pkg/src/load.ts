@@ -36,9 +36,12 @@ function carried(): InitSyncSource | undefined {
   return bytes;
 }
 
+/** What a failure says, for a message that wraps it. */
+const reason = (cause: unknown) => (cause instanceof Error ? cause.message : String(cause));
+
 /** A failed compile or instantiation, with what usually causes it on the web. */
 function loadFailed(cause: unknown): KmsError {
-  const why = cause instanceof Error ? cause.message : String(cause);
+  const why = reason(cause);
   return new KmsError({
     code: "Module.LoadFailed",
     message:
@@ -62,7 +65,7 @@ async function fetched(source: string | URL | Response | PromiseLike<Response>):
   try {
     response = (await (typeof source === "string" || source instanceof URL ? fetch(source) : source)) as Response;
   } catch (cause) {
-    throw new KmsError({ code: "Module.LoadFailed", message: `fetching the module failed (${cause instanceof Error ? cause.message : String(cause)})`, cause });
+    throw new KmsError({ code: "Module.LoadFailed", message: `fetching the module failed (${reason(cause)})`, cause });
   }
   if (typeof response?.arrayBuffer !== "function") throw new TypeError("init takes a URL, a Response, the bytes or a WebAssembly.Module");
   if (!response.ok) {
