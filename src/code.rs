@@ -145,6 +145,16 @@ codes! {
     BridgeAuthenticationFailed = "Bridge.AuthenticationFailed",
     BridgeKeyNotFound = "Bridge.KeyNotFound",
     BridgeHsm = "Bridge.Hsm",
+    // The remote proxy (ENVELOPE.md "The remote proxy"): the XKS Proxy API's errors that
+    // the five above do not name, TLS, and an answer the client cannot use or trust.
+    BridgeAccessDenied = "Bridge.AccessDenied",
+    BridgeKeyUnusable = "Bridge.KeyUnusable",
+    BridgeThrottled = "Bridge.Throttled",
+    BridgeDependencyTimeout = "Bridge.DependencyTimeout",
+    BridgeRejected = "Bridge.Rejected",
+    BridgeInvalidResponse = "Bridge.InvalidResponse",
+    BridgeIntegrity = "Bridge.IntegrityMismatch",
+    BridgeTls = "Bridge.Tls",
     // The npm package's wasm module (thrown by its loader, never by the core): a slim
     // entry used before init(), and a module the host would not compile or instantiate.
     ModuleNotLoaded = "Module.NotLoaded",

@@ -59,6 +59,8 @@ pub mod platform;
 pub mod rules;
 #[cfg(all(target_arch = "wasm32", any(feature = "validate", feature = "envelope")))]
 mod wasm;
+#[cfg(feature = "xks")]
+pub mod xks;
 
 // The rules' modules where callers have always named them.
 #[cfg(feature = "rules")]

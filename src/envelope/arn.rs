@@ -17,6 +17,11 @@ impl KeyArn {
         &self.arn
     }
 
+    /// The region, the ARN's third part.
+    pub fn region(&self) -> &str {
+        self.arn.split(':').nth(2).unwrap_or_default()
+    }
+
     /// The raw key id, the part after `key/`; KMS and the software blob use it.
     pub fn key_id(&self) -> &str {
         &self.key_id
@@ -73,6 +78,7 @@ mod tests {
     fn parses_the_sdk_arn() {
         let a: KeyArn = "acs:kms:cn-hangzhou:1207089758810000:key/key-hzz62f4a5c2d7ab12cd".parse().unwrap();
         assert_eq!(a.key_id(), "key-hzz62f4a5c2d7ab12cd");
+        assert_eq!(a.region(), "cn-hangzhou");
         for bad in
             ["", "key-1", "acs:kms:cn-hangzhou:1:alias/x", "acs:oss:r:1:key/x", "acs:kms::1:key/x", "acs:kms:r:1:key/"]
         {

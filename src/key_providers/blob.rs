@@ -7,6 +7,9 @@
 //! `keyId` is the raw key id (the part of the ARN after `key/`); the ciphertext is the
 //! data key under an AES-256 master key in GCM, with AAD = the context bytes `C`.
 //!
+//! A key behind an XKS proxy writes version 2 ([`ProxyBlob`]), which carries what the
+//! proxy returned; a store here never opens one, and a proxy is never sent version 1.
+//!
 //! Where the master keys live differs (process memory, a PKCS#11 token, the host's
 //! WebCrypto); what is done with them does not. So a [`MasterKeys`] store only seals
 //! and opens under a named key, and [`BlobKeyProvider`] does the rest once: data keys, IVs,
@@ -61,6 +64,71 @@ impl<'a> Blob<'a> {
             return Err(opaque());
         }
         Ok(Blob { key_id: std::str::from_utf8(key_id).map_err(|_| opaque())?, iv: *iv, sealed })
+    }
+}
+
+const PROXY_BLOB_VERSION: u8 = 0x02;
+
+/// A CiphertextBlob of a key behind an XKS proxy (version 2), read without copying:
+///
+/// ```text
+/// 0x02 | u8 len(keyId) | keyId | u8 len(iv) | iv | u8 len(meta) | meta | ciphertext | tag(16)
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProxyBlob<'a> {
+    /// The raw key id of the ARN it was made under.
+    pub key_id: &'a str,
+    /// The proxy's `initializationVector` (12 or 16 bytes).
+    pub iv: &'a [u8],
+    /// The proxy's `ciphertextMetadata` (0 to 20 bytes).
+    pub metadata: &'a [u8],
+    /// The proxy's `ciphertext`.
+    pub ciphertext: &'a [u8],
+    /// The proxy's `authenticationTag`.
+    pub tag: &'a [u8; TAG_LEN],
+}
+
+/// Bytes of a proxy's `ciphertextMetadata`, at most (XKS Proxy API).
+pub const MAX_PROXY_METADATA: usize = 20;
+
+impl<'a> ProxyBlob<'a> {
+    /// The blob's bytes; `InvalidParameter.KeyId` for a key id over 255 bytes, and
+    /// `InvalidCiphertext` for an IV or metadata the format does not hold.
+    pub fn encode(&self) -> Result<Vec<u8>, Problem> {
+        let key_len =
+            u8::try_from(self.key_id.len()).map_err(|_| Problem::new(Code::KeyId, "a key id is at most 255 bytes"))?;
+        if !matches!(self.iv.len(), 12 | 16) || self.metadata.len() > MAX_PROXY_METADATA {
+            return Err(opaque());
+        }
+        let mut out = vec![PROXY_BLOB_VERSION, key_len];
+        out.extend_from_slice(self.key_id.as_bytes());
+        for part in [self.iv, self.metadata] {
+            out.push(u8::try_from(part.len()).map_err(|_| opaque())?);
+            out.extend_from_slice(part);
+        }
+        out.extend_from_slice(self.ciphertext);
+        out.extend_from_slice(self.tag);
+        Ok(out)
+    }
+
+    /// Reads a version-2 blob; `InvalidCiphertext` for anything else.
+    pub fn decode(bytes: &'a [u8]) -> Result<Self, Problem> {
+        fn field(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+            let (len, rest) = bytes.split_first()?;
+            rest.split_at_checked(usize::from(*len))
+        }
+        let [PROXY_BLOB_VERSION, rest @ ..] = bytes else {
+            return Err(opaque());
+        };
+        let (key_id, rest) = field(rest).ok_or_else(opaque)?;
+        let (iv, rest) = field(rest).ok_or_else(opaque)?;
+        let (metadata, rest) = field(rest).ok_or_else(opaque)?;
+        let (ciphertext, tag) = rest.split_last_chunk::<TAG_LEN>().ok_or_else(opaque)?;
+        if !matches!(iv.len(), 12 | 16) || metadata.len() > MAX_PROXY_METADATA {
+            return Err(opaque());
+        }
+        let key_id = std::str::from_utf8(key_id).map_err(|_| opaque())?;
+        Ok(ProxyBlob { key_id, iv, metadata, ciphertext, tag })
     }
 }
 
@@ -182,5 +250,21 @@ mod tests {
         other[0] = 2;
         assert!(Blob::decode(&other).is_err());
         assert!(Blob::decode(&[]).is_err());
+    }
+
+    #[test]
+    fn proxy_blobs_round_trip_and_are_not_version_1() {
+        let tag = [9u8; TAG_LEN];
+        let blob = ProxyBlob { key_id: "k", iv: &[1; 16], metadata: b"meta", ciphertext: &[5; 32], tag: &tag };
+        let bytes = blob.encode().unwrap();
+        assert_eq!(ProxyBlob::decode(&bytes).unwrap(), blob);
+        assert!(Blob::decode(&bytes).is_err());
+        let v1 = Blob::encode("k", &[1; 12], &[7; 48]).unwrap();
+        assert!(ProxyBlob::decode(&v1).is_err());
+        for cut in 0..bytes.len() - TAG_LEN - 32 {
+            assert!(ProxyBlob::decode(&bytes[..cut]).is_err(), "{cut}");
+        }
+        let odd_iv = ProxyBlob { iv: &[1; 13], ..blob };
+        assert!(odd_iv.encode().is_err());
     }
 }

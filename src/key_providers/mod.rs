@@ -8,3 +8,5 @@ pub(crate) mod js;
 #[cfg(all(feature = "pkcs11", not(target_arch = "wasm32")))]
 pub mod pkcs11;
 pub mod software;
+#[cfg(feature = "xks")]
+pub mod xks;
