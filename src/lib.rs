@@ -61,6 +61,8 @@ pub mod rules;
 mod wasm;
 #[cfg(feature = "xks")]
 pub mod xks;
+#[cfg(all(feature = "xks-proxy", not(target_arch = "wasm32")))]
+pub mod xks_proxy;
 
 // The rules' modules where callers have always named them.
 #[cfg(feature = "rules")]

@@ -76,6 +76,13 @@ enum Command {
     /// Manage master keys on a PKCS#11 token.
     #[command(subcommand)]
     Pkcs11(Pkcs11Command),
+    /// Serve the XKS Proxy API v1 in front of a PKCS#11 token (README "The XKS proxy").
+    #[cfg(feature = "xks-proxy")]
+    XksProxy {
+        /// The configuration file (JSON); secrets come from the variables or files it names.
+        #[arg(long, value_name = "FILE")]
+        config: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -123,6 +130,8 @@ fn main() -> ExitCode {
         }
         Command::Decrypt { keys, require_context } => cli::envelope::decrypt(&keys, &require_context),
         Command::Pkcs11(Pkcs11Command::GenerateKey { token, arn }) => cli::envelope::generate_key(&token, &arn),
+        #[cfg(feature = "xks-proxy")]
+        Command::XksProxy { config } => cli::xks::xks_proxy(&config),
     };
     result.unwrap_or_else(|Fatal(message)| fail(&format!("kms-instance: {message}")))
 }

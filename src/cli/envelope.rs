@@ -23,10 +23,11 @@ pub enum Pkcs11Command {
     },
 }
 
-/// Where the master keys are: a keyring file, or a PKCS#11 token.
+/// Where the master keys are: a keyring file, a PKCS#11 token, an XKS proxy (any of
+/// them together: each key is looked for in that order).
 #[derive(Args)]
 #[group(skip)]
-#[command(group(clap::ArgGroup::new("master_keys").required(true).args(["keyring", "pkcs11_module"])))]
+#[command(group(clap::ArgGroup::new("master_keys").required(true).multiple(true).args(["keyring", "pkcs11_module", "xks"])))]
 pub struct KeySource {
     /// A keyring file: {"keys": [{"arn": "acs:kms:…:key/…", "material": "<base64 of 32 bytes>"}]}.
     #[arg(long, value_name = "FILE")]
@@ -39,6 +40,13 @@ pub struct KeySource {
     /// The environment variable holding the token's user PIN.
     #[arg(long, value_name = "VAR", requires = "pkcs11_module")]
     pub pin_env: Option<String>,
+    /// An XKS proxy provider file: {"proxy": {"endpoint", "uriPrefix", "accessKeyId",
+    /// "principal", "keys", …}, "trust": "systemRoots" | {"caFile"} | {"fingerprint"}}.
+    #[arg(long, value_name = "FILE", requires = "xks_secret_env")]
+    pub xks: Option<PathBuf>,
+    /// The environment variable holding the proxy credential's secret access key.
+    #[arg(long, value_name = "VAR", requires = "xks")]
+    pub xks_secret_env: Option<String>,
 }
 
 #[derive(Args)]
@@ -97,17 +105,34 @@ fn open_token(_: &std::path::Path, _: &str, pin_env: &str) -> Result<SoftwareKey
     Err(Fatal("this build has no PKCS#11 support (feature pkcs11)".into()))
 }
 
-fn key_provider(keys: &KeySource) -> Result<Box<dyn KeyProvider>, Fatal> {
-    match (&keys.keyring, &keys.pkcs11_module, &keys.token_label, &keys.pin_env) {
-        (Some(file), ..) => {
-            let json = read_text(&file.to_string_lossy(), MAX_KEYRING_BYTES, Code::Keyring)?;
-            let bridge =
-                SoftwareKeyProvider::from_keyring_json(&json).map_err(|p| Fatal(format!("{}: {p}", file.display())))?;
-            Ok(Box::new(bridge))
-        }
-        (None, Some(module), Some(label), Some(pin_env)) => Ok(Box::new(open_token(module, label, pin_env)?)),
-        _ => Err(Fatal("name a --keyring, or a --pkcs11-module with --token-label and --pin-env".into())),
+fn key_providers(keys: &KeySource) -> Result<Vec<Box<dyn KeyProvider>>, Fatal> {
+    let mut providers: Vec<Box<dyn KeyProvider>> = Vec::new();
+    if let Some(file) = &keys.keyring {
+        let json = read_text(&file.to_string_lossy(), MAX_KEYRING_BYTES, Code::Keyring)?;
+        let bridge =
+            SoftwareKeyProvider::from_keyring_json(&json).map_err(|p| Fatal(format!("{}: {p}", file.display())))?;
+        providers.push(Box::new(bridge));
     }
+    if let (Some(module), Some(label), Some(pin_env)) = (&keys.pkcs11_module, &keys.token_label, &keys.pin_env) {
+        providers.push(Box::new(open_token(module, label, pin_env)?));
+    }
+    if let (Some(file), Some(secret_env)) = (&keys.xks, &keys.xks_secret_env) {
+        providers.push(Box::new(open_proxy(file, secret_env)?));
+    }
+    if providers.is_empty() {
+        return Err(Fatal("name a --keyring, a --pkcs11-module with --token-label and --pin-env, or --xks".into()));
+    }
+    Ok(providers)
+}
+
+#[cfg(feature = "xks")]
+fn open_proxy(file: &std::path::Path, secret_env: &str) -> Result<impl KeyProvider, Fatal> {
+    super::xks::open_bridge(file, secret_env)
+}
+
+#[cfg(not(feature = "xks"))]
+fn open_proxy(_: &std::path::Path, _: &str) -> Result<SoftwareKeyProvider, Fatal> {
+    Err(Fatal("this build has no XKS proxy support (feature xks)".into()))
 }
 
 pub fn encrypt(
@@ -128,20 +153,22 @@ pub fn encrypt(
         },
         cache: None,
     };
-    let provider = key_provider(keys)?;
-    // The package's rule too: no key named, the keys the provider lists.
-    let arns = if arns.is_empty() { envelope::listed_keys(&[provider.as_ref()]) } else { arns };
+    let providers = key_providers(keys)?;
+    let providers: Vec<&dyn KeyProvider> = providers.iter().map(|p| p.as_ref()).collect();
+    // The package's rule too: no key named, the keys the providers list.
+    let arns = if arns.is_empty() { envelope::listed_keys(&providers) } else { arns };
     let plaintext = read_stdin_bytes()?;
-    let message = pollster::block_on(envelope::encrypt(&[provider.as_ref()], &arns, &plaintext, &options))?;
+    let message = pollster::block_on(envelope::encrypt(&providers, &arns, &plaintext, &options))?;
     write_stdout(&message)?;
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn decrypt(keys: &KeySource, require_context: &[String]) -> Result<ExitCode, Fatal> {
     let options = envelope::DecryptOptions { require_context: parse_context(require_context, "--require-context")? };
-    let provider = key_provider(keys)?;
+    let providers = key_providers(keys)?;
+    let providers: Vec<&dyn KeyProvider> = providers.iter().map(|p| p.as_ref()).collect();
     let message = read_stdin_bytes()?;
-    match pollster::block_on(envelope::decrypt(&[provider.as_ref()], &message, &options)) {
+    match pollster::block_on(envelope::decrypt(&providers, &message, &options)) {
         Ok(opened) => {
             write_stdout(&opened.plaintext)?;
             Ok(ExitCode::SUCCESS)

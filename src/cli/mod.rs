@@ -5,3 +5,5 @@ pub mod envelope;
 pub mod io;
 pub mod plan;
 pub mod validate;
+#[cfg(feature = "xks")]
+pub mod xks;

@@ -144,7 +144,7 @@ impl BlobKeyProvider<Pkcs11Keys> {
     /// sensitive, never extractable, for encryption and decryption only.
     pub fn generate_master_key(&self, arn: &KeyArn) -> Result<(), Problem> {
         self.0.with_session(true, |s| {
-            if Pkcs11Keys::find_key(s, arn).is_ok() {
+            if Pkcs11Keys::find_key(s, arn.key_id()).is_ok() {
                 return Err(Problem::new(
                     Code::Keyring,
                     format!("the token already holds a key labelled {:?}", arn.key_id()),
@@ -196,43 +196,37 @@ impl Pkcs11Keys {
         result
     }
 
-    fn find_key(session: &Session, arn: &KeyArn) -> Result<ObjectHandle, Problem> {
-        let template = [Attribute::Class(ObjectClass::SECRET_KEY), Attribute::Label(arn.key_id().as_bytes().to_vec())];
+    fn find_key(session: &Session, label: &str) -> Result<ObjectHandle, Problem> {
+        let template = [Attribute::Class(ObjectClass::SECRET_KEY), Attribute::Label(label.as_bytes().to_vec())];
         match session.find_objects(&template).map_err(map)?[..] {
             [key] => Ok(key),
-            [] => Err(Problem::new(
-                Code::BridgeKeyNotFound,
-                format!("no secret key labelled {:?} on the token", arn.key_id()),
-            )),
-            _ => Err(Problem::new(Code::BridgeHsm, format!("several secret keys are labelled {:?}", arn.key_id()))),
+            [] => Err(Problem::new(Code::BridgeKeyNotFound, format!("no secret key labelled {label:?} on the token"))),
+            _ => Err(Problem::new(Code::BridgeHsm, format!("several secret keys are labelled {label:?}"))),
         }
     }
 
-    fn gcm<'a>(iv: &'a mut [u8], aad: &'a [u8]) -> Result<Mechanism<'a>, Problem> {
-        Ok(Mechanism::AesGcm(GcmParams::new(iv, aad, Ulong::from(GCM_TAG_BITS)).map_err(map)?))
-    }
-}
-
-#[async_trait::async_trait]
-impl MasterKeys for Pkcs11Keys {
-    async fn seal(&self, key: &KeyArn, iv: &[u8; IV_LEN], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Problem> {
+    /// `ciphertext | tag` of `plaintext` under the key labelled `label`, in AES-GCM
+    /// with a 12- or 16-byte `iv` (the XKS proxy's call; the bridge's is [`MasterKeys::seal`]).
+    pub fn seal_labelled(&self, label: &str, iv: &[u8], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Problem> {
         self.with_session(false, |s| {
-            let handle = Self::find_key(s, key)?;
-            let mut iv = *iv;
+            let handle = Self::find_key(s, label)?;
+            let mut iv = iv.to_vec();
             s.encrypt(&Self::gcm(&mut iv, aad)?, handle, plaintext).map_err(map)
         })
     }
 
-    async fn open(
+    /// Opens `ciphertext | tag` under the key labelled `label`; `InvalidCiphertext`
+    /// when it does not open.
+    pub fn open_labelled(
         &self,
-        key: &KeyArn,
-        iv: &[u8; IV_LEN],
+        label: &str,
+        iv: &[u8],
         aad: &[u8],
         sealed: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, Problem> {
         self.with_session(false, |s| {
-            let handle = Self::find_key(s, key)?;
-            let mut iv = *iv;
+            let handle = Self::find_key(s, label)?;
+            let mut iv = iv.to_vec();
             s.decrypt(&Self::gcm(&mut iv, aad)?, handle, sealed).map(Zeroizing::new).map_err(|e| match e {
                 // SoftHSM2 reports a GCM tag mismatch as a general error, where HSMs say
                 // CKR_ENCRYPTED_DATA_INVALID. If the token still answers, the blob was bad.
@@ -246,9 +240,51 @@ impl MasterKeys for Pkcs11Keys {
         })
     }
 
+    /// Whether the token has a secret key labelled `label`.
+    pub fn has_label(&self, label: &str) -> Result<bool, Problem> {
+        self.with_session(false, |s| match Self::find_key(s, label) {
+            Ok(_) => Ok(true),
+            Err(p) if p.code == Code::BridgeKeyNotFound => Ok(false),
+            Err(p) => Err(p),
+        })
+    }
+
+    /// `len` bytes from the token's generator (`C_GenerateRandom`).
+    pub fn random_bytes(&self, len: usize) -> Result<Vec<u8>, Problem> {
+        let len = u32::try_from(len).map_err(|_| Problem::new(Code::BridgeHsm, "too many random bytes asked"))?;
+        self.with_session(false, |s| s.generate_random_vec(len).map_err(map))
+    }
+
+    /// The token's label and model, as its `C_GetTokenInfo` says.
+    pub fn token(&self) -> Result<(String, String), Problem> {
+        let info = self.ctx.get_token_info(self.slot).map_err(map)?;
+        Ok((self.token_label.clone(), format!("{} {}", info.manufacturer_id(), info.model()).trim().to_string()))
+    }
+
+    fn gcm<'a>(iv: &'a mut [u8], aad: &'a [u8]) -> Result<Mechanism<'a>, Problem> {
+        Ok(Mechanism::AesGcm(GcmParams::new(iv, aad, Ulong::from(GCM_TAG_BITS)).map_err(map)?))
+    }
+}
+
+#[async_trait::async_trait]
+impl MasterKeys for Pkcs11Keys {
+    async fn seal(&self, key: &KeyArn, iv: &[u8; IV_LEN], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Problem> {
+        self.seal_labelled(key.key_id(), iv, aad, plaintext)
+    }
+
+    async fn open(
+        &self,
+        key: &KeyArn,
+        iv: &[u8; IV_LEN],
+        aad: &[u8],
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, Problem> {
+        self.open_labelled(key.key_id(), iv, aad, sealed)
+    }
+
     async fn describe(&self, key: &KeyArn) -> Result<KeyDescription, Problem> {
         self.with_session(false, |s| {
-            let handle = Self::find_key(s, key)?;
+            let handle = Self::find_key(s, key.key_id())?;
             let attributes =
                 s.get_attributes(handle, &[AttributeType::KeyType, AttributeType::ValueLen]).map_err(map)?;
             let is_aes = attributes.iter().any(|a| matches!(a, Attribute::KeyType(t) if *t == KeyType::AES));
@@ -265,16 +301,11 @@ impl MasterKeys for Pkcs11Keys {
 
     /// The token's own generator (`C_GenerateRandom`), for data keys and IVs.
     async fn random(&self, len: usize) -> Result<Vec<u8>, Problem> {
-        let len = u32::try_from(len).map_err(|_| Problem::new(Code::BridgeHsm, "too many random bytes asked"))?;
-        self.with_session(false, |s| s.generate_random_vec(len).map_err(map))
+        self.random_bytes(len)
     }
 
     /// Whether the token has a secret key labelled with the ARN's key id.
     async fn holds(&self, key: &KeyArn) -> Result<bool, Problem> {
-        self.with_session(false, |s| match Self::find_key(s, key) {
-            Ok(_) => Ok(true),
-            Err(p) if p.code == Code::BridgeKeyNotFound => Ok(false),
-            Err(p) => Err(p),
-        })
+        self.has_label(key.key_id())
     }
 }

@@ -1,0 +1,501 @@
+//! One request, from its route to its answer: the route under a prefix, the SigV4
+//! check, the body's validation, the key's usages, the operation on the token, and the
+//! access-log line. Free of HTTP plumbing (that is `server`), so every answer the
+//! specification defines is decided here.
+
+use super::config::{Config, Key, Prefix, Usage};
+use crate::code::{Code, Problem};
+use crate::key_providers::pkcs11::Pkcs11KeyProvider;
+use crate::rules::model::audit::{mask_credential, AuditRecord, Level};
+use crate::xks::sigv4::{Authorization, SignedRequest};
+use crate::xks::wire::{self, Base64, ErrorName};
+use serde::Deserialize;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use time::OffsetDateTime;
+use tokio::sync::Semaphore;
+
+/// Clock skew a signature's `x-amz-date` may have, either way.
+pub const MAX_SKEW: Duration = Duration::from_secs(300);
+
+/// Bytes of IV the proxy's encryptions use.
+const IV_BYTES: usize = 12;
+
+/// A request, as the server read it.
+pub struct Request<'a> {
+    /// The HTTP method.
+    pub method: &'a str,
+    /// The path, as sent.
+    pub path: &'a str,
+    /// The query, as sent (empty when none).
+    pub query: &'a str,
+    /// Every header.
+    pub headers: &'a [(&'a str, &'a str)],
+    /// The body.
+    pub body: &'a [u8],
+}
+
+/// An answer: status and JSON body (empty for a 405).
+#[derive(Debug)]
+pub struct Answer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// A refusal: the specification's error and a message for people (no secret, no
+/// key material).
+struct Refusal(ErrorName, String);
+
+impl Refusal {
+    fn validation(message: impl Into<String>) -> Self {
+        Refusal(ErrorName::Validation, message.into())
+    }
+
+    fn from_token(problem: &Problem) -> Self {
+        let name = match problem.code {
+            Code::BridgeKeyNotFound => ErrorName::KeyNotFound,
+            Code::InvalidCiphertext => ErrorName::InvalidCiphertext,
+            Code::BridgeUnavailable | Code::BridgeTimeout => ErrorName::DependencyTimeout,
+            _ => ErrorName::Internal,
+        };
+        Refusal(name, format!("the HSM: {}", problem.message))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Operation {
+    Health,
+    Metadata,
+    Encrypt,
+    Decrypt,
+}
+
+impl Operation {
+    fn name(self) -> &'static str {
+        match self {
+            Operation::Health => "GetHealthStatus",
+            Operation::Metadata => "GetKeyMetadata",
+            Operation::Encrypt => "Encrypt",
+            Operation::Decrypt => "Decrypt",
+        }
+    }
+}
+
+/// What the access log says of a request.
+#[derive(Default)]
+struct Logged {
+    operation: Option<Operation>,
+    key: Option<String>,
+    access_key_id: Option<String>,
+    principal: Option<String>,
+    request_id: Option<String>,
+}
+
+/// The token's state as the last deep check found it.
+struct Health {
+    at: Instant,
+    status: &'static str,
+}
+
+/// The proxy: configuration, token, the bound on concurrent operations.
+pub struct Proxy {
+    config: Config,
+    token: Arc<Pkcs11KeyProvider>,
+    operations: Arc<Semaphore>,
+    health: Mutex<Option<Health>>,
+    model: String,
+}
+
+fn json<T: serde::Serialize>(status: u16, value: &T) -> Answer {
+    // The API's bodies are plain structs of strings and numbers: serialising cannot fail.
+    Answer { status, body: serde_json::to_vec(value).unwrap_or_default() }
+}
+
+fn parse<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, Refusal> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        // The path names the field; serde's message may quote the value, which could be
+        // a plaintext: not repeated.
+        let what = match e.inner().classify() {
+            serde_json::error::Category::Data => "missing, mistyped or not standard base64",
+            _ => "not JSON",
+        };
+        let at = e.path().to_string();
+        Refusal::validation(if at == "." { format!("the body is {what}") } else { format!("{at}: {what}") })
+    })
+}
+
+fn required(value: &Option<String>, field: &str) -> Result<(), Refusal> {
+    match value {
+        Some(v) if !v.is_empty() => Ok(()),
+        _ => Err(Refusal::validation(format!("requestMetadata.{field} is required"))),
+    }
+}
+
+fn algorithm(value: &str) -> Result<(), Refusal> {
+    if value == wire::AES_GCM {
+        Ok(())
+    } else {
+        Err(Refusal::validation("encryptionAlgorithm must be AES_GCM"))
+    }
+}
+
+/// Over the sizes every proxy must take: the specification's answer is 501.
+fn at_most(bytes: &Base64, limit: usize, field: &str) -> Result<(), Refusal> {
+    if bytes.0.len() > limit {
+        return Err(Refusal(ErrorName::UnsupportedOperation, format!("{field} is over {limit} bytes")));
+    }
+    Ok(())
+}
+
+fn parse_amz_date(text: &str) -> Option<OffsetDateTime> {
+    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    time::PrimitiveDateTime::parse(text, format).ok().map(time::PrimitiveDateTime::assume_utc)
+}
+
+impl Proxy {
+    /// The proxy of `config` over an opened token.
+    pub fn new(config: Config, token: Pkcs11KeyProvider) -> Self {
+        let model = token.0.token().map(|(_, m)| m).unwrap_or_default();
+        Proxy {
+            operations: Arc::new(Semaphore::new(config.limits.max_concurrent_operations)),
+            config,
+            token: Arc::new(token),
+            health: Mutex::new(None),
+            model,
+        }
+    }
+
+    /// The configuration it runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Answers `request`, and writes its access-log line to `log`.
+    pub async fn handle(&self, request: &Request<'_>, log: &mut (dyn std::io::Write + Send)) -> Answer {
+        let started = Instant::now();
+        let mut logged = Logged::default();
+        let answer = match self.answer(request, &mut logged).await {
+            Ok(answer) => answer,
+            Err(Refusal(name, message)) => json(
+                name.status(),
+                &wire::ErrorResponse { error_name: name.as_str().into(), error_message: Some(message) },
+            ),
+        };
+        let result = match answer.status {
+            200 => "Success".to_string(),
+            405 => "MethodNotAllowed".to_string(),
+            _ => serde_json::from_slice::<wire::ErrorResponse>(&answer.body)
+                .map(|e| e.error_name)
+                .unwrap_or_else(|_| answer.status.to_string()),
+        };
+        let record = AuditRecord {
+            time: OffsetDateTime::now_utc(),
+            level: if answer.status == 200 { Level::Info } else { Level::Error },
+            request_id: logged.request_id.unwrap_or_default(),
+            action: logged.operation.map_or("-", Operation::name).to_string(),
+            credential: logged.access_key_id.as_deref().map(mask_credential),
+            caller: logged.principal.unwrap_or_default(),
+            owner: String::new(),
+            instance_id: logged.key.unwrap_or_default(),
+            latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            result,
+        };
+        let _ = writeln!(log, "{record}");
+        answer
+    }
+
+    async fn answer(&self, request: &Request<'_>, logged: &mut Logged) -> Result<Answer, Refusal> {
+        let (prefix, operation, key_id) = self.route(request.path)?;
+        logged.operation = Some(operation);
+        logged.key = key_id.map(str::to_string);
+        if request.method != "POST" {
+            return Ok(Answer { status: 405, body: Vec::new() });
+        }
+        logged.access_key_id = Some(self.authenticate(prefix, request)?.to_string());
+        match operation {
+            Operation::Health => {
+                let body: wire::HealthRequest = parse(request.body)?;
+                logged.request_id = Some(body.request_metadata.kms_request_id);
+                Ok(json(200, &self.health().await))
+            }
+            Operation::Metadata => {
+                let body: wire::MetadataRequest = parse(request.body)?;
+                let meta = &body.request_metadata;
+                (logged.request_id, logged.principal) =
+                    (Some(meta.kms_request_id.clone()), meta.aws_principal_arn.clone());
+                required(&meta.aws_principal_arn, "awsPrincipalArn")?;
+                let key = self.key(key_id)?;
+                let label = key.label.clone();
+                let present = self.on_token(move |t| t.0.has_label(&label)).await?;
+                if !present {
+                    return Err(Refusal(ErrorName::KeyNotFound, "the key is not on the HSM".into()));
+                }
+                Ok(json(
+                    200,
+                    &wire::MetadataResponse {
+                        key_spec: "AES_256".into(),
+                        key_usage: key.usage.iter().map(|u| u.as_str().to_string()).collect(),
+                        key_status: "ENABLED".into(),
+                    },
+                ))
+            }
+            Operation::Encrypt => {
+                let body: wire::EncryptRequest = parse(request.body)?;
+                let meta = &body.request_metadata;
+                (logged.request_id, logged.principal) =
+                    (Some(meta.kms_request_id.clone()), meta.aws_principal_arn.clone());
+                self.encrypt(key_id, body).await
+            }
+            Operation::Decrypt => {
+                let body: wire::DecryptRequest = parse(request.body)?;
+                let meta = &body.request_metadata;
+                (logged.request_id, logged.principal) =
+                    (Some(meta.kms_request_id.clone()), meta.aws_principal_arn.clone());
+                self.decrypt(key_id, body).await
+            }
+        }
+    }
+
+    /// The prefix (the longest that matches), the operation and the key id of a path.
+    fn route<'p>(&self, path: &'p str) -> Result<(&Prefix, Operation, Option<&'p str>), Refusal> {
+        let invalid = || Refusal(ErrorName::InvalidUriPath, "no such path under this proxy".into());
+        let mut matches: Vec<(&Prefix, &str)> = self
+            .config
+            .prefixes
+            .iter()
+            .filter_map(|p| Some((p, path.strip_prefix(p.uri_prefix.as_str())?.strip_prefix(wire::API_PATH)?)))
+            .collect();
+        matches.sort_by_key(|(p, _)| std::cmp::Reverse(p.uri_prefix.len()));
+        let (prefix, rest) = matches.into_iter().next().ok_or_else(invalid)?;
+        if rest == "/health" {
+            return Ok((prefix, Operation::Health, None));
+        }
+        let mut parts = rest.strip_prefix("/keys/").ok_or_else(invalid)?.split('/');
+        let (Some(id), Some(op), None) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(invalid());
+        };
+        let operation = match op {
+            "metadata" => Operation::Metadata,
+            "encrypt" => Operation::Encrypt,
+            "decrypt" => Operation::Decrypt,
+            _ => return Err(invalid()),
+        };
+        if id.is_empty() {
+            return Err(invalid());
+        }
+        Ok((prefix, operation, Some(id)))
+    }
+
+    /// The access key id of a request whose signature verifies under `prefix`.
+    fn authenticate<'r>(&self, prefix: &Prefix, request: &Request<'r>) -> Result<&'r str, Refusal> {
+        let failed = |why: &str| Refusal(ErrorName::AuthenticationFailed, format!("SigV4: {why}"));
+        let header = |name: &str| {
+            let mut values = request.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| *v);
+            match (values.next(), values.next()) {
+                (Some(v), None) => Some(v),
+                _ => None,
+            }
+        };
+        let authorization = header("authorization").ok_or_else(|| failed("one Authorization header is required"))?;
+        let auth =
+            Authorization::parse(authorization).ok_or_else(|| failed("the Authorization header is malformed"))?;
+        let amz_date = header("x-amz-date").ok_or_else(|| failed("one X-Amz-Date header is required"))?;
+        let signed_at = parse_amz_date(amz_date).ok_or_else(|| failed("X-Amz-Date is not YYYYMMDD'T'HHMMSS'Z'"))?;
+        let skew = OffsetDateTime::now_utc().unix_timestamp().abs_diff(signed_at.unix_timestamp());
+        if skew > MAX_SKEW.as_secs() {
+            return Err(failed("X-Amz-Date is more than 5 minutes from the proxy's clock"));
+        }
+        if !(auth.signed_headers.contains(&"host") && auth.signed_headers.contains(&"x-amz-date")) {
+            return Err(failed("host and x-amz-date must be signed"));
+        }
+        if auth.scope.service != prefix.service || prefix.region.as_deref().is_some_and(|r| r != auth.scope.region) {
+            return Err(failed("the credential scope's service or region is not this proxy's"));
+        }
+        let credential = prefix
+            .credentials
+            .iter()
+            .find(|c| c.access_key_id == auth.access_key_id)
+            .ok_or_else(|| failed("unknown access key id"))?;
+        let signed = SignedRequest {
+            method: request.method,
+            path: request.path,
+            query: request.query,
+            headers: request.headers,
+            payload: request.body,
+        };
+        if !auth.verifies(&signed, amz_date, credential.secret.as_bytes()) {
+            return Err(failed("the signature does not match"));
+        }
+        Ok(auth.access_key_id)
+    }
+
+    fn key(&self, id: Option<&str>) -> Result<&Key, Refusal> {
+        self.config
+            .keys
+            .iter()
+            .find(|k| Some(k.external_key_id.as_str()) == id)
+            .ok_or_else(|| Refusal(ErrorName::KeyNotFound, "no such external key".into()))
+    }
+
+    fn allows(key: &Key, usage: Usage, why: &str) -> Result<(), Refusal> {
+        if key.usage.contains(&usage) {
+            Ok(())
+        } else {
+            Err(Refusal(ErrorName::InvalidKeyUsage, format!("the key is not configured for {}{why}", usage.as_str())))
+        }
+    }
+
+    /// Runs `f` on the token on the blocking pool, within the concurrency bound and the
+    /// operation timeout.
+    async fn on_token<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Pkcs11KeyProvider) -> Result<T, Problem> + Send + 'static,
+    ) -> Result<T, Refusal> {
+        let permit = Arc::clone(&self.operations)
+            .try_acquire_owned()
+            .map_err(|_| Refusal(ErrorName::Throttling, "too many operations in flight".into()))?;
+        let token = Arc::clone(&self.token);
+        let task = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            f(&token)
+        });
+        let limit = Duration::from_millis(self.config.limits.operation_timeout_ms);
+        match tokio::time::timeout(limit, task).await {
+            Err(_) => Err(Refusal(ErrorName::DependencyTimeout, "the HSM did not answer in time".into())),
+            Ok(Err(_)) => Err(Refusal(ErrorName::Internal, "the HSM call failed".into())),
+            Ok(Ok(result)) => result.map_err(|p| Refusal::from_token(&p)),
+        }
+    }
+
+    async fn encrypt(&self, key_id: Option<&str>, body: wire::EncryptRequest) -> Result<Answer, Refusal> {
+        let meta = &body.request_metadata;
+        required(&meta.aws_principal_arn, "awsPrincipalArn")?;
+        required(&meta.kms_key_arn, "kmsKeyArn")?;
+        algorithm(&body.encryption_algorithm)?;
+        let integrity = match body.ciphertext_data_integrity_value_algorithm.as_deref() {
+            None => false,
+            Some(wire::SHA_256) => true,
+            Some(_) => return Err(Refusal::validation("ciphertextDataIntegrityValueAlgorithm must be SHA_256")),
+        };
+        at_most(&body.plaintext, wire::MAX_PLAINTEXT, "plaintext")?;
+        let aad = body.additional_authenticated_data.unwrap_or_default();
+        at_most(&aad, wire::MAX_AAD, "additionalAuthenticatedData")?;
+        let key = self.key(key_id)?;
+        Self::allows(key, Usage::Encrypt, "")?;
+        if integrity {
+            // Appendix C: the value is checked by decrypting what was encrypted.
+            Self::allows(key, Usage::Decrypt, " (an integrity value needs a decrypt)")?;
+        }
+        let label = key.label.clone();
+        let plaintext = zeroize::Zeroizing::new(body.plaintext.0);
+        let hsm_aad = wire::hsm_aad(&aad.0, &[]).ok_or_else(|| Refusal::validation("additionalAuthenticatedData"))?;
+        let (iv, mut sealed, value) = self
+            .on_token(move |t| {
+                let iv = t.0.random_bytes(IV_BYTES)?;
+                let sealed = t.0.seal_labelled(&label, &iv, &hsm_aad, &plaintext)?;
+                let value = integrity.then(|| {
+                    let (ciphertext, tag) = sealed.split_at(sealed.len().saturating_sub(16));
+                    wire::integrity_value(&aad.0, &[], &iv, ciphertext, tag)
+                });
+                if integrity {
+                    let opened = t.0.open_labelled(&label, &iv, &hsm_aad, &sealed)?;
+                    if opened.as_slice() != plaintext.as_slice() {
+                        return Err(Problem::new(
+                            Code::BridgeHsm,
+                            "the HSM's ciphertext did not decrypt to the plaintext",
+                        ));
+                    }
+                }
+                Ok((iv, sealed, value))
+            })
+            .await?;
+        let tag = sealed.split_off(sealed.len().saturating_sub(16));
+        Ok(json(
+            200,
+            &wire::EncryptResponse {
+                authentication_tag: Base64(tag),
+                ciphertext: Base64(sealed),
+                initialization_vector: Base64(iv),
+                ciphertext_metadata: None,
+                ciphertext_data_integrity_value: value.map(|v| Base64(v.to_vec())),
+            },
+        ))
+    }
+
+    async fn decrypt(&self, key_id: Option<&str>, body: wire::DecryptRequest) -> Result<Answer, Refusal> {
+        let meta = &body.request_metadata;
+        required(&meta.aws_principal_arn, "awsPrincipalArn")?;
+        required(&meta.kms_key_arn, "kmsKeyArn")?;
+        algorithm(&body.encryption_algorithm)?;
+        if !matches!(body.initialization_vector.0.len(), 12 | 16) {
+            return Err(Refusal::validation("initializationVector must be 12 or 16 bytes"));
+        }
+        if body.authentication_tag.0.len() != 16 {
+            return Err(Refusal::validation("authenticationTag must be 16 bytes"));
+        }
+        let metadata = body.ciphertext_metadata.unwrap_or_default();
+        if metadata.0.len() > crate::key_providers::blob::MAX_PROXY_METADATA {
+            return Err(Refusal::validation("ciphertextMetadata is at most 20 bytes"));
+        }
+        at_most(&body.ciphertext, wire::MAX_PLAINTEXT, "ciphertext")?;
+        let aad = body.additional_authenticated_data.unwrap_or_default();
+        at_most(&aad, wire::MAX_AAD, "additionalAuthenticatedData")?;
+        let key = self.key(key_id)?;
+        Self::allows(key, Usage::Decrypt, "")?;
+        let label = key.label.clone();
+        let hsm_aad =
+            wire::hsm_aad(&aad.0, &metadata.0).ok_or_else(|| Refusal::validation("additionalAuthenticatedData"))?;
+        let mut sealed = body.ciphertext.0;
+        sealed.extend_from_slice(&body.authentication_tag.0);
+        let iv = body.initialization_vector.0;
+        let plaintext = self.on_token(move |t| t.0.open_labelled(&label, &iv, &hsm_aad, &sealed)).await?;
+        Ok(json(200, &wire::DecryptResponse { plaintext: Base64(plaintext.to_vec()) }))
+    }
+
+    /// The health answer, from a deep check of the token no older than the configured age.
+    async fn health(&self) -> wire::HealthResponse {
+        let max_age = Duration::from_millis(self.config.limits.health_cache_ms);
+        let cached = {
+            let health = self.health.lock().unwrap_or_else(|e| e.into_inner());
+            health.as_ref().filter(|h| h.at.elapsed() < max_age).map(|h| h.status)
+        };
+        let status = match cached {
+            Some(status) => status,
+            None => {
+                let labels: Vec<String> = self.config.keys.iter().map(|k| k.label.clone()).collect();
+                let checked = self
+                    .on_token(move |t| {
+                        t.0.random_bytes(16)?;
+                        let mut all = true;
+                        for label in &labels {
+                            all &= t.0.has_label(label)?;
+                        }
+                        Ok(all)
+                    })
+                    .await;
+                let status = match checked {
+                    Ok(true) => "ACTIVE",
+                    // The token answers, but a configured key is missing: some requests fail.
+                    Ok(false) => "DEGRADED",
+                    Err(_) => "UNAVAILABLE",
+                };
+                *self.health.lock().unwrap_or_else(|e| e.into_inner()) = Some(Health { at: Instant::now(), status });
+                status
+            }
+        };
+        wire::HealthResponse {
+            xks_proxy_fleet_size: 1,
+            xks_proxy_vendor: self.config.vendor.clone(),
+            xks_proxy_model: format!("kms-instance xks-proxy {}", env!("CARGO_PKG_VERSION")),
+            ekm_vendor: self.model.split_whitespace().next().unwrap_or("PKCS#11").to_string(),
+            ekm_fleet_details: vec![wire::EkmFleetDetail {
+                id: self.config.token_label.clone(),
+                model: self.model.clone(),
+                health_status: status.into(),
+            }],
+        }
+    }
+}

@@ -1,0 +1,902 @@
+//! The XKS proxy (`kms-instance xks-proxy`) over SoftHSM2 on 127.0.0.1, with TLS from a
+//! CA made at test time, and the XKS client (`XksBridge`) against it and against
+//! servers that misbehave. The proxy is the real binary, started and stopped here.
+//!
+//! Runs when SoftHSM2 is installed (`.ci/test` installs it; `KMS_REQUIRE_SOFTHSM=1`
+//! makes its absence a failure).
+#![cfg(all(feature = "xks-proxy", feature = "cli"))]
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use kms_instance::envelope::{self, DecryptOptions, EncryptOptions, EncryptionContext, KeyArn, KeyProvider};
+use kms_instance::key_providers::software::SoftwareKeyProvider;
+use kms_instance::key_providers::xks::native::{ClientIdentity, NativeTransport, Trust};
+use kms_instance::key_providers::xks::{Exchange, Transport, XksBridge, XksSettings};
+use kms_instance::xks::sigv4::{self, Scope, SignedRequest};
+use kms_instance::Code;
+use pollster::block_on;
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_kms-instance");
+const TOKEN: &str = "xks-test";
+const PIN: &str = "112233";
+const PREFIX: &str = "/tenant-a";
+const ID_A: &str = "AKIAXKSTESTCREDENTIALA";
+const SECRET_A: &str = "secret-a-0123456789abcdefghijklmnopqrstuvwxyz";
+const ID_B: &str = "AKIAXKSTESTCREDENTIALB";
+const SECRET_B: &str = "secret-b-0123456789abcdefghijklmnopqrstuvwxyz";
+const PRINCIPAL: &str = "acs:ram::1207089758810000:user/alice";
+
+fn arn(id: &str) -> KeyArn {
+    format!("acs:kms:cn-hangzhou:1207089758810000:key/{id}").parse().unwrap()
+}
+
+/// The token (its keys made by the CLI), the test CA and the certificates.
+struct World {
+    dir: tempfile::TempDir,
+    ca_pem: String,
+    server_der: Vec<u8>,
+    client_cert: String,
+    client_key: String,
+}
+
+fn softhsm_module() -> Option<PathBuf> {
+    let path =
+        PathBuf::from(std::env::var("KMS_SOFTHSM_MODULE").unwrap_or_else(|_| "/usr/lib/softhsm/libsofthsm2.so".into()));
+    if path.exists() && Command::new("softhsm2-util").arg("--version").output().is_ok() {
+        return Some(path);
+    }
+    assert!(std::env::var_os("KMS_REQUIRE_SOFTHSM").is_none(), "KMS_REQUIRE_SOFTHSM is set but SoftHSM2 is missing");
+    eprintln!("skipped: SoftHSM2 is not installed");
+    None
+}
+
+fn world() -> Option<&'static World> {
+    static WORLD: OnceLock<Option<World>> = OnceLock::new();
+    WORLD
+        .get_or_init(|| {
+            let module = softhsm_module()?;
+            let dir = tempfile::tempdir().unwrap();
+            let d = dir.path();
+            std::fs::create_dir_all(d.join("tokens")).unwrap();
+            std::fs::write(
+                d.join("softhsm2.conf"),
+                format!(
+                    "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+                    d.join("tokens").display()
+                ),
+            )
+            .unwrap();
+            let init = Command::new("softhsm2-util")
+                .env("SOFTHSM2_CONF", d.join("softhsm2.conf"))
+                .args(["--init-token", "--free", "--label", TOKEN, "--pin", PIN, "--so-pin", "13579"])
+                .output()
+                .unwrap();
+            assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+            for key in ["k-both", "k-enc", "k-dec"] {
+                let out = Command::new(BIN)
+                    .env("SOFTHSM2_CONF", d.join("softhsm2.conf"))
+                    .env("XKS_PIN", PIN)
+                    .args(["pkcs11", "generate-key", "--pkcs11-module"])
+                    .arg(&module)
+                    .args(["--token-label", TOKEN, "--pin-env", "XKS_PIN", "--key", arn(key).as_str()])
+                    .output()
+                    .unwrap();
+                assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            }
+
+            let ca_key = rcgen::KeyPair::generate().unwrap();
+            let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+            ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+            ca.distinguished_name.push(rcgen::DnType::CommonName, "kms-instance test CA");
+            let ca_cert = ca.self_signed(&ca_key).unwrap();
+            let server_key = rcgen::KeyPair::generate().unwrap();
+            let server = rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+            let server_cert = server.signed_by(&server_key, &ca_cert, &ca_key).unwrap();
+            let client_key = rcgen::KeyPair::generate().unwrap();
+            let mut client = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+            client.distinguished_name.push(rcgen::DnType::CommonName, "kms client");
+            client.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+            let client_cert = client.signed_by(&client_key, &ca_cert, &ca_key).unwrap();
+            std::fs::write(d.join("ca.pem"), ca_cert.pem()).unwrap();
+            std::fs::write(d.join("server.pem"), server_cert.pem()).unwrap();
+            std::fs::write(d.join("server.key"), server_key.serialize_pem()).unwrap();
+            std::fs::write(d.join("pin"), format!("{PIN}\n")).unwrap();
+            Some(World {
+                ca_pem: ca_cert.pem(),
+                server_der: server_cert.der().to_vec(),
+                client_cert: client_cert.pem(),
+                client_key: client_key.serialize_pem(),
+                dir,
+            })
+        })
+        .as_ref()
+}
+
+/// A running `kms-instance xks-proxy`, stopped (SIGTERM) when dropped.
+struct Proxy {
+    child: Child,
+    port: u16,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(w: &World, name: &str, edit: impl FnOnce(&mut Value)) -> Proxy {
+    let d = w.dir.path();
+    let mut config = json!({
+        "listen": "127.0.0.1:0",
+        "tls": {"certificateFile": "server.pem", "keyFile": "server.key"},
+        "token": {"module": softhsm_module().unwrap(), "tokenLabel": TOKEN, "pin": {"file": "pin"}},
+        "prefixes": [
+            {"uriPrefix": PREFIX, "credentials": [
+                {"accessKeyId": ID_A, "secretAccessKey": {"env": "XKS_SECRET_A"}},
+                {"accessKeyId": ID_B, "secretAccessKey": {"env": "XKS_SECRET_B"}}
+            ]},
+            {"uriPrefix": "/tenant-b", "credentials": [{"accessKeyId": "AKIAOTHERTENANT00000", "secretAccessKey": {"env": "XKS_SECRET_B"}}]}
+        ],
+        "keys": [
+            {"externalKeyId": "k-both", "label": "k-both"},
+            {"externalKeyId": "k-enc", "label": "k-enc", "usage": ["ENCRYPT"]},
+            {"externalKeyId": "k-dec", "label": "k-dec", "usage": ["DECRYPT"]},
+            {"externalKeyId": "k-missing", "label": "k-missing"},
+            {"externalKeyId": "ext.renamed_1", "label": "k-both"}
+        ],
+        "limits": {"headerTimeoutMs": 1500, "maxConnections": 512}
+    });
+    edit(&mut config);
+    static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let file = d.join(format!("{name}-{n}.json"));
+    std::fs::write(&file, config.to_string()).unwrap();
+    let mut child = Command::new(BIN)
+        .env("SOFTHSM2_CONF", d.join("softhsm2.conf"))
+        .env("XKS_SECRET_A", SECRET_A)
+        .env("XKS_SECRET_B", SECRET_B)
+        .args(["xks-proxy", "--config"])
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().expect("the proxy printed nothing").unwrap();
+    let port = first.rsplit(':').next().unwrap().parse().unwrap_or_else(|_| panic!("{first}"));
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&log);
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    Proxy { child, port, log }
+}
+
+/// A proxy of the usual configuration (TLS, no client certificate) for one test.
+fn proxy() -> Option<(Proxy, u16)> {
+    let p = start(world()?, "usual", |_| {});
+    let port = p.port;
+    Some((p, port))
+}
+
+fn transport(w: &World) -> NativeTransport {
+    NativeTransport::new(&Trust::Ca(w.ca_pem.clone().into_bytes()), None).unwrap()
+}
+
+fn settings(port: u16, keys: Value) -> XksSettings {
+    serde_json::from_value(json!({
+        "endpoint": format!("https://localhost:{port}"),
+        "uriPrefix": PREFIX,
+        "accessKeyId": ID_A,
+        "principal": PRINCIPAL,
+        "keys": keys,
+    }))
+    .unwrap()
+}
+
+fn bridge(w: &World, port: u16, keys: Value) -> XksBridge {
+    XksBridge::new(settings(port, keys), SECRET_A.to_string().into(), Box::new(transport(w))).unwrap()
+}
+
+fn context() -> EncryptionContext {
+    [("purpose".to_string(), "xks-test".to_string())].into()
+}
+
+/// A request signed as `id`/`secret`, at `skew_secs` from now; the status and JSON answer.
+fn call(w: &World, port: u16, path: &str, body: &Value, id: &str, secret: &str, skew_secs: i64) -> (u16, Value) {
+    let body = if body.is_null() { Vec::new() } else { body.to_string().into_bytes() };
+    call_raw(w, port, "POST", path, body, id, secret, skew_secs)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn call_raw(
+    w: &World,
+    port: u16,
+    method: &str,
+    path: &str,
+    body: Vec<u8>,
+    id: &str,
+    secret: &str,
+    skew: i64,
+) -> (u16, Value) {
+    let at = time::OffsetDateTime::now_utc() + time::Duration::seconds(skew);
+    let amz_date = at.format(time::macros::format_description!("[year][month][day]T[hour][minute][second]Z")).unwrap();
+    let host = format!("localhost:{port}");
+    let headers = [("content-type", "application/json"), ("host", host.as_str()), ("x-amz-date", amz_date.as_str())];
+    let request = SignedRequest { method, path, query: "", headers: &headers, payload: &body };
+    let scope = Scope { region: "cn-hangzhou", service: "kms-xks-proxy" };
+    let authorization = sigv4::authorization(&request, id, secret.as_bytes(), scope, &amz_date);
+    let mut all: Vec<(String, String)> = headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+    all.push(("authorization".into(), authorization));
+    if method == "GET" {
+        let agent = ureq::AgentBuilder::new().tls_config(Arc::new(rustls_client(w))).build();
+        let response = match agent.get(&format!("https://localhost:{port}{path}")).call() {
+            Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{e}"),
+        };
+        return (response.status(), Value::Null);
+    }
+    let exchange = Exchange {
+        url: format!("https://localhost:{port}{path}"),
+        headers: all,
+        body,
+        timeout: Duration::from_secs(5),
+    };
+    let answer = block_on(transport(w).post(exchange)).unwrap();
+    (answer.status, serde_json::from_slice(&answer.body).unwrap_or(Value::Null))
+}
+
+fn rustls_client(w: &World) -> rustls::ClientConfig {
+    let mut roots = rustls::RootCertStore::empty();
+    let (added, _) = roots.add_parsable_certificates(
+        rustls::pki_types::pem::PemObject::pem_slice_iter(w.ca_pem.as_bytes()).map(Result::unwrap),
+    );
+    assert_eq!(added, 1);
+    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth()
+}
+
+fn key_path(id: &str, op: &str) -> String {
+    format!("{PREFIX}/kms/xks/v1/keys/{id}/{op}")
+}
+
+fn meta(op: &str) -> Value {
+    json!({"awsPrincipalArn": PRINCIPAL, "kmsKeyArn": arn("k-both").as_str(), "kmsOperation": op, "kmsRequestId": "req-1"})
+}
+
+fn encrypt_body() -> Value {
+    json!({
+        "requestMetadata": meta("Encrypt"),
+        "plaintext": STANDARD.encode(b"a data key of 32 bytes, exactly!"),
+        "encryptionAlgorithm": "AES_GCM",
+        "additionalAuthenticatedData": STANDARD.encode(b"context"),
+        "ciphertextDataIntegrityValueAlgorithm": "SHA_256",
+        "aFieldFromTheFuture": {"ignored": true}
+    })
+}
+
+fn error_name(answer: &(u16, Value)) -> (u16, &str) {
+    (answer.0, answer.1["errorName"].as_str().unwrap_or(""))
+}
+
+#[test]
+fn seals_and_opens_through_the_proxy_beside_software_keys() {
+    let (Some(w), Some((_p, port))) = (world(), proxy()) else { return };
+    let proxy = bridge(
+        w,
+        port,
+        json!([arn("k-both").as_str(), {"arn": arn("renamed").as_str(), "externalKeyId": "ext.renamed_1"}]),
+    );
+    let mut software = SoftwareKeyProvider::new();
+    software.add(arn("soft"), [7u8; 32]).unwrap();
+    let providers: [&dyn KeyProvider; 2] = [&software, &proxy];
+    let options = EncryptOptions { context: context(), ..EncryptOptions::default() };
+    let keys = [arn("k-both"), arn("soft"), arn("renamed")];
+    let message = block_on(envelope::encrypt(&providers, &keys, b"through the proxy", &options)).unwrap();
+    let parsed = envelope::Message::from_der(&message).unwrap();
+    assert_eq!(parsed.header.encrypted_data_keys.len(), 3);
+    // Each provider alone opens it, with the key it holds.
+    for (alone, expected) in [(&proxy as &dyn KeyProvider, "k-both"), (&software, "soft")] {
+        let opened = block_on(envelope::decrypt(&[alone], &message, &DecryptOptions::default())).unwrap();
+        assert_eq!(opened.plaintext, b"through the proxy");
+        assert_eq!(opened.key_arn, arn(expected).as_str());
+    }
+    let description = block_on(proxy.describe_key(&arn("k-both"))).unwrap();
+    assert_eq!(description.protection_level, "HSM");
+    // The mapped key reaches the same token key under its external id.
+    let only_renamed = block_on(envelope::encrypt(&[&proxy], &[arn("renamed")], b"renamed", &options)).unwrap();
+    let opened = block_on(envelope::decrypt(&[&proxy], &only_renamed, &DecryptOptions::default())).unwrap();
+    assert_eq!(opened.plaintext, b"renamed");
+    // A changed context does not open.
+    let wrong = DecryptOptions { require_context: [("purpose".to_string(), "other".to_string())].into() };
+    assert!(block_on(envelope::decrypt(&[&proxy], &message, &wrong)).is_err());
+}
+
+#[test]
+fn keys_are_refused_for_the_usage_they_lack_and_when_missing() {
+    let (Some(w), Some((_p, port))) = (world(), proxy()) else { return };
+    let proxy = bridge(w, port, json!([arn("k-enc").as_str(), arn("k-dec").as_str(), arn("k-missing").as_str()]));
+    let options = EncryptOptions::default();
+    for (key, code) in [("k-dec", Code::BridgeKeyUnusable), ("k-missing", Code::BridgeKeyNotFound)] {
+        let e = block_on(envelope::encrypt(&[&proxy], &[arn(key)], b"x", &options)).unwrap_err();
+        assert_eq!(e.code, code, "{key}: {e}");
+        // The proxy's answer names the request; the usage refusal is the client's own.
+        assert_eq!(e.message.contains("kmsRequestId"), key == "k-missing", "{e}");
+    }
+    // An encrypt-only key gives no integrity value (that needs a decrypt): refused.
+    let e = block_on(envelope::encrypt(&[&proxy], &[arn("k-enc")], b"x", &options)).unwrap_err();
+    assert_eq!(e.code, Code::BridgeKeyUnusable, "{e}");
+    // At the API: encrypt without an integrity value works with k-enc; decrypt with it does not.
+    let mut body = encrypt_body();
+    body.as_object_mut().unwrap().remove("ciphertextDataIntegrityValueAlgorithm");
+    let sealed = call(w, port, &key_path("k-enc", "encrypt"), &body, ID_A, SECRET_A, 0);
+    assert_eq!(sealed.0, 200, "{:?}", sealed.1);
+    let decrypt = json!({
+        "requestMetadata": meta("Decrypt"), "encryptionAlgorithm": "AES_GCM",
+        "ciphertext": sealed.1["ciphertext"], "initializationVector": sealed.1["initializationVector"],
+        "authenticationTag": sealed.1["authenticationTag"], "additionalAuthenticatedData": STANDARD.encode(b"context"),
+    });
+    let refused = call(w, port, &key_path("k-enc", "decrypt"), &decrypt, ID_A, SECRET_A, 0);
+    assert_eq!(error_name(&refused), (400, "InvalidKeyUsageException"));
+    let refused = call(w, port, &key_path("k-dec", "encrypt"), &body, ID_A, SECRET_A, 0);
+    assert_eq!(error_name(&refused), (400, "InvalidKeyUsageException"));
+    let missing = call(
+        w,
+        port,
+        &key_path("k-missing", "metadata"),
+        &json!({"requestMetadata": meta("DescribeKey")}),
+        ID_A,
+        SECRET_A,
+        0,
+    );
+    assert_eq!(error_name(&missing), (404, "KeyNotFoundException"));
+    let unknown = call(w, port, &key_path("nope", "encrypt"), &encrypt_body(), ID_A, SECRET_A, 0);
+    assert_eq!(error_name(&unknown), (404, "KeyNotFoundException"));
+}
+
+#[test]
+fn every_route_answers_as_the_specification_says() {
+    let (Some(w), Some((p, port))) = (world(), proxy()) else { return };
+    let health = call(
+        w,
+        port,
+        &format!("{PREFIX}/kms/xks/v1/health"),
+        &json!({"requestMetadata": {"kmsRequestId": "h-1", "kmsOperation": "KmsHealthCheck"}}),
+        ID_A,
+        SECRET_A,
+        0,
+    );
+    assert_eq!(health.0, 200, "{:?}", health.1);
+    assert_eq!(health.1["ekmFleetDetails"][0]["id"], TOKEN);
+    assert_eq!(
+        health.1["ekmFleetDetails"][0]["healthStatus"], "DEGRADED",
+        "k-missing is configured but not on the token"
+    );
+    assert!(health.1["xksProxyFleetSize"].as_u64().unwrap() >= 1);
+
+    let metadata = call(
+        w,
+        port,
+        &key_path("k-enc", "metadata"),
+        &json!({"requestMetadata": meta("CreateKey")}),
+        ID_B,
+        SECRET_B,
+        0,
+    );
+    assert_eq!(metadata.1, json!({"keySpec": "AES_256", "keyUsage": ["ENCRYPT"], "keyStatus": "ENABLED"}));
+
+    let sealed = call(w, port, &key_path("k-both", "encrypt"), &encrypt_body(), ID_A, SECRET_A, 0);
+    assert_eq!(sealed.0, 200, "{:?}", sealed.1);
+    let b = |f: &str| STANDARD.decode(sealed.1[f].as_str().unwrap()).unwrap();
+    assert_eq!(b("initializationVector").len(), 12);
+    assert_eq!(b("authenticationTag").len(), 16);
+    assert_eq!(b("ciphertext").len(), 32);
+    let cdiv = kms_instance::xks::wire::integrity_value(
+        b"context",
+        b"",
+        &b("initializationVector"),
+        &b("ciphertext"),
+        &b("authenticationTag"),
+    );
+    assert_eq!(b("ciphertextDataIntegrityValue"), cdiv);
+    let mut decrypt = json!({
+        "requestMetadata": meta("SomeFutureOperation"), "encryptionAlgorithm": "AES_GCM",
+        "ciphertext": sealed.1["ciphertext"], "initializationVector": sealed.1["initializationVector"],
+        "authenticationTag": sealed.1["authenticationTag"], "additionalAuthenticatedData": STANDARD.encode(b"context"),
+    });
+    let opened = call(w, port, &key_path("k-both", "decrypt"), &decrypt, ID_A, SECRET_A, 0);
+    assert_eq!(opened.1["plaintext"], STANDARD.encode(b"a data key of 32 bytes, exactly!"));
+    // The AAD and the metadata are bound: either changed, or one passed as the other, does not open.
+    for (field, value) in [
+        ("additionalAuthenticatedData", json!(STANDARD.encode(b"other"))),
+        ("ciphertextMetadata", json!(STANDARD.encode(b"context"))),
+    ] {
+        let mut changed = decrypt.clone();
+        changed[field] = value;
+        if field == "ciphertextMetadata" {
+            changed.as_object_mut().unwrap().remove("additionalAuthenticatedData");
+        }
+        let refused = call(w, port, &key_path("k-both", "decrypt"), &changed, ID_A, SECRET_A, 0);
+        assert_eq!(error_name(&refused), (400, "InvalidCiphertextException"), "{field}");
+    }
+    decrypt["authenticationTag"] = json!(STANDARD.encode([0u8; 16]));
+    assert_eq!(
+        error_name(&call(w, port, &key_path("k-both", "decrypt"), &decrypt, ID_A, SECRET_A, 0)),
+        (400, "InvalidCiphertextException")
+    );
+
+    // Paths: another prefix's, none, an unknown operation; GET on a route.
+    for path in [
+        "/tenant-c/kms/xks/v1/health",
+        "/kms/xks/v1/health",
+        &format!("{PREFIX}/kms/xks/v1/keys/k-both/sign"),
+        &format!("{PREFIX}/kms/xks/v1/keys//encrypt"),
+        &format!("{PREFIX}/kms/xks/v2/health"),
+    ] {
+        assert_eq!(
+            error_name(&call(w, port, path, &encrypt_body(), ID_A, SECRET_A, 0)),
+            (404, "InvalidUriPathException"),
+            "{path}"
+        );
+    }
+    assert_eq!(call_raw(w, port, "GET", &key_path("k-both", "metadata"), Vec::new(), ID_A, SECRET_A, 0).0, 405);
+    // The other tenant's credential is not this prefix's.
+    let other = call(w, port, &key_path("k-both", "encrypt"), &encrypt_body(), "AKIAOTHERTENANT00000", SECRET_B, 0);
+    assert_eq!(error_name(&other), (401, "AuthenticationFailedException"));
+
+    // One access-log line per request, with the operation, key, result; no secret, no plaintext.
+    std::thread::sleep(Duration::from_millis(100));
+    let log = p.log.lock().unwrap().join("\n");
+    assert!(log.lines().any(|l| l.contains(" Encrypt ") && l.contains(" k-both ") && l.ends_with(" Success")), "{log}");
+    assert!(log.lines().any(|l| l.contains("InvalidCiphertextException")), "{log}");
+    assert!(log.contains("AKIAXKST****"), "{log}");
+    for secret in [SECRET_A, SECRET_B, "a data key of 32", &STANDARD.encode(b"a data key of 32 bytes, exactly!")] {
+        assert!(!log.contains(secret), "{secret} in the log");
+    }
+}
+
+#[test]
+fn signatures_are_checked_with_both_credentials_and_the_clock() {
+    let (Some(w), Some((_p, port))) = (world(), proxy()) else { return };
+    let path = key_path("k-both", "metadata");
+    let body = json!({"requestMetadata": meta("DescribeKey")});
+    for (id, secret) in [(ID_A, SECRET_A), (ID_B, SECRET_B)] {
+        assert_eq!(call(w, port, &path, &body, id, secret, 0).0, 200);
+        assert_eq!(call(w, port, &path, &body, id, secret, 240).0, 200);
+        assert_eq!(error_name(&call(w, port, &path, &body, id, secret, 360)), (401, "AuthenticationFailedException"));
+        assert_eq!(error_name(&call(w, port, &path, &body, id, secret, -360)), (401, "AuthenticationFailedException"));
+    }
+    for (id, secret) in [(ID_A, SECRET_B), ("AKIAUNKNOWN000000000", SECRET_A)] {
+        assert_eq!(error_name(&call(w, port, &path, &body, id, secret, 0)), (401, "AuthenticationFailedException"));
+    }
+    // A body changed after signing, and a request with no signature at all.
+    let host = format!("localhost:{port}");
+    let amz_date = time::OffsetDateTime::now_utc()
+        .format(time::macros::format_description!("[year][month][day]T[hour][minute][second]Z"))
+        .unwrap();
+    let signed_body = body.to_string().into_bytes();
+    let headers = [("host", host.as_str()), ("x-amz-date", amz_date.as_str())];
+    let auth = sigv4::authorization(
+        &SignedRequest { method: "POST", path: &path, query: "", headers: &headers, payload: &signed_body },
+        ID_A,
+        SECRET_A.as_bytes(),
+        Scope { region: "us-east-1", service: "kms-xks-proxy" },
+        &amz_date,
+    );
+    for (authorization, payload) in
+        [(Some(auth.clone()), b"{\"requestMetadata\":{}}".to_vec()), (None, signed_body.clone())]
+    {
+        let mut all = vec![("host".to_string(), host.clone()), ("x-amz-date".to_string(), amz_date.clone())];
+        all.extend(authorization.map(|a| ("authorization".to_string(), a)));
+        let exchange = Exchange {
+            url: format!("https://localhost:{port}{path}"),
+            headers: all,
+            body: payload,
+            timeout: Duration::from_secs(5),
+        };
+        let answer = block_on(transport(w).post(exchange)).unwrap();
+        assert_eq!(answer.status, 401);
+    }
+    // Signed with only host;x-amz-date (as KMS signs), from any region: accepted.
+    let all = vec![
+        ("host".to_string(), host.clone()),
+        ("x-amz-date".to_string(), amz_date.clone()),
+        ("authorization".to_string(), auth),
+    ];
+    let exchange = Exchange {
+        url: format!("https://localhost:{port}{path}"),
+        headers: all,
+        body: signed_body,
+        timeout: Duration::from_secs(5),
+    };
+    assert_eq!(block_on(transport(w).post(exchange)).unwrap().status, 200);
+}
+
+#[test]
+fn every_field_is_validated() {
+    let (Some(w), Some((_p, port))) = (world(), proxy()) else { return };
+    let path = key_path("k-both", "encrypt");
+    let check = |path: &str, body: Value, expected: (u16, &str), what: &str| {
+        let answer = call(w, port, path, &body, ID_A, SECRET_A, 0);
+        assert_eq!(error_name(&answer), expected, "{what}: {:?}", answer.1);
+    };
+    let validation = (400, "ValidationException");
+    let mut cases: Vec<(String, Value)> = Vec::new();
+    for field in ["requestMetadata", "plaintext", "encryptionAlgorithm"] {
+        let mut body = encrypt_body();
+        body.as_object_mut().unwrap().remove(field);
+        cases.push((format!("without {field}"), body));
+    }
+    for field in ["awsPrincipalArn", "kmsKeyArn", "kmsOperation", "kmsRequestId"] {
+        let mut body = encrypt_body();
+        body["requestMetadata"].as_object_mut().unwrap().remove(field);
+        cases.push((format!("without requestMetadata.{field}"), body));
+    }
+    for (field, value) in [
+        ("plaintext", json!("not base64!")),
+        ("plaintext", json!(12)),
+        ("additionalAuthenticatedData", json!("YWJj=")),
+        ("encryptionAlgorithm", json!("AES_CBC")),
+        ("ciphertextDataIntegrityValueAlgorithm", json!("MD5")),
+        ("requestMetadata", json!("a string")),
+    ] {
+        let mut body = encrypt_body();
+        body[field] = value.clone();
+        cases.push((format!("{field} = {value}"), body));
+    }
+    for (what, body) in cases {
+        check(&path, body, validation, &what);
+    }
+    check(&format!("{PREFIX}/kms/xks/v1/health"), Value::Null, validation, "an empty health body");
+    check(&path, Value::Null, validation, "an empty encrypt body");
+    // Past the sizes every proxy must take: 501.
+    let mut big = encrypt_body();
+    big["plaintext"] = json!(STANDARD.encode(vec![1u8; 4301]));
+    check(&path, big, (501, "UnsupportedOperationException"), "4,301 bytes of plaintext");
+    let mut big = encrypt_body();
+    big["additionalAuthenticatedData"] = json!(STANDARD.encode(vec![1u8; 8193]));
+    check(&path, big, (501, "UnsupportedOperationException"), "8,193 bytes of AAD");
+    let mut at_limit = encrypt_body();
+    at_limit["plaintext"] = json!(STANDARD.encode(vec![1u8; 4300]));
+    at_limit["additionalAuthenticatedData"] = json!(STANDARD.encode(vec![1u8; 8192]));
+    assert_eq!(call(w, port, &path, &at_limit, ID_A, SECRET_A, 0).0, 200);
+
+    let decrypt = |edit: &dyn Fn(&mut Value)| {
+        let mut body = json!({
+            "requestMetadata": meta("Decrypt"), "encryptionAlgorithm": "AES_GCM",
+            "ciphertext": STANDARD.encode([1u8; 32]), "initializationVector": STANDARD.encode([1u8; 12]),
+            "authenticationTag": STANDARD.encode([1u8; 16]),
+        });
+        edit(&mut body);
+        body
+    };
+    let dpath = key_path("k-both", "decrypt");
+    check(&dpath, decrypt(&|_| {}), (400, "InvalidCiphertextException"), "a ciphertext that does not open");
+    for (what, edit) in [
+        (
+            "a 13-byte IV",
+            Box::new(|b: &mut Value| b["initializationVector"] = json!(STANDARD.encode([1u8; 13])))
+                as Box<dyn Fn(&mut Value)>,
+        ),
+        ("a 15-byte tag", Box::new(|b: &mut Value| b["authenticationTag"] = json!(STANDARD.encode([1u8; 15])))),
+        ("21 bytes of metadata", Box::new(|b: &mut Value| b["ciphertextMetadata"] = json!(STANDARD.encode([1u8; 21])))),
+        (
+            "no ciphertext",
+            Box::new(|b: &mut Value| {
+                b.as_object_mut().unwrap().remove("ciphertext");
+            }),
+        ),
+        (
+            "no IV",
+            Box::new(|b: &mut Value| {
+                b.as_object_mut().unwrap().remove("initializationVector");
+            }),
+        ),
+        (
+            "no tag",
+            Box::new(|b: &mut Value| {
+                b.as_object_mut().unwrap().remove("authenticationTag");
+            }),
+        ),
+        ("a bad base64 tag", Box::new(|b: &mut Value| b["authenticationTag"] = json!("####"))),
+    ] {
+        check(&dpath, decrypt(&*edit), validation, what);
+    }
+    check(
+        &dpath,
+        decrypt(&|b| b["initializationVector"] = json!(STANDARD.encode([1u8; 16]))),
+        (400, "InvalidCiphertextException"),
+        "a 16-byte IV is valid",
+    );
+}
+
+#[test]
+fn pinned_fingerprints_and_client_certificates() {
+    let Some(w) = world() else { return };
+    let Some((_p, port)) = proxy() else { return };
+    let keys = json!([arn("k-both").as_str()]);
+    let options = EncryptOptions::default();
+    let pinned = |fp: [u8; 32]| {
+        let t = NativeTransport::new(&Trust::Fingerprint(fp), None).unwrap();
+        XksBridge::new(settings(port, keys.clone()), SECRET_A.to_string().into(), Box::new(t)).unwrap()
+    };
+    use sha2::Digest;
+    let right: [u8; 32] = sha2::Sha256::digest(&w.server_der).into();
+    let good = pinned(right);
+    assert!(block_on(envelope::encrypt(&[&good], &[arn("k-both")], b"pinned", &options)).is_ok());
+    let mut wrong = right;
+    wrong[0] ^= 1;
+    let e = block_on(envelope::encrypt(&[&pinned(wrong)], &[arn("k-both")], b"pinned", &options)).unwrap_err();
+    assert_eq!(e.code, Code::BridgeTls, "{e}");
+    // The system roots do not know the test CA.
+    let system = NativeTransport::new(&Trust::SystemRoots, None);
+    if let Ok(t) = system {
+        let b = XksBridge::new(settings(port, keys.clone()), SECRET_A.to_string().into(), Box::new(t)).unwrap();
+        let e = block_on(envelope::encrypt(&[&b], &[arn("k-both")], b"x", &options)).unwrap_err();
+        assert_eq!(e.code, Code::BridgeTls, "{e}");
+    }
+
+    // mTLS: a proxy that asks for a client certificate from the test CA.
+    let mtls = start(w, "mtls", |c| c["tls"]["clientCaFile"] = json!("ca.pem"));
+    let identity = ClientIdentity {
+        certificates: w.client_cert.clone().into_bytes(),
+        key: w.client_key.clone().into_bytes().into(),
+    };
+    let with = NativeTransport::new(&Trust::Ca(w.ca_pem.clone().into_bytes()), Some(&identity)).unwrap();
+    let b = XksBridge::new(settings(mtls.port, keys.clone()), SECRET_A.to_string().into(), Box::new(with)).unwrap();
+    assert!(block_on(envelope::encrypt(&[&b], &[arn("k-both")], b"mtls", &options)).is_ok());
+    let b = XksBridge::new(settings(mtls.port, keys), SECRET_A.to_string().into(), Box::new(transport(w))).unwrap();
+    let e = block_on(envelope::encrypt(&[&b], &[arn("k-both")], b"mtls", &options)).unwrap_err();
+    assert!(matches!(e.code, Code::BridgeTls | Code::BridgeUnavailable), "{e}");
+}
+
+/// A one-shot HTTP server on 127.0.0.1 that does `misbehave` with each connection.
+fn fake(misbehave: impl Fn(TcpStream) + Send + Sync + 'static) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let misbehave = Arc::new(misbehave);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            let m = Arc::clone(&misbehave);
+            std::thread::spawn(move || m(stream));
+        }
+    });
+    port
+}
+
+fn read_request(stream: &mut TcpStream) -> Vec<u8> {
+    let mut buf = vec![0u8; 65536];
+    let mut got = 0;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    while let Ok(n) = stream.read(&mut buf[got..]) {
+        if n == 0 {
+            break;
+        }
+        got += n;
+        let text = String::from_utf8_lossy(&buf[..got]);
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let len = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase().strip_prefix("content-length: ").map(|v| v.trim().parse::<usize>().unwrap())
+                })
+                .unwrap_or(0);
+            if body.len() >= len {
+                break;
+            }
+        }
+    }
+    buf.truncate(got);
+    buf
+}
+
+fn answer(stream: &mut TcpStream, status: &str, body: &str) {
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+}
+
+fn plain_bridge(port: u16, timeout_ms: u64) -> XksBridge {
+    let mut s = settings(port, json!([arn("k-both").as_str()]));
+    s.endpoint = format!("http://127.0.0.1:{port}");
+    s.timeout_ms = Some(timeout_ms);
+    // Plain HTTP: the trust is never used.
+    let transport = NativeTransport::new(&Trust::Fingerprint([0; 32]), None).unwrap();
+    XksBridge::new(s, SECRET_A.to_string().into(), Box::new(transport)).unwrap()
+}
+
+const METADATA_OK: &str = r#"{"keySpec":"AES_256","keyUsage":["ENCRYPT","DECRYPT"],"keyStatus":"ENABLED"}"#;
+
+#[test]
+fn the_client_returns_the_right_code_for_each_fault() {
+    let options = EncryptOptions::default();
+    let seal =
+        |b: &XksBridge| block_on(envelope::encrypt(&[b], &[arn("k-both")], b"x", &options)).map(|_| ()).unwrap_err();
+    // Nobody listening.
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    assert_eq!(seal(&plain_bridge(closed, 2000)).code, Code::BridgeUnavailable);
+    // A server that stalls past the timeout.
+    let stall = fake(|s| {
+        std::thread::sleep(Duration::from_secs(3));
+        drop(s)
+    });
+    assert_eq!(seal(&plain_bridge(stall, 300)).code, Code::BridgeTimeout);
+    // Closes mid-body.
+    let cut = fake(|mut s| {
+        read_request(&mut s);
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 500\r\n\r\n{\"keySpec\"");
+    });
+    assert_eq!(seal(&plain_bridge(cut, 2000)).code, Code::BridgeUnavailable);
+    // Garbage, a 502 without an API error, an oversized answer, an API error.
+    let garbage = fake(|mut s| {
+        read_request(&mut s);
+        let _ = s.write_all(b"SSH-2.0-OpenSSH\r\n\r\n");
+    });
+    assert!(matches!(seal(&plain_bridge(garbage, 2000)).code, Code::BridgeUnavailable | Code::BridgeInvalidResponse));
+    let bad_gateway = fake(|mut s| {
+        read_request(&mut s);
+        answer(&mut s, "502 Bad Gateway", "<html>");
+    });
+    assert_eq!(seal(&plain_bridge(bad_gateway, 2000)).code, Code::BridgeUnavailable);
+    let not_json = fake(|mut s| {
+        read_request(&mut s);
+        answer(&mut s, "200 OK", "{\"keySpec\": 5}");
+    });
+    assert_eq!(seal(&plain_bridge(not_json, 2000)).code, Code::BridgeInvalidResponse);
+    let huge = fake(|mut s| {
+        read_request(&mut s);
+        answer(&mut s, "200 OK", &" ".repeat(70_000));
+    });
+    assert_eq!(seal(&plain_bridge(huge, 2000)).code, Code::BridgeInvalidResponse);
+    for (name, status, code) in [
+        ("ThrottlingException", "429 Too Many Requests", Code::BridgeThrottled),
+        ("DependencyTimeoutException", "503 Service Unavailable", Code::BridgeDependencyTimeout),
+        ("AuthenticationFailedException", "401 Unauthorized", Code::BridgeAuthenticationFailed),
+        ("AccessDeniedException", "403 Forbidden", Code::BridgeAccessDenied),
+        ("InternalException", "500 Internal Server Error", Code::BridgeHsm),
+    ] {
+        let port = fake(move |mut s| {
+            read_request(&mut s);
+            answer(&mut s, status, &format!("{{\"errorName\":\"{name}\",\"errorMessage\":\"said\\u0007 so\"}}"));
+        });
+        let e = seal(&plain_bridge(port, 2000));
+        assert_eq!(e.code, code, "{name}: {e}");
+        assert!(e.message.contains("said so") && e.message.contains("kmsRequestId"), "{e}");
+    }
+    // A disabled key is refused before use; a wrong integrity value is not trusted.
+    let disabled = fake(|mut s| {
+        read_request(&mut s);
+        answer(&mut s, "200 OK", r#"{"keySpec":"AES_256","keyUsage":["ENCRYPT","DECRYPT"],"keyStatus":"DISABLED"}"#);
+    });
+    assert_eq!(seal(&plain_bridge(disabled, 2000)).code, Code::BridgeKeyUnusable);
+    let liar = fake(|mut s| loop {
+        let request = read_request(&mut s);
+        if request.is_empty() {
+            return;
+        }
+        let text = String::from_utf8_lossy(&request).to_string();
+        let plaintext_len = if text.contains("/metadata ") { 0 } else { 32 };
+        if plaintext_len == 0 {
+            answer(&mut s, "200 OK", METADATA_OK);
+            continue;
+        }
+        let b = |n: usize| STANDARD.encode(vec![7u8; n]);
+        answer(
+            &mut s,
+            "200 OK",
+            &format!(
+                r#"{{"ciphertext":"{}","initializationVector":"{}","authenticationTag":"{}","ciphertextDataIntegrityValue":"{}"}}"#,
+                b(32),
+                b(12),
+                b(16),
+                b(32)
+            ),
+        );
+    });
+    assert_eq!(seal(&plain_bridge(liar, 2000)).code, Code::BridgeIntegrity);
+}
+
+#[test]
+fn the_proxy_survives_slow_and_many_clients() {
+    let (Some(w), Some((_p, port))) = (world(), proxy()) else { return };
+    // A client that sends its headers one byte a second loses its connection at the
+    // header timeout (1.5 s here), while others are served meanwhile.
+    let slow = std::thread::spawn(move || {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let started = std::time::Instant::now();
+        for b in b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03".iter().cycle().take(10) {
+            if s.write_all(&[*b]).is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1000));
+        }
+        let mut rest = Vec::new();
+        let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+        let _ = s.read_to_end(&mut rest);
+        started.elapsed()
+    });
+    let body = json!({"requestMetadata": meta("DescribeKey")});
+    assert_eq!(call(w, port, &key_path("k-both", "metadata"), &body, ID_A, SECRET_A, 0).0, 200);
+    // Thousands of connections opened at once: past the bound they are closed; the
+    // proxy still answers afterwards.
+    let many: Vec<TcpStream> = (0..2000).filter_map(|_| TcpStream::connect(("127.0.0.1", port)).ok()).collect();
+    assert!(many.len() > 500);
+    drop(many);
+    let elapsed = slow.join().unwrap();
+    assert!(elapsed < Duration::from_secs(8), "the slow client was held {elapsed:?}");
+    assert_eq!(call(w, port, &key_path("k-both", "metadata"), &body, ID_A, SECRET_A, 0).0, 200);
+}
+
+#[test]
+fn the_cli_seals_and_opens_through_the_proxy_and_stops_on_sigterm() {
+    let Some(w) = world() else { return };
+    let proxy = start(w, "cli", |_| {});
+    let d = w.dir.path();
+    let provider = json!({
+        "proxy": {"endpoint": format!("https://localhost:{}", proxy.port), "uriPrefix": PREFIX, "accessKeyId": ID_B, "principal": PRINCIPAL, "keys": [arn("k-both").as_str()]},
+        "trust": {"caFile": "ca.pem"}
+    });
+    std::fs::write(d.join("provider.json"), provider.to_string()).unwrap();
+    let run = |args: &[&str], input: &[u8]| {
+        let mut child = Command::new(BIN)
+            .env("XKS_SECRET", SECRET_B)
+            .args(args)
+            .args(["--xks", d.join("provider.json").to_str().unwrap(), "--xks-secret-env", "XKS_SECRET"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let sealed = run(&["encrypt", "--context", "app=cli"], b"sealed by the CLI");
+    assert!(sealed.status.success(), "{}", String::from_utf8_lossy(&sealed.stderr));
+    let opened = run(&["decrypt", "--require-context", "app=cli"], &sealed.stdout);
+    assert!(opened.status.success(), "{}", String::from_utf8_lossy(&opened.stderr));
+    assert_eq!(opened.stdout, b"sealed by the CLI");
+
+    // SIGTERM: the proxy stops accepting and exits 0.
+    let mut proxy = proxy;
+    let status = Command::new("kill").args(["-TERM", &proxy.child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let exit = proxy.child.wait().unwrap();
+    assert!(exit.success(), "{exit:?}");
+}
+
+#[test]
+fn a_configuration_with_a_secret_on_the_command_line_is_not_possible_and_plain_http_needs_loopback() {
+    let Some(w) = world() else { return };
+    let d = w.dir.path();
+    let config = json!({
+        "listen": "0.0.0.0:0", "plainHttp": true,
+        "token": {"module": "/nonexistent.so", "tokenLabel": TOKEN, "pin": {"env": "XKS_PIN"}},
+        "prefixes": [{"uriPrefix": PREFIX, "credentials": [{"accessKeyId": ID_A, "secretAccessKey": {"env": "XKS_SECRET_A"}}]}],
+        "keys": []
+    });
+    std::fs::write(d.join("open.json"), config.to_string()).unwrap();
+    let out = Command::new(BIN)
+        .env("XKS_PIN", PIN)
+        .env("XKS_SECRET_A", SECRET_A)
+        .args(["xks-proxy", "--config"])
+        .arg(d.join("open.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"), "{}", String::from_utf8_lossy(&out.stderr));
+}
