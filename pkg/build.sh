@@ -16,6 +16,6 @@ build_job() {
   rm -f "wasm/$job/.gitignore"
 }
 build_job validate validate
-build_job envelope envelope
-build_job full rules,envelope
+build_job envelope envelope,xks
+build_job full rules,envelope,xks
 node build.mjs

@@ -5,8 +5,9 @@ import type * as glue from "#glue";
 import * as args from "./args.js";
 import { wasm } from "./bound.js";
 import { guard, guardAsync, KmsError, toError } from "./errors.js";
-import type { Bytes, DataKeyCacheLimits, DecryptOptions, EncryptOptions, JsKeyProvider, KeyringFile, Opened } from "./types.js";
+import type { Bytes, DataKeyCacheLimits, DecryptOptions, EncryptOptions, JsKeyProvider, KeyringFile, Opened, XksKeyProviderOptions } from "./types.js";
 import { AES_GCM, gcmParams, view } from "./gcm.js";
+import { post } from "./xks.js";
 
 const softwareKeys = new WeakMap<SoftwareKeyProvider, glue.SoftwareKeyProvider>();
 
@@ -24,6 +25,36 @@ export class SoftwareKeyProvider {
   free(): void {
     softwareKeys.get(this)?.free();
     softwareKeys.delete(this);
+  }
+}
+
+const proxies = new WeakMap<XksKeyProvider, glue.XksKeyProvider>();
+
+/**
+ * Master keys in an HSM behind a proxy that speaks the XKS Proxy API v1: each data key
+ * is made here and encrypted at the proxy (SigV4-signed, its integrity value checked).
+ * Requests go through the host's `fetch`: TLS and the certificates trusted are the
+ * host's (Node: `NODE_EXTRA_CA_CERTS`; a browser needs the proxy to allow CORS).
+ */
+export class XksKeyProvider {
+  constructor(options: XksKeyProviderOptions) {
+    const { secretAccessKey, ...settings } = args.options<XksKeyProviderOptions>("options", options);
+    if (typeof secretAccessKey !== "string") throw new TypeError("options.secretAccessKey must be a string");
+    if (typeof globalThis.fetch !== "function") throw new TypeError("this host has no fetch: XksKeyProvider needs it");
+    // The module checks every setting (and refuses unknown ones).
+    const checked = settings as Omit<XksKeyProviderOptions, "secretAccessKey">;
+    proxies.set(this, guard(() => new (wasm().XksKeyProvider)(checked, secretAccessKey, { post })));
+  }
+
+  /** The ARNs of its keys, in order. */
+  arns(): string[] {
+    return proxies.get(this)!.arns();
+  }
+
+  /** Frees its wasm memory now (the secret is wiped); it cannot be used afterwards. */
+  free(): void {
+    proxies.get(this)?.free();
+    proxies.delete(this);
   }
 }
 
@@ -63,8 +94,8 @@ function cacheOf(value: unknown): glue.DataKeyCache | undefined {
   return inner;
 }
 
-/** Where master keys are kept: in wasm memory, or in a JavaScript key provider (`WebCryptoKeyProvider` is one). */
-export type KeyProvider = SoftwareKeyProvider | JsKeyProvider;
+/** Where master keys are kept: in wasm memory, behind an XKS proxy, or in a JavaScript key provider (`WebCryptoKeyProvider` is one). */
+export type KeyProvider = SoftwareKeyProvider | XksKeyProvider | JsKeyProvider;
 
 /** How long a key provider may take to answer one call, unless `timeoutMs` says otherwise. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -106,6 +137,8 @@ function keyring(providers: unknown, ms: number): glue.KeyProviders {
     list.forEach((provider, i) => {
       const software = provider instanceof SoftwareKeyProvider ? softwareKeys.get(provider) : undefined;
       if (software) return ring.addSoftware(software);
+      const proxy = provider instanceof XksKeyProvider ? proxies.get(provider) : undefined;
+      if (proxy) return ring.addXks(proxy);
       args.methods(`providers[${i}]`, provider, STORE_METHODS);
       const arns = args.list(`providers[${i}].arns()`, (provider as JsKeyProvider).arns());
       if (!arns.every((a) => typeof a === "string")) throw new TypeError(`providers[${i}].arns() must return strings`);

@@ -68,7 +68,7 @@ export interface JsKeyProvider {
 const MAX_STORE_MESSAGE_CHARS: usize = 512;
 
 /// A JS failure as a problem: its `code` when it is one of ours, else `Bridge.Hsm`.
-fn js_problem(e: JsValue) -> Problem {
+pub(crate) fn js_problem(e: JsValue) -> Problem {
     let field = |name: &str| js_sys::Reflect::get(&e, &name.into()).ok().and_then(|v| v.as_string());
     let message = field("message").or_else(|| e.as_string()).unwrap_or_else(|| "the key provider failed".into());
     let message: String = message.chars().take(MAX_STORE_MESSAGE_CHARS).collect();

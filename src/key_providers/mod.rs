@@ -1,6 +1,7 @@
 //! The key providers: where master keys are kept, each implementing the envelope's
 //! [`KeyProvider`](crate::envelope::KeyProvider). The software, PKCS#11 and JavaScript
-//! providers keep AES-256 master keys and share one CiphertextBlob format ([`blob`]).
+//! providers keep AES-256 master keys and share one CiphertextBlob format ([`blob`]);
+//! the remote proxy ([`xks`]) writes the blob's version 2, with what the proxy returned.
 
 pub mod blob;
 #[cfg(target_arch = "wasm32")]

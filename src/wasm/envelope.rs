@@ -39,6 +39,60 @@ impl WasmSoftwareKeyProvider {
     }
 }
 
+/// Master keys behind an XKS proxy, reached through the host's `fetch` (the package's
+/// `XksKeyProvider` passes it in with the settings and the secret).
+/// The TypeScript shape of the options of an `XksKeyProvider`.
+#[cfg(all(feature = "xks", feature = "typescript"))]
+#[wasm_bindgen(typescript_custom_section)]
+const XKS_OPTIONS_TS: &'static str = r#"
+/** Where an XKS proxy is and how to sign for it (ENVELOPE.md "The remote proxy"). */
+export interface XksKeyProviderOptions {
+    /** `https://host[:port]` (`http://` only to a loopback address). */
+    endpoint: string;
+    /** The proxy's URI prefix, before `/kms/xks/v1` (may be `""`). */
+    uriPrefix: string;
+    /** The SigV4 region; the key ARN's region when left out. */
+    region?: string;
+    /** The SigV4 service; `kms-xks-proxy` when left out. */
+    service?: string;
+    accessKeyId: string;
+    secretAccessKey: string;
+    /** The caller's principal, sent as `awsPrincipalArn`. */
+    principal: string;
+    /** The keys, in order: an ARN (its key id is the external key id), or an ARN and its external key id. */
+    keys: (string | { arn: string; externalKeyId: string })[];
+    /** One request's timeout, in ms (default 5,000). */
+    timeoutMs?: number;
+}
+"#;
+
+#[cfg(feature = "xks")]
+#[wasm_bindgen(js_name = XksKeyProvider)]
+pub struct WasmXksKeyProvider {
+    provider: Rc<crate::key_providers::xks::XksBridge>,
+}
+
+#[cfg(feature = "xks")]
+#[wasm_bindgen(js_class = XksKeyProvider)]
+impl WasmXksKeyProvider {
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "Omit<XksKeyProviderOptions, \"secretAccessKey\">")] settings: JsValue,
+        secret: String,
+        fetch: crate::key_providers::xks::fetch::XksFetch,
+    ) -> Result<WasmXksKeyProvider, JsValue> {
+        use crate::key_providers::xks::{fetch::FetchTransport, XksBridge};
+        let settings = from_js(&settings, Code::Keyring)?;
+        let transport = Box::new(FetchTransport(fetch));
+        let bridge = XksBridge::new(settings, secret.into(), transport).map_err(|p| problem_to_js(&p))?;
+        Ok(WasmXksKeyProvider { provider: Rc::new(bridge) })
+    }
+
+    pub fn arns(&self) -> Vec<String> {
+        self.provider.listed_keys().iter().map(ToString::to_string).collect()
+    }
+}
+
 /// How long a cached data key may serve, as JavaScript gives it (`maxAgeMs` in ms).
 #[cfg_attr(feature = "typescript", derive(tsify::Tsify))]
 #[derive(Deserialize)]
@@ -170,6 +224,12 @@ impl KeyProviders {
     #[wasm_bindgen(js_name = useCache)]
     pub fn use_cache(&mut self, cache: &WasmDataKeyCache) {
         self.cache = Some(Rc::clone(&cache.cache));
+    }
+
+    #[cfg(feature = "xks")]
+    #[wasm_bindgen(js_name = addXks)]
+    pub fn add_xks(&mut self, provider: &WasmXksKeyProvider) {
+        self.providers.push(provider.provider.clone());
     }
 
     #[wasm_bindgen(js_name = addJs)]

@@ -12,6 +12,8 @@
 //! - Every failure is a typed code with the request's `kmsRequestId`; nothing is
 //!   retried; the secret, plaintexts and data keys are never in a message.
 
+#[cfg(target_arch = "wasm32")]
+pub mod fetch;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
 
@@ -138,9 +140,11 @@ fn endpoint_host(endpoint: &str) -> Result<String, Problem> {
     let host = authority.rsplit_once(':').filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()));
     let name = host.map_or(authority, |(name, _)| name);
     let loopback = name == "localhost" || name == "[::1]" || name.starts_with("127.");
+    // As a client sends it: without the scheme's default port.
+    let sent = |default: &str| authority.strip_suffix(default).unwrap_or(authority).to_string();
     match scheme {
-        "https" => Ok(authority.to_string()),
-        "http" if loopback => Ok(authority.to_string()),
+        "https" => Ok(sent(":443")),
+        "http" if loopback => Ok(sent(":80")),
         _ => Err(bad()),
     }
 }

@@ -1,0 +1,72 @@
+// How the XKS client reaches its proxy from JavaScript: signing, the request and answer
+// formats, the integrity check and the CiphertextBlob are the Rust client's
+// (`XksKeyProvider` in sealing.ts); this only carries its requests over the host's
+// fetch, so TLS and the certificates trusted are the host's.
+import { view } from "./gcm.js";
+import type { Code } from "./generated/types.js";
+
+/** Bytes of an answer read, at most: one more than the module takes, so it can refuse a longer one. */
+const MAX_ANSWER_BYTES = (64 << 10) + 1;
+
+/** A rejection the module maps to its code (an Error with `code`, as a JsKeyProvider's are). */
+function failure(code: Code, message: string, cause?: unknown): Error {
+  return Object.assign(new Error(message, cause === undefined ? undefined : { cause }), { code });
+}
+
+/** What went wrong with a fetch that gave no answer, as far as the host tells. */
+function unreachable(cause: unknown): Error {
+  const inner = (cause as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
+  const detail = typeof inner?.code === "string" ? inner.code : cause instanceof Error ? cause.message : String(cause);
+  // Node (undici) names the failure in its cause's code: CERT_HAS_EXPIRED,
+  // UNABLE_TO_VERIFY_LEAF_SIGNATURE, ERR_TLS_CERT_ALTNAME_INVALID, ERR_SSL_…
+  const tls = /CERT|TLS|SSL|VERIFY|ISSUER|HANDSHAKE/i.test(detail);
+  return failure(tls ? "Bridge.Tls" : "Bridge.Unavailable", `the proxy could not be reached (${detail})`, cause);
+}
+
+/** The body, stopped past `limit` bytes. */
+async function readAtMost(response: Response, limit: number): Promise<Uint8Array> {
+  const reader = response.body?.getReader();
+  if (!reader) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  while (length < limit) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    length += value.length;
+  }
+  if (length >= limit) await reader.cancel().catch(() => {});
+  const body = new Uint8Array(Math.min(length, limit));
+  let at = 0;
+  for (const chunk of chunks) {
+    const part = chunk.subarray(0, body.length - at);
+    body.set(part, at);
+    at += part.length;
+  }
+  return body;
+}
+
+/** One signed request over the host's fetch, bounded by `timeoutMs` from start to the body's end. */
+export async function post(url: string, headers: [string, string][], body: Uint8Array, timeoutMs: number) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  const timedOut = () => failure("Bridge.Timeout", `the proxy did not answer within ${timeoutMs} ms`);
+  try {
+    let response: Response;
+    try {
+      // The host sets Host itself (to the URL's authority, as signed). No redirect is
+      // followed: a signed request goes where it was signed for.
+      const sent = headers.filter(([name]) => name !== "host");
+      response = await fetch(url, { method: "POST", headers: sent, body: view(body), signal: controller.signal, redirect: "manual" });
+    } catch (e) {
+      throw controller.signal.aborted ? timedOut() : unreachable(e);
+    }
+    try {
+      return { status: response.status, body: await readAtMost(response, MAX_ANSWER_BYTES) };
+    } catch (e) {
+      throw controller.signal.aborted ? timedOut() : failure("Bridge.Unavailable", "the proxy's answer broke off", e);
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
