@@ -134,6 +134,10 @@ impl Drop for Proxy {
 }
 
 fn start(w: &World, name: &str, edit: impl FnOnce(&mut Value)) -> Proxy {
+    start_with(w, name, edit, &[])
+}
+
+fn start_with(w: &World, name: &str, edit: impl FnOnce(&mut Value), env: &[(&str, PathBuf)]) -> Proxy {
     let d = w.dir.path();
     let mut config = json!({
         "listen": "127.0.0.1:0",
@@ -164,6 +168,7 @@ fn start(w: &World, name: &str, edit: impl FnOnce(&mut Value)) -> Proxy {
         .env("SOFTHSM2_CONF", d.join("softhsm2.conf"))
         .env("XKS_SECRET_A", SECRET_A)
         .env("XKS_SECRET_B", SECRET_B)
+        .envs(env.iter().map(|(k, v)| (*k, v)))
         .args(["xks-proxy", "--config"])
         .arg(&file)
         .stdout(Stdio::piped())
@@ -899,4 +904,112 @@ fn a_configuration_with_a_secret_on_the_command_line_is_not_possible_and_plain_h
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// The PKCS#11 module of tests/support/pkcs11_fault.c, built once per test process.
+fn fault_shim(w: &World) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let shim = w.dir.path().join("pkcs11_fault.so");
+            let built = Command::new("cc")
+                .args(["-shared", "-fPIC", "-O1", "-o"])
+                .arg(&shim)
+                .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/pkcs11_fault.c"))
+                .arg("-ldl")
+                .output()
+                .unwrap();
+            assert!(built.status.success(), "cc: {}", String::from_utf8_lossy(&built.stderr));
+            shim
+        })
+        .clone()
+}
+
+#[test]
+fn a_token_that_fails_mid_run_and_comes_back() {
+    let Some(w) = world() else { return };
+    let shim = fault_shim(w);
+    let fault = w.dir.path().join("token-fails");
+    let env = [("KMS_FAULT_TARGET", softhsm_module().unwrap()), ("KMS_FAULT_FILE", fault.clone())];
+    let proxy = start_with(
+        w,
+        "faulty",
+        |c| {
+            c["token"]["module"] = json!(shim);
+            c["keys"] = json!([{"externalKeyId": "k-both", "label": "k-both"}]);
+            c["limits"]["healthCacheMs"] = json!(0);
+        },
+        &env,
+    );
+    let port = proxy.port;
+    let health = || {
+        let body = json!({"requestMetadata": {"kmsRequestId": "h", "kmsOperation": "KmsHealthCheck"}});
+        call(w, port, &format!("{PREFIX}/kms/xks/v1/health"), &body, ID_A, SECRET_A, 0).1["ekmFleetDetails"][0]
+            ["healthStatus"]
+            .clone()
+    };
+    let client = bridge(w, port, json!([arn("k-both").as_str()]));
+    let seal = || block_on(envelope::encrypt(&[&client], &[arn("k-both")], b"x", &EncryptOptions::default()));
+    assert_eq!(health(), "ACTIVE");
+    let before = seal().unwrap();
+
+    std::fs::write(&fault, b"").unwrap();
+    assert_eq!(health(), "UNAVAILABLE");
+    let e = seal().unwrap_err();
+    assert_eq!(e.code, Code::BridgeDependencyTimeout, "{e}");
+    let e = block_on(envelope::decrypt(&[&client], &before, &DecryptOptions::default())).unwrap_err();
+    assert_eq!(e.code, Code::BridgeDependencyTimeout, "{e}");
+
+    std::fs::remove_file(&fault).unwrap();
+    assert_eq!(health(), "ACTIVE");
+    let opened = block_on(envelope::decrypt(&[&client], &before, &DecryptOptions::default())).unwrap();
+    assert_eq!(opened.plaintext, b"x");
+    assert!(seal().is_ok());
+}
+
+#[test]
+fn a_slow_token_throttles_past_the_concurrency_bound_and_times_out() {
+    let Some(w) = world() else { return };
+    let shim = fault_shim(w);
+    let slow = w.dir.path().join("token-slow");
+    let env = [("KMS_FAULT_TARGET", softhsm_module().unwrap()), ("KMS_SLOW_FILE", slow.clone())];
+    let proxy = start_with(
+        w,
+        "slow",
+        |c| {
+            c["token"]["module"] = json!(shim);
+            c["limits"]["maxConcurrentOperations"] = json!(1);
+            c["limits"]["operationTimeoutMs"] = json!(1000);
+        },
+        &env,
+    );
+    let port = proxy.port;
+    std::fs::write(&slow, b"400").unwrap();
+    let metadata = || {
+        call(
+            w,
+            port,
+            &key_path("k-both", "metadata"),
+            &json!({"requestMetadata": meta("DescribeKey")}),
+            ID_A,
+            SECRET_A,
+            0,
+        )
+    };
+    // One operation in flight (400 ms on the token): a second meanwhile is throttled.
+    let first = std::thread::scope(|s| {
+        let first = s.spawn(metadata);
+        std::thread::sleep(Duration::from_millis(150));
+        assert_eq!(error_name(&metadata()), (429, "ThrottlingException"));
+        first.join().unwrap()
+    });
+    assert_eq!(first.0, 200);
+    // An encrypt with its integrity check takes five token calls, 2 s: past the 1 s bound.
+    let late = call(w, port, &key_path("k-both", "encrypt"), &encrypt_body(), ID_A, SECRET_A, 0);
+    assert_eq!(error_name(&late), (503, "DependencyTimeoutException"));
+    std::fs::remove_file(&slow).unwrap();
+    // Once the late call is done on the token, its place is free again.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(metadata().0, 200);
+    assert_eq!(call(w, port, &key_path("k-both", "encrypt"), &encrypt_body(), ID_A, SECRET_A, 0).0, 200);
 }

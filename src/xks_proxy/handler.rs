@@ -476,13 +476,16 @@ impl Proxy {
                         Ok(all)
                     })
                     .await;
-                let status = match checked {
+                let status = match &checked {
                     Ok(true) => "ACTIVE",
-                    // The token answers, but a configured key is missing: some requests fail.
-                    Ok(false) => "DEGRADED",
+                    // The token answers, but a configured key is missing: some requests fail;
+                    // or it is busy past the concurrency bound (not a finding to keep).
+                    Ok(false) | Err(Refusal(ErrorName::Throttling, _)) => "DEGRADED",
                     Err(_) => "UNAVAILABLE",
                 };
-                *self.health.lock().unwrap_or_else(|e| e.into_inner()) = Some(Health { at: Instant::now(), status });
+                if !matches!(checked, Err(Refusal(ErrorName::Throttling, _))) {
+                    *self.health.lock().unwrap_or_else(|e| e.into_inner()) = Some(Health { at: Instant::now(), status });
+                }
                 status
             }
         };
