@@ -8,7 +8,7 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use kms_instance::envelope::{self, DecryptOptions, EncryptOptions, EncryptionContext, KeyArn, KeyProvider};
+use kms_instance::envelope::{self, DecryptOptions, EncryptOptions, EncryptionContext, KeyProvider};
 use kms_instance::key_providers::software::SoftwareKeyProvider;
 use kms_instance::key_providers::xks::native::{ClientIdentity, NativeTransport, Trust};
 use kms_instance::key_providers::xks::{Exchange, Transport, XksBridge, XksSettings};
@@ -16,175 +16,20 @@ use kms_instance::xks::sigv4::{self, Scope, SignedRequest};
 use kms_instance::Code;
 use pollster::block_on;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_kms-instance");
-const TOKEN: &str = "xks-test";
-const PIN: &str = "112233";
-const PREFIX: &str = "/tenant-a";
-const ID_A: &str = "AKIAXKSTESTCREDENTIALA";
-const SECRET_A: &str = "secret-a-0123456789abcdefghijklmnopqrstuvwxyz";
-const ID_B: &str = "AKIAXKSTESTCREDENTIALB";
-const SECRET_B: &str = "secret-b-0123456789abcdefghijklmnopqrstuvwxyz";
-const PRINCIPAL: &str = "acs:ram::1207089758810000:user/alice";
-
-fn arn(id: &str) -> KeyArn {
-    format!("acs:kms:cn-hangzhou:1207089758810000:key/{id}").parse().unwrap()
-}
-
-/// The token (its keys made by the CLI), the test CA and the certificates.
-struct World {
-    dir: tempfile::TempDir,
-    ca_pem: String,
-    server_der: Vec<u8>,
-    client_cert: String,
-    client_key: String,
-}
-
-fn softhsm_module() -> Option<PathBuf> {
-    let path =
-        PathBuf::from(std::env::var("KMS_SOFTHSM_MODULE").unwrap_or_else(|_| "/usr/lib/softhsm/libsofthsm2.so".into()));
-    if path.exists() && Command::new("softhsm2-util").arg("--version").output().is_ok() {
-        return Some(path);
-    }
-    assert!(std::env::var_os("KMS_REQUIRE_SOFTHSM").is_none(), "KMS_REQUIRE_SOFTHSM is set but SoftHSM2 is missing");
-    eprintln!("skipped: SoftHSM2 is not installed");
-    None
-}
+#[path = "support/xks_world.rs"]
+mod xks_world;
+use xks_world::*;
 
 fn world() -> Option<&'static World> {
     static WORLD: OnceLock<Option<World>> = OnceLock::new();
-    WORLD
-        .get_or_init(|| {
-            let module = softhsm_module()?;
-            let dir = tempfile::tempdir().unwrap();
-            let d = dir.path();
-            std::fs::create_dir_all(d.join("tokens")).unwrap();
-            std::fs::write(
-                d.join("softhsm2.conf"),
-                format!(
-                    "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-                    d.join("tokens").display()
-                ),
-            )
-            .unwrap();
-            let init = Command::new("softhsm2-util")
-                .env("SOFTHSM2_CONF", d.join("softhsm2.conf"))
-                .args(["--init-token", "--free", "--label", TOKEN, "--pin", PIN, "--so-pin", "13579"])
-                .output()
-                .unwrap();
-            assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
-            for key in ["k-both", "k-enc", "k-dec"] {
-                let out = Command::new(BIN)
-                    .env("SOFTHSM2_CONF", d.join("softhsm2.conf"))
-                    .env("XKS_PIN", PIN)
-                    .args(["pkcs11", "generate-key", "--pkcs11-module"])
-                    .arg(&module)
-                    .args(["--token-label", TOKEN, "--pin-env", "XKS_PIN", "--key", arn(key).as_str()])
-                    .output()
-                    .unwrap();
-                assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-            }
-
-            let ca_key = rcgen::KeyPair::generate().unwrap();
-            let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-            ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-            ca.distinguished_name.push(rcgen::DnType::CommonName, "kms-instance test CA");
-            let ca_cert = ca.self_signed(&ca_key).unwrap();
-            let server_key = rcgen::KeyPair::generate().unwrap();
-            let server = rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
-            let server_cert = server.signed_by(&server_key, &ca_cert, &ca_key).unwrap();
-            let client_key = rcgen::KeyPair::generate().unwrap();
-            let mut client = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-            client.distinguished_name.push(rcgen::DnType::CommonName, "kms client");
-            client.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
-            let client_cert = client.signed_by(&client_key, &ca_cert, &ca_key).unwrap();
-            std::fs::write(d.join("ca.pem"), ca_cert.pem()).unwrap();
-            std::fs::write(d.join("server.pem"), server_cert.pem()).unwrap();
-            std::fs::write(d.join("server.key"), server_key.serialize_pem()).unwrap();
-            std::fs::write(d.join("pin"), format!("{PIN}\n")).unwrap();
-            Some(World {
-                ca_pem: ca_cert.pem(),
-                server_der: server_cert.der().to_vec(),
-                client_cert: client_cert.pem(),
-                client_key: client_key.serialize_pem(),
-                dir,
-            })
-        })
-        .as_ref()
-}
-
-/// A running `kms-instance xks-proxy`, stopped (SIGTERM) when dropped.
-struct Proxy {
-    child: Child,
-    port: u16,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(w: &World, name: &str, edit: impl FnOnce(&mut Value)) -> Proxy {
-    start_with(w, name, edit, &[])
-}
-
-fn start_with(w: &World, name: &str, edit: impl FnOnce(&mut Value), env: &[(&str, PathBuf)]) -> Proxy {
-    let d = w.dir.path();
-    let mut config = json!({
-        "listen": "127.0.0.1:0",
-        "tls": {"certificateFile": "server.pem", "keyFile": "server.key"},
-        "token": {"module": softhsm_module().unwrap(), "tokenLabel": TOKEN, "pin": {"file": "pin"}},
-        "prefixes": [
-            {"uriPrefix": PREFIX, "credentials": [
-                {"accessKeyId": ID_A, "secretAccessKey": {"env": "XKS_SECRET_A"}},
-                {"accessKeyId": ID_B, "secretAccessKey": {"env": "XKS_SECRET_B"}}
-            ]},
-            {"uriPrefix": "/tenant-b", "credentials": [{"accessKeyId": "AKIAOTHERTENANT00000", "secretAccessKey": {"env": "XKS_SECRET_B"}}]}
-        ],
-        "keys": [
-            {"externalKeyId": "k-both", "label": "k-both"},
-            {"externalKeyId": "k-enc", "label": "k-enc", "usage": ["ENCRYPT"]},
-            {"externalKeyId": "k-dec", "label": "k-dec", "usage": ["DECRYPT"]},
-            {"externalKeyId": "k-missing", "label": "k-missing"},
-            {"externalKeyId": "ext.renamed_1", "label": "k-both"}
-        ],
-        "limits": {"headerTimeoutMs": 1500, "maxConnections": 512}
-    });
-    edit(&mut config);
-    static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let file = d.join(format!("{name}-{n}.json"));
-    std::fs::write(&file, config.to_string()).unwrap();
-    let mut child = Command::new(BIN)
-        .env("SOFTHSM2_CONF", d.join("softhsm2.conf"))
-        .env("XKS_SECRET_A", SECRET_A)
-        .env("XKS_SECRET_B", SECRET_B)
-        .envs(env.iter().map(|(k, v)| (*k, v)))
-        .args(["xks-proxy", "--config"])
-        .arg(&file)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().expect("the proxy printed nothing").unwrap();
-    let port = first.rsplit(':').next().unwrap().parse().unwrap_or_else(|_| panic!("{first}"));
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let sink = Arc::clone(&log);
-    std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
-            sink.lock().unwrap().push(line);
-        }
-    });
-    Proxy { child, port, log }
+    WORLD.get_or_init(make_world).as_ref()
 }
 
 /// A proxy of the usual configuration (TLS, no client certificate) for one test.
@@ -234,15 +79,8 @@ fn call_raw(
     secret: &str,
     skew: i64,
 ) -> (u16, Value) {
-    let at = time::OffsetDateTime::now_utc() + time::Duration::seconds(skew);
-    let amz_date = at.format(time::macros::format_description!("[year][month][day]T[hour][minute][second]Z")).unwrap();
     let host = format!("localhost:{port}");
-    let headers = [("content-type", "application/json"), ("host", host.as_str()), ("x-amz-date", amz_date.as_str())];
-    let request = SignedRequest { method, path, query: "", headers: &headers, payload: &body };
-    let scope = Scope { region: "cn-hangzhou", service: "kms-xks-proxy" };
-    let authorization = sigv4::authorization(&request, id, secret.as_bytes(), scope, &amz_date);
-    let mut all: Vec<(String, String)> = headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
-    all.push(("authorization".into(), authorization));
+    let all = signed_headers(method, &host, path, &body, id, secret, skew);
     if method == "GET" {
         let agent = ureq::AgentBuilder::new().tls_config(Arc::new(rustls_client(w))).build();
         let response = match agent.get(&format!("https://localhost:{port}{path}")).call() {

@@ -484,7 +484,8 @@ impl Proxy {
                     Err(_) => "UNAVAILABLE",
                 };
                 if !matches!(checked, Err(Refusal(ErrorName::Throttling, _))) {
-                    *self.health.lock().unwrap_or_else(|e| e.into_inner()) = Some(Health { at: Instant::now(), status });
+                    *self.health.lock().unwrap_or_else(|e| e.into_inner()) =
+                        Some(Health { at: Instant::now(), status });
                 }
                 status
             }
