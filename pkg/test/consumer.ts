@@ -2,7 +2,7 @@
 // package (resolved through its `exports`, as an npm user's would be).
 import {
   decrypt, encrypt, Instance, isKmsError, KmsError, runPlan, SoftwareKeyProvider, validateBindVpcs, validateId,
-  validateName, WebCryptoKeyProvider,
+  validateName, WebCryptoKeyProvider, XksKeyProvider,
 } from "kms-instance";
 import type {
   BindVpcsReport, Code, Decision, State, JsKeyProvider, NameCheck, Opened, Outcome, Plan, PlanResult, Problem, Request,
@@ -46,6 +46,13 @@ async function seal(): Promise<Opened> {
   const webcrypto = await WebCryptoKeyProvider.generate(["acs:kms:cn-hangzhou:1:key/b"]);
   const store: JsKeyProvider = webcrypto;
   const message: Uint8Array = await encrypt([software, store], new Uint8Array(8), { context: { app: "x" }, algorithm: "AES_GCM_128" });
+  const hsm = new XksKeyProvider({
+    endpoint: "https://xks.example.com", uriPrefix: "/p", accessKeyId: "AKIA", secretAccessKey: "s", principal: "p",
+    keys: ["acs:kms:cn-hangzhou:1:key/c", { arn: "acs:kms:cn-hangzhou:1:key/d", externalKeyId: "d" }], timeoutMs: 2000,
+  });
+  await encrypt([hsm, software], new Uint8Array(8));
+  // @ts-expect-error: the secret is required
+  new XksKeyProvider({ endpoint: "https://x", uriPrefix: "", accessKeyId: "a", principal: "p", keys: [] });
   return decrypt([webcrypto], message, { requireContext: { app: "x" } });
 }
 void seal().catch((e: unknown) => e instanceof KmsError && console.log(e.code));

@@ -215,6 +215,38 @@ impl Pkcs11Keys {
         })
     }
 
+    /// The XKS proxy's encrypt, on one session with one key lookup: an IV of `iv_len`
+    /// bytes from the token, `ciphertext | tag` of `plaintext` under the key labelled
+    /// `label`, then `then(iv, sealed)` at once (the integrity value is computed before
+    /// anything else touches the bytes), then, when `verify`, the result decrypted on the
+    /// token and compared with `plaintext` (`Bridge.Hsm` when it differs).
+    pub fn seal_fresh<T>(
+        &self,
+        label: &str,
+        iv_len: usize,
+        aad: &[u8],
+        plaintext: &[u8],
+        verify: bool,
+        then: impl FnOnce(&[u8], &[u8]) -> T,
+    ) -> Result<(Vec<u8>, Vec<u8>, T), Problem> {
+        let iv_len = u32::try_from(iv_len).map_err(|_| Problem::new(Code::BridgeHsm, "too many random bytes asked"))?;
+        self.with_session(false, |s| {
+            let handle = Self::find_key(s, label)?;
+            let iv = s.generate_random_vec(iv_len).map_err(map)?;
+            let mut param = iv.clone();
+            let sealed = s.encrypt(&Self::gcm(&mut param, aad)?, handle, plaintext).map_err(map)?;
+            let value = then(&iv, &sealed);
+            if verify {
+                let mut param = iv.clone();
+                let opened = Zeroizing::new(s.decrypt(&Self::gcm(&mut param, aad)?, handle, &sealed).map_err(map)?);
+                if opened.as_slice() != plaintext {
+                    return Err(Problem::new(Code::BridgeHsm, "the token's ciphertext did not decrypt to its plaintext"));
+                }
+            }
+            Ok((iv, sealed, value))
+        })
+    }
+
     /// Opens `ciphertext | tag` under the key labelled `label`; `InvalidCiphertext`
     /// when it does not open.
     pub fn open_labelled(

@@ -394,22 +394,10 @@ impl Proxy {
         let hsm_aad = wire::hsm_aad(&aad.0, &[]).ok_or_else(|| Refusal::validation("additionalAuthenticatedData"))?;
         let (iv, mut sealed, value) = self
             .on_token(move |t| {
-                let iv = t.0.random_bytes(IV_BYTES)?;
-                let sealed = t.0.seal_labelled(&label, &iv, &hsm_aad, &plaintext)?;
-                let value = integrity.then(|| {
+                t.0.seal_fresh(&label, IV_BYTES, &hsm_aad, &plaintext, integrity, |iv, sealed| {
                     let (ciphertext, tag) = sealed.split_at(sealed.len().saturating_sub(16));
-                    wire::integrity_value(&aad.0, &[], &iv, ciphertext, tag)
-                });
-                if integrity {
-                    let opened = t.0.open_labelled(&label, &iv, &hsm_aad, &sealed)?;
-                    if opened.as_slice() != plaintext.as_slice() {
-                        return Err(Problem::new(
-                            Code::BridgeHsm,
-                            "the HSM's ciphertext did not decrypt to the plaintext",
-                        ));
-                    }
-                }
-                Ok((iv, sealed, value))
+                    integrity.then(|| wire::integrity_value(&aad.0, &[], iv, ciphertext, tag))
+                })
             })
             .await?;
         let tag = sealed.split_off(sealed.len().saturating_sub(16));
