@@ -68,7 +68,11 @@ fn post(agent: &ureq::Agent, port: u16, path: &str, body: &[u8]) -> Result<(u16,
 
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap_or(0)
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
 }
 
 struct Run {
@@ -147,7 +151,8 @@ fn main() {
     let mut at_64 = Vec::new();
     for size in [32usize, 4096] {
         let encrypt = encrypt_body(size).to_string().into_bytes();
-        let (status, sealed) = post(&agent, port, &format!("{PREFIX}/kms/xks/v1/keys/k-both/encrypt"), &encrypt).unwrap();
+        let (status, sealed) =
+            post(&agent, port, &format!("{PREFIX}/kms/xks/v1/keys/k-both/encrypt"), &encrypt).unwrap();
         assert_eq!(status, 200);
         let sealed: Value = serde_json::from_slice(&sealed).unwrap();
         let decrypt = json!({
@@ -197,7 +202,10 @@ fn main() {
     // 256 connections hold 256 TLS sessions and buffers: memory grows with connections
     // (the 5 s figure had at most 16); flat means the same load leaves it where it was.
     let flat = (end as f64) <= loaded as f64 * 1.25;
-    println!("Target, memory flat (the end within 1.25× of the first 256-connection run): {}.", if flat { "met" } else { "not met" });
+    println!(
+        "Target, memory flat (the end within 1.25× of the first 256-connection run): {}.",
+        if flat { "met" } else { "not met" }
+    );
 
     // The package's seal latency through the proxy, in Node, when it is built.
     let root = env!("CARGO_MANIFEST_DIR");

@@ -612,6 +612,10 @@ fn the_client_returns_the_right_code_for_each_fault() {
         ("AuthenticationFailedException", "401 Unauthorized", Code::BridgeAuthenticationFailed),
         ("AccessDeniedException", "403 Forbidden", Code::BridgeAccessDenied),
         ("InternalException", "500 Internal Server Error", Code::BridgeHsm),
+        ("InvalidStateException", "400 Bad Request", Code::BridgeKeyUnusable),
+        ("KeyNotFoundException", "404 Not Found", Code::BridgeKeyNotFound),
+        ("ValidationException", "400 Bad Request", Code::BridgeRejected),
+        ("UnsupportedOperationException", "501 Not Implemented", Code::BridgeRejected),
     ] {
         let port = fake(move |mut s| {
             read_request(&mut s);
@@ -673,6 +677,22 @@ fn the_proxy_survives_slow_and_many_clients() {
         let _ = s.read_to_end(&mut rest);
         started.elapsed()
     });
+    // And one that completes its TLS handshake, then sends its request's headers one
+    // byte a second: closed at the header timeout too.
+    let config = Arc::new(rustls_client(w));
+    let slow_headers = std::thread::spawn(move || {
+        let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let connection = rustls::ClientConnection::new(config, "localhost".try_into().unwrap()).unwrap();
+        let mut tls = rustls::StreamOwned::new(connection, tcp);
+        let started = std::time::Instant::now();
+        for b in b"POST /tenant-a/kms/xks/v1/health HTTP/1.1\r\nHost: localhost\r\n" {
+            if tls.write_all(&[*b]).and_then(|()| tls.flush()).is_err() || started.elapsed() > Duration::from_secs(12) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1000));
+        }
+        started.elapsed()
+    });
     let body = json!({"requestMetadata": meta("DescribeKey")});
     assert_eq!(call(w, port, &key_path("k-both", "metadata"), &body, ID_A, SECRET_A, 0).0, 200);
     // Thousands of connections opened at once: past the bound they are closed; the
@@ -680,8 +700,10 @@ fn the_proxy_survives_slow_and_many_clients() {
     let many: Vec<TcpStream> = (0..2000).filter_map(|_| TcpStream::connect(("127.0.0.1", port)).ok()).collect();
     assert!(many.len() > 500);
     drop(many);
-    let elapsed = slow.join().unwrap();
-    assert!(elapsed < Duration::from_secs(8), "the slow client was held {elapsed:?}");
+    for (what, client) in [("handshake", slow), ("headers", slow_headers)] {
+        let elapsed = client.join().unwrap();
+        assert!(elapsed < Duration::from_secs(8), "the client slow with its {what} was held {elapsed:?}");
+    }
     assert_eq!(call(w, port, &key_path("k-both", "metadata"), &body, ID_A, SECRET_A, 0).0, 200);
 }
 
@@ -798,6 +820,13 @@ fn a_token_that_fails_mid_run_and_comes_back() {
     let e = block_on(envelope::decrypt(&[&client], &before, &DecryptOptions::default())).unwrap_err();
     assert_eq!(e.code, Code::BridgeDependencyTimeout, "{e}");
 
+    // A token that answers with an error of its own (CKR_GENERAL_ERROR) is the proxy's
+    // InternalException, the client's Bridge.Hsm.
+    std::fs::write(&fault, b"5").unwrap();
+    let failed = call(w, port, &key_path("k-both", "encrypt"), &encrypt_body(), ID_A, SECRET_A, 0);
+    assert_eq!(error_name(&failed), (500, "InternalException"));
+    assert_eq!(seal().unwrap_err().code, Code::BridgeHsm);
+
     std::fs::remove_file(&fault).unwrap();
     assert_eq!(health(), "ACTIVE");
     let opened = block_on(envelope::decrypt(&[&client], &before, &DecryptOptions::default())).unwrap();
@@ -850,4 +879,17 @@ fn a_slow_token_throttles_past_the_concurrency_bound_and_times_out() {
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(metadata().0, 200);
     assert_eq!(call(w, port, &key_path("k-both", "encrypt"), &encrypt_body(), ID_A, SECRET_A, 0).0, 200);
+
+    // SIGTERM while a request is on the (slow) token: it is answered, then the proxy exits 0.
+    std::fs::write(&slow, b"400").unwrap();
+    let mut proxy = proxy;
+    let in_flight = std::thread::scope(|s| {
+        let request = s.spawn(metadata);
+        std::thread::sleep(Duration::from_millis(150));
+        let status = Command::new("kill").args(["-TERM", &proxy.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+        request.join().unwrap()
+    });
+    assert_eq!(in_flight.0, 200, "{:?}", in_flight.1);
+    assert!(proxy.child.wait().unwrap().success());
 }

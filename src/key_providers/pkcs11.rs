@@ -240,7 +240,10 @@ impl Pkcs11Keys {
                 let mut param = iv.clone();
                 let opened = Zeroizing::new(s.decrypt(&Self::gcm(&mut param, aad)?, handle, &sealed).map_err(map)?);
                 if opened.as_slice() != plaintext {
-                    return Err(Problem::new(Code::BridgeHsm, "the token's ciphertext did not decrypt to its plaintext"));
+                    return Err(Problem::new(
+                        Code::BridgeHsm,
+                        "the token's ciphertext did not decrypt to its plaintext",
+                    ));
                 }
             }
             Ok((iv, sealed, value))

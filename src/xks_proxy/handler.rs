@@ -99,11 +99,16 @@ struct Health {
     status: &'static str,
 }
 
-/// The proxy: configuration, token, the bound on concurrent operations.
+/// The proxy: configuration, token, the bounds on operations.
 pub struct Proxy {
     config: Config,
     token: Arc<Pkcs11KeyProvider>,
+    /// Operations admitted (running or waiting): past it, `ThrottlingException`.
     operations: Arc<Semaphore>,
+    /// Operations running on the token at once: a few per core. The token's work is
+    /// CPU (or a round trip to an HSM) on a blocking thread; more threads than that only
+    /// share the cores unfairly, and the waiters queue in order here instead.
+    workers: Arc<Semaphore>,
     health: Mutex<Option<Health>>,
     model: String,
 }
@@ -161,6 +166,9 @@ impl Proxy {
         let model = token.0.token().map(|(_, m)| m).unwrap_or_default();
         Proxy {
             operations: Arc::new(Semaphore::new(config.limits.max_concurrent_operations)),
+            workers: Arc::new(Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()).saturating_mul(2),
+            )),
             config,
             token: Arc::new(token),
             health: Mutex::new(None),
@@ -179,10 +187,14 @@ impl Proxy {
         let mut logged = Logged::default();
         let answer = match self.answer(request, &mut logged).await {
             Ok(answer) => answer,
-            Err(Refusal(name, message)) => json(
-                name.status(),
-                &wire::ErrorResponse { error_name: name.as_str().into(), error_message: Some(message) },
-            ),
+            Err(Refusal(name, message)) => {
+                // The specification: under 512 characters, printable ASCII only.
+                let message: String = message.chars().filter(|c| matches!(c, ' '..='~')).take(511).collect();
+                json(
+                    name.status(),
+                    &wire::ErrorResponse { error_name: name.as_str().into(), error_message: Some(message) },
+                )
+            }
         };
         let result = match answer.status {
             200 => "Success".to_string(),
@@ -348,25 +360,30 @@ impl Proxy {
         }
     }
 
-    /// Runs `f` on the token on the blocking pool, within the concurrency bound and the
-    /// operation timeout.
+    /// Runs `f` on the token on the blocking pool: admitted within the concurrency bound,
+    /// then in turn for a worker, all within the operation timeout.
     async fn on_token<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Pkcs11KeyProvider) -> Result<T, Problem> + Send + 'static,
     ) -> Result<T, Refusal> {
-        let permit = Arc::clone(&self.operations)
+        let admitted = Arc::clone(&self.operations)
             .try_acquire_owned()
             .map_err(|_| Refusal(ErrorName::Throttling, "too many operations in flight".into()))?;
-        let token = Arc::clone(&self.token);
-        let task = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            f(&token)
-        });
+        let (token, workers) = (Arc::clone(&self.token), Arc::clone(&self.workers));
+        let run = async move {
+            // The semaphore is never closed.
+            let worker = workers.acquire_owned().await.map_err(|_| Problem::new(Code::BridgeHsm, "no worker"))?;
+            tokio::task::spawn_blocking(move || {
+                let _held = (admitted, worker);
+                f(&token)
+            })
+            .await
+            .map_err(|_| Problem::new(Code::BridgeHsm, "the HSM call failed"))?
+        };
         let limit = Duration::from_millis(self.config.limits.operation_timeout_ms);
-        match tokio::time::timeout(limit, task).await {
+        match tokio::time::timeout(limit, run).await {
             Err(_) => Err(Refusal(ErrorName::DependencyTimeout, "the HSM did not answer in time".into())),
-            Ok(Err(_)) => Err(Refusal(ErrorName::Internal, "the HSM call failed".into())),
-            Ok(Ok(result)) => result.map_err(|p| Refusal::from_token(&p)),
+            Ok(result) => result.map_err(|p| Refusal::from_token(&p)),
         }
     }
 

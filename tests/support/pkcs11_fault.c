@@ -1,7 +1,8 @@
 /* A PKCS#11 module for tests: it forwards every call to the module named by
  * KMS_FAULT_TARGET (SoftHSM2), except that while the file named by KMS_FAULT_FILE
- * exists, the calls that use the token's keys or generator fail with
- * CKR_DEVICE_ERROR: a token that fails mid-run and comes back when the file goes.
+ * exists, the calls that use the token's keys or generator fail with the return value
+ * the file holds (CKR_DEVICE_ERROR when it is empty): a token that fails mid-run and
+ * comes back when the file goes.
  * While the file named by KMS_SLOW_FILE exists, each of those calls first sleeps the
  * number of milliseconds it holds: a token that is slow to answer.
  * Built by tests/xks.rs at test time (cc -shared). */
@@ -26,9 +27,15 @@ enum { GET_FUNCTION_LIST = 3, FIND_OBJECTS_INIT = 26, ENCRYPT_INIT = 29, DECRYPT
 static struct function_list *target;
 static struct function_list shim;
 
-static int failing(void) {
+/* 0 while the token works; else the return value to fail with. */
+static CK_RV failing(void) {
     const char *file = getenv("KMS_FAULT_FILE");
-    return file && access(file, F_OK) == 0;
+    FILE *f = file ? fopen(file, "r") : NULL;
+    unsigned long rv = CKR_DEVICE_ERROR;
+    if (!f) return 0;
+    if (fscanf(f, "%lu", &rv) != 1 || rv == 0) rv = CKR_DEVICE_ERROR;
+    fclose(f);
+    return rv;
 }
 
 static void slow_down(void) {
@@ -45,7 +52,8 @@ typedef CK_RV (*WithPointer)(CK_ULONG, void *, CK_ULONG);
 
 static CK_RV forward(int index, CK_ULONG session, void *pointer, CK_ULONG value) {
     slow_down();
-    return failing() ? CKR_DEVICE_ERROR : ((WithPointer)target->fns[index])(session, pointer, value);
+    CK_RV rv = failing();
+    return rv ? rv : ((WithPointer)target->fns[index])(session, pointer, value);
 }
 
 static CK_RV find_objects_init(CK_ULONG s, void *template, CK_ULONG count) { return forward(FIND_OBJECTS_INIT, s, template, count); }

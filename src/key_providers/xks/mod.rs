@@ -121,10 +121,11 @@ fn config_problem(message: impl Into<String>) -> Problem {
     Problem::new(Code::Keyring, message)
 }
 
-/// External key ids and the prefix go into the URL unencoded: only URI-unreserved
-/// characters (and `/` in the prefix) are taken.
-fn url_safe(text: &str, slash: bool) -> bool {
-    text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') || (slash && b == b'/'))
+/// External key ids (`A-Z a-z 0-9 - . _`) and the prefix (`A-Z a-z 0-9 - _ /`) go
+/// into the URL as they are: the specification's characters, none needing encoding.
+fn url_safe(text: &str, prefix: bool) -> bool {
+    let extra = |b: u8| if prefix { b == b'/' } else { b == b'.' };
+    text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_') || extra(b))
 }
 
 /// The host of an endpoint, as the `host` header carries it (the port included), and
@@ -233,7 +234,7 @@ impl XksBridge {
         let host = endpoint_host(&settings.endpoint)?;
         let prefix = settings.uri_prefix.trim_end_matches('/').to_string();
         if !(prefix.is_empty() || prefix.starts_with('/')) || !url_safe(&prefix, true) {
-            return Err(config_problem("uriPrefix: a path such as /example/prefix, of URI-unreserved characters"));
+            return Err(config_problem("uriPrefix: a path such as /example/prefix, of A-Z a-z 0-9 - _ /"));
         }
         if settings.access_key_id.is_empty() || secret.is_empty() || settings.principal.is_empty() {
             return Err(config_problem("accessKeyId, secretAccessKey and principal are required"));
@@ -251,7 +252,7 @@ impl XksBridge {
             let external = external.unwrap_or_else(|| arn.key_id().to_string());
             if external.is_empty() || external.len() > 128 || !url_safe(&external, false) {
                 return Err(config_problem(format!(
-                    "keys: the external key id of {arn} must be 1 to 128 URI-unreserved characters"
+                    "keys: the external key id of {arn} must be 1 to 128 of A-Z a-z 0-9 - . _"
                 )));
             }
             if keys.iter().any(|(a, _)| *a == arn) {
