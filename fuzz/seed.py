@@ -72,4 +72,16 @@ for name in sorted(os.listdir(vectors)):
             put("blob", blob)
     except (IndexError, ValueError):
         pass  # a vector that is malformed on purpose
+# Proxy answers for xks_answer: a selector byte (operation << 3 | status), then a body.
+b64 = lambda n, v=7: base64.b64encode(bytes([v]) * n).decode()
+for op in range(4):
+    for body in [
+        json.dumps({"authenticationTag": b64(16), "ciphertext": b64(32), "initializationVector": b64(12), "ciphertextDataIntegrityValue": b64(32)}),
+        json.dumps({"plaintext": b64(32)}),
+        json.dumps({"keySpec": "AES_256", "keyUsage": ["ENCRYPT", "DECRYPT"], "keyStatus": "ENABLED"}),
+        json.dumps({"errorName": "ThrottlingException", "errorMessage": "slow down"}),
+    ]:
+        put("xks_answer", bytes([op << 3]) + body.encode())
+put("xks_answer", b"\x03AWS4-HMAC-SHA256 Credential=AKID/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=" + b"0" * 64)
+
 print("seeds:", {t: len(os.listdir(os.path.join(seeds, t))) for t in sorted(os.listdir(seeds))}, file=sys.stderr)
