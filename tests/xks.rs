@@ -785,22 +785,29 @@ fn fault_shim(w: &World) -> PathBuf {
         .clone()
 }
 
+/// A proxy over the fault shim, which watches `file` through the variable `var`.
+fn start_shimmed(w: &World, var: &str, file: &std::path::Path, edit: impl FnOnce(&mut Value)) -> Proxy {
+    let shim = fault_shim(w);
+    let env = [("KMS_FAULT_TARGET", softhsm_module().unwrap()), (var, file.to_path_buf())];
+    start_with(
+        w,
+        "shimmed",
+        |c| {
+            c["token"]["module"] = json!(shim);
+            edit(c);
+        },
+        &env,
+    )
+}
+
 #[test]
 fn a_token_that_fails_mid_run_and_comes_back() {
     let Some(w) = world() else { return };
-    let shim = fault_shim(w);
     let fault = w.dir.path().join("token-fails");
-    let env = [("KMS_FAULT_TARGET", softhsm_module().unwrap()), ("KMS_FAULT_FILE", fault.clone())];
-    let proxy = start_with(
-        w,
-        "faulty",
-        |c| {
-            c["token"]["module"] = json!(shim);
-            c["keys"] = json!([{"externalKeyId": "k-both", "label": "k-both"}]);
-            c["limits"]["healthCacheMs"] = json!(0);
-        },
-        &env,
-    );
+    let proxy = start_shimmed(w, "KMS_FAULT_FILE", &fault, |c| {
+        c["keys"] = json!([{"externalKeyId": "k-both", "label": "k-both"}]);
+        c["limits"]["healthCacheMs"] = json!(0);
+    });
     let port = proxy.port;
     let health = || {
         let body = json!({"requestMetadata": {"kmsRequestId": "h", "kmsOperation": "KmsHealthCheck"}});
@@ -837,19 +844,11 @@ fn a_token_that_fails_mid_run_and_comes_back() {
 #[test]
 fn a_slow_token_throttles_past_the_concurrency_bound_and_times_out() {
     let Some(w) = world() else { return };
-    let shim = fault_shim(w);
     let slow = w.dir.path().join("token-slow");
-    let env = [("KMS_FAULT_TARGET", softhsm_module().unwrap()), ("KMS_SLOW_FILE", slow.clone())];
-    let proxy = start_with(
-        w,
-        "slow",
-        |c| {
-            c["token"]["module"] = json!(shim);
-            c["limits"]["maxConcurrentOperations"] = json!(1);
-            c["limits"]["operationTimeoutMs"] = json!(1000);
-        },
-        &env,
-    );
+    let proxy = start_shimmed(w, "KMS_SLOW_FILE", &slow, |c| {
+        c["limits"]["maxConcurrentOperations"] = json!(1);
+        c["limits"]["operationTimeoutMs"] = json!(1000);
+    });
     let port = proxy.port;
     std::fs::write(&slow, b"400").unwrap();
     let metadata = || {

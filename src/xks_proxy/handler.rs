@@ -21,20 +21,6 @@ pub const MAX_SKEW: Duration = Duration::from_secs(300);
 /// Bytes of IV the proxy's encryptions use.
 const IV_BYTES: usize = 12;
 
-/// A request, as the server read it.
-pub struct Request<'a> {
-    /// The HTTP method.
-    pub method: &'a str,
-    /// The path, as sent.
-    pub path: &'a str,
-    /// The query, as sent (empty when none).
-    pub query: &'a str,
-    /// Every header.
-    pub headers: &'a [(&'a str, &'a str)],
-    /// The body.
-    pub body: &'a [u8],
-}
-
 /// An answer: status and JSON body (empty for a 405).
 #[derive(Debug)]
 pub struct Answer {
@@ -91,6 +77,14 @@ struct Logged {
     access_key_id: Option<String>,
     principal: Option<String>,
     request_id: Option<String>,
+}
+
+impl Logged {
+    /// The request id and the principal, from the body's `requestMetadata`.
+    fn note(&mut self, meta: &wire::RequestMetadata) {
+        self.request_id = Some(meta.kms_request_id.clone());
+        self.principal.clone_from(&meta.aws_principal_arn);
+    }
 }
 
 /// The token's state as the last deep check found it.
@@ -182,7 +176,7 @@ impl Proxy {
     }
 
     /// Answers `request`, and writes its access-log line to `log`.
-    pub async fn handle(&self, request: &Request<'_>, log: &mut (dyn std::io::Write + Send)) -> Answer {
+    pub async fn handle(&self, request: &SignedRequest<'_>, log: &mut (dyn std::io::Write + Send)) -> Answer {
         let started = Instant::now();
         let mut logged = Logged::default();
         let answer = match self.answer(request, &mut logged).await {
@@ -219,7 +213,7 @@ impl Proxy {
         answer
     }
 
-    async fn answer(&self, request: &Request<'_>, logged: &mut Logged) -> Result<Answer, Refusal> {
+    async fn answer(&self, request: &SignedRequest<'_>, logged: &mut Logged) -> Result<Answer, Refusal> {
         let (prefix, operation, key_id) = self.route(request.path)?;
         logged.operation = Some(operation);
         logged.key = key_id.map(str::to_string);
@@ -229,16 +223,14 @@ impl Proxy {
         logged.access_key_id = Some(self.authenticate(prefix, request)?.to_string());
         match operation {
             Operation::Health => {
-                let body: wire::HealthRequest = parse(request.body)?;
+                let body: wire::HealthRequest = parse(request.payload)?;
                 logged.request_id = Some(body.request_metadata.kms_request_id);
                 Ok(json(200, &self.health().await))
             }
             Operation::Metadata => {
-                let body: wire::MetadataRequest = parse(request.body)?;
-                let meta = &body.request_metadata;
-                (logged.request_id, logged.principal) =
-                    (Some(meta.kms_request_id.clone()), meta.aws_principal_arn.clone());
-                required(&meta.aws_principal_arn, "awsPrincipalArn")?;
+                let body: wire::MetadataRequest = parse(request.payload)?;
+                logged.note(&body.request_metadata);
+                required(&body.request_metadata.aws_principal_arn, "awsPrincipalArn")?;
                 let key = self.key(key_id)?;
                 let label = key.label.clone();
                 let present = self.on_token(move |t| t.0.has_label(&label)).await?;
@@ -255,17 +247,13 @@ impl Proxy {
                 ))
             }
             Operation::Encrypt => {
-                let body: wire::EncryptRequest = parse(request.body)?;
-                let meta = &body.request_metadata;
-                (logged.request_id, logged.principal) =
-                    (Some(meta.kms_request_id.clone()), meta.aws_principal_arn.clone());
+                let body: wire::EncryptRequest = parse(request.payload)?;
+                logged.note(&body.request_metadata);
                 self.encrypt(key_id, body).await
             }
             Operation::Decrypt => {
-                let body: wire::DecryptRequest = parse(request.body)?;
-                let meta = &body.request_metadata;
-                (logged.request_id, logged.principal) =
-                    (Some(meta.kms_request_id.clone()), meta.aws_principal_arn.clone());
+                let body: wire::DecryptRequest = parse(request.payload)?;
+                logged.note(&body.request_metadata);
                 self.decrypt(key_id, body).await
             }
         }
@@ -302,7 +290,7 @@ impl Proxy {
     }
 
     /// The access key id of a request whose signature verifies under `prefix`.
-    fn authenticate<'r>(&self, prefix: &Prefix, request: &Request<'r>) -> Result<&'r str, Refusal> {
+    fn authenticate<'r>(&self, prefix: &Prefix, request: &SignedRequest<'r>) -> Result<&'r str, Refusal> {
         let failed = |why: &str| Refusal(ErrorName::AuthenticationFailed, format!("SigV4: {why}"));
         let header = |name: &str| {
             let mut values = request.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| *v);
@@ -331,14 +319,7 @@ impl Proxy {
             .iter()
             .find(|c| c.access_key_id == auth.access_key_id)
             .ok_or_else(|| failed("unknown access key id"))?;
-        let signed = SignedRequest {
-            method: request.method,
-            path: request.path,
-            query: request.query,
-            headers: request.headers,
-            payload: request.body,
-        };
-        if !auth.verifies(&signed, amz_date, credential.secret.as_bytes()) {
+        if !auth.verifies(request, amz_date, credential.secret.as_bytes()) {
             return Err(failed("the signature does not match"));
         }
         Ok(auth.access_key_id)

@@ -3,8 +3,9 @@
 //! headers and body, the body's size. A client past a bound loses its connection, not
 //! anyone else's. SIGTERM stops accepting and lets requests in flight finish.
 
-use super::handler::{Proxy, Request};
+use super::handler::Proxy;
 use crate::code::{Code, Problem};
+use crate::xks::sigv4::SignedRequest;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
@@ -150,12 +151,12 @@ async fn respond(proxy: &Proxy, request: hyper::Request<Incoming>) -> hyper::Res
     };
     let headers: Vec<(&str, &str)> =
         parts.headers.iter().map(|(n, v)| (n.as_str(), v.to_str().unwrap_or_default())).collect();
-    let request = Request {
+    let request = SignedRequest {
         method: parts.method.as_str(),
         path: parts.uri.path(),
         query: parts.uri.query().unwrap_or_default(),
         headers: &headers,
-        body: &body,
+        payload: &body,
     };
     let mut line = Vec::new();
     let answer = proxy.handle(&request, &mut line).await;
