@@ -153,4 +153,11 @@ fn refuses_malformed_authorization_headers() {
     ] {
         assert!(Authorization::parse(bad).is_none(), "{bad}");
     }
+    // Bounded before any work: 33 signed headers, or a header past 4 KiB.
+    let names: Vec<String> = (0..33).map(|i| format!("h{i:02}")).collect();
+    let many = good.replace("SignedHeaders=host;x-amz-date", &format!("SignedHeaders={}", names.join(";")));
+    assert!(Authorization::parse(&many).is_none());
+    let fewer = good.replace("SignedHeaders=host;x-amz-date", &format!("SignedHeaders={}", names[..32].join(";")));
+    assert!(Authorization::parse(&fewer).is_some());
+    assert!(Authorization::parse(&format!("{good}{}", " ".repeat(4096))).is_none());
 }

@@ -92,7 +92,7 @@ fn call_raw(
     let exchange = Exchange {
         url: format!("https://localhost:{port}{path}"),
         headers: all,
-        body,
+        body: body.into(),
         timeout: Duration::from_secs(5),
     };
     let answer = block_on(transport(w).post(exchange)).unwrap();
@@ -347,7 +347,7 @@ fn signatures_are_checked_with_both_credentials_and_the_clock() {
         let exchange = Exchange {
             url: format!("https://localhost:{port}{path}"),
             headers: all,
-            body: payload,
+            body: payload.into(),
             timeout: Duration::from_secs(5),
         };
         let answer = block_on(transport(w).post(exchange)).unwrap();
@@ -362,10 +362,86 @@ fn signatures_are_checked_with_both_credentials_and_the_clock() {
     let exchange = Exchange {
         url: format!("https://localhost:{port}{path}"),
         headers: all,
-        body: signed_body,
+        body: signed_body.into(),
         timeout: Duration::from_secs(5),
     };
     assert_eq!(block_on(transport(w).post(exchange)).unwrap().status, 200);
+}
+
+/// The status of a POST with exactly these headers (repeated names too) and a
+/// content-length, written by hand over TLS.
+fn status_of(w: &World, port: u16, path: &str, body: &[u8], headers: &[(&str, &str)]) -> u16 {
+    let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let connection =
+        rustls::ClientConnection::new(Arc::new(rustls_client(w)), "localhost".try_into().unwrap()).unwrap();
+    let mut tls = rustls::StreamOwned::new(connection, tcp);
+    let mut request = format!("POST {path} HTTP/1.1\r\ncontent-length: {}\r\nconnection: close\r\n", body.len());
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    tls.write_all(request.as_bytes()).unwrap();
+    tls.write_all(body).unwrap();
+    let mut answer = Vec::new();
+    let _ = tls.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer);
+    text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("no status in {text:?}"))
+}
+
+#[test]
+fn the_proxy_refuses_each_way_a_signature_can_be_wrong() {
+    let (Some(w), Some((_p, port))) = (world(), proxy()) else { return };
+    let path = key_path("k-both", "metadata");
+    let body = json!({"requestMetadata": meta("DescribeKey")}).to_string().into_bytes();
+    let host = format!("localhost:{port}");
+    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    let now = time::OffsetDateTime::now_utc().format(format).unwrap();
+    let scope = Scope { region: "cn-hangzhou", service: "kms-xks-proxy" };
+    // The Authorization of a request whose signed headers are exactly `signed`.
+    let sign = |signed: &[(&str, &str)], scope: Scope<'_>, date: &str| {
+        let request = SignedRequest { method: "POST", path: &path, query: "", headers: signed, payload: &body };
+        sigv4::authorization(&request, ID_A, SECRET_A.as_bytes(), scope, date)
+    };
+    let both = [("host", host.as_str()), ("x-amz-date", now.as_str())];
+    let good = sign(&both, scope, &now);
+    assert_eq!(status_of(w, port, &path, &body, &[both[0], both[1], ("authorization", &good)]), 200);
+
+    let host_unsigned = sign(&both[1..], scope, &now);
+    let date_unsigned = sign(&both[..1], scope, &now);
+    let other_service = sign(&both, Scope { service: "kms", ..scope }, &now);
+    let yesterday = good.replacen(&format!("/{}/", &now[..8]), "/20200101/", 1);
+    let bad_date = "2026-12-02T10:00:00Z";
+    let bad_dated = sign(&[both[0], ("x-amz-date", bad_date)], scope, bad_date);
+    let cases: [(&str, Vec<(&str, &str)>); 8] = [
+        ("host not signed", vec![both[0], both[1], ("authorization", &host_unsigned)]),
+        ("x-amz-date not signed", vec![both[0], both[1], ("authorization", &date_unsigned)]),
+        ("two Authorization headers", vec![both[0], both[1], ("authorization", &good), ("authorization", &good)]),
+        ("two X-Amz-Date headers", vec![both[0], both[1], both[1], ("authorization", &good)]),
+        (
+            "an X-Amz-Date that is not the format",
+            vec![both[0], ("x-amz-date", bad_date), ("authorization", &bad_dated)],
+        ),
+        ("a credential scope of another day", vec![both[0], both[1], ("authorization", &yesterday)]),
+        ("another service", vec![both[0], both[1], ("authorization", &other_service)]),
+        ("a host changed after signing", vec![("host", "xks.example.com"), both[1], ("authorization", &good)]),
+    ];
+    for (what, headers) in cases {
+        assert_eq!(status_of(w, port, &path, &body, &headers), 401, "{what}");
+    }
+
+    // A prefix that names its region takes signatures for that region only.
+    let regional = start(w, "regional", |c| c["prefixes"][0]["region"] = json!("cn-hangzhou"));
+    let host = format!("localhost:{}", regional.port);
+    let both = [("host", host.as_str()), ("x-amz-date", now.as_str())];
+    for (region, expected) in [("cn-hangzhou", 200), ("us-east-1", 401)] {
+        let request = SignedRequest { method: "POST", path: &path, query: "", headers: &both, payload: &body };
+        let auth = sigv4::authorization(&request, ID_A, SECRET_A.as_bytes(), Scope { region, ..scope }, &now);
+        assert_eq!(
+            status_of(w, regional.port, &path, &body, &[both[0], both[1], ("authorization", &auth)]),
+            expected,
+            "{region}"
+        );
+    }
 }
 
 #[test]
@@ -455,8 +531,51 @@ fn every_field_is_validated() {
             }),
         ),
         ("a bad base64 tag", Box::new(|b: &mut Value| b["authenticationTag"] = json!("####"))),
+        ("a bad base64 ciphertext", Box::new(|b: &mut Value| b["ciphertext"] = json!("AAA"))),
+        ("a bad base64 IV", Box::new(|b: &mut Value| b["initializationVector"] = json!("=AAA"))),
+        ("a 17-byte tag", Box::new(|b: &mut Value| b["authenticationTag"] = json!(STANDARD.encode([1u8; 17])))),
+        (
+            "no encryptionAlgorithm",
+            Box::new(|b: &mut Value| {
+                b.as_object_mut().unwrap().remove("encryptionAlgorithm");
+            }),
+        ),
+        (
+            "no kmsKeyArn",
+            Box::new(|b: &mut Value| {
+                b["requestMetadata"].as_object_mut().unwrap().remove("kmsKeyArn");
+            }),
+        ),
+        (
+            "no awsPrincipalArn",
+            Box::new(|b: &mut Value| {
+                b["requestMetadata"].as_object_mut().unwrap().remove("awsPrincipalArn");
+            }),
+        ),
     ] {
         check(&dpath, decrypt(&*edit), validation, what);
+    }
+    for (what, edit) in [
+        (
+            "4,301 bytes of ciphertext",
+            Box::new(|b: &mut Value| b["ciphertext"] = json!(STANDARD.encode(vec![1u8; 4301])))
+                as Box<dyn Fn(&mut Value)>,
+        ),
+        (
+            "8,193 bytes of AAD",
+            Box::new(|b: &mut Value| b["additionalAuthenticatedData"] = json!(STANDARD.encode(vec![1u8; 8193]))),
+        ),
+    ] {
+        check(&dpath, decrypt(&*edit), (501, "UnsupportedOperationException"), what);
+    }
+    // Metadata and health: their required fields.
+    let mut metadata = json!({"requestMetadata": meta("DescribeKey")});
+    metadata["requestMetadata"].as_object_mut().unwrap().remove("awsPrincipalArn");
+    check(&key_path("k-both", "metadata"), metadata, validation, "metadata without awsPrincipalArn");
+    for field in ["kmsRequestId", "kmsOperation"] {
+        let mut health = json!({"requestMetadata": {"kmsRequestId": "h", "kmsOperation": "KmsHealthCheck"}});
+        health["requestMetadata"].as_object_mut().unwrap().remove(field);
+        check(&format!("{PREFIX}/kms/xks/v1/health"), health, validation, &format!("health without {field}"));
     }
     check(
         &dpath,
@@ -464,6 +583,15 @@ fn every_field_is_validated() {
         (400, "InvalidCiphertextException"),
         "a 16-byte IV is valid",
     );
+}
+
+/// How a client certificate the proxy refuses reaches the client. In TLS 1.3 the client
+/// finishes its handshake before the server has checked its certificate, so the
+/// refusal arrives as the server's alert or, when the client's request is already on
+/// its way to a socket the server closed, as a reset: `Bridge.Tls` or
+/// `Bridge.Unavailable`, never an answer.
+fn refused_by_mtls(code: Code) -> bool {
+    matches!(code, Code::BridgeTls | Code::BridgeUnavailable)
 }
 
 #[test]
@@ -501,9 +629,26 @@ fn pinned_fingerprints_and_client_certificates() {
     let with = NativeTransport::new(&Trust::Ca(w.ca_pem.clone().into_bytes()), Some(&identity)).unwrap();
     let b = XksBridge::new(settings(mtls.port, keys.clone()), SECRET_A.to_string().into(), Box::new(with)).unwrap();
     assert!(block_on(envelope::encrypt(&[&b], &[arn("k-both")], b"mtls", &options)).is_ok());
-    let b = XksBridge::new(settings(mtls.port, keys), SECRET_A.to_string().into(), Box::new(transport(w))).unwrap();
+    let b =
+        XksBridge::new(settings(mtls.port, keys.clone()), SECRET_A.to_string().into(), Box::new(transport(w))).unwrap();
     let e = block_on(envelope::encrypt(&[&b], &[arn("k-both")], b"mtls", &options)).unwrap_err();
-    assert!(matches!(e.code, Code::BridgeTls | Code::BridgeUnavailable), "{e}");
+    assert!(refused_by_mtls(e.code), "{e}");
+
+    // With subjects configured, the certificate must also be for one of them.
+    for (subject, accepted) in [("kms-client.test", true), ("cks.kms.eu-west-1.amazonaws.com", false)] {
+        let strict = start(w, "subjects", |c| {
+            c["tls"]["clientCaFile"] = json!("ca.pem");
+            c["tls"]["clientSubjects"] = json!([subject]);
+        });
+        let with = NativeTransport::new(&Trust::Ca(w.ca_pem.clone().into_bytes()), Some(&identity)).unwrap();
+        let b =
+            XksBridge::new(settings(strict.port, keys.clone()), SECRET_A.to_string().into(), Box::new(with)).unwrap();
+        let sealed = block_on(envelope::encrypt(&[&b], &[arn("k-both")], b"mtls", &options));
+        match sealed {
+            Ok(_) => assert!(accepted, "{subject}"),
+            Err(e) => assert!(!accepted && refused_by_mtls(e.code), "{subject}: {e}"),
+        }
+    }
 }
 
 /// A one-shot HTTP server on 127.0.0.1 that does `misbehave` with each connection.
@@ -590,7 +735,7 @@ fn the_client_returns_the_right_code_for_each_fault() {
         read_request(&mut s);
         let _ = s.write_all(b"SSH-2.0-OpenSSH\r\n\r\n");
     });
-    assert!(matches!(seal(&plain_bridge(garbage, 2000)).code, Code::BridgeUnavailable | Code::BridgeInvalidResponse));
+    assert_eq!(seal(&plain_bridge(garbage, 2000)).code, Code::BridgeUnavailable);
     let bad_gateway = fake(|mut s| {
         read_request(&mut s);
         answer(&mut s, "502 Bad Gateway", "<html>");
@@ -705,6 +850,60 @@ fn the_proxy_survives_slow_and_many_clients() {
         assert!(elapsed < Duration::from_secs(8), "the client slow with its {what} was held {elapsed:?}");
     }
     assert_eq!(call(w, port, &key_path("k-both", "metadata"), &body, ID_A, SECRET_A, 0).0, 200);
+}
+
+#[test]
+fn an_idle_keep_alive_connection_is_closed() {
+    let (Some(w), Some((_p, port))) = (world(), proxy()) else { return };
+    let path = key_path("k-both", "metadata");
+    let body = json!({"requestMetadata": meta("DescribeKey")}).to_string().into_bytes();
+    let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let connection =
+        rustls::ClientConnection::new(Arc::new(rustls_client(w)), "localhost".try_into().unwrap()).unwrap();
+    let mut tls = rustls::StreamOwned::new(connection, tcp);
+    let mut request = format!("POST {path} HTTP/1.1\r\ncontent-length: {}\r\n", body.len());
+    for (name, value) in signed_headers("POST", &format!("localhost:{port}"), &path, &body, ID_A, SECRET_A, 0) {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    tls.write_all(request.as_bytes()).unwrap();
+    tls.write_all(&body).unwrap();
+    tls.sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let started = std::time::Instant::now();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    // The answer, then (the connection kept alive, then idle) the server's close.
+    while let Ok(n) = tls.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        seen.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&seen);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    let idle = started.elapsed();
+    assert!(idle < Duration::from_secs(6), "an idle connection was kept {idle:?} (header timeout 1.5 s)");
+}
+
+#[test]
+fn a_log_reader_that_stops_reading_holds_no_request_up() {
+    let Some(w) = world() else { return };
+    let stalled = start_unread(w, "unread");
+    let client = transport(w);
+    let path = key_path("k-both", "metadata");
+    let body = json!({"requestMetadata": meta("DescribeKey")}).to_string().into_bytes();
+    let host = format!("localhost:{}", stalled.port);
+    // Far more access-log lines than a pipe holds (about 300 of these).
+    for i in 0..1500 {
+        let exchange = Exchange {
+            url: format!("https://{host}{path}"),
+            headers: signed_headers("POST", &host, &path, &body, ID_A, SECRET_A, 0),
+            body: body.clone().into(),
+            timeout: Duration::from_secs(5),
+        };
+        let answer = block_on(client.post(exchange)).unwrap_or_else(|e| panic!("request {i}: {e}"));
+        assert_eq!(answer.status, 200, "request {i}");
+    }
 }
 
 #[test]

@@ -36,9 +36,9 @@ fuzz_target!(|data: &[u8]| {
     }
     let status = [200, 200, 200, 400, 401, 404, 503, 302][usize::from(selector & 7)];
     let operation = (selector >> 3) & 3;
-    let fuzzed = Answer { status, body: body.to_vec() };
+    let fuzzed = Answer { status, body: body.to_vec().into() };
     // The metadata answer comes first (popped last); for describe it is the fuzzed one.
-    let script = if operation == 2 { vec![fuzzed] } else { vec![fuzzed, Answer { status: 200, body: METADATA.into() }] };
+    let script = if operation == 2 { vec![fuzzed] } else { vec![fuzzed, Answer { status: 200, body: METADATA.as_bytes().to_vec().into() }] };
     let settings: XksSettings = serde_json::from_value(serde_json::json!({
         "endpoint": "https://xks.example.com", "uriPrefix": "/p", "accessKeyId": "AKIAFUZZ",
         "principal": "fuzz", "keys": [ARN],

@@ -51,7 +51,7 @@ export class XksKeyProvider {
     return proxies.get(this)!.arns();
   }
 
-  /** Frees its wasm memory now (the secret is wiped); it cannot be used afterwards. */
+  /** Frees its wasm memory now (the module's copy of the secret is wiped; the string you passed is yours); it cannot be used afterwards. */
   free(): void {
     proxies.get(this)?.free();
     proxies.delete(this);

@@ -39,8 +39,6 @@ impl WasmSoftwareKeyProvider {
     }
 }
 
-/// Master keys behind an XKS proxy, reached through the host's `fetch` (the package's
-/// `XksKeyProvider` passes it in with the settings and the secret).
 /// The TypeScript shape of the options of an `XksKeyProvider`.
 #[cfg(all(feature = "xks", feature = "typescript"))]
 #[wasm_bindgen(typescript_custom_section)]
@@ -66,6 +64,8 @@ export interface XksKeyProviderOptions {
 }
 "#;
 
+/// Master keys behind an XKS proxy, reached through the host's `fetch` (the package's
+/// `XksKeyProvider` passes it in with the settings and the secret).
 #[cfg(feature = "xks")]
 #[wasm_bindgen(js_name = XksKeyProvider)]
 pub struct WasmXksKeyProvider {

@@ -16,10 +16,16 @@ type HmacSha256 = Hmac<Sha256>;
 /// The algorithm's name, first in the `Authorization` header.
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 
+/// Bytes of an `Authorization` header, and names in its `SignedHeaders`, that are read
+/// at most: the work of a verification is bounded before the secret is looked up.
+pub const MAX_AUTHORIZATION_BYTES: usize = 4096;
+/// Names in `SignedHeaders`, at most.
+pub const MAX_SIGNED_HEADERS: usize = 32;
+
 /// A request as the signature sees it. `path` is the path as sent (percent-encoded
 /// or not: it is encoded once more for the canonical request, as SigV4 does for every
 /// service but S3), `query` the part after `?` without it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct SignedRequest<'a> {
     /// `POST`, `GET`, …
     pub method: &'a str,
@@ -31,6 +37,17 @@ pub struct SignedRequest<'a> {
     pub headers: &'a [(&'a str, &'a str)],
     /// The body.
     pub payload: &'a [u8],
+}
+
+/// The payload may hold a data key in plaintext: never shown.
+impl std::fmt::Debug for SignedRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedRequest")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("payload", &format_args!("<{} bytes>", self.payload.len()))
+            .finish_non_exhaustive()
+    }
 }
 
 /// Where a signature is valid: the credential scope's region and service.
@@ -158,12 +175,15 @@ pub fn signature(secret: &[u8], amz_date: &str, scope: Scope<'_>, string_to_sign
     let day = amz_date.get(..8).unwrap_or(amz_date);
     let mut key = b"AWS4".to_vec();
     key.extend_from_slice(secret);
-    let k_date = hmac(&key, day.as_bytes());
-    let k_region = hmac(&k_date, scope.region.as_bytes());
-    let k_service = hmac(&k_region, scope.service.as_bytes());
-    let k_signing = hmac(&k_service, b"aws4_request");
-    zeroize::Zeroize::zeroize(&mut key);
-    hex::encode(hmac(&k_signing, string_to_sign.as_bytes()))
+    let mut k_date = hmac(&key, day.as_bytes());
+    let mut k_region = hmac(&k_date, scope.region.as_bytes());
+    let mut k_service = hmac(&k_region, scope.service.as_bytes());
+    let mut k_signing = hmac(&k_service, b"aws4_request");
+    let signature = hex::encode(hmac(&k_signing, string_to_sign.as_bytes()));
+    for secret in [&mut key[..], &mut k_date[..], &mut k_region[..], &mut k_service[..], &mut k_signing[..]] {
+        zeroize::Zeroize::zeroize(secret);
+    }
+    signature
 }
 
 /// The signed-header list of a request: every header's name, lowercase, sorted, once.
@@ -215,6 +235,9 @@ impl<'a> Authorization<'a> {
     /// Reads `AWS4-HMAC-SHA256 Credential=…/day/region/service/aws4_request,
     /// SignedHeaders=a;b, Signature=hex`; `None` for anything else.
     pub fn parse(header: &'a str) -> Option<Self> {
+        if header.len() > MAX_AUTHORIZATION_BYTES {
+            return None;
+        }
         let rest = header.strip_prefix(ALGORITHM)?.strip_prefix(' ')?;
         let (mut credential, mut signed, mut signature) = (None, None, None);
         for part in rest.split(',') {
@@ -235,7 +258,10 @@ impl<'a> Authorization<'a> {
         if credential.next()? != "aws4_request" || credential.next().is_some() {
             return None;
         }
-        let signed_headers: Vec<&str> = signed?.split(';').collect();
+        let signed_headers: Vec<&str> = signed?.split(';').take(MAX_SIGNED_HEADERS.saturating_add(1)).collect();
+        if signed_headers.len() > MAX_SIGNED_HEADERS {
+            return None;
+        }
         let well_formed = |names: &[&str]| {
             names.iter().all(|n| !n.is_empty() && !n.bytes().any(|b| b.is_ascii_uppercase()))
                 && names.windows(2).all(|w| matches!(w, [a, b] if a < b))

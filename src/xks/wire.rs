@@ -10,6 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
 
 /// The API's path under a proxy's URI prefix.
 pub const API_PATH: &str = "/kms/xks/v1";
@@ -29,9 +30,16 @@ pub const MAX_PLAINTEXT: usize = 4300;
 /// Bytes of an integrity value: a SHA-256.
 pub const INTEGRITY_LEN: usize = 32;
 
-/// Binary data, in standard base64 on the wire.
+/// Binary data, in standard base64 on the wire; wiped when dropped (it may be a data
+/// key in plaintext).
 #[derive(Clone, PartialEq, Eq, Default)]
-pub struct Base64(pub Vec<u8>);
+pub struct Base64(pub Zeroizing<Vec<u8>>);
+
+impl From<Vec<u8>> for Base64 {
+    fn from(bytes: Vec<u8>) -> Self {
+        Base64(Zeroizing::new(bytes))
+    }
+}
 
 impl std::fmt::Debug for Base64 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -48,7 +56,7 @@ impl Serialize for Base64 {
 impl<'de> Deserialize<'de> for Base64 {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        STANDARD.decode(text.as_bytes()).map(Base64).map_err(|_| serde::de::Error::custom("not standard base64"))
+        STANDARD.decode(text.as_bytes()).map(Base64::from).map_err(|_| serde::de::Error::custom("not standard base64"))
     }
 }
 

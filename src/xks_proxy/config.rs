@@ -15,7 +15,8 @@ fn problem(message: impl Into<String>) -> Problem {
     Problem::new(Code::Request, message)
 }
 
-/// Where a secret is: an environment variable or a file (its first line).
+/// Where a secret is: an environment variable, or a file (its whole text but the
+/// trailing line ends).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SecretSource {
@@ -85,6 +86,8 @@ struct TlsFile {
     key_file: PathBuf,
     #[serde(default)]
     client_ca_file: Option<PathBuf>,
+    #[serde(default)]
+    client_subjects: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -219,6 +222,9 @@ pub struct Tls {
     pub key: Zeroizing<Vec<u8>>,
     /// The CA client certificates must chain to (mTLS), when set.
     pub client_ca: Option<Vec<u8>>,
+    /// The DNS names a client certificate must be valid for, one of them (KMS's is
+    /// `cks.kms.<region>.amazonaws.com`); any, when empty.
+    pub client_subjects: Vec<String>,
 }
 
 /// The configuration, checked, with its secrets read.
@@ -274,6 +280,9 @@ impl Config {
                 return Err(problem("plainHttp is only allowed on a loopback address"))
             }
             (None, true) => None,
+            (Some(tls), false) if tls.client_ca_file.is_none() && !tls.client_subjects.is_empty() => {
+                return Err(problem("tls.clientSubjects needs tls.clientCaFile"))
+            }
             (Some(tls), false) => Some(Tls {
                 certificates: read_file(&base.join(&tls.certificate_file), "tls.certificateFile")?.into_bytes(),
                 key: Zeroizing::new(read_file(&base.join(&tls.key_file), "tls.keyFile")?.into_bytes()),
@@ -281,6 +290,7 @@ impl Config {
                     Some(f) => Some(read_file(&base.join(f), "tls.clientCaFile")?.into_bytes()),
                     None => None,
                 },
+                client_subjects: tls.client_subjects.clone(),
             }),
         };
         if file.prefixes.is_empty() {

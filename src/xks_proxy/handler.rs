@@ -21,8 +21,18 @@ pub const MAX_SKEW: Duration = Duration::from_secs(300);
 /// Bytes of IV the proxy's encryptions use.
 const IV_BYTES: usize = 12;
 
+/// A request answered: the answer, its access-log line, and what the operator should
+/// know of a failure that the caller is not told.
+pub struct Handled {
+    /// The answer.
+    pub answer: Answer,
+    /// The access-log line (RULES.md section 9's format).
+    pub access: String,
+    /// The token's own words of a failure, for standard error.
+    pub detail: Option<String>,
+}
+
 /// An answer: status and JSON body (empty for a 405).
-#[derive(Debug)]
 pub struct Answer {
     /// The HTTP status.
     pub status: u16,
@@ -30,13 +40,33 @@ pub struct Answer {
     pub body: Vec<u8>,
 }
 
+/// A decrypt's body is a plaintext: never shown.
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Answer")
+            .field("status", &self.status)
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .finish()
+    }
+}
+
 /// A refusal: the specification's error and a message for people (no secret, no
 /// key material).
-struct Refusal(ErrorName, String);
+struct Refusal {
+    name: ErrorName,
+    message: String,
+    /// What the proxy's operator should know and the caller should not (the token's
+    /// own words): written to standard error beside the access-log line.
+    detail: Option<String>,
+}
 
 impl Refusal {
+    fn new(name: ErrorName, message: impl Into<String>) -> Self {
+        Refusal { name, message: message.into(), detail: None }
+    }
+
     fn validation(message: impl Into<String>) -> Self {
-        Refusal(ErrorName::Validation, message.into())
+        Refusal::new(ErrorName::Validation, message)
     }
 
     fn from_token(problem: &Problem) -> Self {
@@ -46,7 +76,14 @@ impl Refusal {
             Code::BridgeUnavailable | Code::BridgeTimeout => ErrorName::DependencyTimeout,
             _ => ErrorName::Internal,
         };
-        Refusal(name, format!("the HSM: {}", problem.message))
+        // The token's own words (a label, a return value) stay in the proxy.
+        let said = match name {
+            ErrorName::KeyNotFound => "the key is not on the HSM",
+            ErrorName::InvalidCiphertext => "the ciphertext, IV, tag, AAD or metadata do not open",
+            ErrorName::DependencyTimeout => "the HSM is not answering",
+            _ => "the HSM failed",
+        };
+        Refusal { name, message: said.into(), detail: Some(problem.message.clone()) }
     }
 }
 
@@ -144,7 +181,7 @@ fn algorithm(value: &str) -> Result<(), Refusal> {
 /// Over the sizes every proxy must take: the specification's answer is 501.
 fn at_most(bytes: &Base64, limit: usize, field: &str) -> Result<(), Refusal> {
     if bytes.0.len() > limit {
-        return Err(Refusal(ErrorName::UnsupportedOperation, format!("{field} is over {limit} bytes")));
+        return Err(Refusal::new(ErrorName::UnsupportedOperation, format!("{field} is over {limit} bytes")));
     }
     Ok(())
 }
@@ -175,27 +212,40 @@ impl Proxy {
         &self.config
     }
 
-    /// Answers `request`, and writes its access-log line to `log`.
-    pub async fn handle(&self, request: &SignedRequest<'_>, log: &mut (dyn std::io::Write + Send)) -> Answer {
+    /// Answers `request`, with its access-log line.
+    pub async fn handle(&self, request: &SignedRequest<'_>) -> Handled {
         let started = Instant::now();
         let mut logged = Logged::default();
-        let answer = match self.answer(request, &mut logged).await {
-            Ok(answer) => answer,
-            Err(Refusal(name, message)) => {
+        let result = self.answer(request, &mut logged).await;
+        Self::finish(started, logged, result)
+    }
+
+    /// The answer to a request whose body was not read: too large (`limit` bytes at
+    /// most), or too slow to arrive.
+    pub fn unread(&self, path: &str, too_large: Option<usize>) -> Handled {
+        let mut logged = Logged::default();
+        if let Ok((_, operation, key)) = self.route(path) {
+            (logged.operation, logged.key) = (Some(operation), key.map(str::to_string));
+        }
+        let message = match too_large {
+            Some(limit) => format!("the body is larger than {limit} bytes"),
+            None => "the body did not arrive in time".to_string(),
+        };
+        Self::finish(Instant::now(), logged, Err(Refusal::validation(message)))
+    }
+
+    fn finish(started: Instant, logged: Logged, result: Result<Answer, Refusal>) -> Handled {
+        let (answer, result, detail) = match result {
+            Ok(answer) => {
+                let result = if answer.status == 405 { "MethodNotAllowed" } else { "Success" };
+                (answer, result.to_string(), None)
+            }
+            Err(Refusal { name, message, detail }) => {
                 // The specification: under 512 characters, printable ASCII only.
                 let message: String = message.chars().filter(|c| matches!(c, ' '..='~')).take(511).collect();
-                json(
-                    name.status(),
-                    &wire::ErrorResponse { error_name: name.as_str().into(), error_message: Some(message) },
-                )
+                let body = wire::ErrorResponse { error_name: name.as_str().into(), error_message: Some(message) };
+                (json(name.status(), &body), name.as_str().to_string(), detail)
             }
-        };
-        let result = match answer.status {
-            200 => "Success".to_string(),
-            405 => "MethodNotAllowed".to_string(),
-            _ => serde_json::from_slice::<wire::ErrorResponse>(&answer.body)
-                .map(|e| e.error_name)
-                .unwrap_or_else(|_| answer.status.to_string()),
         };
         let record = AuditRecord {
             time: OffsetDateTime::now_utc(),
@@ -209,8 +259,8 @@ impl Proxy {
             latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             result,
         };
-        let _ = writeln!(log, "{record}");
-        answer
+        let detail = detail.map(|d| format!("request {}: {d}", record.request_id));
+        Handled { answer, access: record.to_string(), detail }
     }
 
     async fn answer(&self, request: &SignedRequest<'_>, logged: &mut Logged) -> Result<Answer, Refusal> {
@@ -235,7 +285,7 @@ impl Proxy {
                 let label = key.label.clone();
                 let present = self.on_token(move |t| t.0.has_label(&label)).await?;
                 if !present {
-                    return Err(Refusal(ErrorName::KeyNotFound, "the key is not on the HSM".into()));
+                    return Err(Refusal::new(ErrorName::KeyNotFound, "the key is not on the HSM"));
                 }
                 Ok(json(
                     200,
@@ -261,7 +311,7 @@ impl Proxy {
 
     /// The prefix (the longest that matches), the operation and the key id of a path.
     fn route<'p>(&self, path: &'p str) -> Result<(&Prefix, Operation, Option<&'p str>), Refusal> {
-        let invalid = || Refusal(ErrorName::InvalidUriPath, "no such path under this proxy".into());
+        let invalid = || Refusal::new(ErrorName::InvalidUriPath, "no such path under this proxy");
         let mut matches: Vec<(&Prefix, &str)> = self
             .config
             .prefixes
@@ -291,7 +341,7 @@ impl Proxy {
 
     /// The access key id of a request whose signature verifies under `prefix`.
     fn authenticate<'r>(&self, prefix: &Prefix, request: &SignedRequest<'r>) -> Result<&'r str, Refusal> {
-        let failed = |why: &str| Refusal(ErrorName::AuthenticationFailed, format!("SigV4: {why}"));
+        let failed = |why: &str| Refusal::new(ErrorName::AuthenticationFailed, format!("SigV4: {why}"));
         let header = |name: &str| {
             let mut values = request.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| *v);
             match (values.next(), values.next()) {
@@ -314,11 +364,13 @@ impl Proxy {
         if auth.scope.service != prefix.service || prefix.region.as_deref().is_some_and(|r| r != auth.scope.region) {
             return Err(failed("the credential scope's service or region is not this proxy's"));
         }
+        // An unknown access key id and a wrong signature get the same answer: the ids
+        // cannot be probed for.
         let credential = prefix
             .credentials
             .iter()
             .find(|c| c.access_key_id == auth.access_key_id)
-            .ok_or_else(|| failed("unknown access key id"))?;
+            .ok_or_else(|| failed("the signature does not match"))?;
         if !auth.verifies(request, amz_date, credential.secret.as_bytes()) {
             return Err(failed("the signature does not match"));
         }
@@ -330,14 +382,17 @@ impl Proxy {
             .keys
             .iter()
             .find(|k| Some(k.external_key_id.as_str()) == id)
-            .ok_or_else(|| Refusal(ErrorName::KeyNotFound, "no such external key".into()))
+            .ok_or_else(|| Refusal::new(ErrorName::KeyNotFound, "no such external key"))
     }
 
     fn allows(key: &Key, usage: Usage, why: &str) -> Result<(), Refusal> {
         if key.usage.contains(&usage) {
             Ok(())
         } else {
-            Err(Refusal(ErrorName::InvalidKeyUsage, format!("the key is not configured for {}{why}", usage.as_str())))
+            Err(Refusal::new(
+                ErrorName::InvalidKeyUsage,
+                format!("the key is not configured for {}{why}", usage.as_str()),
+            ))
         }
     }
 
@@ -349,7 +404,7 @@ impl Proxy {
     ) -> Result<T, Refusal> {
         let admitted = Arc::clone(&self.operations)
             .try_acquire_owned()
-            .map_err(|_| Refusal(ErrorName::Throttling, "too many operations in flight".into()))?;
+            .map_err(|_| Refusal::new(ErrorName::Throttling, "too many operations in flight"))?;
         let (token, workers) = (Arc::clone(&self.token), Arc::clone(&self.workers));
         let run = async move {
             // The semaphore is never closed.
@@ -363,7 +418,7 @@ impl Proxy {
         };
         let limit = Duration::from_millis(self.config.limits.operation_timeout_ms);
         match tokio::time::timeout(limit, run).await {
-            Err(_) => Err(Refusal(ErrorName::DependencyTimeout, "the HSM did not answer in time".into())),
+            Err(_) => Err(Refusal::new(ErrorName::DependencyTimeout, "the HSM did not answer in time")),
             Ok(result) => result.map_err(|p| Refusal::from_token(&p)),
         }
     }
@@ -402,11 +457,11 @@ impl Proxy {
         Ok(json(
             200,
             &wire::EncryptResponse {
-                authentication_tag: Base64(tag),
-                ciphertext: Base64(sealed),
-                initialization_vector: Base64(iv),
+                authentication_tag: Base64::from(tag),
+                ciphertext: Base64::from(sealed),
+                initialization_vector: Base64::from(iv),
                 ciphertext_metadata: None,
-                ciphertext_data_integrity_value: value.map(|v| Base64(v.to_vec())),
+                ciphertext_data_integrity_value: value.map(|v| Base64::from(v.to_vec())),
             },
         ))
     }
@@ -438,7 +493,7 @@ impl Proxy {
         sealed.extend_from_slice(&body.authentication_tag.0);
         let iv = body.initialization_vector.0;
         let plaintext = self.on_token(move |t| t.0.open_labelled(&label, &iv, &hsm_aad, &sealed)).await?;
-        Ok(json(200, &wire::DecryptResponse { plaintext: Base64(plaintext.to_vec()) }))
+        Ok(json(200, &wire::DecryptResponse { plaintext: Base64::from(plaintext.to_vec()) }))
     }
 
     /// The health answer, from a deep check of the token no older than the configured age.
@@ -466,10 +521,11 @@ impl Proxy {
                     Ok(true) => "ACTIVE",
                     // The token answers, but a configured key is missing: some requests fail;
                     // or it is busy past the concurrency bound (not a finding to keep).
-                    Ok(false) | Err(Refusal(ErrorName::Throttling, _)) => "DEGRADED",
+                    Ok(false) => "DEGRADED",
+                    Err(r) if r.name == ErrorName::Throttling => "DEGRADED",
                     Err(_) => "UNAVAILABLE",
                 };
-                if !matches!(checked, Err(Refusal(ErrorName::Throttling, _))) {
+                if !matches!(&checked, Err(r) if r.name == ErrorName::Throttling) {
                     *self.health.lock().unwrap_or_else(|e| e.into_inner()) =
                         Some(Health { at: Instant::now(), status });
                 }

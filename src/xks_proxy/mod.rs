@@ -25,7 +25,8 @@ pub fn run(config: config::Config) -> Result<(), Problem> {
         .enable_all()
         .build()
         .map_err(|e| Problem::new(Code::BridgeUnavailable, format!("cannot start the runtime: {e}")))?;
-    runtime.block_on(async move {
+    let grace = std::time::Duration::from_millis(config.limits.shutdown_grace_ms);
+    let served = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|e| Problem::new(Code::Request, format!("cannot listen on {}: {e}", config.listen)))?;
@@ -38,7 +39,10 @@ pub fn run(config: config::Config) -> Result<(), Problem> {
             let _ = out.flush();
         }
         server::serve(proxy, listener, stop_signal()).await
-    })
+    });
+    // A token call that hangs past the grace time does not hold the exit.
+    runtime.shutdown_timeout(grace);
+    served
 }
 
 /// SIGTERM or Ctrl-C.

@@ -10,6 +10,7 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_kms-instance");
 pub const TOKEN: &str = "xks-test";
@@ -87,7 +88,7 @@ pub fn make_world() -> Option<World> {
     let server = rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
     let server_cert = server.signed_by(&server_key, &ca_cert, &ca_key).unwrap();
     let client_key = rcgen::KeyPair::generate().unwrap();
-    let mut client = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    let mut client = rcgen::CertificateParams::new(vec!["kms-client.test".to_string()]).unwrap();
     client.distinguished_name.push(rcgen::DnType::CommonName, "kms client");
     client.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
     let client_cert = client.signed_by(&client_key, &ca_cert, &ca_key).unwrap();
@@ -104,7 +105,8 @@ pub fn make_world() -> Option<World> {
     })
 }
 
-/// A running `kms-instance xks-proxy`, stopped (SIGTERM) when dropped.
+/// A running `kms-instance xks-proxy`, killed when dropped (a test that wants the
+/// graceful stop sends SIGTERM itself).
 pub struct Proxy {
     pub child: Child,
     pub port: u16,
@@ -123,6 +125,15 @@ pub fn start(w: &World, name: &str, edit: impl FnOnce(&mut Value)) -> Proxy {
 }
 
 pub fn start_with(w: &World, name: &str, edit: impl FnOnce(&mut Value), env: &[(&str, PathBuf)]) -> Proxy {
+    launch(w, name, edit, env, true)
+}
+
+/// A proxy whose standard output is not read after its first line (its pipe fills).
+pub fn start_unread(w: &World, name: &str) -> Proxy {
+    launch(w, name, |_| {}, &[], false)
+}
+
+fn launch(w: &World, name: &str, edit: impl FnOnce(&mut Value), env: &[(&str, PathBuf)], drain: bool) -> Proxy {
     let d = w.dir.path();
     let mut config = json!({
         "listen": "127.0.0.1:0",
@@ -165,6 +176,10 @@ pub fn start_with(w: &World, name: &str, edit: impl FnOnce(&mut Value), env: &[(
     let log = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&log);
     std::thread::spawn(move || {
+        if !drain {
+            // Held open, never read.
+            std::thread::sleep(Duration::from_secs(3600));
+        }
         for line in lines.map_while(Result::ok) {
             sink.lock().unwrap().push(line);
         }

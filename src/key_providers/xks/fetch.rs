@@ -55,6 +55,6 @@ impl Transport for FetchTransport {
         let body = field("body").and_then(|b| b.dyn_into::<js_sys::Uint8Array>().ok()).ok_or_else(bad)?;
         let len = usize::try_from(body.length()).unwrap_or(usize::MAX);
         let kept = u32::try_from(len.min(MAX_ANSWER_BYTES.saturating_add(1))).unwrap_or(u32::MAX);
-        Ok(Answer { status, body: body.subarray(0, kept).to_vec() })
+        Ok(Answer { status, body: body.subarray(0, kept).to_vec().into() })
     }
 }

@@ -42,26 +42,44 @@ pub const DEFAULT_SERVICE: &str = "kms-xks-proxy";
 /// The timeout of one request unless configured.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// One HTTP request to the proxy.
-#[derive(Debug)]
+/// One HTTP request to the proxy (its body may hold a data key: wiped when dropped,
+/// never shown).
 pub struct Exchange {
     /// `https://host[:port]/prefix/kms/xks/v1/…`.
     pub url: String,
     /// Every header to send, `host` among them (as signed).
     pub headers: Vec<(String, String)>,
     /// The JSON body.
-    pub body: Vec<u8>,
+    pub body: Zeroizing<Vec<u8>>,
     /// For the whole exchange, connecting included.
     pub timeout: Duration,
 }
 
-/// The proxy's answer: its status and at most [`MAX_ANSWER_BYTES`] + 1 bytes of body.
-#[derive(Debug)]
+impl std::fmt::Debug for Exchange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exchange")
+            .field("url", &self.url)
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .finish()
+    }
+}
+
+/// The proxy's answer: its status and at most [`MAX_ANSWER_BYTES`] + 1 bytes of body
+/// (which may hold a data key: wiped when dropped, never shown).
 pub struct Answer {
     /// The HTTP status.
     pub status: u16,
     /// The body (a transport stops reading past [`MAX_ANSWER_BYTES`]).
-    pub body: Vec<u8>,
+    pub body: Zeroizing<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Answer")
+            .field("status", &self.status)
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .finish()
+    }
 }
 
 /// How requests reach the proxy.
@@ -140,7 +158,12 @@ fn endpoint_host(endpoint: &str) -> Result<String, Problem> {
     }
     let host = authority.rsplit_once(':').filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()));
     let name = host.map_or(authority, |(name, _)| name);
-    let loopback = name == "localhost" || name == "[::1]" || name.starts_with("127.");
+    // An address, parsed: `127.attacker.example` is a name, not a loopback address.
+    let ip = name.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>();
+    let loopback = name.eq_ignore_ascii_case("localhost") || ip.is_ok_and(|ip| ip.is_loopback());
+    // Host names are case-insensitive, and hosts' fetch sends them lowercase.
+    let authority = authority.to_ascii_lowercase();
+    let authority = authority.as_str();
     // As a client sends it: without the scheme's default port.
     let sent = |default: &str| authority.strip_suffix(default).unwrap_or(authority).to_string();
     match scheme {
@@ -217,6 +240,11 @@ fn request_id() -> Result<String, Problem> {
     let mut bytes = [0u8; 16];
     os_random(&mut bytes)?;
     Ok(uuid::Builder::from_random_bytes(bytes).into_uuid().hyphenated().to_string())
+}
+
+/// A problem of the request `id`, saying so.
+fn with_id(p: Problem, id: &str) -> Problem {
+    Problem { message: format!("{} (kmsRequestId {id})", p.message), ..p }
 }
 
 /// An error message from the proxy, made safe to show: printable, at most 200 chars.
@@ -297,8 +325,14 @@ impl XksBridge {
 
     /// Signs and sends one request; the answer's body on 200, the proxy's error as a
     /// typed problem otherwise. Every problem names the request id.
-    async fn call(&self, key: &KeyArn, operation: Operation, id: &str, body: Vec<u8>) -> Result<Vec<u8>, Problem> {
-        let tagged = |p: Problem| Problem { message: format!("{} (kmsRequestId {id})", p.message), ..p };
+    async fn call(
+        &self,
+        key: &KeyArn,
+        operation: Operation,
+        id: &str,
+        body: Vec<u8>,
+    ) -> Result<Zeroizing<Vec<u8>>, Problem> {
+        let tagged = |p: Problem| with_id(p, id);
         let path = format!("{}{}/keys/{}/{}", self.prefix, wire::API_PATH, self.external_id(key)?, operation.route());
         let amz_date = time::OffsetDateTime::UNIX_EPOCH
             .checked_add(time::Duration::try_from(now()).unwrap_or_default())
@@ -317,7 +351,8 @@ impl XksBridge {
         let authorization =
             sigv4::authorization(&request, &self.access_key_id, self.secret.as_bytes(), scope, &amz_date);
         headers.push(("authorization".to_string(), authorization));
-        let exchange = Exchange { url: format!("{}{path}", self.endpoint), headers, body, timeout: self.timeout };
+        let exchange =
+            Exchange { url: format!("{}{path}", self.endpoint), headers, body: body.into(), timeout: self.timeout };
         let answer = self.transport.post(exchange).await.map_err(tagged)?;
         if answer.body.len() > MAX_ANSWER_BYTES {
             return Err(tagged(Problem::new(
@@ -381,7 +416,7 @@ impl XksBridge {
         })
         .map_err(|_| Problem::new(Code::Encoding, "the metadata request could not be written"))?;
         let answer = self.call(key, Operation::DescribeKey, &id, body).await?;
-        let meta: wire::MetadataResponse = wire::read_answer(&answer, "metadata")?;
+        let meta: wire::MetadataResponse = wire::read_answer(&answer, "metadata").map_err(|p| with_id(p, &id))?;
         let usable = if meta.key_status != "ENABLED" {
             Err(Problem::new(Code::BridgeKeyUnusable, format!("{key} is {} at the proxy", sanitized(&meta.key_status))))
         } else if meta.key_spec != "AES_256" {
@@ -404,9 +439,9 @@ impl XksBridge {
         let id = request_id()?;
         let body = serde_json::to_vec(&wire::EncryptRequest {
             request_metadata: self.metadata(key, operation, &id),
-            plaintext: Base64(plaintext.to_vec()),
+            plaintext: Base64::from(plaintext.to_vec()),
             encryption_algorithm: wire::AES_GCM.into(),
-            additional_authenticated_data: (!aad.is_empty()).then(|| Base64(aad.clone())),
+            additional_authenticated_data: (!aad.is_empty()).then(|| Base64::from(aad.clone())),
             ciphertext_data_integrity_value_algorithm: Some(wire::SHA_256.into()),
         })
         .map_err(|_| Problem::new(Code::Encoding, "the encrypt request could not be written"))?;
@@ -414,7 +449,7 @@ impl XksBridge {
         let bad = |what: &str| {
             Problem::new(Code::BridgeInvalidResponse, format!("the proxy's encrypt answer {what} (kmsRequestId {id})"))
         };
-        let sealed: wire::EncryptResponse = wire::read_answer(&answer, "encrypt")?;
+        let sealed: wire::EncryptResponse = wire::read_answer(&answer, "encrypt").map_err(|p| with_id(p, &id))?;
         let tag: &[u8; TAG_LEN] =
             sealed.authentication_tag.0.as_slice().try_into().map_err(|_| bad("has a tag that is not 16 bytes"))?;
         let metadata = sealed.ciphertext_metadata.as_ref().map_or(&[][..], |m| m.0.as_slice());
@@ -430,7 +465,7 @@ impl XksBridge {
         }
         let expected = wire::integrity_value(&aad, metadata, blob.iv, blob.ciphertext, tag);
         match &sealed.ciphertext_data_integrity_value {
-            Some(value) if value.0 == expected => {}
+            Some(value) if value.0.as_slice() == expected => {}
             _ => {
                 return Err(Problem::new(
                     Code::BridgeIntegrity,
@@ -491,16 +526,16 @@ impl KeyProvider for XksBridge {
         let body = serde_json::to_vec(&wire::DecryptRequest {
             request_metadata: self.metadata(key, Operation::Decrypt, &id),
             encryption_algorithm: wire::AES_GCM.into(),
-            ciphertext: Base64(blob.ciphertext.to_vec()),
-            initialization_vector: Base64(blob.iv.to_vec()),
-            authentication_tag: Base64(blob.tag.to_vec()),
-            ciphertext_metadata: (!blob.metadata.is_empty()).then(|| Base64(blob.metadata.to_vec())),
-            additional_authenticated_data: (!aad.is_empty()).then_some(Base64(aad)),
+            ciphertext: Base64::from(blob.ciphertext.to_vec()),
+            initialization_vector: Base64::from(blob.iv.to_vec()),
+            authentication_tag: Base64::from(blob.tag.to_vec()),
+            ciphertext_metadata: (!blob.metadata.is_empty()).then(|| Base64::from(blob.metadata.to_vec())),
+            additional_authenticated_data: (!aad.is_empty()).then_some(Base64::from(aad)),
         })
         .map_err(|_| Problem::new(Code::Encoding, "the decrypt request could not be written"))?;
-        let answer = Zeroizing::new(self.call(key, Operation::Decrypt, &id, body).await?);
-        let opened: wire::DecryptResponse = wire::read_answer(&answer, "decrypt")?;
-        let plaintext = Zeroizing::new(opened.plaintext.0);
+        let answer = self.call(key, Operation::Decrypt, &id, body).await?;
+        let opened: wire::DecryptResponse = wire::read_answer(&answer, "decrypt").map_err(|p| with_id(p, &id))?;
+        let plaintext = opened.plaintext.0;
         if plaintext.len() != blob.ciphertext.len() {
             return Err(Problem::new(
                 Code::BridgeInvalidResponse,

@@ -216,6 +216,6 @@ impl Transport for NativeTransport {
             }
             _ => Problem::new(Code::BridgeUnavailable, format!("the proxy's answer broke off: {}", e.kind())),
         })?;
-        Ok(Answer { status, body })
+        Ok(Answer { status, body: zeroize::Zeroizing::new(body) })
     }
 }
