@@ -77,6 +77,8 @@ test("the options are checked when the provider is made", { skip }, () => {
   assert.equal(made(options(1)), "made");
   assert.equal(made({ ...options(1), secretAccessKey: undefined }), "TypeError");
   assert.equal(made({ ...options(1), endpoint: "http://kms.example.com" }), "InvalidParameter.Keyring", "plain HTTP to a host that is not loopback");
+  assert.equal(made({ ...options(1), endpoint: "http://127.0.0.1.nip.io" }), "InvalidParameter.Keyring", "a name that only looks like a loopback address");
+  assert.equal(made({ ...options(1), endpoint: "http://[::1]:8080" }), "made");
   assert.equal(made({ ...options(1), keys: [] }), "InvalidParameter.Keyring");
   assert.equal(made({ ...options(1), keys: ["not-an-arn"] }), "InvalidParameter.KeyId");
   assert.equal(made({ ...options(1), tls: "none" }), "InvalidParameter.Keyring", "an unknown option");
