@@ -259,7 +259,8 @@ impl Proxy {
             latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             result,
         };
-        let detail = detail.map(|d| format!("request {}: {d}", record.request_id));
+        // The request id is the caller's: quoted, so it cannot forge a line.
+        let detail = detail.map(|d| format!("request {:?}: {d}", record.request_id));
         Handled { answer, access: record.to_string(), detail }
     }
 
