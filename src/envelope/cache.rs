@@ -63,14 +63,12 @@ impl std::fmt::Debug for DataKeyCache {
 }
 
 impl DataKeyCache {
-    /// A cache on the system clock.
-    #[cfg(not(target_arch = "wasm32"))]
+    /// A cache on the platform's clock (the host's `Date.now()` in wasm).
     pub fn new(limits: CacheLimits) -> Self {
-        let clock = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-        Self::with_clock(limits, Box::new(clock))
+        Self::with_clock(limits, Box::new(crate::platform::now))
     }
 
-    /// A cache on the given clock (wasm has no system clock; tests set the time).
+    /// A cache on the given clock (tests set the time).
     pub fn with_clock(limits: CacheLimits, clock: Clock) -> Self {
         DataKeyCache { limits, clock, entries: Mutex::new(Vec::new()) }
     }

@@ -125,9 +125,7 @@ impl WasmDataKeyCache {
             max_bytes: given.max_bytes,
             max_age: Duration::from_millis(given.max_age_ms),
         };
-        // wasm has no system clock: the host's, in ms since the epoch.
-        let clock = || Duration::try_from_secs_f64(js_sys::Date::now() / 1000.0).unwrap_or_default();
-        Ok(WasmDataKeyCache { cache: Rc::new(DataKeyCache::with_clock(limits, Box::new(clock))) })
+        Ok(WasmDataKeyCache { cache: Rc::new(DataKeyCache::new(limits)) })
     }
 
     /// Data keys held now.
