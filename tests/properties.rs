@@ -104,7 +104,17 @@ proptest! {
         prop_assert_eq!(report.ok, report.errors.is_empty());
         prop_assert!(report.errors.iter().all(|p| p.path.is_some()), "every problem has a pointer");
         let text = value.to_string();
-        prop_assert_eq!(bind_vpcs::validate_str(&text, &ctx()), report);
+        prop_assert_eq!(bind_vpcs::validate_str(&text, &ctx()), report.clone());
+        // The text reader borrows what it can: escaped names and values (copied) and a
+        // repeated name (the last wins, as in the tree) must read the same.
+        let escaped = text.replace("\"V", "\"\\u0056").replace("vpc-", "\\u0076pc-");
+        prop_assert_eq!(bind_vpcs::validate_str(&escaped, &ctx()), report);
+        if let Some(rest) = text.strip_prefix("[{") {
+            let comma = if rest.starts_with('}') { "" } else { "," };
+            let repeated = format!("[{{\"VpcId\":[1,{{}}]{comma}{rest}");
+            let parsed: Value = serde_json::from_str(&repeated).expect("still JSON");
+            prop_assert_eq!(bind_vpcs::validate_str(&repeated, &ctx()), bind_vpcs::validate_value(&parsed, &ctx()));
+        }
     }
 }
 

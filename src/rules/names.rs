@@ -171,8 +171,11 @@ fn is_cjk_or_word(c: char) -> bool {
 }
 
 fn within(value: &str, min: usize, max: usize, allowed: impl Fn(char) -> bool) -> bool {
-    let len = value.chars().count();
-    (min..=max).contains(&len) && value.chars().all(allowed)
+    let mut len = 0usize;
+    value.chars().all(|c| {
+        len = len.saturating_add(1);
+        allowed(c)
+    }) && (min..=max).contains(&len)
 }
 
 fn prefixed(value: &str, prefix: &str, min: usize, max: usize, allowed: impl Fn(char) -> bool) -> bool {
@@ -183,11 +186,14 @@ fn is_region(value: &str) -> bool {
     // ^[a-z]{2,}(-[a-z0-9]+){1,3}$
     let mut parts = value.split('-');
     let first = parts.next().unwrap_or_default();
-    let rest: Vec<&str> = parts.collect();
+    let mut rest = 0usize;
     first.len() >= 2
-        && first.chars().all(|c| c.is_ascii_lowercase())
-        && (1..=3).contains(&rest.len())
-        && rest.iter().all(|p| !p.is_empty() && p.chars().all(is_lower_alnum))
+        && first.bytes().all(|b| b.is_ascii_lowercase())
+        && parts.all(|p| {
+            rest = rest.saturating_add(1);
+            !p.is_empty() && p.chars().all(is_lower_alnum)
+        })
+        && (1..=3).contains(&rest)
 }
 
 fn is_account_id(value: &str) -> bool {

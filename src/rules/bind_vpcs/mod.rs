@@ -9,8 +9,11 @@ use crate::code::{Code, Problem};
 use crate::limits::{self, count, MAX_BIND_VPCS_BYTES, MAX_BIND_VPCS_ENTRIES, MAX_ENTRIES, MAX_REPORTED_PROBLEMS};
 use crate::rules::model::instance::BoundVpc;
 use crate::rules::names::{self, NameKind};
+use document::{Fields, Item, Scalar};
+use foldhash::fast::RandomState;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 const FIELDS: [&str; 4] = ["VpcId", "VSwitchId", "RegionId", "VpcOwnerId"];
@@ -21,6 +24,7 @@ use crate::limits::MAX_SAFE_INTEGER;
 pub use crate::rules::model::params::{Network, VSwitchFacts};
 
 mod context;
+mod document;
 pub use context::{Context, QuotaContext};
 
 /// The access-management quota in use before and after the change (R-BV-9).
@@ -107,8 +111,10 @@ pub fn validate_str(input: &str, ctx: &Context) -> Report {
     if let Some(report) = oversized(input.len()) {
         return report;
     }
-    match serde_json::from_str::<Value>(input) {
-        Ok(value) => validate_value(&value, ctx),
+    // A valid entry takes at least 80 bytes of text (its ids alone take 60).
+    let mut checker = Checker::new(ctx, input.len() / 80);
+    match document::read(input, &mut checker) {
+        Ok(()) => checker.report(),
         Err(e) => {
             let offset = byte_offset(input, e.line(), e.column());
             let problem =
@@ -122,61 +128,97 @@ pub fn validate_str(input: &str, ctx: &Context) -> Report {
 
 /// Validates BindVpcs that were already parsed (a console passing an array).
 pub fn validate_value(value: &Value, ctx: &Context) -> Report {
-    let Value::Array(items) = value else {
-        let p = Problem::new(Code::BindVpcsMalformed, "expected a JSON array of VPC objects").at("").rule("R-BV-1");
-        return Report::failed(vec![p]);
-    };
-    let sizes = [
-        ("the BindVpcs entries", items.len(), MAX_BIND_VPCS_ENTRIES),
-        ("the context's current VPCs", ctx.current.len(), MAX_ENTRIES),
-        ("the context's network facts", ctx.network.as_ref().map_or(0, BTreeMap::len), MAX_ENTRIES),
-    ];
-    if let Some(p) = sizes.into_iter().find_map(|(what, n, limit)| limits::check(what, n, limit).err()) {
-        return Report::failed(vec![p.at("")]);
+    let mut checker = Checker::new(ctx, value.as_array().map_or(0, Vec::len));
+    document::walk(value, &mut checker);
+    checker.report()
+}
+
+/// One validation under way: the entries are checked as they are read, so no tree of
+/// the document is ever built.
+struct Checker<'a, 'c> {
+    ctx: &'c Context,
+    /// What makes the whole document fail before its entries count (R-BV-1, limits).
+    refused: Option<Problem>,
+    entries: usize,
+    errors: Problems,
+    warnings: Vec<Problem>,
+    vpcs: Vec<BoundVpc>,
+    first_vpc: HashMap<Cow<'a, str>, usize, RandomState>,
+    first_vswitch: HashMap<Cow<'a, str>, usize, RandomState>,
+}
+
+impl<'a, 'c> Checker<'a, 'c> {
+    /// A checker for about `entries` entries (its sets and lists are sized for them).
+    fn new(ctx: &'c Context, entries: usize) -> Self {
+        let entries = entries.min(MAX_BIND_VPCS_ENTRIES);
+        let sizes = [
+            ("the context's current VPCs", ctx.current.len(), MAX_ENTRIES),
+            ("the context's network facts", ctx.network.as_ref().map_or(0, BTreeMap::len), MAX_ENTRIES),
+        ];
+        let refused = sizes.into_iter().find_map(|(what, n, limit)| limits::check(what, n, limit).err());
+        Checker {
+            ctx,
+            refused: refused.map(|p| p.at("")),
+            entries: 0,
+            errors: Problems::default(),
+            warnings: Vec::new(),
+            vpcs: Vec::with_capacity(entries),
+            first_vpc: HashMap::with_capacity_and_hasher(entries, RandomState::default()),
+            first_vswitch: HashMap::with_capacity_and_hasher(entries, RandomState::default()),
+        }
     }
 
-    let mut errors = Problems::default();
-    let mut warnings = Vec::new();
-    let mut vpcs = Vec::new();
-    let mut first_vpc: HashMap<String, usize> = HashMap::new();
-    let mut first_vswitch: HashMap<String, usize> = HashMap::new();
+    /// The document is not an array (R-BV-1).
+    fn not_array(&mut self) {
+        let p = Problem::new(Code::BindVpcsMalformed, "expected a JSON array of VPC objects").at("").rule("R-BV-1");
+        self.refused.get_or_insert(p);
+    }
 
-    for (i, item) in items.iter().enumerate() {
-        let Value::Object(obj) = item else {
-            errors.push(Problem::new(Code::BindVpcsMalformed, "expected an object").at(format!("/{i}")).rule("R-BV-1"));
-            continue;
+    /// The next element of the array. Past the entries' limit nothing more is checked:
+    /// the report will be that limit alone.
+    fn item(&mut self, item: Item<'a>) {
+        let i = self.entries;
+        self.entries = self.entries.saturating_add(1);
+        if self.refused.is_some() || i >= MAX_BIND_VPCS_ENTRIES {
+            return;
+        }
+        let Item::Object(fields) = item else {
+            self.errors
+                .push(Problem::new(Code::BindVpcsMalformed, "expected an object").at(format!("/{i}")).rule("R-BV-1"));
+            return;
         };
+        let (ctx, errors) = (self.ctx, &mut self.errors);
         let before = errors.len();
-        let entry = check_entry(i, obj, ctx, &mut errors);
+        let entry = check_entry(i, fields, ctx, errors);
 
         // R-BV-5: each VPC and each vSwitch once; the later one is reported.
         if let Some(vpc) = &entry.vpc_id {
-            if let Some(j) = first_vpc.get(vpc) {
+            if let Some(j) = self.first_vpc.get(vpc) {
                 errors.push(
                     Problem::new(Code::BindVpcsDuplicateVpc, format!("{vpc} is already listed at /{j}"))
                         .at(format!("/{i}/VpcId"))
                         .rule("R-BV-5"),
                 );
             } else {
-                first_vpc.insert(vpc.clone(), i);
+                self.first_vpc.insert(vpc.clone(), i);
             }
         }
         if let Some(vsw) = &entry.v_switch_id {
-            if let Some(j) = first_vswitch.get(vsw) {
+            if let Some(j) = self.first_vswitch.get(vsw) {
                 errors.push(
                     Problem::new(Code::BindVpcsDuplicateVSwitch, format!("{vsw} is already listed at /{j}"))
                         .at(format!("/{i}/VSwitchId"))
                         .rule("R-BV-5"),
                 );
             } else {
-                first_vswitch.insert(vsw.clone(), i);
+                self.first_vswitch.insert(vsw.clone(), i);
             }
         }
 
         if errors.len() == before {
             if let Some(vpc) = entry.complete() {
                 if ctx.owner.as_deref().is_some_and(|o| o != vpc.vpc_owner_id) {
-                    warnings.push(
+                    self.warnings.push(
                         Problem::new(
                             Code::WarnCrossAccountVpc,
                             format!(
@@ -188,30 +230,36 @@ pub fn validate_value(value: &Value, ctx: &Context) -> Report {
                         .rule("R-BV-8"),
                     );
                 }
-                vpcs.push(vpc);
+                self.vpcs.push(vpc);
             }
         }
     }
 
-    let mut report = Report {
-        ok: false,
-        omitted: errors.omitted,
-        errors: errors.listed,
-        warnings,
-        vpcs,
-        added: Vec::new(),
-        removed: Vec::new(),
-        kept: Vec::new(),
-        quota: None,
-    };
-    if report.errors.is_empty() {
-        report.diff(ctx);
+    fn report(self) -> Report {
+        let too_many = limits::check("the BindVpcs entries", self.entries, MAX_BIND_VPCS_ENTRIES).err();
+        if let Some(p) = self.refused.or(too_many.map(|p| p.at(""))) {
+            return Report::failed(vec![p]);
+        }
+        let mut report = Report {
+            ok: false,
+            omitted: self.errors.omitted,
+            errors: self.errors.listed,
+            warnings: self.warnings,
+            vpcs: self.vpcs,
+            added: Vec::new(),
+            removed: Vec::new(),
+            kept: Vec::new(),
+            quota: None,
+        };
+        if report.errors.is_empty() {
+            report.diff(self.ctx);
+        }
+        report.ok = report.errors.is_empty() && report.omitted == 0;
+        if !report.ok {
+            report.warnings.clear();
+        }
+        report
     }
-    report.ok = report.errors.is_empty() && report.omitted == 0;
-    if !report.ok {
-        report.warnings.clear();
-    }
-    report
 }
 
 impl Report {
@@ -231,14 +279,19 @@ impl Report {
 
     /// R-BV-9: replace semantics, reported as added/removed/kept, and the quota.
     fn diff(&mut self, ctx: &Context) {
-        let current: HashSet<&str> = ctx.current.iter().map(|c| c.vpc_id.as_str()).collect();
-        let new: HashSet<&str> = self.vpcs.iter().map(|v| v.vpc_id.as_str()).collect();
-        for v in &self.vpcs {
-            let list = if current.contains(v.vpc_id.as_str()) { &mut self.kept } else { &mut self.added };
-            list.push(v.vpc_id.clone());
+        // Nothing bound now (a new form): all is added, and no set is needed.
+        if ctx.current.is_empty() {
+            self.added = self.vpcs.iter().map(|v| v.vpc_id.clone()).collect();
+        } else {
+            let current: HashSet<&str, RandomState> = ctx.current.iter().map(|c| c.vpc_id.as_str()).collect();
+            let new: HashSet<&str, RandomState> = self.vpcs.iter().map(|v| v.vpc_id.as_str()).collect();
+            for v in &self.vpcs {
+                let list = if current.contains(v.vpc_id.as_str()) { &mut self.kept } else { &mut self.added };
+                list.push(v.vpc_id.clone());
+            }
+            self.removed =
+                ctx.current.iter().filter(|c| !new.contains(c.vpc_id.as_str())).map(|c| c.vpc_id.clone()).collect();
         }
-        self.removed =
-            ctx.current.iter().filter(|c| !new.contains(c.vpc_id.as_str())).map(|c| c.vpc_id.clone()).collect();
 
         if let Some(q) = &ctx.quota {
             let before = count(ctx.current.len()).saturating_add(q.principals);
@@ -285,32 +338,34 @@ impl Problems {
     }
 }
 
-/// The fields of one entry that passed their own checks.
+/// The fields of one entry that passed their own checks, borrowed from the text where
+/// they can be.
 #[derive(Default)]
-struct Entry {
-    vpc_id: Option<String>,
-    v_switch_id: Option<String>,
-    region_id: Option<String>,
-    vpc_owner_id: Option<String>,
+struct Entry<'a> {
+    vpc_id: Option<Cow<'a, str>>,
+    v_switch_id: Option<Cow<'a, str>>,
+    region_id: Option<Cow<'a, str>>,
+    vpc_owner_id: Option<Cow<'a, str>>,
 }
 
-impl Entry {
+impl Entry<'_> {
     fn complete(self) -> Option<BoundVpc> {
         Some(BoundVpc {
-            vpc_id: self.vpc_id?,
-            v_switch_id: self.v_switch_id?,
-            region_id: self.region_id?,
-            vpc_owner_id: self.vpc_owner_id?,
+            vpc_id: self.vpc_id?.into_owned(),
+            v_switch_id: self.v_switch_id?.into_owned(),
+            region_id: self.region_id?.into_owned(),
+            vpc_owner_id: self.vpc_owner_id?.into_owned(),
         })
     }
 }
 
-fn check_entry(i: usize, obj: &Map<String, Value>, ctx: &Context, errors: &mut Problems) -> Entry {
+fn check_entry<'a>(i: usize, fields: Fields<'a>, ctx: &Context, errors: &mut Problems) -> Entry<'a> {
     let mut entry = Entry::default();
     let at = |field: &str| format!("/{i}/{}", escape_pointer(field));
 
-    for field in FIELDS {
-        let Some(value) = obj.get(field) else {
+    let Fields { values, unknown } = fields;
+    for (field, value) in FIELDS.into_iter().zip(values) {
+        let Some(value) = value else {
             errors.push(
                 Problem::new(Code::BindVpcsMissingField, format!("{field} is required")).at(at(field)).rule("R-BV-2"),
             );
@@ -326,7 +381,7 @@ fn check_entry(i: usize, obj: &Map<String, Value>, ctx: &Context, errors: &mut P
             Err(p) => errors.push(p.at(at(field))),
         }
     }
-    for name in obj.keys().filter(|k| !FIELDS.contains(&k.as_str())) {
+    for name in &unknown {
         let hint = FIELDS
             .iter()
             .find(|f| f.eq_ignore_ascii_case(name))
@@ -357,7 +412,7 @@ fn check_entry(i: usize, obj: &Map<String, Value>, ctx: &Context, errors: &mut P
         }
     }
     if let (Some(vsw), Some(network)) = (&entry.v_switch_id, &ctx.network) {
-        if let Some(facts) = network.get(vsw) {
+        if let Some(facts) = network.get(vsw.as_ref()) {
             check_facts(vsw, facts, &entry, ctx, &at, errors);
         }
     }
@@ -367,7 +422,7 @@ fn check_entry(i: usize, obj: &Map<String, Value>, ctx: &Context, errors: &mut P
 fn check_facts(
     vsw: &str,
     facts: &VSwitchFacts,
-    entry: &Entry,
+    entry: &Entry<'_>,
     ctx: &Context,
     at: &dyn Fn(&str) -> String,
     errors: &mut Problems,
@@ -405,7 +460,7 @@ fn check_facts(
 }
 
 /// Checks one field's type and format; returns it as a string.
-fn check_field(field: &str, value: &Value) -> Result<String, Problem> {
+fn check_field<'a>(field: &str, value: Scalar<'a>) -> Result<Cow<'a, str>, Problem> {
     let (kind, code) = match field {
         "VpcId" => (NameKind::VpcId, Code::BindVpcsVpcId),
         "VSwitchId" => (NameKind::VswitchId, Code::BindVpcsVSwitchId),
@@ -414,19 +469,24 @@ fn check_field(field: &str, value: &Value) -> Result<String, Problem> {
     };
     let rule = if field == "VpcOwnerId" { "R-ID-5" } else { "R-BV-3" };
     let text = match value {
-        Value::String(s) => s.clone(),
+        Scalar::Text(s) => s,
         // R-ID-5: an account id may come as a JSON integer, but not past 2^53 − 1.
-        Value::Number(n) if field == "VpcOwnerId" => match n.as_u64() {
-            Some(v) if v <= MAX_SAFE_INTEGER => v.to_string(),
-            Some(_) => return Err(precision_problem(n)),
+        Scalar::Number(n) if field == "VpcOwnerId" => match n.as_u64() {
+            Some(v) if v <= MAX_SAFE_INTEGER => Cow::Owned(v.to_string()),
+            Some(_) => return Err(precision_problem(&n)),
             None if n.as_f64().is_some_and(|f| f.fract() == 0.0 && f > MAX_SAFE_INTEGER as f64) => {
-                return Err(precision_problem(n))
+                return Err(precision_problem(&n))
             }
             None => return Err(Problem::new(code, format!("{n} is not an account id")).rule(rule)),
         },
         other => {
             let expected = if field == "VpcOwnerId" { "a string or an integer" } else { "a string" };
-            return Err(Problem::new(code, format!("expected {expected}, got {}", json_type(other))).rule(rule));
+            let got = match other {
+                Scalar::Text(_) => "a string",
+                Scalar::Number(_) => "a number",
+                Scalar::Other(kind) => kind,
+            };
+            return Err(Problem::new(code, format!("expected {expected}, got {got}")).rule(rule));
         }
     };
     names::validate(kind, &text).map_err(|p| Problem::new(code, format!("{text:?}: {}", p.message)).rule(rule))?;
@@ -439,17 +499,6 @@ fn precision_problem(n: &serde_json::Number) -> Problem {
         format!("{n} is above 2^53-1: a JavaScript caller has already lost digits; send the id as a string"),
     )
     .rule("R-ID-5")
-}
-
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// serde_json's message without its " at line L column C" suffix (the offset says it).
