@@ -1,12 +1,14 @@
-// Measures the npm package in Node and prints one table: module size, instantiation,
-// BindVpcs validation against JSON.parse + ajv, and sealing against raw WebCrypto and
-// @aws-crypto/client-node. Run after the package is built:
+// Measures the npm package in Node against the references of issue 12, each pair run
+// interleaved in one process (A B A B …, 15 rounds after a warm-up), and prints: the
+// targets (met / not met, with the median ratio and its min–max over the rounds), the
+// comparison with @aws-crypto/client-node, which host AES-GCM wins, how the cost grows
+// with the work, and the memory of sealing and opening 64 MiB (benches/memory.mjs, a
+// process of its own per case). Run after the package is built:
 //
 //   node benches/bench.mjs            (or: bash .ci/bench)
-//
-// Each figure is the median of several timed rounds after a warm-up; the machine and
-// the date are printed with it.
+import { execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { cpus, platform } from "node:os";
 import { performance } from "node:perf_hooks";
@@ -14,52 +16,72 @@ import { performance } from "node:perf_hooks";
 const pkg = new URL("../pkg/", import.meta.url);
 const require = createRequire(new URL("package.json", pkg));
 const kms = await import(new URL("dist/index.js", pkg));
-// The glue itself, for the crossover below (its own instance of the full module).
-const wasmGlue = await import(new URL("wasm/full/kms_instance.js", pkg));
-wasmGlue.initSync({ module: readFileSync(new URL("dist/wasm/full.wasm", pkg)) });
+// The glue itself, for the crossover table (its own instance of the full module).
+const glue = await import(new URL("wasm/full/kms_instance.js", pkg));
+glue.initSync({ module: readFileSync(new URL("dist/wasm/full.wasm", pkg)) });
 const Ajv = require("ajv");
 const aws = require("@aws-crypto/client-node");
-
 const subtle = globalThis.crypto.subtle;
 
-/** Median seconds per call of `fn` (async allowed), over `rounds` rounds of `batch` calls. */
-async function time(fn, { batch = 20, rounds = 9, warmup = 3 } = {}) {
-  for (let i = 0; i < warmup * batch; i++) await fn();
-  const samples = [];
-  for (let r = 0; r < rounds; r++) {
-    const start = performance.now();
-    for (let i = 0; i < batch; i++) await fn();
-    samples.push((performance.now() - start) / batch / 1000);
-  }
-  samples.sort((a, b) => a - b);
-  return samples[Math.floor(samples.length / 2)];
+const ROUNDS = 15;
+
+/** Seconds per call of `fn` over `batch` calls (awaited one by one). */
+async function batchTime(fn, batch) {
+  const start = performance.now();
+  for (let i = 0; i < batch; i++) await fn();
+  return (performance.now() - start) / batch / 1000;
 }
 
-const rows = [];
-const targets = [];
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * Runs the candidates interleaved, `rounds` rounds of `batch` calls each after one
+ * warm-up round; per candidate its seconds per call in each round.
+ */
+async function interleaved(candidates, { batch, rounds = ROUNDS }) {
+  const samples = Object.fromEntries(Object.keys(candidates).map((k) => [k, []]));
+  for (let r = -1; r < rounds; r++) {
+    for (const [name, fn] of Object.entries(candidates)) {
+      const t = await batchTime(fn, batch);
+      if (r >= 0) samples[name].push(t);
+    }
+  }
+  return samples;
+}
+
+/** `reference / ours` per round (above 1: ours is faster): median, min, max. */
+function ratio(ours, reference) {
+  const per = ours.map((t, i) => reference[i] / t);
+  return { median: median(per), min: Math.min(...per), max: Math.max(...per) };
+}
+
 const fmt = (n, d = 1) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
-const row = (what, value, note = "") => rows.push([what, value, note]);
-const target = (what, met, detail) => targets.push([what, met ? "met" : "NOT MET", detail]);
+const us = (s) => `${fmt(s * 1e6, s < 1e-3 ? 1 : 0)} µs`;
+const ms = (s) => `${fmt(s * 1e3, 2)} ms`;
+const span = (xs) => `${us(median(xs))} (${us(Math.min(...xs))}–${us(Math.max(...xs))})`;
+const targets = [];
+/** A target: `ours` against `reference`, met when the median ratio is at least `min`. */
+function target(what, ours, reference, min, refName) {
+  const r = ratio(ours, reference);
+  targets.push([what, r.median >= min ? "met" : "NOT MET", `${fmt(r.median, 2)}× (${fmt(r.min, 2)}–${fmt(r.max, 2)}) of ${refName}`, span(ours), span(reference)]);
+}
 
-// Sizes and instantiation, per entry: benches/package.mjs.
-
-// ---- BindVpcs: 1,000 entries, string in, report out ---------------------------
+// ---- BindVpcs ---------------------------------------------------------------------
 const OWNER = "1207089758810000";
-const entries = Array.from({ length: 1000 }, (_, i) => ({
-  VpcId: `vpc-bp1go9qvmj78j4f4c${String(i).padStart(4, "0")}`,
-  VSwitchId: `vsw-bp16c5pvvcf0fp5b9${String(i).padStart(4, "0")}`,
-  RegionId: "cn-hangzhou",
-  VpcOwnerId: i % 2 ? OWNER : Number(OWNER),
-}));
-const text = JSON.stringify(entries);
+const bindVpcs = (n) =>
+  JSON.stringify(
+    Array.from({ length: n }, (_, i) => ({
+      VpcId: `vpc-bp1go9qvmj78j4f4c${String(i).padStart(5, "0")}`,
+      VSwitchId: `vsw-bp16c5pvvcf0fp5b9${String(i).padStart(5, "0")}`,
+      RegionId: "cn-hangzhou",
+      VpcOwnerId: i % 2 ? OWNER : Number(OWNER),
+    })),
+  );
 const context = { region: "cn-hangzhou", owner: OWNER, primaryVpc: "vpc-bp1primary0000001" };
-if (!kms.validateBindVpcs(text, context).ok) throw new Error("the benchmark input should be valid");
-const ours = await time(() => kms.validateBindVpcs(text, context), { batch: 10 });
-
 // The closest JSON Schema: fields, formats, the region, no extra fields. It cannot say
 // "no VPC twice" or "not the instance's VPC", nor report the 2^53 rule; ours does.
 const id = (prefix) => ({ type: "string", pattern: `^${prefix}-[a-z0-9]{8,32}$` });
-const validate = new Ajv({ allErrors: true }).compile({
+const ajvValidate = new Ajv({ allErrors: true }).compile({
   type: "array",
   items: {
     type: "object",
@@ -73,19 +95,39 @@ const validate = new Ajv({ allErrors: true }).compile({
     },
   },
 });
-if (!validate(JSON.parse(text))) throw new Error("ajv should accept the benchmark input");
-const ajv = await time(() => validate(JSON.parse(text)), { batch: 10 });
-row("BindVpcs 1,000 entries: kms-instance", `${fmt(ours * 1e6, 0)} µs`, `${fmt(1 / ours, 0)}/s`);
-row("BindVpcs 1,000 entries: JSON.parse + ajv", `${fmt(ajv * 1e6, 0)} µs`, `${fmt(1 / ajv, 0)}/s`);
-target("BindVpcs faster than JSON.parse + ajv", ours < ajv, `${fmt(ajv / ours, 2)}× ajv's speed`);
+const growth = [];
+for (const n of [10, 100, 1000, 10000]) {
+  const text = bindVpcs(n);
+  if (!kms.validateBindVpcs(text, context).ok || !ajvValidate(JSON.parse(text))) throw new Error("the benchmark input should be valid");
+  const s = await interleaved({ ours: () => kms.validateBindVpcs(text, context), ajv: () => ajvValidate(JSON.parse(text)) }, { batch: Math.max(2, 2000 / n), rounds: n === 1000 ? ROUNDS : 7 });
+  if (n === 1000) target("BindVpcs 1,000 entries, text in, report out: ≥ 1× JSON.parse + ajv", s.ours, s.ajv, 1, "JSON.parse + ajv");
+  growth.push(["BindVpcs", `${n} entries`, span(s.ours), `JSON.parse + ajv ${span(s.ajv)}`]);
+}
 
-// ---- sealing --------------------------------------------------------------------
+// ---- plans ------------------------------------------------------------------------
+const scenario = JSON.parse(readFileSync(new URL("../../shared/scenarios/01-quota-example.json", import.meta.url)));
+const bindStep = (k) => ({ as: "owner", action: "UpdateKmsInstanceBindVpc", params: { BindVpcs: bindVpcs(k) } });
+for (const n of [10, 100, 1000]) {
+  const plan = { name: `${n} steps`, directory: scenario.directory, instance: scenario.instance, steps: Array.from({ length: n }, (_, i) => bindStep(1 + (i % 3))) };
+  const s = await interleaved({ plan: () => kms.runPlan(plan) }, { batch: Math.max(1, 100 / n), rounds: 7 });
+  growth.push(["runPlan (BindVpcs steps)", `${n} steps`, span(s.plan), ""]);
+}
+
+// ---- sealing and opening ----------------------------------------------------------
 const ARN = "acs:kms:cn-hangzhou:1207089758810000:key/key-bench";
-const material = crypto.getRandomValues(new Uint8Array(32));
-const software = new kms.SoftwareKeyProvider({ keys: [{ arn: ARN, material: Buffer.from(material).toString("base64") }] });
+const material = randomBytes(32);
+const software = new kms.SoftwareKeyProvider({ keys: [{ arn: ARN, material: material.toString("base64") }] });
 const webcrypto = await kms.WebCryptoKeyProvider.importRaw([{ arn: ARN, material }]);
-const rawKey = await subtle.importKey("raw", material, "AES-GCM", false, ["encrypt"]);
-const rawSeal = (data) => subtle.encrypt({ name: "AES-GCM", iv: crypto.getRandomValues(new Uint8Array(12)) }, rawKey, data);
+const rawKey = await subtle.importKey("raw", material, "AES-GCM", false, ["encrypt", "decrypt"]);
+const iv = randomBytes(12);
+const rawSeal = (data) => subtle.encrypt({ name: "AES-GCM", iv }, rawKey, data);
+const rawOpen = (sealed) => subtle.decrypt({ name: "AES-GCM", iv }, rawKey, sealed);
+const nodeSeal = (data) => {
+  const c = createCipheriv("aes-256-gcm", material, iv);
+  const out = c.update(data);
+  c.final();
+  return [out, c.getAuthTag()];
+};
 const awsClient = aws.buildClient(aws.CommitmentPolicy.REQUIRE_ENCRYPT_ALLOW_DECRYPT);
 const awsKeyring = new aws.RawAesKeyringNode({
   keyName: "key-bench",
@@ -93,57 +135,114 @@ const awsKeyring = new aws.RawAesKeyringNode({
   unencryptedMasterKey: material,
   wrappingSuite: aws.RawAesWrappingSuiteIdentifier.AES256_GCM_IV12_TAG16_NO_PADDING,
 });
-const awsSeal = (data) => awsClient.encrypt(awsKeyring, data, { encryptionContext: { bench: "1" } });
-
-const small = crypto.getRandomValues(new Uint8Array(1024));
-const large = new Uint8Array(1 << 20).map((_, i) => i);
-const results = {};
-for (const [label, data, opts] of [["1 KiB", small, { batch: 200 }], ["1 MiB", large, { batch: 4, rounds: 7 }]]) {
-  const r = (results[label] = {
-    software: await time(() => kms.encrypt([software], data, { context: { bench: "1" } }), opts),
-    webcrypto: await time(() => kms.encrypt([webcrypto], data, { context: { bench: "1" } }), opts),
-    raw: await time(() => rawSeal(data), opts),
-    aws: await time(() => awsSeal(data), opts),
-  });
-  const rate = (s) => (label === "1 MiB" ? `${fmt(1 / s, 0)} MB/s` : `${fmt(1 / s, 0)}/s`);
-  row(`seal ${label}: kms-instance, software keys`, `${fmt(r.software * 1e6, 0)} µs`, rate(r.software));
-  row(`seal ${label}: kms-instance, WebCrypto keys`, `${fmt(r.webcrypto * 1e6, 0)} µs`, rate(r.webcrypto));
-  row(`seal ${label}: raw WebCrypto AES-GCM (no envelope)`, `${fmt(r.raw * 1e6, 0)} µs`, rate(r.raw));
-  row(`seal ${label}: @aws-crypto/client-node, raw AES keyring`, `${fmt(r.aws * 1e6, 0)} µs`, rate(r.aws));
+const ctx = { context: { bench: "1" } };
+const awsRows = [];
+const payload = (n) => {
+  const bytes = new Uint8Array(n);
+  for (let at = 0; at < n; at += 65536) crypto.getRandomValues(bytes.subarray(at, at + 65536));
+  return bytes;
+};
+for (const [label, n, batch] of [["1 KiB", 1024, 200], ["1 MiB", 1 << 20, 4]]) {
+  const data = payload(n);
+  const sealedSw = await kms.encrypt([software], data, ctx);
+  const sealedWc = await kms.encrypt([webcrypto], data, ctx);
+  const rawSealed = await rawSeal(data);
+  const s = await interleaved(
+    {
+      software: () => kms.encrypt([software], data, ctx),
+      raw: () => rawSeal(data),
+      webcrypto: () => kms.encrypt([webcrypto], data, ctx),
+      openSoftware: () => kms.decrypt([software], sealedSw),
+      rawOpen: () => rawOpen(rawSealed),
+      openWebcrypto: () => kms.decrypt([webcrypto], sealedWc),
+    },
+    { batch },
+  );
+  if (n === 1024) {
+    target("seal 1 KiB, software keys: faster than one raw WebCrypto AES-GCM encrypt", s.software, s.raw, 1, "raw WebCrypto encrypt");
+    target("open 1 KiB, software keys: faster than one raw WebCrypto AES-GCM decrypt", s.openSoftware, s.rawOpen, 1, "raw WebCrypto decrypt");
+    growth.push(["open 1 KiB, WebCrypto keys (a WebCrypto call for the data key, then the body)", "1 KiB", span(s.openWebcrypto), `raw decrypt ${span(s.rawOpen)}`]);
+    growth.push(["seal 1 KiB, WebCrypto keys", "1 KiB", span(s.webcrypto), `raw encrypt ${span(s.raw)}`]);
+  } else {
+    target("seal 1 MiB, software keys: ≥ 0.8× raw WebCrypto AES-GCM", s.software, s.raw, 0.8, "raw WebCrypto encrypt");
+    target("seal 1 MiB, WebCrypto keys: ≥ 0.8× raw WebCrypto AES-GCM", s.webcrypto, s.raw, 0.8, "raw WebCrypto encrypt");
+    target("open 1 MiB, software keys: ≥ 0.8× raw WebCrypto AES-GCM", s.openSoftware, s.rawOpen, 0.8, "raw WebCrypto decrypt");
+    target("open 1 MiB, WebCrypto keys: ≥ 0.8× raw WebCrypto AES-GCM", s.openWebcrypto, s.rawOpen, 0.8, "raw WebCrypto decrypt");
+  }
+  const a = await interleaved({ ours: () => kms.encrypt([software], data, ctx), aws: () => awsClient.encrypt(awsKeyring, data, { encryptionContext: { bench: "1" } }) }, { batch: Math.max(2, batch / 4), rounds: 7 });
+  awsRows.push([label, span(a.ours), span(a.aws), `${fmt(ratio(a.ours, a.aws).median, 1)}×`]);
 }
-const mib = results["1 MiB"];
-const bestMib = Math.min(mib.software, mib.webcrypto);
-target("seal 1 MiB ≥ 0.8× raw WebCrypto throughput", mib.raw / bestMib >= 0.8, `${fmt(mib.raw / bestMib, 2)}× raw WebCrypto`);
-const kib = results["1 KiB"];
-const bestKib = Math.min(kib.software, kib.webcrypto);
-target("seal 1 KiB ≥ 3× faster than @aws-crypto/client-node", kib.aws / bestKib >= 3, `${fmt(kib.aws / bestKib, 2)}× faster`);
 
-// ---- where WebCrypto overtakes wasm for the body (the package switches at 16 KiB) --
-const ring = new wasmGlue.KeyProviders();
-ring.addSoftware(new wasmGlue.SoftwareKeyProvider({ keys: [{ arn: ARN, material: Buffer.from(material).toString("base64") }] }));
+// ---- which host AES-GCM: node:crypto against WebCrypto, the same bytes --------------
+const hosts = [];
+for (const [label, n] of [["1 KiB", 1024], ["1 MiB", 1 << 20]]) {
+  const data = payload(n);
+  const s = await interleaved({ node: () => nodeSeal(data), webcrypto: () => rawSeal(data) }, { batch: n > 4096 ? 8 : 500, rounds: 7 });
+  hosts.push(`${label}: node:crypto ${span(s.node)}, WebCrypto ${span(s.webcrypto)}`);
+}
+
+// ---- where each host cipher overtakes wasm (what src/envelope/host.rs decides) -------
+const ring = new glue.KeyProviders();
+ring.addSoftware(new glue.SoftwareKeyProvider({ keys: [{ arn: ARN, material: material.toString("base64") }] }));
 const crossover = [];
-for (const kib of [1, 4, 16, 64]) {
-  const data = crypto.getRandomValues(new Uint8Array(kib * 1024));
-  const inWasm = await time(() => ring.encrypt(data, {}), { batch: 50 });
-  const onHost = await time(async () => {
-    const session = await ring.beginSeal(data.length, {});
+for (const n of [256, 1024, 4096, 16384, 65536]) {
+  const data = payload(n);
+  const onNode = () => {
+    const session = ring.beginSeal(n, {});
+    const key = session.dataKey();
+    const c = createCipheriv("aes-256-gcm", key, session.iv());
+    key.fill(0);
+    c.setAAD(session.aad());
+    const message = new Uint8Array(session.messageLength());
+    message.set(c.update(data), session.bodyOffset());
+    c.final();
+    session.frame(n, c.getAuthTag());
+    session.free();
+  };
+  const onWebCrypto = async () => {
+    const session = ring.beginSeal(n, {});
     const key = await subtle.importKey("raw", session.dataKey(), "AES-GCM", false, ["encrypt"]);
     const sealed = new Uint8Array(await subtle.encrypt({ name: "AES-GCM", iv: session.iv(), additionalData: session.aad() }, key, data));
-    const [prefix, suffix] = session.frame(sealed.length - 16, sealed.subarray(sealed.length - 16));
-    const message = new Uint8Array(prefix.length + sealed.length - 16 + suffix.length);
-    message.set(prefix);
-    message.set(sealed.subarray(0, sealed.length - 16), prefix.length);
-    message.set(suffix, prefix.length + sealed.length - 16);
+    session.frame(n, sealed.subarray(n));
     session.free();
-  }, { batch: 50 });
-  crossover.push(`${kib} KiB: wasm ${fmt(inWasm * 1e6, 0)} µs, WebCrypto ${fmt(onHost * 1e6, 0)} µs`);
+  };
+  const s = await interleaved({ wasm: () => ring.encrypt(data, {}), node: onNode, webcrypto: onWebCrypto }, { batch: 50, rounds: 7 });
+  crossover.push(`| ${n} B | ${us(median(s.wasm))} | ${us(median(s.node))} | ${us(median(s.webcrypto))} |`);
 }
 
-// ---- report ---------------------------------------------------------------------
+// ---- growth of sealing and opening, software keys ------------------------------------
+for (const n of [1 << 10, 64 << 10, 1 << 20, 16 << 20, 64 << 20]) {
+  const data = payload(n);
+  const sealed = await kms.encrypt([software], data, ctx);
+  const big = n >= 16 << 20;
+  const s = await interleaved({ seal: () => kms.encrypt([software], data, ctx), open: () => kms.decrypt([software], sealed) }, { batch: big ? 1 : Math.max(2, (4 << 20) / n), rounds: big ? 3 : 7 });
+  const size = n >= 1 << 20 ? `${n >> 20} MiB` : `${n >> 10} KiB`;
+  growth.push(["seal, software keys", size, span(s.seal), `${fmt(n / median(s.seal) / 1e6, 0)} MB/s`]);
+  growth.push(["open, software keys", size, span(s.open), `${fmt(n / median(s.open) / 1e6, 0)} MB/s`]);
+}
+
+// ---- memory: 64 MiB sealed and opened, each case in a fresh process ------------------
+const memory = [];
+for (const keys of ["software", "webcrypto"]) {
+  const out = execFileSync(process.execPath, [new URL("memory.mjs", import.meta.url).pathname, keys], { encoding: "utf8" });
+  const m = JSON.parse(out);
+  const r = m.peakAboveStart / m.payload;
+  memory.push([keys, m, r]);
+  targets.push([`seal + open 64 MiB, ${keys} keys: peak RSS ≤ 3× the payload`, r <= 3 ? "met" : "NOT MET", `${fmt(r, 2)}× (${fmt(m.peakAboveStart / 2 ** 20, 0)} MiB above the process's start)`, "", ""]);
+}
+
+// ---- report -----------------------------------------------------------------------
 const cpu = cpus()[0]?.model ?? "unknown CPU";
-console.log(`kms-instance benchmarks — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${platform()}, ${cpus().length} × ${cpu}\n`);
-console.log("| measurement | time | rate |\n|---|---:|---:|");
-for (const [what, value, note] of rows) console.log(`| ${what} | ${value} | ${note} |`);
-console.log("\n| target | status | measured |\n|---|---|---|");
-for (const [what, status, detail] of targets) console.log(`| ${what} | ${status} | ${detail} |`);
-console.log(`\nbody cipher, wasm vs WebCrypto: ${crossover.join("; ")}`);
+console.log(`kms-instance benchmarks — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${platform()}, ${cpus().length} × ${cpu}`);
+console.log(`Each pair interleaved in one run, ${ROUNDS} rounds after a warm-up: median (min–max).\n`);
+console.log("| target | status | ratio (median, min–max per round) | kms-instance | reference |\n|---|---|---|---:|---:|");
+for (const t of targets) console.log(`| ${t.join(" | ")} |`);
+console.log("\n| seal, software keys | kms-instance | @aws-crypto/client-node (raw AES keyring) | kms-instance is |\n|---|---:|---:|---:|");
+for (const [size, ours, theirs, times] of awsRows) console.log(`| ${size} | ${ours} | ${theirs} | ${times} faster |`);
+console.log(`\nhost AES-GCM in Node, the same bytes: ${hosts.join("; ")}`);
+console.log("\n| body | whole message in wasm | data key in wasm, body by node:crypto | body by WebCrypto |\n|---:|---:|---:|---:|");
+for (const c of crossover) console.log(c);
+console.log("\n| what | size | time | beside it |\n|---|---:|---:|---|");
+for (const g of growth) console.log(`| ${g.join(" | ")} |`);
+console.log("\n| 64 MiB, seal then open | peak RSS above the start | × payload | wasm memory before → after |\n|---|---:|---:|---|");
+for (const [keys, m, r] of memory) console.log(`| ${keys} keys | ${fmt(m.peakAboveStart / 2 ** 20, 0)} MiB | ${fmt(r, 2)}× | ${fmt(m.wasmBefore / 2 ** 20, 1)} → ${fmt(m.wasmAfter / 2 ** 20, 1)} MiB |`);

@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 # Debian's binaryen (108) writes modules that throw at load: npm's must come first.
 export PATH="$PWD/node_modules/.bin:$PATH"
-# The modules are downloaded by every page that uses them: optimised for size (the
-# native build keeps Cargo.toml's opt-level 3). Measured: 307 KiB gzip at 3, 259 at z.
+# The modules are downloaded by every page that uses them: optimised for size, but for
+# the hot code Cargo.toml keeps at 3 (its [profile.release.package.*], with the numbers).
 export CARGO_PROFILE_RELEASE_OPT_LEVEL=z
 build_job() {
   local job="$1" features="$2"

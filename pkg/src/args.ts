@@ -20,23 +20,37 @@ const howTo: Record<string, string> = {
 };
 
 /**
- * A copy of the bytes of a `Uint8Array` (a Node `Buffer` is one), taken now: a caller
- * that changes, transfers or shares its buffer afterwards changes nothing here. Other
- * views, `ArrayBuffer`s and strings are refused, with how to convert them. The tag is
- * read from the view's internal slot, so a look-alike object cannot pass, and a view of
- * a detached buffer fails the copy.
+ * A `Uint8Array` (a Node `Buffer` is one), checked: other views, `ArrayBuffer`s and
+ * strings are refused, with how to convert them. The tag is read from the view's
+ * internal slot, so a look-alike object cannot pass; a view of a detached buffer is
+ * refused too.
  */
-export function bytes(name: string, value: unknown): Uint8Array<ArrayBuffer> {
+export function view(name: string, value: unknown): Uint8Array<ArrayBuffer> {
   const kind = describe(value);
   if (kind !== "Uint8Array") {
     const hint = howTo[kind] ?? "pass a Uint8Array";
     throw new TypeError(`${name} must be a Uint8Array or a Buffer, not ${kind}: ${hint}`);
   }
-  try {
-    return new Uint8Array(value as Uint8Array);
-  } catch {
+  const bytes = value as Uint8Array<ArrayBuffer>;
+  if (bytes.byteLength === 0 && bytes.buffer.byteLength === 0 && isDetached(bytes.buffer)) {
     throw new TypeError(`${name} is a view of a detached ArrayBuffer (it was transferred): pass its bytes again`);
   }
+  return bytes;
+}
+
+/** Whether a buffer was transferred away (its views read as empty then). */
+function isDetached(buffer: ArrayBufferLike): boolean {
+  try {
+    new Uint8Array(buffer);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** A copy of bytes taken now: a caller that changes its buffer afterwards changes nothing here. */
+export function copy(bytes: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(bytes);
 }
 
 /** An options object: `undefined`/`null` for none, else a plain object. */

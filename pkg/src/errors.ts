@@ -77,7 +77,7 @@ export function guard<T>(call: () => T): T {
   }
 }
 
-export async function guardAsync<T>(call: () => Promise<T>): Promise<T> {
+export async function guardAsync<T>(call: () => T | Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (e) {

@@ -2,6 +2,9 @@
 
 export const AES_GCM = "AES-GCM";
 
+/** The format's tags: 16 bytes. */
+export const TAG_LEN = 16;
+
 /**
  * WebCrypto takes views of an `ArrayBuffer`; TypeScript types a `Uint8Array` by its
  * buffer. Every view handed over here is ArrayBuffer-backed (copies, Node `Buffer`s).

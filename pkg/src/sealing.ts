@@ -1,12 +1,13 @@
 // Envelope encryption: the key providers and sealing and opening messages. The format
 // and the checks are in Rust; JavaScript adds timeouts and, for large bodies, the host's
-// AES-GCM (WebCrypto), when the core says it pays.
+// AES-GCM (node:crypto or WebCrypto), when the core says it pays.
 import type * as glue from "#glue";
 import * as args from "./args.js";
 import { wasm } from "./bound.js";
 import { guard, guardAsync, KmsError, toError } from "./errors.js";
 import type { Bytes, DataKeyCacheLimits, DecryptOptions, EncryptOptions, JsKeyProvider, KeyringFile, Opened, XksKeyProviderOptions } from "./types.js";
-import { AES_GCM, gcmParams, view } from "./gcm.js";
+import { AES_GCM, gcmParams, TAG_LEN, view } from "./gcm.js";
+import { hostCipher, NODE_CHUNK, nodeGcm, type NodeCrypto, type NodeGcm } from "./hostcipher.js";
 import { post } from "./xks.js";
 
 const softwareKeys = new WeakMap<SoftwareKeyProvider, glue.SoftwareKeyProvider>();
@@ -151,11 +152,6 @@ function keyring(providers: unknown, ms: number): glue.KeyProviders {
   }
 }
 
-/** The host's WebCrypto, when the core says a body of this size is faster there (the bytes are the same). */
-function hostSubtle(length: number): SubtleCrypto | undefined {
-  return wasm().hostCipherPays(length) ? globalThis.crypto?.subtle : undefined;
-}
-
 /** Imports a data key for one use, then wipes the copy that crossed from wasm. */
 async function importDataKey(subtle: SubtleCrypto, raw: Uint8Array, usage: KeyUsage): Promise<CryptoKey> {
   try {
@@ -171,61 +167,134 @@ function split<T extends { timeoutMs?: number; cache?: unknown }>(name: string, 
   return [rest as Omit<T, "timeoutMs" | "cache">, args.timeout(`${name}.timeoutMs`, timeoutMs, DEFAULT_TIMEOUT_MS), cache];
 }
 
+/** A Node GCM under the session's data key (the copy that crossed from wasm is wiped). */
+function nodeGcmOf(node: NodeCrypto, session: { dataKey(): Uint8Array; iv(): Uint8Array; aad(): Uint8Array }, decrypt: boolean): NodeGcm {
+  const key = session.dataKey();
+  try {
+    const make = decrypt ? node.createDecipheriv : node.createCipheriv;
+    const gcm = make.call(node, nodeGcm(key), key, session.iv(), { authTagLength: TAG_LEN });
+    gcm.setAAD(session.aad());
+    return gcm;
+  } finally {
+    key.fill(0);
+  }
+}
+
+/** The body sealed by Node straight into the message, piece by piece: one copy of it, the message. */
+function sealOnNode(node: NodeCrypto, session: glue.SealSession, data: Uint8Array): Bytes {
+  const cipher = nodeGcmOf(node, session, false);
+  const offset = session.bodyOffset();
+  const message = new Uint8Array(session.messageLength());
+  for (let at = 0; at < data.length; at += NODE_CHUNK) message.set(cipher.update(data.subarray(at, at + NODE_CHUNK)), offset + at);
+  cipher.final();
+  const [prefix, suffix]: Uint8Array[] = guard(() => session.frame(data.length, cipher.getAuthTag()));
+  message.set(prefix);
+  message.set(suffix, offset + data.length);
+  return message;
+}
+
+async function sealOnWebCrypto(subtle: SubtleCrypto, session: glue.SealSession, data: Uint8Array): Promise<Bytes> {
+  const key = await importDataKey(subtle, session.dataKey(), "encrypt");
+  const sealed = new Uint8Array(await subtle.encrypt(gcmParams(session.iv(), session.aad()), key, view(data)));
+  const body = sealed.subarray(0, sealed.length - TAG_LEN);
+  const [prefix, suffix]: Uint8Array[] = guard(() => session.frame(body.length, sealed.subarray(body.length)));
+  const message = new Uint8Array(prefix.length + body.length + suffix.length);
+  message.set(prefix);
+  message.set(body, prefix.length);
+  message.set(suffix, prefix.length + body.length);
+  return message;
+}
+
+/** `seal()`'s result, the session freed (its data key wiped) however it ends. */
+async function sealed<T>(session: glue.SealSession, seal: () => T | Promise<T>): Promise<T> {
+  try {
+    return await seal();
+  } finally {
+    session.free();
+  }
+}
+
 /**
- * Seals `plaintext` (a `Uint8Array` or `Buffer`, copied when called) into a message of
- * Alibaba's Encryption SDK format.
+ * Seals `plaintext` (a `Uint8Array` or `Buffer`, read as it is when called: a change
+ * made to it afterwards changes nothing) into a message of Alibaba's Encryption SDK
+ * format. With keys in wasm memory and a small body, all of it runs before the promise
+ * is returned.
  */
 export async function encrypt(providers: readonly KeyProvider[], plaintext: Uint8Array, options: EncryptOptions = {}): Promise<Bytes> {
-  const data = args.bytes("plaintext", plaintext);
+  let data = args.view("plaintext", plaintext);
   const [opts, ms, cache] = split<EncryptOptions>("options", options);
   const ring = keyring(providers, ms);
   try {
     const cached = cacheOf(cache);
     if (cached) ring.useCache(cached);
-    const subtle = hostSubtle(data.length);
-    if (!subtle) return view(await guardAsync(() => ring.encrypt(data, opts)));
-    const session: glue.SealSession = await guardAsync(() => ring.beginSeal(data.length, opts));
-    try {
-      const key = await importDataKey(subtle, session.dataKey(), "encrypt");
-      const params = gcmParams(session.iv(), session.aad());
-      const sealed = new Uint8Array(await subtle.encrypt(params, key, data));
-      const body = sealed.subarray(0, sealed.length - session.tagLength());
-      const [prefix, suffix]: Uint8Array[] = guard(() => session.frame(body.length, sealed.subarray(body.length)));
-      const message = new Uint8Array(prefix.length + body.length + suffix.length);
-      message.set(prefix);
-      message.set(body, prefix.length);
-      message.set(suffix, prefix.length + body.length);
-      return message;
-    } finally {
-      session.free();
-    }
+    const host = hostCipher(data.length);
+    // Wasm copies the plaintext in as the call is made.
+    if (!host) return view(await guardAsync(() => ring.encrypt(data, opts)));
+    const pending = guard(() => ring.beginSeal(data.length, opts));
+    // A session ready now, and Node's synchronous cipher: all of it before any wait.
+    if (!(pending instanceof Promise) && host.kind === "node") return await sealed(pending, () => sealOnNode(host.crypto, pending, data));
+    // Otherwise the body is read after a wait: it is copied now.
+    data = args.copy(data);
+    const session: glue.SealSession = await guardAsync(() => pending);
+    return await sealed(session, () => (host.kind === "node" ? sealOnNode(host.crypto, session, data) : sealOnWebCrypto(host.subtle, session, data)));
   } finally {
     ring.free();
   }
 }
 
-/** Opens a message (a `Uint8Array` or `Buffer`, copied when called) with whichever of its data keys the providers hold. */
+/** The body opened by Node from the caller's message, piece by piece, released only once its tag checks. */
+function openOnNode(node: NodeCrypto, session: glue.OpenSession, message: Uint8Array): Bytes {
+  const decipher = nodeGcmOf(node, session, true);
+  decipher.setAuthTag(session.tag());
+  const [start, end] = [session.bodyStart(), session.bodyEnd()];
+  const plaintext = new Uint8Array(end - start);
+  for (let at = start; at < end; at += NODE_CHUNK) plaintext.set(decipher.update(message.subarray(at, Math.min(at + NODE_CHUNK, end))), at - start);
+  try {
+    decipher.final();
+  } catch {
+    plaintext.fill(0);
+    throw toError(session.doesNotOpen());
+  }
+  return plaintext;
+}
+
+async function openOnWebCrypto(subtle: SubtleCrypto, session: glue.OpenSession, message: Uint8Array): Promise<Bytes> {
+  const [start, end] = [session.bodyStart(), session.bodyEnd()];
+  // WebCrypto takes `ciphertext | tag` in one piece; the message has them apart.
+  const sealed = new Uint8Array(end - start + TAG_LEN);
+  sealed.set(message.subarray(start, end));
+  sealed.set(session.tag(), end - start);
+  const key = await importDataKey(subtle, session.dataKey(), "decrypt");
+  try {
+    return new Uint8Array(await subtle.decrypt(gcmParams(session.iv(), session.aad()), key, sealed));
+  } catch {
+    throw toError(session.doesNotOpen());
+  }
+}
+
+/**
+ * Opens a message (a `Uint8Array` or `Buffer`) with whichever of its data keys the
+ * providers hold. Its header and tag are read when called; a large body is read where
+ * it is, against that tag, so a message changed during the call does not open
+ * (`InvalidCiphertext`) rather than open to something else.
+ */
 export async function decrypt(providers: readonly KeyProvider[], message: Uint8Array, options: DecryptOptions = {}): Promise<Opened> {
-  const data = args.bytes("message", message);
+  const data = args.view("message", message);
   const [opts, ms, cache] = split<DecryptOptions>("options", options);
   if (cache !== undefined) throw new TypeError("options.cache is for encrypt: opening is never cached");
   const ring = keyring(providers, ms);
   try {
-    const subtle = hostSubtle(data.length);
-    if (!subtle) {
+    const host = hostCipher(data.length);
+    if (!host) {
       const opened = await guardAsync(() => ring.decrypt(data, opts));
       return { ...opened, plaintext: view(opened.plaintext) };
     }
-    const session: glue.OpenSession = await guardAsync(() => ring.beginOpen(data, opts));
+    // Only the head and the tag cross into wasm: the body stays where it is.
+    const head = data.subarray(0, Math.min(data.length, wasm().openWindow()));
+    const tail = data.subarray(Math.max(0, data.length - TAG_LEN - 2));
+    const session: glue.OpenSession = await guardAsync(() => ring.beginOpen(head, data.length, tail, opts));
     try {
-      const key = await importDataKey(subtle, session.dataKey(), "decrypt");
-      const params = gcmParams(session.iv(), session.aad());
-      let plaintext: Bytes;
-      try {
-        plaintext = new Uint8Array(await subtle.decrypt(params, key, view(session.sealed())));
-      } catch {
-        throw toError(session.doesNotOpen());
-      }
+      const plaintext = host.kind === "node" ? openOnNode(host.crypto, session, data) : await openOnWebCrypto(host.subtle, session, data);
       return { plaintext, ...session.info() };
     } finally {
       session.free();

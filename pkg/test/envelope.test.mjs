@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
+import { spawnSync } from "node:child_process";
 import { test } from "node:test";
 import * as kms from "kms-instance";
 import { readJson, runCli, vectorFiles } from "./helpers.mjs";
@@ -17,8 +18,8 @@ const keyring = { keys: [{ arn: ARN_A, material: b64(materialA) }, { arn: ARN_B,
 const keyringFile = join(mkdtempSync(join(tmpdir(), "kms-pkg-")), "keyring.json");
 writeFileSync(keyringFile, JSON.stringify(keyring));
 
-// Below and above the size at which the body moves to WebCrypto.
-const SIZES = [0, 1000, 100_000];
+// Below and above the sizes at which the body moves to the host (node:crypto here).
+const SIZES = [0, 1000, 1024, 4096, 100_000];
 const payload = (n) => Uint8Array.from({ length: n }, (_, i) => (i * 31) % 256);
 
 test("wasm messages open with the native CLI, native ones open in wasm", async () => {
@@ -37,6 +38,36 @@ test("wasm messages open with the native CLI, native ones open in wasm", async (
     assert.deepEqual(fromNative.plaintext, plaintext);
     assert.equal(fromNative.keyArn, ARN_B, "the copy under the key the provider holds");
     assert.deepEqual(fromNative.context, { from: "cli" });
+  }
+});
+
+test("without node:crypto (browsers, workerd), large bodies go to WebCrypto: the same messages", () => {
+  // A child Node without process.getBuiltinModule, as a host without node:crypto is.
+  const script = `
+    import * as kms from "kms-instance";
+    const software = new kms.SoftwareKeyProvider(${JSON.stringify(keyring)});
+    const out = [];
+    for (const size of [1000, 100000]) {
+      const plaintext = Uint8Array.from({ length: size }, (_, i) => (i * 31) % 256);
+      const sealed = await kms.encrypt([software], plaintext, { context: { host: "webcrypto" } });
+      const opened = await kms.decrypt([software], sealed);
+      if (Buffer.compare(opened.plaintext, plaintext) !== 0) throw new Error("did not round-trip");
+      sealed[sealed.length - 1] ^= 1;
+      const refused = await kms.decrypt([software], sealed).then(() => "opened", (e) => e.code);
+      sealed[sealed.length - 1] ^= 1;
+      out.push({ size, refused, sealed: Buffer.from(sealed).toString("base64") });
+    }
+    console.log(JSON.stringify(out));`;
+  const child = spawnSync(process.execPath, ["--import", "data:text/javascript,delete process.getBuiltinModule", "--input-type=module", "-e", script], {
+    cwd: new URL(".", import.meta.url),
+    encoding: "utf8",
+  });
+  assert.equal(child.status, 0, child.stderr);
+  for (const { size, refused, sealed } of JSON.parse(child.stdout)) {
+    assert.equal(refused, "InvalidCiphertext", `${size} bytes, a flipped tag`);
+    const opened = runCli(["decrypt", "--keyring", keyringFile, "--require-context", "host=webcrypto"], Buffer.from(sealed, "base64"));
+    assert.equal(opened.status, 0, opened.stderr);
+    assert.deepEqual(new Uint8Array(opened.stdout), payload(size), `${size} bytes`);
   }
 });
 

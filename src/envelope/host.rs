@@ -3,19 +3,36 @@
 //! decrypt. The host only encrypts or decrypts the body; everything else (data keys,
 //! header, framing, the answer a body that does not open gets) stays here.
 
-use super::message::{IV_LEN, TAG_LEN};
-use super::{gcm, EncryptionContext, KeyArn, Opening};
+use super::message::{Head, IV_LEN, TAG_LEN};
+use super::{gcm, DecryptOptions, EncryptionContext, KeyArn, KeyProvider};
 use crate::code::Problem;
 use zeroize::Zeroizing;
 
-/// Bodies from this size up are sealed and opened faster by a host's own AES-GCM than
-/// in wasm; below it the host's per-call cost dominates (measured in benches/bench.mjs).
-pub const HOST_BODY_MIN: usize = 16 * 1024;
+/// The AES-GCM a JavaScript host has besides the module's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostCipher {
+    /// Node's `node:crypto` (also Bun's and Deno's): synchronous, OpenSSL's AES-NI.
+    Node,
+    /// `crypto.subtle`: every host, asynchronous, with a cost per call.
+    WebCrypto,
+}
 
-/// Whether a host with its own AES-GCM should encrypt or decrypt a body of `len` bytes
-/// itself.
-pub fn host_cipher_pays(len: usize) -> bool {
-    len >= HOST_BODY_MIN
+impl HostCipher {
+    /// Bodies from this size up are sealed and opened faster by this cipher than in
+    /// wasm; below it, its cost per call dominates. Chosen from `benches/bench.mjs`'s
+    /// crossover table (the README has the last run).
+    pub const fn body_min(self) -> usize {
+        match self {
+            HostCipher::Node => 1024,
+            HostCipher::WebCrypto => 16 * 1024,
+        }
+    }
+}
+
+/// Whether a host should encrypt or decrypt a body of `len` bytes with `cipher` rather
+/// than in wasm.
+pub fn host_cipher_pays(len: usize, cipher: HostCipher) -> bool {
+    len >= cipher.body_min()
 }
 
 /// The length of the tag at the end of what AES-GCM returns: a host splits its output
@@ -32,8 +49,11 @@ pub struct HostOpening {
     pub iv: [u8; IV_LEN],
     /// The body's additional data: the context bytes `C`.
     pub aad: Vec<u8>,
-    /// The body's `ciphertext | tag`.
-    pub sealed: Vec<u8>,
+    /// Where the ciphertext is in the message's bytes (a host with the message reads it
+    /// there: nothing of the body needs copying out of wasm).
+    pub ciphertext: std::ops::Range<usize>,
+    /// The body's tag.
+    pub tag: [u8; TAG_LEN],
     /// The message's encryption context.
     pub context: EncryptionContext,
     /// The master key whose encrypted data key opened the message.
@@ -48,21 +68,21 @@ impl HostOpening {
     }
 }
 
-impl Opening<'_> {
-    /// The parts a host needs, owned, so they can outlive the message's bytes.
-    pub fn for_host(self) -> HostOpening {
-        let message = self.message;
-        let aad = super::context_bytes(&message.header.context);
-        let mut sealed = Vec::with_capacity(message.ciphertext.len().saturating_add(TAG_LEN));
-        sealed.extend_from_slice(message.ciphertext);
-        sealed.extend_from_slice(&message.tag);
-        HostOpening {
-            data_key: self.data_key,
-            iv: message.iv,
-            aad,
-            sealed,
-            context: message.header.context,
-            key_arn: self.key_arn,
-        }
-    }
+/// Opens the head of a message whose body a host keeps ([`Head::from_der`]): checks
+/// the required context, opens a data key the bridges hold and checks the header tag.
+pub async fn begin_open_head(
+    bridges: &[&dyn KeyProvider],
+    head: Head,
+    options: &DecryptOptions,
+) -> Result<HostOpening, Problem> {
+    let (data_key, key_arn) = super::open_header(bridges, &head.header, options).await?;
+    Ok(HostOpening {
+        data_key,
+        iv: head.iv,
+        aad: super::context_bytes(&head.header.context),
+        ciphertext: head.ciphertext,
+        tag: head.tag,
+        context: head.header.context,
+        key_arn,
+    })
 }

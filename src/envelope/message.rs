@@ -165,6 +165,100 @@ struct DerMessage<'a> {
     body: DerBody<'a>,
 }
 
+/// The header's fields, checked: its size, version, algorithm, data keys and context.
+fn header_from(h: DerHeader<'_>) -> Result<Header, Problem> {
+    let header_len = h.encoded_len().map(usize::try_from);
+    if !matches!(header_len, Ok(Ok(n)) if n <= MAX_HEADER_BYTES) {
+        return Err(invalid("the header is larger than 64 KiB"));
+    }
+    if h.version != VERSION {
+        return Err(invalid(&format!("unknown version {}", h.version)));
+    }
+    let algorithm =
+        Algorithm::from_id(h.algorithm).ok_or_else(|| invalid(&format!("unknown algorithm {}", h.algorithm)))?;
+    if h.encrypted_data_keys.0.is_empty() {
+        return Err(invalid("no encrypted data key"));
+    }
+    let encrypted_data_keys = h
+        .encrypted_data_keys
+        .0
+        .into_iter()
+        .map(|k| {
+            Ok(EncryptedDataKey { key_arn: text("key id", k.key_id)?, blob: k.encrypted_data_key.as_bytes().to_vec() })
+        })
+        .collect::<Result<Vec<_>, Problem>>()?;
+    let mut context = EncryptionContext::new();
+    for pair in h.encryption_context.0 {
+        if context.insert(text("context key", pair.key)?, text("context value", pair.value)?).is_some() {
+            return Err(invalid("a context key appears twice"));
+        }
+    }
+    Ok(Header {
+        algorithm,
+        encrypted_data_keys,
+        context,
+        header_iv: array("header IV", h.header_iv)?,
+        header_tag: array("header tag", h.header_auth_tag)?,
+    })
+}
+
+/// How many of a message's first bytes always hold its header and the body's framing
+/// up to the ciphertext: what [`Head::from_der`] needs.
+pub const HEAD_WINDOW: usize = MAX_HEADER_BYTES + 64;
+
+/// A message but its ciphertext, read from its first bytes, its length and its last
+/// bytes: for a host that keeps a large body where it is (nothing of the body is read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    /// The header.
+    pub header: Header,
+    /// The body's IV.
+    pub iv: [u8; IV_LEN],
+    /// Where the ciphertext is in the message.
+    pub ciphertext: std::ops::Range<usize>,
+    /// The body's tag.
+    pub tag: [u8; TAG_LEN],
+}
+
+impl Head {
+    /// Reads the head of a message of `len` bytes from `window` (its first bytes: at
+    /// least [`HEAD_WINDOW`] of them, or all) and `tail` (its last 18: the tag's TLV).
+    /// As strict as [`Message::from_der`]: every length must add up to `len` exactly.
+    pub fn from_der(window: &[u8], len: usize, tail: &[u8]) -> Result<Head, Problem> {
+        let fail = |e: der::Error| invalid(&e.kind().to_string());
+        let mut r = der::SliceReader::new(window).map_err(fail)?;
+        let outer = Tlv::decode(&mut r).map_err(fail)?;
+        let at = |r: &der::SliceReader<'_>| usize::try_from(r.position()).map_err(|e| invalid(&e.to_string()));
+        let ends_at = |r: &der::SliceReader<'_>, tlv: Tlv| -> Result<usize, Problem> {
+            let n = usize::try_from(tlv.length).map_err(|e| invalid(&e.to_string()))?;
+            at(r)?.checked_add(n).ok_or_else(|| invalid("a length overflows"))
+        };
+        if outer.tag != Tag::Sequence || ends_at(&r, outer)? != len {
+            return Err(invalid("the message's length is not its size"));
+        }
+        let header = header_from(r.decode::<DerHeader<'_>>().map_err(fail)?)?;
+        let body = Tlv::decode(&mut r).map_err(fail)?;
+        if body.tag != Tag::Sequence || ends_at(&r, body)? != len {
+            return Err(invalid("the body's length is not what is left"));
+        }
+        let iv = array("IV", r.decode::<OctetStringRef<'_>>().map_err(fail)?)?;
+        let cipher_text = Tlv::decode(&mut r).map_err(fail)?;
+        let start = at(&r)?;
+        let end = ends_at(&r, cipher_text)?;
+        if cipher_text.tag != Tag::OctetString || end.checked_add(TAG_TLV_LEN) != Some(len) {
+            return Err(invalid("the ciphertext's length is not what is left"));
+        }
+        if end.saturating_sub(start) > MAX_BODY_BYTES {
+            return Err(invalid("the body is larger than the limit"));
+        }
+        let tag = match tail {
+            [0x04, 0x10, tag @ ..] => <[u8; TAG_LEN]>::try_from(tag).map_err(|_| invalid("the tag is not 16 bytes"))?,
+            _ => return Err(invalid("the message does not end with a 16-byte tag")),
+        };
+        Ok(Head { header, iv, ciphertext: start..end, tag })
+    }
+}
+
 fn invalid(why: &str) -> Problem {
     Problem::new(Code::InvalidCiphertext, format!("not a valid message: {why}")).rule("R-ENV-4")
 }
@@ -187,48 +281,13 @@ impl<'a> Message<'a> {
     /// `InvalidCiphertext`.
     pub fn from_der(bytes: &'a [u8]) -> Result<Message<'a>, Problem> {
         let m = DerMessage::from_der(bytes).map_err(|e| invalid(&e.kind().to_string()))?;
-        let header_len = m.header.encoded_len().map(usize::try_from);
-        if !matches!(header_len, Ok(Ok(n)) if n <= MAX_HEADER_BYTES) {
-            return Err(invalid("the header is larger than 64 KiB"));
-        }
-        let h = m.header;
-        if h.version != VERSION {
-            return Err(invalid(&format!("unknown version {}", h.version)));
-        }
-        let algorithm =
-            Algorithm::from_id(h.algorithm).ok_or_else(|| invalid(&format!("unknown algorithm {}", h.algorithm)))?;
-        if h.encrypted_data_keys.0.is_empty() {
-            return Err(invalid("no encrypted data key"));
-        }
-        let encrypted_data_keys = h
-            .encrypted_data_keys
-            .0
-            .into_iter()
-            .map(|k| {
-                Ok(EncryptedDataKey {
-                    key_arn: text("key id", k.key_id)?,
-                    blob: k.encrypted_data_key.as_bytes().to_vec(),
-                })
-            })
-            .collect::<Result<Vec<_>, Problem>>()?;
-        let mut context = EncryptionContext::new();
-        for pair in h.encryption_context.0 {
-            if context.insert(text("context key", pair.key)?, text("context value", pair.value)?).is_some() {
-                return Err(invalid("a context key appears twice"));
-            }
-        }
+        let header = header_from(m.header)?;
         let body = m.body;
         if body.cipher_text.as_bytes().len() > MAX_BODY_BYTES {
             return Err(invalid("the body is larger than the limit"));
         }
         Ok(Message {
-            header: Header {
-                algorithm,
-                encrypted_data_keys,
-                context,
-                header_iv: array("header IV", h.header_iv)?,
-                header_tag: array("header tag", h.header_auth_tag)?,
-            },
+            header,
             iv: array("IV", body.iv)?,
             ciphertext: body.cipher_text.as_bytes(),
             tag: array("tag", body.auth_tag)?,
@@ -325,6 +384,34 @@ mod tests {
             let suffix = tag_suffix(&message.tag).unwrap();
             assert_eq!(suffix.len(), TAG_TLV_LEN);
             assert_eq!([prefix, ciphertext.clone(), suffix].concat(), message.to_der().unwrap(), "{len} bytes");
+        }
+    }
+
+    #[test]
+    fn the_head_reads_what_the_whole_message_reads_and_refuses_what_it_refuses() {
+        let header = Header {
+            algorithm: Algorithm::AesGcm256,
+            encrypted_data_keys: vec![EncryptedDataKey { key_arn: "acs:kms:r:1:key/k".into(), blob: vec![9; 70] }],
+            context: [("a".to_string(), "b".to_string())].into(),
+            header_iv: [1; IV_LEN],
+            header_tag: [2; TAG_LEN],
+        };
+        for len in [0, 1, 127, 128, 65_536, HEAD_WINDOW + 1, 1 << 20] {
+            let ciphertext = vec![0xab; len];
+            let message =
+                Message { header: header.clone(), iv: [3; IV_LEN], ciphertext: &ciphertext, tag: [4; TAG_LEN] };
+            let der = message.to_der().unwrap();
+            let (n, window) = (der.len(), &der[..der.len().min(HEAD_WINDOW)]);
+            let tail = &der[n - TAG_TLV_LEN..];
+            let head = Head::from_der(window, n, tail).unwrap();
+            assert_eq!((&head.header, head.iv, head.tag), (&message.header, message.iv, message.tag), "{len} bytes");
+            assert_eq!(&der[head.ciphertext.clone()], &ciphertext[..], "{len} bytes");
+            // A length that does not add up, a tail that is not a tag, a cut window.
+            assert!(Head::from_der(window, n + 1, tail).is_err());
+            assert!(Head::from_der(window, n - 1, tail).is_err());
+            assert!(Head::from_der(window, n, &tail[1..]).is_err());
+            assert!(Head::from_der(window, n, &[&[0x04, 0x11][..], &tail[2..]].concat()).is_err());
+            assert!(Head::from_der(&window[..40], n, tail).is_err());
         }
     }
 }

@@ -313,6 +313,17 @@ impl Sealing {
         Ok((self.prefix(ciphertext_len)?, message::tag_suffix(tag)?))
     }
 
+    /// The length of the bytes before the body.
+    pub fn prefix_len(&self) -> Result<usize, Problem> {
+        Ok(self.prefix(self.length)?.len())
+    }
+
+    /// The whole message's length: prefix, body and the tag's suffix.
+    pub fn message_len(&self) -> Result<usize, Problem> {
+        let total = self.prefix_len()?.checked_add(self.length).and_then(|n| n.checked_add(message::TAG_TLV_LEN));
+        total.ok_or_else(|| encode_failure("the message's length overflows"))
+    }
+
     fn prefix(&self, ciphertext_len: usize) -> Result<Vec<u8>, Problem> {
         if ciphertext_len != self.length {
             return Err(Problem::new(
@@ -475,14 +486,23 @@ pub async fn begin_open<'a>(
     bytes: &'a [u8],
     options: &DecryptOptions,
 ) -> Result<Opening<'a>, Problem> {
-    check_providers(bridges)?;
     let message = Message::from_der(bytes)?;
-    let context = &message.header.context;
-    if options.require_context.iter().any(|(k, v)| context.get(k) != Some(v)) {
+    let (data_key, key_arn) = open_header(bridges, &message.header, options).await?;
+    Ok(Opening { data_key, message, key_arn })
+}
+
+/// Checks the required context, then opens a data key the bridges hold whose header
+/// tag checks.
+async fn open_header(
+    bridges: &[&dyn KeyProvider],
+    header: &Header,
+    options: &DecryptOptions,
+) -> Result<(Zeroizing<Vec<u8>>, KeyArn), Problem> {
+    check_providers(bridges)?;
+    if options.require_context.iter().any(|(k, v)| header.context.get(k) != Some(v)) {
         return Err(context_mismatch());
     }
-    let (data_key, key_arn) = open_data_key(bridges, &message.header).await?;
-    Ok(Opening { data_key, message, key_arn })
+    open_data_key(bridges, header).await
 }
 
 /// Decrypts a message with whichever of its data keys the bridges can open (R-ENV-4:

@@ -12,7 +12,9 @@ use crate::key_providers::js::{JsKeyProvider, JsKeys};
 use crate::key_providers::software::SoftwareKeyProvider;
 use crate::limits::{self, MAX_KEYRING_BYTES, MAX_KEYRING_KEYS};
 use serde::{Deserialize, Serialize};
+use std::future::Future;
 use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
@@ -202,6 +204,18 @@ impl SealCall {
     }
 }
 
+/// The call's value now when it needs no waiting (keys in wasm memory: the whole
+/// envelope runs synchronously, with no promise or task), else a promise of it. Polling
+/// once with a waker that does nothing is harmless: whatever the future waits on is
+/// polled again, with the task's waker, by `future_to_promise`.
+fn now_or_promise(call: impl Future<Output = Result<JsValue, JsValue>> + 'static) -> Result<JsValue, JsValue> {
+    let mut call = Box::pin(call);
+    match call.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(result) => result,
+        Poll::Pending => Ok(future_to_promise(call).into()),
+    }
+}
+
 fn refs(providers: &[Rc<dyn KeyProvider>]) -> Vec<&dyn KeyProvider> {
     providers.iter().map(|b| b.as_ref()).collect()
 }
@@ -237,71 +251,83 @@ impl KeyProviders {
         Ok(())
     }
 
-    /// Seals a whole message in wasm.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Uint8Array>")]
+    /// Seals a whole message in wasm (synchronously when no provider has to be waited for).
+    #[wasm_bindgen(unchecked_return_type = "Uint8Array | Promise<Uint8Array>")]
     pub fn encrypt(
         &self,
         plaintext: Vec<u8>,
         #[wasm_bindgen(unchecked_param_type = "SealOptions | undefined")] options: JsValue,
-    ) -> Result<js_sys::Promise, JsValue> {
+    ) -> Result<JsValue, JsValue> {
         let call = self.seal_call(&options)?;
-        Ok(future_to_promise(async move {
+        now_or_promise(async move {
             let message = envelope::encrypt(&refs(&call.providers), &call.keys, &plaintext, &call.options())
                 .await
                 .map_err(|p| problem_to_js(&p))?;
             Ok(js_sys::Uint8Array::from(message.as_slice()).into())
-        }))
+        })
     }
 
-    /// Opens a whole message in wasm: `{plaintext, context, keyArn}`.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Opened>")]
+    /// Opens a whole message in wasm: `{plaintext, context, keyArn}` (synchronously when
+    /// no provider has to be waited for).
+    #[wasm_bindgen(unchecked_return_type = "Opened | Promise<Opened>")]
     pub fn decrypt(
         &self,
         message: Vec<u8>,
         #[wasm_bindgen(unchecked_param_type = "DecryptOptions | undefined")] options: JsValue,
-    ) -> Result<js_sys::Promise, JsValue> {
+    ) -> Result<JsValue, JsValue> {
         let options: envelope::DecryptOptions = optional(&options, Code::Request)?;
         let providers = self.providers.clone();
-        Ok(future_to_promise(async move {
+        now_or_promise(async move {
             let opened =
                 envelope::decrypt(&refs(&providers), &message, &options).await.map_err(|p| problem_to_js(&p))?;
             opened_to_js(opened.plaintext, &OpenedInfo { context: &opened.context, key_arn: &opened.key_arn })
-        }))
+        })
     }
 
     /// All of one message of `length` bytes but its body, for a host that encrypts the
     /// body itself.
-    #[wasm_bindgen(js_name = beginSeal, unchecked_return_type = "Promise<SealSession>")]
+    #[wasm_bindgen(js_name = beginSeal, unchecked_return_type = "SealSession | Promise<SealSession>")]
     pub fn begin_seal(
         &self,
         length: usize,
         #[wasm_bindgen(unchecked_param_type = "SealOptions | undefined")] options: JsValue,
-    ) -> Result<js_sys::Promise, JsValue> {
+    ) -> Result<JsValue, JsValue> {
         let call = self.seal_call(&options)?;
-        Ok(future_to_promise(async move {
+        now_or_promise(async move {
             let sealing = envelope::begin_seal(&refs(&call.providers), &call.keys, length, &call.options())
                 .await
                 .map_err(|p| problem_to_js(&p))?;
             Ok(SealSession(sealing).into())
-        }))
+        })
     }
 
     /// A message with its header checked and its data key open, for a host that
-    /// decrypts the body itself.
-    #[wasm_bindgen(js_name = beginOpen, unchecked_return_type = "Promise<OpenSession>")]
+    /// decrypts the body itself where it is: only the message's first bytes (`head`, at
+    /// least `openWindow()` of them, or all), its length and its last 18 bytes (`tail`)
+    /// cross, so a large body never enters wasm memory.
+    #[wasm_bindgen(js_name = beginOpen, unchecked_return_type = "OpenSession | Promise<OpenSession>")]
     pub fn begin_open(
         &self,
-        message: Vec<u8>,
+        head: &[u8],
+        length: usize,
+        tail: &[u8],
         #[wasm_bindgen(unchecked_param_type = "DecryptOptions | undefined")] options: JsValue,
-    ) -> Result<js_sys::Promise, JsValue> {
+    ) -> Result<JsValue, JsValue> {
         let options: envelope::DecryptOptions = optional(&options, Code::Request)?;
+        let head = envelope::message::Head::from_der(head, length, tail).map_err(|p| problem_to_js(&p))?;
         let providers = self.providers.clone();
-        Ok(future_to_promise(async move {
+        now_or_promise(async move {
             let opening =
-                envelope::begin_open(&refs(&providers), &message, &options).await.map_err(|p| problem_to_js(&p))?;
-            Ok(OpenSession(opening.for_host()).into())
-        }))
+                host::begin_open_head(&refs(&providers), head, &options).await.map_err(|p| problem_to_js(&p))?;
+            Ok(OpenSession(opening).into())
+        })
     }
+}
+
+/// How many of a message's first bytes `beginOpen` needs (or all of a shorter one).
+#[wasm_bindgen(js_name = openWindow)]
+pub fn open_window() -> usize {
+    envelope::message::HEAD_WINDOW
 }
 
 /// One message being sealed by the host. Free it when done: the data key is wiped.
@@ -331,6 +357,19 @@ impl SealSession {
     #[wasm_bindgen(js_name = tagLength)]
     pub fn tag_length(&self) -> usize {
         host::tag_len()
+    }
+
+    /// Where the body starts in the message (the prefix's length), so a host can write
+    /// the body into the message as it encrypts it.
+    #[wasm_bindgen(js_name = bodyOffset)]
+    pub fn body_offset(&self) -> Result<usize, JsValue> {
+        self.0.prefix_len().map_err(|p| problem_to_js(&p))
+    }
+
+    /// The message's whole length: prefix, body and the tag's suffix.
+    #[wasm_bindgen(js_name = messageLength)]
+    pub fn message_length(&self) -> Result<usize, JsValue> {
+        self.0.message_len().map_err(|p| problem_to_js(&p))
     }
 
     /// The bytes around a body the host encrypted: `[prefix, suffix]`, where
@@ -369,9 +408,21 @@ impl OpenSession {
         self.0.aad.clone()
     }
 
-    /// The body's `ciphertext | tag`.
-    pub fn sealed(&self) -> Vec<u8> {
-        self.0.sealed.clone()
+    /// Where the ciphertext starts in the message.
+    #[wasm_bindgen(js_name = bodyStart)]
+    pub fn body_start(&self) -> usize {
+        self.0.ciphertext.start
+    }
+
+    /// Where the ciphertext ends in the message.
+    #[wasm_bindgen(js_name = bodyEnd)]
+    pub fn body_end(&self) -> usize {
+        self.0.ciphertext.end
+    }
+
+    /// The body's tag.
+    pub fn tag(&self) -> Vec<u8> {
+        self.0.tag.to_vec()
     }
 
     /// `{context, keyArn}` of the message.
@@ -387,11 +438,23 @@ impl OpenSession {
     }
 }
 
-/// Whether the host should run the body's AES-GCM itself for a body of `length` bytes.
+/// Whether the host should run the body's AES-GCM itself for a body of `length` bytes,
+/// with `cipher`: `"node"` (Node's `node:crypto`, where it exists) or `"webcrypto"`.
 #[wasm_bindgen(js_name = hostCipherPays)]
-pub fn host_cipher_pays(length: usize) -> bool {
-    host::host_cipher_pays(length)
+pub fn host_cipher_pays(length: usize, #[wasm_bindgen(unchecked_param_type = "HostCipher")] cipher: &str) -> bool {
+    let cipher = match cipher {
+        "node" => host::HostCipher::Node,
+        _ => host::HostCipher::WebCrypto,
+    };
+    host::host_cipher_pays(length, cipher)
 }
+
+#[cfg(feature = "typescript")]
+#[wasm_bindgen(typescript_custom_section)]
+const HOST_CIPHER_TS: &'static str = r#"
+/** The host AES-GCM a body can go to: Node's `node:crypto`, or WebCrypto. */
+export type HostCipher = "node" | "webcrypto";
+"#;
 
 #[cfg(test)]
 mod tests {
