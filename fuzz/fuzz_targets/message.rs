@@ -1,10 +1,13 @@
 //! An envelope message: parsed, re-encoded, opened. A parsed message re-encodes to a
 //! message of the same length that parses to the same message, and encoding that again
 //! gives the same bytes (the SET OF elements may be read in any order and are written in
-//! DER order, so the first encoding may reorder them; nothing else can differ).
+//! DER order, so the first encoding may reorder them; nothing else can differ). The head
+//! a host reads without the body (`Head::from_der`) agrees with the whole message, and
+//! reads nothing the whole message refuses.
 #![no_main]
 
 use kms_instance::key_providers::software::SoftwareKeyProvider;
+use kms_instance::envelope::message::{Head, HEAD_WINDOW};
 use kms_instance::envelope::{self, DecryptOptions, Message};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
@@ -21,7 +24,18 @@ fn as_set(mut m: Message<'_>) -> Message<'_> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(message) = Message::from_der(data) {
+    let tail = &data[data.len().saturating_sub(18)..];
+    let head = Head::from_der(&data[..data.len().min(HEAD_WINDOW)], data.len(), tail);
+    let whole = Message::from_der(data);
+    match (&head, &whole) {
+        (Ok(h), Ok(m)) => {
+            assert_eq!((&h.header, h.iv, h.tag), (&m.header, m.iv, m.tag));
+            assert_eq!(&data[h.ciphertext.clone()], m.ciphertext);
+        }
+        (Ok(_), Err(_)) => panic!("the head reads a message the whole parse refuses"),
+        _ => {}
+    }
+    if let Ok(message) = whole {
         let encoded = message.to_der().expect("a parsed message encodes");
         assert_eq!(encoded.len(), data.len());
         let again = Message::from_der(&encoded).expect("its encoding parses");
