@@ -366,15 +366,19 @@ impl Header {
 mod tests {
     use super::*;
 
-    #[test]
-    fn frame_and_body_are_the_der_of_the_message() {
-        let header = Header {
+    fn header() -> Header {
+        Header {
             algorithm: Algorithm::AesGcm256,
             encrypted_data_keys: vec![EncryptedDataKey { key_arn: "acs:kms:r:1:key/k".into(), blob: vec![9; 70] }],
             context: [("a".to_string(), "b".to_string())].into(),
             header_iv: [1; IV_LEN],
             header_tag: [2; TAG_LEN],
-        };
+        }
+    }
+
+    #[test]
+    fn frame_and_body_are_the_der_of_the_message() {
+        let header = header();
         // Every way DER writes a length: short form, one, two and three length bytes.
         for len in [0, 1, 127, 128, 255, 256, 65_535, 65_536, 1 << 20] {
             let ciphertext = vec![0xab; len];
@@ -389,13 +393,7 @@ mod tests {
 
     #[test]
     fn the_head_reads_what_the_whole_message_reads_and_refuses_what_it_refuses() {
-        let header = Header {
-            algorithm: Algorithm::AesGcm256,
-            encrypted_data_keys: vec![EncryptedDataKey { key_arn: "acs:kms:r:1:key/k".into(), blob: vec![9; 70] }],
-            context: [("a".to_string(), "b".to_string())].into(),
-            header_iv: [1; IV_LEN],
-            header_tag: [2; TAG_LEN],
-        };
+        let header = header();
         for len in [0, 1, 127, 128, 65_536, HEAD_WINDOW + 1, 1 << 20] {
             let ciphertext = vec![0xab; len];
             let message =
