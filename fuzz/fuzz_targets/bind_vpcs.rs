@@ -1,6 +1,7 @@
 //! BindVpcs text, checked against an instance with every fact known: a report, never
 //! a panic; `ok` exactly when nothing was found; at most 100 problems listed, each with
-//! a pointer (R-BV-10).
+//! a pointer (R-BV-10). The text is read without a tree; for any text that is JSON, the
+//! report is the one the tree (`serde_json::Value`) gives.
 #![no_main]
 
 use kms_instance::bind_vpcs::{self, Context, Network, QuotaContext, VSwitchFacts};
@@ -34,5 +35,8 @@ fuzz_target!(|data: &[u8]| {
     assert!(report.errors.iter().all(|p| p.path.is_some()), "every problem has a pointer");
     if report.ok {
         assert_eq!(report.added.len() + report.kept.len(), report.vpcs.len(), "every VPC is added or kept");
+    }
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) {
+        assert_eq!(bind_vpcs::validate_value(&value, context()), report, "the text reader and the tree disagree");
     }
 });
