@@ -199,14 +199,14 @@ struct Counting(SoftwareKeyProvider, AtomicU64);
 
 #[async_trait::async_trait]
 impl KeyProvider for Counting {
-    async fn generate_data_key(
+    async fn wrap_new_data_key(
         &self,
         k: &KeyArn,
-        n: usize,
+        d: &[u8],
         c: &EncryptionContext,
-    ) -> Result<kms_instance::envelope::DataKey, kms_instance::Problem> {
+    ) -> Result<Vec<u8>, kms_instance::Problem> {
         self.1.fetch_add(1, Ordering::SeqCst);
-        self.0.generate_data_key(k, n, c).await
+        self.0.wrap_new_data_key(k, d, c).await
     }
     async fn encrypt(&self, k: &KeyArn, p: &[u8], c: &EncryptionContext) -> Result<Vec<u8>, kms_instance::Problem> {
         self.0.encrypt(k, p, c).await
@@ -340,4 +340,70 @@ proptest! {
         let b = bridge(&["k1"]);
         prop_assert!(open(&b, &bytes).is_err());
     }
+}
+
+/// The body sealed with a prepared data key, before the providers wrap it, and joined
+/// to the frame they make: at the offset foretold for it, and the message opens.
+fn sealed_early(bridges: &[&dyn KeyProvider], keys: &[&str], options: &EncryptOptions) -> (Option<usize>, Vec<u8>) {
+    let keys: Vec<KeyArn> = keys.iter().map(|k| arn(k)).collect();
+    let plaintext = vec![9u8; 3000];
+    let prepared = block_on(envelope::prepare_seal(bridges, &keys, plaintext.len(), options)).unwrap();
+    let mut body = plaintext.clone();
+    let tag = envelope::gcm::seal(Algorithm::AesGcm256, prepared.data_key(), prepared.iv(), &prepared.aad(), &mut body)
+        .unwrap();
+    let predicted = prepared.predicted_body_offset(bridges);
+    let sealing = block_on(prepared.wrap(bridges, options.cache)).unwrap();
+    let (prefix, suffix) = sealing.frame(body.len(), &tag).unwrap();
+    assert_eq!(sealing.prefix_len().unwrap(), prefix.len());
+    let message = [prefix, body, suffix].concat();
+    let opened = block_on(envelope::decrypt(bridges, &message, &DecryptOptions::default())).unwrap();
+    assert_eq!(opened.plaintext, plaintext);
+    (predicted.map(|p| p.abs_diff(sealing.prefix_len().unwrap())), message)
+}
+
+#[test]
+fn a_body_sealed_before_the_providers_answer_lands_where_foretold() {
+    let (b1, b2) = (bridge(&["k1"]), bridge(&["k2"]));
+    let bridges: [&dyn KeyProvider; 2] = [&b1, &b2];
+    let plain = EncryptOptions::default();
+    // Every key once, each from the provider that holds it.
+    for keys in [&["k1"][..], &["k2", "k1"], &["k1", "k2", "k1"]] {
+        let (off_by, message) = sealed_early(&bridges, keys, &plain);
+        assert_eq!(off_by, Some(0), "{keys:?}");
+        let arns: Vec<String> =
+            Message::from_der(&message).unwrap().header.encrypted_data_keys.iter().map(|e| e.key_arn.clone()).collect();
+        let mut expected: Vec<String> = Vec::new();
+        for key in keys.iter().map(|k| arn(k).to_string()) {
+            if !expected.contains(&key) {
+                expected.push(key);
+            }
+        }
+        // (the header keeps them sorted)
+        expected.sort();
+        assert_eq!(arns, expected);
+    }
+    // A cached data key: the blobs are known.
+    let cache =
+        DataKeyCache::new(CacheLimits { max_messages: 5, max_bytes: 1 << 20, max_age: Duration::from_secs(60) });
+    let cached = EncryptOptions { cache: Some(&cache), ..EncryptOptions::default() };
+    for _ in 0..2 {
+        assert_eq!(sealed_early(&bridges, &["k1", "k2"], &cached).0, Some(0));
+    }
+    assert_eq!(cache.len(), 1);
+    // A provider that cannot foretell its blob's length: no offset, the message still opens.
+    let counting = Counting(bridge(&["k1"]), AtomicU64::new(0));
+    assert_eq!(sealed_early(&[&counting], &["k1"], &plain).0, None);
+    assert_eq!(counting.1.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_prepared_seal_wrapped_by_other_providers_is_refused() {
+    let (b1, b2) = (bridge(&["k1"]), bridge(&["k2"]));
+    let prepared = block_on(envelope::prepare_seal(&[&b1, &b2], &[arn("k2")], 10, &EncryptOptions::default())).unwrap();
+    let err = block_on(prepared.wrap(&[&b1], None)).unwrap_err();
+    assert_eq!(err.code, Code::Request);
+    // No provider holds a key: refused before any data key is made or wrapped.
+    let err =
+        block_on(envelope::prepare_seal(&[&b1], &[arn("k1"), arn("k9")], 10, &EncryptOptions::default())).unwrap_err();
+    assert_eq!(err.code, Code::BridgeKeyNotFound);
 }

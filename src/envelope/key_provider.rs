@@ -75,14 +75,33 @@ impl<T> MaybeSendSync for T {}
 #[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
 #[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
 pub trait KeyProvider: MaybeSendSync {
-    /// GenerateDataKey: a new random data key of `len` bytes, returned in plaintext and
-    /// encrypted under `key` with `context` bound to it (R-ENV-1).
+    /// GenerateDataKey: a new data key of `len` bytes from [`random`](KeyProvider::random),
+    /// returned in plaintext and encrypted under `key` with `context` bound to it
+    /// (R-ENV-1). The envelope makes the key and calls
+    /// [`wrap_new_data_key`](KeyProvider::wrap_new_data_key) itself, so that a body can
+    /// be encrypted while the provider answers.
     async fn generate_data_key(
         &self,
         key: &KeyArn,
         len: usize,
         context: &EncryptionContext,
-    ) -> Result<DataKey, Problem>;
+    ) -> Result<DataKey, Problem> {
+        let plaintext = Zeroizing::new(self.random(len).await?);
+        if plaintext.len() != len {
+            return Err(short_random());
+        }
+        let ciphertext_blob = self.wrap_new_data_key(key, &plaintext, context).await?;
+        Ok(DataKey { plaintext, ciphertext_blob })
+    }
+
+    /// GenerateDataKey's CiphertextBlob of `data_key`, a key just made with
+    /// [`random`](KeyProvider::random): `data_key` under `key` with `context` bound to it.
+    async fn wrap_new_data_key(
+        &self,
+        key: &KeyArn,
+        data_key: &[u8],
+        context: &EncryptionContext,
+    ) -> Result<Vec<u8>, Problem>;
 
     /// Encrypt: `plaintext` (a data key) under `key`; returns a CiphertextBlob.
     async fn encrypt(&self, key: &KeyArn, plaintext: &[u8], context: &EncryptionContext) -> Result<Vec<u8>, Problem>;
@@ -105,9 +124,22 @@ pub trait KeyProvider: MaybeSendSync {
     /// Random bytes from the bridge's generator.
     async fn random(&self, len: usize) -> Result<Vec<u8>, Problem>;
 
+    /// How long the CiphertextBlob of a data key of `len` bytes under `key` will be, when
+    /// the provider can tell before it is asked: a host then writes the body where it
+    /// will be in the message while the provider answers (a wrong or missing answer only
+    /// costs moving the body once).
+    fn blob_len(&self, _key: &KeyArn, _len: usize) -> Option<usize> {
+        None
+    }
+
     /// The keys this provider can list, in order (`envelope::listed_keys`); one that
     /// cannot list its keys lists none.
     fn listed_keys(&self) -> Vec<KeyArn> {
         Vec::new()
     }
+}
+
+/// A provider gave fewer random bytes than asked.
+pub(crate) fn short_random() -> Problem {
+    Problem::new(crate::code::Code::BridgeHsm, "the key provider returned fewer random bytes than asked")
 }

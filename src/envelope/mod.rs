@@ -7,13 +7,15 @@
 //! (WebCrypto is faster than wasm for large bodies) uses the two halves:
 //! [`begin_seal`] gives a [`Sealing`] (data key, header, IV; `frame` joins the body),
 //! and [`begin_open`] gives an [`Opening`] (header checked, data key open).
+//! [`prepare_seal`] and [`Prepared::wrap`] are `begin_seal` in two steps, so the body
+//! can be encrypted while the key providers wrap its data key.
 
 pub mod arn;
 pub mod cache;
 mod context;
 pub mod gcm;
 pub mod host;
-mod key_provider;
+pub(crate) mod key_provider;
 pub mod message;
 
 pub use arn::KeyArn;
@@ -96,17 +98,26 @@ impl Materials {
     /// A header for one message: a fresh header IV, and the header tag over the
     /// algorithm, the context and the encrypted data keys.
     fn header(&self, context: &EncryptionContext) -> Result<Header, Problem> {
-        let mut header = Header {
-            algorithm: self.algorithm,
-            encrypted_data_keys: self.encrypted_data_keys.clone(),
-            context: context.clone(),
-            header_iv: [0; IV_LEN],
-            header_tag: [0; TAG_LEN],
-        };
+        let mut header = unsealed_header(self.algorithm, self.encrypted_data_keys.clone(), context);
         os_random(&mut header.header_iv)?;
         let aad = header.authenticated_fields(&context_bytes(context));
         header.header_tag = gcm::seal(self.algorithm, &self.data_key, &header.header_iv, &aad, &mut [])?;
         Ok(header)
+    }
+}
+
+/// A header with its IV and tag not yet made (zeros).
+fn unsealed_header(
+    algorithm: Algorithm,
+    encrypted_data_keys: Vec<EncryptedDataKey>,
+    context: &EncryptionContext,
+) -> Header {
+    Header {
+        algorithm,
+        encrypted_data_keys,
+        context: context.clone(),
+        header_iv: [0; IV_LEN],
+        header_tag: [0; TAG_LEN],
     }
 }
 
@@ -216,18 +227,63 @@ pub fn listed_keys(providers: &[&dyn KeyProvider]) -> Vec<KeyArn> {
     providers.iter().flat_map(|p| p.listed_keys()).filter(|k| seen.insert(k.clone())).collect()
 }
 
-/// Asks each bridge in turn until one holds `key`.
-async fn first_holder<'b, T, F, Fut>(bridges: &[&'b dyn KeyProvider], key: &KeyArn, call: F) -> Result<T, Problem>
-where
-    F: Fn(&'b dyn KeyProvider) -> Fut,
-    Fut: std::future::Future<Output = Result<T, Problem>>,
-{
-    for bridge in bridges {
+/// The index in `bridges` of the first that holds `key`.
+async fn holder(bridges: &[&dyn KeyProvider], key: &KeyArn) -> Result<usize, Problem> {
+    for (at, bridge) in bridges.iter().enumerate() {
         if bridge.holds(key).await? {
-            return call(*bridge).await;
+            return Ok(at);
         }
     }
     Err(Problem::new(Code::BridgeKeyNotFound, format!("no key provider holds {key}")))
+}
+
+/// Each key once, in order, with the index of the bridge that holds it.
+async fn holders(bridges: &[&dyn KeyProvider], keys: &[KeyArn]) -> Result<Vec<(KeyArn, usize)>, Problem> {
+    let mut found: Vec<(KeyArn, usize)> = Vec::with_capacity(keys.len());
+    for key in keys {
+        if !found.iter().any(|(k, _)| k == key) {
+            found.push((key.clone(), holder(bridges, key).await?));
+        }
+    }
+    Ok(found)
+}
+
+fn bridge_at<'b>(bridges: &[&'b dyn KeyProvider], at: usize) -> Result<&'b dyn KeyProvider, Problem> {
+    bridges
+        .get(at)
+        .copied()
+        .ok_or_else(|| Problem::new(Code::Request, "pass the key providers the seal was prepared with"))
+}
+
+/// A new data key of `len` bytes from the random source of the bridge that holds the
+/// first key.
+async fn new_data_key(bridge: &dyn KeyProvider, len: usize) -> Result<Zeroizing<Vec<u8>>, Problem> {
+    let data_key = Zeroizing::new(bridge.random(len).await?);
+    if data_key.len() != len {
+        return Err(key_provider::short_random());
+    }
+    Ok(data_key)
+}
+
+/// `data_key` under each key (R-ENV-1): GenerateDataKey's blob under the first, Encrypt's
+/// under the others.
+async fn wrap_data_key(
+    bridges: &[&dyn KeyProvider],
+    holders: &[(KeyArn, usize)],
+    data_key: &[u8],
+    context: &EncryptionContext,
+) -> Result<Vec<EncryptedDataKey>, Problem> {
+    let mut encrypted = Vec::with_capacity(holders.len());
+    for (key, at) in holders {
+        let bridge = bridge_at(bridges, *at)?;
+        let blob = if encrypted.is_empty() {
+            bridge.wrap_new_data_key(key, data_key, context).await?
+        } else {
+            bridge.encrypt(key, data_key, context).await?
+        };
+        encrypted.push(EncryptedDataKey { key_arn: key.to_string(), blob });
+    }
+    Ok(encrypted)
 }
 
 /// GenerateDataKey under the first key, then Encrypt of that data key under each
@@ -238,23 +294,11 @@ pub async fn generate_materials(
     algorithm: Algorithm,
     context: &EncryptionContext,
 ) -> Result<Materials, Problem> {
-    let (primary, others) = keys.split_first().ok_or_else(|| Problem::new(Code::KeyId, "name a master key"))?;
-    let data_key =
-        first_holder(bridges, primary, |b| b.generate_data_key(primary, algorithm.key_len(), context)).await?;
-    if data_key.plaintext.len() != algorithm.key_len() {
-        return Err(Problem::new(Code::BridgeHsm, format!("{primary} returned a data key of the wrong length")));
-    }
-    let mut encrypted_data_keys =
-        vec![EncryptedDataKey { key_arn: primary.to_string(), blob: data_key.ciphertext_blob }];
-    for key in others {
-        if encrypted_data_keys.iter().any(|e| e.key_arn == key.as_str()) {
-            continue;
-        }
-        let plaintext = &data_key.plaintext;
-        let blob = first_holder(bridges, key, |b| b.encrypt(key, plaintext, context)).await?;
-        encrypted_data_keys.push(EncryptedDataKey { key_arn: key.to_string(), blob });
-    }
-    Ok(Materials { algorithm, data_key: data_key.plaintext, encrypted_data_keys })
+    let holders = holders(bridges, keys).await?;
+    let (_, first) = holders.first().ok_or_else(|| Problem::new(Code::KeyId, "name a master key"))?;
+    let data_key = new_data_key(bridge_at(bridges, *first)?, algorithm.key_len()).await?;
+    let encrypted_data_keys = wrap_data_key(bridges, &holders, &data_key, context).await?;
+    Ok(Materials { algorithm, data_key, encrypted_data_keys })
 }
 
 /// Everything of one message but its body: a data key, the header, the body's IV.
@@ -343,25 +387,116 @@ pub async fn begin_seal(
     plaintext_len: usize,
     options: &EncryptOptions<'_>,
 ) -> Result<Sealing, Problem> {
+    prepare_seal(bridges, keys, plaintext_len, options).await?.wrap(bridges, options.cache).await
+}
+
+/// [`begin_seal`]'s first half, which asks no provider to encrypt anything: the limits
+/// checked, each key's provider found, and the data key (new, or from the cache) and the
+/// body's IV made. The body depends on nothing else, so a host can encrypt it while
+/// [`Prepared::wrap`] waits for the providers.
+pub async fn prepare_seal(
+    bridges: &[&dyn KeyProvider],
+    keys: &[KeyArn],
+    plaintext_len: usize,
+    options: &EncryptOptions<'_>,
+) -> Result<Prepared, Problem> {
     let (context, algorithm) = (&options.context, options.algorithm);
     check_providers(bridges)?;
     check_inputs(keys, context, plaintext_len)?;
-    let bytes = plaintext_len as u64;
-    let cached = options.cache.and_then(|c| c.take(keys, algorithm, context, bytes));
-    let materials = match cached {
-        Some(m) => m,
+    let cached = options.cache.and_then(|c| c.take(keys, algorithm, context, plaintext_len as u64));
+    let keying = match cached {
+        Some(materials) => Keying::Cached(materials),
         None => {
-            let m = Arc::new(generate_materials(bridges, keys, algorithm, context).await?);
-            if let Some(cache) = options.cache {
-                cache.put(keys, algorithm, context, Arc::clone(&m), bytes);
-            }
-            m
+            let holders = holders(bridges, keys).await?;
+            let (_, first) = holders.first().ok_or_else(|| Problem::new(Code::KeyId, "name a master key"))?;
+            let data_key = new_data_key(bridge_at(bridges, *first)?, algorithm.key_len()).await?;
+            Keying::New { data_key, holders }
         }
     };
-    let header = materials.header(context)?;
     let mut iv = [0u8; IV_LEN];
     os_random(&mut iv)?;
-    Ok(Sealing { materials, header, iv, length: plaintext_len })
+    let (keys, context) = (keys.to_vec(), context.clone());
+    Ok(Prepared { keying, keys, context, algorithm, iv, length: plaintext_len })
+}
+
+/// A message's data key and body IV, made before any provider was asked to encrypt the
+/// data key ([`prepare_seal`]).
+pub struct Prepared {
+    keying: Keying,
+    keys: Vec<KeyArn>,
+    context: EncryptionContext,
+    algorithm: Algorithm,
+    iv: [u8; IV_LEN],
+    length: usize,
+}
+
+enum Keying {
+    /// A data key from the cache, with its blobs.
+    Cached(Arc<Materials>),
+    /// A new data key, and each key (once, in order) with the index of its bridge.
+    New { data_key: Zeroizing<Vec<u8>>, holders: Vec<(KeyArn, usize)> },
+}
+
+impl fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Prepared").field("keys", &self.keys).field("length", &self.length).finish_non_exhaustive()
+    }
+}
+
+impl Prepared {
+    /// The plaintext data key, for a host that encrypts the body itself.
+    pub fn data_key(&self) -> &[u8] {
+        match &self.keying {
+            Keying::Cached(materials) => &materials.data_key,
+            Keying::New { data_key, .. } => data_key,
+        }
+    }
+
+    /// The body's IV.
+    pub fn iv(&self) -> &[u8; IV_LEN] {
+        &self.iv
+    }
+
+    /// The body's additional data: the context bytes `C`.
+    pub fn aad(&self) -> Vec<u8> {
+        context_bytes(&self.context)
+    }
+
+    /// Where the body will start in the message, if every blob has the length its
+    /// provider foretells ([`KeyProvider::blob_len`]); `None` when one cannot tell.
+    /// `bridges` are those the seal was prepared with.
+    pub fn predicted_body_offset(&self, bridges: &[&dyn KeyProvider]) -> Option<usize> {
+        let encrypted_data_keys = match &self.keying {
+            Keying::Cached(materials) => materials.encrypted_data_keys.clone(),
+            Keying::New { data_key, holders } => holders
+                .iter()
+                .map(|(key, at)| {
+                    let blob = vec![0; bridges.get(*at)?.blob_len(key, data_key.len())?];
+                    Some(EncryptedDataKey { key_arn: key.to_string(), blob })
+                })
+                .collect::<Option<_>>()?,
+        };
+        let header = unsealed_header(self.algorithm, encrypted_data_keys, &self.context);
+        message::frame_prefix(&header, &self.iv, self.length).ok().map(|prefix| prefix.len())
+    }
+
+    /// The rest of [`begin_seal`]: the data key encrypted under each key by `bridges`
+    /// (those it was prepared with), kept in `cache` when one is given, and the header.
+    pub async fn wrap(self, bridges: &[&dyn KeyProvider], cache: Option<&DataKeyCache>) -> Result<Sealing, Problem> {
+        let materials = match self.keying {
+            Keying::Cached(materials) => materials,
+            Keying::New { data_key, holders } => {
+                let encrypted_data_keys = wrap_data_key(bridges, &holders, &data_key, &self.context).await?;
+                let materials = Arc::new(Materials { algorithm: self.algorithm, data_key, encrypted_data_keys });
+                if let Some(cache) = cache {
+                    cache.put(&self.keys, self.algorithm, &self.context, Arc::clone(&materials), self.length as u64);
+                }
+                materials
+            }
+        };
+        let header = materials.header(&self.context)?;
+        Ok(Sealing { materials, header, iv: self.iv, length: self.length })
+    }
 }
 
 /// Encrypts `plaintext` under `keys` (the first generates the data key), each key held

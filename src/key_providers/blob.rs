@@ -17,9 +17,10 @@
 //! token and a keyring holding the same key material open each other's messages.
 
 use crate::code::{Code, Problem};
+use crate::envelope::key_provider::short_random;
 use crate::envelope::message::{IV_LEN, TAG_LEN};
 use crate::envelope::{context_bytes, EncryptionContext, KeyArn};
-use crate::envelope::{DataKey, KeyDescription, KeyProvider, MaybeSendSync};
+use crate::envelope::{KeyDescription, KeyProvider, MaybeSendSync};
 use crate::platform::os_random;
 use zeroize::Zeroizing;
 
@@ -180,25 +181,22 @@ impl<K: MasterKeys> BlobKeyProvider<K> {
     }
 }
 
-fn short_random() -> Problem {
-    Problem::new(Code::BridgeHsm, "the key provider returned fewer random bytes than asked")
-}
-
 #[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
 #[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
 impl<K: MasterKeys> KeyProvider for BlobKeyProvider<K> {
-    async fn generate_data_key(
+    async fn wrap_new_data_key(
         &self,
         key: &KeyArn,
-        len: usize,
+        data_key: &[u8],
         context: &EncryptionContext,
-    ) -> Result<DataKey, Problem> {
-        let plaintext = Zeroizing::new(self.0.random(len).await?);
-        if plaintext.len() != len {
-            return Err(short_random());
-        }
-        let ciphertext_blob = self.wrap(key, &plaintext, context).await?;
-        Ok(DataKey { plaintext, ciphertext_blob })
+    ) -> Result<Vec<u8>, Problem> {
+        self.wrap(key, data_key, context).await
+    }
+
+    /// Every store's AES-GCM returns the ciphertext and a 16-byte tag, so a blob's
+    /// length is known before the store is asked.
+    fn blob_len(&self, key: &KeyArn, len: usize) -> Option<usize> {
+        [2, key.key_id().len(), IV_LEN, len, TAG_LEN].into_iter().try_fold(0usize, usize::checked_add)
     }
 
     async fn encrypt(&self, key: &KeyArn, plaintext: &[u8], context: &EncryptionContext) -> Result<Vec<u8>, Problem> {

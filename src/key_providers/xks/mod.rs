@@ -20,7 +20,7 @@ pub mod native;
 use super::blob::ProxyBlob;
 use crate::code::{Code, Problem};
 use crate::envelope::message::TAG_LEN;
-use crate::envelope::{context_bytes, DataKey, EncryptionContext, KeyArn, KeyDescription, KeyProvider, MaybeSendSync};
+use crate::envelope::{context_bytes, EncryptionContext, KeyArn, KeyDescription, KeyProvider, MaybeSendSync};
 use crate::platform::{now, os_random};
 use crate::xks::sigv4::{self, Scope, SignedRequest};
 use crate::xks::wire::{self, Base64, ErrorName, RequestMetadata};
@@ -494,16 +494,13 @@ fn proxy_aad(context: &EncryptionContext) -> Result<Vec<u8>, Problem> {
 #[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
 #[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
 impl KeyProvider for XksBridge {
-    async fn generate_data_key(
+    async fn wrap_new_data_key(
         &self,
         key: &KeyArn,
-        len: usize,
+        data_key: &[u8],
         context: &EncryptionContext,
-    ) -> Result<DataKey, Problem> {
-        let mut plaintext = Zeroizing::new(vec![0u8; len]);
-        os_random(&mut plaintext)?;
-        let ciphertext_blob = self.wrap(key, Operation::GenerateDataKey, &plaintext, context).await?;
-        Ok(DataKey { plaintext, ciphertext_blob })
+    ) -> Result<Vec<u8>, Problem> {
+        self.wrap(key, Operation::GenerateDataKey, data_key, context).await
     }
 
     async fn encrypt(&self, key: &KeyArn, plaintext: &[u8], context: &EncryptionContext) -> Result<Vec<u8>, Problem> {
