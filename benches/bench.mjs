@@ -199,21 +199,25 @@ const crossover = [];
 for (const n of [256, 1024, 4096, 16384, 65536]) {
   const data = payload(n);
   const onNode = () => {
-    const session = ring.beginSeal(n, {});
-    const key = session.dataKey();
-    const c = createCipheriv("aes-256-gcm", key, session.iv());
+    const prepared = ring.prepareSeal(n, {});
+    const key = prepared.dataKey();
+    const c = createCipheriv("aes-256-gcm", key, prepared.iv());
     key.fill(0);
-    c.setAAD(session.aad());
-    const message = new Uint8Array(session.messageLength());
-    message.set(c.update(data), session.bodyOffset());
+    c.setAAD(prepared.aad());
+    const [offset, length] = prepared.predictedLayout();
+    const session = prepared.wrap();
+    const message = new Uint8Array(length);
+    message.set(c.update(data), offset);
     c.final();
     session.frame(n, c.getAuthTag());
     session.free();
   };
   const onWebCrypto = async () => {
-    const session = ring.beginSeal(n, {});
-    const key = await subtle.importKey("raw", session.dataKey(), "AES-GCM", false, ["encrypt"]);
-    const sealed = new Uint8Array(await subtle.encrypt({ name: "AES-GCM", iv: session.iv(), additionalData: session.aad() }, key, data));
+    const prepared = ring.prepareSeal(n, {});
+    const params = { name: "AES-GCM", iv: prepared.iv(), additionalData: prepared.aad() };
+    const key = await subtle.importKey("raw", prepared.dataKey(), "AES-GCM", false, ["encrypt"]);
+    const session = prepared.wrap();
+    const sealed = new Uint8Array(await subtle.encrypt(params, key, data));
     session.frame(n, sealed.subarray(n));
     session.free();
   };

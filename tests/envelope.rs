@@ -343,22 +343,25 @@ proptest! {
 }
 
 /// The body sealed with a prepared data key, before the providers wrap it, and joined
-/// to the frame they make: at the offset foretold for it, and the message opens.
-fn sealed_early(bridges: &[&dyn KeyProvider], keys: &[&str], options: &EncryptOptions) -> (Option<usize>, Vec<u8>) {
+/// to the frame they make: the message opens. Returns whether the layout foretold was
+/// the message's (`None`: none was), and the message.
+fn sealed_early(bridges: &[&dyn KeyProvider], keys: &[&str], options: &EncryptOptions) -> (Option<bool>, Vec<u8>) {
     let keys: Vec<KeyArn> = keys.iter().map(|k| arn(k)).collect();
     let plaintext = vec![9u8; 3000];
     let prepared = block_on(envelope::prepare_seal(bridges, &keys, plaintext.len(), options)).unwrap();
     let mut body = plaintext.clone();
     let tag = envelope::gcm::seal(Algorithm::AesGcm256, prepared.data_key(), prepared.iv(), &prepared.aad(), &mut body)
         .unwrap();
-    let predicted = prepared.predicted_body_offset(bridges);
+    let predicted = prepared.predicted_layout(bridges);
     let sealing = block_on(prepared.wrap(bridges, options.cache)).unwrap();
     let (prefix, suffix) = sealing.frame(body.len(), &tag).unwrap();
     assert_eq!(sealing.prefix_len().unwrap(), prefix.len());
     let message = [prefix, body, suffix].concat();
     let opened = block_on(envelope::decrypt(bridges, &message, &DecryptOptions::default())).unwrap();
     assert_eq!(opened.plaintext, plaintext);
-    (predicted.map(|p| p.abs_diff(sealing.prefix_len().unwrap())), message)
+    let actual = (sealing.prefix_len().unwrap(), sealing.message_len().unwrap());
+    assert_eq!(actual.1, message.len());
+    (predicted.map(|p| p == actual), message)
 }
 
 #[test]
@@ -368,8 +371,8 @@ fn a_body_sealed_before_the_providers_answer_lands_where_foretold() {
     let plain = EncryptOptions::default();
     // Every key once, each from the provider that holds it.
     for keys in [&["k1"][..], &["k2", "k1"], &["k1", "k2", "k1"]] {
-        let (off_by, message) = sealed_early(&bridges, keys, &plain);
-        assert_eq!(off_by, Some(0), "{keys:?}");
+        let (foretold, message) = sealed_early(&bridges, keys, &plain);
+        assert_eq!(foretold, Some(true), "{keys:?}");
         let arns: Vec<String> =
             Message::from_der(&message).unwrap().header.encrypted_data_keys.iter().map(|e| e.key_arn.clone()).collect();
         let mut expected: Vec<String> = Vec::new();
@@ -387,7 +390,7 @@ fn a_body_sealed_before_the_providers_answer_lands_where_foretold() {
         DataKeyCache::new(CacheLimits { max_messages: 5, max_bytes: 1 << 20, max_age: Duration::from_secs(60) });
     let cached = EncryptOptions { cache: Some(&cache), ..EncryptOptions::default() };
     for _ in 0..2 {
-        assert_eq!(sealed_early(&bridges, &["k1", "k2"], &cached).0, Some(0));
+        assert_eq!(sealed_early(&bridges, &["k1", "k2"], &cached).0, Some(true));
     }
     assert_eq!(cache.len(), 1);
     // A provider that cannot foretell its blob's length: no offset, the message still opens.

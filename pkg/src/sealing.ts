@@ -180,45 +180,94 @@ function nodeGcmOf(node: NodeCrypto, session: { dataKey(): Uint8Array; iv(): Uin
   }
 }
 
-/** The body sealed by Node straight into the message, piece by piece: one copy of it, the message. */
-function sealOnNode(node: NodeCrypto, session: glue.SealSession, data: Uint8Array): Bytes {
-  const cipher = nodeGcmOf(node, session, false);
-  const offset = session.bodyOffset();
-  const message = new Uint8Array(session.messageLength());
-  for (let at = 0; at < data.length; at += NODE_CHUNK) message.set(cipher.update(data.subarray(at, at + NODE_CHUNK)), offset + at);
-  cipher.final();
-  const [prefix, suffix]: Uint8Array[] = guard(() => session.frame(data.length, cipher.getAuthTag()));
-  message.set(prefix);
-  message.set(suffix, offset + data.length);
-  return message;
-}
-
-async function sealOnWebCrypto(subtle: SubtleCrypto, session: glue.SealSession, data: Uint8Array): Promise<Bytes> {
-  const key = await importDataKey(subtle, session.dataKey(), "encrypt");
-  const sealed = new Uint8Array(await subtle.encrypt(gcmParams(session.iv(), session.aad()), key, view(data)));
-  const body = sealed.subarray(0, sealed.length - TAG_LEN);
-  const [prefix, suffix]: Uint8Array[] = guard(() => session.frame(body.length, sealed.subarray(body.length)));
-  const message = new Uint8Array(prefix.length + body.length + suffix.length);
-  message.set(prefix);
-  message.set(body, prefix.length);
-  message.set(suffix, prefix.length + body.length);
-  return message;
-}
-
-/** `seal()`'s result, the session freed (its data key wiped) however it ends. */
-async function sealed<T>(session: glue.SealSession, seal: () => T | Promise<T>): Promise<T> {
+/**
+ * The message around a body sealed at `offset` of `buffer` (room after it for the tag):
+ * in place when the prefix is as long as foretold, else moved once into a message of its
+ * own. The session is freed.
+ */
+function framed(session: glue.SealSession, buffer: Uint8Array, offset: number, length: number, tag: Uint8Array): Bytes {
   try {
-    return await seal();
+    const [prefix, suffix]: Uint8Array[] = guard(() => session.frame(length, tag));
+    let message = buffer;
+    if (prefix.length !== offset || buffer.length !== prefix.length + length + suffix.length) {
+      message = new Uint8Array(prefix.length + length + suffix.length);
+      message.set(buffer.subarray(offset, offset + length), prefix.length);
+    }
+    message.set(prefix);
+    message.set(suffix, prefix.length + length);
+    return view(message);
   } finally {
     session.free();
   }
 }
 
 /**
+ * `read()` of what the body needs from `prepared`, then its `wrap()` started (which
+ * takes it). If reading fails it is freed; if wrapping throws, `wipe` gets what was read.
+ */
+function start<T>(prepared: glue.PreparedSeal, read: () => T, wipe: (read: T) => void = () => {}): [T, glue.SealSession | Promise<glue.SealSession>] {
+  let got: T;
+  try {
+    got = read();
+  } catch (e) {
+    prepared.free();
+    throw e;
+  }
+  try {
+    return [got, guard(() => prepared.wrap())];
+  } catch (e) {
+    wipe(got);
+    throw e;
+  }
+}
+
+/** Frees the session `wrap` gives, when the body failed before it was joined. */
+function discard(pending: glue.SealSession | Promise<glue.SealSession>): void {
+  if (pending instanceof Promise) pending.then((s) => s.free(), () => {});
+  else pending.free();
+}
+
+/**
+ * The body sealed by Node while the providers wrap the data key: piece by piece, where
+ * it is foretold to go in the message, so the message is the one copy of it. With keys in
+ * wasm memory it is all done during the call.
+ */
+function sealOnNode(node: NodeCrypto, prepared: glue.PreparedSeal, data: Uint8Array): Bytes | Promise<Bytes> {
+  const [[cipher, [offset, length]], pending] = start(prepared, () => [nodeGcmOf(node, prepared, false), prepared.predictedLayout() ?? [0, data.length]] as const);
+  let buffer: Uint8Array, tag: Uint8Array;
+  try {
+    buffer = new Uint8Array(length);
+    for (let at = 0; at < data.length; at += NODE_CHUNK) buffer.set(cipher.update(data.subarray(at, at + NODE_CHUNK)), offset + at);
+    cipher.final();
+    tag = cipher.getAuthTag();
+  } catch (e) {
+    discard(pending);
+    throw e;
+  }
+  const join = (session: glue.SealSession) => framed(session, buffer, offset, data.length, tag);
+  return pending instanceof Promise ? guardAsync(() => pending).then(join) : join(pending);
+}
+
+/** The body sealed by WebCrypto while the providers wrap the data key. */
+async function sealOnWebCrypto(subtle: SubtleCrypto, prepared: glue.PreparedSeal, data: Uint8Array): Promise<Bytes> {
+  const [[params, raw], pending] = start(prepared, () => [gcmParams(prepared.iv(), prepared.aad()), prepared.dataKey()] as const, ([, raw]) => raw.fill(0));
+  const body = importDataKey(subtle, raw, "encrypt").then(async (key) => new Uint8Array(await subtle.encrypt(params, key, view(data))));
+  // Both settle before either is looked at, so neither is left to fail unheard.
+  const [session, sealed] = await Promise.allSettled([guardAsync(() => pending), body]);
+  if (session.status === "rejected") throw session.reason;
+  if (sealed.status === "rejected") {
+    session.value.free();
+    throw sealed.reason;
+  }
+  const out = sealed.value;
+  return framed(session.value, out, 0, out.length - TAG_LEN, out.subarray(out.length - TAG_LEN));
+}
+
+/**
  * Seals `plaintext` (a `Uint8Array` or `Buffer`, read as it is when called: a change
  * made to it afterwards changes nothing) into a message of Alibaba's Encryption SDK
- * format. With keys in wasm memory and a small body, all of it runs before the promise
- * is returned.
+ * format. The body is encrypted while the key providers wrap its data key; with keys in
+ * wasm memory, or a small body, all of it runs before the promise is returned.
  */
 export async function encrypt(providers: readonly KeyProvider[], plaintext: Uint8Array, options: EncryptOptions = {}): Promise<Bytes> {
   let data = args.view("plaintext", plaintext);
@@ -230,13 +279,14 @@ export async function encrypt(providers: readonly KeyProvider[], plaintext: Uint
     const host = hostCipher(data.length);
     // Wasm copies the plaintext in as the call is made.
     if (!host) return view(await guardAsync(() => ring.encrypt(data, opts)));
-    const pending = guard(() => ring.beginSeal(data.length, opts));
-    // A session ready now, and Node's synchronous cipher: all of it before any wait.
-    if (!(pending instanceof Promise) && host.kind === "node") return await sealed(pending, () => sealOnNode(host.crypto, pending, data));
-    // Otherwise the body is read after a wait: it is copied now.
-    data = args.copy(data);
-    const session: glue.SealSession = await guardAsync(() => pending);
-    return await sealed(session, () => (host.kind === "node" ? sealOnNode(host.crypto, session, data) : sealOnWebCrypto(host.subtle, session, data)));
+    // Node's synchronous cipher reads the body now; WebCrypto reads it after a wait, so
+    // it is copied now.
+    if (host.kind !== "node") data = args.copy(data);
+    const pending = guard(() => ring.prepareSeal(data.length, opts));
+    if (pending instanceof Promise && host.kind === "node") data = args.copy(data);
+    // No wait when there is nothing to wait for: the body is read during the call.
+    const prepared: glue.PreparedSeal = pending instanceof Promise ? await guardAsync(() => pending) : pending;
+    return await (host.kind === "node" ? sealOnNode(host.crypto, prepared, data) : sealOnWebCrypto(host.subtle, prepared, data));
   } finally {
     ring.free();
   }

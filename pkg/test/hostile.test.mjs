@@ -147,6 +147,15 @@ test("no secret in any error, whatever shape the keyring or the request has", ()
 });
 
 test("bytes are taken when encrypt is called: changing, transferring or sharing them afterwards changes nothing", async () => {
+  // Keys that are waited for (WebCrypto) too: the body is sealed while they answer.
+  const webcrypto = await kms.WebCryptoKeyProvider.importRaw([{ arn: ARN, material: Buffer.from(material, "base64") }]);
+  for (const size of [10, 100_000, 2_000_000]) {
+    const original = Uint8Array.from({ length: size }, (_, i) => i % 251);
+    const mutated = original.slice();
+    const pending = kms.encrypt([webcrypto], mutated);
+    mutated.fill(0xee);
+    assert.deepEqual((await kms.decrypt([webcrypto], await pending)).plaintext, original, `${size} bytes, WebCrypto keys`);
+  }
   for (const size of [10, 100_000]) {
     const original = Uint8Array.from({ length: size }, (_, i) => i % 251);
     const mutated = original.slice();

@@ -35,12 +35,6 @@ pub fn host_cipher_pays(len: usize, cipher: HostCipher) -> bool {
     len >= cipher.body_min()
 }
 
-/// The length of the tag at the end of what AES-GCM returns: a host splits its output
-/// there (`Sealing::frame` takes the two parts).
-pub const fn tag_len() -> usize {
-    TAG_LEN
-}
-
 /// A message opened up to its body, owning what a host needs to decrypt the body.
 pub struct HostOpening {
     /// The data key (wiped on drop).

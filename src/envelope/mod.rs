@@ -462,10 +462,10 @@ impl Prepared {
         context_bytes(&self.context)
     }
 
-    /// Where the body will start in the message, if every blob has the length its
-    /// provider foretells ([`KeyProvider::blob_len`]); `None` when one cannot tell.
-    /// `bridges` are those the seal was prepared with.
-    pub fn predicted_body_offset(&self, bridges: &[&dyn KeyProvider]) -> Option<usize> {
+    /// Where the body will start in the message and the message's whole length, if every
+    /// blob has the length its provider foretells ([`KeyProvider::blob_len`]); `None`
+    /// when one cannot tell. `bridges` are those the seal was prepared with.
+    pub fn predicted_layout(&self, bridges: &[&dyn KeyProvider]) -> Option<(usize, usize)> {
         let encrypted_data_keys = match &self.keying {
             Keying::Cached(materials) => materials.encrypted_data_keys.clone(),
             Keying::New { data_key, holders } => holders
@@ -477,7 +477,8 @@ impl Prepared {
                 .collect::<Option<_>>()?,
         };
         let header = unsealed_header(self.algorithm, encrypted_data_keys, &self.context);
-        message::frame_prefix(&header, &self.iv, self.length).ok().map(|prefix| prefix.len())
+        let offset = message::frame_prefix(&header, &self.iv, self.length).ok()?.len();
+        Some((offset, offset.checked_add(self.length)?.checked_add(message::TAG_TLV_LEN)?))
     }
 
     /// The rest of [`begin_seal`]: the data key encrypted under each key by `bridges`

@@ -284,20 +284,22 @@ impl KeyProviders {
         })
     }
 
-    /// All of one message of `length` bytes but its body, for a host that encrypts the
-    /// body itself.
-    #[wasm_bindgen(js_name = beginSeal, unchecked_return_type = "SealSession | Promise<SealSession>")]
-    pub fn begin_seal(
+    /// The data key and IV of one message of `length` bytes, made before any provider is
+    /// asked to encrypt the data key, for a host that encrypts the body while
+    /// `PreparedSeal.wrap` waits for the providers.
+    #[wasm_bindgen(js_name = prepareSeal, unchecked_return_type = "PreparedSeal | Promise<PreparedSeal>")]
+    pub fn prepare_seal(
         &self,
         length: usize,
         #[wasm_bindgen(unchecked_param_type = "SealOptions | undefined")] options: JsValue,
     ) -> Result<JsValue, JsValue> {
         let call = self.seal_call(&options)?;
         now_or_promise(async move {
-            let sealing = envelope::begin_seal(&refs(&call.providers), &call.keys, length, &call.options())
+            let prepared = envelope::prepare_seal(&refs(&call.providers), &call.keys, length, &call.options())
                 .await
                 .map_err(|p| problem_to_js(&p))?;
-            Ok(SealSession(sealing).into())
+            let (providers, cache) = (call.providers, call.cache);
+            Ok(PreparedSeal { prepared, providers, cache }.into())
         })
     }
 
@@ -330,35 +332,63 @@ pub fn open_window() -> usize {
     envelope::message::HEAD_WINDOW
 }
 
-/// One message being sealed by the host. Free it when done: the data key is wiped.
+/// One message's data key and IV, its providers not asked yet. `wrap` takes it (free it
+/// only if it is never wrapped: the data key is wiped).
+#[wasm_bindgen]
+pub struct PreparedSeal {
+    prepared: envelope::Prepared,
+    providers: Vec<Rc<dyn KeyProvider>>,
+    cache: Option<Rc<DataKeyCache>>,
+}
+
+#[wasm_bindgen]
+impl PreparedSeal {
+    /// The raw data key, to import into WebCrypto as a non-extractable key or give to
+    /// `node:crypto`. Wipe the copy after.
+    #[wasm_bindgen(js_name = dataKey)]
+    pub fn data_key(&self) -> js_sys::Uint8Array {
+        // Copied straight from the wiped-on-drop key into JS: no plain copy is left in wasm memory.
+        js_sys::Uint8Array::from(self.prepared.data_key())
+    }
+
+    pub fn iv(&self) -> Vec<u8> {
+        self.prepared.iv().to_vec()
+    }
+
+    /// The body's additional data: the context bytes.
+    pub fn aad(&self) -> Vec<u8> {
+        self.prepared.aad()
+    }
+
+    /// `[bodyOffset, messageLength]` of the message if every provider's blob is as long
+    /// as it foretells, or `undefined`; the `SealSession`'s frame says what they are.
+    #[wasm_bindgen(js_name = predictedLayout, unchecked_return_type = "[number, number] | undefined")]
+    pub fn predicted_layout(&self) -> JsValue {
+        match self.prepared.predicted_layout(&refs(&self.providers)) {
+            Some((offset, length)) => js_sys::Array::of2(&offset.into(), &length.into()).into(),
+            None => JsValue::UNDEFINED,
+        }
+    }
+
+    /// The data key encrypted by each provider (synchronously when none has to be
+    /// waited for), and the header: the rest of the message but its body.
+    #[wasm_bindgen(unchecked_return_type = "SealSession | Promise<SealSession>")]
+    pub fn wrap(self) -> Result<JsValue, JsValue> {
+        let PreparedSeal { prepared, providers, cache } = self;
+        now_or_promise(async move {
+            let sealing = prepared.wrap(&refs(&providers), cache.as_deref()).await.map_err(|p| problem_to_js(&p))?;
+            Ok(SealSession(sealing).into())
+        })
+    }
+}
+
+/// One message sealed but for its body, which the host encrypted with the
+/// `PreparedSeal`'s data key. Free it when done: the data key is wiped.
 #[wasm_bindgen]
 pub struct SealSession(envelope::Sealing);
 
 #[wasm_bindgen]
 impl SealSession {
-    /// The raw data key, to import into WebCrypto as a non-extractable key. Wipe the
-    /// copy after importing it.
-    #[wasm_bindgen(js_name = dataKey)]
-    pub fn data_key(&self) -> js_sys::Uint8Array {
-        // Copied straight from the wiped-on-drop key into JS: no plain copy is left in wasm memory.
-        js_sys::Uint8Array::from(self.0.data_key())
-    }
-
-    pub fn iv(&self) -> Vec<u8> {
-        self.0.iv().to_vec()
-    }
-
-    /// The body's additional data: the context bytes.
-    pub fn aad(&self) -> Vec<u8> {
-        self.0.aad()
-    }
-
-    /// Where the host's AES-GCM output ends and its tag begins.
-    #[wasm_bindgen(js_name = tagLength)]
-    pub fn tag_length(&self) -> usize {
-        host::tag_len()
-    }
-
     /// Where the body starts in the message (the prefix's length), so a host can write
     /// the body into the message as it encrypts it.
     #[wasm_bindgen(js_name = bodyOffset)]
