@@ -283,7 +283,15 @@ export async function encrypt(providers: readonly KeyProvider[], plaintext: Uint
     // it is copied now.
     if (host.kind !== "node") data = args.copy(data);
     const pending = guard(() => ring.prepareSeal(data.length, opts));
-    if (pending instanceof Promise && host.kind === "node") data = args.copy(data);
+    if (pending instanceof Promise && host.kind === "node") {
+      try {
+        data = args.copy(data);
+      } catch (e) {
+        // The seal is prepared but will not be wrapped: its data key is wiped.
+        pending.then((p) => p.free(), () => {});
+        throw e;
+      }
+    }
     // No wait when there is nothing to wait for: the body is read during the call.
     const prepared: glue.PreparedSeal = pending instanceof Promise ? await guardAsync(() => pending) : pending;
     return await (host.kind === "node" ? sealOnNode(host.crypto, prepared, data) : sealOnWebCrypto(host.subtle, prepared, data));

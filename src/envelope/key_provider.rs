@@ -127,7 +127,8 @@ pub trait KeyProvider: MaybeSendSync {
     /// How long the CiphertextBlob of a data key of `len` bytes under `key` will be, when
     /// the provider can tell before it is asked: a host then writes the body where it
     /// will be in the message while the provider answers (a wrong or missing answer only
-    /// costs moving the body once).
+    /// costs moving the body once). The built-in stores tell; a remote proxy (XKS)
+    /// cannot, its IV and metadata being the proxy's.
     fn blob_len(&self, _key: &KeyArn, _len: usize) -> Option<usize> {
         None
     }

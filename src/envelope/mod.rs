@@ -249,10 +249,11 @@ async fn holders(bridges: &[&dyn KeyProvider], keys: &[KeyArn]) -> Result<Vec<(K
 }
 
 fn bridge_at<'b>(bridges: &[&'b dyn KeyProvider], at: usize) -> Result<&'b dyn KeyProvider, Problem> {
-    bridges
-        .get(at)
-        .copied()
-        .ok_or_else(|| Problem::new(Code::Request, "pass the key providers the seal was prepared with"))
+    bridges.get(at).copied().ok_or_else(not_prepared_with)
+}
+
+fn not_prepared_with() -> Problem {
+    Problem::new(Code::Request, "pass the key providers the seal was prepared with")
 }
 
 /// A new data key of `len` bytes from the random source of the bridge that holds the
@@ -284,21 +285,6 @@ async fn wrap_data_key(
         encrypted.push(EncryptedDataKey { key_arn: key.to_string(), blob });
     }
     Ok(encrypted)
-}
-
-/// GenerateDataKey under the first key, then Encrypt of that data key under each
-/// other key (R-ENV-1).
-pub async fn generate_materials(
-    bridges: &[&dyn KeyProvider],
-    keys: &[KeyArn],
-    algorithm: Algorithm,
-    context: &EncryptionContext,
-) -> Result<Materials, Problem> {
-    let holders = holders(bridges, keys).await?;
-    let (_, first) = holders.first().ok_or_else(|| Problem::new(Code::KeyId, "name a master key"))?;
-    let data_key = new_data_key(bridge_at(bridges, *first)?, algorithm.key_len()).await?;
-    let encrypted_data_keys = wrap_data_key(bridges, &holders, &data_key, context).await?;
-    Ok(Materials { algorithm, data_key, encrypted_data_keys })
 }
 
 /// Everything of one message but its body: a data key, the header, the body's IV.
@@ -336,8 +322,9 @@ impl Sealing {
     }
 
     /// Seals `plaintext` into the message (R-ENV-2): the body is copied once, into the
-    /// message, and encrypted there.
-    pub fn seal(&self, plaintext: &[u8]) -> Result<Vec<u8>, Problem> {
+    /// message, and encrypted there. It takes the session: a data key and IV seal one
+    /// body, never two.
+    pub fn seal(self, plaintext: &[u8]) -> Result<Vec<u8>, Problem> {
         let mut message = self.prefix(plaintext.len())?;
         let start = message.len();
         // The whole message at once: growing past the body to append the tag would
@@ -355,17 +342,6 @@ impl Sealing {
     /// with this data key, IV and AAD: `prefix | ciphertext | suffix` is the message.
     pub fn frame(&self, ciphertext_len: usize, tag: &[u8; TAG_LEN]) -> Result<(Vec<u8>, Vec<u8>), Problem> {
         Ok((self.prefix(ciphertext_len)?, message::tag_suffix(tag)?))
-    }
-
-    /// The length of the bytes before the body.
-    pub fn prefix_len(&self) -> Result<usize, Problem> {
-        Ok(self.prefix(self.length)?.len())
-    }
-
-    /// The whole message's length: prefix, body and the tag's suffix.
-    pub fn message_len(&self) -> Result<usize, Problem> {
-        let total = self.prefix_len()?.checked_add(self.length).and_then(|n| n.checked_add(message::TAG_TLV_LEN));
-        total.ok_or_else(|| encode_failure("the message's length overflows"))
     }
 
     fn prefix(&self, ciphertext_len: usize) -> Result<Vec<u8>, Problem> {
@@ -410,7 +386,7 @@ pub async fn prepare_seal(
             let holders = holders(bridges, keys).await?;
             let (_, first) = holders.first().ok_or_else(|| Problem::new(Code::KeyId, "name a master key"))?;
             let data_key = new_data_key(bridge_at(bridges, *first)?, algorithm.key_len()).await?;
-            Keying::New { data_key, holders }
+            Keying::New { data_key, holders, bridges: identities(bridges) }
         }
     };
     let mut iv = [0u8; IV_LEN];
@@ -433,8 +409,24 @@ pub struct Prepared {
 enum Keying {
     /// A data key from the cache, with its blobs.
     Cached(Arc<Materials>),
-    /// A new data key, and each key (once, in order) with the index of its bridge.
-    New { data_key: Zeroizing<Vec<u8>>, holders: Vec<(KeyArn, usize)> },
+    /// A new data key, each key (once, in order) with the index of its bridge, and
+    /// which bridges those indices were into.
+    New { data_key: Zeroizing<Vec<u8>>, holders: Vec<(KeyArn, usize)>, bridges: Vec<usize> },
+}
+
+/// Each bridge's address: what tells that a seal is wrapped by the very bridges it was
+/// prepared with, in the same order (an index into any other slice would send a data
+/// key to a provider that was never asked whether it holds the key).
+fn identities(bridges: &[&dyn KeyProvider]) -> Vec<usize> {
+    bridges.iter().map(|b| std::ptr::from_ref::<dyn KeyProvider>(*b).cast::<()>().addr()).collect()
+}
+
+fn same_bridges(prepared: &[usize], bridges: &[&dyn KeyProvider]) -> Result<(), Problem> {
+    if identities(bridges) == prepared {
+        Ok(())
+    } else {
+        Err(not_prepared_with())
+    }
 }
 
 impl fmt::Debug for Prepared {
@@ -468,13 +460,16 @@ impl Prepared {
     pub fn predicted_layout(&self, bridges: &[&dyn KeyProvider]) -> Option<(usize, usize)> {
         let encrypted_data_keys = match &self.keying {
             Keying::Cached(materials) => materials.encrypted_data_keys.clone(),
-            Keying::New { data_key, holders } => holders
-                .iter()
-                .map(|(key, at)| {
-                    let blob = vec![0; bridges.get(*at)?.blob_len(key, data_key.len())?];
-                    Some(EncryptedDataKey { key_arn: key.to_string(), blob })
-                })
-                .collect::<Option<_>>()?,
+            Keying::New { data_key, holders, bridges: prepared } => {
+                same_bridges(prepared, bridges).ok()?;
+                holders
+                    .iter()
+                    .map(|(key, at)| {
+                        let blob = vec![0; bridges.get(*at)?.blob_len(key, data_key.len())?];
+                        Some(EncryptedDataKey { key_arn: key.to_string(), blob })
+                    })
+                    .collect::<Option<_>>()?
+            }
         };
         let header = unsealed_header(self.algorithm, encrypted_data_keys, &self.context);
         let offset = message::frame_prefix(&header, &self.iv, self.length).ok()?.len();
@@ -486,7 +481,8 @@ impl Prepared {
     pub async fn wrap(self, bridges: &[&dyn KeyProvider], cache: Option<&DataKeyCache>) -> Result<Sealing, Problem> {
         let materials = match self.keying {
             Keying::Cached(materials) => materials,
-            Keying::New { data_key, holders } => {
+            Keying::New { data_key, holders, bridges: prepared } => {
+                same_bridges(&prepared, bridges)?;
                 let encrypted_data_keys = wrap_data_key(bridges, &holders, &data_key, &self.context).await?;
                 let materials = Arc::new(Materials { algorithm: self.algorithm, data_key, encrypted_data_keys });
                 if let Some(cache) = cache {

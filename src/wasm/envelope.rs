@@ -389,19 +389,6 @@ pub struct SealSession(envelope::Sealing);
 
 #[wasm_bindgen]
 impl SealSession {
-    /// Where the body starts in the message (the prefix's length), so a host can write
-    /// the body into the message as it encrypts it.
-    #[wasm_bindgen(js_name = bodyOffset)]
-    pub fn body_offset(&self) -> Result<usize, JsValue> {
-        self.0.prefix_len().map_err(|p| problem_to_js(&p))
-    }
-
-    /// The message's whole length: prefix, body and the tag's suffix.
-    #[wasm_bindgen(js_name = messageLength)]
-    pub fn message_length(&self) -> Result<usize, JsValue> {
-        self.0.message_len().map_err(|p| problem_to_js(&p))
-    }
-
     /// The bytes around a body the host encrypted: `[prefix, suffix]`, where
     /// `prefix | ciphertext | suffix` is the message. Only the 16-byte tag crosses into
     /// wasm, not the body.
