@@ -208,6 +208,11 @@ pub struct Problem {
     /// The rule of RULES.md it comes from (`R-BV-3`), when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<&'static str>,
+    /// Where it is in the text that was checked, when it was text (a string or file,
+    /// not a value already parsed): the offending value, or the name of an unknown
+    /// field, or where the JSON stops being JSON.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub place: Option<Box<crate::place::Place>>,
     /// What caused it, when something below the library failed.
     #[serde(skip)]
     pub cause: Option<Cause>,
@@ -216,7 +221,8 @@ pub struct Problem {
 /// Problems are equal when they say the same; their causes are not compared.
 impl PartialEq for Problem {
     fn eq(&self, other: &Self) -> bool {
-        (self.code, &self.message, &self.path, self.rule) == (other.code, &other.message, &other.path, other.rule)
+        (self.code, &self.message, &self.path, self.rule, &self.place)
+            == (other.code, &other.message, &other.path, other.rule, &other.place)
     }
 }
 
@@ -225,7 +231,26 @@ impl Eq for Problem {}
 impl Problem {
     /// A problem with a code and a message, at no path, from no rule.
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        Problem { code, message: message.into(), path: None, rule: None, cause: None }
+        Problem { code, message: message.into(), path: None, rule: None, place: None, cause: None }
+    }
+
+    /// The problem placed in `text`, the JSON it was found in, at what its pointer names
+    /// (when it has a pointer and no place yet).
+    pub fn placed_in(mut self, text: &str) -> Self {
+        if let (None, Some(path)) = (&self.place, &self.path) {
+            let range = crate::place::Locator::new(text).range(path, crate::place::Target::Value);
+            self.place = crate::place::places(text, &[range]).pop().map(Box::new);
+        }
+        self
+    }
+
+    /// JSON text that serde_json could not read as what was asked, placed where it
+    /// stopped.
+    pub fn json(code: Code, text: &str, error: &serde_json::Error) -> Self {
+        Problem {
+            place: crate::place::of_json_error(text, error).map(Box::new),
+            ..Problem::new(code, error.to_string())
+        }
     }
 
     /// The problem, with what caused it.

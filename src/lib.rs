@@ -5,8 +5,8 @@
 //!
 //! The layers, each depending only on those above it:
 //!
-//! - [`code`], [`limits`], [`platform`]: the stable codes, every input's limit, the
-//!   platform's random source;
+//! - [`code`], [`limits`], [`place`], [`platform`]: the stable codes, every input's
+//!   limit, where in a text a problem is, the platform's random source;
 //! - [`rules`]: the instance model, one module per RULES.md section, the [`State`]
 //!   that applies [`Request`]s all or nothing, and change plans;
 //! - [`envelope`]: envelope encryption in the Encryption SDK's message format, with
@@ -42,6 +42,7 @@
     allow(
         clippy::arithmetic_side_effects,
         clippy::indexing_slicing,
+        clippy::string_slice,
         clippy::unwrap_used,
         clippy::expect_used,
         clippy::panic
@@ -54,6 +55,7 @@ pub mod envelope;
 #[cfg(feature = "envelope")]
 pub mod key_providers;
 pub mod limits;
+pub mod place;
 pub mod platform;
 #[cfg(feature = "validate")]
 pub mod rules;

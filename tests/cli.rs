@@ -119,6 +119,7 @@ fn bad_plan_files_exit_2_with_one_line() {
     assert_fatal(&kms(&["plan", "/nonexistent/plan.json"], ""), "/nonexistent/plan.json");
     let not_json = temp_file("not-json.json", "{\"name\": ");
     assert_fatal(&kms(&["plan", &not_json], ""), "line 1");
+    assert_fatal(&kms(&["plan", &not_json], ""), "not-json.json:1:9: ");
     let unknown = temp_file("unknown.json", &plan_with(r#"{"as": "owner", "action": "LaunchRocket"}"#));
     assert_fatal(&kms(&["plan", &unknown], ""), "LaunchRocket");
     let wrong_type = temp_file(
@@ -129,6 +130,13 @@ fn bad_plan_files_exit_2_with_one_line() {
     let typo =
         temp_file("typo.json", &plan_with(r#"{"as": "owner", "action": "CreateBackup", "expcet": {"ok": true}}"#));
     assert_fatal(&kms(&["plan", &typo], ""), "expcet");
+    // Placed where serde_json stopped: a step is read whole before its fields are
+    // known, so just past the step's closing brace.
+    let typo_text = plan_with(r#"{"as": "owner", "action": "CreateBackup", "expcet": {"ok": true}}"#);
+    let end = typo_text.find(r#"{"ok": true}}"#).unwrap() + r#"{"ok": true}"#.len();
+    let line = typo_text[..end].matches('\n').count() + 1;
+    let column = end - typo_text[..end].rfind('\n').map_or(0, |i| i + 1) + 2;
+    assert_fatal(&kms(&["plan", &typo], ""), &format!("typo.json:{line}:{column}: "));
     let bad_code = temp_file(
         "bad-code.json",
         &plan_with(r#"{"as": "owner", "action": "CreateBackup", "expect": {"error": "Nope"}}"#),
@@ -148,6 +156,14 @@ fn validate_bind_vpcs_reports_every_problem() {
     for needle in ["/0/VSwitchId", "/0/VpcOwnerId", "/0/RegionId", "InvalidParameter.BindVpcs.CrossRegion"] {
         assert!(stdout.contains(needle), "{needle} in {stdout}");
     }
+    // Where each is, as a compiler says it: the region's value, and the entry that
+    // lacks the vSwitch.
+    let region = input.find("\"cn-shanghai\"").unwrap() + 1;
+    assert!(
+        stdout.contains(&format!("<stdin>:1:{region}: InvalidParameter.BindVpcs.CrossRegion R-BV-4 at /0/RegionId")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("<stdin>:1:2: InvalidParameter.BindVpcs.MissingField R-BV-2 at /0/VpcOwnerId"), "{stdout}");
     let ok = r#"[{"VpcId":"vpc-bp1go9qvmj78j4f4c0001","VSwitchId":"vsw-bp16c5pvvcf0fp5b90001","RegionId":"cn-hangzhou","VpcOwnerId":"1192853035110000"}]"#;
     let out = kms(&["validate", "bind-vpcs", "--region", "cn-hangzhou", "--owner", "1207089758810000", "--json"], ok);
     assert_eq!(out.status.code(), Some(0));

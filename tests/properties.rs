@@ -103,19 +103,47 @@ proptest! {
         let report = bind_vpcs::validate_value(&value, &ctx());
         prop_assert_eq!(report.ok, report.errors.is_empty());
         prop_assert!(report.errors.iter().all(|p| p.path.is_some()), "every problem has a pointer");
-        let text = value.to_string();
-        prop_assert_eq!(bind_vpcs::validate_str(&text, &ctx()), report.clone());
+        let text = serde_json::to_string_pretty(&value).unwrap();
+        prop_assert_eq!(placed(&text, &value)?, report.clone());
         // The text reader borrows what it can: escaped names and values (copied) and a
         // repeated name (the last wins, as in the tree) must read the same.
         let escaped = text.replace("\"V", "\"\\u0056").replace("vpc-", "\\u0076pc-");
-        prop_assert_eq!(bind_vpcs::validate_str(&escaped, &ctx()), report);
+        prop_assert_eq!(placed(&escaped, &value)?, report);
         if let Some(rest) = text.strip_prefix("[{") {
             let comma = if rest.starts_with('}') { "" } else { "," };
             let repeated = format!("[{{\"VpcId\":[1,{{}}]{comma}{rest}");
             let parsed: Value = serde_json::from_str(&repeated).expect("still JSON");
-            prop_assert_eq!(bind_vpcs::validate_str(&repeated, &ctx()), bind_vpcs::validate_value(&parsed, &ctx()));
+            prop_assert_eq!(placed(&repeated, &parsed)?, bind_vpcs::validate_value(&parsed, &ctx()));
         }
     }
+}
+
+/// The report of `text` (the JSON of `value`), checked place by place and returned
+/// without its places: each place is where the text says what its pointer names (an
+/// unknown field by its name; a missing one by its entry's opening brace), with its line,
+/// column and UTF-16 range as a JavaScript editor counts them.
+fn placed(text: &str, value: &Value) -> Result<bind_vpcs::Report, TestCaseError> {
+    let mut report = bind_vpcs::validate_str(text, &ctx());
+    for p in report.errors.iter_mut().chain(&mut report.warnings) {
+        let place = p.place.take().ok_or_else(|| TestCaseError::fail(format!("{p:?} has no place")))?;
+        let (path, at) = (p.path.clone().unwrap(), &text[place.start..place.end]);
+        let named = value.pointer(&path);
+        if p.code == kms_instance::Code::BindVpcsUnknownField {
+            let name = path.rsplit('/').next().unwrap().replace("~1", "/").replace("~0", "~");
+            prop_assert_eq!(serde_json::from_str::<String>(at).ok(), Some(name), "{:?}", p);
+        } else if let Some(named) = named {
+            prop_assert_eq!(&serde_json::from_str::<Value>(at).unwrap(), named, "{:?}", p);
+        } else {
+            prop_assert!(at == "{" || at == "[", "{:?} absent, placed at {:?}", p, at);
+        }
+        let before = &text[..place.start];
+        prop_assert_eq!(place.line, before.matches('\n').count() + 1);
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        prop_assert_eq!(place.column, text[line_start..place.start].encode_utf16().count() + 1);
+        prop_assert_eq!(place.utf16_start, before.encode_utf16().count());
+        prop_assert_eq!(place.utf16_end - place.utf16_start, at.encode_utf16().count());
+    }
+    Ok(report)
 }
 
 fn ctx() -> Context {

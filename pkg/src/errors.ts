@@ -1,4 +1,4 @@
-import type { AuditRecord, Code, Problem, QuotaUsage } from "./generated/types.js";
+import type { AuditRecord, Code, Place, Problem, QuotaUsage } from "./generated/types.js";
 
 /** What the wasm module throws: the first problem's fields, and all of them. */
 interface Thrown {
@@ -6,6 +6,7 @@ interface Thrown {
   message: string;
   path?: string;
   rule?: string;
+  place?: Place;
   errors?: Problem[];
   omitted?: number;
   quota?: QuotaUsage;
@@ -27,6 +28,8 @@ export class KmsError extends Error {
   readonly code: Code;
   readonly path?: string;
   readonly rule?: string;
+  /** Where in the JSON text passed (not an object) it is: line, column, byte and UTF-16 ranges. */
+  readonly place?: Place;
   readonly errors: Problem[];
   /** Problems found past the first 100 of `errors`: counted, not listed. */
   readonly omitted: number;
@@ -40,7 +43,8 @@ export class KmsError extends Error {
     this.code = thrown.code;
     this.path = thrown.path;
     this.rule = thrown.rule;
-    this.errors = thrown.errors ?? [{ code: thrown.code, message: thrown.message, path: thrown.path, rule: thrown.rule }];
+    this.place = thrown.place;
+    this.errors = thrown.errors ?? [{ code: thrown.code, message: thrown.message, path: thrown.path, rule: thrown.rule, place: thrown.place }];
     this.omitted = thrown.omitted ?? 0;
     this.quota = thrown.quota;
     this.audit = thrown.audit;

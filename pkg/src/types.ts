@@ -8,7 +8,7 @@ import type { DecryptOptions as CoreDecryptOptions, EnvOptions, NameKind, Opened
 export type {
   Account, Action, DataKeyCacheLimits, Algorithm, Association, AssociationStatus, AuditRecord, BindVpcEntry, BoundVpc, Code, Decision, Directory,
   Expect, InstanceRecord, JsKeyProvider, Key, KeyDescription, KeyringEntry, KeyringFile, Level, NameCheck, NameKind, NoParams,
-  Origin, OrgShare, Outcome, Permission, Plan, PlanResult, PlanStep, Principal, Problem, Protection, QuotaChange,
+  Origin, OrgShare, Outcome, Permission, Place, Plan, PlanResult, PlanStep, Principal, Problem, Protection, QuotaChange,
   QuotaUsage, Request, Secret, Share, ShareMode, Spec, State, Status, StepResult, VSwitchFacts, XksKeyProviderOptions,
   Context as BindVpcsContext, Report as BindVpcsReport,
 } from "./generated/types.js";

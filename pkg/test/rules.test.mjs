@@ -68,6 +68,29 @@ test("validateBindVpcs reports every problem with a pointer, for a string or an 
   assert.equal(kms.validateBindVpcs("[]").ok, true, "no context needed");
 });
 
+test("a problem of text says where it is: line, column, and the UTF-16 range a text field selects", () => {
+  const text = '[\n {"VpcId": "vpc-bp1go9qvmj78j4f4c0001", "名": 1,\n  "RegionId": "cn-shanghai"}\n]';
+  const report = kms.validateBindVpcs(text, { region: "cn-hangzhou" });
+  const at = (code) => report.errors.find((e) => e.code === code).place;
+  const region = at("InvalidParameter.BindVpcs.CrossRegion");
+  assert.equal(text.slice(region.utf16Start, region.utf16End), '"cn-shanghai"');
+  assert.deepEqual([region.line, region.column], [3, 15]);
+  // Bytes count the UTF-8 of "名" (3 bytes, 1 unit): the byte range is two further on.
+  assert.equal(region.start - region.utf16Start, 2);
+  const unknown = at("InvalidParameter.BindVpcs.UnknownField");
+  assert.equal(text.slice(unknown.utf16Start, unknown.utf16End), '"名"', "an unknown field by its name");
+  const missing = at("InvalidParameter.BindVpcs.MissingField");
+  assert.equal(text.slice(missing.utf16Start, missing.utf16End), "{", "a missing field at its entry");
+  // An array was not text: nothing to place.
+  assert.ok(kms.validateBindVpcs(JSON.parse(text), { region: "cn-hangzhou" }).errors.every((e) => e.place === undefined));
+  // Plans and states given as text: a syntax error where it is, on the KmsError.
+  const plan = '{\n  "name": "x",\n  "steps": [,]\n}';
+  const error = (() => { try { kms.runPlan(plan); } catch (e) { return e; } })();
+  assert.ok(kms.isKmsError(error) && error.code === "InvalidParameter.Plan", String(error));
+  assert.deepEqual([error.place.line, plan.slice(error.place.utf16Start, error.place.utf16End)], [3, ","]);
+  assert.deepEqual(error.errors[0].place, error.place);
+});
+
 test("validateName and validateId", () => {
   assert.deepEqual(kms.validateName("alias", "alias/app"), { ok: true });
   const reserved = kms.validateName("alias", "alias/acs/ecs");

@@ -13,7 +13,12 @@ pub fn run_plans(files: &[String], json: bool) -> Result<ExitCode, Fatal> {
         .iter()
         .map(|f| {
             let text = read_text(f, MAX_DOCUMENT_BYTES, Code::Plan)?;
-            plan::Plan::from_json(&text).map(|p| (f, p)).map_err(|e| Fatal(format!("{f}: {e}")))
+            plan::Plan::from_json(&text).map(|p| (f, p)).map_err(|e| {
+                // `file:line:column`, as compilers print it.
+                let place =
+                    e.problem().place.as_deref().map_or_else(String::new, |p| format!(":{}:{}", p.line, p.column));
+                Fatal(format!("{f}{place}: {e}"))
+            })
         })
         .collect::<Result<Vec<_>, _>>()?;
     let results: Vec<(&String, PlanResult)> = plans.iter().map(|(f, p)| (*f, p.run())).collect();

@@ -2,6 +2,7 @@
 
 use super::io::{read_bytes, write_stdout, Fatal};
 use kms_instance::bind_vpcs::{self, Context, Report};
+use kms_instance::code::Problem;
 use kms_instance::limits::MAX_BIND_VPCS_BYTES;
 use kms_instance::names::{self, NameKind};
 use std::fmt::Write as _;
@@ -22,13 +23,19 @@ pub fn validate_bind_vpcs(ctx: Context, file: &str, json: bool) -> Result<ExitCo
     let out = if json {
         serde_json::to_string_pretty(&report).map_err(|e| Fatal(e.to_string()))? + "\n"
     } else {
-        print_report(&report)
+        print_report(&report, file)
     };
     write_stdout(out.as_bytes())?;
     Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-fn print_report(report: &Report) -> String {
+/// Each problem leads with `file:line:column`, as compilers print them, so an editor's
+/// terminal can jump to it.
+fn print_report(report: &Report, file: &str) -> String {
+    let file = if file == "-" { "<stdin>" } else { file };
+    let at = |p: &Problem| {
+        p.place.as_deref().map_or_else(|| file.to_string(), |pl| format!("{file}:{}:{}", pl.line, pl.column))
+    };
     let mut out = String::new();
     if report.ok {
         let _ = writeln!(out, "valid: {} VPC(s) to bind", report.vpcs.len());
@@ -39,16 +46,23 @@ fn print_report(report: &Report) -> String {
         let found = report.errors.len().saturating_add(report.omitted);
         let _ = writeln!(out, "invalid: {found} problem(s)");
         for p in &report.errors {
-            let _ = writeln!(out, "  {:<16} {:<44} {}", p.path.as_deref().unwrap_or(""), p.code, p.message);
+            let _ = writeln!(out, "  {}: {} {} at {}: {}", at(p), p.code, p.rule.unwrap_or(""), pointer(p), p.message);
         }
         if report.omitted > 0 {
             let _ = writeln!(out, "  … and {} more, not listed", report.omitted);
         }
     }
     for w in &report.warnings {
-        let _ = writeln!(out, "  warning {:<8} {:<36} {}", w.path.as_deref().unwrap_or(""), w.code, w.message);
+        let _ = writeln!(out, "  {}: warning {} at {}: {}", at(w), w.code, pointer(w), w.message);
     }
     out
+}
+
+fn pointer(p: &Problem) -> &str {
+    match p.path.as_deref() {
+        None | Some("") => "(document)",
+        Some(path) => path,
+    }
 }
 
 pub fn validate_name(kind: NameKind, value: &str) -> Result<ExitCode, Fatal> {

@@ -133,8 +133,8 @@ impl State {
     /// every action and written back.
     pub fn from_json(json: &str) -> Result<State, Problem> {
         limits::check("the state (bytes)", json.len(), limits::MAX_DOCUMENT_BYTES)?;
-        let world: State = serde_json::from_str(json).map_err(|e| Problem::new(Code::State, e.to_string()))?;
-        world.validate()?;
+        let world: State = serde_json::from_str(json).map_err(|e| Problem::json(Code::State, json, &e))?;
+        world.validate().map_err(|p| p.placed_in(json))?;
         Ok(world)
     }
 

@@ -173,8 +173,12 @@ impl Plan {
     /// Reads a plan (at most 32 MiB and 1,000 steps) and checks it.
     pub fn from_json(json: &str) -> Result<Plan, PlanError> {
         limits::check("the plan (bytes)", json.len(), MAX_DOCUMENT_BYTES).map_err(PlanError::Problem)?;
-        let plan: Plan = serde_json::from_str(json)?;
-        plan.check()?;
+        let plan: Plan =
+            serde_json::from_str(json).map_err(|e| PlanError::Problem(Problem::json(Code::Plan, json, &e)))?;
+        plan.check().map_err(|e| match e {
+            PlanError::Problem(p) => PlanError::Problem(p.placed_in(json)),
+            other => other,
+        })?;
         Ok(plan)
     }
 

@@ -80,8 +80,9 @@ impl WasmInstance {
     pub fn from_json(
         #[wasm_bindgen(unchecked_param_type = "State | string")] state: JsValue,
     ) -> Result<WasmInstance, JsValue> {
+        let text = state.as_string();
         let state: State = from_js(&state, Code::State)?;
-        state.validate().map_err(|p| problem_to_js(&p))?;
+        state.validate().map_err(|p| problem_to_js(&placed(p, text.as_deref())))?;
         Ok(WasmInstance { state })
     }
 
@@ -127,7 +128,19 @@ impl WasmInstance {
 /// Runs a change plan; throws `InvalidParameter.Plan` for a malformed one.
 #[wasm_bindgen(js_name = runPlan, unchecked_return_type = "PlanResult")]
 pub fn run_plan(#[wasm_bindgen(unchecked_param_type = "Plan | string")] plan: JsValue) -> Result<JsValue, JsValue> {
-    let value: serde_json::Value = from_js(&plan, Code::Plan)?;
-    let plan = Plan::from_value(value).map_err(|e| problem_to_js(&e.problem()))?;
+    let text = plan.as_string();
+    let plan = Plan::from_value(from_js(&plan, Code::Plan)?)
+        .map_err(|e| problem_to_js(&placed(e.problem(), text.as_deref())))?;
     to_js(&plan.run())
+}
+
+/// A problem of the caller's JSON text placed in it. (The text is read through
+/// `serde_json::Value`, as every input is: a second deserializer of plans and states
+/// would add a tenth to the module. So a syntax error and a pointer are placed; a
+/// field serde refuses is not.)
+fn placed(problem: crate::code::Problem, text: Option<&str>) -> crate::code::Problem {
+    match text {
+        Some(text) => problem.placed_in(text),
+        None => problem,
+    }
 }

@@ -69,9 +69,12 @@ pub(crate) fn json_text(value: &JsValue, code: Code, limit: usize) -> Result<Str
 /// the module, not one per source.
 pub(crate) fn from_js<T: serde::de::DeserializeOwned>(value: &JsValue, code: Code) -> Result<T, JsValue> {
     let text = json_text(value, code, limits::MAX_DOCUMENT_BYTES)?;
-    serde_json::from_str::<serde_json::Value>(&text)
-        .and_then(T::deserialize)
-        .map_err(|e| problem_to_js(&Problem::new(code, e.to_string())))
+    // Only a caller's own text is placed: the text of an object is JSON.stringify's.
+    let placed = value.is_string();
+    serde_json::from_str::<serde_json::Value>(&text).and_then(T::deserialize).map_err(|e| {
+        let problem = Problem::json(code, &text, &e);
+        problem_to_js(&if placed { problem } else { Problem { place: None, ..problem } })
+    })
 }
 
 /// Optional options: `undefined` and `null` are the defaults.
@@ -90,6 +93,8 @@ struct Thrown<'a, X: Serialize> {
     path: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     rule: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    place: Option<&'a crate::place::Place>,
     errors: &'a [Problem],
     #[serde(flatten)]
     extra: X,
@@ -103,6 +108,7 @@ pub(crate) fn problems_to_js<X: Serialize>(errors: &[Problem], extra: X) -> JsVa
         message: first.map_or("", |p| p.message.as_str()),
         path: first.and_then(|p| p.path.as_deref()),
         rule: first.and_then(|p| p.rule),
+        place: first.and_then(|p| p.place.as_deref()),
         errors,
         extra,
     };

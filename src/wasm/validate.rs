@@ -41,6 +41,7 @@ pub fn validate_bind_vpcs(
             None => bind_vpcs::validate_bytes(&bytes.to_vec(), &context),
         }
     } else {
+        let written = !input.is_string();
         let text = if input.is_string() {
             input
         } else if js_sys::Array::is_array(&input) {
@@ -54,6 +55,8 @@ pub fn validate_bind_vpcs(
         let text: js_sys::JsString = text.unchecked_into();
         match bind_vpcs::oversized(usize::try_from(text.length()).unwrap_or(usize::MAX)) {
             Some(report) => report,
+            // An array's places would be in text JSON.stringify wrote, not the caller.
+            None if written => bind_vpcs::validate_unplaced(&String::from(text), &context),
             None => bind_vpcs::validate_str(&String::from(text), &context),
         }
     };

@@ -7,6 +7,7 @@
 
 use crate::code::{Code, Problem};
 use crate::limits::{self, count, MAX_BIND_VPCS_BYTES, MAX_BIND_VPCS_ENTRIES, MAX_ENTRIES, MAX_REPORTED_PROBLEMS};
+use crate::place::{self, Locator, Target};
 use crate::rules::model::instance::BoundVpc;
 use crate::rules::names::{self, NameKind};
 use document::{Fields, Item, Scalar};
@@ -96,18 +97,33 @@ pub fn validate_bytes(input: &[u8], ctx: &Context) -> Report {
     }
 }
 
-/// Validates a BindVpcs JSON string.
+/// Validates a BindVpcs JSON string; each problem also says where it is in `input`
+/// ([`Problem::place`]).
 ///
 /// ```
 /// use kms_instance::bind_vpcs::{validate_str, Context};
 ///
 /// let ctx = Context { region: Some("cn-hangzhou".into()), ..Context::default() };
-/// let report = validate_str(r#"[{"VpcId": "vpc-1", "RegionId": "cn-shanghai"}]"#, &ctx);
+/// let text = r#"[{"VpcId": "vpc-1", "RegionId": "cn-shanghai"}]"#;
+/// let report = validate_str(text, &ctx);
 /// assert!(!report.ok);
 /// let paths: Vec<_> = report.errors.iter().filter_map(|p| p.path.as_deref()).collect();
 /// assert!(paths.contains(&"/0/VpcId") && paths.contains(&"/0/VSwitchId"));
+/// let region = report.errors.iter().find(|p| p.rule == Some("R-BV-4")).and_then(|p| p.place.as_deref()).unwrap();
+/// assert_eq!(&text[region.start..region.end], r#""cn-shanghai""#);
+/// assert_eq!((region.line, region.column), (1, 33));
 /// ```
 pub fn validate_str(input: &str, ctx: &Context) -> Report {
+    let mut report = validate_unplaced(input, ctx);
+    if report.errors.iter().chain(&report.warnings).any(|p| p.place.is_none()) && oversized(input.len()).is_none() {
+        report.place_in(input);
+    }
+    report
+}
+
+/// [`validate_str`] without places: for text written from a value already parsed (a
+/// JavaScript array), where a place would point into text nobody wrote.
+pub fn validate_unplaced(input: &str, ctx: &Context) -> Report {
     if let Some(report) = oversized(input.len()) {
         return report;
     }
@@ -116,11 +132,12 @@ pub fn validate_str(input: &str, ctx: &Context) -> Report {
     match document::read(input, &mut checker) {
         Ok(()) => checker.report(),
         Err(e) => {
-            let offset = byte_offset(input, e.line(), e.column());
-            let problem =
+            let offset = place::offset_of(input, e.line(), e.column());
+            let mut problem =
                 Problem::new(Code::BindVpcsMalformed, format!("not valid JSON at byte {offset}: {}", json_reason(&e)))
                     .at("")
                     .rule("R-BV-1");
+            problem.place = place::of_json_error(input, &e).map(Box::new);
             Report::failed(vec![problem])
         }
     }
@@ -263,6 +280,24 @@ impl<'a, 'c> Checker<'a, 'c> {
 }
 
 impl Report {
+    /// Each problem's place in `text`, the JSON it was read from: the value its pointer
+    /// names, the name of an unknown field, the entry that lacks a field.
+    fn place_in(&mut self, text: &str) {
+        let mut locator = Locator::new(text);
+        let unplaced: Vec<&mut Problem> =
+            self.errors.iter_mut().chain(&mut self.warnings).filter(|p| p.place.is_none()).collect();
+        let ranges: Vec<(usize, usize)> = unplaced
+            .iter()
+            .map(|p| {
+                let target = if p.code == Code::BindVpcsUnknownField { Target::Name } else { Target::Value };
+                locator.range(p.path.as_deref().unwrap_or(""), target)
+            })
+            .collect();
+        for (problem, place) in unplaced.into_iter().zip(place::places(text, &ranges)) {
+            problem.place = Some(Box::new(place));
+        }
+    }
+
     fn failed(errors: Vec<Problem>) -> Self {
         Report {
             ok: false,
@@ -508,13 +543,6 @@ fn json_reason(e: &serde_json::Error) -> String {
         text.truncate(i);
     }
     text
-}
-
-/// serde_json reports a 1-based line and a byte column; R-BV-1 wants a byte offset.
-fn byte_offset(input: &str, line: usize, column: usize) -> usize {
-    let line_start =
-        input.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).fold(0, usize::saturating_add);
-    line_start.saturating_add(column.saturating_sub(1)).min(input.len())
 }
 
 /// RFC 6901: `~` and `/` in a member name are escaped in a pointer.

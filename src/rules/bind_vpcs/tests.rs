@@ -37,6 +37,23 @@ fn r_bv_1_offset_counts_bytes_across_lines() {
     let r = validate_str(input, &ctx());
     let offset = input.find('x').unwrap();
     assert!(r.errors[0].message.contains(&format!("byte {offset}")), "{}", r.errors[0].message);
+    // Placed on the character where the JSON stops being JSON: line 3, column 3, and
+    // the UTF-16 offset (the "é" is two bytes but one unit).
+    let place = *r.errors[0].place.clone().unwrap();
+    assert_eq!((place.line, place.column, place.start, place.end), (3, 3, offset, offset + 1));
+    assert_eq!((place.utf16_start, place.utf16_end), (offset - 1, offset));
+}
+
+#[test]
+fn a_parsed_array_has_no_places_and_text_has_all() {
+    let text = r#"[{"vpcid": "vpc-1"}]"#;
+    let value: Value = serde_json::from_str(text).unwrap();
+    assert!(validate_value(&value, &ctx()).errors.iter().all(|p| p.place.is_none()));
+    assert!(validate_unplaced(text, &ctx()).errors.iter().all(|p| p.place.is_none()));
+    let placed = validate_str(text, &ctx());
+    assert!(!placed.errors.is_empty() && placed.errors.iter().all(|p| p.place.is_some()));
+    let unknown = placed.errors.iter().find(|p| p.code == Code::BindVpcsUnknownField).unwrap().place.clone().unwrap();
+    assert_eq!(&text[unknown.start..unknown.end], r#""vpcid""#);
 }
 
 #[test]
