@@ -29,6 +29,13 @@ pub struct Place {
     pub utf16_end: usize,
 }
 
+/// `line:column`, as compilers print a place after the file's name.
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
 /// The places of byte ranges of `text`, in one pass over it however many there are.
 /// An offset inside a character or past the end is taken as the next boundary.
 pub fn places(text: &str, ranges: &[(usize, usize)]) -> Vec<Place> {

@@ -15,8 +15,7 @@ pub fn run_plans(files: &[String], json: bool) -> Result<ExitCode, Fatal> {
             let text = read_text(f, MAX_DOCUMENT_BYTES, Code::Plan)?;
             plan::Plan::from_json(&text).map(|p| (f, p)).map_err(|e| {
                 // `file:line:column`, as compilers print it.
-                let place =
-                    e.problem().place.as_deref().map_or_else(String::new, |p| format!(":{}:{}", p.line, p.column));
+                let place = e.problem().place.as_deref().map_or_else(String::new, |place| format!(":{place}"));
                 Fatal(format!("{f}{place}: {e}"))
             })
         })

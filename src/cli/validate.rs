@@ -33,9 +33,7 @@ pub fn validate_bind_vpcs(ctx: Context, file: &str, json: bool) -> Result<ExitCo
 /// terminal can jump to it.
 fn print_report(report: &Report, file: &str) -> String {
     let file = if file == "-" { "<stdin>" } else { file };
-    let at = |p: &Problem| {
-        p.place.as_deref().map_or_else(|| file.to_string(), |pl| format!("{file}:{}:{}", pl.line, pl.column))
-    };
+    let at = |p: &Problem| p.place.as_deref().map_or_else(|| file.to_string(), |place| format!("{file}:{place}"));
     let mut out = String::new();
     if report.ok {
         let _ = writeln!(out, "valid: {} VPC(s) to bind", report.vpcs.len());

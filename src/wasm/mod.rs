@@ -72,8 +72,7 @@ pub(crate) fn from_js<T: serde::de::DeserializeOwned>(value: &JsValue, code: Cod
     // Only a caller's own text is placed: the text of an object is JSON.stringify's.
     let placed = value.is_string();
     serde_json::from_str::<serde_json::Value>(&text).and_then(T::deserialize).map_err(|e| {
-        let problem = Problem::json(code, &text, &e);
-        problem_to_js(&if placed { problem } else { Problem { place: None, ..problem } })
+        problem_to_js(&if placed { Problem::json(code, &text, &e) } else { Problem::new(code, e.to_string()) })
     })
 }
 

@@ -114,30 +114,36 @@ pub fn validate_bytes(input: &[u8], ctx: &Context) -> Report {
 /// assert_eq!((region.line, region.column), (1, 33));
 /// ```
 pub fn validate_str(input: &str, ctx: &Context) -> Report {
-    let mut report = validate_unplaced(input, ctx);
-    if report.errors.iter().chain(&report.warnings).any(|p| p.place.is_none()) && oversized(input.len()).is_none() {
-        report.place_in(input);
-    }
-    report
+    validate_text(input, ctx, true)
 }
 
 /// [`validate_str`] without places: for text written from a value already parsed (a
 /// JavaScript array), where a place would point into text nobody wrote.
 pub fn validate_unplaced(input: &str, ctx: &Context) -> Report {
+    validate_text(input, ctx, false)
+}
+
+fn validate_text(input: &str, ctx: &Context, placed: bool) -> Report {
     if let Some(report) = oversized(input.len()) {
         return report;
     }
     // A valid entry takes at least 80 bytes of text (its ids alone take 60).
     let mut checker = Checker::new(ctx, input.len() / 80);
     match document::read(input, &mut checker) {
-        Ok(()) => checker.report(),
+        Ok(()) => {
+            let mut report = checker.report();
+            if placed {
+                report.place_in(input);
+            }
+            report
+        }
         Err(e) => {
             let offset = place::offset_of(input, e.line(), e.column());
             let mut problem =
                 Problem::new(Code::BindVpcsMalformed, format!("not valid JSON at byte {offset}: {}", json_reason(&e)))
                     .at("")
                     .rule("R-BV-1");
-            problem.place = place::of_json_error(input, &e).map(Box::new);
+            problem.place = place::of_json_error(input, &e).filter(|_| placed).map(Box::new);
             Report::failed(vec![problem])
         }
     }
@@ -284,16 +290,15 @@ impl Report {
     /// names, the name of an unknown field, the entry that lacks a field.
     fn place_in(&mut self, text: &str) {
         let mut locator = Locator::new(text);
-        let unplaced: Vec<&mut Problem> =
-            self.errors.iter_mut().chain(&mut self.warnings).filter(|p| p.place.is_none()).collect();
-        let ranges: Vec<(usize, usize)> = unplaced
+        let problems: Vec<&mut Problem> = self.errors.iter_mut().chain(&mut self.warnings).collect();
+        let ranges: Vec<(usize, usize)> = problems
             .iter()
             .map(|p| {
                 let target = if p.code == Code::BindVpcsUnknownField { Target::Name } else { Target::Value };
                 locator.range(p.path.as_deref().unwrap_or(""), target)
             })
             .collect();
-        for (problem, place) in unplaced.into_iter().zip(place::places(text, &ranges)) {
+        for (problem, place) in problems.into_iter().zip(place::places(text, &ranges)) {
             problem.place = Some(Box::new(place));
         }
     }
