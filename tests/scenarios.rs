@@ -37,3 +37,28 @@ fn every_shared_scenario_matches() {
     }
     assert!(failures.is_empty(), "{} step(s) did not match:\n{}", failures.len(), failures.join("\n"));
 }
+
+#[test]
+fn a_run_that_keeps_states_shows_what_each_step_left_and_a_refused_step_changed_nothing() {
+    let json = std::fs::read_to_string(scenario_dir().join("02-joint-ownership.json")).unwrap();
+    let plan = plan::Plan::from_json(&json).unwrap();
+    let plain = plan.run();
+    let kept = plan.run_with(plan::RunOptions { states: true });
+    assert!(plain.steps.iter().all(|s| s.state.is_none()));
+    let mut before = kms_instance::State { directory: plan.directory.clone(), instance: plan.instance.clone() };
+    for (step, again) in kept.steps.iter().zip(&plain.steps) {
+        let state = step.state.as_deref().expect("a state for every step");
+        assert_eq!((step.ok, &step.errors, step.quota_used), (again.ok, &again.errors, again.quota_used));
+        assert_eq!(state.quota().used, step.quota_used, "step {}", step.index);
+        if !step.ok {
+            assert_eq!(state, &before, "refused step {} changed the state", step.index);
+        }
+        before = state.clone();
+    }
+    // The plan creates two keys and a share: the last state has them.
+    assert_eq!(
+        before.instance.keys.iter().map(|k| k.alias.as_str()).collect::<Vec<_>>(),
+        ["alias/platform", "alias/app"]
+    );
+    assert!(before.instance.share.is_some());
+}

@@ -5,7 +5,7 @@ import type * as glue from "#glue";
 import * as args from "./args.js";
 import { wasm } from "./bound.js";
 import { guard, guardAsync, KmsError, toError } from "./errors.js";
-import type { Bytes, DataKeyCacheLimits, DecryptOptions, EncryptOptions, JsKeyProvider, KeyringFile, Opened, XksKeyProviderOptions } from "./types.js";
+import type { Bytes, DataKeyCacheLimits, DecryptOptions, EncryptOptions, JsKeyProvider, KeyringFile, MessageSummary, Opened, XksKeyProviderOptions } from "./types.js";
 import { AES_GCM, gcmParams, TAG_LEN, view } from "./gcm.js";
 import { hostCipher, NODE_CHUNK, nodeGcm, type NodeCrypto, type NodeGcm } from "./hostcipher.js";
 import { post } from "./xks.js";
@@ -330,6 +330,22 @@ async function openOnWebCrypto(subtle: SubtleCrypto, session: glue.OpenSession, 
   }
 }
 
+/** What of a message crosses into wasm to read its header: the first bytes, the length, the tag's TLV; the body stays where it is. */
+function headOf(data: Uint8Array): [Uint8Array, number, Uint8Array] {
+  const head = data.subarray(0, Math.min(data.length, wasm().openWindow()));
+  return [head, data.length, data.subarray(Math.max(0, data.length - TAG_LEN - 2))];
+}
+
+/**
+ * What a message's header says (algorithm, the master keys by ARN, the context, the
+ * body's length), without opening it: no key provider is asked. Throws
+ * `InvalidCiphertext` for bytes that are not a message.
+ */
+export function inspectMessage(message: Uint8Array): MessageSummary {
+  const [head, length, tail] = headOf(args.view("message", message));
+  return guard(() => wasm().inspectMessage(head, length, tail));
+}
+
 /**
  * Opens a message (a `Uint8Array` or `Buffer`) with whichever of its data keys the
  * providers hold. Its header and tag are read when called; a large body is read where
@@ -347,10 +363,8 @@ export async function decrypt(providers: readonly KeyProvider[], message: Uint8A
       const opened = await guardAsync(() => ring.decrypt(data, opts));
       return { ...opened, plaintext: view(opened.plaintext) };
     }
-    // Only the head and the tag cross into wasm: the body stays where it is.
-    const head = data.subarray(0, Math.min(data.length, wasm().openWindow()));
-    const tail = data.subarray(Math.max(0, data.length - TAG_LEN - 2));
-    const session: glue.OpenSession = await guardAsync(() => ring.beginOpen(head, data.length, tail, opts));
+    const [head, length, tail] = headOf(data);
+    const session: glue.OpenSession = await guardAsync(() => ring.beginOpen(head, length, tail, opts));
     try {
       const plaintext = host.kind === "node" ? openOnNode(host.crypto, session, data) : await openOnWebCrypto(host.subtle, session, data);
       return { plaintext, ...session.info() };

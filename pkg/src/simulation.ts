@@ -3,7 +3,7 @@ import type * as glue from "#glue";
 import * as args from "./args.js";
 import { wasm } from "./bound.js";
 import { guard } from "./errors.js";
-import type { ApplyEnv, Decision, Outcome, Plan, PlanResult, QuotaUsage, Request, State } from "./types.js";
+import type { ApplyEnv, Decision, Outcome, Plan, PlanResult, QuotaUsage, Request, RunOptions, State } from "./types.js";
 
 /** A directory and one KMS instance. `apply` is all or nothing. */
 export class Instance {
@@ -44,8 +44,12 @@ export class Instance {
   }
 }
 
-/** Runs a change plan: each step with `matched`, and `matched` for the whole plan. */
-export function runPlan(plan: Plan | string): PlanResult {
-  return guard(() => wasm().runPlan(plan));
+/**
+ * Runs a change plan: each step with `matched`, and `matched` for the whole plan;
+ * with `{ states: true }`, each step's resulting state too.
+ */
+export function runPlan(plan: Plan | string, options?: RunOptions): PlanResult {
+  const given = args.options<RunOptions>("options", options);
+  return guard(() => wasm().runPlan(plan, given));
 }
 

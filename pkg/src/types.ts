@@ -9,8 +9,8 @@ export type {
   Account, Action, DataKeyCacheLimits, Algorithm, Association, AssociationStatus, AuditRecord, BindVpcEntry, BoundVpc, Code, Decision, Directory,
   Expect, InstanceRecord, JsKeyProvider, Key, KeyDescription, KeyringEntry, KeyringFile, Level, NameCheck, NameKind, NoParams,
   Origin, OrgShare, Outcome, Permission, Place, Plan, PlanResult, PlanStep, Principal, Problem, Protection, QuotaChange,
-  QuotaUsage, Request, Secret, Share, ShareMode, Spec, State, Status, StepResult, VSwitchFacts, XksKeyProviderOptions,
-  Context as BindVpcsContext, Report as BindVpcsReport,
+  QuotaUsage, Request, RunOptions, Secret, Share, ShareMode, Spec, State, Status, StepResult, VSwitchFacts, XksKeyProviderOptions,
+  Context as BindVpcsContext, Report as BindVpcsReport, Summary as MessageSummary, DataKeySummary,
 } from "./generated/types.js";
 
 /** When, and as which request id, a request is applied; `now` may also be a `Date`. */

@@ -1,11 +1,11 @@
 // A consumer's code, type-checked with `tsc --strict --noEmit` against the built
 // package (resolved through its `exports`, as an npm user's would be).
 import {
-  decrypt, encrypt, Instance, isKmsError, KmsError, runPlan, SoftwareKeyProvider, validateBindVpcs, validateId,
+  decrypt, encrypt, inspectMessage, Instance, isKmsError, KmsError, runPlan, SoftwareKeyProvider, validateBindVpcs, validateId,
   validateName, WebCryptoKeyProvider, XksKeyProvider,
 } from "kms-instance";
 import type {
-  BindVpcsReport, Code, Decision, State, JsKeyProvider, NameCheck, Opened, Outcome, Plan, PlanResult, Problem, Request,
+  BindVpcsReport, Code, Decision, State, JsKeyProvider, MessageSummary, NameCheck, Opened, Outcome, Plan, PlanResult, Problem, Request,
 } from "kms-instance";
 
 const report: BindVpcsReport = validateBindVpcs(
@@ -40,6 +40,8 @@ console.log(decision.allowed, decision.denied?.rule, instance.quota().purchased,
 declare const plan: Plan;
 const result: PlanResult = runPlan(plan);
 console.log(result.matched, result.steps.map((s) => s.errors.join(",")));
+const states: (State | undefined)[] = runPlan(plan, { states: true }).steps.map((s) => s.state);
+console.log(states.length);
 
 async function seal(): Promise<Opened> {
   const software = new SoftwareKeyProvider({ keys: [{ arn: "acs:kms:cn-hangzhou:1:key/a", material: "AA==" }] });
@@ -53,6 +55,8 @@ async function seal(): Promise<Opened> {
   await encrypt([hsm, software], new Uint8Array(8));
   // @ts-expect-error: the secret is required
   new XksKeyProvider({ endpoint: "https://x", uriPrefix: "", accessKeyId: "a", principal: "p", keys: [] });
+  const header: MessageSummary = inspectMessage(message);
+  console.log(header.algorithm, header.dataKeys.map((k) => k.keyArn), header.context.app, header.bodyBytes);
   return decrypt([webcrypto], message, { requireContext: { app: "x" } });
 }
 void seal().catch((e: unknown) => e instanceof KmsError && console.log(e.code));

@@ -99,6 +99,23 @@ test("the WebCrypto provider's keys are non-extractable", async () => {
   await assert.rejects(kms.WebCryptoKeyProvider.importRaw([{ arn: ARN_A, material: new Uint8Array(16) }]), (e) => e.code === "InvalidParameter.Keyring");
 });
 
+test("a message's header is read without a key: algorithm, data keys by ARN, context, body length", async () => {
+  const provider = new kms.SoftwareKeyProvider(keyring);
+  for (const size of [0, 100_000]) {
+    const message = await kms.encrypt([provider], payload(size), { context: { app: "pkg" }, algorithm: "AES_GCM_128" });
+    const { dataKeys, ...rest } = kms.inspectMessage(message);
+    assert.deepEqual(rest, { algorithm: "AES_GCM_128", context: { app: "pkg" }, bodyBytes: size });
+    // Each of the keyring's master keys holds the data key, in the header's order.
+    assert.deepEqual(dataKeys.map((k) => k.keyArn), [ARN_A, ARN_B]);
+    assert.ok(dataKeys.every((k) => k.blobBytes > 32), JSON.stringify(dataKeys));
+  }
+  const message = await kms.encrypt([provider], payload(10));
+  for (const bad of [message.subarray(0, message.length - 1), new Uint8Array(0), Uint8Array.of(0x30, 0x00)]) {
+    assert.throws(() => kms.inspectMessage(bad), (e) => kms.isKmsError(e) && e.code === "InvalidCiphertext");
+  }
+  assert.throws(() => kms.inspectMessage("a message"), TypeError);
+});
+
 test("several providers: the first key generates, any opens", async () => {
   const webcrypto = await kms.WebCryptoKeyProvider.generate([ARN_B]);
   const software = new kms.SoftwareKeyProvider({ keys: [keyring.keys[0]] });

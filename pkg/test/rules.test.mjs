@@ -24,6 +24,21 @@ test("every shared scenario gives the native CLI's result, step for step", () =>
   });
 });
 
+test("asked for states, a plan gives each step's state: the same results, and a refused step leaves the state as it was", () => {
+  const plan = readJson(scenarioFiles()[0]);
+  const plain = kms.runPlan(plan);
+  const kept = kms.runPlan(plan, { states: true });
+  assert.deepEqual(kept.steps.map(({ state, ...rest }) => rest), plain.steps);
+  kept.steps.forEach((step, i) => {
+    const instance = kms.Instance.fromJSON(step.state);
+    assert.equal(instance.quota().used, step.quotaUsed, `step ${step.index}`);
+    instance.free();
+    if (!step.ok) assert.deepEqual(step.state, kept.steps[i - 1].state, `refused step ${step.index}`);
+  });
+  assert.throws(() => kms.runPlan(plan, { state: true }), (e) => kms.isKmsError(e) && e.code === "InvalidParameter.Request");
+  assert.throws(() => kms.runPlan(plan, "states"), TypeError);
+});
+
 test("a plan that does not match says what differed", () => {
   const plan = readJson(scenarioFiles()[0]);
   plan.steps[0].expect = { error: "Conflict.NameExists" };

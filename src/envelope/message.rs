@@ -259,6 +259,51 @@ impl Head {
     }
 }
 
+/// What a message's header says, read without opening it (no key is asked): for a
+/// console that shows a message before anyone decrypts it.
+#[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), derive(tsify::Tsify))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    /// The body's content algorithm.
+    pub algorithm: Algorithm,
+    /// The master keys the data key is encrypted under, in the header's order.
+    pub data_keys: Vec<DataKeySummary>,
+    /// The encryption context, which the header binds but does not hide.
+    #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), tsify(type = "Record<string, string>"))]
+    pub context: EncryptionContext,
+    /// The length of the body's ciphertext: the plaintext's.
+    pub body_bytes: usize,
+}
+
+/// One encrypted data key of a [`Summary`].
+#[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), derive(tsify::Tsify))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataKeySummary {
+    /// The master key's ARN.
+    pub key_arn: String,
+    /// The length of its CiphertextBlob.
+    pub blob_bytes: usize,
+}
+
+impl Head {
+    /// What the header says; the blobs stay where they are.
+    pub fn summary(&self) -> Summary {
+        let h = &self.header;
+        Summary {
+            algorithm: h.algorithm,
+            data_keys: h
+                .encrypted_data_keys
+                .iter()
+                .map(|k| DataKeySummary { key_arn: k.key_arn.clone(), blob_bytes: k.blob.len() })
+                .collect(),
+            context: h.context.clone(),
+            body_bytes: self.ciphertext.len(),
+        }
+    }
+}
+
 fn invalid(why: &str) -> Problem {
     Problem::new(Code::InvalidCiphertext, format!("not a valid message: {why}")).rule("R-ENV-4")
 }
@@ -404,6 +449,10 @@ mod tests {
             let head = Head::from_der(window, n, tail).unwrap();
             assert_eq!((&head.header, head.iv, head.tag), (&message.header, message.iv, message.tag), "{len} bytes");
             assert_eq!(&der[head.ciphertext.clone()], &ciphertext[..], "{len} bytes");
+            let keys = vec![DataKeySummary { key_arn: "acs:kms:r:1:key/k".into(), blob_bytes: 70 }];
+            let context = header.context.clone();
+            let summary = Summary { algorithm: Algorithm::AesGcm256, data_keys: keys, context, body_bytes: len };
+            assert_eq!(head.summary(), summary);
             // A length that does not add up, a tail that is not a tag, a cut window.
             assert!(Head::from_der(window, n + 1, tail).is_err());
             assert!(Head::from_der(window, n - 1, tail).is_err());

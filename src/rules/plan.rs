@@ -152,6 +152,19 @@ pub struct StepResult {
     pub differences: Vec<String>,
     /// The step's audit line.
     pub audit: String,
+    /// The state after the step, when the run was asked for it ([`RunOptions::states`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<Box<State>>,
+}
+
+/// What a run keeps besides each step's result.
+#[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), derive(tsify::Tsify))]
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RunOptions {
+    /// Each step's resulting state, in `state` (for a console that shows what a step changed).
+    #[serde(default)]
+    pub states: bool,
 }
 
 /// What a plan did: every step, and whether all matched.
@@ -227,6 +240,11 @@ impl Plan {
     /// calendar; one built by hand that does not gets `Rejected.LimitExceeded` for each
     /// step past the end, which is not applied.
     pub fn run(&self) -> PlanResult {
+        self.run_with(RunOptions::default())
+    }
+
+    /// Runs every step as [`Plan::run`] does, keeping what `options` asks for.
+    pub fn run_with(&self, options: RunOptions) -> PlanResult {
         let mut world = State { directory: self.directory.clone(), instance: self.instance.clone() };
         let start = self.now.unwrap_or(DEFAULT_START);
         let steps: Vec<StepResult> = self
@@ -270,6 +288,7 @@ impl Plan {
                     matched: true,
                     differences: Vec::new(),
                     audit: audit.to_string(),
+                    state: options.states.then(|| Box::new(world.clone())),
                 };
                 result.differences = differences(&step.expect, &result);
                 result.matched = result.differences.is_empty();

@@ -332,6 +332,14 @@ pub fn open_window() -> usize {
     envelope::message::HEAD_WINDOW
 }
 
+/// What a message's header says (algorithm, data keys by ARN, context), from its
+/// first bytes, length and last 18 bytes as `beginOpen` takes them; no key is asked.
+#[wasm_bindgen(js_name = inspectMessage, unchecked_return_type = "Summary")]
+pub fn inspect_message(head: &[u8], length: usize, tail: &[u8]) -> Result<JsValue, JsValue> {
+    let head = envelope::message::Head::from_der(head, length, tail).map_err(|p| problem_to_js(&p))?;
+    to_js(&head.summary())
+}
+
 /// One message's data key and IV, its providers not asked yet. `wrap` takes it (free it
 /// only if it is never wrapped: the data key is wiped).
 #[wasm_bindgen]

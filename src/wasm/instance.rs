@@ -2,7 +2,7 @@
 
 use super::{from_js, optional, problem_to_js, problems_to_js, to_js};
 use crate::code::{Code, Problem};
-use crate::rules::plan::Plan;
+use crate::rules::plan::{Plan, RunOptions};
 use crate::{Env, Request, State};
 use serde::Deserialize;
 use time::format_description::well_known::Rfc3339;
@@ -127,11 +127,15 @@ impl WasmInstance {
 
 /// Runs a change plan; throws `InvalidParameter.Plan` for a malformed one.
 #[wasm_bindgen(js_name = runPlan, unchecked_return_type = "PlanResult")]
-pub fn run_plan(#[wasm_bindgen(unchecked_param_type = "Plan | string")] plan: JsValue) -> Result<JsValue, JsValue> {
+pub fn run_plan(
+    #[wasm_bindgen(unchecked_param_type = "Plan | string")] plan: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "RunOptions | undefined")] options: JsValue,
+) -> Result<JsValue, JsValue> {
+    let options: RunOptions = optional(&options, Code::Request)?;
     let text = plan.as_string();
     let plan = Plan::from_value(from_js(&plan, Code::Plan)?)
         .map_err(|e| problem_to_js(&placed(e.problem(), text.as_deref())))?;
-    to_js(&plan.run())
+    to_js(&plan.run_with(options))
 }
 
 /// A problem of the caller's JSON text placed in it. (The text is read through
