@@ -1,42 +1,124 @@
 // The console page: every check is the package's (the same Rust rules the server
-// runs); this file only reads the form and shows the answers.
-import { decrypt, encrypt, isKmsError, runPlan, validateBindVpcs, validateId, validateName, WebCryptoKeyProvider } from "../pkg/dist/index.js";
-
-const $ = (id) => document.getElementById(id);
-
-function setStatus(node, ok, text) {
-  node.textContent = text;
-  node.className = `status ${ok ? "ok" : "bad"}`;
-}
-
-function problemItem(p) {
-  const li = document.createElement("li");
-  li.dataset.code = p.code;
-  li.dataset.path = p.path ?? "";
-  li.innerHTML = `<code></code> <strong></strong> — <span></span>`;
-  li.querySelector("code").textContent = p.path || "(document)";
-  li.querySelector("strong").textContent = p.code;
-  li.querySelector("span").textContent = p.message;
-  return li;
-}
+// runs); these modules read the forms and draw the answers.
+import { validateBindVpcs, validateId, validateName } from "../pkg/dist/index.js";
+import { $, el, failure, setStatus } from "./dom.js";
+import { ProblemEditor } from "./editor.js";
+import { Envelope } from "./envelope.js";
+import { Plans } from "./plans.js";
+import { showShare } from "./share.js";
 
 // ---- BindVpcs ---------------------------------------------------------------
 const example = [
   { VpcId: "vpc-bp1go9qvmj78j4f4c0001", VSwitchId: "vsw-bp16c5pvvcf0fp5b90001", RegionId: "cn-hangzhou", VpcOwnerId: 1192853035110000 },
   { VpcId: "vpc-bp1go9qvmj78j4f4c0001", VswitchId: "vsw-bp16c5pvvcf0fp5b90002", RegionId: "cn-shanghai", VpcOwnerId: 1207089758810000 },
 ];
-$("bv-input").value = JSON.stringify(example, null, 1);
+$("bv-input").value = JSON.stringify(example, null, 2);
+const editor = new ProblemEditor({ input: $("bv-input"), mirror: $("bv-backdrop"), tip: $("bv-tip"), caret: $("bv-caret") });
+let current = []; // the VPCs bound now, when a state was loaded
+
+function bindVpcsContext() {
+  const number = (id) => ($(id).value === "" ? undefined : Number($(id).value));
+  const purchased = number("bv-purchased");
+  return {
+    region: $("bv-region").value || undefined,
+    owner: $("bv-owner").value || undefined,
+    primaryVpc: $("bv-primary").value || undefined,
+    current,
+    quota: purchased === undefined ? undefined : { purchased, principals: number("bv-principals") ?? 0 },
+  };
+}
+
+function problemItem(p) {
+  const where = p.place ? `line ${p.place.line}, column ${p.place.column}` : "the document";
+  const label = [el("span", { className: "where", text: where }), " ", el("strong", { text: p.code }), p.rule ? ` (${p.rule})` : "", " — ", p.message];
+  const item = el("li", { className: p.level, "data-code": p.code, "data-path": p.path ?? "" });
+  if (!p.place) return item.append(...label), item;
+  const button = el("button", { type: "button", className: "jump", "aria-label": `${p.code} at ${where}: ${p.message}. Select it in the editor.` }, ...label);
+  button.addEventListener("click", () => editor.select(p));
+  item.append(button);
+  return item;
+}
+
+function list(id, items) {
+  $(id).replaceChildren(...(items.length ? items.map((v) => el("li", { text: v })) : [el("li", { className: "muted", text: "none" })]));
+}
+
+/** Purchased, used by principals, used by VPCs now and after the change in the editor. */
+function gauge(report, context) {
+  const bar = $("bv-gauge-bar");
+  const q = report.quota;
+  if (!q) {
+    bar.replaceChildren();
+    bar.setAttribute("aria-label", "no quota drawn");
+    $("bv-gauge-caption").textContent = context.quota
+      ? "The quota is drawn once every entry is valid."
+      : "Give the purchased quota to see what the change uses of it.";
+    return;
+  }
+  const principals = context.quota.principals;
+  const [vpcsNow, vpcsAfter] = [q.before - principals, q.after - principals];
+  const scale = Math.max(1, q.purchased, q.after, q.before);
+  const pct = (n) => `${(n / scale) * 100}%`;
+  const over = q.after - q.purchased;
+  const part = (className, from, to, title) => Object.assign(el("span", { className, title }), { style: `left:${pct(from)};width:${pct(to - from)}` });
+  bar.replaceChildren(
+    part("used principals", 0, principals, `${principals} used by principals`),
+    part("used vpcs", principals, Math.min(q.after, q.purchased), `${vpcsAfter} used by VPCs`),
+    ...(over > 0 ? [part("used over", q.purchased, q.after, `${over} over the quota`)] : []),
+    Object.assign(el("span", { className: "mark purchased", title: `${q.purchased} purchased` }), { style: `left:${pct(q.purchased)}` }),
+    Object.assign(el("span", { className: "mark now", title: `${q.before} in use now` }), { style: `left:${pct(q.before)}` }),
+  );
+  const verdict = over > 0 ? `over the quota by ${over}` : `${q.purchased - q.after} left`;
+  const text = `${q.after} of ${q.purchased} purchased after this change (${principals} used by principals, ${vpcsAfter} by VPCs; ${q.before} in use now, ${vpcsNow} of them VPCs): ${verdict}`;
+  bar.setAttribute("aria-label", text);
+  bar.classList.toggle("over", over > 0);
+  $("bv-gauge-caption").textContent = text;
+}
 
 function checkBindVpcs() {
-  const context = { region: $("bv-region").value || undefined, owner: $("bv-owner").value || undefined, primaryVpc: $("bv-primary").value || undefined };
-  const report = validateBindVpcs($("bv-input").value, context);
-  const list = $("bv-problems");
-  list.replaceChildren(...report.errors.map(problemItem), ...report.warnings.map(problemItem));
+  const context = bindVpcsContext();
+  let report;
+  try {
+    report = validateBindVpcs($("bv-input").value, context);
+  } catch (e) {
+    setStatus($("bv-status"), false, `The instance's facts: ${failure(e)}`);
+    return;
+  }
+  const problems = [...report.errors.map((p) => ({ ...p, level: "error" })), ...report.warnings.map((p) => ({ ...p, level: "warning" }))];
+  editor.mark(problems);
+  $("bv-input").setAttribute("aria-invalid", String(!report.ok));
+  $("bv-problems").replaceChildren(...problems.map(problemItem));
+  const omitted = report.omitted ? `, ${report.omitted} more not listed` : "";
   setStatus($("bv-status"), report.ok, report.ok
     ? `valid: ${report.vpcs.length} VPC(s) to bind${report.warnings.length ? `, ${report.warnings.length} to review` : ""}`
-    : `${report.errors.length} problem(s)`);
+    : `${report.errors.length} problem(s)${omitted}`);
+  $("bv-diff").hidden = !report.ok;
+  list("bv-added", report.added);
+  list("bv-removed", report.removed);
+  list("bv-kept", report.kept);
+  gauge(report, context);
 }
-for (const id of ["bv-input", "bv-region", "bv-owner", "bv-primary"]) $(id).addEventListener("input", checkBindVpcs);
+for (const id of ["bv-input", "bv-region", "bv-owner", "bv-primary", "bv-purchased", "bv-principals"]) $(id).addEventListener("input", checkBindVpcs);
+
+/** Checks the editor against a plan step's state: its region, owner, VPCs and quota. */
+function useState({ state, label, quotaUsed }) {
+  const { instance } = state;
+  current = instance.boundVpcs ?? [];
+  $("bv-region").value = instance.regionId;
+  $("bv-owner").value = instance.ownerId;
+  $("bv-primary").value = instance.vpcId ?? "";
+  $("bv-purchased").value = String(instance.spec.accessManagementQuota);
+  // R-Q-1: what is in use is the bound VPCs and the associated accounts; the plan step says how much.
+  $("bv-principals").value = String(Math.max(0, quotaUsed - current.length));
+  $("bv-current").textContent = current.length ? current.map((v) => v.VpcId).join(", ") : "none";
+  $("bv-source").textContent = `(the plan's state ${label})`;
+  checkBindVpcs();
+  $("bv-input").focus();
+}
+
+// ---- plans and the share ----------------------------------------------------
+const plans = new Plans((state, label) => showShare(state, label));
+$("plan-use").addEventListener("click", () => useState(plans.chosen));
 
 // ---- names ------------------------------------------------------------------
 function checkName() {
@@ -47,48 +129,9 @@ function checkName() {
 $("name-kind").addEventListener("change", checkName);
 $("name-value").addEventListener("input", checkName);
 
-// ---- plans ------------------------------------------------------------------
-$("plan-run").addEventListener("click", () => {
-  const body = $("plan-steps").querySelector("tbody");
-  body.replaceChildren();
-  try {
-    const result = runPlan($("plan-input").value);
-    for (const s of result.steps) {
-      const tr = document.createElement("tr");
-      tr.className = s.matched ? "" : "differs";
-      const outcome = s.errors[0] ?? "ok";
-      for (const text of [s.index, s.caller, s.action, outcome, `${s.quotaUsed}/${s.quotaPurchased}`, s.matched ? "matched" : s.differences.join("; ")]) {
-        const td = document.createElement("td");
-        td.textContent = String(text);
-        tr.appendChild(td);
-      }
-      body.appendChild(tr);
-    }
-    const matched = result.steps.filter((s) => s.matched).length;
-    setStatus($("plan-status"), result.matched, `${result.name}: ${matched} of ${result.steps.length} steps matched`);
-  } catch (e) {
-    setStatus($("plan-status"), false, isKmsError(e) ? e.message : String(e));
-  }
-});
-
-// ---- envelope ---------------------------------------------------------------
-const ARN = "acs:kms:cn-hangzhou:1207089758810000:key/key-console";
-const keys = WebCryptoKeyProvider.generate([ARN]);
-$("seal-run").addEventListener("click", async () => {
-  try {
-    const provider = await keys;
-    const plaintext = new TextEncoder().encode($("seal-input").value);
-    const sealed = await encrypt([provider], plaintext, { context: { page: "console" } });
-    const opened = await decrypt([provider], sealed, { requireContext: { page: "console" } });
-    const text = new TextDecoder().decode(opened.plaintext);
-    $("seal-output").textContent = `${sealed.length} bytes: ${btoa(String.fromCharCode(...sealed.slice(0, 96)))}…`;
-    setStatus($("seal-status"), text === $("seal-input").value, `sealed and opened with ${opened.keyArn}: "${text}"`);
-  } catch (e) {
-    setStatus($("seal-status"), false, isKmsError(e) ? e.message : String(e));
-  }
-});
-
+new Envelope();
 checkBindVpcs();
 checkName();
+await plans.loadExamples();
 $("module-status").textContent = "rules loaded (WebAssembly).";
 document.body.dataset.ready = "true";

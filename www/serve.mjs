@@ -1,17 +1,19 @@
-// Serves the console page and the built package it loads, on localhost only.
+// Serves the console page, the built package it loads and the example change plans,
+// on localhost only.
 //   node www/serve.mjs [port]      then open http://127.0.0.1:<port>/www/
 //
-// Only what the page needs is served: www/ and pkg/dist/. Nothing else of
-// the repository (.git, sources, keyrings a developer left about) is reachable: a path
-// is decoded, resolved, its symlinks followed, and only then matched against those
-// folders by whole path segments. A malformed URL is a 400, not a crash.
-import { createReadStream, realpathSync, statSync } from "node:fs";
+// Only what the page needs is served: www/, pkg/dist/ and, under /scenarios/, the
+// shared example plans ($KMS_SCENARIOS, or ../shared/scenarios beside the repository;
+// /scenarios/ lists them). Nothing else of the repository (.git, sources, keyrings a
+// developer left about) is reachable: a path is decoded, resolved, its symlinks
+// followed, and only then matched against those folders by whole path segments. A
+// malformed URL is a 400, not a crash.
+import { createReadStream, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { createServer } from "node:http";
 import { extname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const repoRoot = resolve(fileURLToPath(new URL("..", import.meta.url)));
-const SERVED = ["www", "pkg/dist"];
 const types = {
   ".html": "text/html; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",
@@ -24,8 +26,28 @@ const types = {
 /** Whether `file` is `dir` or inside it (by path segments: `www-old` is not in `www`). */
 const within = (file, dir) => file === dir || file.startsWith(dir + sep);
 
-/** The file a request names, or the status that refuses it. */
-function locate(root, url) {
+const realOr = (dir) => {
+  try {
+    return realpathSync(dir);
+  } catch {
+    return dir;
+  }
+};
+
+/** The example plans of a folder: each `.json` file in it, by file and by the plan's name. */
+function plansIn(dir) {
+  const files = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile() && e.name.endsWith(".json")).map((e) => e.name).sort();
+  return files.map((file) => {
+    try {
+      return { file, name: String(JSON.parse(readFileSync(join(dir, file), "utf8")).name ?? file) };
+    } catch {
+      return { file, name: file };
+    }
+  });
+}
+
+/** What a request names: a file, a listing of example plans, or the status that refuses it. */
+function locate(mounts, url) {
   let path;
   try {
     path = decodeURIComponent(new URL(url, "http://localhost").pathname);
@@ -33,27 +55,37 @@ function locate(root, url) {
     return { status: 400 };
   }
   if (path.includes("\0")) return { status: 400 };
-  const dirs = SERVED.map((d) => resolve(root, d));
-  let file = resolve(root, `.${path}`);
-  if (!dirs.some((d) => within(file, d))) return { status: 404 };
+  const mount = mounts.find((m) => path === m.prefix || path.startsWith(`${m.prefix}/`));
+  if (!mount) return { status: 404 };
+  let file = resolve(mount.dir, `.${path.slice(mount.prefix.length)}`);
+  if (!within(file, mount.dir)) return { status: 404 };
   try {
     file = realpathSync(file);
-    if (statSync(file).isDirectory()) file = realpathSync(join(file, "index.html"));
+    // A symlink inside a served folder must not lead out of it.
+    if (!within(file, realOr(mount.dir))) return { status: 404 };
+    if (!statSync(file).isDirectory()) return { file };
+    if (mount.lists) return file === realOr(mount.dir) ? { plans: plansIn(file) } : { status: 404 };
+    file = realpathSync(join(file, "index.html"));
+    return within(file, realOr(mount.dir)) ? { file } : { status: 404 };
   } catch {
     return { status: 404 };
   }
-  // A symlink inside a served folder must not lead out of them.
-  const real = dirs.map((d) => { try { return realpathSync(d); } catch { return d; } });
-  return real.some((d) => within(file, d)) ? { file } : { status: 404 };
 }
 
-export function serve(port = 0, root = repoRoot) {
+export function serve(port = 0, root = repoRoot, scenarios = process.env.KMS_SCENARIOS ?? resolve(root, "../shared/scenarios")) {
+  const mounts = [
+    { prefix: "/www", dir: resolve(root, "www") },
+    { prefix: "/pkg/dist", dir: resolve(root, "pkg/dist") },
+    { prefix: "/scenarios", dir: resolve(scenarios), lists: true },
+  ];
   const server = createServer((req, res) => {
     if (req.method !== "GET" && req.method !== "HEAD") return void res.writeHead(405, { allow: "GET, HEAD" }).end();
-    const { file, status } = locate(root, req.url ?? "/");
-    if (!file) return void res.writeHead(status).end();
-    res.writeHead(200, { "content-type": types[extname(file)] ?? "application/octet-stream", "x-content-type-options": "nosniff" });
+    const { file, plans, status } = locate(mounts, req.url ?? "/");
+    if (status) return void res.writeHead(status).end();
+    const headers = { "content-type": plans ? types[".json"] : types[extname(file)] ?? "application/octet-stream", "x-content-type-options": "nosniff" };
+    res.writeHead(200, headers);
     if (req.method === "HEAD") return void res.end();
+    if (plans) return void res.end(JSON.stringify(plans));
     createReadStream(file).on("error", () => res.destroy()).pipe(res);
   });
   return new Promise((ok) => server.listen(port, "127.0.0.1", () => ok(server)));

@@ -20,6 +20,14 @@ for (const [path, text] of [
 mkdirSync(join(top, "repo-sibling"));
 writeFileSync(join(top, "repo-sibling/secret.txt"), "secret");
 symlinkSync(join(root, ".git"), join(root, "www/git"));
+// The example plans, beside the repository as ../shared/scenarios is.
+const plans = join(top, "shared/scenarios");
+mkdirSync(join(plans, "sub"), { recursive: true });
+writeFileSync(join(plans, "02-b.json"), "{not json");
+writeFileSync(join(plans, "01-a.json"), JSON.stringify({ name: "plan a", steps: [] }));
+writeFileSync(join(plans, "notes.txt"), "notes");
+writeFileSync(join(plans, "sub/c.json"), "{}");
+symlinkSync(join(top, "repo-sibling/secret.txt"), join(plans, "leak.json"));
 
 let server, port;
 before(async () => {
@@ -55,6 +63,18 @@ test("nothing else is: .git, sources, siblings, symlinks out, traversal", async 
     const { status, body } = await get(path);
     assert.equal(status, 404, path);
     assert.ok(!body.includes("secret") && !body.includes("[core]"), path);
+  }
+});
+
+test("the example plans are listed by name and served, and nothing past them", async () => {
+  const listing = await get("/scenarios/");
+  assert.equal(listing.status, 200);
+  assert.deepEqual(JSON.parse(listing.body), [{ file: "01-a.json", name: "plan a" }, { file: "02-b.json", name: "02-b.json" }]);
+  assert.deepEqual(await get("/scenarios/01-a.json"), { status: 200, body: JSON.stringify({ name: "plan a", steps: [] }) });
+  for (const path of ["/scenarios/leak.json", "/scenarios/sub/", "/scenarios/..%2frepo/README.md", "/scenarios/%2e%2e/repo-sibling/secret.txt", "/scenarios-old/01-a.json"]) {
+    const { status, body } = await get(path);
+    assert.equal(status, 404, path);
+    assert.ok(!body.includes("secret"), path);
   }
 });
 

@@ -1,0 +1,21 @@
+// The few DOM helpers the page's modules share.
+
+export const $ = (id) => document.getElementById(id);
+
+/** An element with its text, class and attributes. */
+export function el(tag, { text, className, ...attributes } = {}, ...children) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  if (className) node.className = className;
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  node.append(...children);
+  return node;
+}
+
+export function setStatus(node, ok, text) {
+  node.textContent = text;
+  node.className = `status ${ok ? "ok" : "bad"}`;
+}
+
+/** A thrown error as a person reads it (a `KmsError`'s message starts with its code). */
+export const failure = (e) => String(e?.message ?? e);
