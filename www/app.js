@@ -32,10 +32,13 @@ function problemItem(p) {
   const where = p.place ? `line ${p.place.line}, column ${p.place.column}` : "the document";
   const label = [el("span", { className: "where", text: where }), " ", el("strong", { text: p.code }), p.rule ? ` (${p.rule})` : "", " — ", p.message];
   const item = el("li", { className: p.level, "data-code": p.code, "data-path": p.path ?? "" });
-  if (!p.place) return item.append(...label), item;
-  const button = el("button", { type: "button", className: "jump", "aria-label": `${p.code} at ${where}: ${p.message}. Select it in the editor.` }, ...label);
-  button.addEventListener("click", () => editor.select(p));
-  item.append(button);
+  if (!p.place) {
+    item.append(...label);
+  } else {
+    const button = el("button", { type: "button", className: "jump", "aria-label": `${p.code} at ${where}: ${p.message}. Select it in the editor.` }, ...label);
+    button.addEventListener("click", () => editor.select(p));
+    item.append(button);
+  }
   return item;
 }
 

@@ -50,6 +50,7 @@ export class Envelope {
   async seal(file) {
     try {
       const context = contextOf($("seal-context").value);
+      $("seal-preview").hidden = true;
       const sealed = await encrypt([await this.#keys], new Uint8Array(await file.arrayBuffer()), { context });
       this.#header(`${file.name}${SUFFIX}`, sealed);
       this.#offer(`${file.name}${SUFFIX}`, sealed, "the sealed message");
