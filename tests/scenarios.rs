@@ -62,3 +62,28 @@ fn a_run_that_keeps_states_shows_what_each_step_left_and_a_refused_step_changed_
     );
     assert!(before.instance.share.is_some());
 }
+
+#[test]
+fn a_form_checked_against_an_instances_context_gets_what_the_instance_answers() {
+    use kms_instance::bind_vpcs::{self, Context};
+    let json = std::fs::read_to_string(scenario_dir().join("01-quota-example.json")).unwrap();
+    let plan = plan::Plan::from_json(&json).unwrap();
+    let run = plan.run_with(plan::RunOptions { states: true });
+    let raw: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let mut before = kms_instance::State { directory: plan.directory.clone(), instance: plan.instance.clone() };
+    let mut checked = 0;
+    for (i, step) in run.steps.iter().enumerate() {
+        if step.action == "UpdateKmsInstanceBindVpc" {
+            let doc = raw["steps"][i]["params"]["BindVpcs"].as_str().unwrap();
+            let report = bind_vpcs::validate_str(doc, &Context::of(&before.instance));
+            let codes: Vec<_> = report.errors.iter().map(|p| p.code).collect();
+            assert_eq!((report.ok, codes), (step.ok, step.errors.clone()), "step {}", step.index);
+            let quota = report.quota.expect("the instance's quota is in its context");
+            let used = before.quota();
+            assert_eq!((quota.before, quota.purchased), (used.used, used.purchased), "step {}", step.index);
+            checked += 1;
+        }
+        before = step.state.as_deref().unwrap().clone();
+    }
+    assert_eq!(checked, 2, "the plan binds VPCs twice: once within the quota, once past it");
+}

@@ -1,11 +1,11 @@
 // The console page: every check is the package's (the same Rust rules the server
 // runs); these modules read the forms and draw the answers.
-import { validateBindVpcs, validateId, validateName } from "../pkg/dist/index.js";
+import { Instance, validateBindVpcs, validateId, validateName } from "../pkg/dist/index.js";
 import { $, el, failure, setStatus } from "./dom.js";
 import { ProblemEditor } from "./editor.js";
 import { Envelope } from "./envelope.js";
 import { Plans } from "./plans.js";
-import { showShare } from "./share.js";
+import { clearShare, showShare } from "./share.js";
 
 // ---- BindVpcs ---------------------------------------------------------------
 const example = [
@@ -46,27 +46,29 @@ function list(id, items) {
   $(id).replaceChildren(...(items.length ? items.map((v) => el("li", { text: v })) : [el("li", { className: "muted", text: "none" })]));
 }
 
-/** Purchased, used by principals, used by VPCs now and after the change in the editor. */
+/** Purchased, used by principals, used by VPCs now and after the change in the editor: the report's numbers, drawn. */
 function gauge(report, context) {
   const bar = $("bv-gauge-bar");
   const q = report.quota;
   if (!q) {
     bar.replaceChildren();
+    bar.classList.remove("over");
     bar.setAttribute("aria-label", "no quota drawn");
-    $("bv-gauge-caption").textContent = context.quota
-      ? "The quota is drawn once every entry is valid."
-      : "Give the purchased quota to see what the change uses of it.";
+    $("bv-gauge-caption").textContent = !context.quota
+      ? "Give the purchased quota to see what the change uses of it."
+      : report.errors ? "The quota is drawn once every entry is valid." : "";
     return;
   }
   const principals = context.quota.principals;
-  const [vpcsNow, vpcsAfter] = [q.before - principals, q.after - principals];
+  const [vpcsNow, vpcsAfter] = [context.current.length, report.vpcs.length];
   const scale = Math.max(1, q.purchased, q.after, q.before);
   const pct = (n) => `${(n / scale) * 100}%`;
   const over = q.after - q.purchased;
   const part = (className, from, to, title) => Object.assign(el("span", { className, title }), { style: `left:${pct(from)};width:${pct(to - from)}` });
+  // Principals, then VPCs, from 0 to what the change uses; past the purchased quota, hatched over them.
   bar.replaceChildren(
     part("used principals", 0, principals, `${principals} used by principals`),
-    part("used vpcs", principals, Math.min(q.after, q.purchased), `${vpcsAfter} used by VPCs`),
+    part("used vpcs", principals, q.after, `${vpcsAfter} used by VPCs`),
     ...(over > 0 ? [part("used over", q.purchased, q.after, `${over} over the quota`)] : []),
     Object.assign(el("span", { className: "mark purchased", title: `${q.purchased} purchased` }), { style: `left:${pct(q.purchased)}` }),
     Object.assign(el("span", { className: "mark now", title: `${q.before} in use now` }), { style: `left:${pct(q.before)}` }),
@@ -84,7 +86,12 @@ function checkBindVpcs() {
   try {
     report = validateBindVpcs($("bv-input").value, context);
   } catch (e) {
+    // The facts above are wrong, not the document: say so, and show no stale result.
     setStatus($("bv-status"), false, `The instance's facts: ${failure(e)}`);
+    editor.mark([]);
+    $("bv-problems").replaceChildren();
+    $("bv-diff").hidden = true;
+    gauge({}, context);
     return;
   }
   const problems = [...report.errors.map((p) => ({ ...p, level: "error" })), ...report.warnings.map((p) => ({ ...p, level: "warning" }))];
@@ -101,18 +108,23 @@ function checkBindVpcs() {
   list("bv-kept", report.kept);
   gauge(report, context);
 }
-for (const id of ["bv-input", "bv-region", "bv-owner", "bv-primary", "bv-purchased", "bv-principals"]) $(id).addEventListener("input", checkBindVpcs);
+const FACTS = ["bv-region", "bv-owner", "bv-primary", "bv-purchased", "bv-principals"];
+$("bv-input").addEventListener("input", checkBindVpcs);
+for (const id of FACTS) {
+  $(id).addEventListener("input", () => {
+    if (current.length) $("bv-source").textContent = "(a plan's state, edited by hand)";
+    checkBindVpcs();
+  });
+}
 
-/** Checks the editor against a plan step's state: its region, owner, VPCs and quota. */
-function useState({ state, label, quotaUsed }) {
-  const { instance } = state;
-  current = instance.boundVpcs ?? [];
-  $("bv-region").value = instance.regionId;
-  $("bv-owner").value = instance.ownerId;
-  $("bv-primary").value = instance.vpcId ?? "";
-  $("bv-purchased").value = String(instance.spec.accessManagementQuota);
-  // R-Q-1: what is in use is the bound VPCs and the associated accounts; the plan step says how much.
-  $("bv-principals").value = String(Math.max(0, quotaUsed - current.length));
+/** Checks the editor against a plan step's state: what the instance itself would check a document against. */
+function useState({ state, label }) {
+  const instance = Instance.fromJSON(state);
+  const context = instance.bindVpcsContext();
+  instance.free();
+  current = context.current;
+  const values = [context.region, context.owner, context.primaryVpc, context.quota.purchased, context.quota.principals];
+  FACTS.forEach((id, i) => ($(id).value = String(values[i] ?? "")));
   $("bv-current").textContent = current.length ? current.map((v) => v.VpcId).join(", ") : "none";
   $("bv-source").textContent = `(the plan's state ${label})`;
   checkBindVpcs();
@@ -120,7 +132,7 @@ function useState({ state, label, quotaUsed }) {
 }
 
 // ---- plans and the share ----------------------------------------------------
-const plans = new Plans((state, label) => showShare(state, label));
+const plans = new Plans({ onChoose: showShare, onClear: clearShare });
 $("plan-use").addEventListener("click", () => useState(plans.chosen));
 
 // ---- names ------------------------------------------------------------------

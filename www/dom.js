@@ -12,8 +12,9 @@ export function el(tag, { text, className, ...attributes } = {}, ...children) {
   return node;
 }
 
+/** A status line; unchanged text is not rewritten, so a live region does not say it again. */
 export function setStatus(node, ok, text) {
-  node.textContent = text;
+  if (node.textContent !== text) node.textContent = text;
   node.className = `status ${ok ? "ok" : "bad"}`;
 }
 

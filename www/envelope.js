@@ -22,6 +22,7 @@ export class Envelope {
   #keys = WebCryptoKeyProvider.generate([ARN]);
   #message; // the message whose header is shown: [name, bytes]
   #url;
+  #turn = 0; // the file given last: a slower earlier seal or read does not overwrite it
 
   constructor() {
     $("seal-arn").textContent = ARN;
@@ -48,24 +49,29 @@ export class Envelope {
   }
 
   async seal(file) {
+    const turn = ++this.#turn;
     try {
       const context = contextOf($("seal-context").value);
       $("seal-preview").hidden = true;
       const sealed = await encrypt([await this.#keys], new Uint8Array(await file.arrayBuffer()), { context });
+      if (turn !== this.#turn) return;
       this.#header(`${file.name}${SUFFIX}`, sealed);
       this.#offer(`${file.name}${SUFFIX}`, sealed, "the sealed message");
       setStatus($("seal-status"), true, `Sealed ${file.name} (${file.size.toLocaleString("en")} bytes) under ${ARN}.`);
     } catch (e) {
-      setStatus($("seal-status"), false, failure(e));
+      if (turn === this.#turn) setStatus($("seal-status"), false, failure(e));
     }
   }
 
   /** Reads a message file and shows its header; opening waits for the button. */
   async show(file) {
+    const turn = ++this.#turn;
     $("seal-result").replaceChildren();
     $("seal-preview").hidden = true;
     try {
-      this.#header(file.name, new Uint8Array(await file.arrayBuffer()));
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      if (turn !== this.#turn) return;
+      this.#header(file.name, bytes);
       setStatus($("seal-status"), true, `${file.name} is a message: its header is below.`);
     } catch (e) {
       $("seal-header").hidden = true;
@@ -74,14 +80,17 @@ export class Envelope {
   }
 
   async open() {
+    const turn = ++this.#turn;
     const [name, message] = this.#message;
     try {
       const opened = await decrypt([await this.#keys], message, { requireContext: contextOf($("seal-context").value) });
+      if (turn !== this.#turn) return;
       const plain = name.endsWith(SUFFIX) ? name.slice(0, -SUFFIX.length) : `${name}.opened`;
       this.#offer(plain, opened.plaintext, "the opened file");
       let text;
       try {
-        text = new TextDecoder("utf-8", { fatal: true }).decode(opened.plaintext.subarray(0, 4000));
+        // Streaming: a character the cut splits is left out, not taken for binary.
+        text = new TextDecoder("utf-8", { fatal: true }).decode(opened.plaintext.subarray(0, 4000), { stream: true });
       } catch {
         text = undefined; // not text: offered for download only
       }
@@ -89,7 +98,7 @@ export class Envelope {
       $("seal-preview").hidden = text === undefined;
       setStatus($("seal-status"), true, `Opened ${name} with ${opened.keyArn}: ${opened.plaintext.length.toLocaleString("en")} bytes.`);
     } catch (e) {
-      setStatus($("seal-status"), false, `${name} did not open: ${failure(e)}`);
+      if (turn === this.#turn) setStatus($("seal-status"), false, `${name} did not open: ${failure(e)}`);
     }
   }
 

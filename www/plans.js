@@ -30,7 +30,8 @@ export function changes(before, after, path = "") {
   const nested = (v) => v !== null && typeof v === "object";
   if (nested(before) && nested(after) && Array.isArray(before) === Array.isArray(after)) {
     const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
-    return keys.flatMap((k) => changes(before[k], after[k], `${path}/${k}`));
+    // JSON pointer (RFC 6901): "~" and "/" in a name are escaped.
+    return keys.flatMap((k) => changes(before[k], after[k], `${path}/${k.replaceAll("~", "~0").replaceAll("/", "~1")}`));
   }
   return [{ path: path || "/", before, after }];
 }
@@ -44,10 +45,12 @@ export class Plans {
   #start;
   #chosen = -1;
   #onChoose;
+  #onClear;
+  #asked = 0; // the example clicked last: an earlier one's answer arriving later is dropped
 
-  /** `onChoose(state, label)` is told the state after the step a person picks. */
-  constructor(onChoose) {
-    this.#onChoose = onChoose;
+  /** `onChoose(state, label)` is told the state after the step a person picks; `onClear()`, that there is none. */
+  constructor({ onChoose, onClear }) {
+    [this.#onChoose, this.#onClear] = [onChoose, onClear];
     $("plan-run").addEventListener("click", () => this.run($("plan-input").value));
   }
 
@@ -58,9 +61,17 @@ export class Plans {
       ...list.map(({ file, name }) => {
         const button = el("button", { type: "button", text: name, "data-file": file });
         button.addEventListener("click", async () => {
-          const text = await fetch(`/scenarios/${encodeURIComponent(file)}`).then((r) => r.text());
-          $("plan-input").value = text;
-          this.run(text);
+          const asked = ++this.#asked;
+          try {
+            const response = await fetch(`/scenarios/${encodeURIComponent(file)}`);
+            if (!response.ok) throw new Error(`the server answered ${response.status} for ${file}`);
+            const text = await response.text();
+            if (asked !== this.#asked) return;
+            $("plan-input").value = text;
+            this.run(text);
+          } catch (e) {
+            if (asked === this.#asked) setStatus($("plan-status"), false, failure(e));
+          }
         });
         return button;
       }),
@@ -72,6 +83,8 @@ export class Plans {
     $("plan-detail").hidden = true;
     $("plan-quota").hidden = true;
     $("plan-steps").replaceChildren();
+    this.#chosen = -1;
+    this.#onClear();
     try {
       this.#result = runPlan(text, { states: true });
       this.#start = startOf(text);
@@ -92,7 +105,7 @@ export class Plans {
     const outcome = s.ok ? (s.warnings.length ? `ok, ${s.warnings.join(", ")}` : "ok") : s.errors[0];
     const button = el(
       "button",
-      { type: "button", className: `step ${s.ok ? "ok" : "refused"} ${s.matched ? "" : "differs"}`, "aria-pressed": "false", "data-index": String(s.index) },
+      { type: "button", className: `step ${s.ok ? "ok" : "refused"} ${s.matched ? "" : "differs"}`, "aria-pressed": "false", "aria-controls": "plan-detail", "data-index": String(s.index) },
       el("span", { className: "step-n", text: `${s.index}` }),
       el("span", { className: "step-call", text: `${s.caller} · ${s.action}` }),
       el("span", { className: "step-outcome", text: outcome }),
@@ -156,9 +169,9 @@ export class Plans {
     this.#onChoose(step.state, `after step ${step.index}`);
   }
 
-  /** The chosen step: the state after it, what to call it, and the quota it left in use. */
+  /** The chosen step: the state after it, and what to call it. */
   get chosen() {
     const step = this.#result?.steps[this.#chosen];
-    return step && { state: step.state, label: `after step ${step.index}`, quotaUsed: step.quotaUsed };
+    return step && { state: step.state, label: `after step ${step.index}` };
   }
 }

@@ -24,7 +24,7 @@ const types = {
 };
 
 /** Whether `file` is `dir` or inside it (by path segments: `www-old` is not in `www`). */
-const within = (file, dir) => file === dir || file.startsWith(dir + sep);
+const within = (file, dir) => file === dir || file.startsWith(dir.endsWith(sep) ? dir : dir + sep);
 
 const realOr = (dir) => {
   try {
@@ -72,11 +72,15 @@ function locate(mounts, url) {
   }
 }
 
-export function serve(port = 0, root = repoRoot, scenarios = process.env.KMS_SCENARIOS ?? resolve(root, "../shared/scenarios")) {
+export function serve(port = 0, root = repoRoot, scenarios = undefined) {
+  const plans = resolve(scenarios || process.env.KMS_SCENARIOS || join(root, "../shared/scenarios"));
+  // A plans folder that holds the repository (a mistyped $KMS_SCENARIOS: "", ".", "/")
+  // would serve all of it: refused.
+  if (within(resolve(root), plans)) throw new Error(`the example plans' folder ${plans} holds the repository: not served`);
   const mounts = [
     { prefix: "/www", dir: resolve(root, "www") },
     { prefix: "/pkg/dist", dir: resolve(root, "pkg/dist") },
-    { prefix: "/scenarios", dir: resolve(scenarios), lists: true },
+    { prefix: "/scenarios", dir: plans, lists: true },
   ];
   const server = createServer((req, res) => {
     if (req.method !== "GET" && req.method !== "HEAD") return void res.writeHead(405, { allow: "GET, HEAD" }).end();

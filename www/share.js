@@ -6,7 +6,7 @@ import { $, el } from "./dom.js";
 
 /** What is asked of each account: one request per row of the permission matrix, and each key's management. */
 function probes(state) {
-  const keys = (state.instance.keys ?? []).slice(0, 4);
+  const keys = state.instance.keys ?? [];
   return [
     { label: "Manage the instance", request: { action: "DescribeKmsInstance" } },
     { label: "Create keys", request: { action: "CreateKey", params: { alias: "alias/console-probe" } } },
@@ -16,6 +16,13 @@ function probes(state) {
 }
 
 const principalText = (p) => (p.type === "directory" ? `the whole directory${p.id ? ` ${p.id}` : ""}` : `${p.type} ${p.id}`);
+
+/** No state to show (no plan run, or one without steps). */
+export function clearShare() {
+  $("share-when").textContent = "";
+  $("share-view").hidden = true;
+  $("share-empty").hidden = false;
+}
 
 export function showShare(state, when) {
   $("share-when").textContent = when;
@@ -46,7 +53,7 @@ export function showShare(state, when) {
         const decision = instanceNow.check({ as: account, ...request });
         return decision.allowed
           ? el("td", { className: "allowed", text: "yes" })
-          : el("td", { className: "denied", title: decision.denied.message, text: decision.denied.code });
+          : el("td", { className: "denied", title: decision.denied.message }, decision.denied.code, el("span", { className: "sr-only", text: `: ${decision.denied.message}` }));
       });
       return el("tr", { "data-account": account }, el("th", { scope: "row", text: account === "owner" ? `owner ${who(instance.ownerId)}` : who(account) }), ...cells);
     });

@@ -3,7 +3,7 @@ import type * as glue from "#glue";
 import * as args from "./args.js";
 import { wasm } from "./bound.js";
 import { guard } from "./errors.js";
-import type { ApplyEnv, Decision, Outcome, Plan, PlanResult, QuotaUsage, Request, RunOptions, State } from "./types.js";
+import type { ApplyEnv, BindVpcsContext, Decision, Outcome, Plan, PlanResult, QuotaUsage, Request, RunOptions, State } from "./types.js";
 
 /** A directory and one KMS instance. `apply` is all or nothing. */
 export class Instance {
@@ -28,6 +28,11 @@ export class Instance {
   /** May this request go ahead? When not, the first check that fails. Applies nothing. */
   check(request: Request): Decision {
     return guard(() => this.#inner.check(request));
+  }
+
+  /** What UpdateKmsInstanceBindVpc would check a BindVpcs document against now (its region, owner, VPCs, quota): pass it to `validateBindVpcs`. */
+  bindVpcsContext(): BindVpcsContext {
+    return guard(() => this.#inner.bindVpcsContext());
   }
 
   quota(): QuotaUsage {

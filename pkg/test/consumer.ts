@@ -35,6 +35,8 @@ try {
   }
 }
 const decision: Decision = instance.check(noParams);
+const form: BindVpcsReport = validateBindVpcs("[]", instance.bindVpcsContext());
+console.log(form.quota?.after);
 console.log(decision.allowed, decision.denied?.rule, instance.quota().purchased, instance.toJSON().instance.status);
 
 declare const plan: Plan;

@@ -33,10 +33,23 @@ test("asked for states, a plan gives each step's state: the same results, and a 
     const instance = kms.Instance.fromJSON(step.state);
     assert.equal(instance.quota().used, step.quotaUsed, `step ${step.index}`);
     instance.free();
-    if (!step.ok) assert.deepEqual(step.state, kept.steps[i - 1].state, `refused step ${step.index}`);
+    if (!step.ok && i > 0) assert.deepEqual(step.state, kept.steps[i - 1].state, `refused step ${step.index}`);
   });
   assert.throws(() => kms.runPlan(plan, { state: true }), (e) => kms.isKmsError(e) && e.code === "InvalidParameter.Request");
   assert.throws(() => kms.runPlan(plan, "states"), TypeError);
+});
+
+test("a form checked against an instance's bindVpcsContext() gets what the instance answers", () => {
+  const plan = readJson(scenarioFiles().find((f) => basename(f) === "01-quota-example.json"));
+  const steps = kms.runPlan(plan, { states: true }).steps;
+  const instance = kms.Instance.fromJSON(steps[2].state); // shared, three VPCs bound
+  const context = instance.bindVpcsContext();
+  instance.free();
+  assert.deepEqual(context.quota, { purchased: 5, principals: 2 });
+  assert.deepEqual(context.current, steps[2].state.instance.boundVpcs);
+  const report = kms.validateBindVpcs(plan.steps[3].params.BindVpcs, context);
+  assert.deepEqual(report.errors.map((p) => p.code), steps[3].errors);
+  assert.deepEqual(report.quota, { before: 5, after: 6, purchased: 5 });
 });
 
 test("a plan that does not match says what differed", () => {

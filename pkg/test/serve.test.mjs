@@ -31,7 +31,7 @@ symlinkSync(join(top, "repo-sibling/secret.txt"), join(plans, "leak.json"));
 
 let server, port;
 before(async () => {
-  server = await serve(0, root);
+  server = await serve(0, root, plans);
   port = server.address().port;
 });
 after(() => server.close());
@@ -76,6 +76,10 @@ test("the example plans are listed by name and served, and nothing past them", a
     assert.equal(status, 404, path);
     assert.ok(!body.includes("secret"), path);
   }
+});
+
+test("a plans folder that holds the repository is refused, not served", () => {
+  for (const folder of [root, top, "/"]) assert.throws(() => serve(0, root, folder), /holds the repository: not served/);
 });
 
 test("a malformed URL is a 400 and the server stays up", async () => {

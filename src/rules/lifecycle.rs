@@ -4,7 +4,7 @@
 
 use crate::code::{Code, Problem};
 use crate::limits::{self, count, MAX_ENTRIES, MAX_TEXT_BYTES};
-use crate::rules::bind_vpcs::{self, QuotaContext};
+use crate::rules::bind_vpcs;
 use crate::rules::handler::{Effects, Failure, Handled};
 use crate::rules::model::instance::{InstanceRecord, InstanceType, ProxyLink, Status, VSwitch};
 use crate::rules::model::request::{BindVpc, Connect, ProxyParam, SpecChange};
@@ -324,17 +324,7 @@ pub fn enable_audit(inst: &mut InstanceRecord, bucket: &str) -> Handled {
 
 /// R-BV-1…10 against the instance: replace its bound VPCs, within the quota.
 pub fn bind_vpcs(inst: &mut InstanceRecord, p: &BindVpc) -> Handled {
-    let ctx = bind_vpcs::Context {
-        region: Some(inst.region_id.clone()),
-        owner: Some(inst.owner_id.clone()),
-        primary_vpc: inst.vpc_id.clone(),
-        network: p.network.clone(),
-        current: inst.bound_vpcs.clone(),
-        quota: Some(QuotaContext {
-            purchased: inst.spec.access_management_quota,
-            principals: inst.share.as_ref().map_or(0, |s| s.associated_count()),
-        }),
-    };
+    let ctx = bind_vpcs::Context { network: p.network.clone(), ..bind_vpcs::Context::of(inst) };
     let report = match &p.bind_vpcs {
         Value::String(s) => bind_vpcs::validate_str(s, &ctx),
         other => bind_vpcs::validate_value(other, &ctx),

@@ -114,6 +114,13 @@ impl WasmInstance {
         to_js(&self.state.check(&request))
     }
 
+    /// What UpdateKmsInstanceBindVpc would check a BindVpcs document against now: give
+    /// it to `validateBindVpcs` to check a form as this instance would.
+    #[wasm_bindgen(js_name = bindVpcsContext, unchecked_return_type = "Context")]
+    pub fn bind_vpcs_context(&self) -> Result<JsValue, JsValue> {
+        to_js(&crate::rules::bind_vpcs::Context::of(&self.state.instance))
+    }
+
     #[wasm_bindgen(unchecked_return_type = "QuotaUsage")]
     pub fn quota(&self) -> Result<JsValue, JsValue> {
         to_js(&self.state.quota())

@@ -1,7 +1,7 @@
 //! What a BindVpcs document is checked against: the instance's facts a caller knows.
 
 use crate::code::Problem;
-use crate::rules::model::instance::BoundVpc;
+use crate::rules::model::instance::{BoundVpc, InstanceRecord};
 use crate::rules::model::params::Network;
 use crate::rules::names::{self, NameKind};
 use serde::{Deserialize, Serialize};
@@ -34,6 +34,23 @@ pub struct Context {
 }
 
 impl Context {
+    /// What UpdateKmsInstanceBindVpc checks a document against on this instance: its
+    /// region, owner, own VPC, the VPCs bound now and its quota, with the accounts its
+    /// share has associated (R-Q-1). A console checks a form against the same.
+    pub fn of(instance: &InstanceRecord) -> Context {
+        Context {
+            region: Some(instance.region_id.clone()),
+            owner: Some(instance.owner_id.clone()),
+            primary_vpc: instance.vpc_id.clone(),
+            network: None,
+            current: instance.bound_vpcs.clone(),
+            quota: Some(QuotaContext {
+                purchased: instance.spec.access_management_quota,
+                principals: instance.share.as_ref().map_or(0, |s| s.associated_count()),
+            }),
+        }
+    }
+
     /// The context's own ids in their formats (R-ID-2, R-ID-4, R-ID-5): a context is the
     /// caller's configuration, so a bad one is an error (`InvalidParameter.RegionId`, …
     /// at `/context/…`), not a problem of the document.
