@@ -1,135 +1,11 @@
 // The console page: every check is the package's (the same Rust rules the server
 // runs); these modules read the forms and draw the answers.
-import { Instance, validateBindVpcs, validateId, validateName } from "../pkg/dist/index.js";
-import { $, el, failure, setStatus } from "./dom.js";
-import { ProblemEditor } from "./editor.js";
+import { validateId, validateName } from "../pkg/dist/index.js";
+import { startBindVpcs, useState } from "./bindvpcs.js";
+import { $, setStatus } from "./dom.js";
 import { Envelope } from "./envelope.js";
 import { Plans } from "./plans.js";
 import { clearShare, showShare } from "./share.js";
-
-// ---- BindVpcs ---------------------------------------------------------------
-const example = [
-  { VpcId: "vpc-bp1go9qvmj78j4f4c0001", VSwitchId: "vsw-bp16c5pvvcf0fp5b90001", RegionId: "cn-hangzhou", VpcOwnerId: 1192853035110000 },
-  { VpcId: "vpc-bp1go9qvmj78j4f4c0001", VswitchId: "vsw-bp16c5pvvcf0fp5b90002", RegionId: "cn-shanghai", VpcOwnerId: 1207089758810000 },
-];
-$("bv-input").value = JSON.stringify(example, null, 2);
-const editor = new ProblemEditor({ input: $("bv-input"), mirror: $("bv-backdrop"), tip: $("bv-tip"), caret: $("bv-caret") });
-let current = []; // the VPCs bound now, when a state was loaded
-
-function bindVpcsContext() {
-  const number = (id) => ($(id).value === "" ? undefined : Number($(id).value));
-  const purchased = number("bv-purchased");
-  return {
-    region: $("bv-region").value || undefined,
-    owner: $("bv-owner").value || undefined,
-    primaryVpc: $("bv-primary").value || undefined,
-    current,
-    quota: purchased === undefined ? undefined : { purchased, principals: number("bv-principals") ?? 0 },
-  };
-}
-
-function problemItem(p) {
-  const where = p.place ? `line ${p.place.line}, column ${p.place.column}` : "the document";
-  const label = [el("span", { className: "where", text: where }), " ", el("strong", { text: p.code }), p.rule ? ` (${p.rule})` : "", " — ", p.message];
-  const item = el("li", { className: p.level, "data-code": p.code, "data-path": p.path ?? "" });
-  if (!p.place) {
-    item.append(...label);
-  } else {
-    const button = el("button", { type: "button", className: "jump", "aria-label": `${p.code} at ${where}: ${p.message}. Select it in the editor.` }, ...label);
-    button.addEventListener("click", () => editor.select(p));
-    item.append(button);
-  }
-  return item;
-}
-
-function list(id, items) {
-  $(id).replaceChildren(...(items.length ? items.map((v) => el("li", { text: v })) : [el("li", { className: "muted", text: "none" })]));
-}
-
-/** Purchased, used by principals, used by VPCs now and after the change in the editor: the report's numbers, drawn. */
-function gauge(report, context) {
-  const bar = $("bv-gauge-bar");
-  const q = report.quota;
-  if (!q) {
-    bar.replaceChildren();
-    bar.classList.remove("over");
-    bar.setAttribute("aria-label", "no quota drawn");
-    $("bv-gauge-caption").textContent = !context.quota
-      ? "Give the purchased quota to see what the change uses of it."
-      : report.errors ? "The quota is drawn once every entry is valid." : "";
-    return;
-  }
-  const principals = context.quota.principals;
-  const [vpcsNow, vpcsAfter] = [context.current.length, report.vpcs.length];
-  const scale = Math.max(1, q.purchased, q.after, q.before);
-  const pct = (n) => `${(n / scale) * 100}%`;
-  const over = q.after - q.purchased;
-  const part = (className, from, to, title) => Object.assign(el("span", { className, title }), { style: `left:${pct(from)};width:${pct(to - from)}` });
-  // Principals, then VPCs, from 0 to what the change uses; past the purchased quota, hatched over them.
-  bar.replaceChildren(
-    part("used principals", 0, principals, `${principals} used by principals`),
-    part("used vpcs", principals, q.after, `${vpcsAfter} used by VPCs`),
-    ...(over > 0 ? [part("used over", q.purchased, q.after, `${over} over the quota`)] : []),
-    Object.assign(el("span", { className: "mark purchased", title: `${q.purchased} purchased` }), { style: `left:${pct(q.purchased)}` }),
-    Object.assign(el("span", { className: "mark now", title: `${q.before} in use now` }), { style: `left:${pct(q.before)}` }),
-  );
-  const verdict = over > 0 ? `over the quota by ${over}` : `${q.purchased - q.after} left`;
-  const text = `${q.after} of ${q.purchased} purchased after this change (${principals} used by principals, ${vpcsAfter} by VPCs; ${q.before} in use now, ${vpcsNow} of them VPCs): ${verdict}`;
-  bar.setAttribute("aria-label", text);
-  bar.classList.toggle("over", over > 0);
-  $("bv-gauge-caption").textContent = text;
-}
-
-function checkBindVpcs() {
-  const context = bindVpcsContext();
-  let report;
-  try {
-    report = validateBindVpcs($("bv-input").value, context);
-  } catch (e) {
-    // The facts above are wrong, not the document: say so, and show no stale result.
-    setStatus($("bv-status"), false, `The instance's facts: ${failure(e)}`);
-    editor.mark([]);
-    $("bv-problems").replaceChildren();
-    $("bv-diff").hidden = true;
-    gauge({}, context);
-    return;
-  }
-  const problems = [...report.errors.map((p) => ({ ...p, level: "error" })), ...report.warnings.map((p) => ({ ...p, level: "warning" }))];
-  editor.mark(problems);
-  $("bv-input").setAttribute("aria-invalid", String(!report.ok));
-  $("bv-problems").replaceChildren(...problems.map(problemItem));
-  const omitted = report.omitted ? `, ${report.omitted} more not listed` : "";
-  setStatus($("bv-status"), report.ok, report.ok
-    ? `valid: ${report.vpcs.length} VPC(s) to bind${report.warnings.length ? `, ${report.warnings.length} to review` : ""}`
-    : `${report.errors.length} problem(s)${omitted}`);
-  $("bv-diff").hidden = !report.ok;
-  list("bv-added", report.added);
-  list("bv-removed", report.removed);
-  list("bv-kept", report.kept);
-  gauge(report, context);
-}
-const FACTS = ["bv-region", "bv-owner", "bv-primary", "bv-purchased", "bv-principals"];
-$("bv-input").addEventListener("input", checkBindVpcs);
-for (const id of FACTS) {
-  $(id).addEventListener("input", () => {
-    if (current.length) $("bv-source").textContent = "(a plan's state, edited by hand)";
-    checkBindVpcs();
-  });
-}
-
-/** Checks the editor against a plan step's state: what the instance itself would check a document against. */
-function useState({ state, label }) {
-  const instance = Instance.fromJSON(state);
-  const context = instance.bindVpcsContext();
-  instance.free();
-  current = context.current;
-  const values = [context.region, context.owner, context.primaryVpc, context.quota.purchased, context.quota.principals];
-  FACTS.forEach((id, i) => ($(id).value = String(values[i] ?? "")));
-  $("bv-current").textContent = current.length ? current.map((v) => v.VpcId).join(", ") : "none";
-  $("bv-source").textContent = `(the plan's state ${label})`;
-  checkBindVpcs();
-  $("bv-input").focus();
-}
 
 // ---- plans and the share ----------------------------------------------------
 const plans = new Plans({ onChoose: showShare, onClear: clearShare });
@@ -144,8 +20,8 @@ function checkName() {
 $("name-kind").addEventListener("change", checkName);
 $("name-value").addEventListener("input", checkName);
 
+startBindVpcs();
 new Envelope();
-checkBindVpcs();
 checkName();
 await plans.loadExamples();
 $("module-status").textContent = "rules loaded (WebAssembly).";

@@ -12,6 +12,11 @@ export function el(tag, { text, className, ...attributes } = {}, ...children) {
   return node;
 }
 
+/** Fills a list with its items, or says "none". */
+export function fill(list, items) {
+  list.replaceChildren(...(items.length ? items : [el("li", { className: "muted", text: "none" })]));
+}
+
 /** A status line; unchanged text is not rewritten, so a live region does not say it again. */
 export function setStatus(node, ok, text) {
   if (node.textContent !== text) node.textContent = text;

@@ -2,7 +2,7 @@
 // mode, and what each account may do, asked of the instance itself (`check`), so the
 // page holds no rule of its own.
 import { Instance } from "../pkg/dist/index.js";
-import { $, el } from "./dom.js";
+import { $, el, fill } from "./dom.js";
 
 /** What is asked of each account: one request per row of the permission matrix, and each key's management. */
 function probes(state) {
@@ -37,10 +37,9 @@ export function showShare(state, when) {
   $("share-mode").textContent = share ? share.mode : "—";
   $("share-permission").textContent = share ? `${share.permission.name}${share.permission.version ? ` ${share.permission.version}` : ""}` : "—";
   const associations = share?.associations ?? [];
-  const list = (id, items) => $(id).replaceChildren(...(items.length ? items : [el("li", { className: "muted", text: "none" })]));
-  list("share-principals", (share?.principals ?? []).map((p) => el("li", { text: principalText(p) })));
-  list(
-    "share-associations",
+  fill($("share-principals"), (share?.principals ?? []).map((p) => el("li", { text: principalText(p) })));
+  fill(
+    $("share-associations"),
     associations.map((a) => el("li", { className: `association ${a.status}`, "data-account": a.account, text: `${who(a.account)}: ${a.status}` })),
   );
 
