@@ -73,6 +73,9 @@ enum Command {
         #[arg(long = "require-context", value_name = "KEY=VALUE")]
         require_context: Vec<String>,
     },
+    /// Print what the header of an envelope read from standard input says (algorithm,
+    /// data keys by ARN, context, body length) as JSON, without a key.
+    Inspect,
     /// Manage master keys on a PKCS#11 token.
     #[command(subcommand)]
     Pkcs11(Pkcs11Command),
@@ -129,6 +132,7 @@ fn main() -> ExitCode {
             cli::envelope::encrypt(&keys, &arns, &context, algorithm)
         }
         Command::Decrypt { keys, require_context } => cli::envelope::decrypt(&keys, &require_context),
+        Command::Inspect => cli::envelope::inspect(),
         Command::Pkcs11(Pkcs11Command::GenerateKey { token, arn }) => cli::envelope::generate_key(&token, &arn),
         #[cfg(feature = "xks-proxy")]
         Command::XksProxy { config } => cli::xks::xks_proxy(&config),

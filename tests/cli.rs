@@ -276,11 +276,35 @@ fn encrypt_then_decrypt_with_a_keyring() {
     assert_eq!(text(&mismatch.stderr).trim_end().lines().count(), 1);
     assert!(text(&mismatch.stderr).contains("InvalidCiphertext") && mismatch.stdout.is_empty());
 
+    // The header, without a key: what the package's inspectMessage returns.
+    let inspect = || {
+        Command::new(env!("CARGO_BIN_EXE_kms-instance"))
+            .arg("inspect")
+            .stdin(std::fs::File::open(&*file).unwrap())
+            .output()
+            .unwrap()
+    };
+    let header = inspect();
+    assert_eq!(header.status.code(), Some(0), "{}", text(&header.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&header.stdout).unwrap();
+    assert_eq!(summary["algorithm"], "AES_GCM_128");
+    assert_eq!(summary["context"], serde_json::json!({"app": "cli"}));
+    assert_eq!(summary["bodyBytes"], "a file's contents\n".len());
+    let arns: Vec<&str> =
+        summary["dataKeys"].as_array().unwrap().iter().map(|k| k["keyArn"].as_str().unwrap()).collect();
+    assert_eq!(arns.len(), 2);
+    assert!(arns.contains(&ARN_A) && arns.contains(&ARN_B), "{arns:?}");
+
     let mut bytes = raw(&sealed);
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
     std::fs::write(&*file, &bytes).unwrap();
     assert_eq!(decrypt(&[]).status.code(), Some(1));
+    // Not a message at all: exit 1, the reason on stderr, nothing on stdout.
+    std::fs::write(&*file, b"not a message").unwrap();
+    let refused = inspect();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(text(&refused.stderr).contains("InvalidCiphertext") && refused.stdout.is_empty());
 }
 
 #[test]

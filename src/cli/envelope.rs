@@ -181,6 +181,21 @@ pub fn decrypt(keys: &KeySource, require_context: &[String]) -> Result<ExitCode,
     }
 }
 
+pub fn inspect() -> Result<ExitCode, Fatal> {
+    let message = read_stdin_bytes()?;
+    match envelope::Message::from_der(&message) {
+        Ok(m) => {
+            let json = serde_json::to_string_pretty(&m.summary()).map_err(|e| Fatal(e.to_string()))? + "\n";
+            write_stdout(json.as_bytes())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(p) => {
+            let _ = writeln!(std::io::stderr(), "kms-instance: {p}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
 #[cfg(feature = "pkcs11")]
 pub fn generate_key(token: &TokenArgs, arn: &str) -> Result<ExitCode, Fatal> {
     let arn: KeyArn = arn.parse()?;

@@ -287,10 +287,8 @@ pub struct DataKeySummary {
     pub blob_bytes: usize,
 }
 
-impl Head {
-    /// What the header says; the blobs stay where they are.
-    pub fn summary(&self) -> Summary {
-        let h = &self.header;
+impl Summary {
+    fn of(h: &Header, body_bytes: usize) -> Summary {
         Summary {
             algorithm: h.algorithm,
             data_keys: h
@@ -299,8 +297,22 @@ impl Head {
                 .map(|k| DataKeySummary { key_arn: k.key_arn.clone(), blob_bytes: k.blob.len() })
                 .collect(),
             context: h.context.clone(),
-            body_bytes: self.ciphertext.len(),
+            body_bytes,
         }
+    }
+}
+
+impl Head {
+    /// What the header says; the blobs stay where they are.
+    pub fn summary(&self) -> Summary {
+        Summary::of(&self.header, self.ciphertext.len())
+    }
+}
+
+impl Message<'_> {
+    /// What the header says, as [`Head::summary`] does for a message read whole.
+    pub fn summary(&self) -> Summary {
+        Summary::of(&self.header, self.ciphertext.len())
     }
 }
 
@@ -453,6 +465,7 @@ mod tests {
             let context = header.context.clone();
             let summary = Summary { algorithm: Algorithm::AesGcm256, data_keys: keys, context, body_bytes: len };
             assert_eq!(head.summary(), summary);
+            assert_eq!(Message::from_der(&der).unwrap().summary(), summary);
             // A length that does not add up, a tail that is not a tag, a cut window.
             assert!(Head::from_der(window, n + 1, tail).is_err());
             assert!(Head::from_der(window, n - 1, tail).is_err());
