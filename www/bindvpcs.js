@@ -10,6 +10,7 @@ const example = [
 ];
 let editor;
 let current = []; // the VPCs bound now, when a state was loaded
+let fromPlan = false; // whether the facts are a plan's state's
 
 function bindVpcsContext() {
   const number = (id) => ($(id).value === "" ? undefined : Number($(id).value));
@@ -37,17 +38,22 @@ function problemItem(p) {
   return item;
 }
 
-/** Purchased, used by principals, used by VPCs now and after the change in the editor: the report's numbers, drawn. */
+/**
+ * Purchased, used by principals, used by VPCs now and after the change in the editor:
+ * the report's numbers, drawn. No report: the facts were refused, nothing to draw.
+ */
 function gauge(report, context) {
   const bar = $("bv-gauge-bar");
-  const q = report.quota;
+  const q = report?.quota;
   if (!q) {
     bar.replaceChildren();
     bar.classList.remove("over");
     bar.setAttribute("aria-label", "no quota drawn");
-    $("bv-gauge-caption").textContent = !context.quota
-      ? "Give the purchased quota to see what the change uses of it."
-      : report.errors ? "The quota is drawn once every entry is valid." : "";
+    $("bv-gauge-caption").textContent = !report
+      ? ""
+      : !context.quota
+        ? "Give the purchased quota to see what the change uses of it."
+        : "The quota is drawn once every entry is valid.";
     return;
   }
   const principals = context.quota.principals;
@@ -80,9 +86,10 @@ function checkBindVpcs() {
     // The facts above are wrong, not the document: say so, and show no stale result.
     setStatus($("bv-status"), false, `The instance's facts: ${failure(e)}`);
     editor.mark([]);
+    $("bv-input").removeAttribute("aria-invalid");
     $("bv-problems").replaceChildren();
     $("bv-diff").hidden = true;
-    gauge({}, context);
+    gauge(undefined, context);
     return;
   }
   const problems = [...report.errors.map((p) => ({ ...p, level: "error" })), ...report.warnings.map((p) => ({ ...p, level: "warning" }))];
@@ -108,7 +115,7 @@ export function startBindVpcs() {
   $("bv-input").addEventListener("input", checkBindVpcs);
   for (const id of FACTS) {
     $(id).addEventListener("input", () => {
-      if (current.length) $("bv-source").textContent = "(a plan's state, edited by hand)";
+      if (fromPlan) $("bv-source").textContent = "(a plan's state, edited by hand)";
       checkBindVpcs();
     });
   }
@@ -129,6 +136,7 @@ export function useState({ state, label }) {
   FACTS.forEach((id, i) => ($(id).value = String(values[i] ?? "")));
   $("bv-current").textContent = current.length ? current.map((v) => v.VpcId).join(", ") : "none";
   $("bv-source").textContent = `(the plan's state ${label})`;
+  fromPlan = true;
   checkBindVpcs();
   $("bv-input").focus();
 }

@@ -6,16 +6,17 @@ import { $, el, failure, setStatus } from "./dom.js";
 const ARN = "acs:kms:cn-hangzhou:1207089758810000:key/key-console";
 const SUFFIX = ".kms";
 
-/** `name=value, name=value` as an encryption context; throws on a pair without a name. */
+/** `name=value, name=value` as an encryption context; a pair without a name, or a name given twice, is refused (as the CLI's --context is). */
 function contextOf(text) {
-  const pairs = text.split(",").map((p) => p.trim()).filter(Boolean);
-  return Object.fromEntries(
-    pairs.map((pair) => {
-      const at = pair.indexOf("=");
-      if (at < 1) throw new Error(`the context's "${pair}" is not name=value`);
-      return [pair.slice(0, at).trim(), pair.slice(at + 1).trim()];
-    }),
-  );
+  const context = {};
+  for (const pair of text.split(",").map((p) => p.trim()).filter(Boolean)) {
+    const at = pair.indexOf("=");
+    if (at < 1) throw new Error(`the context's "${pair}" is not name=value`);
+    const name = pair.slice(0, at).trim();
+    if (Object.hasOwn(context, name)) throw new Error(`the context names "${name}" twice`);
+    context[name] = pair.slice(at + 1).trim();
+  }
+  return context;
 }
 
 export class Envelope {
@@ -74,6 +75,7 @@ export class Envelope {
       this.#header(file.name, bytes);
       setStatus($("seal-status"), true, `${file.name} is a message: its header is below.`);
     } catch (e) {
+      if (turn !== this.#turn) return;
       $("seal-header").hidden = true;
       setStatus($("seal-status"), false, `${file.name} is not a message this page reads: ${failure(e)}`);
     }
@@ -90,7 +92,8 @@ export class Envelope {
       let text;
       try {
         // Streaming: a character the cut splits is left out, not taken for binary.
-        text = new TextDecoder("utf-8", { fatal: true }).decode(opened.plaintext.subarray(0, 4000), { stream: true });
+        const cut = opened.plaintext.length > 4000;
+        text = new TextDecoder("utf-8", { fatal: true }).decode(opened.plaintext.subarray(0, 4000), { stream: cut });
       } catch {
         text = undefined; // not text: offered for download only
       }

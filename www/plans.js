@@ -51,7 +51,10 @@ export class Plans {
   /** `onChoose(state, label)` is told the state after the step a person picks; `onClear()`, that there is none. */
   constructor({ onChoose, onClear }) {
     [this.#onChoose, this.#onClear] = [onChoose, onClear];
-    $("plan-run").addEventListener("click", () => this.run($("plan-input").value));
+    $("plan-run").addEventListener("click", () => {
+      ++this.#asked; // an example still being fetched must not replace this plan
+      this.run($("plan-input").value);
+    });
   }
 
   /** The example plans the server lists, a button each. */

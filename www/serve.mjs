@@ -10,7 +10,7 @@
 // malformed URL is a 400, not a crash.
 import { createReadStream, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { createServer } from "node:http";
-import { extname, join, resolve, sep } from "node:path";
+import { dirname, extname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const repoRoot = resolve(fileURLToPath(new URL("..", import.meta.url)));
@@ -63,8 +63,12 @@ function locate(mounts, url) {
     file = realpathSync(file);
     // A symlink inside a served folder must not lead out of it.
     if (!within(file, realOr(mount.dir))) return { status: 404 };
+    if (mount.lists) {
+      // Only the plans it lists: its own .json files, not what else is in or under it.
+      if (file === realOr(mount.dir)) return { plans: plansIn(file) };
+      return dirname(file) === realOr(mount.dir) && file.endsWith(".json") && statSync(file).isFile() ? { file } : { status: 404 };
+    }
     if (!statSync(file).isDirectory()) return { file };
-    if (mount.lists) return file === realOr(mount.dir) ? { plans: plansIn(file) } : { status: 404 };
     file = realpathSync(join(file, "index.html"));
     return within(file, realOr(mount.dir)) ? { file } : { status: 404 };
   } catch {
@@ -74,9 +78,9 @@ function locate(mounts, url) {
 
 export function serve(port = 0, root = repoRoot, scenarios = undefined) {
   const plans = resolve(scenarios || process.env.KMS_SCENARIOS || join(root, "../shared/scenarios"));
-  // A plans folder that holds the repository (a mistyped $KMS_SCENARIOS: "", ".", "/")
-  // would serve all of it: refused.
-  if (within(resolve(root), plans)) throw new Error(`the example plans' folder ${plans} holds the repository: not served`);
+  // A plans folder that holds the repository (a mistyped $KMS_SCENARIOS: ".", "/", a
+  // symlink to a parent) would list beside it what is next to the repository: refused.
+  if (within(realOr(resolve(root)), realOr(plans))) throw new Error(`the example plans' folder ${plans} holds the repository: not served`);
   const mounts = [
     { prefix: "/www", dir: resolve(root, "www") },
     { prefix: "/pkg/dist", dir: resolve(root, "pkg/dist") },

@@ -203,6 +203,19 @@ test("a shared example plan is one click away: its steps' results, the quota acr
   await page.click("#plan-run");
   assert.equal(await text("#plan-status"), `${plan.name}: 0 of 0 steps did what the plan expects`);
   assert.deepEqual([await page.isHidden("#plan-quota"), await page.isHidden("#share-view"), await page.isVisible("#share-empty")], [true, true, true]);
+  // An example still arriving does not replace a plan run meanwhile.
+  let release;
+  const held = new Promise((ok) => (release = ok));
+  await page.route("**/scenarios/02-joint-ownership.json", async (route) => (await held, route.continue()));
+  await page.getByRole("button", { name: /^joint ownership/ }).click();
+  await page.fill("#plan-input", JSON.stringify(plan));
+  await page.click("#plan-run");
+  const arrived = page.waitForResponse("**/scenarios/02-joint-ownership.json");
+  release();
+  await (await arrived).finished();
+  await page.evaluate(() => new Promise((ok) => setTimeout(ok, 100))); // the page's handler has read the body
+  await page.unroute("**/scenarios/02-joint-ownership.json");
+  assert.equal(await text("#plan-status"), `${plan.name}: 5 of 5 steps did what the plan expects`);
   // A plan that is not one: the reason, and no timeline.
   await page.fill("#plan-input", "{");
   await page.click("#plan-run");
@@ -246,7 +259,8 @@ test("the share after a step: owner, principals and their association status, th
 });
 
 test("a dropped file is sealed with WebCrypto keys and downloaded; the message file shows its header, then opens", async () => {
-  const original = "sealed in Chromium · 浏览器\n".repeat(200); // past the 4,000-byte preview, cut inside a character
+  // Past the 4,000-byte preview, which cuts inside a character (the lines are 32 bytes, after 2).
+  const original = `..${"sealed in Chromium · 浏览器\n".repeat(200)}`;
   const drop = await page.evaluateHandle((body) => {
     const data = new DataTransfer();
     data.items.add(new File([body], "notes.txt", { type: "text/plain" }));
@@ -273,11 +287,17 @@ test("a dropped file is sealed with WebCrypto keys and downloaded; the message f
   await page.waitForFunction(() => document.querySelector("#seal-status").textContent.startsWith("Opened"));
   const preview = await page.textContent("#seal-preview");
   assert.ok(preview.length > 1000 && original.startsWith(preview), `a preview of ${preview.length} characters`);
+  assert.equal(Buffer.byteLength(preview), 3998, "the preview stops before the character the cut splits");
   const [opened] = await Promise.all([page.waitForEvent("download"), page.click("#seal-download")]);
   assert.equal(opened.suggestedFilename(), "notes.txt");
   assert.equal(readFileSync(await opened.path(), "utf8"), original);
   await page.screenshot({ path: `${shots}/envelope.png`, fullPage: true });
 
+  // A context naming a field twice is refused, as the CLI refuses it.
+  await page.fill("#seal-context", "purpose=console, purpose=other");
+  await page.click("#open-run");
+  await page.waitForFunction(() => document.querySelector("#seal-status").textContent.includes("twice"));
+  assert.equal(await text("#seal-status"), 'notes.txt.kms did not open: the context names "purpose" twice');
   // Another context than the message's does not open it; nor does a changed body; nor is a non-message read.
   await page.fill("#seal-context", "purpose=other");
   await page.click("#open-run");

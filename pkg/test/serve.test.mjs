@@ -26,6 +26,7 @@ mkdirSync(join(plans, "sub"), { recursive: true });
 writeFileSync(join(plans, "02-b.json"), "{not json");
 writeFileSync(join(plans, "01-a.json"), JSON.stringify({ name: "plan a", steps: [] }));
 writeFileSync(join(plans, "notes.txt"), "notes");
+writeFileSync(join(plans, "notes.json.bak"), "notes");
 writeFileSync(join(plans, "sub/c.json"), "{}");
 symlinkSync(join(top, "repo-sibling/secret.txt"), join(plans, "leak.json"));
 
@@ -71,7 +72,7 @@ test("the example plans are listed by name and served, and nothing past them", a
   assert.equal(listing.status, 200);
   assert.deepEqual(JSON.parse(listing.body), [{ file: "01-a.json", name: "plan a" }, { file: "02-b.json", name: "02-b.json" }]);
   assert.deepEqual(await get("/scenarios/01-a.json"), { status: 200, body: JSON.stringify({ name: "plan a", steps: [] }) });
-  for (const path of ["/scenarios/leak.json", "/scenarios/sub/", "/scenarios/..%2frepo/README.md", "/scenarios/%2e%2e/repo-sibling/secret.txt", "/scenarios-old/01-a.json"]) {
+  for (const path of ["/scenarios/leak.json", "/scenarios/sub/", "/scenarios/sub/c.json", "/scenarios/notes.txt", "/scenarios/notes.json.bak", "/scenarios/..%2frepo/README.md", "/scenarios/%2e%2e/repo-sibling/secret.txt", "/scenarios-old/01-a.json"]) {
     const { status, body } = await get(path);
     assert.equal(status, 404, path);
     assert.ok(!body.includes("secret"), path);
@@ -79,7 +80,8 @@ test("the example plans are listed by name and served, and nothing past them", a
 });
 
 test("a plans folder that holds the repository is refused, not served", () => {
-  for (const folder of [root, top, "/"]) assert.throws(() => serve(0, root, folder), /holds the repository: not served/);
+  symlinkSync(top, join(top, "shared/up"));
+  for (const folder of [root, top, "/", join(top, "shared/up")]) assert.throws(() => serve(0, root, folder), /holds the repository: not served/);
 });
 
 test("a malformed URL is a 400 and the server stays up", async () => {

@@ -36,7 +36,8 @@ pub struct Context {
 impl Context {
     /// What UpdateKmsInstanceBindVpc checks a document against on this instance: its
     /// region, owner, own VPC, the VPCs bound now and its quota, with the accounts its
-    /// share has associated (R-Q-1). A console checks a form against the same.
+    /// share has associated (R-Q-1). A console checks a form against the same. The
+    /// vSwitch facts (R-BV-7, R-BV-8) come with a request, not from the instance: none here.
     pub fn of(instance: &InstanceRecord) -> Context {
         Context {
             region: Some(instance.region_id.clone()),
