@@ -89,13 +89,13 @@ pub fn of_json_error(text: &str, error: &serde_json::Error) -> Option<Place> {
     if error.line() == 0 {
         return None;
     }
-    places(text, &[char_at(text, offset_of(text, error.line(), error.column()))]).pop()
+    char_at(text, offset_of(text, error.line(), error.column()))
 }
 
-/// The range of the character at `offset` (empty at the end): where a syntax error is.
-pub fn char_at(text: &str, offset: usize) -> (usize, usize) {
+/// The place of the character at byte `offset` (empty at the end): where a syntax error is.
+pub fn char_at(text: &str, offset: usize) -> Option<Place> {
     let len = text.get(offset..).and_then(|rest| rest.chars().next()).map_or(0, char::len_utf8);
-    (offset, offset.saturating_add(len))
+    places(text, &[(offset, offset.saturating_add(len))]).pop()
 }
 
 /// What of a member a pointer's place is: its value, or its name (an unknown field is

@@ -143,7 +143,8 @@ fn validate_text(input: &str, ctx: &Context, placed: bool) -> Report {
                 Problem::new(Code::BindVpcsMalformed, format!("not valid JSON at byte {offset}: {}", json_reason(&e)))
                     .at("")
                     .rule("R-BV-1");
-            problem.place = place::of_json_error(input, &e).filter(|_| placed).map(Box::new);
+            // The offset found once, for the message and the place.
+            problem.place = placed.then(|| place::char_at(input, offset)).flatten().map(Box::new);
             Report::failed(vec![problem])
         }
     }
