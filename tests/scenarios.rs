@@ -44,8 +44,9 @@ fn a_run_that_keeps_states_shows_what_each_step_left_and_a_refused_step_changed_
     let plan = plan::Plan::from_json(&json).unwrap();
     let plain = plan.run();
     let kept = plan.run_with(plan::RunOptions { states: true });
-    assert!(plain.steps.iter().all(|s| s.state.is_none()));
+    assert!(plain.start.is_none() && plain.steps.iter().all(|s| s.state.is_none()));
     let mut before = kms_instance::State { directory: plan.directory.clone(), instance: plan.instance.clone() };
+    assert_eq!(kept.start.as_deref(), Some(&before), "the state the first step starts from");
     for (step, again) in kept.steps.iter().zip(&plain.steps) {
         let state = step.state.as_deref().expect("a state for every step");
         assert_eq!((step.ok, &step.errors, step.quota_used), (again.ok, &again.errors, again.quota_used));

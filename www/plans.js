@@ -1,6 +1,6 @@
 // Change plans: the shared example plans one click away, each step's result on a
 // timeline, the quota drawn across the steps, and what a chosen step changed.
-import { Instance, runPlan } from "../pkg/dist/index.js";
+import { runPlan } from "../pkg/dist/index.js";
 import { $, el, failure, setStatus } from "./dom.js";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -12,17 +12,6 @@ const svg = (tag, attributes, { title, text } = {}) => {
   if (text !== undefined) node.append(text);
   return node;
 };
-
-/** The state a plan starts from, as the instance writes it (so defaults do not show as changes). */
-function startOf(text) {
-  const { directory, instance } = JSON.parse(text);
-  const start = Instance.fromJSON({ directory, instance });
-  try {
-    return start.toJSON();
-  } finally {
-    start.free();
-  }
-}
 
 /** Every leaf that differs between two states, by JSON pointer. */
 export function changes(before, after, path = "") {
@@ -42,7 +31,6 @@ const shown = (v) => (json(v).length > 160 ? `${json(v).slice(0, 160)}…` : jso
 
 export class Plans {
   #result;
-  #start;
   #chosen = -1;
   #onChoose;
   #onClear;
@@ -90,7 +78,6 @@ export class Plans {
     this.#onClear();
     try {
       this.#result = runPlan(text, { states: true });
-      this.#start = startOf(text);
     } catch (e) {
       this.#result = undefined;
       setStatus($("plan-status"), false, failure(e));
@@ -156,7 +143,7 @@ export class Plans {
     this.#chosen = i;
     for (const b of $("plan-steps").querySelectorAll("button")) b.setAttribute("aria-pressed", String(b.dataset.index === String(step.index)));
     for (const bar of $("plan-quota-chart").querySelectorAll("rect")) bar.classList.toggle("chosen", bar.dataset.index === String(step.index));
-    const before = i ? steps[i - 1].state : this.#start;
+    const before = i ? steps[i - 1].state : this.#result.start;
     $("plan-detail-title").textContent = `Step ${step.index}: ${step.action} as ${step.caller}`;
     $("plan-detail-result").textContent = step.ok
       ? `Succeeded${step.warnings.length ? ` with ${step.warnings.join(", ")}` : ""}.`

@@ -29,6 +29,10 @@ test("asked for states, a plan gives each step's state: the same results, and a 
   const plain = kms.runPlan(plan);
   const kept = kms.runPlan(plan, { states: true });
   assert.deepEqual(kept.steps.map(({ state, ...rest }) => rest), plain.steps);
+  assert.equal(plain.start, undefined);
+  const start = kms.Instance.fromJSON({ directory: plan.directory, instance: plan.instance });
+  assert.deepEqual(kept.start, start.toJSON(), "the state before the first step, as the instance writes it");
+  start.free();
   kept.steps.forEach((step, i) => {
     const instance = kms.Instance.fromJSON(step.state);
     assert.equal(instance.quota().used, step.quotaUsed, `step ${step.index}`);

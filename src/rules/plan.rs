@@ -162,7 +162,8 @@ pub struct StepResult {
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RunOptions {
-    /// Each step's resulting state, in `state` (for a console that shows what a step changed).
+    /// Each step's resulting state, in `state`, and the one before them, in `start` (for
+    /// a console that shows what a step changed).
     #[serde(default)]
     pub states: bool,
 }
@@ -178,6 +179,10 @@ pub struct PlanResult {
     pub matched: bool,
     /// Every step's result.
     pub steps: Vec<StepResult>,
+    /// The state before the first step, when the run was asked for states
+    /// ([`RunOptions::states`]): what the first step's `state` differs from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<Box<State>>,
 }
 
 const DEFAULT_START: OffsetDateTime = datetime!(2026-01-01 00:00 UTC);
@@ -246,6 +251,7 @@ impl Plan {
     /// Runs every step as [`Plan::run`] does, keeping what `options` asks for.
     pub fn run_with(&self, options: RunOptions) -> PlanResult {
         let mut world = State { directory: self.directory.clone(), instance: self.instance.clone() };
+        let first = options.states.then(|| Box::new(world.clone()));
         let start = self.now.unwrap_or(DEFAULT_START);
         let steps: Vec<StepResult> = self
             .steps
@@ -295,7 +301,7 @@ impl Plan {
                 result
             })
             .collect();
-        PlanResult { name: self.name.clone(), matched: steps.iter().all(|s| s.matched), steps }
+        PlanResult { name: self.name.clone(), matched: steps.iter().all(|s| s.matched), steps, start: first }
     }
 }
 
