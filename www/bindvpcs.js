@@ -12,7 +12,8 @@ let editor;
 let current = []; // the VPCs bound now, when a state was loaded
 let fromPlan = false; // whether the facts are a plan's state's
 
-function bindVpcsContext() {
+/** The facts typed in the form above the editor, as the context validateBindVpcs takes. */
+function formContext() {
   const number = (id) => ($(id).value === "" ? undefined : Number($(id).value));
   const purchased = number("bv-purchased");
   return {
@@ -78,7 +79,7 @@ function gauge(report, context) {
 }
 
 function checkBindVpcs() {
-  const context = bindVpcsContext();
+  const context = formContext();
   let report;
   try {
     report = validateBindVpcs($("bv-input").value, context);
