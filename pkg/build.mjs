@@ -70,12 +70,19 @@ writeFileSync(at("dist/cjs/package.json"), '{ "type": "commonjs" }\n');
 mkdirSync(at("dist/wasm"), { recursive: true });
 for (const job of JOBS) copyFileSync(at("wasm", job, "kms_instance_bg.wasm"), at("dist/wasm", `${job}.wasm`));
 
+// Each module's shape, by the package's own function (shape.ts), for the entries to
+// check a module they are given against.
+const shaper = await build({ entryPoints: [at("src/shape.ts")], bundle: true, write: false, format: "esm", platform: "neutral", logLevel: "warning" });
+const { shapeOf } = await import(`data:text/javascript;base64,${Buffer.from(shaper.outputFiles[0].text).toString("base64")}`);
+const shapes = Object.fromEntries(JOBS.map((job) => [job, shapeOf(new WebAssembly.Module(readFileSync(at("wasm", job, "kms_instance_bg.wasm"))))]));
+
 /** Resolves the two virtual imports for one bundle. */
 function virtuals(job, carry) {
+  const shape = `export const shape = ${JSON.stringify(shapes[job])};`;
   const sources = {
-    inline: () => `export default ${JSON.stringify(readFileSync(at("wasm", job, "kms_instance_bg.wasm")).toString("base64"))};`,
-    none: () => "export default undefined;",
-    module: () => `import module from "../wasm/${job}.wasm";\nexport default module;`,
+    inline: () => `export default ${JSON.stringify(readFileSync(at("wasm", job, "kms_instance_bg.wasm")).toString("base64"))};\n${shape}`,
+    none: () => `export default undefined;\n${shape}`,
+    module: () => `import module from "../wasm/${job}.wasm";\nexport default module;\n${shape}`,
   };
   return {
     name: "kms-instance-virtuals",

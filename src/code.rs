@@ -155,10 +155,13 @@ codes! {
     BridgeInvalidResponse = "Bridge.InvalidResponse",
     BridgeIntegrity = "Bridge.IntegrityMismatch",
     BridgeTls = "Bridge.Tls",
-    // The npm package's wasm module (thrown by its loader, never by the core): a slim
-    // entry used before init(), and a module the host would not compile or instantiate.
+    // The npm package's wasm module (thrown by the package, never by the core): a slim
+    // entry used before init(), a module the host would not compile or instantiate (or
+    // one of another build), and an object used after it was freed.
     ModuleNotLoaded = "Module.NotLoaded",
     ModuleLoadFailed = "Module.LoadFailed",
+    // An object of the package used after its free() (its wasm memory is gone).
+    ModuleFreed = "Module.Freed",
     // Warnings: the request succeeds.
     WarnPermissionEscalation = "Warning.PermissionEscalation",
     WarnDeprecatedPermission = "Warning.DeprecatedPermission",

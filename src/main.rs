@@ -133,7 +133,9 @@ fn main() -> ExitCode {
         }
         Command::Decrypt { keys, require_context } => cli::envelope::decrypt(&keys, &require_context),
         Command::Inspect => cli::envelope::inspect(),
-        Command::Pkcs11(Pkcs11Command::GenerateKey { token, arn }) => cli::envelope::generate_key(&token, &arn),
+        Command::Pkcs11(Pkcs11Command::GenerateKey { token, arn, bits, usage }) => {
+            cli::envelope::generate_key(&token, &arn, &bits, &usage)
+        }
         #[cfg(feature = "xks-proxy")]
         Command::XksProxy { config } => cli::xks::xks_proxy(&config),
     };

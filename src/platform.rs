@@ -18,3 +18,64 @@ pub fn now() -> std::time::Duration {
     let since = std::time::Duration::try_from_secs_f64(js_sys::Date::now() / 1000.0).unwrap_or_default();
     since
 }
+
+/// Values from the JavaScript host, read by what the engine knows of them, never by a
+/// property a caller can redefine: a `Uint8Array` whose own `length` says less than it
+/// holds must not make the module copy past what it allocated (js-sys's `to_vec` and
+/// `copy_to` trust `length`), and a huge string must not be copied before it is cut.
+#[cfg(target_arch = "wasm32")]
+pub(crate) mod js {
+    use wasm_bindgen::prelude::*;
+    use wasm_bindgen::JsCast;
+
+    #[wasm_bindgen]
+    extern "C" {
+        /// A typed array's bytes, copied by the engine from its real length.
+        #[wasm_bindgen(js_name = Uint8Array)]
+        type EngineCopy;
+
+        /// `new Uint8Array(view)`; throws (caught) for a view of a detached buffer.
+        #[wasm_bindgen(constructor, catch, js_class = "Uint8Array")]
+        fn new(source: &JsValue) -> Result<EngineCopy, JsValue>;
+    }
+
+    /// Why a JS value gave no bytes.
+    #[derive(Debug, PartialEq, Eq)]
+    pub(crate) enum NotBytes {
+        /// Not a `Uint8Array`, or a view of a detached buffer.
+        Wrong,
+        /// More bytes than the limit: this many (as far as JavaScript says).
+        TooLong(usize),
+    }
+
+    /// The bytes of a `Uint8Array` of at most `limit` bytes. The claimed length is
+    /// checked first, so an honest long array is refused uncopied; the bytes then come
+    /// from a copy the engine made, whose length nobody has redefined.
+    pub(crate) fn bytes(value: &JsValue, limit: usize) -> Result<Vec<u8>, NotBytes> {
+        if !js_sys::ArrayBuffer::is_view(value) || !value.is_instance_of::<js_sys::Uint8Array>() {
+            return Err(NotBytes::Wrong);
+        }
+        // Read through Reflect (which catches): a `length` getter may throw.
+        let claimed = js_sys::Reflect::get(value, &"length".into()).ok().and_then(|l| l.as_f64()).unwrap_or(0.0);
+        if claimed > limit as f64 {
+            // A float-to-int cast saturates: a claim past usize is usize::MAX.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            return Err(NotBytes::TooLong(claimed as usize));
+        }
+        let copy: js_sys::Uint8Array = EngineCopy::new(value).map_err(|_| NotBytes::Wrong)?.unchecked_into();
+        let len = usize::try_from(copy.length()).unwrap_or(usize::MAX);
+        if len > limit {
+            return Err(NotBytes::TooLong(len));
+        }
+        let mut out = vec![0; len];
+        copy.copy_to(&mut out);
+        Ok(out)
+    }
+
+    /// A JS string's first `max_units` UTF-16 units, cut in JavaScript before the copy
+    /// into wasm memory; `None` for anything that is not a string.
+    pub(crate) fn short_string(value: &JsValue, max_units: u32) -> Option<String> {
+        let text = value.dyn_ref::<js_sys::JsString>()?;
+        Some(if text.length() > max_units { text.slice(0, max_units).into() } else { text.into() })
+    }
+}

@@ -4,6 +4,7 @@ use kms_instance::envelope::message::{Message, MAX_BODY_BYTES, MAX_CONTEXT_PAIRS
 use kms_instance::envelope::KeyProvider;
 use kms_instance::envelope::{
     self, Algorithm, CacheLimits, DataKeyCache, DecryptOptions, EncryptOptions, EncryptionContext, KeyArn,
+    DEFAULT_MAX_ENTRIES,
 };
 use kms_instance::key_providers::software::SoftwareKeyProvider;
 use kms_instance::Code;
@@ -199,6 +200,9 @@ struct Counting(SoftwareKeyProvider, AtomicU64);
 
 #[async_trait::async_trait]
 impl KeyProvider for Counting {
+    fn id(&self) -> kms_instance::envelope::ProviderId {
+        self.0.id()
+    }
     async fn wrap_new_data_key(
         &self,
         k: &KeyArn,
@@ -258,7 +262,12 @@ fn caching_is_off_by_default() {
 
 #[test]
 fn caching_honours_the_message_limit() {
-    let limits = CacheLimits { max_messages: 3, max_bytes: u64::MAX, max_age: Duration::from_secs(3600) };
+    let limits = CacheLimits {
+        max_messages: 3,
+        max_bytes: u64::MAX,
+        max_age: Duration::from_secs(3600),
+        max_entries: DEFAULT_MAX_ENTRIES,
+    };
     let (generated, held) = cached_run(limits, &[(0, 1); 7]);
     assert_eq!(generated, 3, "7 messages at 3 per key");
     assert_eq!(held, 1);
@@ -268,7 +277,12 @@ fn caching_honours_the_message_limit() {
 
 #[test]
 fn caching_honours_the_byte_limit() {
-    let limits = CacheLimits { max_messages: 100, max_bytes: 10, max_age: Duration::from_secs(3600) };
+    let limits = CacheLimits {
+        max_messages: 100,
+        max_bytes: 10,
+        max_age: Duration::from_secs(3600),
+        max_entries: DEFAULT_MAX_ENTRIES,
+    };
     // 4 + 4 fit one key; the next 4 would pass 10 bytes: a new key.
     let (generated, _) = cached_run(limits, &[(0, 4), (0, 4), (0, 4), (0, 4)]);
     assert_eq!(generated, 2);
@@ -279,14 +293,24 @@ fn caching_honours_the_byte_limit() {
 
 #[test]
 fn caching_honours_the_age_limit() {
-    let limits = CacheLimits { max_messages: 100, max_bytes: u64::MAX, max_age: Duration::from_secs(60) };
+    let limits = CacheLimits {
+        max_messages: 100,
+        max_bytes: u64::MAX,
+        max_age: Duration::from_secs(60),
+        max_entries: DEFAULT_MAX_ENTRIES,
+    };
     let (generated, _) = cached_run(limits, &[(0, 1), (59, 1), (60, 1), (61, 1)]);
     assert_eq!(generated, 2, "reused at 59 s, not at 60 s");
 }
 
 #[test]
 fn an_expired_key_is_dropped_when_the_cache_is_counted() {
-    let limits = CacheLimits { max_messages: 100, max_bytes: u64::MAX, max_age: Duration::from_secs(60) };
+    let limits = CacheLimits {
+        max_messages: 100,
+        max_bytes: u64::MAX,
+        max_age: Duration::from_secs(60),
+        max_entries: DEFAULT_MAX_ENTRIES,
+    };
     let now = Arc::new(AtomicU64::new(0));
     let clock = Arc::clone(&now);
     let cache = DataKeyCache::with_clock(limits, Box::new(move || Duration::from_secs(clock.load(Ordering::SeqCst))));
@@ -299,7 +323,12 @@ fn an_expired_key_is_dropped_when_the_cache_is_counted() {
 
 #[test]
 fn caching_separates_contexts_and_algorithms() {
-    let limits = CacheLimits { max_messages: 100, max_bytes: u64::MAX, max_age: Duration::from_secs(60) };
+    let limits = CacheLimits {
+        max_messages: 100,
+        max_bytes: u64::MAX,
+        max_age: Duration::from_secs(60),
+        max_entries: DEFAULT_MAX_ENTRIES,
+    };
     let cache = DataKeyCache::with_clock(limits, Box::new(|| Duration::ZERO));
     let b = Counting(bridge(&["k1"]), AtomicU64::new(0));
     for (ctx, algorithm) in [
@@ -384,8 +413,12 @@ fn a_body_sealed_before_the_providers_answer_lands_where_foretold() {
         assert_eq!(arns, expected);
     }
     // A cached data key: the blobs are known.
-    let cache =
-        DataKeyCache::new(CacheLimits { max_messages: 5, max_bytes: 1 << 20, max_age: Duration::from_secs(60) });
+    let cache = DataKeyCache::new(CacheLimits {
+        max_messages: 5,
+        max_bytes: 1 << 20,
+        max_age: Duration::from_secs(60),
+        max_entries: DEFAULT_MAX_ENTRIES,
+    });
     let cached = EncryptOptions { cache: Some(&cache), ..EncryptOptions::default() };
     for _ in 0..2 {
         assert_eq!(sealed_early(&bridges, &["k1", "k2"], &cached).0, Some(true));
@@ -414,4 +447,46 @@ fn a_prepared_seal_wrapped_by_other_providers_is_refused() {
     let err =
         block_on(envelope::prepare_seal(&[&b1], &[arn("k1"), arn("k9")], 10, &EncryptOptions::default())).unwrap_err();
     assert_eq!(err.code, Code::BridgeKeyNotFound);
+}
+
+#[test]
+fn caching_separates_providers_that_name_the_same_key() {
+    let limits =
+        CacheLimits { max_messages: 100, max_bytes: u64::MAX, max_age: Duration::from_secs(60), max_entries: 10 };
+    let cache = DataKeyCache::new(limits);
+    let options = EncryptOptions { cache: Some(&cache), ..EncryptOptions::default() };
+    // The same ARN, other material: a data key wrapped by one must not serve the other.
+    let (a, mut b) = (bridge(&["k1"]), SoftwareKeyProvider::new());
+    b.add(arn("k1"), [9; 32]).unwrap();
+    let by_a = block_on(envelope::encrypt(&[&a], &[arn("k1")], b"a", &options)).unwrap();
+    let by_b = block_on(envelope::encrypt(&[&b], &[arn("k1")], b"b", &options)).unwrap();
+    assert_eq!(block_on(envelope::decrypt(&[&b], &by_b, &DecryptOptions::default())).unwrap().plaintext, b"b");
+    assert_eq!(block_on(envelope::decrypt(&[&a], &by_a, &DecryptOptions::default())).unwrap().plaintext, b"a");
+    assert_eq!(cache.len(), 2);
+}
+
+#[test]
+fn caching_holds_at_most_max_entries_and_drops_the_oldest() {
+    let limits =
+        CacheLimits { max_messages: 100, max_bytes: u64::MAX, max_age: Duration::from_secs(60), max_entries: 3 };
+    let cache = DataKeyCache::new(limits);
+    let b = Counting(bridge(&["k1"]), AtomicU64::new(0));
+    let seal = |tenant: &str| {
+        let options = EncryptOptions {
+            cache: Some(&cache),
+            context: context(&[("tenant", tenant)]),
+            ..EncryptOptions::default()
+        };
+        block_on(envelope::encrypt(&[&b], &[arn("k1")], b"x", &options)).unwrap();
+    };
+    for tenant in ["t0", "t1", "t2", "t3"] {
+        seal(tenant);
+    }
+    assert_eq!((cache.len(), b.1.load(Ordering::SeqCst)), (3, 4));
+    seal("t3");
+    seal("t1");
+    assert_eq!(b.1.load(Ordering::SeqCst), 4, "t1 and t3 are still held");
+    seal("t0");
+    assert_eq!(b.1.load(Ordering::SeqCst), 5, "t0, the oldest, was dropped for t3");
+    assert_eq!(cache.len(), 3);
 }

@@ -211,6 +211,64 @@ fn keys_are_refused_for_the_usage_they_lack_and_when_missing() {
 }
 
 #[test]
+fn keys_do_what_the_token_allows_and_the_configuration_narrows() {
+    let (Some(w), Some((_p, port))) = (world(), proxy()) else { return };
+    let metadata = |key: &str| {
+        call(w, port, &key_path(key, "metadata"), &json!({"requestMetadata": meta("DescribeKey")}), ID_A, SECRET_A, 0)
+    };
+    // What the token allows (t-*: generated with --usage / --bits), narrowed by the
+    // configuration (k-enc: both on the token, ENCRYPT configured; c-none: none configured).
+    for (key, spec, usage) in [
+        ("k-both", "AES_256", json!(["ENCRYPT", "DECRYPT"])),
+        ("k-enc", "AES_256", json!(["ENCRYPT"])),
+        ("t-enc", "AES_256", json!(["ENCRYPT"])),
+        ("t-none", "AES_256", json!([])),
+        ("c-none", "AES_256", json!([])),
+        ("t-aes128", "AES_128", json!(["ENCRYPT", "DECRYPT"])),
+    ] {
+        let (status, body) = metadata(key);
+        assert_eq!((status, &body["keySpec"], &body["keyUsage"]), (200, &json!(spec), &usage), "{key}: {body}");
+    }
+    let mut plain = encrypt_body();
+    plain.as_object_mut().unwrap().remove("ciphertextDataIntegrityValueAlgorithm");
+    let sealed = call(w, port, &key_path("t-enc", "encrypt"), &plain, ID_A, SECRET_A, 0);
+    assert_eq!(sealed.0, 200, "{}", sealed.1);
+    let decrypt = json!({
+        "requestMetadata": meta("Decrypt"), "encryptionAlgorithm": "AES_GCM",
+        "ciphertext": sealed.1["ciphertext"], "initializationVector": sealed.1["initializationVector"],
+        "authenticationTag": sealed.1["authenticationTag"], "additionalAuthenticatedData": STANDARD.encode(b"context"),
+    });
+    let unusable = (400, "InvalidKeyUsageException");
+    assert_eq!(error_name(&call(w, port, &key_path("t-enc", "decrypt"), &decrypt, ID_A, SECRET_A, 0)), unusable);
+    for key in ["t-none", "c-none", "t-aes128"] {
+        assert_eq!(error_name(&call(w, port, &key_path(key, "encrypt"), &plain, ID_A, SECRET_A, 0)), unusable, "{key}");
+        assert_eq!(
+            error_name(&call(w, port, &key_path(key, "decrypt"), &decrypt, ID_A, SECRET_A, 0)),
+            unusable,
+            "{key}"
+        );
+    }
+}
+
+#[test]
+fn validation_messages_name_the_field() {
+    let (Some(w), Some((_p, port))) = (world(), proxy()) else { return };
+    let path = key_path("k-both", "encrypt");
+    let message = |body: Vec<u8>| {
+        let answer = call_raw(w, port, "POST", &path, body, ID_A, SECRET_A, 0);
+        assert_eq!(error_name(&answer), (400, "ValidationException"));
+        answer.1["errorMessage"].as_str().unwrap_or("").to_string()
+    };
+    assert!(message(b"{not json".to_vec()).starts_with("the body is not JSON (line 1, column"));
+    let mut body = encrypt_body();
+    body["requestMetadata"].as_object_mut().unwrap().remove("kmsRequestId");
+    assert_eq!(message(body.to_string().into_bytes()), "requestMetadata.kmsRequestId is required");
+    let mut body = encrypt_body();
+    body.as_object_mut().unwrap().remove("encryptionAlgorithm");
+    assert_eq!(message(body.to_string().into_bytes()), "encryptionAlgorithm is required");
+}
+
+#[test]
 fn every_route_answers_as_the_specification_says() {
     let (Some(w), Some((p, port))) = (world(), proxy()) else { return };
     let health = call(
@@ -504,14 +562,22 @@ fn every_field_is_validated() {
     };
     let dpath = key_path("k-both", "decrypt");
     check(&dpath, decrypt(&|_| {}), (400, "InvalidCiphertextException"), "a ciphertext that does not open");
+    // The specification's InvalidCiphertextException row names the IV and the tag.
+    for (what, field, len) in [
+        ("an 8-byte IV", "initializationVector", 8),
+        ("a 13-byte IV", "initializationVector", 13),
+        ("a 15-byte tag", "authenticationTag", 15),
+        ("a 17-byte tag", "authenticationTag", 17),
+    ] {
+        let body = decrypt(&|b: &mut Value| b[field] = json!(STANDARD.encode(vec![1u8; len])));
+        check(&dpath, body, (400, "InvalidCiphertextException"), what);
+    }
     for (what, edit) in [
         (
-            "a 13-byte IV",
-            Box::new(|b: &mut Value| b["initializationVector"] = json!(STANDARD.encode([1u8; 13])))
+            "21 bytes of metadata",
+            Box::new(|b: &mut Value| b["ciphertextMetadata"] = json!(STANDARD.encode([1u8; 21])))
                 as Box<dyn Fn(&mut Value)>,
         ),
-        ("a 15-byte tag", Box::new(|b: &mut Value| b["authenticationTag"] = json!(STANDARD.encode([1u8; 15])))),
-        ("21 bytes of metadata", Box::new(|b: &mut Value| b["ciphertextMetadata"] = json!(STANDARD.encode([1u8; 21])))),
         (
             "no ciphertext",
             Box::new(|b: &mut Value| {
@@ -533,7 +599,6 @@ fn every_field_is_validated() {
         ("a bad base64 tag", Box::new(|b: &mut Value| b["authenticationTag"] = json!("####"))),
         ("a bad base64 ciphertext", Box::new(|b: &mut Value| b["ciphertext"] = json!("AAA"))),
         ("a bad base64 IV", Box::new(|b: &mut Value| b["initializationVector"] = json!("=AAA"))),
-        ("a 17-byte tag", Box::new(|b: &mut Value| b["authenticationTag"] = json!(STANDARD.encode([1u8; 17])))),
         (
             "no encryptionAlgorithm",
             Box::new(|b: &mut Value| {

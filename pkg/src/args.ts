@@ -3,8 +3,16 @@
 // checked by the glue (their type, then their size against the core's limits); what
 // is checked here is what only JavaScript sees: bytes, key providers, options objects.
 
-const typedArrayTag = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), Symbol.toStringTag)!
-  .get as (this: unknown) => string | undefined;
+// The engine's own accessors of typed arrays, taken once: a caller can define `length`,
+// `byteLength` or `buffer` on its array (or its prototype) to say anything, and wasm-
+// bindgen's glue sizes its copy into wasm memory by `length`.
+const typedArray = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const intrinsic = <T>(name: PropertyKey) => Object.getOwnPropertyDescriptor(typedArray, name)!.get as (this: unknown) => T;
+const typedArrayTag = intrinsic<string | undefined>(Symbol.toStringTag);
+const bufferOf = intrinsic<ArrayBufferLike>("buffer");
+const offsetOf = intrinsic<number>("byteOffset");
+const lengthOf = intrinsic<number>("byteLength");
+const Bytes = Uint8Array;
 
 /** What a value is, for a message: `string`, `ArrayBuffer`, `Uint16Array`, `null`, … */
 function describe(value: unknown): string {
@@ -21,9 +29,10 @@ const howTo: Record<string, string> = {
 
 /**
  * A `Uint8Array` (a Node `Buffer` is one), checked: other views, `ArrayBuffer`s and
- * strings are refused, with how to convert them. The tag is read from the view's
- * internal slot, so a look-alike object cannot pass; a view of a detached buffer is
- * refused too.
+ * strings are refused, with how to convert them. Returns a new view of the same bytes,
+ * made from the engine's own record of where they are, so no property defined on the
+ * caller's array can make it look longer or shorter than it is; a view of a detached
+ * buffer is refused.
  */
 export function view(name: string, value: unknown): Uint8Array<ArrayBuffer> {
   const kind = describe(value);
@@ -31,17 +40,21 @@ export function view(name: string, value: unknown): Uint8Array<ArrayBuffer> {
     const hint = howTo[kind] ?? "pass a Uint8Array";
     throw new TypeError(`${name} must be a Uint8Array or a Buffer, not ${kind}: ${hint}`);
   }
-  const bytes = value as Uint8Array<ArrayBuffer>;
-  if (bytes.byteLength === 0 && bytes.buffer.byteLength === 0 && isDetached(bytes.buffer)) {
+  const buffer = bufferOf.call(value) as ArrayBuffer;
+  const length = lengthOf.call(value);
+  if (length === 0 && isDetached(buffer)) {
     throw new TypeError(`${name} is a view of a detached ArrayBuffer (it was transferred): pass its bytes again`);
   }
+  const bytes = new Bytes(buffer, offsetOf.call(value), length);
+  // What the glue will read; only a tampered Uint8Array.prototype can make them differ.
+  if (bytes.length !== length) throw new TypeError(`${name}: Uint8Array.prototype.length has been redefined; refusing to copy`);
   return bytes;
 }
 
 /** Whether a buffer was transferred away (its views read as empty then). */
-function isDetached(buffer: ArrayBufferLike): boolean {
+export function isDetached(buffer: ArrayBufferLike): boolean {
   try {
-    new Uint8Array(buffer);
+    new Bytes(buffer);
     return false;
   } catch {
     return true;

@@ -65,11 +65,20 @@ function isThrown(e: unknown): e is Thrown {
 }
 
 /** What the module threw, as an `Error`: a problem becomes a `KmsError`; an `Error`
- * (a `TypeError` for a wrong argument) stays itself; nothing else reaches the caller. */
+ * (a `TypeError` for a wrong argument) stays itself; anything else thrown (by a getter
+ * or a proxy of the caller's, say) becomes an `Error` whose `cause` it is. */
 export function toError(e: unknown): Error {
-  if (e instanceof KmsError || (e instanceof Error && !isThrown(e))) return e;
-  if (isThrown(e)) return new KmsError(e);
-  return new Error("the module failed without saying why", { cause: e });
+  // A value a caller's code threw may be a proxy whose every trap throws.
+  try {
+    if (e instanceof KmsError || (e instanceof Error && !isThrown(e))) return e;
+    if (isThrown(e)) return new KmsError(e);
+  } catch {}
+  return new Error(`the call failed: something it read threw ${e === null ? "null" : typeof e}, not an Error`, { cause: e });
+}
+
+/** The `KmsError` for an object used after its `free()`. */
+export function freed(what: string): KmsError {
+  return new KmsError({ code: "Module.Freed", message: `this ${what} was freed: make a new one` });
 }
 
 /** Runs a call into the module, turning what it throws into a `KmsError`. */

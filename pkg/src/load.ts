@@ -5,8 +5,9 @@
 // slim entries carry nothing and wait for `init`/`initSync`. The README compares the
 // three (bytes, load time, what each host needs).
 import { initSync as instantiate } from "#glue";
-import bundled from "#wasm-source";
+import bundled, { shape } from "#wasm-source";
 import { KmsError } from "./errors.js";
+import { shapeOf } from "./shape.js";
 import type { HostType } from "./host.js";
 
 type WasmModule = typeof globalThis extends { WebAssembly: { Module: { prototype: infer T } } } ? T : never;
@@ -111,8 +112,21 @@ export function initSync(source?: InitSyncSource): void {
   if (loaded) return;
   const from = source ?? carried();
   if (from === undefined) throw notLoaded();
+  let module: WebAssembly.Module;
   try {
-    instantiate({ module: from as never });
+    module = from instanceof WebAssembly.Module ? from : new WebAssembly.Module(from as BufferSource);
+  } catch (e) {
+    throw loadFailed(e);
+  }
+  const given = shapeOf(module);
+  if (given !== shape) {
+    throw new KmsError({
+      code: "Module.LoadFailed",
+      message: `this module is not the one this entry was built with (shape ${given}, expected ${shape}): pass the .wasm shipped with the same entry and version (dist/wasm/)`,
+    });
+  }
+  try {
+    instantiate({ module: module as never });
   } catch (e) {
     throw loadFailed(e);
   }

@@ -4,7 +4,7 @@
 import type * as glue from "#glue";
 import * as args from "./args.js";
 import { wasm } from "./bound.js";
-import { guard, guardAsync, KmsError, toError } from "./errors.js";
+import { freed, guard, guardAsync, KmsError, toError } from "./errors.js";
 import type { Bytes, DataKeyCacheLimits, DecryptOptions, EncryptOptions, JsKeyProvider, KeyringFile, MessageSummary, Opened, XksKeyProviderOptions } from "./types.js";
 import { AES_GCM, gcmParams, TAG_LEN, view } from "./gcm.js";
 import { hostCipher, NODE_CHUNK, nodeGcm, type NodeCrypto, type NodeGcm } from "./hostcipher.js";
@@ -19,7 +19,9 @@ export class SoftwareKeyProvider {
   }
 
   arns(): string[] {
-    return softwareKeys.get(this)!.arns();
+    const inner = softwareKeys.get(this);
+    if (!inner) throw freed("SoftwareKeyProvider");
+    return inner.arns();
   }
 
   /** Frees the keys' wasm memory now (it is wiped); the provider cannot be used afterwards. */
@@ -39,17 +41,22 @@ const proxies = new WeakMap<XksKeyProvider, glue.XksKeyProvider>();
  */
 export class XksKeyProvider {
   constructor(options: XksKeyProviderOptions) {
-    const { secretAccessKey, ...settings } = args.options<XksKeyProviderOptions>("options", options);
-    if (typeof secretAccessKey !== "string") throw new TypeError("options.secretAccessKey must be a string");
-    if (typeof globalThis.fetch !== "function") throw new TypeError("this host has no fetch: XksKeyProvider needs it");
-    // The module checks every setting (and refuses unknown ones).
-    const checked = settings as Omit<XksKeyProviderOptions, "secretAccessKey">;
-    proxies.set(this, guard(() => new (wasm().XksKeyProvider)(checked, secretAccessKey, { post })));
+    const made = guard(() => {
+      const { secretAccessKey, ...settings } = args.options<XksKeyProviderOptions>("options", options);
+      if (typeof secretAccessKey !== "string") throw new TypeError("options.secretAccessKey must be a string");
+      if (typeof globalThis.fetch !== "function") throw new TypeError("this host has no fetch: XksKeyProvider needs it");
+      // The module checks every setting (and refuses unknown ones).
+      const checked = settings as Omit<XksKeyProviderOptions, "secretAccessKey">;
+      return new (wasm().XksKeyProvider)(checked, secretAccessKey, { post });
+    });
+    proxies.set(this, made);
   }
 
   /** The ARNs of its keys, in order. */
   arns(): string[] {
-    return proxies.get(this)!.arns();
+    const inner = proxies.get(this);
+    if (!inner) throw freed("XksKeyProvider");
+    return inner.arns();
   }
 
   /** Frees its wasm memory now (the module's copy of the secret is wiped; the string you passed is yours); it cannot be used afterwards. */
@@ -70,7 +77,7 @@ const caches = new WeakMap<DataKeyCache, glue.DataKeyCache>();
  */
 export class DataKeyCache {
   constructor(limits: DataKeyCacheLimits) {
-    caches.set(this, guard(() => new (wasm().DataKeyCache)(args.options<DataKeyCacheLimits>("limits", limits) as DataKeyCacheLimits)));
+    caches.set(this, guard(() => new (wasm().DataKeyCache)({ ...args.options<DataKeyCacheLimits>("limits", limits) } as DataKeyCacheLimits)));
   }
 
   /** Data keys held now (those past their age are dropped, and wiped, first). */
@@ -141,8 +148,8 @@ function keyring(providers: unknown, ms: number): glue.KeyProviders {
       const proxy = provider instanceof XksKeyProvider ? proxies.get(provider) : undefined;
       if (proxy) return ring.addXks(proxy);
       args.methods(`providers[${i}]`, provider, STORE_METHODS);
+      // The module counts them before it reads one, and cuts each string before copying it.
       const arns = args.list(`providers[${i}].arns()`, (provider as JsKeyProvider).arns());
-      if (!arns.every((a) => typeof a === "string")) throw new TypeError(`providers[${i}].arns() must return strings`);
       guard(() => ring.addJs(bounded(provider as JsKeyProvider, ms), arns as string[]));
     });
     return ring;
@@ -233,6 +240,8 @@ function discard(pending: glue.SealSession | Promise<glue.SealSession>): void {
  * wasm memory it is all done during the call.
  */
 function sealOnNode(node: NodeCrypto, prepared: glue.PreparedSeal, data: Uint8Array): Bytes | Promise<Bytes> {
+  // Read now: the caller may transfer or resize its buffer once the call has returned.
+  const bodyLength = data.length;
   const [[cipher, [offset, length]], pending] = start(prepared, () => [nodeGcmOf(node, prepared, false), prepared.predictedLayout() ?? [0, data.length]] as const);
   let buffer: Uint8Array, tag: Uint8Array;
   try {
@@ -244,7 +253,7 @@ function sealOnNode(node: NodeCrypto, prepared: glue.PreparedSeal, data: Uint8Ar
     discard(pending);
     throw e;
   }
-  const join = (session: glue.SealSession) => framed(session, buffer, offset, data.length, tag);
+  const join = (session: glue.SealSession) => framed(session, buffer, offset, bodyLength, tag);
   return pending instanceof Promise ? guardAsync(() => pending).then(join) : join(pending);
 }
 
@@ -269,7 +278,11 @@ async function sealOnWebCrypto(subtle: SubtleCrypto, prepared: glue.PreparedSeal
  * format. The body is encrypted while the key providers wrap its data key; with keys in
  * wasm memory, or a small body, all of it runs before the promise is returned.
  */
-export async function encrypt(providers: readonly KeyProvider[], plaintext: Uint8Array, options: EncryptOptions = {}): Promise<Bytes> {
+export function encrypt(providers: readonly KeyProvider[], plaintext: Uint8Array, options: EncryptOptions = {}): Promise<Bytes> {
+  return guardAsync(() => seal(providers, plaintext, options));
+}
+
+async function seal(providers: readonly KeyProvider[], plaintext: Uint8Array, options: EncryptOptions): Promise<Bytes> {
   let data = args.view("plaintext", plaintext);
   const [opts, ms, cache] = split<EncryptOptions>("options", options);
   const ring = keyring(providers, ms);
@@ -330,6 +343,9 @@ async function openOnWebCrypto(subtle: SubtleCrypto, session: glue.OpenSession, 
   }
 }
 
+/** A message whose buffer was transferred or resized while it was being opened. */
+const changed = () => new KmsError({ code: "InvalidCiphertext", message: "the message's buffer was transferred or resized while it was being opened" });
+
 /** What of a message crosses into wasm to read its header: the first bytes, the length, the tag's TLV; the body stays where it is. */
 function headOf(data: Uint8Array): [Uint8Array, number, Uint8Array] {
   const head = data.subarray(0, Math.min(data.length, wasm().openWindow()));
@@ -342,8 +358,7 @@ function headOf(data: Uint8Array): [Uint8Array, number, Uint8Array] {
  * `InvalidCiphertext` for bytes that are not a message.
  */
 export function inspectMessage(message: Uint8Array): MessageSummary {
-  const [head, length, tail] = headOf(args.view("message", message));
-  return guard(() => wasm().inspectMessage(head, length, tail));
+  return guard(() => wasm().inspectMessage(...headOf(args.view("message", message))));
 }
 
 /**
@@ -352,7 +367,11 @@ export function inspectMessage(message: Uint8Array): MessageSummary {
  * it is, against that tag, so a message changed during the call does not open
  * (`InvalidCiphertext`) rather than open to something else.
  */
-export async function decrypt(providers: readonly KeyProvider[], message: Uint8Array, options: DecryptOptions = {}): Promise<Opened> {
+export function decrypt(providers: readonly KeyProvider[], message: Uint8Array, options: DecryptOptions = {}): Promise<Opened> {
+  return guardAsync(() => open(providers, message, options));
+}
+
+async function open(providers: readonly KeyProvider[], message: Uint8Array, options: DecryptOptions): Promise<Opened> {
   const data = args.view("message", message);
   const [opts, ms, cache] = split<DecryptOptions>("options", options);
   if (cache !== undefined) throw new TypeError("options.cache is for encrypt: opening is never cached");
@@ -366,6 +385,9 @@ export async function decrypt(providers: readonly KeyProvider[], message: Uint8A
     const [head, length, tail] = headOf(data);
     const session: glue.OpenSession = await guardAsync(() => ring.beginOpen(head, length, tail, opts));
     try {
+      // The body is read where it is, after the wait: a buffer transferred or resized
+      // meanwhile no longer holds the message whose header was checked.
+      if (data.length !== length) throw changed();
       const plaintext = host.kind === "node" ? openOnNode(host.crypto, session, data) : await openOnWebCrypto(host.subtle, session, data);
       return { plaintext, ...session.info() };
     } finally {

@@ -2,15 +2,21 @@
 import type * as glue from "#glue";
 import * as args from "./args.js";
 import { wasm } from "./bound.js";
-import { guard } from "./errors.js";
+import { freed, guard } from "./errors.js";
 import type { ApplyEnv, BindVpcsContext, Decision, Outcome, Plan, PlanResult, QuotaUsage, Request, RunOptions, State } from "./types.js";
 
 /** A directory and one KMS instance. `apply` is all or nothing. */
 export class Instance {
-  readonly #inner: glue.WasmInstance;
+  #inner: glue.WasmInstance | undefined;
 
   private constructor(inner: glue.WasmInstance) {
     this.#inner = inner;
+  }
+
+  /** The wasm object, or `Module.Freed` after `free()`. */
+  #live(): glue.WasmInstance {
+    if (!this.#inner) throw freed("Instance");
+    return this.#inner;
   }
 
   /** From a state (`toJSON()`'s result, or its JSON text). */
@@ -20,32 +26,35 @@ export class Instance {
 
   /** Applies a request and returns its outcome, or throws a `KmsError` and changes nothing. */
   apply(request: Request, env?: ApplyEnv): Outcome {
-    const given = args.options<ApplyEnv>("env", env);
-    const now = args.time("env.now", given.now);
-    return guard(() => this.#inner.apply(request, { ...given, now }));
+    return guard(() => {
+      const given = args.options<ApplyEnv>("env", env);
+      const now = args.time("env.now", given.now);
+      return this.#live().apply(request, { ...given, now });
+    });
   }
 
   /** May this request go ahead? When not, the first check that fails. Applies nothing. */
   check(request: Request): Decision {
-    return guard(() => this.#inner.check(request));
+    return guard(() => this.#live().check(request));
   }
 
   /** What UpdateKmsInstanceBindVpc would check a BindVpcs document against now (its region, owner, VPCs, quota): pass it to `validateBindVpcs`. */
   bindVpcsContext(): BindVpcsContext {
-    return guard(() => this.#inner.bindVpcsContext());
+    return guard(() => this.#live().bindVpcsContext());
   }
 
   quota(): QuotaUsage {
-    return guard(() => this.#inner.quota());
+    return guard(() => this.#live().quota());
   }
 
   toJSON(): State {
-    return guard(() => this.#inner.toJSON());
+    return guard(() => this.#live().toJSON());
   }
 
-  /** Frees the wasm memory now (otherwise the garbage collector does). */
+  /** Frees the wasm memory now (otherwise the garbage collector does); a second call does nothing. */
   free(): void {
-    this.#inner.free();
+    this.#inner?.free();
+    this.#inner = undefined;
   }
 }
 
@@ -54,7 +63,6 @@ export class Instance {
  * with `{ states: true }`, each step's resulting state too.
  */
 export function runPlan(plan: Plan | string, options?: RunOptions): PlanResult {
-  const given = args.options<RunOptions>("options", options);
-  return guard(() => wasm().runPlan(plan, given));
+  return guard(() => wasm().runPlan(plan, args.options<RunOptions>("options", options)));
 }
 

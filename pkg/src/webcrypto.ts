@@ -1,10 +1,21 @@
-import { KmsError } from "./errors.js";
+import * as args from "./args.js";
+import { guard, guardAsync, KmsError } from "./errors.js";
 import { AES_GCM, gcmParams, view } from "./gcm.js";
 import type { HostType } from "./host.js";
 import type { Bytes, JsKeyProvider } from "./types.js";
 
 /** The host's `CryptoKey` (any object where its types have none, as in Node's without the DOM lib). */
 type CryptoKey = HostType<"CryptoKey", object>;
+
+/** An entry's ARN must be a string (the module parses it when the provider is used). */
+function arnAt(i: number, arn: unknown): void {
+  if (typeof arn !== "string") throw new TypeError(`keys[${i}].arn must be a string`);
+}
+
+function isAesGcm256(key: CryptoKey): boolean {
+  const algorithm = key.algorithm as AesKeyAlgorithm | undefined;
+  return algorithm?.name === AES_GCM && algorithm.length === 256 && key.usages.includes("encrypt") && key.usages.includes("decrypt");
+}
 
 function subtleCrypto(): SubtleCrypto {
   const subtle = globalThis.crypto?.subtle;
@@ -24,37 +35,49 @@ export class WebCryptoKeyProvider implements JsKeyProvider {
   }
 
   /** New random master keys, generated inside WebCrypto. */
-  static async generate(arns: readonly string[]): Promise<WebCryptoKeyProvider> {
-    const subtle = subtleCrypto();
-    const keys = new Map<string, CryptoKey>();
-    for (const arn of arns) {
-      keys.set(arn, (await subtle.generateKey({ name: AES_GCM, length: 256 }, false, ["encrypt", "decrypt"])) as CryptoKey);
-    }
-    return new WebCryptoKeyProvider(keys);
+  static generate(arns: readonly string[]): Promise<WebCryptoKeyProvider> {
+    return guardAsync(async () => {
+      const subtle = subtleCrypto();
+      const keys = new Map<string, CryptoKey>();
+      for (const [i, arn] of args.list("arns", arns).entries()) {
+        if (typeof arn !== "string") throw new TypeError(`arns[${i}] must be a string`);
+        keys.set(arn, (await subtle.generateKey({ name: AES_GCM, length: 256 }, false, ["encrypt", "decrypt"])) as CryptoKey);
+      }
+      return new WebCryptoKeyProvider(keys);
+    });
   }
 
   /** Imports 32-byte keys once, as non-extractable keys; wipe your copies afterwards. */
-  static async importRaw(keys: readonly { arn: string; material: Uint8Array }[]): Promise<WebCryptoKeyProvider> {
-    const subtle = subtleCrypto();
-    const imported = new Map<string, CryptoKey>();
-    for (const { arn, material } of keys) {
-      if (material.length !== 32) {
-        throw new KmsError({ code: "InvalidParameter.Keyring", message: `the material of ${arn} is not 32 bytes` });
+  static importRaw(keys: readonly { arn: string; material: Uint8Array }[]): Promise<WebCryptoKeyProvider> {
+    return guardAsync(async () => {
+      const subtle = subtleCrypto();
+      const imported = new Map<string, CryptoKey>();
+      for (const [i, entry] of args.list("keys", keys).entries()) {
+        const { arn, material } = args.options<{ arn: string; material: Uint8Array }>(`keys[${i}]`, entry);
+        const bytes = args.view(`keys[${i}].material`, material);
+        // Named by place, never quoted: a caller who swapped the fields would see its key.
+        arnAt(i, arn);
+        if (bytes.length !== 32) throw new KmsError({ code: "InvalidParameter.Keyring", message: `keys[${i}].material is not 32 bytes` });
+        imported.set(arn as string, await subtle.importKey("raw", bytes, AES_GCM, false, ["encrypt", "decrypt"]));
       }
-      imported.set(arn, await subtle.importKey("raw", view(material), AES_GCM, false, ["encrypt", "decrypt"]));
-    }
-    return new WebCryptoKeyProvider(imported);
+      return new WebCryptoKeyProvider(imported);
+    });
   }
 
   /** Your own AES-GCM 256-bit keys (they should be non-extractable). */
   static fromCryptoKeys(keys: readonly { arn: string; key: CryptoKey }[]): WebCryptoKeyProvider {
-    for (const { arn, key } of keys) {
-      const algorithm = key.algorithm as AesKeyAlgorithm;
-      if (algorithm.name !== AES_GCM || algorithm.length !== 256 || !key.usages.includes("encrypt") || !key.usages.includes("decrypt")) {
-        throw new KmsError({ code: "InvalidParameter.Keyring", message: `${arn} is not an AES-GCM 256-bit key for encrypt and decrypt` });
+    return guard(() => {
+      const checked = new Map<string, CryptoKey>();
+      for (const [i, entry] of args.list("keys", keys).entries()) {
+        const { arn, key } = args.options<{ arn: string; key: CryptoKey }>(`keys[${i}]`, entry);
+        arnAt(i, arn);
+        if (!(key instanceof Object) || !isAesGcm256(key as CryptoKey)) {
+          throw new KmsError({ code: "InvalidParameter.Keyring", message: `keys[${i}].key is not an AES-GCM 256-bit CryptoKey for encrypt and decrypt` });
+        }
+        checked.set(arn as string, key as CryptoKey);
       }
-    }
-    return new WebCryptoKeyProvider(new Map(keys.map(({ arn, key }) => [arn, key])));
+      return new WebCryptoKeyProvider(checked);
+    });
   }
 
   arns(): string[] {

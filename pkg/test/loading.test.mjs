@@ -28,6 +28,16 @@ test("initSync takes bytes or a compiled module; a slim entry of another job sta
   assert.deepEqual(new envelope.SoftwareKeyProvider({ keys: [] }).arns(), []);
   const everything = await import("kms-instance/slim");
   assert.throws(() => everything.runPlan("{}"), notLoaded);
+  // Another entry's module (or another version's) would answer with nonsense: refused.
+  // (The CommonJS build: the ESM one is loaded by a later test.)
+  const cjs = createRequire(import.meta.url)("kms-instance/slim");
+  for (const job of ["validate", "envelope"]) {
+    assert.throws(() => cjs.initSync(wasmFile(job)), (e) => e.code === "Module.LoadFailed" && /not the one this entry was built with/.test(e.message));
+  }
+  await assert.rejects(cjs.init(wasmFile("validate")), (e) => e.code === "Module.LoadFailed");
+  assert.throws(() => cjs.validateName("alias", "alias/x"), notLoaded);
+  cjs.initSync(wasmFile("full"));
+  assert.deepEqual(cjs.validateName("alias", "alias/x"), { ok: true });
 });
 
 test("the default entries load at the first call, in ESM and CommonJS alike", async () => {

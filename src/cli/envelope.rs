@@ -14,12 +14,19 @@ use std::process::ExitCode;
 
 #[derive(Subcommand)]
 pub enum Pkcs11Command {
-    /// Generate an AES-256 master key on the token, labelled with the ARN's key id.
+    /// Generate an AES master key on the token, labelled with the ARN's key id.
     GenerateKey {
         #[command(flatten)]
         token: TokenArgs,
+        /// The key's ARN: its key id is the token label.
         #[arg(long = "key", value_name = "ARN")]
         arn: String,
+        /// The key's size (the envelope and the XKS API use 256).
+        #[arg(long, value_name = "BITS", default_value = "256", value_parser = ["128", "192", "256"])]
+        bits: String,
+        /// What the token lets the key do: `encrypt`, `decrypt` (both by default), or `none`.
+        #[arg(long, value_name = "USAGE", value_delimiter = ',', default_values = ["encrypt", "decrypt"], value_parser = ["encrypt", "decrypt", "none"])]
+        usage: Vec<String>,
     },
 }
 
@@ -197,17 +204,21 @@ pub fn inspect() -> Result<ExitCode, Fatal> {
 }
 
 #[cfg(feature = "pkcs11")]
-pub fn generate_key(token: &TokenArgs, arn: &str) -> Result<ExitCode, Fatal> {
+pub fn generate_key(token: &TokenArgs, arn: &str, bits: &str, usage: &[String]) -> Result<ExitCode, Fatal> {
+    use kms_instance::key_providers::pkcs11::KeyFacts;
     let arn: KeyArn = arn.parse()?;
     let provider = open_token(&token.pkcs11_module, &token.token_label, &token.pin_env)?;
-    provider.generate_master_key(&arn)?;
+    let allows = |u: &str| usage.iter().any(|given| given == u);
+    let bytes = bits.parse::<u64>().unwrap_or(0) / 8;
+    let spec = KeyFacts { aes: true, bytes, encrypt: allows("encrypt"), decrypt: allows("decrypt") };
+    provider.generate_key(&arn, spec)?;
     let line =
-        format!("generated an AES-256 master key labelled {:?} on token {:?}\n", arn.key_id(), token.token_label);
+        format!("generated an AES-{bits} master key labelled {:?} on token {:?}\n", arn.key_id(), token.token_label);
     write_stdout(line.as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(not(feature = "pkcs11"))]
-pub fn generate_key(token: &TokenArgs, _: &str) -> Result<ExitCode, Fatal> {
+pub fn generate_key(token: &TokenArgs, _: &str, _: &str, _: &[String]) -> Result<ExitCode, Fatal> {
     open_token(&token.pkcs11_module, &token.token_label, &token.pin_env).map(|_| ExitCode::SUCCESS)
 }

@@ -31,6 +31,9 @@ impl KeyArn {
 /// The software CiphertextBlob stores the key id behind a one-byte length.
 pub const MAX_KEY_ID_BYTES: usize = 255;
 
+/// A whole ARN: the key id and room for any region and account id.
+pub const MAX_ARN_BYTES: usize = 512;
+
 impl FromStr for KeyArn {
     type Err = Problem;
 
@@ -40,6 +43,9 @@ impl FromStr for KeyArn {
         let bad = |why: &str| {
             Problem::new(Code::KeyId, format!("not a key ARN: {why}; expected acs:kms:<region>:<uid>:key/<key-id>"))
         };
+        if arn.len() > MAX_ARN_BYTES {
+            return Err(bad("longer than 512 bytes"));
+        }
         let parts: Vec<&str> = arn.split(':').collect();
         let [acs, kms, region, uid, resource] = parts[..] else {
             return Err(bad("not five `:`-separated parts"));

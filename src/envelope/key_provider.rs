@@ -56,6 +56,27 @@ impl KeyDescription {
     }
 }
 
+/// Which provider object a provider is: unique in the process, and never given out
+/// again (an address may be reused once a provider is freed; this is not). The data-key
+/// cache keys on it, so a data key wrapped by one provider never serves another that
+/// names the same ARN for other material.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProviderId(u64);
+
+impl ProviderId {
+    /// A new identity, for a provider being made.
+    pub fn new() -> Self {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        ProviderId(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
+impl Default for ProviderId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Native key providers are shared across threads: `Send + Sync`.
 #[cfg(not(target_arch = "wasm32"))]
 pub trait MaybeSendSync: Send + Sync {}
@@ -75,6 +96,9 @@ impl<T> MaybeSendSync for T {}
 #[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
 #[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
 pub trait KeyProvider: MaybeSendSync {
+    /// This provider's identity ([`ProviderId::new`] when it is made, kept for its life).
+    fn id(&self) -> ProviderId;
+
     /// GenerateDataKey: a new data key of `len` bytes from [`random`](KeyProvider::random),
     /// returned in plaintext and encrypted under `key` with `context` bound to it
     /// (R-ENV-1). The envelope makes the key and calls

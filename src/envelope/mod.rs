@@ -19,9 +19,9 @@ pub(crate) mod key_provider;
 pub mod message;
 
 pub use arn::KeyArn;
-pub use cache::{CacheLimits, DataKeyCache};
+pub use cache::{CacheLimits, DataKeyCache, DEFAULT_MAX_ENTRIES};
 pub use context::{context_bytes, EncryptionContext};
-pub use key_provider::{DataKey, KeyDescription, KeyProvider, MaybeSendSync, MASTER_KEY_SPEC};
+pub use key_provider::{DataKey, KeyDescription, KeyProvider, MaybeSendSync, ProviderId, MASTER_KEY_SPEC};
 pub use message::{EncryptedDataKey, Header, Message};
 
 use crate::code::{Code, Problem};
@@ -379,7 +379,7 @@ pub async fn prepare_seal(
     let (context, algorithm) = (&options.context, options.algorithm);
     check_providers(bridges)?;
     check_inputs(keys, context, plaintext_len)?;
-    let cached = options.cache.and_then(|c| c.take(keys, algorithm, context, plaintext_len as u64));
+    let cached = options.cache.and_then(|c| c.take(bridges, keys, algorithm, context, plaintext_len as u64));
     let keying = match cached {
         Some(materials) => Keying::Cached(materials),
         None => {
@@ -486,7 +486,14 @@ impl Prepared {
                 let encrypted_data_keys = wrap_data_key(bridges, &holders, &data_key, &self.context).await?;
                 let materials = Arc::new(Materials { algorithm: self.algorithm, data_key, encrypted_data_keys });
                 if let Some(cache) = cache {
-                    cache.put(&self.keys, self.algorithm, &self.context, Arc::clone(&materials), self.length as u64);
+                    cache.put(
+                        bridges,
+                        &self.keys,
+                        self.algorithm,
+                        &self.context,
+                        Arc::clone(&materials),
+                        self.length as u64,
+                    );
                 }
                 materials
             }

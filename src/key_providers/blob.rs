@@ -20,7 +20,7 @@ use crate::code::{Code, Problem};
 use crate::envelope::key_provider::short_random;
 use crate::envelope::message::{IV_LEN, TAG_LEN};
 use crate::envelope::{context_bytes, EncryptionContext, KeyArn};
-use crate::envelope::{KeyDescription, KeyProvider, MaybeSendSync};
+use crate::envelope::{KeyDescription, KeyProvider, MaybeSendSync, ProviderId};
 use crate::platform::os_random;
 use zeroize::Zeroizing;
 
@@ -171,12 +171,31 @@ pub trait MasterKeys: MaybeSendSync {
 
 /// An [`KeyProvider`] over a [`MasterKeys`] store, writing the blob above.
 #[derive(Debug, Default)]
-pub struct BlobKeyProvider<K>(pub K);
+pub struct BlobKeyProvider<K> {
+    store: K,
+    id: ProviderId,
+}
+
+impl<K> BlobKeyProvider<K> {
+    /// A provider over `store`, with an identity of its own.
+    pub fn over(store: K) -> Self {
+        BlobKeyProvider { store, id: ProviderId::new() }
+    }
+
+    /// The store it writes blobs for.
+    pub fn store(&self) -> &K {
+        &self.store
+    }
+
+    pub(crate) fn store_mut(&mut self) -> &mut K {
+        &mut self.store
+    }
+}
 
 impl<K: MasterKeys> BlobKeyProvider<K> {
     async fn wrap(&self, key: &KeyArn, plaintext: &[u8], context: &EncryptionContext) -> Result<Vec<u8>, Problem> {
-        let iv: [u8; IV_LEN] = self.0.random(IV_LEN).await?.try_into().map_err(|_| short_random())?;
-        let sealed = self.0.seal(key, &iv, &context_bytes(context), plaintext).await?;
+        let iv: [u8; IV_LEN] = self.store.random(IV_LEN).await?.try_into().map_err(|_| short_random())?;
+        let sealed = self.store.seal(key, &iv, &context_bytes(context), plaintext).await?;
         Blob::encode(key.key_id(), &iv, &sealed)
     }
 }
@@ -184,6 +203,10 @@ impl<K: MasterKeys> BlobKeyProvider<K> {
 #[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
 #[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
 impl<K: MasterKeys> KeyProvider for BlobKeyProvider<K> {
+    fn id(&self) -> ProviderId {
+        self.id
+    }
+
     async fn wrap_new_data_key(
         &self,
         key: &KeyArn,
@@ -213,23 +236,23 @@ impl<K: MasterKeys> KeyProvider for BlobKeyProvider<K> {
         if blob.key_id != key.key_id() {
             return Err(opaque());
         }
-        self.0.open(key, &blob.iv, &context_bytes(context), blob.sealed).await
+        self.store.open(key, &blob.iv, &context_bytes(context), blob.sealed).await
     }
 
     async fn describe_key(&self, key: &KeyArn) -> Result<KeyDescription, Problem> {
-        self.0.describe(key).await
+        self.store.describe(key).await
     }
 
     async fn holds(&self, key: &KeyArn) -> Result<bool, Problem> {
-        self.0.holds(key).await
+        self.store.holds(key).await
     }
 
     async fn random(&self, len: usize) -> Result<Vec<u8>, Problem> {
-        self.0.random(len).await
+        self.store.random(len).await
     }
 
     fn listed_keys(&self) -> Vec<KeyArn> {
-        self.0.listed_keys()
+        self.store.listed_keys()
     }
 }
 

@@ -7,9 +7,9 @@ use super::blob::MasterKeys;
 use crate::code::{Code, Problem};
 use crate::envelope::message::IV_LEN;
 use crate::envelope::{KeyArn, KeyDescription};
+use crate::platform::js::{self, NotBytes};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use zeroize::Zeroizing;
 
@@ -65,17 +65,23 @@ export interface JsKeyProvider {
 "#;
 
 /// What a store's message may add to a problem: enough to say what went wrong.
-const MAX_STORE_MESSAGE_CHARS: usize = 512;
+const MAX_STORE_MESSAGE_CHARS: u32 = 512;
+
+/// The longest code of ours, with room: a longer `code` is none of ours.
+const MAX_CODE_CHARS: u32 = 64;
 
 /// A JS failure as a problem: its `code` when it is one of ours, else `Bridge.Hsm`.
+/// Its strings are cut in JavaScript before they are copied: a provider that rejects
+/// with a huge message costs no wasm memory.
 pub(crate) fn js_problem(e: JsValue) -> Problem {
-    let field = |name: &str| js_sys::Reflect::get(&e, &name.into()).ok().and_then(|v| v.as_string());
-    let message = field("message").or_else(|| e.as_string()).unwrap_or_else(|| "the key provider failed".into());
-    let message: String = message.chars().take(MAX_STORE_MESSAGE_CHARS).collect();
+    let field = |name: &str, max: u32| js::short_string(&js_sys::Reflect::get(&e, &name.into()).ok()?, max);
+    let message = field("message", MAX_STORE_MESSAGE_CHARS)
+        .or_else(|| js::short_string(&e, MAX_STORE_MESSAGE_CHARS))
+        .unwrap_or_else(|| "the key provider failed".into());
     // A provider speaks for itself only: a key-provider code is kept, anything else (a
     // rule's code included) is `Bridge.Hsm`; a blob that does not open gets the one
     // answer every provider gives.
-    let problem = match field("code").and_then(|c| c.parse::<Code>().ok()) {
+    let problem = match field("code", MAX_CODE_CHARS).and_then(|c| c.parse::<Code>().ok()) {
         Some(Code::InvalidCiphertext) => super::blob::opaque(),
         Some(code) if code.as_str().starts_with("Bridge.") => Problem::new(code, message),
         Some(_) | None => Problem::new(Code::BridgeHsm, message),
@@ -102,16 +108,17 @@ async fn call(promise: Result<js_sys::Promise, JsValue>) -> Result<JsValue, Prob
 
 /// A sealed or opened data key is a few dozen bytes; a store that answers more is
 /// broken, and its answer is not copied.
-const MAX_STORE_ANSWER_BYTES: u32 = 4096;
+const MAX_STORE_ANSWER_BYTES: usize = 4096;
 
+/// A store's answer: a `Uint8Array`, read by its real length (not the `length` it may
+/// claim), and not a view of a detached buffer.
 fn bytes(value: JsValue) -> Result<Vec<u8>, Problem> {
-    let array = value
-        .dyn_into::<js_sys::Uint8Array>()
-        .map_err(|_| Problem::new(Code::BridgeHsm, "the key provider did not return a Uint8Array"))?;
-    if array.length() > MAX_STORE_ANSWER_BYTES {
-        return Err(Problem::new(Code::BridgeHsm, "the key provider returned more bytes than a data key takes"));
-    }
-    Ok(array.to_vec())
+    js::bytes(&value, MAX_STORE_ANSWER_BYTES).map_err(|why| match why {
+        NotBytes::Wrong => Problem::new(Code::BridgeHsm, "the key provider did not return a Uint8Array it still holds"),
+        NotBytes::TooLong(_) => {
+            Problem::new(Code::BridgeHsm, "the key provider returned more bytes than a data key takes")
+        }
+    })
 }
 
 /// A copy of `bytes` owned by JavaScript.
@@ -154,10 +161,12 @@ impl MasterKeys for JsKeys {
         }
         let value = call(self.provider.describe(key.as_str())).await?;
         let not_small = || Problem::new(Code::BridgeHsm, "the key provider's description is not a small JSON object");
-        let text = js_sys::JSON::stringify(&value).ok().and_then(|t| t.as_string()).ok_or_else(not_small)?;
-        if text.len() > MAX_STORE_ANSWER_BYTES as usize {
+        let limit = u32::try_from(MAX_STORE_ANSWER_BYTES).unwrap_or(u32::MAX);
+        let text = js_sys::JSON::stringify(&value).map_err(|_| not_small())?;
+        if text.length() > limit {
             return Err(not_small());
         }
+        let text = String::from(text);
         /// A JavaScript provider says only how it protects the key: every provider's
         /// master keys are AES-256 ([`crate::envelope::MASTER_KEY_SPEC`]).
         #[derive(Deserialize)]
@@ -187,6 +196,7 @@ mod tests {
     use super::*;
     use crate::envelope::{EncryptionContext, KeyProvider};
     use crate::key_providers::blob::BlobKeyProvider;
+    use wasm_bindgen::JsCast;
     use wasm_bindgen_test::wasm_bindgen_test;
 
     /// A key provider whose `seal` runs `body` (JS) with `(arn, iv, aad, plaintext)`.
@@ -194,7 +204,7 @@ mod tests {
         let object = js_sys::Object::new();
         let seal = js_sys::Function::new_with_args("arn, iv, aad, plaintext", body);
         js_sys::Reflect::set(&object, &"seal".into(), &seal).unwrap();
-        BlobKeyProvider(JsKeys { provider: object.unchecked_into(), arns: Vec::new() })
+        BlobKeyProvider::over(JsKeys { provider: object.unchecked_into(), arns: Vec::new() })
     }
 
     async fn seal_with(body: &str) -> Result<Vec<u8>, Problem> {
@@ -235,7 +245,7 @@ mod tests {
     async fn a_provider_without_describe_is_described_by_the_keys_it_lists() {
         let arn: KeyArn = "acs:kms:cn-hangzhou:1:key/k".parse().unwrap();
         let provider =
-            BlobKeyProvider(JsKeys { provider: js_sys::Object::new().unchecked_into(), arns: vec![arn.clone()] });
+            BlobKeyProvider::over(JsKeys { provider: js_sys::Object::new().unchecked_into(), arns: vec![arn.clone()] });
         let described = provider.describe_key(&arn).await.unwrap();
         assert_eq!(
             (described.key_spec.as_str(), described.protection_level.as_str()),

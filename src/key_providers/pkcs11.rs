@@ -53,6 +53,19 @@ pub struct Pkcs11Keys {
 /// The PKCS#11 bridge: a token's keys behind the CiphertextBlob.
 pub type Pkcs11KeyProvider = BlobKeyProvider<Pkcs11Keys>;
 
+/// A key as the token describes it ([`Pkcs11KeyProvider`]'s `key_facts`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyFacts {
+    /// `CKA_KEY_TYPE` is `CKK_AES`.
+    pub aes: bool,
+    /// `CKA_VALUE_LEN`, in bytes.
+    pub bytes: u64,
+    /// `CKA_ENCRYPT`.
+    pub encrypt: bool,
+    /// `CKA_DECRYPT`.
+    pub decrypt: bool,
+}
+
 impl fmt::Debug for Pkcs11Keys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Pkcs11Keys").field("token", &self.token_label).field("slot", &self.slot.id()).finish()
@@ -92,6 +105,7 @@ fn map(e: Error) -> Problem {
                 | SessionClosed
                 | CryptokiNotInitialized => Code::BridgeUnavailable,
                 EncryptedDataInvalid | EncryptedDataLenRange => return opaque().caused_by(e),
+                KeyFunctionNotPermitted | KeyTypeInconsistent | KeySizeRange => Code::BridgeKeyUnusable,
                 _ => Code::BridgeHsm,
             };
             Problem::new(code, format!("C_{function:?} failed: {rv:?}"))
@@ -137,13 +151,23 @@ impl BlobKeyProvider<Pkcs11Keys> {
         if known.is_none() {
             logins.push((module_path, slot.id(), keys.pin.clone()));
         }
-        Ok(BlobKeyProvider(keys))
+        Ok(BlobKeyProvider::over(keys))
     }
 
     /// Generates a new AES-256 master key on the token, labelled with the ARN's key id:
     /// sensitive, never extractable, for encryption and decryption only.
     pub fn generate_master_key(&self, arn: &KeyArn) -> Result<(), Problem> {
-        self.0.with_session(true, |s| {
+        self.generate_key(arn, KeyFacts { aes: true, bytes: MASTER_KEY_LEN, encrypt: true, decrypt: true })
+    }
+
+    /// Generates an AES key of `spec.bytes` on the token, labelled with the ARN's key id,
+    /// sensitive and never extractable, allowing only the operations `spec` allows (an
+    /// operator may keep a key for decryption only; the XKS proxy reads what it allows).
+    pub fn generate_key(&self, arn: &KeyArn, spec: KeyFacts) -> Result<(), Problem> {
+        if !spec.aes || ![16, 24, 32].contains(&spec.bytes) {
+            return Err(Problem::new(Code::Keyring, "a key on the token is AES-128, AES-192 or AES-256"));
+        }
+        self.store().with_session(true, |s| {
             if Pkcs11Keys::find_key(s, arn.key_id()).is_ok() {
                 return Err(Problem::new(
                     Code::Keyring,
@@ -155,9 +179,9 @@ impl BlobKeyProvider<Pkcs11Keys> {
                 Attribute::Private(true),
                 Attribute::Sensitive(true),
                 Attribute::Extractable(false),
-                Attribute::Encrypt(true),
-                Attribute::Decrypt(true),
-                Attribute::ValueLen(Ulong::from(MASTER_KEY_LEN)),
+                Attribute::Encrypt(spec.encrypt),
+                Attribute::Decrypt(spec.decrypt),
+                Attribute::ValueLen(Ulong::from(spec.bytes)),
                 Attribute::Label(arn.key_id().as_bytes().to_vec()),
             ];
             s.generate_key(&Mechanism::AesKeyGen, &template).map_err(map).map(|_| ())
@@ -281,6 +305,31 @@ impl Pkcs11Keys {
             Ok(_) => Ok(true),
             Err(p) if p.code == Code::BridgeKeyNotFound => Ok(false),
             Err(p) => Err(p),
+        })
+    }
+
+    /// What the token says of the secret key labelled `label`: its type, length and
+    /// the operations it allows (`None` when there is no such key).
+    pub fn key_facts(&self, label: &str) -> Result<Option<KeyFacts>, Problem> {
+        self.with_session(false, |s| {
+            let handle = match Self::find_key(s, label) {
+                Ok(handle) => handle,
+                Err(p) if p.code == Code::BridgeKeyNotFound => return Ok(None),
+                Err(p) => return Err(p),
+            };
+            let wanted =
+                [AttributeType::KeyType, AttributeType::ValueLen, AttributeType::Encrypt, AttributeType::Decrypt];
+            let mut facts = KeyFacts { aes: false, bytes: 0, encrypt: false, decrypt: false };
+            for attribute in s.get_attributes(handle, &wanted).map_err(map)? {
+                match attribute {
+                    Attribute::KeyType(t) => facts.aes = t == KeyType::AES,
+                    Attribute::ValueLen(n) => facts.bytes = u64::from(n),
+                    Attribute::Encrypt(allowed) => facts.encrypt = allowed,
+                    Attribute::Decrypt(allowed) => facts.decrypt = allowed,
+                    _ => {}
+                }
+            }
+            Ok(Some(facts))
         })
     }
 

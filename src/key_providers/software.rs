@@ -19,7 +19,8 @@ const MASTER_KEY_LEN: usize = 32;
 
 struct MasterKey {
     arn: KeyArn,
-    material: Zeroizing<[u8; MASTER_KEY_LEN]>,
+    /// Boxed, so the list growing moves a pointer, never a copy of the key left behind.
+    material: Box<Zeroizing<[u8; MASTER_KEY_LEN]>>,
 }
 
 /// Master keys in memory, by ARN.
@@ -66,11 +67,11 @@ impl BlobKeyProvider<SoftwareKeys> {
 
     /// Adds a master key; a second key under the same ARN is refused.
     pub fn add(&mut self, arn: KeyArn, material: [u8; MASTER_KEY_LEN]) -> Result<(), Problem> {
-        let material = Zeroizing::new(material);
-        if self.0.keys.iter().any(|k| k.arn == arn) {
+        let material = Box::new(Zeroizing::new(material));
+        if self.store().keys.iter().any(|k| k.arn == arn) {
             return Err(Problem::new(Code::Keyring, format!("{arn} appears twice in the keyring")));
         }
-        self.0.keys.push(MasterKey { arn, material });
+        self.store_mut().keys.push(MasterKey { arn, material });
         Ok(())
     }
 
@@ -81,17 +82,14 @@ impl BlobKeyProvider<SoftwareKeys> {
         let file: KeyringFile = serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(json))
             .map_err(|e| keyring_shape(&e))?;
         limits::check("the keyring's keys", file.keys.len(), MAX_KEYRING_KEYS).map_err(|p| p.at("/keys"))?;
-        let mut bridge = Self::new();
+        let mut keys = Vec::with_capacity(file.keys.len());
         let mut seen = HashSet::with_capacity(file.keys.len());
         for (i, entry) in file.keys.into_iter().enumerate() {
             let arn: KeyArn = entry.arn.parse().map_err(|_| {
                 Problem::new(Code::Keyring, "not a key ARN: expected acs:kms:<region>:<uid>:key/<key-id>")
                     .at(format!("/keys/{i}/arn"))
             })?;
-            let bytes = Zeroizing::new(
-                base64::engine::general_purpose::STANDARD.decode(entry.material.as_bytes()).unwrap_or_default(),
-            );
-            let material: [u8; MASTER_KEY_LEN] = bytes.as_slice().try_into().map_err(|_| {
+            let material = decode_material(&entry.material).ok_or_else(|| {
                 Problem::new(Code::Keyring, format!("the material of {arn} is not the base64 of 32 bytes"))
                     .at(format!("/keys/{i}/material"))
             })?;
@@ -99,15 +97,26 @@ impl BlobKeyProvider<SoftwareKeys> {
                 return Err(Problem::new(Code::Keyring, format!("{arn} appears twice in the keyring"))
                     .at(format!("/keys/{i}/arn")));
             }
-            bridge.0.keys.push(MasterKey { arn, material: Zeroizing::new(material) });
+            keys.push(MasterKey { arn, material });
         }
-        Ok(bridge)
+        Ok(Self::over(SoftwareKeys { keys }))
     }
 
     /// The ARNs of its keys, in the order they were added.
     pub fn arns(&self) -> impl Iterator<Item = &KeyArn> {
-        self.0.keys.iter().map(|k| &k.arn)
+        self.store().keys.iter().map(|k| &k.arn)
     }
+}
+
+/// The 32 bytes a key's base64 material stands for, decoded into buffers that are
+/// wiped when dropped (a material that does not decode leaves no partial key behind).
+fn decode_material(base64_text: &str) -> Option<Box<Zeroizing<[u8; MASTER_KEY_LEN]>>> {
+    // Padded base64 of 32 bytes is 44 characters; the decoder may want room for 33.
+    let mut decoded = Zeroizing::new(vec![0u8; 48]);
+    let written = base64::engine::general_purpose::STANDARD.decode_slice(base64_text.as_bytes(), &mut decoded).ok()?;
+    let mut material = Box::new(Zeroizing::new([0u8; MASTER_KEY_LEN]));
+    material.copy_from_slice(decoded.get(..written).filter(|d| d.len() == MASTER_KEY_LEN)?);
+    Some(material)
 }
 
 /// A malformed keyring: the JSON pointer of the place (made of the keyring's own field

@@ -5,12 +5,16 @@
 
 use super::{from_js, optional, problem_to_js, to_js};
 use crate::code::{Code, Problem};
+use crate::envelope::arn::MAX_ARN_BYTES;
 use crate::envelope::message::TAG_LEN;
-use crate::envelope::{self, host, CacheLimits, DataKeyCache, EncryptionContext, KeyArn, KeyProvider};
+use crate::envelope::{
+    self, host, CacheLimits, DataKeyCache, EncryptionContext, KeyArn, KeyProvider, DEFAULT_MAX_ENTRIES,
+};
 use crate::key_providers::blob::BlobKeyProvider;
 use crate::key_providers::js::{JsKeyProvider, JsKeys};
 use crate::key_providers::software::SoftwareKeyProvider;
 use crate::limits::{self, MAX_KEYRING_BYTES, MAX_KEYRING_KEYS};
+use crate::platform::js;
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::rc::Rc;
@@ -31,7 +35,8 @@ impl WasmSoftwareKeyProvider {
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "KeyringFile | string")] keyring: JsValue,
     ) -> Result<WasmSoftwareKeyProvider, JsValue> {
-        let json = super::json_text(&keyring, Code::Keyring, MAX_KEYRING_BYTES)?;
+        // The text holds the keys' base64: wiped once read.
+        let json = zeroize::Zeroizing::new(super::json_text(&keyring, Code::Keyring, MAX_KEYRING_BYTES)?);
         let provider = SoftwareKeyProvider::from_keyring_json(&json).map_err(|p| problem_to_js(&p))?;
         Ok(WasmSoftwareKeyProvider { provider: Rc::new(provider) })
     }
@@ -84,9 +89,11 @@ impl WasmXksKeyProvider {
         fetch: crate::key_providers::xks::fetch::XksFetch,
     ) -> Result<WasmXksKeyProvider, JsValue> {
         use crate::key_providers::xks::{fetch::FetchTransport, XksBridge};
+        // Wiped whatever happens next, a refusal included.
+        let secret = zeroize::Zeroizing::new(secret);
         let settings = from_js(&settings, Code::Keyring)?;
         let transport = Box::new(FetchTransport(fetch));
-        let bridge = XksBridge::new(settings, secret.into(), transport).map_err(|p| problem_to_js(&p))?;
+        let bridge = XksBridge::new(settings, secret, transport).map_err(|p| problem_to_js(&p))?;
         Ok(WasmXksKeyProvider { provider: Rc::new(bridge) })
     }
 
@@ -106,6 +113,9 @@ pub struct DataKeyCacheLimits {
     max_bytes: u64,
     /// How long after it was made a data key may still seal, in ms.
     max_age_ms: u64,
+    /// Data keys held at once (the oldest goes first past it); 1,000 when left out.
+    #[serde(default)]
+    max_entries: Option<usize>,
 }
 
 /// Data keys reused within limits by the encryptions that pass it, as the Rust API's
@@ -126,6 +136,7 @@ impl WasmDataKeyCache {
             max_messages: given.max_messages,
             max_bytes: given.max_bytes,
             max_age: Duration::from_millis(given.max_age_ms),
+            max_entries: given.max_entries.unwrap_or(DEFAULT_MAX_ENTRIES),
         };
         Ok(WasmDataKeyCache { cache: Rc::new(DataKeyCache::new(limits)) })
     }
@@ -165,12 +176,28 @@ export interface Opened {
 }
 "#;
 
-/// Key ARNs, at most as many as a keyring holds; a bad one is named by its place.
-fn parse_arns(arns: &[String], at: &str) -> Result<Vec<KeyArn>, JsValue> {
-    limits::check("the number of keys", arns.len(), MAX_KEYRING_KEYS).map_err(|p| problem_to_js(&p.at(at)))?;
-    arns.iter()
-        .enumerate()
-        .map(|(i, a)| a.parse::<KeyArn>().map_err(|p| problem_to_js(&p.at(format!("{at}/{i}")))))
+/// Key ARNs from a JS array, at most as many as a keyring holds; a bad one is named by
+/// its place. The count is checked before any is read, and each string is cut past the
+/// longest ARN before it is copied into wasm memory.
+fn parse_arns(arns: &JsValue, at: &str) -> Result<Vec<KeyArn>, JsValue> {
+    let not_strings = || super::type_error("arns", "an array of strings");
+    if !js_sys::Array::is_array(arns) {
+        return Err(not_strings());
+    }
+    // Through Reflect, which catches: the array may be a proxy whose traps throw.
+    let count = js_sys::Reflect::get(arns, &"length".into()).ok().and_then(|l| l.as_f64()).ok_or_else(not_strings)?;
+    // A float-to-int cast saturates (and a NaN is 0).
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let count = count as usize;
+    limits::check("the number of keys", count, MAX_KEYRING_KEYS).map_err(|p| problem_to_js(&p.at(at)))?;
+    let longest = u32::try_from(MAX_ARN_BYTES.saturating_add(1)).unwrap_or(u32::MAX);
+    (0..count)
+        .map(|i| {
+            let item =
+                u32::try_from(i).ok().and_then(|i| js_sys::Reflect::get_u32(arns, i).ok()).ok_or_else(not_strings)?;
+            let arn = js::short_string(&item, longest).ok_or_else(not_strings)?;
+            arn.parse::<KeyArn>().map_err(|p| problem_to_js(&p.at(format!("{at}/{i}"))))
+        })
         .collect()
 }
 
@@ -245,9 +272,13 @@ impl KeyProviders {
     }
 
     #[wasm_bindgen(js_name = addJs)]
-    pub fn add_js(&mut self, provider: JsKeyProvider, arns: Vec<String>) -> Result<(), JsValue> {
+    pub fn add_js(
+        &mut self,
+        provider: JsKeyProvider,
+        #[wasm_bindgen(unchecked_param_type = "string[]")] arns: JsValue,
+    ) -> Result<(), JsValue> {
         let arns = parse_arns(&arns, "/arns")?;
-        self.providers.push(Rc::new(BlobKeyProvider(JsKeys { provider, arns })));
+        self.providers.push(Rc::new(BlobKeyProvider::over(JsKeys { provider, arns })));
         Ok(())
     }
 

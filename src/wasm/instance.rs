@@ -1,6 +1,6 @@
 //! The instance model and change plans, for consoles that simulate a change first.
 
-use super::{from_js, optional, problem_to_js, problems_to_js, to_js};
+use super::{from_js, from_js_text, optional, problem_to_js, problems_to_js, to_js};
 use crate::code::{Code, Problem};
 use crate::rules::plan::{Plan, RunOptions};
 use crate::{Env, Request, State};
@@ -80,8 +80,7 @@ impl WasmInstance {
     pub fn from_json(
         #[wasm_bindgen(unchecked_param_type = "State | string")] state: JsValue,
     ) -> Result<WasmInstance, JsValue> {
-        let text = state.as_string();
-        let state: State = from_js(&state, Code::State)?;
+        let (state, text): (State, _) = from_js_text(&state, Code::State)?;
         state.validate().map_err(|p| problem_to_js(&placed(p, text.as_deref())))?;
         Ok(WasmInstance { state })
     }
@@ -139,9 +138,8 @@ pub fn run_plan(
     #[wasm_bindgen(unchecked_param_type = "RunOptions | undefined")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
     let options: RunOptions = optional(&options, Code::Request)?;
-    let text = plan.as_string();
-    let plan = Plan::from_value(from_js(&plan, Code::Plan)?)
-        .map_err(|e| problem_to_js(&placed(e.problem(), text.as_deref())))?;
+    let (plan, text) = from_js_text(&plan, Code::Plan)?;
+    let plan = Plan::from_value(plan).map_err(|e| problem_to_js(&placed(e.problem(), text.as_deref())))?;
     to_js(&plan.run_with(options))
 }
 

@@ -25,11 +25,15 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-/// A Rust value as a plain JS object (objects, not `Map`s; numbers, not `BigInt`s).
+/// A Rust value as a plain JS object, through JSON text and `JSON.parse`: a map's key
+/// `__proto__` (a context or tag may have one) becomes an own property, as JSON makes
+/// it, where setting it field by field would set the object's prototype instead.
 pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| problem_to_js(&Problem::new(Code::Request, format!("cannot convert the result: {e}"))))
+    let failed = |e: &dyn std::fmt::Display| {
+        problem_to_js(&Problem::new(Code::Request, format!("cannot convert the result: {e}")))
+    };
+    let text = serde_json::to_string(value).map_err(|e| failed(&e))?;
+    js_sys::JSON::parse(&text).map_err(|_| failed(&"JSON.parse refused it"))
 }
 
 /// A `TypeError` naming the argument, for a value of the wrong JS type.
@@ -68,12 +72,22 @@ pub(crate) fn json_text(value: &JsValue, code: Code, limit: usize) -> Result<Str
 /// Every input goes through `serde_json::Value`, so each type has one deserializer in
 /// the module, not one per source.
 pub(crate) fn from_js<T: serde::de::DeserializeOwned>(value: &JsValue, code: Code) -> Result<T, JsValue> {
+    from_js_text(value, code).map(|(parsed, _)| parsed)
+}
+
+/// [`from_js`], with the caller's own JSON text when it gave a string (to place a
+/// later problem in it): the string is copied once, after its size is checked.
+pub(crate) fn from_js_text<T: serde::de::DeserializeOwned>(
+    value: &JsValue,
+    code: Code,
+) -> Result<(T, Option<String>), JsValue> {
     let text = json_text(value, code, limits::MAX_DOCUMENT_BYTES)?;
     // Only a caller's own text is placed: the text of an object is JSON.stringify's.
     let placed = value.is_string();
-    serde_json::from_str::<serde_json::Value>(&text).and_then(T::deserialize).map_err(|e| {
+    let parsed = serde_json::from_str::<serde_json::Value>(&text).and_then(T::deserialize).map_err(|e| {
         problem_to_js(&if placed { Problem::json(code, &text, &e) } else { Problem::new(code, e.to_string()) })
-    })
+    })?;
+    Ok((parsed, placed.then_some(text)))
 }
 
 /// Optional options: `undefined` and `null` are the defaults.
@@ -112,10 +126,11 @@ pub(crate) fn problems_to_js<X: Serialize>(errors: &[Problem], extra: X) -> JsVa
         extra,
     };
     // Serialising strings and codes does not fail; if it did, the caller still gets an
-    // Error, never a bare string.
-    let object = thrown
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .unwrap_or_else(|_| js_sys::Error::new(first.map_or("error", |p| p.message.as_str())).into());
+    // Error, never a bare string. (JSON text, as `to_js` says why.)
+    let object = serde_json::to_string(&thrown)
+        .ok()
+        .and_then(|text| js_sys::JSON::parse(&text).ok())
+        .unwrap_or_else(|| js_sys::Error::new(first.map_or("error", |p| p.message.as_str())).into());
     if let Some(thrown_by_js) = first.and_then(js_cause) {
         let _ = js_sys::Reflect::set(&object, &"cause".into(), thrown_by_js);
     }

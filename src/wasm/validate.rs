@@ -3,6 +3,7 @@
 use super::{optional, problem_to_js, string, to_js, type_error};
 use crate::code::{Code, Problem};
 use crate::limits::MAX_DOCUMENT_BYTES;
+use crate::platform::js::{self, NotBytes};
 use crate::rules::bind_vpcs::{self, Context};
 use crate::rules::names::{self, NameKind};
 use serde::Serialize;
@@ -34,11 +35,12 @@ pub fn validate_bind_vpcs(
 ) -> Result<String, JsValue> {
     let context: Context = optional(&context, Code::Request)?;
     context.check().map_err(|p| problem_to_js(&p))?;
-    let report = if let Some(bytes) = input.dyn_ref::<js_sys::Uint8Array>() {
+    let report = if js_sys::ArrayBuffer::is_view(&input) {
         // The length first: an oversized input is never copied into wasm memory.
-        match bind_vpcs::oversized(bytes.length() as usize) {
-            Some(report) => report,
-            None => bind_vpcs::validate_bytes(&bytes.to_vec(), &context),
+        match js::bytes(&input, crate::limits::MAX_BIND_VPCS_BYTES) {
+            Ok(bytes) => bind_vpcs::validate_bytes(&bytes, &context),
+            Err(NotBytes::TooLong(len)) => bind_vpcs::oversized(len).unwrap_or_else(|| bind_vpcs::not_json("too long")),
+            Err(NotBytes::Wrong) => return Err(type_error("input", "a string, an array or a Uint8Array")),
         }
     } else {
         let written = !input.is_string();
@@ -96,7 +98,8 @@ pub fn validate_name(
     #[wasm_bindgen(unchecked_param_type = "NameKind")] kind: JsValue,
     #[wasm_bindgen(unchecked_param_type = "string")] value: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let kind = kind.as_string().ok_or_else(|| type_error("kind", "a string"))?;
+    // Every kind is a short word: a longer string is cut before it is copied, and unknown.
+    let kind = js::short_string(&kind, 64).ok_or_else(|| type_error("kind", "a string"))?;
     let kind: NameKind = serde_json::from_value(serde_json::Value::String(kind.clone()))
         .map_err(|_| JsValue::from(js_sys::TypeError::new(&format!("unknown kind {kind:?}"))))?;
     let value = string(&value, "value", MAX_DOCUMENT_BYTES)?;

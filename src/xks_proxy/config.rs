@@ -331,8 +331,10 @@ impl Config {
             if !external_id_ok(&k.external_key_id) || keys.iter().any(|e| e.external_key_id == k.external_key_id) {
                 return Err(problem(format!("keys/{i}/externalKeyId: 1 to 128 of A-Z a-z 0-9 . - _, unique")));
             }
-            if k.label.is_empty() || k.usage.is_empty() {
-                return Err(problem(format!("keys/{i}: a label and at least one usage are required")));
+            // A key with no usage may be configured: its metadata says so, and every
+            // operation with it is refused as the specification says.
+            if k.label.is_empty() {
+                return Err(problem(format!("keys/{i}: a label is required")));
             }
             keys.push(Key { external_key_id: k.external_key_id, label: k.label, usage: k.usage });
         }

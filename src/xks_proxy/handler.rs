@@ -5,6 +5,7 @@
 
 use super::config::{Config, Key, Prefix, Usage};
 use crate::code::{Code, Problem};
+use crate::key_providers::pkcs11::KeyFacts;
 use crate::key_providers::pkcs11::Pkcs11KeyProvider;
 use crate::rules::model::audit::{mask_credential, AuditRecord, Level};
 use crate::xks::sigv4::{Authorization, SignedRequest};
@@ -74,6 +75,7 @@ impl Refusal {
             Code::BridgeKeyNotFound => ErrorName::KeyNotFound,
             Code::InvalidCiphertext => ErrorName::InvalidCiphertext,
             Code::BridgeUnavailable | Code::BridgeTimeout => ErrorName::DependencyTimeout,
+            Code::BridgeKeyUnusable => ErrorName::InvalidKeyUsage,
             _ => ErrorName::Internal,
         };
         // The token's own words (a label, a return value) stay in the proxy.
@@ -81,6 +83,7 @@ impl Refusal {
             ErrorName::KeyNotFound => "the key is not on the HSM",
             ErrorName::InvalidCiphertext => "the ciphertext, IV, tag, AAD or metadata do not open",
             ErrorName::DependencyTimeout => "the HSM is not answering",
+            ErrorName::InvalidKeyUsage => "the HSM does not allow this operation with the key",
             _ => "the HSM failed",
         };
         Refusal { name, message: said.into(), detail: Some(problem.message.clone()) }
@@ -153,14 +156,34 @@ fn parse<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, Refusal> {
     let mut de = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         // The path names the field; serde's message may quote the value, which could be
-        // a plaintext: not repeated.
-        let what = match e.inner().classify() {
-            serde_json::error::Category::Data => "missing, mistyped or not standard base64",
-            _ => "not JSON",
-        };
+        // a plaintext: not repeated. A missing field is named (serde quotes its name only).
+        let inner = e.inner();
+        if inner.classify() != serde_json::error::Category::Data {
+            return Refusal::validation(format!(
+                "the body is not JSON (line {}, column {})",
+                inner.line(),
+                inner.column()
+            ));
+        }
         let at = e.path().to_string();
-        Refusal::validation(if at == "." { format!("the body is {what}") } else { format!("{at}: {what}") })
+        let missing =
+            inner.to_string().strip_prefix("missing field `").and_then(|m| m.split('`').next().map(String::from));
+        Refusal::validation(match (missing, at.as_str()) {
+            (Some(field), ".") => format!("{field} is required"),
+            (Some(field), _) => format!("{at}.{field} is required"),
+            (None, ".") => "the body is not an object of the request's fields".to_string(),
+            (None, _) => format!("{at}: mistyped or not standard base64"),
+        })
     })
+}
+
+/// What `key` may do: the operations the token allows, narrowed by the configuration.
+fn usages(key: &Key, facts: &KeyFacts) -> Vec<Usage> {
+    let on_token = |u: &Usage| match u {
+        Usage::Encrypt => facts.encrypt,
+        Usage::Decrypt => facts.decrypt,
+    };
+    key.usage.iter().copied().filter(on_token).collect()
 }
 
 fn required(value: &Option<String>, field: &str) -> Result<(), Refusal> {
@@ -194,7 +217,7 @@ fn parse_amz_date(text: &str) -> Option<OffsetDateTime> {
 impl Proxy {
     /// The proxy of `config` over an opened token.
     pub fn new(config: Config, token: Pkcs11KeyProvider) -> Self {
-        let model = token.0.token().map(|(_, m)| m).unwrap_or_default();
+        let model = token.store().token().map(|(_, m)| m).unwrap_or_default();
         Proxy {
             operations: Arc::new(Semaphore::new(config.limits.max_concurrent_operations)),
             workers: Arc::new(Semaphore::new(
@@ -283,16 +306,15 @@ impl Proxy {
                 logged.note(&body.request_metadata);
                 required(&body.request_metadata.aws_principal_arn, "awsPrincipalArn")?;
                 let key = self.key(key_id)?;
-                let label = key.label.clone();
-                let present = self.on_token(move |t| t.0.has_label(&label)).await?;
-                if !present {
-                    return Err(Refusal::new(ErrorName::KeyNotFound, "the key is not on the HSM"));
+                let facts = self.facts(key).await?;
+                if !facts.aes {
+                    return Err(Refusal::new(ErrorName::InvalidKeyUsage, "the key on the HSM is not an AES key"));
                 }
                 Ok(json(
                     200,
                     &wire::MetadataResponse {
-                        key_spec: "AES_256".into(),
-                        key_usage: key.usage.iter().map(|u| u.as_str().to_string()).collect(),
+                        key_spec: format!("AES_{}", facts.bytes.saturating_mul(8)),
+                        key_usage: usages(key, &facts).iter().map(|u| u.as_str().to_string()).collect(),
                         key_status: "ENABLED".into(),
                     },
                 ))
@@ -386,14 +408,25 @@ impl Proxy {
             .ok_or_else(|| Refusal::new(ErrorName::KeyNotFound, "no such external key"))
     }
 
-    fn allows(key: &Key, usage: Usage, why: &str) -> Result<(), Refusal> {
-        if key.usage.contains(&usage) {
+    /// What the token says of `key` (its type, length, allowed operations).
+    async fn facts(&self, key: &Key) -> Result<KeyFacts, Refusal> {
+        let label = key.label.clone();
+        self.on_token(move |t| t.store().key_facts(&label))
+            .await?
+            .ok_or_else(|| Refusal::new(ErrorName::KeyNotFound, "the key is not on the HSM"))
+    }
+
+    /// Whether `usage` of `key` is allowed by the token and the configuration (which may
+    /// narrow what the token allows, never widen it), on an AES-256 key.
+    async fn allows(&self, key: &Key, usage: Usage, why: &str) -> Result<(), Refusal> {
+        let facts = self.facts(key).await?;
+        if !facts.aes || facts.bytes != 32 {
+            return Err(Refusal::new(ErrorName::InvalidKeyUsage, "the key on the HSM is not AES-256"));
+        }
+        if usages(key, &facts).contains(&usage) {
             Ok(())
         } else {
-            Err(Refusal::new(
-                ErrorName::InvalidKeyUsage,
-                format!("the key is not configured for {}{why}", usage.as_str()),
-            ))
+            Err(Refusal::new(ErrorName::InvalidKeyUsage, format!("the key does not allow {}{why}", usage.as_str())))
         }
     }
 
@@ -438,17 +471,17 @@ impl Proxy {
         let aad = body.additional_authenticated_data.unwrap_or_default();
         at_most(&aad, wire::MAX_AAD, "additionalAuthenticatedData")?;
         let key = self.key(key_id)?;
-        Self::allows(key, Usage::Encrypt, "")?;
+        self.allows(key, Usage::Encrypt, "").await?;
         if integrity {
             // Appendix C: the value is checked by decrypting what was encrypted.
-            Self::allows(key, Usage::Decrypt, " (an integrity value needs a decrypt)")?;
+            self.allows(key, Usage::Decrypt, " (an integrity value needs a decrypt)").await?;
         }
         let label = key.label.clone();
         let plaintext = zeroize::Zeroizing::new(body.plaintext.0);
         let hsm_aad = wire::hsm_aad(&aad.0, &[]).ok_or_else(|| Refusal::validation("additionalAuthenticatedData"))?;
         let (iv, mut sealed, value) = self
             .on_token(move |t| {
-                t.0.seal_fresh(&label, IV_BYTES, &hsm_aad, &plaintext, integrity, |iv, sealed| {
+                t.store().seal_fresh(&label, IV_BYTES, &hsm_aad, &plaintext, integrity, |iv, sealed| {
                     let (ciphertext, tag) = sealed.split_at(sealed.len().saturating_sub(16));
                     integrity.then(|| wire::integrity_value(&aad.0, &[], iv, ciphertext, tag))
                 })
@@ -472,11 +505,12 @@ impl Proxy {
         required(&meta.aws_principal_arn, "awsPrincipalArn")?;
         required(&meta.kms_key_arn, "kmsKeyArn")?;
         algorithm(&body.encryption_algorithm)?;
+        // The specification's InvalidCiphertextException names the IV and the tag.
         if !matches!(body.initialization_vector.0.len(), 12 | 16) {
-            return Err(Refusal::validation("initializationVector must be 12 or 16 bytes"));
+            return Err(Refusal::new(ErrorName::InvalidCiphertext, "initializationVector must be 12 or 16 bytes"));
         }
         if body.authentication_tag.0.len() != 16 {
-            return Err(Refusal::validation("authenticationTag must be 16 bytes"));
+            return Err(Refusal::new(ErrorName::InvalidCiphertext, "authenticationTag must be 16 bytes"));
         }
         let metadata = body.ciphertext_metadata.unwrap_or_default();
         if metadata.0.len() > crate::key_providers::blob::MAX_PROXY_METADATA {
@@ -486,14 +520,14 @@ impl Proxy {
         let aad = body.additional_authenticated_data.unwrap_or_default();
         at_most(&aad, wire::MAX_AAD, "additionalAuthenticatedData")?;
         let key = self.key(key_id)?;
-        Self::allows(key, Usage::Decrypt, "")?;
+        self.allows(key, Usage::Decrypt, "").await?;
         let label = key.label.clone();
         let hsm_aad =
             wire::hsm_aad(&aad.0, &metadata.0).ok_or_else(|| Refusal::validation("additionalAuthenticatedData"))?;
         let mut sealed = body.ciphertext.0;
         sealed.extend_from_slice(&body.authentication_tag.0);
         let iv = body.initialization_vector.0;
-        let plaintext = self.on_token(move |t| t.0.open_labelled(&label, &iv, &hsm_aad, &sealed)).await?;
+        let plaintext = self.on_token(move |t| t.store().open_labelled(&label, &iv, &hsm_aad, &sealed)).await?;
         Ok(json(200, &wire::DecryptResponse { plaintext: Base64::from(plaintext.to_vec()) }))
     }
 
@@ -510,10 +544,10 @@ impl Proxy {
                 let labels: Vec<String> = self.config.keys.iter().map(|k| k.label.clone()).collect();
                 let checked = self
                     .on_token(move |t| {
-                        t.0.random_bytes(16)?;
+                        t.store().random_bytes(16)?;
                         let mut all = true;
                         for label in &labels {
-                            all &= t.0.has_label(label)?;
+                            all &= t.store().has_label(label)?;
                         }
                         Ok(all)
                     })

@@ -67,13 +67,22 @@ pub fn make_world() -> Option<World> {
         .output()
         .unwrap();
     assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
-    for key in ["k-both", "k-enc", "k-dec"] {
+    // t-*: keys the token itself restricts (what the operation may do, the key's size).
+    for (key, extra) in [
+        ("k-both", &[][..]),
+        ("k-enc", &[]),
+        ("k-dec", &[]),
+        ("t-enc", &["--usage", "encrypt"]),
+        ("t-none", &["--usage", "none"]),
+        ("t-aes128", &["--bits", "128"]),
+    ] {
         let out = Command::new(BIN)
             .env("SOFTHSM2_CONF", d.join("softhsm2.conf"))
             .env("XKS_PIN", PIN)
             .args(["pkcs11", "generate-key", "--pkcs11-module"])
             .arg(&module)
             .args(["--token-label", TOKEN, "--pin-env", "XKS_PIN", "--key", arn(key).as_str()])
+            .args(extra)
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -151,6 +160,10 @@ fn launch(w: &World, name: &str, edit: impl FnOnce(&mut Value), env: &[(&str, Pa
             {"externalKeyId": "k-enc", "label": "k-enc", "usage": ["ENCRYPT"]},
             {"externalKeyId": "k-dec", "label": "k-dec", "usage": ["DECRYPT"]},
             {"externalKeyId": "k-missing", "label": "k-missing"},
+            {"externalKeyId": "t-enc", "label": "t-enc"},
+            {"externalKeyId": "t-none", "label": "t-none"},
+            {"externalKeyId": "t-aes128", "label": "t-aes128"},
+            {"externalKeyId": "c-none", "label": "k-both", "usage": []},
             {"externalKeyId": "ext.renamed_1", "label": "k-both"}
         ],
         "limits": {"headerTimeoutMs": 1500, "maxConnections": 512}

@@ -4,8 +4,8 @@
 
 use super::{Answer, Exchange, Transport, MAX_ANSWER_BYTES};
 use crate::code::{Code, Problem};
+use crate::platform::js::{self, NotBytes};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 #[wasm_bindgen]
@@ -52,9 +52,16 @@ impl Transport for FetchTransport {
         let field = |name: &str| js_sys::Reflect::get(&answer, &name.into()).ok();
         let bad = || Problem::new(Code::BridgeInvalidResponse, "the host's fetch gave no status and body");
         let status: u16 = field("status").and_then(|s| serde_wasm_bindgen::from_value(s).ok()).ok_or_else(bad)?;
-        let body = field("body").and_then(|b| b.dyn_into::<js_sys::Uint8Array>().ok()).ok_or_else(bad)?;
-        let len = usize::try_from(body.length()).unwrap_or(usize::MAX);
-        let kept = u32::try_from(len.min(MAX_ANSWER_BYTES.saturating_add(1))).unwrap_or(u32::MAX);
-        Ok(Answer { status, body: body.subarray(0, kept).to_vec().into() })
+        let body = match js::bytes(&field("body").ok_or_else(bad)?, MAX_ANSWER_BYTES) {
+            Ok(body) => body,
+            Err(NotBytes::Wrong) => return Err(bad()),
+            Err(NotBytes::TooLong(_)) => {
+                return Err(Problem::new(
+                    Code::BridgeInvalidResponse,
+                    format!("the proxy's answer is larger than {MAX_ANSWER_BYTES} bytes"),
+                ))
+            }
+        };
+        Ok(Answer { status, body: body.into() })
     }
 }

@@ -20,7 +20,9 @@ pub mod native;
 use super::blob::ProxyBlob;
 use crate::code::{Code, Problem};
 use crate::envelope::message::TAG_LEN;
-use crate::envelope::{context_bytes, EncryptionContext, KeyArn, KeyDescription, KeyProvider, MaybeSendSync};
+use crate::envelope::{
+    context_bytes, EncryptionContext, KeyArn, KeyDescription, KeyProvider, MaybeSendSync, ProviderId,
+};
 use crate::platform::{now, os_random};
 use crate::xks::sigv4::{self, Scope, SignedRequest};
 use crate::xks::wire::{self, Base64, ErrorName, RequestMetadata};
@@ -194,6 +196,7 @@ pub struct XksBridge {
     timeout: Duration,
     transport: Box<dyn Transport>,
     checked: Mutex<Vec<Checked>>,
+    id: ProviderId,
 }
 
 impl std::fmt::Debug for XksBridge {
@@ -305,6 +308,7 @@ impl XksBridge {
             timeout,
             transport,
             checked: Mutex::new(Vec::new()),
+            id: ProviderId::new(),
         })
     }
 
@@ -494,6 +498,10 @@ fn proxy_aad(context: &EncryptionContext) -> Result<Vec<u8>, Problem> {
 #[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
 #[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
 impl KeyProvider for XksBridge {
+    fn id(&self) -> ProviderId {
+        self.id
+    }
+
     async fn wrap_new_data_key(
         &self,
         key: &KeyArn,
