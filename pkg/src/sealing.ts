@@ -138,6 +138,15 @@ function bounded(store: JsKeyProvider, ms: number): JsKeyProvider {
 
 const STORE_METHODS = ["arns", "seal", "open"] as const;
 
+// Each JavaScript provider object's identity in the module: each call wraps the object
+// anew, and the data-key cache must see one provider, not a new one per call.
+const jsIds = new WeakMap<object, number>();
+function idOf(provider: object): number {
+  let id = jsIds.get(provider);
+  if (id === undefined) jsIds.set(provider, (id = wasm().newProviderId()));
+  return id;
+}
+
 function keyring(providers: unknown, ms: number): glue.KeyProviders {
   const list = args.list("providers", providers);
   const ring = new (wasm().KeyProviders)();
@@ -150,7 +159,7 @@ function keyring(providers: unknown, ms: number): glue.KeyProviders {
       args.methods(`providers[${i}]`, provider, STORE_METHODS);
       // The module counts them before it reads one, and cuts each string before copying it.
       const arns = args.list(`providers[${i}].arns()`, (provider as JsKeyProvider).arns());
-      guard(() => ring.addJs(bounded(provider as JsKeyProvider, ms), arns as string[]));
+      guard(() => ring.addJs(bounded(provider as JsKeyProvider, ms), arns as string[], idOf(provider as object)));
     });
     return ring;
   } catch (e) {

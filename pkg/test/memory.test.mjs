@@ -97,6 +97,14 @@ test("4 and 8: the cache is per provider, bounded, and oldest-out", async () => 
   assert.deepEqual((await kms.decrypt([b], byB)).plaintext, new Uint8Array(4), "B opens its own message");
   await assert.rejects(kms.decrypt([b], byA), (e) => e.code === "InvalidCiphertext");
   assert.equal(cache.size, 2);
+  // JavaScript providers too: each object is one provider, however many calls wrap it.
+  const [jsA, jsB] = [await tampering((x) => x), await tampering((x) => x)];
+  const jsByA = await kms.encrypt([jsA], new Uint8Array(4), { cache });
+  await kms.encrypt([jsA], new Uint8Array(4), { cache });
+  assert.equal(cache.size, 3, "the second seal with jsA reused its data key");
+  const jsByB = await kms.encrypt([jsB], new Uint8Array(4), { cache });
+  assert.deepEqual((await kms.decrypt([jsB], jsByB)).plaintext, new Uint8Array(4));
+  await assert.rejects(kms.decrypt([jsB], jsByA), (e) => e.code === "InvalidCiphertext");
   for (let i = 0; i < 10; i++) await kms.encrypt([a], new Uint8Array(4), { cache, context: { tenant: `t${i}` } });
   assert.equal(cache.size, 3);
   assert.throws(() => new kms.DataKeyCache({ maxMessages: 1, maxBytes: 1, maxAgeMs: 1, maxEntries: -1 }), (e) => e.code === "InvalidParameter.Request");

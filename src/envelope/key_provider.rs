@@ -71,6 +71,26 @@ impl ProviderId {
     }
 }
 
+#[cfg(target_arch = "wasm32")]
+impl ProviderId {
+    /// The identity as JavaScript keeps it beside a key provider object of its own, so
+    /// that each call's wrapper of that object is the same provider to the cache.
+    pub(crate) fn to_js(self) -> f64 {
+        // Identities stay far below 2^53: one per provider made.
+        #[allow(clippy::cast_precision_loss)]
+        let id = self.0 as f64;
+        id
+    }
+
+    /// An identity [`ProviderId::to_js`] gave.
+    pub(crate) fn from_js(id: f64) -> Self {
+        // A float-to-int cast saturates; the package passes back what it was given.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let id = id as u64;
+        ProviderId(id)
+    }
+}
+
 impl Default for ProviderId {
     fn default() -> Self {
         Self::new()

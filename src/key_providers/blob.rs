@@ -182,6 +182,13 @@ impl<K> BlobKeyProvider<K> {
         BlobKeyProvider { store, id: ProviderId::new() }
     }
 
+    /// A provider over `store` with an identity it already has (a JavaScript key
+    /// provider is wrapped anew for each call, but is one provider).
+    #[cfg(target_arch = "wasm32")]
+    pub(crate) fn with_id(store: K, id: ProviderId) -> Self {
+        BlobKeyProvider { store, id }
+    }
+
     /// The store it writes blobs for.
     pub fn store(&self) -> &K {
         &self.store

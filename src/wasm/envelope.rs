@@ -271,14 +271,17 @@ impl KeyProviders {
         self.providers.push(provider.provider.clone());
     }
 
+    /// A JavaScript provider, with the identity `newProviderId` gave that object.
     #[wasm_bindgen(js_name = addJs)]
     pub fn add_js(
         &mut self,
         provider: JsKeyProvider,
         #[wasm_bindgen(unchecked_param_type = "string[]")] arns: JsValue,
+        id: f64,
     ) -> Result<(), JsValue> {
         let arns = parse_arns(&arns, "/arns")?;
-        self.providers.push(Rc::new(BlobKeyProvider::over(JsKeys { provider, arns })));
+        let id = envelope::ProviderId::from_js(id);
+        self.providers.push(Rc::new(BlobKeyProvider::with_id(JsKeys { provider, arns }, id)));
         Ok(())
     }
 
@@ -355,6 +358,13 @@ impl KeyProviders {
             Ok(OpenSession(opening).into())
         })
     }
+}
+
+/// A new provider identity, for a JavaScript key provider object the package has not
+/// seen before: it keeps the number with the object and passes it to `addJs`.
+#[wasm_bindgen(js_name = newProviderId)]
+pub fn new_provider_id() -> f64 {
+    envelope::ProviderId::new().to_js()
 }
 
 /// How many of a message's first bytes `beginOpen` needs (or all of a shorter one).
