@@ -59,6 +59,8 @@ pub mod place;
 pub mod platform;
 #[cfg(feature = "validate")]
 pub mod rules;
+#[cfg(all(feature = "xks-proxy", not(target_arch = "wasm32")))]
+pub mod serving;
 #[cfg(all(target_arch = "wasm32", any(feature = "validate", feature = "envelope")))]
 mod wasm;
 #[cfg(feature = "xks")]

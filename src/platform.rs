@@ -23,7 +23,7 @@ pub fn now() -> std::time::Duration {
 /// property a caller can redefine: a `Uint8Array` whose own `length` says less than it
 /// holds must not make the module copy past what it allocated (js-sys's `to_vec` and
 /// `copy_to` trust `length`), and a huge string must not be copied before it is cut.
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", any(feature = "validate", feature = "envelope")))]
 pub(crate) mod js {
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;

@@ -214,18 +214,7 @@ pub struct Key {
     pub usage: Vec<Usage>,
 }
 
-/// TLS files, read.
-pub struct Tls {
-    /// The server's certificate chain (PEM).
-    pub certificates: Vec<u8>,
-    /// Its private key (PEM).
-    pub key: Zeroizing<Vec<u8>>,
-    /// The CA client certificates must chain to (mTLS), when set.
-    pub client_ca: Option<Vec<u8>>,
-    /// The DNS names a client certificate must be valid for, one of them (KMS's is
-    /// `cks.kms.<region>.amazonaws.com`); any, when empty.
-    pub client_subjects: Vec<String>,
-}
+pub use crate::serving::Tls;
 
 /// The configuration, checked, with its secrets read.
 pub struct Config {

@@ -22,34 +22,7 @@ pub const MAX_SKEW: Duration = Duration::from_secs(300);
 /// Bytes of IV the proxy's encryptions use.
 const IV_BYTES: usize = 12;
 
-/// A request answered: the answer, its access-log line, and what the operator should
-/// know of a failure that the caller is not told.
-pub struct Handled {
-    /// The answer.
-    pub answer: Answer,
-    /// The access-log line (RULES.md section 9's format).
-    pub access: String,
-    /// The token's own words of a failure, for standard error.
-    pub detail: Option<String>,
-}
-
-/// An answer: status and JSON body (empty for a 405).
-pub struct Answer {
-    /// The HTTP status.
-    pub status: u16,
-    /// The body.
-    pub body: Vec<u8>,
-}
-
-/// A decrypt's body is a plaintext: never shown.
-impl std::fmt::Debug for Answer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Answer")
-            .field("status", &self.status)
-            .field("body", &format_args!("<{} bytes>", self.body.len()))
-            .finish()
-    }
-}
+pub use crate::serving::{Answer, Handled};
 
 /// A refusal: the specification's error and a message for people (no secret, no
 /// key material).
@@ -212,6 +185,33 @@ fn at_most(bytes: &Base64, limit: usize, field: &str) -> Result<(), Refusal> {
 fn parse_amz_date(text: &str) -> Option<OffsetDateTime> {
     let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
     time::PrimitiveDateTime::parse(text, format).ok().map(time::PrimitiveDateTime::assume_utc)
+}
+
+#[async_trait::async_trait]
+impl crate::serving::Service for Proxy {
+    const NAME: &'static str = "xks-proxy";
+
+    fn tls(&self) -> Option<&crate::serving::Tls> {
+        self.config.tls.as_ref()
+    }
+
+    fn bounds(&self) -> crate::serving::Bounds {
+        let limits = &self.config.limits;
+        crate::serving::Bounds {
+            max_body_bytes: limits.max_body_bytes,
+            header_timeout_ms: limits.header_timeout_ms,
+            max_connections: limits.max_connections,
+            shutdown_grace_ms: limits.shutdown_grace_ms,
+        }
+    }
+
+    async fn handle(&self, request: &SignedRequest<'_>) -> Handled {
+        Proxy::handle(self, request).await
+    }
+
+    fn unread(&self, path: &str, too_large: Option<usize>) -> Handled {
+        Proxy::unread(self, path, too_large)
+    }
 }
 
 impl Proxy {

@@ -1,9 +1,10 @@
-//! The HTTP side: TLS (rustls, optional client CA), HTTP/1.1 keep-alive (hyper), and
-//! the bounds: open connections, the time to finish the handshake and send a request's
-//! headers and body, the body's size. A client past a bound loses its connection, not
-//! anyone else's. SIGTERM stops accepting and lets requests in flight finish.
+//! The HTTP side of the project's servers (`xks-proxy`, `serve`): TLS (rustls, optional
+//! client CA), HTTP/1.1 keep-alive (hyper), and the bounds: open connections, the time
+//! to finish the handshake and send a request's headers and body, the body's size. A
+//! client past a bound loses its connection, not anyone else's. SIGTERM stops accepting
+//! and lets requests in flight finish. What a request means is each server's
+//! [`Service`]; the access log is standard output, the operator's details standard error.
 
-use super::handler::{Handled, Proxy};
 use crate::code::{Code, Problem};
 use crate::xks::sigv4::SignedRequest;
 use http_body_util::{BodyExt, Full, Limited};
@@ -16,11 +17,126 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use std::future::Future;
+use std::io::Write;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
+use zeroize::Zeroizing;
+
+/// TLS files, read.
+pub struct Tls {
+    /// The server's certificate chain (PEM).
+    pub certificates: Vec<u8>,
+    /// Its private key (PEM).
+    pub key: Zeroizing<Vec<u8>>,
+    /// The CA client certificates must chain to (mTLS), when set.
+    pub client_ca: Option<Vec<u8>>,
+    /// The DNS names a client certificate must be valid for, one of them (KMS's is
+    /// `cks.kms.<region>.amazonaws.com`); any, when empty.
+    pub client_subjects: Vec<String>,
+}
+
+/// The bounds the HTTP side keeps.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    /// Bytes of a request body.
+    pub max_body_bytes: usize,
+    /// Time a client has to finish the TLS handshake, and to send its request's headers
+    /// and body.
+    pub header_timeout_ms: u64,
+    /// Open connections; past it, a new one is closed at once.
+    pub max_connections: usize,
+    /// Time requests in flight get to finish after SIGTERM.
+    pub shutdown_grace_ms: u64,
+}
+
+/// A request answered: the answer, its access-log line, and what the operator should
+/// know of a failure that the caller is not told.
+pub struct Handled {
+    /// The answer.
+    pub answer: Answer,
+    /// The access-log line (RULES.md section 9's format).
+    pub access: String,
+    /// The server's own words of a failure (a token's, a store's), for standard error.
+    pub detail: Option<String>,
+}
+
+/// An answer: status and JSON body (empty for a 405, which allows POST only).
+pub struct Answer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// A decrypt's body is a plaintext: never shown.
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Answer")
+            .field("status", &self.status)
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .finish()
+    }
+}
+
+/// What one server makes of its requests.
+#[async_trait::async_trait]
+pub trait Service: Send + Sync + 'static {
+    /// The command, as its lines on standard error begin (`xks-proxy`).
+    const NAME: &'static str;
+
+    /// TLS, or `None` for plain HTTP.
+    fn tls(&self) -> Option<&Tls>;
+
+    /// The HTTP side's bounds.
+    fn bounds(&self) -> Bounds;
+
+    /// Answers a request whose body has arrived.
+    async fn handle(&self, request: &SignedRequest<'_>) -> Handled;
+
+    /// The answer to a request whose body was not read: too large (`limit` bytes at
+    /// most), or too slow to arrive.
+    fn unread(&self, path: &str, too_large: Option<usize>) -> Handled;
+}
+
+/// Binds `listen` and serves `service` until SIGTERM or Ctrl-C, on a runtime of its
+/// own. The first line on standard output is `listening on <scheme>://<address>` (the
+/// port bound, when port 0 was asked for); then one access-log line per request.
+pub fn run<S: Service>(service: S, listen: SocketAddr) -> Result<(), Problem> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Problem::new(Code::BridgeUnavailable, format!("cannot start the runtime: {e}")))?;
+    let grace = Duration::from_millis(service.bounds().shutdown_grace_ms);
+    let served = runtime.block_on(async move {
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|e| Problem::new(Code::Request, format!("cannot listen on {listen}: {e}")))?;
+        let scheme = if service.tls().is_some() { "https" } else { "http" };
+        let address = listener.local_addr().map_or_else(|_| listen.to_string(), |a| a.to_string());
+        {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "listening on {scheme}://{address}");
+            let _ = out.flush();
+        }
+        serve(Arc::new(service), listener, stop_signal()).await
+    });
+    // A call that hangs past the grace time (a token's, say) does not hold the exit.
+    runtime.shutdown_timeout(grace);
+    served
+}
+
+/// SIGTERM or Ctrl-C.
+async fn stop_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        Some(()) = async { term.as_mut()?.recv().await } => {}
+    }
+}
 
 fn problem(message: impl Into<String>) -> Problem {
     Problem::new(Code::Request, message)
@@ -79,8 +195,8 @@ impl ClientCertVerifier for Subjects {
 }
 
 /// The TLS acceptor of the configuration, or `None` for plain HTTP.
-pub fn acceptor(proxy: &Proxy) -> Result<Option<tokio_rustls::TlsAcceptor>, Problem> {
-    let Some(tls) = &proxy.config().tls else {
+pub fn acceptor(tls: Option<&Tls>) -> Result<Option<tokio_rustls::TlsAcceptor>, Problem> {
+    let Some(tls) = tls else {
         return Ok(None);
     };
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -135,7 +251,7 @@ struct Log {
 }
 
 impl Log {
-    fn start() -> Arc<Log> {
+    fn start(name: &'static str) -> Arc<Log> {
         let (lines, queued) = std::sync::mpsc::sync_channel::<(bool, String)>(LOG_BACKLOG);
         std::thread::spawn(move || {
             use std::io::Write;
@@ -144,7 +260,7 @@ impl Log {
                     let mut out = std::io::stdout().lock();
                     writeln!(out, "{line}").and_then(|()| out.flush())
                 } else {
-                    writeln!(std::io::stderr(), "kms-instance xks-proxy: {line}")
+                    writeln!(std::io::stderr(), "kms-instance {name}: {line}")
                 };
             }
         });
@@ -165,7 +281,7 @@ impl Log {
         }
     }
 
-    fn write(&self, handled: Handled) -> super::handler::Answer {
+    fn write(&self, handled: Handled) -> Answer {
         self.send(true, handled.access);
         if let Some(detail) = handled.detail {
             self.send(false, detail);
@@ -176,14 +292,14 @@ impl Log {
 
 /// Serves `listener` until `shutdown` resolves, then waits (at most the grace time)
 /// for the requests in flight.
-pub async fn serve(
-    proxy: Arc<Proxy>,
+pub async fn serve<S: Service>(
+    proxy: Arc<S>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), Problem> {
-    let tls = acceptor(&proxy)?;
-    let limits = proxy.config().limits.clone();
-    let log = Log::start();
+    let tls = acceptor(proxy.tls())?;
+    let limits = proxy.bounds();
+    let log = Log::start(S::NAME);
     let connections = Arc::new(Semaphore::new(limits.max_connections));
     let (stop, stopping) = watch::channel(false);
     tokio::pin!(shutdown);
@@ -227,16 +343,16 @@ pub async fn serve(
     Ok(())
 }
 
-async fn connection<I: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
-    proxy: Arc<Proxy>,
+async fn connection<S: Service, I: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
+    proxy: Arc<S>,
     log: Arc<Log>,
     io: I,
     mut stopping: watch::Receiver<bool>,
 ) {
-    let limits = proxy.config().limits.clone();
+    let limits = proxy.bounds();
     let service = service_fn(move |request| {
         let (proxy, log) = (Arc::clone(&proxy), Arc::clone(&log));
-        async move { Ok::<_, std::convert::Infallible>(respond(&proxy, &log, request).await) }
+        async move { Ok::<_, std::convert::Infallible>(respond(&*proxy, &log, request).await) }
     });
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
@@ -256,8 +372,8 @@ async fn connection<I: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
     }
 }
 
-async fn respond(proxy: &Proxy, log: &Log, request: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
-    let limits = &proxy.config().limits;
+async fn respond<S: Service>(proxy: &S, log: &Log, request: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+    let limits = proxy.bounds();
     let (parts, body) = request.into_parts();
     let read = tokio::time::timeout(
         Duration::from_millis(limits.header_timeout_ms),
