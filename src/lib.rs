@@ -54,12 +54,16 @@ pub mod code;
 pub mod envelope;
 #[cfg(feature = "envelope")]
 pub mod key_providers;
+#[cfg(feature = "kms")]
+pub mod kms_api;
+#[cfg(all(feature = "kms-server", not(target_arch = "wasm32")))]
+pub mod kms_server;
 pub mod limits;
 pub mod place;
 pub mod platform;
 #[cfg(feature = "validate")]
 pub mod rules;
-#[cfg(all(feature = "xks-proxy", not(target_arch = "wasm32")))]
+#[cfg(all(any(feature = "xks-proxy", feature = "kms-server"), not(target_arch = "wasm32")))]
 pub mod serving;
 #[cfg(all(target_arch = "wasm32", any(feature = "validate", feature = "envelope")))]
 mod wasm;

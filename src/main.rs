@@ -86,6 +86,9 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         config: std::path::PathBuf,
     },
+    /// Serve Alibaba Cloud KMS's API locally, for SDKs and tests (README "A local KMS endpoint").
+    #[cfg(feature = "kms-server")]
+    Serve(cli::serve::ServeArgs),
 }
 
 #[derive(Subcommand)]
@@ -138,6 +141,8 @@ fn main() -> ExitCode {
         }
         #[cfg(feature = "xks-proxy")]
         Command::XksProxy { config } => cli::xks::xks_proxy(&config),
+        #[cfg(feature = "kms-server")]
+        Command::Serve(args) => cli::serve::serve(args),
     };
     result.unwrap_or_else(|Fatal(message)| fail(&format!("kms-instance: {message}")))
 }

@@ -4,6 +4,8 @@
 pub mod envelope;
 pub mod io;
 pub mod plan;
+#[cfg(feature = "kms-server")]
+pub mod serve;
 pub mod validate;
 #[cfg(feature = "xks")]
 pub mod xks;

@@ -1,0 +1,712 @@
+//! One request of the KMS API, from its parameters to its answer: the parameters of the
+//! query and of a form body, the signature (RPC v1 or V3) and its time and nonce, the
+//! throttle, the operation on the store, and the audit line (RULES.md section 9). Free
+//! of HTTP plumbing ([`crate::serving`] is that).
+
+use super::store::{Key, KeyState, Store};
+use crate::code::Problem;
+use crate::envelope::message::IV_LEN;
+use crate::envelope::{context_bytes, gcm, Algorithm, EncryptionContext};
+use crate::key_providers::blob::Blob;
+use crate::kms_api::{self, signature, MAX_SKEW_SECS, VERSION};
+use crate::platform::os_random;
+use crate::rules::model::audit::{mask_credential, AuditRecord, Level};
+use crate::rules::names::{self, NameKind};
+use crate::serving::{Answer, Bounds, Handled, Tls};
+use crate::xks::sigv4::SignedRequest;
+use base64::Engine as _;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::Instant;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+/// Parameters of one request, at most: every operation takes a dozen.
+const MAX_PARAMS: usize = 64;
+/// Nonces remembered at once (each for the timestamp window); past it, requests are
+/// throttled rather than a nonce forgotten early.
+const MAX_NONCES: usize = 1 << 20;
+
+/// What `serve` is given.
+pub struct Settings {
+    /// The region served: every ARN names it.
+    pub region: String,
+    /// AccessKey id → (secret, account).
+    pub credentials: HashMap<String, (Zeroizing<String>, String)>,
+    /// TLS, or plain HTTP (loopback only).
+    pub tls: Option<Tls>,
+    /// The HTTP side's bounds.
+    pub bounds: Bounds,
+    /// Requests one AccessKey may make in one second; past it, `Rejected.Throttling`.
+    pub requests_per_second: u32,
+}
+
+/// The endpoint: the store, the credentials, the nonces seen, the throttle.
+pub struct Endpoint {
+    store: Store,
+    settings: Settings,
+    nonces: Mutex<Nonces>,
+    throttle: Mutex<HashMap<String, (u64, u32)>>,
+}
+
+#[derive(Default)]
+struct Nonces {
+    seen: HashMap<(String, String), Instant>,
+    order: VecDeque<(Instant, (String, String))>,
+}
+
+/// A refusal: the API's code, HTTP status and message.
+#[derive(Debug)]
+struct Refusal {
+    code: &'static str,
+    status: u16,
+    message: String,
+}
+
+impl Refusal {
+    fn new(code: &'static str, status: u16, message: impl Into<String>) -> Self {
+        Refusal { code, status, message: message.into() }
+    }
+
+    fn missing(name: &str) -> Self {
+        Refusal::new(
+            "MissingParameter",
+            400,
+            format!("The input parameter \"{name}\" that is mandatory for processing this request is not supplied."),
+        )
+    }
+
+    fn invalid(name: &str, why: &str) -> Self {
+        Refusal::new("InvalidParameter", 400, format!("The specified parameter \"{name}\" is not valid: {why}."))
+    }
+
+    fn key_not_found() -> Self {
+        Refusal::new("Forbidden.KeyNotFound", 404, "The specified Key is not found.")
+    }
+
+    fn does_not_open() -> Self {
+        Refusal::new("InvalidCiphertext", 400, "The CiphertextBlob does not open with this EncryptionContext.")
+    }
+
+    /// A store failure: the caller hears `InternalFailure`, the operator the cause.
+    fn internal(p: &Problem) -> (Self, String) {
+        (
+            Refusal::new("InternalFailure", 500, "The request processing has failed due to some unknown error."),
+            p.message.clone(),
+        )
+    }
+}
+
+/// What the audit line says of a request.
+#[derive(Default)]
+struct Logged {
+    action: Option<String>,
+    access_key_id: Option<String>,
+    account: Option<String>,
+    owner: Option<String>,
+    key: Option<String>,
+}
+
+/// Parameters from a query string or a form body (`+` is a space).
+fn form_pairs(text: &[u8], into: &mut Vec<(String, String)>) -> Result<(), Refusal> {
+    for pair in text.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+        if into.len() >= MAX_PARAMS {
+            return Err(Refusal::new("InvalidParameter", 400, "The request has too many parameters."));
+        }
+        let mut halves = pair.splitn(2, |&b| b == b'=');
+        let (name, value) = (halves.next().unwrap_or_default(), halves.next().unwrap_or_default());
+        let text = |raw: &[u8]| {
+            String::from_utf8(percent_decode(raw))
+                .map_err(|_| Refusal::new("InvalidParameter", 400, "A parameter is not UTF-8."))
+        };
+        into.push((text(name)?, text(value)?));
+    }
+    Ok(())
+}
+
+fn percent_decode(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0usize;
+    while let Some(&b) = raw.get(i) {
+        let hex = raw.get(i.saturating_add(1)..i.saturating_add(3)).and_then(|h| std::str::from_utf8(h).ok());
+        match (b, hex.map(|h| u8::from_str_radix(h, 16))) {
+            (b'%', Some(Ok(v))) => {
+                out.push(v);
+                i = i.saturating_add(3);
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i = i.saturating_add(1);
+            }
+            _ => {
+                out.push(b);
+                i = i.saturating_add(1);
+            }
+        }
+    }
+    out
+}
+
+fn header<'a>(request: &'a SignedRequest<'_>, name: &str) -> Option<&'a str> {
+    request.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| *v)
+}
+
+fn request_id() -> String {
+    let mut b = [0u8; 16];
+    let _ = os_random(&mut b);
+    let hex = hex::encode_upper(b);
+    let part = |r: std::ops::Range<usize>| hex.get(r).unwrap_or_default().to_string();
+    format!("{}-{}-{}-{}-{}", part(0..8), part(8..12), part(12..16), part(16..20), part(20..32))
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// The parameters of one call, authenticated.
+struct Call {
+    params: BTreeMap<String, String>,
+    account: String,
+}
+
+impl Call {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.params.get(name).map(String::as_str).filter(|v| !v.is_empty())
+    }
+
+    fn required(&self, name: &str) -> Result<&str, Refusal> {
+        self.get(name).ok_or_else(|| Refusal::missing(name))
+    }
+
+    fn context(&self, name: &str) -> Result<EncryptionContext, Refusal> {
+        match self.get(name) {
+            None => Ok(EncryptionContext::new()),
+            Some(json) => {
+                kms_api::context_of(json).ok_or_else(|| Refusal::invalid(name, "not a JSON object of strings"))
+            }
+        }
+    }
+
+    fn base64(&self, name: &str) -> Result<Zeroizing<Vec<u8>>, Refusal> {
+        let text = self.required(name)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map(Zeroizing::new)
+            .map_err(|_| Refusal::invalid(name, "not base64"))
+    }
+
+    fn page(&self) -> Result<(usize, usize), Refusal> {
+        let number = |name: &str, default: usize, max: usize| match self.get(name) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| Refusal::invalid(name, "out of range")),
+        };
+        Ok((number("PageNumber", 1, 100_000)?, number("PageSize", 10, 100)?))
+    }
+}
+
+impl Endpoint {
+    /// An endpoint over `store`.
+    pub fn new(store: Store, settings: Settings) -> Self {
+        Endpoint { store, settings, nonces: Mutex::default(), throttle: Mutex::default() }
+    }
+
+    /// Answers `request`, with its audit line.
+    pub fn handle(&self, request: &SignedRequest<'_>) -> Handled {
+        let started = Instant::now();
+        let id = request_id();
+        let mut logged = Logged::default();
+        let result = self.answer(request, &mut logged);
+        let (answer, result, detail) = match result {
+            Ok(mut body) => {
+                if let Some(fields) = body.as_object_mut() {
+                    fields.insert("RequestId".into(), json!(id));
+                }
+                (Answer { status: 200, body: body.to_string().into_bytes() }, "Success".to_string(), None)
+            }
+            Err((refusal, detail)) => {
+                let body = json!({
+                    "RequestId": id, "HostId": "kms-instance", "Code": refusal.code,
+                    "Message": refusal.message, "HttpStatus": refusal.status,
+                });
+                (
+                    Answer { status: refusal.status, body: body.to_string().into_bytes() },
+                    refusal.code.to_string(),
+                    detail,
+                )
+            }
+        };
+        let record = AuditRecord {
+            time: OffsetDateTime::now_utc(),
+            level: if answer.status == 200 { Level::Info } else { Level::Error },
+            request_id: id,
+            action: logged.action.unwrap_or_else(|| "-".into()),
+            credential: logged.access_key_id.as_deref().map(mask_credential),
+            caller: logged.account.unwrap_or_default(),
+            owner: logged.owner.unwrap_or_default(),
+            instance_id: logged.key.unwrap_or_default(),
+            latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            result,
+        };
+        let detail = detail.map(|d| format!("request {:?}: {d}", record.request_id));
+        Handled { answer, access: record.to_string(), detail }
+    }
+
+    /// The answer to a request whose body was not read.
+    pub fn unread(&self, too_large: Option<usize>) -> Handled {
+        let message = match too_large {
+            Some(limit) => format!("The request body is larger than {limit} bytes."),
+            None => "The request body did not arrive in time.".to_string(),
+        };
+        let refusal = Refusal::new("InvalidParameter", 400, message);
+        let id = request_id();
+        let body = json!({"RequestId": id, "HostId": "kms-instance", "Code": refusal.code, "Message": refusal.message});
+        let record = AuditRecord {
+            time: OffsetDateTime::now_utc(),
+            level: Level::Error,
+            request_id: id,
+            action: "-".into(),
+            credential: None,
+            caller: String::new(),
+            owner: String::new(),
+            instance_id: String::new(),
+            latency_ms: 0,
+            result: refusal.code.into(),
+        };
+        Handled {
+            answer: Answer { status: 400, body: body.to_string().into_bytes() },
+            access: record.to_string(),
+            detail: None,
+        }
+    }
+
+    /// The endpoint's settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    fn answer(&self, request: &SignedRequest<'_>, logged: &mut Logged) -> Result<Value, (Refusal, Option<String>)> {
+        let plain = |r: Refusal| (r, None);
+        if request.path != "/" {
+            return Err(plain(Refusal::new(
+                "InvalidAction.NotFound",
+                404,
+                "Specified api is not found, please check your url and method.",
+            )));
+        }
+        let mut pairs = Vec::new();
+        form_pairs(request.query.as_bytes(), &mut pairs).map_err(plain)?;
+        let form = header(request, "content-type").is_none_or(|t| t.starts_with("application/x-www-form-urlencoded"));
+        if form {
+            form_pairs(request.payload, &mut pairs).map_err(plain)?;
+        }
+        let mut params = BTreeMap::new();
+        for (name, value) in &pairs {
+            if params.insert(name.clone(), value.clone()).is_some() {
+                return Err(plain(Refusal::invalid(name, "given twice")));
+            }
+        }
+        let (access_key_id, action, version) = self.authenticate(request, &pairs, &params).map_err(plain)?;
+        logged.action = Some(action.clone());
+        logged.access_key_id = Some(access_key_id.clone());
+        let account = self.settings.credentials.get(&access_key_id).map(|(_, a)| a.clone()).unwrap_or_default();
+        logged.account = Some(account.clone());
+        if version != VERSION {
+            return Err(plain(Refusal::new("InvalidVersion", 400, "Specified parameter Version is not valid.")));
+        }
+        self.throttled(&access_key_id).map_err(plain)?;
+        let call = Call { params, account };
+        self.operate(&action, &call, logged).map_err(|e| match e {
+            Failure::Refused(r) => (r, None),
+            Failure::Store(p) => {
+                let (r, detail) = Refusal::internal(&p);
+                (r, Some(detail))
+            }
+        })
+    }
+
+    /// The request's AccessKey id, action and version, once its signature, time and
+    /// nonce check.
+    fn authenticate(
+        &self,
+        request: &SignedRequest<'_>,
+        pairs: &[(String, String)],
+        params: &BTreeMap<String, String>,
+    ) -> Result<(String, String, String), Refusal> {
+        let param = |name: &str| params.get(name).map(String::as_str).filter(|v| !v.is_empty());
+        let incomplete =
+            || Refusal::new("IncompleteSignature", 400, "The request signature does not conform to Aliyun standards.");
+        if let Some(authorization) = header(request, "authorization") {
+            // V3: every fact is in a header, and the headers it needs are signed.
+            let read = signature::v3_authorization(authorization).ok_or_else(incomplete)?;
+            for needed in
+                ["host", "x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256", "x-acs-action", "x-acs-version"]
+            {
+                if !read.signed_headers.contains(&needed) {
+                    return Err(Refusal::new(
+                        "IncompleteSignature",
+                        400,
+                        format!("The header {needed} must be signed."),
+                    ));
+                }
+            }
+            let needed = |name: &str| header(request, name).ok_or_else(|| Refusal::missing(name));
+            let (date, nonce) = (needed("x-acs-date")?, needed("x-acs-signature-nonce")?);
+            let (action, version) = (needed("x-acs-action")?, needed("x-acs-version")?);
+            let secret = self.secret(read.access_key_id)?;
+            if needed("x-acs-content-sha256")? != crate::xks::sigv4::payload_hash(request.payload) {
+                return Err(Refusal::new(
+                    "SignatureDoesNotMatch",
+                    400,
+                    "The body is not the one x-acs-content-sha256 signs.",
+                ));
+            }
+            let signed: Vec<&str> = read.signed_headers.clone();
+            let expected = signature::v3_signature(&secret, &signature::v3_string_to_sign(request, &signed));
+            if !signature::same(&expected, read.signature) {
+                let sts = signature::v3_string_to_sign(request, &signed);
+                return Err(Refusal::new(
+                    "SignatureDoesNotMatch",
+                    400,
+                    format!("Specified signature is not matched with our calculation. server string to sign is:{sts}"),
+                ));
+            }
+            self.fresh(date, read.access_key_id, nonce)?;
+            return Ok((read.access_key_id.to_string(), action.to_string(), version.to_string()));
+        }
+        let access_key_id = param("AccessKeyId").ok_or_else(|| Refusal::missing("AccessKeyId"))?;
+        let given = param("Signature").ok_or_else(|| Refusal::missing("Signature"))?;
+        if param("SignatureMethod") != Some("HMAC-SHA1") || param("SignatureVersion") != Some("1.0") {
+            return Err(incomplete());
+        }
+        let timestamp = param("Timestamp").ok_or_else(|| Refusal::missing("Timestamp"))?;
+        let nonce = param("SignatureNonce").ok_or_else(|| Refusal::missing("SignatureNonce"))?;
+        let action = param("Action").ok_or_else(|| Refusal::missing("Action"))?;
+        let version = param("Version").ok_or_else(|| Refusal::missing("Version"))?;
+        let secret = self.secret(access_key_id)?;
+        let sts = signature::v1_string_to_sign(request.method, pairs);
+        if !signature::same(&signature::v1_signature(&secret, &sts), given) {
+            return Err(Refusal::new(
+                "SignatureDoesNotMatch",
+                400,
+                format!("Specified signature is not matched with our calculation. server string to sign is:{sts}"),
+            ));
+        }
+        self.fresh(timestamp, access_key_id, nonce)?;
+        Ok((access_key_id.to_string(), action.to_string(), version.to_string()))
+    }
+
+    fn secret(&self, access_key_id: &str) -> Result<Zeroizing<String>, Refusal> {
+        self.settings
+            .credentials
+            .get(access_key_id)
+            .map(|(secret, _)| secret.clone())
+            .ok_or_else(|| Refusal::new("InvalidAccessKeyId.NotFound", 404, "Specified access key is not found."))
+    }
+
+    /// A signature's time within the window, and its nonce not seen within it.
+    fn fresh(&self, time: &str, access_key_id: &str, nonce: &str) -> Result<(), Refusal> {
+        let illegal = || {
+            Refusal::new("IllegalTimestamp", 400, "The input parameter \"Timestamp\" that is mandatory for processing this request is not supplied or is not within 15 minutes of the server's time.")
+        };
+        let at = OffsetDateTime::parse(time, &Rfc3339).map_err(|_| illegal())?;
+        let skew = OffsetDateTime::now_utc().unix_timestamp().checked_sub(at.unix_timestamp());
+        if skew.is_none_or(|s| s.checked_abs().is_none_or(|s| s > MAX_SKEW_SECS)) {
+            return Err(illegal());
+        }
+        let now = Instant::now();
+        let window = std::time::Duration::from_secs(MAX_SKEW_SECS.unsigned_abs().saturating_mul(2));
+        let mut nonces = self.nonces.lock().unwrap_or_else(|e| e.into_inner());
+        while nonces.order.front().is_some_and(|(t, _)| now.duration_since(*t) > window) {
+            if let Some((_, key)) = nonces.order.pop_front() {
+                nonces.seen.remove(&key);
+            }
+        }
+        let key = (access_key_id.to_string(), nonce.to_string());
+        if nonces.seen.contains_key(&key) {
+            return Err(Refusal::new("SignatureNonceUsed", 400, "Specified signature nonce was used already."));
+        }
+        if nonces.seen.len() >= MAX_NONCES {
+            return Err(Refusal::new("Rejected.Throttling", 429, "Request was denied due to request throttling."));
+        }
+        nonces.seen.insert(key.clone(), now);
+        nonces.order.push_back((now, key));
+        Ok(())
+    }
+
+    fn throttled(&self, access_key_id: &str) -> Result<(), Refusal> {
+        let second = OffsetDateTime::now_utc().unix_timestamp().unsigned_abs();
+        let mut throttle = self.throttle.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = throttle.entry(access_key_id.to_string()).or_insert((second, 0));
+        if entry.0 != second {
+            *entry = (second, 0);
+        }
+        entry.1 = entry.1.saturating_add(1);
+        if entry.1 > self.settings.requests_per_second {
+            return Err(Refusal::new("Rejected.Throttling", 429, "Request was denied due to request throttling."));
+        }
+        Ok(())
+    }
+}
+
+/// Why an operation failed: refused, or the store failed.
+enum Failure {
+    Refused(Refusal),
+    Store(Problem),
+}
+
+impl From<Refusal> for Failure {
+    fn from(r: Refusal) -> Self {
+        Failure::Refused(r)
+    }
+}
+
+impl From<Problem> for Failure {
+    fn from(p: Problem) -> Self {
+        Failure::Store(p)
+    }
+}
+
+impl Endpoint {
+    fn arn(&self, account: &str, resource: &str) -> String {
+        format!("acs:kms:{}:{account}:{resource}", self.settings.region)
+    }
+
+    /// The caller's key named by `KeyId`-like parameter `name`: a key id, an alias, or
+    /// the ARN of either (of this region and the caller's account).
+    fn named_key(&self, call: &Call, name: &str, logged: &mut Logged) -> Result<Key, Failure> {
+        let given = call.required(name)?;
+        let id = match given.strip_prefix("acs:kms:") {
+            Some(rest) => {
+                let prefix = format!("{}:{}:", self.settings.region, call.account);
+                let resource = rest.strip_prefix(&prefix).ok_or_else(Refusal::key_not_found)?;
+                resource.strip_prefix("key/").unwrap_or(resource)
+            }
+            None => given,
+        };
+        let key = self.store.key(&call.account, id)?.ok_or_else(|| {
+            if id.starts_with("alias/") {
+                Refusal::new("Forbidden.AliasNotFound", 404, "The specified Alias is not found.")
+            } else {
+                Refusal::key_not_found()
+            }
+        })?;
+        logged.owner = Some(key.account.clone());
+        logged.key = Some(key.id.clone());
+        Ok(key)
+    }
+
+    fn usable(key: &Key) -> Result<(), Refusal> {
+        match key.state {
+            KeyState::Enabled => Ok(()),
+            KeyState::Disabled => Err(Refusal::new("Rejected.Disabled", 409, "The key is disabled.")),
+            KeyState::PendingDeletion => Err(Refusal::new("Rejected.Disabled", 409, "The key is pending deletion.")),
+        }
+    }
+
+    /// A CiphertextBlob: `plaintext` under `key` with `context` bound (the software blob
+    /// of ENVELOPE.md, base64).
+    fn seal(key: &Key, plaintext: &[u8], context: &EncryptionContext) -> Result<String, Failure> {
+        let mut iv = [0u8; IV_LEN];
+        os_random(&mut iv)?;
+        let mut sealed = Zeroizing::new(plaintext.to_vec());
+        let tag = gcm::seal(Algorithm::AesGcm256, &key.material, &iv, &context_bytes(context), &mut sealed)?;
+        sealed.extend_from_slice(&tag);
+        Ok(b64(&Blob::encode(&key.id, &iv, &sealed)?))
+    }
+
+    /// A CiphertextBlob opened: its key (the caller's) and the plaintext.
+    fn open(
+        &self,
+        call: &Call,
+        name: &str,
+        context: &EncryptionContext,
+        logged: &mut Logged,
+    ) -> Result<(Key, Zeroizing<Vec<u8>>), Failure> {
+        let blob = call.base64(name)?;
+        let decoded = Blob::decode(&blob).map_err(|_| Refusal::invalid(name, "not a CiphertextBlob"))?;
+        let key = self.store.key(&call.account, decoded.key_id)?.ok_or_else(Refusal::key_not_found)?;
+        logged.owner = Some(key.account.clone());
+        logged.key = Some(key.id.clone());
+        Self::usable(&key)?;
+        let plaintext =
+            gcm::open_sealed(Algorithm::AesGcm256, &key.material, &decoded.iv, &context_bytes(context), decoded.sealed)
+                .map_err(|_| Refusal::does_not_open())?;
+        Ok((key, plaintext))
+    }
+
+    fn metadata(&self, key: &Key) -> Value {
+        json!({
+            "KeyId": key.id, "Arn": self.arn(&key.account, &format!("key/{}", key.id)), "KeyState": key.state.as_str(),
+            "KeySpec": key.spec, "KeyUsage": key.usage, "Origin": key.origin, "ProtectionLevel": key.protection,
+            "Description": key.description, "CreationDate": key.created, "Creator": key.account,
+            "DeleteDate": key.deletion.clone().unwrap_or_default(), "PrimaryKeyVersion": key.version,
+            "DKMSInstanceId": key.instance.clone().unwrap_or_default(), "AutomaticRotation": "Disabled",
+        })
+    }
+
+    fn operate(&self, action: &str, call: &Call, logged: &mut Logged) -> Result<Value, Failure> {
+        match action {
+            "GenerateDataKey" | "GenerateDataKeyWithoutPlaintext" => {
+                let key = self.named_key(call, "KeyId", logged)?;
+                Self::usable(&key)?;
+                let len = match (call.get("NumberOfBytes"), call.get("KeySpec")) {
+                    (Some(n), _) => n
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|n| (1..=1024).contains(n))
+                        .ok_or_else(|| Refusal::invalid("NumberOfBytes", "not 1 to 1024"))?,
+                    (None, None | Some("AES_256")) => 32,
+                    (None, Some("AES_128")) => 16,
+                    (None, Some(_)) => return Err(Refusal::invalid("KeySpec", "not AES_256 or AES_128").into()),
+                };
+                let context = call.context("EncryptionContext")?;
+                let mut data_key = Zeroizing::new(vec![0u8; len]);
+                os_random(&mut data_key)?;
+                let blob = Self::seal(&key, &data_key, &context)?;
+                let mut answer = json!({"KeyId": key.id, "KeyVersionId": key.version, "CiphertextBlob": blob});
+                if let (true, Some(fields)) = (action == "GenerateDataKey", answer.as_object_mut()) {
+                    fields.insert("Plaintext".into(), json!(b64(&data_key)));
+                }
+                Ok(answer)
+            }
+            "Encrypt" => {
+                let key = self.named_key(call, "KeyId", logged)?;
+                Self::usable(&key)?;
+                let plaintext = call.base64("Plaintext")?;
+                if plaintext.len() > 6 << 10 {
+                    return Err(Refusal::invalid("Plaintext", "longer than 6 KiB").into());
+                }
+                let blob = Self::seal(&key, &plaintext, &call.context("EncryptionContext")?)?;
+                Ok(json!({"KeyId": key.id, "KeyVersionId": key.version, "CiphertextBlob": blob}))
+            }
+            "Decrypt" => {
+                let (key, plaintext) =
+                    self.open(call, "CiphertextBlob", &call.context("EncryptionContext")?, logged)?;
+                Ok(json!({"KeyId": key.id, "KeyVersionId": key.version, "Plaintext": b64(&plaintext)}))
+            }
+            "ReEncrypt" => {
+                let (source, plaintext) =
+                    self.open(call, "CiphertextBlob", &call.context("SourceEncryptionContext")?, logged)?;
+                let destination = self.named_key(call, "DestinationKeyId", logged)?;
+                Self::usable(&destination)?;
+                let blob = Self::seal(&destination, &plaintext, &call.context("DestinationEncryptionContext")?)?;
+                Ok(json!({
+                    "CiphertextBlob": blob, "KeyId": destination.id, "KeyVersionId": destination.version,
+                    "SourceKeyId": source.id, "SourceKeyVersionId": source.version,
+                }))
+            }
+            "CreateKey" => {
+                let accepted = |name: &str, default: &str, only: &str| match call.get(name) {
+                    None => Ok(default.to_string()),
+                    Some(v) if v == only => Ok(v.to_string()),
+                    Some(_) => Err(Refusal::invalid(name, &format!("this endpoint makes {only} keys only"))),
+                };
+                let spec = accepted("KeySpec", "Aliyun_AES_256", "Aliyun_AES_256")?;
+                let usage = accepted("KeyUsage", "ENCRYPT/DECRYPT", "ENCRYPT/DECRYPT")?;
+                let origin = accepted("Origin", "Aliyun_KMS", "Aliyun_KMS")?;
+                let protection = accepted("ProtectionLevel", "SOFTWARE", "SOFTWARE")?;
+                let mut id_bytes = [0u8; 12];
+                os_random(&mut id_bytes)?;
+                let mut material = Zeroizing::new(vec![0u8; 32]);
+                os_random(&mut material)?;
+                let key = Key {
+                    id: format!("key-{}", hex::encode(id_bytes)),
+                    account: call.account.clone(),
+                    state: KeyState::Enabled,
+                    spec,
+                    usage,
+                    origin,
+                    protection,
+                    description: call.get("Description").unwrap_or_default().chars().take(8192).collect(),
+                    created: now(),
+                    deletion: None,
+                    instance: call.get("DKMSInstanceId").map(str::to_string),
+                    version: request_id().to_lowercase(),
+                    material,
+                };
+                self.store.insert(&key, &[])?;
+                logged.owner = Some(key.account.clone());
+                logged.key = Some(key.id.clone());
+                Ok(json!({"KeyMetadata": self.metadata(&key)}))
+            }
+            "DescribeKey" => {
+                let key = self.named_key(call, "KeyId", logged)?;
+                Ok(json!({"KeyMetadata": self.metadata(&key)}))
+            }
+            "ListKeys" => {
+                let (number, size) = call.page()?;
+                let (ids, total) =
+                    self.store.key_ids(&call.account, number.saturating_sub(1).saturating_mul(size), size)?;
+                let keys: Vec<Value> = ids
+                    .iter()
+                    .map(|id| json!({"KeyId": id, "KeyArn": self.arn(&call.account, &format!("key/{id}"))}))
+                    .collect();
+                Ok(json!({"Keys": {"Key": keys}, "TotalCount": total, "PageNumber": number, "PageSize": size}))
+            }
+            "CreateAlias" => {
+                let name = call.required("AliasName")?;
+                names::validate(NameKind::Alias, name).map_err(|p| Refusal::invalid("AliasName", &p.message))?;
+                let key = self.named_key(call, "KeyId", logged)?;
+                if !self.store.add_alias(&call.account, name, &key.id)? {
+                    return Err(Refusal::new("Rejected.AlreadyExists", 409, "The alias exists already.").into());
+                }
+                Ok(json!({}))
+            }
+            "ListAliases" => {
+                let (number, size) = call.page()?;
+                let (aliases, total) =
+                    self.store.aliases(&call.account, number.saturating_sub(1).saturating_mul(size), size)?;
+                let aliases: Vec<Value> = aliases
+                    .iter()
+                    .map(|(name, key)| json!({"AliasName": name, "AliasArn": self.arn(&call.account, name), "KeyId": key}))
+                    .collect();
+                Ok(json!({"Aliases": {"Alias": aliases}, "TotalCount": total, "PageNumber": number, "PageSize": size}))
+            }
+            "EnableKey" | "DisableKey" => {
+                let key = self.named_key(call, "KeyId", logged)?;
+                if key.state == KeyState::PendingDeletion {
+                    return Err(Refusal::new("Rejected.Disabled", 409, "The key is pending deletion.").into());
+                }
+                let state = if action == "EnableKey" { KeyState::Enabled } else { KeyState::Disabled };
+                self.store.set_state(&call.account, &key.id, state, None)?;
+                Ok(json!({}))
+            }
+            "ScheduleKeyDeletion" => {
+                let key = self.named_key(call, "KeyId", logged)?;
+                let days = call
+                    .required("PendingWindowInDays")?
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|d| (7..=366).contains(d))
+                    .ok_or_else(|| Refusal::invalid("PendingWindowInDays", "not 7 to 366"))?;
+                let at = OffsetDateTime::now_utc()
+                    .checked_add(time::Duration::days(days))
+                    .and_then(|at| at.format(&Rfc3339).ok())
+                    .unwrap_or_default();
+                self.store.set_state(&call.account, &key.id, KeyState::PendingDeletion, Some(&at))?;
+                Ok(json!({}))
+            }
+            _ => Err(Refusal::new(
+                "InvalidAction.NotFound",
+                404,
+                "Specified api is not found, please check your url and method.",
+            )
+            .into()),
+        }
+    }
+}
+
+/// Now, as the API writes times.
+pub fn now() -> String {
+    OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}

@@ -1,0 +1,120 @@
+//! `kms-instance serve`: a local endpoint of Alibaba Cloud KMS's API (version
+//! `2016-01-20`) that Alibaba's own SDKs accept, for tests and development without a
+//! cloud account. Both signatures (RPC v1 and V3) are verified; accounts, AccessKeys
+//! and keys with fixed ids and material come from a seed file ([`seed`]); the state is
+//! an embedded SQLite database ([`store`]); [`handler`] answers a request and
+//! [`crate::serving`] is the HTTP side (TLS, bounds, logs).
+
+pub mod handler;
+pub mod seed;
+pub mod store;
+
+use crate::code::{Code, Problem};
+use crate::serving::{Bounds, Handled, Service, Tls};
+use crate::xks::sigv4::SignedRequest;
+use handler::{Endpoint, Settings};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use zeroize::Zeroizing;
+
+/// What `serve` is told.
+pub struct Options {
+    /// Where to listen (a loopback address unless TLS is given).
+    pub listen: SocketAddr,
+    /// The seed file, read.
+    pub seed: seed::Seed,
+    /// The SQLite file, or `None` for a store in memory.
+    pub data: Option<PathBuf>,
+    /// The key that seals key material in the store.
+    pub master_key: Zeroizing<[u8; 32]>,
+    /// TLS, or plain HTTP.
+    pub tls: Option<Tls>,
+    /// Requests one AccessKey may make in one second.
+    pub requests_per_second: u32,
+}
+
+/// Requests one AccessKey may make in one second unless told otherwise.
+pub const DEFAULT_REQUESTS_PER_SECOND: u32 = 100_000;
+
+#[async_trait::async_trait]
+impl Service for Endpoint {
+    const NAME: &'static str = "serve";
+
+    fn tls(&self) -> Option<&Tls> {
+        self.settings().tls.as_ref()
+    }
+
+    fn bounds(&self) -> Bounds {
+        self.settings().bounds
+    }
+
+    async fn handle(&self, request: &SignedRequest<'_>) -> Handled {
+        Endpoint::handle(self, request)
+    }
+
+    fn unread(&self, _path: &str, too_large: Option<usize>) -> Handled {
+        Endpoint::unread(self, too_large)
+    }
+}
+
+/// The endpoint of `options`: the store opened, the seed's keys added where missing.
+pub fn endpoint(options: Options) -> Result<Endpoint, Problem> {
+    if options.tls.is_none() && !options.listen.ip().is_loopback() {
+        return Err(Problem::new(
+            Code::Request,
+            "plain HTTP is served on a loopback address only: give a TLS certificate",
+        ));
+    }
+    let store = store::Store::open(options.data.as_deref(), options.master_key)?;
+    let seed = options.seed;
+    for key in &seed.keys {
+        let material = match &key.material {
+            Some(text) => seed::material(text)
+                .ok_or_else(|| Problem::new(Code::Request, "a seed key's material is not 32 bytes"))?,
+            None => {
+                let mut random = Zeroizing::new(vec![0u8; 32]);
+                crate::platform::os_random(&mut random)?;
+                random
+            }
+        };
+        let row = store::Key {
+            id: key.id.clone(),
+            account: key.account.clone(),
+            state: if key.enabled { store::KeyState::Enabled } else { store::KeyState::Disabled },
+            spec: "Aliyun_AES_256".into(),
+            usage: "ENCRYPT/DECRYPT".into(),
+            origin: "Aliyun_KMS".into(),
+            protection: "SOFTWARE".into(),
+            description: key.description.clone(),
+            created: handler::now(),
+            deletion: None,
+            instance: None,
+            version: format!("{}-v1", key.id),
+            material,
+        };
+        store.insert(&row, &key.aliases)?;
+    }
+    let credentials: HashMap<String, (Zeroizing<String>, String)> = seed
+        .accounts
+        .iter()
+        .flat_map(|a| a.access_keys.iter().map(|k| (k.id.clone(), (k.secret.clone(), a.id.clone()))))
+        .collect();
+    let bounds =
+        Bounds { max_body_bytes: 64 << 10, header_timeout_ms: 5_000, max_connections: 4_096, shutdown_grace_ms: 5_000 };
+    let settings = Settings {
+        region: seed.region,
+        credentials,
+        tls: options.tls,
+        bounds,
+        requests_per_second: options.requests_per_second,
+    };
+    Ok(Endpoint::new(store, settings))
+}
+
+/// Serves `options` until SIGTERM or Ctrl-C ([`crate::serving::run`]: the first line on
+/// standard output says where).
+pub fn run(options: Options) -> Result<(), Problem> {
+    let listen = options.listen;
+    crate::serving::run(endpoint(options)?, listen)
+}
