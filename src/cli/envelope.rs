@@ -34,7 +34,7 @@ pub enum Pkcs11Command {
 /// them together: each key is looked for in that order).
 #[derive(Args)]
 #[group(skip)]
-#[command(group(clap::ArgGroup::new("master_keys").required(true).multiple(true).args(["keyring", "pkcs11_module", "xks"])))]
+#[command(group(clap::ArgGroup::new("master_keys").required(true).multiple(true).args(["keyring", "pkcs11_module", "xks", "kms_endpoint"])))]
 pub struct KeySource {
     /// A keyring file: {"keys": [{"arn": "acs:kms:…:key/…", "material": "<base64 of 32 bytes>"}]}.
     #[arg(long, value_name = "FILE")]
@@ -54,6 +54,25 @@ pub struct KeySource {
     /// The environment variable holding the proxy credential's secret access key.
     #[arg(long, value_name = "VAR", requires = "xks")]
     pub xks_secret_env: Option<String>,
+    /// Alibaba Cloud KMS (or `kms-instance serve`): `https://kms.<region>.aliyuncs.com`,
+    /// a KMS instance's endpoint, or `http://127.0.0.1:PORT`. Any key of the region opens.
+    #[arg(long, value_name = "URL", requires = "kms_region", requires = "kms_access_key_id")]
+    pub kms_endpoint: Option<String>,
+    /// The region of the KMS endpoint and its keys.
+    #[arg(long, value_name = "REGION", requires = "kms_endpoint")]
+    pub kms_region: Option<String>,
+    /// The AccessKey id that signs the KMS requests.
+    #[arg(long, value_name = "ID", requires = "kms_endpoint")]
+    pub kms_access_key_id: Option<String>,
+    /// The environment variable holding the AccessKey secret.
+    #[arg(long, value_name = "VAR", default_value = "ALIBABA_CLOUD_ACCESS_KEY_SECRET")]
+    pub kms_secret_env: String,
+    /// The CA certificate (PEM) of a KMS instance's endpoint, instead of the system's roots.
+    #[arg(long, value_name = "FILE", requires = "kms_endpoint")]
+    pub kms_ca_file: Option<PathBuf>,
+    /// The signature of the KMS requests: v3 (ACS3-HMAC-SHA256) or v1 (HMAC-SHA1).
+    #[arg(long, value_name = "VERSION", default_value = "v3", value_parser = ["v3", "v1"])]
+    pub kms_signature: String,
 }
 
 #[derive(Args)]
@@ -126,10 +145,43 @@ fn key_providers(keys: &KeySource) -> Result<Vec<Box<dyn KeyProvider>>, Fatal> {
     if let (Some(file), Some(secret_env)) = (&keys.xks, &keys.xks_secret_env) {
         providers.push(Box::new(open_proxy(file, secret_env)?));
     }
+    if let (Some(endpoint), Some(region), Some(id)) = (&keys.kms_endpoint, &keys.kms_region, &keys.kms_access_key_id) {
+        providers.push(Box::new(open_kms(keys, endpoint, region, id)?));
+    }
     if providers.is_empty() {
-        return Err(Fatal("name a --keyring, a --pkcs11-module with --token-label and --pin-env, or --xks".into()));
+        return Err(Fatal(
+            "name a --keyring, a --pkcs11-module with --token-label and --pin-env, --xks, or --kms-endpoint".into(),
+        ));
     }
     Ok(providers)
+}
+
+#[cfg(feature = "kms")]
+fn open_kms(keys: &KeySource, endpoint: &str, region: &str, id: &str) -> Result<impl KeyProvider, Fatal> {
+    use kms_instance::key_providers::kms::{KmsKeyProvider, KmsSettings, Signature};
+    use kms_instance::key_providers::xks::native::{NativeTransport, Trust};
+    let secret = std::env::var(&keys.kms_secret_env)
+        .map(zeroize::Zeroizing::new)
+        .map_err(|_| Fatal(format!("--kms-secret-env {}: the variable is not set", keys.kms_secret_env)))?;
+    let trust = match &keys.kms_ca_file {
+        Some(file) => Trust::Ca(read_text(&file.to_string_lossy(), 1 << 20, Code::Keyring)?.into_bytes()),
+        None => Trust::SystemRoots,
+    };
+    let settings = KmsSettings {
+        endpoint: endpoint.to_string(),
+        region: region.to_string(),
+        access_key_id: id.to_string(),
+        security_token: None,
+        keys: Vec::new(),
+        signature: if keys.kms_signature == "v1" { Signature::V1 } else { Signature::V3 },
+        timeout_ms: None,
+    };
+    Ok(KmsKeyProvider::new(settings, secret, Box::new(NativeTransport::new(&trust, None)?))?)
+}
+
+#[cfg(not(feature = "kms"))]
+fn open_kms(_: &KeySource, _: &str, _: &str, _: &str) -> Result<SoftwareKeyProvider, Fatal> {
+    Err(Fatal("this build has no KMS support (feature kms)".into()))
 }
 
 #[cfg(feature = "xks")]

@@ -6,6 +6,8 @@
 pub mod blob;
 #[cfg(target_arch = "wasm32")]
 pub(crate) mod js;
+#[cfg(feature = "kms")]
+pub mod kms;
 #[cfg(all(feature = "pkcs11", not(target_arch = "wasm32")))]
 pub mod pkcs11;
 pub mod software;

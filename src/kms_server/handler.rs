@@ -311,6 +311,9 @@ impl Endpoint {
                 return Err(plain(Refusal::invalid(name, "given twice")));
             }
         }
+        // Named in the audit line even when the signature fails.
+        logged.action =
+            params.get("Action").map(String::clone).or_else(|| header(request, "x-acs-action").map(str::to_string));
         let (access_key_id, action, version) = self.authenticate(request, &pairs, &params).map_err(plain)?;
         logged.action = Some(action.clone());
         logged.access_key_id = Some(access_key_id.clone());

@@ -150,7 +150,7 @@ fn url_safe(text: &str, prefix: bool) -> bool {
 
 /// The host of an endpoint, as the `host` header carries it (the port included), and
 /// whether the endpoint may be plain HTTP (a loopback host).
-fn endpoint_host(endpoint: &str) -> Result<String, Problem> {
+pub(crate) fn endpoint_host(endpoint: &str) -> Result<String, Problem> {
     let bad = || config_problem("endpoint: expected https://host[:port] (http:// only to a loopback address)");
     let (scheme, authority) = endpoint.split_once("://").ok_or_else(bad)?;
     let well_formed = !authority.is_empty()
