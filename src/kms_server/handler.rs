@@ -312,8 +312,7 @@ impl Endpoint {
             }
         }
         // Named in the audit line even when the signature fails.
-        logged.action =
-            params.get("Action").map(String::clone).or_else(|| header(request, "x-acs-action").map(str::to_string));
+        logged.action = params.get("Action").cloned().or_else(|| header(request, "x-acs-action").map(str::to_string));
         let (access_key_id, action, version) = self.authenticate(request, &pairs, &params).map_err(plain)?;
         logged.action = Some(action.clone());
         logged.access_key_id = Some(access_key_id.clone());
