@@ -2,7 +2,7 @@
 //! (`Encrypt` to wrap a data key, `Decrypt` to open one, `DescribeKey`), signed with
 //! RPC v1 or V3, over the XKS client's [`Transport`] (natively ureq and rustls, with a
 //! KMS instance's CA; in wasm the host's `fetch`). A data key's blob is the
-//! CiphertextBlob text KMS returns, stored as it is, as Alibaba's Encryption SDK
+//! CiphertextBlob KMS returns, base64-decoded, as Alibaba's Encryption SDK's format
 //! stores it: a message sealed here opens in the SDK's `DefaultDataKeyProvider`
 //! against the same KMS, and the reverse. Nothing is retried; a refusal keeps KMS's
 //! code and RequestId in its message, and no secret, data key or plaintext is in one.
@@ -277,7 +277,9 @@ impl KmsKeyProvider {
             params.push(("EncryptionContext".into(), kms_api::context_json(context)));
         }
         let answer = self.call("Encrypt", params).await?;
-        Ok(field(&answer, "CiphertextBlob", "Encrypt")?.as_bytes().to_vec())
+        base64::engine::general_purpose::STANDARD
+            .decode(field(&answer, "CiphertextBlob", "Encrypt")?)
+            .map_err(|_| Problem::new(Code::BridgeInvalidResponse, "KMS's CiphertextBlob is not base64"))
     }
 
     /// The keys it lists (the ARNs given).
@@ -312,8 +314,7 @@ impl KeyProvider for KmsKeyProvider {
         blob: &[u8],
         context: &EncryptionContext,
     ) -> Result<Zeroizing<Vec<u8>>, Problem> {
-        let text = std::str::from_utf8(blob).map_err(|_| super::blob::opaque())?;
-        let mut params = vec![("CiphertextBlob".to_string(), text.to_string())];
+        let mut params = vec![("CiphertextBlob".to_string(), b64(blob))];
         if !context.is_empty() {
             params.push(("EncryptionContext".into(), kms_api::context_json(context)));
         }

@@ -113,16 +113,16 @@ impl Store {
             None => Connection::open_in_memory(),
         }
         .map_err(failed)?;
-        connection
-            .execute_batch("PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
-            .map_err(failed)?;
-        // Taking the write lock now holds the file for this server (exclusive mode keeps it).
-        connection.execute_batch("BEGIN IMMEDIATE; COMMIT;").map_err(|e| match e.sqlite_error_code() {
+        let held = |e: rusqlite::Error| match e.sqlite_error_code() {
             Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
                 Problem::new(Code::Request, "the data file is in use by another server")
             }
             _ => failed(e),
-        })?;
+        };
+        // Taking the write lock now holds the file for this server (exclusive mode keeps it).
+        connection
+            .execute_batch("PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; BEGIN IMMEDIATE; COMMIT;")
+            .map_err(held)?;
         connection.execute_batch(SCHEMA).map_err(failed)?;
         let store = Store { connection: Mutex::new(connection), master };
         store.check_master()?;
