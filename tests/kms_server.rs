@@ -176,6 +176,16 @@ fn alibabas_python_sdk_calls_every_operation_with_v1_signatures() {
 }
 
 #[test]
+fn alibabas_openapi_sdk_signs_with_v3_and_with_v2() {
+    let Some(python) = python() else { return };
+    let w = World::new();
+    let server = serve(&w, &[], MASTER).unwrap();
+    let seed = w.path("seed.json");
+    let (ok, out, err) = clients(&python, &w, &["sdk-v3", &server.url(), seed.to_str().unwrap()], b"");
+    assert!(ok, "{}{err}", String::from_utf8_lossy(&out));
+}
+
+#[test]
 fn the_encryption_sdk_and_this_project_open_each_others_messages_over_https() {
     let Some(python) = python() else { return };
     let w = World::new();
