@@ -20,6 +20,6 @@ build_job() {
   rm -f "wasm/$job/.gitignore"
 }
 build_job validate validate 3
-build_job envelope envelope,xks '"z"'
-build_job full rules,envelope,xks 3
+build_job envelope envelope,xks,kms '"z"'
+build_job full rules,envelope,xks,kms 3
 node build.mjs

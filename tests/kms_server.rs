@@ -350,6 +350,27 @@ fn forged_replayed_and_stale_requests_are_refused_and_change_nothing() {
 }
 
 #[test]
+fn a_context_may_come_flattened_as_the_npm_client_sends_it() {
+    let w = World::new();
+    let server = serve(&w, &[], MASTER).unwrap();
+    let call = |params: &[(&str, &str)]| post_v1(&server, params, SECRET, &now(), &rand_nonce());
+    let (status, made) =
+        call(&[("Action", "GenerateDataKey"), ("KeyId", "alias/one"), ("EncryptionContext.tenant", "t 1")]);
+    assert_eq!(status, 200, "{made}");
+    let blob = made["CiphertextBlob"].as_str().unwrap();
+    let (status, opened) =
+        call(&[("Action", "Decrypt"), ("CiphertextBlob", blob), ("EncryptionContext", r#"{"tenant": "t 1"}"#)]);
+    assert_eq!((status, &opened["Plaintext"]), (200, &made["Plaintext"]), "{opened}");
+    let both = call(&[
+        ("Action", "Decrypt"),
+        ("CiphertextBlob", blob),
+        ("EncryptionContext", r#"{"tenant": "t 1"}"#),
+        ("EncryptionContext.tenant", "t 1"),
+    ]);
+    assert_eq!((both.0, both.1["Code"].as_str()), (400, Some("InvalidParameter")));
+}
+
+#[test]
 fn the_store_survives_kill_9_and_is_held_by_one_server_with_its_master_key() {
     let w = World::new();
     let data = w.path("kms.db");

@@ -5,7 +5,7 @@ import type * as glue from "#glue";
 import * as args from "./args.js";
 import { wasm } from "./bound.js";
 import { freed, guard, guardAsync, KmsError, toError } from "./errors.js";
-import type { Bytes, DataKeyCacheLimits, DecryptOptions, EncryptOptions, JsKeyProvider, KeyringFile, MessageSummary, Opened, XksKeyProviderOptions } from "./types.js";
+import type { Bytes, DataKeyCacheLimits, DecryptOptions, EncryptOptions, JsKeyProvider, KeyringFile, KmsKeyProviderOptions, MessageSummary, Opened, XksKeyProviderOptions } from "./types.js";
 import { AES_GCM, gcmParams, TAG_LEN, view } from "./gcm.js";
 import { hostCipher, NODE_CHUNK, nodeGcm, type NodeCrypto, type NodeGcm } from "./hostcipher.js";
 import { post } from "./xks.js";
@@ -66,6 +66,42 @@ export class XksKeyProvider {
   }
 }
 
+const kmsProviders = new WeakMap<KmsKeyProvider, glue.KmsKeyProvider>();
+
+/**
+ * Master keys in Alibaba Cloud KMS (or `kms-instance serve`): each data key is made
+ * here and encrypted by KMS's `Encrypt`, opened by its `Decrypt`, requests signed with
+ * ACS3-HMAC-SHA256 (or v1). Messages open with Alibaba's Encryption SDK against the
+ * same KMS, and the reverse. Requests go through the host's `fetch`: TLS and the
+ * certificates trusted are the host's (Node: `NODE_EXTRA_CA_CERTS` for a KMS
+ * instance's CA). Nothing is retried; a refusal's message has KMS's code and RequestId.
+ */
+export class KmsKeyProvider {
+  constructor(options: KmsKeyProviderOptions) {
+    const made = guard(() => {
+      const { accessKeySecret, ...settings } = args.options<KmsKeyProviderOptions>("options", options);
+      if (typeof accessKeySecret !== "string") throw new TypeError("options.accessKeySecret must be a string");
+      if (typeof globalThis.fetch !== "function") throw new TypeError("this host has no fetch: KmsKeyProvider needs it");
+      // The module checks every setting (and refuses unknown ones).
+      return new (wasm().KmsKeyProvider)(settings as Omit<KmsKeyProviderOptions, "accessKeySecret">, accessKeySecret, { post });
+    });
+    kmsProviders.set(this, made);
+  }
+
+  /** The ARNs of its keys, in order (none: any key of its region opens). */
+  arns(): string[] {
+    const inner = kmsProviders.get(this);
+    if (!inner) throw freed("KmsKeyProvider");
+    return inner.arns();
+  }
+
+  /** Frees its wasm memory now (the module's copy of the secret is wiped); it cannot be used afterwards. */
+  free(): void {
+    kmsProviders.get(this)?.free();
+    kmsProviders.delete(this);
+  }
+}
+
 const caches = new WeakMap<DataKeyCache, glue.DataKeyCache>();
 
 /**
@@ -103,7 +139,7 @@ function cacheOf(value: unknown): glue.DataKeyCache | undefined {
 }
 
 /** Where master keys are kept: in wasm memory, behind an XKS proxy, or in a JavaScript key provider (`WebCryptoKeyProvider` is one). */
-export type KeyProvider = SoftwareKeyProvider | XksKeyProvider | JsKeyProvider;
+export type KeyProvider = SoftwareKeyProvider | XksKeyProvider | KmsKeyProvider | JsKeyProvider;
 
 /** How long a key provider may take to answer one call, unless `timeoutMs` says otherwise. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -156,6 +192,8 @@ function keyring(providers: unknown, ms: number): glue.KeyProviders {
       if (software) return ring.addSoftware(software);
       const proxy = provider instanceof XksKeyProvider ? proxies.get(provider) : undefined;
       if (proxy) return ring.addXks(proxy);
+      const kms = provider instanceof KmsKeyProvider ? kmsProviders.get(provider) : undefined;
+      if (kms) return ring.addKms(kms);
       args.methods(`providers[${i}]`, provider, STORE_METHODS);
       // The module counts them before it reads one, and cuts each string before copying it.
       const arns = args.list(`providers[${i}].arns()`, (provider as JsKeyProvider).arns());

@@ -9,7 +9,7 @@ export type {
   Account, Action, DataKeyCacheLimits, Algorithm, Association, AssociationStatus, AuditRecord, BindVpcEntry, BoundVpc, Code, Decision, Directory,
   Expect, InstanceRecord, JsKeyProvider, Key, KeyDescription, KeyringEntry, KeyringFile, Level, NameCheck, NameKind, NoParams,
   Origin, OrgShare, Outcome, Permission, Place, Plan, PlanResult, PlanStep, Principal, Problem, Protection, QuotaChange,
-  QuotaUsage, Request, RunOptions, Secret, Share, ShareMode, Spec, State, Status, StepResult, VSwitchFacts, XksKeyProviderOptions,
+  QuotaUsage, Request, RunOptions, Secret, Share, ShareMode, Spec, State, Status, StepResult, VSwitchFacts, XksKeyProviderOptions, KmsKeyProviderOptions,
   Context as BindVpcsContext, Report as BindVpcsReport, Summary as MessageSummary, DataKeySummary,
 } from "./generated/types.js";
 

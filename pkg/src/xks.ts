@@ -1,6 +1,6 @@
-// How the XKS client reaches its proxy from JavaScript: signing, the request and answer
+// How the XKS and KMS clients reach their endpoints from JavaScript: signing, the request and answer
 // formats, the integrity check and the CiphertextBlob are the Rust client's
-// (`XksKeyProvider` in sealing.ts); this only carries its requests over the host's
+// (`XksKeyProvider`, `KmsKeyProvider` in sealing.ts); this only carries its requests over the host's
 // fetch, so TLS and the certificates trusted are the host's.
 import { view } from "./gcm.js";
 import type { Code } from "./generated/types.js";
@@ -20,7 +20,7 @@ function unreachable(cause: unknown): Error {
   // Node (undici) names the failure in its cause's code: CERT_HAS_EXPIRED,
   // UNABLE_TO_VERIFY_LEAF_SIGNATURE, ERR_TLS_CERT_ALTNAME_INVALID, ERR_SSL_…
   const tls = /CERT|TLS|SSL|VERIFY|ISSUER|HANDSHAKE/i.test(detail);
-  return failure(tls ? "Bridge.Tls" : "Bridge.Unavailable", `the proxy could not be reached (${detail})`, cause);
+  return failure(tls ? "Bridge.Tls" : "Bridge.Unavailable", `the endpoint could not be reached (${detail})`, cause);
 }
 
 /** The body, stopped past `limit` bytes. */
@@ -50,7 +50,7 @@ async function readAtMost(response: Response, limit: number): Promise<Uint8Array
 export async function post(url: string, headers: [string, string][], body: Uint8Array, timeoutMs: number) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
-  const timedOut = () => failure("Bridge.Timeout", `the proxy did not answer within ${timeoutMs} ms`);
+  const timedOut = () => failure("Bridge.Timeout", `the endpoint did not answer within ${timeoutMs} ms`);
   try {
     let response: Response;
     try {
@@ -64,7 +64,7 @@ export async function post(url: string, headers: [string, string][], body: Uint8
     try {
       return { status: response.status, body: await readAtMost(response, MAX_ANSWER_BYTES) };
     } catch (e) {
-      throw controller.signal.aborted ? timedOut() : failure("Bridge.Unavailable", "the proxy's answer broke off", e);
+      throw controller.signal.aborted ? timedOut() : failure("Bridge.Unavailable", "the endpoint's answer broke off", e);
     }
   } finally {
     clearTimeout(timer);

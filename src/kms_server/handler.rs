@@ -180,12 +180,23 @@ impl Call {
         self.get(name).ok_or_else(|| Refusal::missing(name))
     }
 
+    /// A context as a JSON object in one parameter (`EncryptionContext={"a":"b"}`), or
+    /// flattened as the npm `@alicloud/kms20160120` client sends it
+    /// (`EncryptionContext.a=b`); both at once are refused.
     fn context(&self, name: &str) -> Result<EncryptionContext, Refusal> {
-        match self.get(name) {
-            None => Ok(EncryptionContext::new()),
-            Some(json) => {
+        let prefix = format!("{name}.");
+        let flat: EncryptionContext = self
+            .params
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .map(|(k, v)| (k.get(prefix.len()..).unwrap_or_default().to_string(), v.clone()))
+            .collect();
+        match (self.get(name), flat.is_empty()) {
+            (None, _) => Ok(flat),
+            (Some(json), true) => {
                 kms_api::context_of(json).ok_or_else(|| Refusal::invalid(name, "not a JSON object of strings"))
             }
+            (Some(_), false) => Err(Refusal::invalid(name, "given both as JSON and flattened")),
         }
     }
 
@@ -369,9 +380,18 @@ impl Endpoint {
                 ));
             }
             let signed: Vec<&str> = read.signed_headers.clone();
-            let expected = signature::v3_signature(&secret, &signature::v3_string_to_sign(request, &signed));
-            if !signature::same(&expected, read.signature) {
-                let sts = signature::v3_string_to_sign(request, &signed);
+            // The query as decoded (`+` a space, as Python's clients send one), so each
+            // client's own escaping signs the same.
+            let mut query = Vec::new();
+            form_pairs(request.query.as_bytes(), &mut query)?;
+            let query: Vec<String> = query
+                .iter()
+                .map(|(n, v)| format!("{}={}", signature::percent_encode(n), signature::percent_encode(v)))
+                .collect();
+            let query = query.join("&");
+            let request = &SignedRequest { query: &query, ..*request };
+            let sts = signature::v3_string_to_sign(request, &signed);
+            if !signature::same(&signature::v3_signature(&secret, &sts), read.signature) {
                 return Err(Refusal::new(
                     "SignatureDoesNotMatch",
                     400,

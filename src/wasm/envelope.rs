@@ -102,6 +102,60 @@ impl WasmXksKeyProvider {
     }
 }
 
+/// The TypeScript shape of the options of a `KmsKeyProvider`.
+#[cfg(all(feature = "kms", feature = "typescript"))]
+#[wasm_bindgen(typescript_custom_section)]
+const KMS_OPTIONS_TS: &'static str = r#"
+/** Where Alibaba Cloud KMS is and how to sign for it. */
+export interface KmsKeyProviderOptions {
+    /** `https://kms.<region>.aliyuncs.com`, a VPC endpoint, a KMS instance's `https://<instance-id>.cryptoservice.kms.aliyuncs.com` (its CA trusted by the host), or `http://` to a loopback address (`kms-instance serve`). */
+    endpoint: string;
+    /** The region; every key must be of it. */
+    region: string;
+    accessKeyId: string;
+    accessKeySecret: string;
+    /** An STS token. */
+    securityToken?: string;
+    /** The keys' ARNs, in order (the first seals when none is named); left out, any key of the region opens. */
+    keys?: string[];
+    /** `"v3"` (ACS3-HMAC-SHA256, the default) or `"v1"` (HMAC-SHA1). */
+    signature?: "v3" | "v1";
+    /** One request's timeout, in ms (default 5,000). */
+    timeoutMs?: number;
+}
+"#;
+
+/// Master keys in Alibaba Cloud KMS, reached through the host's `fetch`.
+#[cfg(feature = "kms")]
+#[wasm_bindgen(js_name = KmsKeyProvider)]
+pub struct WasmKmsKeyProvider {
+    provider: Rc<crate::key_providers::kms::KmsKeyProvider>,
+}
+
+#[cfg(feature = "kms")]
+#[wasm_bindgen(js_class = KmsKeyProvider)]
+impl WasmKmsKeyProvider {
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "Omit<KmsKeyProviderOptions, \"accessKeySecret\">")] settings: JsValue,
+        secret: String,
+        fetch: crate::key_providers::xks::fetch::XksFetch,
+    ) -> Result<WasmKmsKeyProvider, JsValue> {
+        use crate::key_providers::kms::KmsKeyProvider;
+        use crate::key_providers::xks::fetch::FetchTransport;
+        // Wiped whatever happens next, a refusal included.
+        let secret = zeroize::Zeroizing::new(secret);
+        let settings = from_js(&settings, Code::Keyring)?;
+        let provider =
+            KmsKeyProvider::new(settings, secret, Box::new(FetchTransport(fetch))).map_err(|p| problem_to_js(&p))?;
+        Ok(WasmKmsKeyProvider { provider: Rc::new(provider) })
+    }
+
+    pub fn arns(&self) -> Vec<String> {
+        self.provider.listed().iter().map(ToString::to_string).collect()
+    }
+}
+
 /// How long a cached data key may serve, as JavaScript gives it (`maxAgeMs` in ms).
 #[cfg_attr(feature = "typescript", derive(tsify::Tsify))]
 #[derive(Deserialize)]
@@ -272,6 +326,12 @@ impl KeyProviders {
     }
 
     /// A JavaScript provider, with the identity `newProviderId` gave that object.
+    #[cfg(feature = "kms")]
+    #[wasm_bindgen(js_name = addKms)]
+    pub fn add_kms(&mut self, provider: &WasmKmsKeyProvider) {
+        self.providers.push(provider.provider.clone());
+    }
+
     #[wasm_bindgen(js_name = addJs)]
     pub fn add_js(
         &mut self,

@@ -1,0 +1,138 @@
+// The package's KmsKeyProvider, and Alibaba's Node clients, against `kms-instance
+// serve` (the native CLI) on loopback: in Node with v3 and v1 signatures, the cache,
+// two keys, KMS's refusals as codes; messages opened by the native CLI and the reverse;
+// in workerd (miniflare); and @alicloud/pop-core (RPC v1) and @alicloud/openapi-client
+// (V3 and v2), clients no one here wrote.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { createRequire } from "node:module";
+import { after, before, test } from "node:test";
+import { Miniflare } from "miniflare";
+import { DataKeyCache, decrypt, encrypt, inspectMessage, isKmsError, KmsKeyProvider } from "kms-instance";
+import { cli, pkgRoot } from "./helpers.mjs";
+import { ACCESS_KEY_ID, arn, options, SECRET, startServe } from "./kms/serve.mjs";
+
+const require = createRequire(import.meta.url);
+let server;
+before(async () => {
+  server = await startServe();
+});
+after(async () => {
+  assert.equal(await server?.stop(), 0, "serve stops on SIGTERM with status 0");
+});
+
+const code = (promise) => promise.then(() => "resolved", (e) => (isKmsError(e) ? e.code : `not a KmsError: ${e}`));
+const text = (s) => new TextEncoder().encode(s);
+
+test("seals and opens through KMS with v3 and v1 signatures, one key or two, with the cache", async () => {
+  for (const signature of ["v3", "v1"]) {
+    const kms = new KmsKeyProvider(options(server, { signature, keys: [arn("key-pkg-one"), arn("key-pkg-two")] }));
+    assert.deepEqual(kms.arns(), [arn("key-pkg-one"), arn("key-pkg-two")]);
+    const sealed = await encrypt([kms], text(`by ${signature}`), { context: { tenant: "t-1" } });
+    assert.deepEqual(inspectMessage(sealed).dataKeys.map((k) => k.keyArn), [arn("key-pkg-one"), arn("key-pkg-two")]);
+    const opened = await decrypt([kms], sealed, { requireContext: { tenant: "t-1" } });
+    assert.equal(new TextDecoder().decode(opened.plaintext), `by ${signature}`);
+    // Any key of the region opens when none is listed.
+    const open = new KmsKeyProvider(options(server, { signature }));
+    assert.equal(new TextDecoder().decode((await decrypt([open], sealed)).plaintext), `by ${signature}`);
+  }
+  const before = server.log.filter((l) => / Encrypt /.test(l)).length;
+  const kms = new KmsKeyProvider(options(server, { keys: [arn("key-pkg-one")] }));
+  const cache = new DataKeyCache({ maxMessages: 10, maxBytes: 1 << 20, maxAgeMs: 60_000 });
+  for (let i = 0; i < 5; i++) await encrypt([kms], text(`cached ${i}`), { cache });
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(server.log.filter((l) => / Encrypt /.test(l)).length - before, 1, "one Encrypt for five messages");
+});
+
+test("KMS's refusals are codes, with KMS's code and RequestId in the message, and no secret", async () => {
+  const wrong = new KmsKeyProvider(options(server, { accessKeySecret: "not-it", keys: [arn("key-pkg-one")] }));
+  const e = await encrypt([wrong], text("x")).catch((e) => e);
+  assert.equal(e.code, "Bridge.AuthenticationFailed");
+  assert.match(e.message, /SignatureDoesNotMatch .*RequestId [0-9A-F-]{36}/);
+  assert.ok(!e.message.includes("not-it") && !e.message.includes(SECRET));
+  const off = new KmsKeyProvider(options(server, { keys: [arn("key-pkg-off")] }));
+  assert.equal(await code(encrypt([off], text("x"))), "Bridge.KeyUnusable");
+  const none = new KmsKeyProvider(options(server, { keys: [arn("key-pkg-none")] }));
+  assert.equal(await code(encrypt([none], text("x"))), "Bridge.KeyNotFound");
+  const sealed = await encrypt([new KmsKeyProvider(options(server, { keys: [arn("key-pkg-one")] }))], text("x"), { context: { a: "b" } });
+  sealed[sealed.length - 1] ^= 1;
+  assert.equal(await code(decrypt([none], sealed)), "InvalidCiphertext");
+  assert.throws(() => new KmsKeyProvider(options(server, { endpoint: "http://kms.example.com" })), (e) => e.code === "InvalidParameter.Keyring");
+  assert.throws(() => new KmsKeyProvider(options(server, { keys: [arn("key-pkg-one").replace("cn-hangzhou", "cn-beijing")] })), (e) => e.code === "InvalidParameter.Keyring");
+  assert.throws(() => new KmsKeyProvider({ ...options(server), accessKeySecret: 7 }), TypeError);
+});
+
+test("a message sealed by the package opens in the native CLI through KMS, and the reverse", () => {
+  const kms = ["--kms-endpoint", server.url, "--kms-region", "cn-hangzhou", "--kms-access-key-id", ACCESS_KEY_ID];
+  const env = { ...process.env, ALIBABA_CLOUD_ACCESS_KEY_SECRET: SECRET };
+  const sealed = spawnSync(cli(), ["encrypt", ...kms, "--key", arn("key-pkg-two"), "--context", "from=cli"], { input: "from the CLI", env });
+  assert.equal(sealed.status, 0, sealed.stderr.toString());
+  return decrypt([new KmsKeyProvider(options(server))], new Uint8Array(sealed.stdout), { requireContext: { from: "cli" } }).then(async (opened) => {
+    assert.equal(new TextDecoder().decode(opened.plaintext), "from the CLI");
+    const message = await encrypt([new KmsKeyProvider(options(server, { keys: [arn("key-pkg-one")] }))], text("from the package"));
+    const out = spawnSync(cli(), ["decrypt", ...kms], { input: message, env });
+    assert.equal(out.status, 0, out.stderr.toString());
+    assert.equal(out.stdout.toString(), "from the package");
+  });
+});
+
+test("a worker (workerd) seals and opens through KMS; the package opens it in Node", async () => {
+  const mf = new Miniflare({
+    modules: true,
+    modulesRoot: pkgRoot,
+    scriptPath: `${pkgRoot}/test/edge/kms-worker.mjs`,
+    modulesRules: [
+      { type: "ESModule", include: ["**/*.js"] },
+      { type: "CompiledWasm", include: ["**/*.wasm"] },
+    ],
+    compatibilityDate: "2026-01-01",
+  });
+  try {
+    const res = await mf.dispatchFetch("http://edge.test/", { method: "POST", body: JSON.stringify({ options: options(server), keys: [arn("key-pkg-one")] }) });
+    const out = await res.json();
+    assert.equal(res.status, 200, JSON.stringify(out));
+    assert.deepEqual([out.plaintext, out.keyArn, out.refused], ["sealed in workerd through KMS", arn("key-pkg-one"), "Bridge.AuthenticationFailed"]);
+    const opened = await decrypt([new KmsKeyProvider(options(server))], new Uint8Array(out.sealed), { requireContext: { runtime: "workerd" } });
+    assert.equal(new TextDecoder().decode(opened.plaintext), "sealed in workerd through KMS");
+  } finally {
+    await mf.dispose();
+  }
+});
+
+test("Alibaba's Node clients: @alicloud/pop-core (RPC v1) and @alicloud/openapi-client (V3, and v2)", async () => {
+  const RPCClient = require("@alicloud/pop-core");
+  const OpenApi = require("@alicloud/openapi-client");
+  const Util = require("@alicloud/tea-util");
+  const pop = new RPCClient({ accessKeyId: ACCESS_KEY_ID, accessKeySecret: SECRET, endpoint: server.url, apiVersion: "2016-01-20" });
+  const context = JSON.stringify({ tenant: "t-9" });
+  const generated = await pop.request("GenerateDataKey", { KeyId: "alias/one", EncryptionContext: context }, { method: "POST" });
+  assert.equal(generated.KeyId, "key-pkg-one");
+  const refused = await pop.request("DescribeKey", { KeyId: "key-none" }, { method: "POST" }).catch((e) => e);
+  assert.equal(refused.code, "Forbidden.KeyNotFound");
+  // What each request's Authorization header says (V3 signs there; v1 and v2 in the parameters).
+  const http = require("node:http");
+  const signatures = [];
+  const request = http.request;
+  http.request = function (...args) {
+    const headers = args.find((a) => a && typeof a === "object" && !(a instanceof URL) && a.headers)?.headers ?? {};
+    signatures.push(String(headers.authorization ?? headers.Authorization ?? "none").split(" ")[0]);
+    return request.apply(this, args);
+  };
+  try {
+    for (const algorithm of [undefined, "v2"]) {
+      const config = new OpenApi.Config({ accessKeyId: ACCESS_KEY_ID, accessKeySecret: SECRET, endpoint: `127.0.0.1:${server.port}`, protocol: "http", regionId: "cn-hangzhou" });
+      if (algorithm) config.signatureAlgorithm = algorithm;
+      const client = new OpenApi.default(config);
+      const params = (action) => new OpenApi.Params({ action, version: "2016-01-20", protocol: "HTTP", pathname: "/", method: "POST", authType: "AK", style: "RPC", bodyType: "json", reqBodyType: "formData" });
+      const query = new OpenApi.OpenApiRequest({ query: { CiphertextBlob: generated.CiphertextBlob, EncryptionContext: context } });
+      const opened = await client.callApi(params("Decrypt"), query, new Util.RuntimeOptions({}));
+      assert.equal(opened.body.Plaintext, generated.Plaintext, `openapi-client ${algorithm ?? "V3"}`);
+      const wrong = new OpenApi.default(new OpenApi.Config({ ...config, accessKeySecret: "wrong" }));
+      const e = await wrong.callApi(params("Decrypt"), query, new Util.RuntimeOptions({})).catch((e) => e);
+      assert.equal(e.code, "SignatureDoesNotMatch", `openapi-client ${algorithm ?? "V3"}: ${e}`);
+    }
+  } finally {
+    http.request = request;
+  }
+  assert.deepEqual(signatures, ["ACS3-HMAC-SHA256", "ACS3-HMAC-SHA256", "none", "none"], "openapi-client signs with V3 by default, v2 in the parameters");
+});

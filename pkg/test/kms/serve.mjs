@@ -1,0 +1,57 @@
+// `kms-instance serve` for the package's tests: a seed in a temporary directory, the
+// native CLI started on an ephemeral loopback port, stopped with SIGTERM.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { cli } from "../helpers.mjs";
+
+export const OWNER = "1207089758810000";
+export const ACCESS_KEY_ID = "LTAI5tPackageOwner000001";
+export const SECRET = "package-test-secret";
+export const arn = (id) => `acs:kms:cn-hangzhou:${OWNER}:key/${id}`;
+
+const seed = {
+  region: "cn-hangzhou",
+  accounts: [{ id: OWNER, accessKeys: [{ id: ACCESS_KEY_ID, secret: SECRET }] }],
+  keys: [
+    { id: "key-pkg-one", account: OWNER, aliases: ["alias/one"] },
+    { id: "key-pkg-two", account: OWNER },
+    { id: "key-pkg-off", account: OWNER, enabled: false },
+  ],
+};
+
+/** A running endpoint: `{ port, url, dir, log, stop() }`. */
+export async function startServe() {
+  const dir = mkdtempSync(join(tmpdir(), "kms-serve-"));
+  writeFileSync(join(dir, "seed.json"), JSON.stringify(seed));
+  const child = spawn(cli(), ["serve", "--seed", join(dir, "seed.json")], { stdio: ["ignore", "pipe", "inherit"] });
+  const lines = createInterface({ input: child.stdout });
+  const log = [];
+  const first = await new Promise((resolve, reject) => {
+    lines.once("line", resolve);
+    child.once("exit", (status) => reject(new Error(`kms-instance serve exited with ${status}`)));
+  });
+  lines.on("line", (line) => log.push(line));
+  const port = Number(first.split(":").pop());
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    dir,
+    log,
+    seed: join(dir, "seed.json"),
+    stop: () => new Promise((resolve) => {
+      child.once("exit", (status) => {
+        rmSync(dir, { recursive: true, force: true });
+        resolve(status);
+      });
+      child.kill("SIGTERM");
+    }),
+  };
+}
+
+/** The options of a KmsKeyProvider for `server`. */
+export const options = (server, extra = {}) => ({
+  endpoint: server.url, region: "cn-hangzhou", accessKeyId: ACCESS_KEY_ID, accessKeySecret: SECRET, ...extra,
+});
