@@ -69,6 +69,8 @@ pub(crate) mod js {
         }
         let mut out = vec![0; len];
         copy.copy_to(&mut out);
+        // The copy may be a data key: wiped, not left to the collector.
+        copy.fill(0, 0, copy.length());
         Ok(out)
     }
 

@@ -344,9 +344,77 @@ fn forged_replayed_and_stale_requests_are_refused_and_change_nothing() {
     let headers: Vec<(&str, &str)> = headers.into_iter().filter(|(n, _)| *n != "host").collect();
     let changed = send(&server, b"Description=changed".to_vec(), &headers);
     assert_eq!(code(&changed), (400, "SignatureDoesNotMatch".into()));
+    // A signed header changed (the action), the body's hash right: the HMAC does not match.
+    let renamed: Vec<(&str, &str)> =
+        headers.iter().map(|&(n, v)| if n == "x-acs-action" { (n, "ScheduleKeyDeletion") } else { (n, v) }).collect();
+    let answer = send(&server, body.clone(), &renamed);
+    assert_eq!(code(&answer), (400, "SignatureDoesNotMatch".into()));
+    assert!(
+        answer.1["Message"].as_str().unwrap().contains("server string to sign is:ACS3-HMAC-SHA256\n"),
+        "{}",
+        answer.1
+    );
     // The same request, unchanged, is accepted once.
     assert_eq!(send(&server, body, &headers).0, 200);
     assert_eq!(key_count(&server), before + 2, "only the two signed, fresh requests made keys");
+}
+
+#[test]
+fn kms_refusals_become_the_envelopes_codes_and_a_deletion_is_not_undone() {
+    use kms_instance::envelope::{EncryptionContext, KeyArn, KeyProvider};
+    use kms_instance::key_providers::kms::{KmsKeyProvider, KmsSettings, Signature};
+    use kms_instance::key_providers::xks::native::{NativeTransport, Trust};
+    use kms_instance::Code;
+    let w = World::new();
+    let server = serve(&w, &[], MASTER).unwrap();
+    let settings = KmsSettings {
+        endpoint: server.url(),
+        region: "cn-hangzhou".into(),
+        access_key_id: AK.into(),
+        security_token: None,
+        keys: Vec::new(),
+        signature: Signature::V3,
+        timeout_ms: None,
+    };
+    let transport = Box::new(NativeTransport::new(&Trust::SystemRoots, None).unwrap());
+    let provider = KmsKeyProvider::new(settings, zeroize::Zeroizing::new(SECRET.into()), transport).unwrap();
+    let key: KeyArn = arn("key-test-one").parse().unwrap();
+    let context: EncryptionContext = [("tenant".to_string(), "t-1".to_string())].into();
+    let mut blob = pollster::block_on(provider.encrypt(&key, &[5; 32], &context)).unwrap();
+    assert_eq!(*pollster::block_on(provider.decrypt(&key, &blob, &context)).unwrap(), [5; 32]);
+    // KMS's InvalidCiphertext (a changed blob, another context) is the envelope's.
+    let other: EncryptionContext = [("tenant".to_string(), "t-2".to_string())].into();
+    assert_eq!(pollster::block_on(provider.decrypt(&key, &blob, &other)).unwrap_err().code, Code::InvalidCiphertext);
+    let last = blob.len() - 1;
+    blob[last] ^= 1;
+    assert_eq!(pollster::block_on(provider.decrypt(&key, &blob, &context)).unwrap_err().code, Code::InvalidCiphertext);
+    // A key scheduled for deletion stays so: EnableKey is refused, and so is using it.
+    let call = |params: &[(&str, &str)]| post_v1(&server, params, SECRET, &now(), &rand_nonce());
+    let scheduled = call(&[("Action", "ScheduleKeyDeletion"), ("KeyId", "alias/two"), ("PendingWindowInDays", "7")]);
+    assert_eq!(scheduled.0, 200, "{}", scheduled.1);
+    let enabled = call(&[("Action", "EnableKey"), ("KeyId", "alias/two")]);
+    assert_eq!((enabled.0, enabled.1["Code"].as_str()), (409, Some("Rejected.Disabled")));
+    let two: KeyArn = arn("key-test-two").parse().unwrap();
+    let refused = pollster::block_on(provider.encrypt(&two, &[5; 32], &context)).unwrap_err();
+    assert_eq!(refused.code, Code::BridgeKeyUnusable, "{refused}");
+    assert!(refused.message.contains("Rejected.Disabled") && refused.message.contains("RequestId"), "{refused}");
+}
+
+#[test]
+fn past_its_rate_an_access_key_is_throttled_and_told_so() {
+    let w = World::new();
+    let server = serve(&w, &["--requests-per-second", "3"], MASTER).unwrap();
+    let codes: Vec<(u16, String)> = (0..8)
+        .map(|_| {
+            let (status, body) =
+                post_v1(&server, &[("Action", "DescribeKey"), ("KeyId", "alias/one")], SECRET, &now(), &rand_nonce());
+            (status, body["Code"].as_str().unwrap_or("").to_string())
+        })
+        .collect();
+    // Eight requests span at most two seconds: at most six are let through, three at least.
+    let through = codes.iter().filter(|(status, _)| *status == 200).count();
+    assert!((3..=6).contains(&through), "{codes:?}");
+    assert!(codes.iter().all(|c| c.0 == 200 || *c == (429, "Rejected.Throttling".to_string())), "{codes:?}");
 }
 
 #[test]

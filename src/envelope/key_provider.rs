@@ -63,18 +63,30 @@ impl KeyDescription {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ProviderId(u64);
 
+/// The next identity to give out (identities start at 1).
+static NEXT_PROVIDER_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 impl ProviderId {
     /// A new identity, for a provider being made.
     pub fn new() -> Self {
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-        ProviderId(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+        ProviderId(NEXT_PROVIDER_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
     }
 }
 
+/// JavaScript providers' identities: a range of their own (from 2^52, below 2^53 so a
+/// JS number holds them exactly), so none can name a Rust provider's.
+#[cfg(target_arch = "wasm32")]
+static NEXT_JS_PROVIDER_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1 << 52);
+
 #[cfg(target_arch = "wasm32")]
 impl ProviderId {
-    /// The identity as JavaScript keeps it beside a key provider object of its own, so
-    /// that each call's wrapper of that object is the same provider to the cache.
+    /// A new identity for a JavaScript provider object (the package keeps it with the
+    /// object, so that each call's wrapper of that object is the same provider).
+    pub(crate) fn new_for_js() -> Self {
+        ProviderId(NEXT_JS_PROVIDER_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// The identity as a JS number.
     pub(crate) fn to_js(self) -> f64 {
         // Identities stay far below 2^53: one per provider made.
         #[allow(clippy::cast_precision_loss)]
@@ -82,12 +94,16 @@ impl ProviderId {
         id
     }
 
-    /// An identity [`ProviderId::to_js`] gave.
-    pub(crate) fn from_js(id: f64) -> Self {
-        // A float-to-int cast saturates; the package passes back what it was given.
+    /// An identity [`ProviderId::new_for_js`] gave; `None` for any other number (so no
+    /// caller can claim a provider's identity, and its cached keys, with a number of its own).
+    pub(crate) fn from_js(id: f64) -> Option<Self> {
+        let issued = NEXT_JS_PROVIDER_ID.load(std::sync::atomic::Ordering::Relaxed);
+        // A float-to-int cast saturates; the checks below keep only exact, issued ones.
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let id = id as u64;
-        ProviderId(id)
+        let whole = id as u64;
+        #[allow(clippy::cast_precision_loss)]
+        let exact = whole as f64 == id;
+        (exact && whole >= 1 << 52 && whole < issued).then_some(ProviderId(whole))
     }
 }
 

@@ -136,6 +136,9 @@ impl KmsKeyProvider {
     /// One signed call of `action` with `params`; the answer's JSON, or KMS's refusal
     /// as a problem.
     async fn call(&self, action: &str, params: Vec<(String, String)>) -> Result<serde_json::Value, Problem> {
+        // A parameter may be a data key (Encrypt's Plaintext): every string made of the
+        // parameters is wiped once sent.
+        let mut params = Params(params);
         let mut nonce = [0u8; 16];
         os_random(&mut nonce)?;
         let nonce = hex::encode(nonce);
@@ -163,7 +166,7 @@ impl KmsKeyProvider {
         let content_type = ("content-type".to_string(), "application/x-www-form-urlencoded".to_string());
         let (headers, body) = match self.signature {
             Signature::V1 => {
-                let mut pairs = params;
+                let pairs = &mut params.0;
                 let common = [
                     ("Action", action),
                     ("Version", kms_api::VERSION),
@@ -179,12 +182,12 @@ impl KmsKeyProvider {
                 if let Some(token) = &self.security_token {
                     pairs.push(("SecurityToken".into(), token.clone()));
                 }
-                let sts = signature::v1_string_to_sign("POST", &pairs);
+                let sts = Zeroizing::new(signature::v1_string_to_sign("POST", pairs));
                 pairs.push(("Signature".into(), signature::v1_signature(&self.secret, &sts)));
-                (vec![("host".to_string(), self.host.clone()), content_type], form(&pairs))
+                (vec![("host".to_string(), self.host.clone()), content_type], form(pairs))
             }
             Signature::V3 => {
-                let body = form(&params);
+                let body = form(&params.0);
                 let mut headers = vec![
                     ("host".to_string(), self.host.clone()),
                     content_type,
@@ -225,6 +228,7 @@ impl KmsKeyProvider {
             body: Zeroizing::new(body.into_bytes()),
             timeout: self.timeout,
         };
+        drop(params);
         let answer = self.transport.post(exchange).await?;
         if answer.status == 200 {
             return serde_json::from_slice(&answer.body).map_err(|_| {
@@ -241,9 +245,24 @@ impl KmsKeyProvider {
     }
 }
 
+/// A request's parameters, wiped when dropped.
+struct Params(Vec<(String, String)>);
+
+impl Drop for Params {
+    fn drop(&mut self) {
+        for (name, value) in &mut self.0 {
+            zeroize::Zeroize::zeroize(name);
+            zeroize::Zeroize::zeroize(value);
+        }
+    }
+}
+
 /// KMS's refusal as a problem: its code mapped to the bridge's, with KMS's code,
 /// message (cut) and RequestId in the message.
 fn refused(action: &str, status: u16, error: &ApiError) -> Problem {
+    // What the server says is quoted cut and without control characters: a hostile
+    // endpoint cannot write into the caller's logs.
+    let quoted = |text: &str, max: usize| text.chars().filter(|c| !c.is_control()).take(max).collect::<String>();
     if error.code == "InvalidCiphertext" {
         return super::blob::opaque();
     }
@@ -263,8 +282,15 @@ fn refused(action: &str, status: u16, error: &ApiError) -> Problem {
     };
     // The server's string to sign follows this marker: the caller's own, no use to show.
     let message = error.message.split(" server string to sign is:").next().unwrap_or_default();
-    let message: String = message.chars().filter(|c| !c.is_control()).take(MAX_QUOTED).collect();
-    Problem::new(code, format!("KMS refused {action}: {} ({message}; RequestId {})", error.code, error.request_id))
+    Problem::new(
+        code,
+        format!(
+            "KMS refused {action}: {} ({}; RequestId {})",
+            quoted(&error.code, 64),
+            quoted(message, MAX_QUOTED),
+            quoted(&error.request_id, 64)
+        ),
+    )
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -327,12 +353,16 @@ impl KeyProvider for KmsKeyProvider {
         if !context.is_empty() {
             params.push(("EncryptionContext".into(), kms_api::context_json(context)));
         }
-        let answer = self.call("Decrypt", params).await?;
+        let mut answer = self.call("Decrypt", params).await?;
         // A blob names its own key: one that opened under another is not this message's.
         if field(&answer, "KeyId", "Decrypt")? != key.key_id() {
             return Err(super::blob::opaque());
         }
-        let plaintext = Zeroizing::new(field(&answer, "Plaintext", "Decrypt")?.to_string());
+        // The answer's copy of the data key is taken out of it, to be wiped.
+        let plaintext = match answer.get_mut("Plaintext").map(serde_json::Value::take) {
+            Some(serde_json::Value::String(text)) => Zeroizing::new(text),
+            _ => return Err(Problem::new(Code::BridgeInvalidResponse, "KMS's answer to Decrypt has no Plaintext")),
+        };
         base64::engine::general_purpose::STANDARD
             .decode(plaintext.as_bytes())
             .map(Zeroizing::new)

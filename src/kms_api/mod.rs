@@ -22,7 +22,8 @@ pub const MAX_SKEW_SECS: i64 = 15 * 60;
 pub struct ApiError {
     /// `Forbidden.KeyNotFound`, `SignatureDoesNotMatch`, …
     pub code: String,
-    /// For people; never a secret, a key or a plaintext.
+    /// For people; never a secret or a key of the server's. (`SignatureDoesNotMatch`
+    /// quotes the string to sign as the SDKs read it: the caller's own parameters.)
     pub message: String,
     /// The request's id.
     #[serde(default)]

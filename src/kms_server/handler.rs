@@ -25,6 +25,8 @@ use zeroize::Zeroizing;
 
 /// Parameters of one request, at most: every operation takes a dozen.
 const MAX_PARAMS: usize = 64;
+/// Bytes of a nonce (clients send 32 hex digits or a UUID).
+const MAX_NONCE_BYTES: usize = 128;
 /// Nonces remembered at once (each for the timestamp window); past it, requests are
 /// throttled rather than a nonce forgotten early.
 const MAX_NONCES: usize = 1 << 20;
@@ -84,6 +86,18 @@ impl Refusal {
 
     fn key_not_found() -> Self {
         Refusal::new("Forbidden.KeyNotFound", 404, "The specified Key is not found.")
+    }
+
+    fn pending_deletion() -> Self {
+        Refusal::new("Rejected.Disabled", 409, "The key is pending deletion.")
+    }
+
+    fn throttled() -> Self {
+        Refusal::new("Rejected.Throttling", 429, "Request was denied due to request throttling.")
+    }
+
+    fn no_such_action() -> Self {
+        Refusal::new("InvalidAction.NotFound", 404, "Specified api is not found, please check your url and method.")
     }
 
     fn does_not_open() -> Self {
@@ -276,7 +290,7 @@ impl Endpoint {
         };
         let refusal = Refusal::new("InvalidParameter", 400, message);
         let id = request_id();
-        let body = json!({"RequestId": id, "HostId": "kms-instance", "Code": refusal.code, "Message": refusal.message});
+        let body = json!({"RequestId": id, "HostId": "kms-instance", "Code": refusal.code, "Message": refusal.message, "HttpStatus": 400});
         let record = AuditRecord {
             time: OffsetDateTime::now_utc(),
             level: Level::Error,
@@ -304,15 +318,12 @@ impl Endpoint {
     fn answer(&self, request: &SignedRequest<'_>, logged: &mut Logged) -> Result<Value, (Refusal, Option<String>)> {
         let plain = |r: Refusal| (r, None);
         if request.path != "/" {
-            return Err(plain(Refusal::new(
-                "InvalidAction.NotFound",
-                404,
-                "Specified api is not found, please check your url and method.",
-            )));
+            return Err(plain(Refusal::no_such_action()));
         }
         let mut pairs = Vec::new();
         form_pairs(request.query.as_bytes(), &mut pairs).map_err(plain)?;
-        let form = header(request, "content-type").is_none_or(|t| t.starts_with("application/x-www-form-urlencoded"));
+        let form = header(request, "content-type")
+            .is_none_or(|t| t.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
         if form {
             form_pairs(request.payload, &mut pairs).map_err(plain)?;
         }
@@ -367,6 +378,14 @@ impl Endpoint {
                         format!("The header {needed} must be signed."),
                     ));
                 }
+            }
+            // How the body is read (as parameters or not) must be signed as the body is.
+            if !request.payload.is_empty() && !read.signed_headers.contains(&"content-type") {
+                return Err(Refusal::new(
+                    "IncompleteSignature",
+                    400,
+                    "The header content-type must be signed with a body.",
+                ));
             }
             let needed = |name: &str| header(request, name).ok_or_else(|| Refusal::missing(name));
             let (date, nonce) = (needed("x-acs-date")?, needed("x-acs-signature-nonce")?);
@@ -441,8 +460,13 @@ impl Endpoint {
         if skew.is_none_or(|s| s.checked_abs().is_none_or(|s| s > MAX_SKEW_SECS)) {
             return Err(illegal());
         }
+        if nonce.len() > MAX_NONCE_BYTES {
+            return Err(Refusal::invalid("SignatureNonce", "longer than 128 bytes"));
+        }
         let now = Instant::now();
-        let window = std::time::Duration::from_secs(MAX_SKEW_SECS.unsigned_abs().saturating_mul(2));
+        // Kept while a request with its time could still be accepted: a time up to the
+        // window ahead of arrival, the window after it, and a margin for whole seconds.
+        let window = std::time::Duration::from_secs(MAX_SKEW_SECS.unsigned_abs().saturating_mul(2).saturating_add(60));
         let mut nonces = self.nonces.lock().unwrap_or_else(|e| e.into_inner());
         while nonces.order.front().is_some_and(|(t, _)| now.duration_since(*t) > window) {
             if let Some((_, key)) = nonces.order.pop_front() {
@@ -454,7 +478,7 @@ impl Endpoint {
             return Err(Refusal::new("SignatureNonceUsed", 400, "Specified signature nonce was used already."));
         }
         if nonces.seen.len() >= MAX_NONCES {
-            return Err(Refusal::new("Rejected.Throttling", 429, "Request was denied due to request throttling."));
+            return Err(Refusal::throttled());
         }
         nonces.seen.insert(key.clone(), now);
         nonces.order.push_back((now, key));
@@ -470,7 +494,7 @@ impl Endpoint {
         }
         entry.1 = entry.1.saturating_add(1);
         if entry.1 > self.settings.requests_per_second {
-            return Err(Refusal::new("Rejected.Throttling", 429, "Request was denied due to request throttling."));
+            return Err(Refusal::throttled());
         }
         Ok(())
     }
@@ -527,7 +551,7 @@ impl Endpoint {
         match key.state {
             KeyState::Enabled => Ok(()),
             KeyState::Disabled => Err(Refusal::new("Rejected.Disabled", 409, "The key is disabled.")),
-            KeyState::PendingDeletion => Err(Refusal::new("Rejected.Disabled", 409, "The key is pending deletion.")),
+            KeyState::PendingDeletion => Err(Refusal::pending_deletion()),
         }
     }
 
@@ -692,11 +716,12 @@ impl Endpoint {
             }
             "EnableKey" | "DisableKey" => {
                 let key = self.named_key(call, "KeyId", logged)?;
-                if key.state == KeyState::PendingDeletion {
-                    return Err(Refusal::new("Rejected.Disabled", 409, "The key is pending deletion.").into());
-                }
                 let state = if action == "EnableKey" { KeyState::Enabled } else { KeyState::Disabled };
-                self.store.set_state(&call.account, &key.id, state, None)?;
+                // Checked in the same statement that changes it: a deletion scheduled
+                // meanwhile is not undone.
+                if !self.store.set_state(&call.account, &key.id, state, None)? {
+                    return Err(Refusal::pending_deletion().into());
+                }
                 Ok(json!({}))
             }
             "ScheduleKeyDeletion" => {
@@ -711,15 +736,12 @@ impl Endpoint {
                     .checked_add(time::Duration::days(days))
                     .and_then(|at| at.format(&Rfc3339).ok())
                     .unwrap_or_default();
-                self.store.set_state(&call.account, &key.id, KeyState::PendingDeletion, Some(&at))?;
+                if !self.store.set_state(&call.account, &key.id, KeyState::PendingDeletion, Some(&at))? {
+                    return Err(Refusal::pending_deletion().into());
+                }
                 Ok(json!({}))
             }
-            _ => Err(Refusal::new(
-                "InvalidAction.NotFound",
-                404,
-                "Specified api is not found, please check your url and method.",
-            )
-            .into()),
+            _ => Err(Refusal::no_such_action().into()),
         }
     }
 }

@@ -49,8 +49,10 @@ impl Service for Endpoint {
         self.settings().bounds
     }
 
+    /// The store's work (SQLite, an fsync for a change) runs with the worker marked
+    /// blocking, so the runtime moves its other connections to another worker meanwhile.
     async fn handle(&self, request: &SignedRequest<'_>) -> Handled {
-        Endpoint::handle(self, request)
+        tokio::task::block_in_place(|| Endpoint::handle(self, request))
     }
 
     fn unread(&self, _path: &str, too_large: Option<usize>) -> Handled {

@@ -261,12 +261,13 @@ impl Store {
         }))
     }
 
-    /// Sets a key's state (and its deletion date); `false` when it is not the account's.
+    /// Sets a key's state (and its deletion date) in one statement, unless it is pending
+    /// deletion (a state nothing leaves); `false` when it was not changed.
     pub fn set_state(&self, account: &str, id: &str, state: KeyState, deletion: Option<&str>) -> Result<bool, Problem> {
         let connection = self.connection();
         let changed = connection
             .execute(
-                "UPDATE keys SET state = ?1, deletion = ?2 WHERE id = ?3 AND account = ?4",
+                "UPDATE keys SET state = ?1, deletion = ?2 WHERE id = ?3 AND account = ?4 AND state <> 'PendingDeletion'",
                 params![state.as_str(), deletion, id, account],
             )
             .map_err(failed)?;

@@ -340,7 +340,8 @@ impl KeyProviders {
         id: f64,
     ) -> Result<(), JsValue> {
         let arns = parse_arns(&arns, "/arns")?;
-        let id = envelope::ProviderId::from_js(id);
+        let id = envelope::ProviderId::from_js(id)
+            .ok_or_else(|| super::type_error("the provider's id", "one newProviderId gave"))?;
         self.providers.push(Rc::new(BlobKeyProvider::with_id(JsKeys { provider, arns }, id)));
         Ok(())
     }
@@ -424,7 +425,7 @@ impl KeyProviders {
 /// seen before: it keeps the number with the object and passes it to `addJs`.
 #[wasm_bindgen(js_name = newProviderId)]
 pub fn new_provider_id() -> f64 {
-    envelope::ProviderId::new().to_js()
+    envelope::ProviderId::new_for_js().to_js()
 }
 
 /// How many of a message's first bytes `beginOpen` needs (or all of a shorter one).
