@@ -11,6 +11,8 @@
 #![cfg(all(feature = "kms-server", feature = "cli"))]
 
 use kms_instance::kms_api::signature;
+#[path = "support/xks_world.rs"]
+mod xks_world;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -47,9 +49,14 @@ struct World {
 
 impl World {
     fn new() -> World {
+        World::with(&seed())
+    }
+
+    /// A world whose seed is `seed`.
+    fn with(seed: &Value) -> World {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        std::fs::write(d.join("seed.json"), seed().to_string()).unwrap();
+        std::fs::write(d.join("seed.json"), seed.to_string()).unwrap();
         let ca_key = rcgen::KeyPair::generate().unwrap();
         let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
         ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
@@ -69,11 +76,12 @@ impl World {
     }
 }
 
-/// A running server, killed (SIGKILL) when dropped.
+/// A running server, killed (SIGKILL) when dropped, and the access log it wrote.
 struct Server {
     child: Child,
     port: u16,
     tls: bool,
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Drop for Server {
@@ -90,11 +98,16 @@ impl Server {
 }
 
 fn serve(w: &World, extra: &[&str], master: &str) -> Result<Server, String> {
+    serve_with(w, "seed.json", extra, master, &[])
+}
+
+fn serve_with(w: &World, seed: &str, extra: &[&str], master: &str, env: &[(&str, &str)]) -> Result<Server, String> {
     let mut child = Command::new(BIN)
         .env("KMS_SERVE_MASTER_KEY", master)
+        .envs(env.iter().copied())
         .arg("serve")
         .arg("--seed")
-        .arg(w.path("seed.json"))
+        .arg(w.path(seed))
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -104,9 +117,11 @@ fn serve(w: &World, extra: &[&str], master: &str) -> Result<Server, String> {
     match lines.next() {
         Some(Ok(first)) => {
             let port = first.rsplit(':').next().unwrap().parse().unwrap_or_else(|_| panic!("{first}"));
-            // The access log is drained so the server never waits on it.
-            std::thread::spawn(move || lines.for_each(drop));
-            Ok(Server { child, port, tls: extra.contains(&"--tls-certificate") })
+            // The access log is read as it comes, so the server never waits on it.
+            let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+            let sink = std::sync::Arc::clone(&log);
+            std::thread::spawn(move || lines.map_while(Result::ok).for_each(|l| sink.lock().unwrap().push(l)));
+            Ok(Server { child, port, tls: extra.contains(&"--tls-certificate"), log })
         }
         _ => {
             let out = child.wait_with_output().unwrap();
@@ -165,19 +180,23 @@ fn cli(server: &Server, w: &World, args: &[&str], input: &[u8]) -> (i32, Vec<u8>
     (out.status.code().unwrap_or(-1), out.stdout, String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
-/// Runs one suite of `kms_clients.py` against a fresh server; every check must pass.
-fn python_suite(suite: &str) {
-    let Some(python) = python() else { return };
-    let w = World::new();
+/// Runs one suite of `kms_clients.py` against a fresh server (with shared instances);
+/// every check must pass. Its report, or `None` without the Python clients.
+fn python_suite(suite: &str) -> Option<String> {
+    let python = python()?;
+    let w = World::with(&shared_seed());
     let server = serve(&w, &[], MASTER).unwrap();
     let seed = w.path("seed.json");
     let (ok, out, err) = clients(&python, &w, &[suite, &server.url(), seed.to_str().unwrap()], b"");
-    assert!(ok, "{}{err}", String::from_utf8_lossy(&out));
+    let out = String::from_utf8_lossy(&out).into_owned();
+    assert!(ok, "{out}{err}");
+    Some(out)
 }
 
 #[test]
 fn alibabas_python_sdk_calls_every_operation_with_v1_signatures() {
-    python_suite("sdk-v1");
+    let Some(report) = python_suite("sdk-v1") else { return };
+    assert!(report.contains("ok   a principal is refused the owner's key in independent mode"), "{report}");
 }
 
 #[test]
@@ -231,11 +250,17 @@ fn the_encryption_sdk_and_this_project_open_each_others_messages_over_https() {
 /// A v1-signed POST of `params` to `server`, with the time and nonce given; the status
 /// and the answer's JSON.
 fn post_v1(server: &Server, params: &[(&str, &str)], secret: &str, time: &str, nonce: &str) -> (u16, Value) {
+    post_v1_as(server, params, (AK, secret), time, nonce)
+}
+
+/// [`post_v1`] signed with the AccessKey pair `(id, secret)`.
+fn post_v1_as(server: &Server, params: &[(&str, &str)], key: (&str, &str), time: &str, nonce: &str) -> (u16, Value) {
+    let (access_key_id, secret) = key;
     let mut pairs: Vec<(String, String)> = params.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
     for (n, v) in [
         ("Version", "2016-01-20"),
         ("Format", "JSON"),
-        ("AccessKeyId", AK),
+        ("AccessKeyId", access_key_id),
         ("SignatureMethod", "HMAC-SHA1"),
         ("SignatureVersion", "1.0"),
         ("SignatureNonce", nonce),
@@ -458,4 +483,221 @@ fn the_store_survives_kill_9_and_is_held_by_one_server_with_its_master_key() {
         post_v1(&again, &[("Action", "DescribeKey"), ("KeyId", &id)], SECRET, &now(), &rand_nonce());
     assert_eq!((status, described["KeyMetadata"]["Description"].as_str()), (200, Some("kept")), "{described}");
     assert_eq!(key_count(&again), 3, "the seed's two keys once, and the one made");
+}
+
+const OTHER: (&str, &str) = ("LTAI5tTestOther000000001", "other-secret");
+const THIRD: (&str, &str) = ("LTAI5tTestThird000000001", "third-secret");
+
+/// An instance's state as a change plan writes it: `kind`, `status`, and a share with
+/// account 1207089758820000 associated in `mode` (none when `mode` is empty).
+fn instance_state(id: &str, kind: &str, status: &str, mode: &str) -> Value {
+    let mut instance = json!({
+        "instanceId": id, "type": kind, "regionId": "cn-hangzhou", "ownerId": OWNER, "status": status,
+        "spec": {"accessManagementQuota": 5, "keyQuota": 100, "secretQuota": 10}
+    });
+    if !mode.is_empty() {
+        instance["share"] = json!({
+            "name": "kms-share", "mode": mode,
+            "permission": {"name": "AliyunRSDefaultPermissionKMSInstance", "version": "v2"},
+            "principals": [{"type": "account", "id": "1207089758820000"}],
+            "associations": [{"account": "1207089758820000", "status": "associated"}]
+        });
+    }
+    json!({
+        "directory": {"resourceDirectoryId": "rd-a1b2c3", "enterpriseId": "ent-acme", "accounts": [
+            {"id": OWNER, "name": "security-team"}, {"id": "1207089758820000", "name": "app-team"},
+            {"id": "1207089758830000", "name": "third-team"}]},
+        "instance": instance
+    })
+}
+
+const JOINT: &str = "kst-hzz62f4a5c2d7ab12cd";
+const INDEPENDENT: &str = "kst-hzz62f4a5c2d7ab12ce";
+const EXPIRED: &str = "kst-hzz62f4a5c2d7ab12cf";
+
+fn shared_seed() -> Value {
+    let mut seed = seed();
+    seed["accounts"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"id": "1207089758830000", "accessKeys": [{"id": THIRD.0, "secret": THIRD.1}]}));
+    seed["instances"] = json!([
+        {"state": instance_state(JOINT, "software", "enabled", "joint")},
+        {"state": instance_state(INDEPENDENT, "software", "enabled", "independent")},
+        {"state": instance_state(EXPIRED, "software", "expired", "")}
+    ]);
+    for (id, instance) in [("key-joint", JOINT), ("key-independent", INDEPENDENT), ("key-expired", EXPIRED)] {
+        seed["keys"].as_array_mut().unwrap().push(json!({"id": id, "account": OWNER, "instance": instance}));
+    }
+    seed
+}
+
+#[test]
+fn an_instances_keys_are_used_as_its_share_and_its_mode_allow() {
+    let w = World::with(&shared_seed());
+    let server = serve(&w, &[], MASTER).unwrap();
+    let call = |key: (&str, &str), params: &[(&str, &str)]| post_v1_as(&server, params, key, &now(), &rand_nonce());
+    let owner = (AK, SECRET);
+    let code = |answer: &(u16, Value)| (answer.0, answer.1["Code"].as_str().unwrap_or("").to_string());
+    let message = |answer: &(u16, Value)| answer.1["Message"].as_str().unwrap_or("").to_string();
+    let data_key = |key: (&str, &str), id: &str| call(key, &[("Action", "GenerateDataKey"), ("KeyId", id)]);
+
+    // Joint: the principal uses the owner's key, by ARN or by key id; both open it.
+    let made = data_key(OTHER, &arn("key-joint"));
+    assert_eq!(made.0, 200, "{}", made.1);
+    let blob = made.1["CiphertextBlob"].as_str().unwrap();
+    for who in [OTHER, owner] {
+        let opened = call(who, &[("Action", "Decrypt"), ("CiphertextBlob", blob)]);
+        assert_eq!((opened.0, &opened.1["Plaintext"]), (200, &made.1["Plaintext"]), "{}", opened.1);
+    }
+    assert_eq!(data_key(OTHER, "key-joint").0, 200);
+    // ...but does not manage it (R-AZ-4: a principal manages its own keys only).
+    let disabled = call(OTHER, &[("Action", "DisableKey"), ("KeyId", "key-joint")]);
+    assert_eq!(code(&disabled), (403, "Forbidden.NoPermission".into()));
+    assert!(message(&disabled).contains("Forbidden.NotOwner, R-AZ-4"), "{}", disabled.1);
+    assert_eq!(data_key(owner, "key-joint").0, 200, "the key is still enabled");
+
+    // An account the instance is not shared with: refused, by the rule that says so.
+    let third = data_key(THIRD, &arn("key-joint"));
+    assert_eq!(code(&third), (403, "Forbidden.NoPermission".into()));
+    assert!(message(&third).contains("Forbidden.NotShared, R-AZ-1"), "{}", third.1);
+    let third_decrypt = call(THIRD, &[("Action", "Decrypt"), ("CiphertextBlob", blob)]);
+    assert_eq!(code(&third_decrypt).0, 403, "{}", third_decrypt.1);
+    let third_create = call(THIRD, &[("Action", "CreateKey"), ("DKMSInstanceId", JOINT)]);
+    assert!(message(&third_create).contains("Forbidden.NotShared"), "{}", third_create.1);
+
+    // Independent: the owner's key is the owner's alone, the principal's the principal's.
+    let refused = data_key(OTHER, &arn("key-independent"));
+    assert_eq!(code(&refused), (403, "Forbidden.NoPermission".into()));
+    assert!(message(&refused).contains("Forbidden.NotOwner, R-AZ-4"), "{}", refused.1);
+    let created = call(OTHER, &[("Action", "CreateKey"), ("DKMSInstanceId", INDEPENDENT)]);
+    assert_eq!(created.0, 200, "{}", created.1);
+    let theirs = created.1["KeyMetadata"]["KeyId"].as_str().unwrap().to_string();
+    assert_eq!(created.1["KeyMetadata"]["DKMSInstanceId"], INDEPENDENT);
+    assert_eq!(data_key(OTHER, &theirs).0, 200);
+    assert_eq!(code(&data_key(owner, &theirs)), (403, "Forbidden.NoPermission".into()));
+    let owner_disables = call(owner, &[("Action", "DisableKey"), ("KeyId", &theirs)]);
+    assert_eq!(code(&owner_disables).0, 403, "in independent mode the owner manages its own keys only");
+    assert_eq!(data_key(OTHER, &theirs).0, 200, "the principal's key is still enabled");
+
+    // A key of no instance is its account's alone: to any other it does not exist.
+    assert_eq!(code(&data_key(OTHER, &arn("key-test-one"))), (404, "Forbidden.KeyNotFound".into()));
+    // An expired instance serves no one (R-LC-1), its owner included.
+    let expired = data_key(owner, "key-expired");
+    assert_eq!(code(&expired), (403, "Rejected.InstanceExpired".into()), "{}", expired.1);
+
+    // Refusals changed nothing: the third account made no key.
+    let listed = call(THIRD, &[("Action", "ListKeys")]);
+    assert_eq!(listed.1["TotalCount"], 0, "{}", listed.1);
+    // The audit line names the instance, its owner, the caller and the result.
+    let log = server.log.lock().unwrap().clone();
+    assert!(
+        log.iter().any(|l| l.contains(JOINT)
+            && l.contains("Forbidden.NoPermission")
+            && l.contains("1207089758830000")
+            && l.contains(OWNER)),
+        "{log:#?}"
+    );
+}
+
+#[test]
+fn a_toml_seed_is_read_as_its_json_is() {
+    let w = World::with(&shared_seed());
+    std::fs::write(w.path("seed.toml"), toml::to_string(&shared_seed()).unwrap()).unwrap();
+    let server = serve_with(&w, "seed.toml", &[], MASTER, &[]).unwrap();
+    let made =
+        post_v1_as(&server, &[("Action", "GenerateDataKey"), ("KeyId", "key-joint")], OTHER, &now(), &rand_nonce());
+    assert_eq!(made.0, 200, "{}", made.1);
+    // A mistake is placed by line and column, and quotes nothing of the file.
+    std::fs::write(w.path("bad.toml"), "region = \"cn-hangzhou\"\naccounts = [{ id = \"x\", secret = \"hunter2\" ]\n")
+        .unwrap();
+    let refused = serve_with(&w, "bad.toml", &[], MASTER, &[]).err().expect("refused");
+    assert!(refused.contains("line 2") && !refused.contains("hunter2"), "{refused}");
+}
+
+#[test]
+fn hardware_and_external_instances_keep_their_keys_on_the_token_and_behind_the_proxy() {
+    use xks_world::{PIN, PREFIX, PRINCIPAL, TOKEN};
+    let Some(token) = xks_world::make_world() else { return };
+    let conf = token.dir.path().join("softhsm2.conf");
+    let proxy = xks_world::start(&token, "kms", |_| {});
+    let endpoint = format!("https://localhost:{}", proxy.port);
+    let (hardware, external) = ("kst-hzz62f4a5c2d7ab12d0", "kst-hzz62f4a5c2d7ab12d1");
+    let mut seed = seed();
+    seed["instances"] = json!([
+        {"state": instance_state(hardware, "hardware", "enabled", ""),
+         "pkcs11": {"module": xks_world::softhsm_module().unwrap(), "token": TOKEN, "pinEnv": "KMS_TEST_PIN"}},
+        {"state": instance_state(external, "external", "enabled", ""),
+         "xks": {"file": "xks.json", "secretEnv": "KMS_TEST_XKS_SECRET"}}
+    ]);
+    for (id, instance) in [("key-hsm-one", hardware), ("key-ext-one", external)] {
+        seed["keys"].as_array_mut().unwrap().push(json!({"id": id, "account": OWNER, "instance": instance}));
+    }
+    let w = World::with(&seed);
+    let proxy_keys = json!([{"arn": arn("key-ext-one"), "externalKeyId": "k-both"}]);
+    let provider_file = json!({
+        "proxy": {"endpoint": endpoint, "uriPrefix": PREFIX, "accessKeyId": xks_world::ID_A, "principal": PRINCIPAL, "keys": proxy_keys},
+        "trust": {"caFile": token.dir.path().join("ca.pem")}
+    });
+    std::fs::write(w.path("xks.json"), provider_file.to_string()).unwrap();
+    let env = [
+        ("SOFTHSM2_CONF", conf.to_str().unwrap()),
+        ("KMS_TEST_PIN", PIN),
+        ("KMS_TEST_XKS_SECRET", xks_world::SECRET_A),
+    ];
+    let context_json = r#"{"tenant":"t-1"}"#;
+    let b64 = |text: &Value| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.decode(text.as_str().unwrap()).unwrap()
+    };
+
+    // Hardware: the material is on the token, not in the store: a server with a new
+    // store and another master key opens what the first sealed.
+    let first = serve_with(&w, "seed.json", &[], MASTER, &env).unwrap();
+    let sealed = post_v1(
+        &first,
+        &[("Action", "GenerateDataKey"), ("KeyId", "key-hsm-one"), ("EncryptionContext", context_json)],
+        SECRET,
+        &now(),
+        &rand_nonce(),
+    );
+    assert_eq!(sealed.0, 200, "{}", sealed.1);
+    drop(first);
+    let server = serve_with(&w, "seed.json", &[], "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=", &env).unwrap();
+    let call = |params: &[(&str, &str)]| post_v1(&server, params, SECRET, &now(), &rand_nonce());
+    let blob_text = sealed.1["CiphertextBlob"].as_str().unwrap();
+    let decrypted = call(&[("Action", "Decrypt"), ("CiphertextBlob", blob_text), ("EncryptionContext", context_json)]);
+    assert_eq!((decrypted.0, &decrypted.1["Plaintext"]), (200, &sealed.1["Plaintext"]), "{}", decrypted.1);
+    let wrong =
+        call(&[("Action", "Decrypt"), ("CiphertextBlob", blob_text), ("EncryptionContext", r#"{"tenant":"t-2"}"#)]);
+    assert_eq!((wrong.0, wrong.1["Code"].as_str()), (400, Some("InvalidCiphertext")), "{}", wrong.1);
+    // A key created now is made on the token, and says so.
+    let created = call(&[("Action", "CreateKey"), ("DKMSInstanceId", hardware)]);
+    assert_eq!(created.1["KeyMetadata"]["ProtectionLevel"], "HSM", "{}", created.1);
+    let made = call(&[("Action", "GenerateDataKey"), ("KeyId", created.1["KeyMetadata"]["KeyId"].as_str().unwrap())]);
+    assert_eq!(made.0, 200, "{}", made.1);
+    let opened = call(&[("Action", "Decrypt"), ("CiphertextBlob", made.1["CiphertextBlob"].as_str().unwrap())]);
+    assert_eq!(opened.1["Plaintext"], made.1["Plaintext"], "{}", opened.1);
+
+    // External: sealed by the proxy (a version-2 blob), opened through it.
+    let before = proxy.log.lock().unwrap().len();
+    let sealed = call(&[("Action", "GenerateDataKey"), ("KeyId", "key-ext-one"), ("EncryptionContext", context_json)]);
+    assert_eq!(sealed.0, 200, "{}", sealed.1);
+    let blob_text = sealed.1["CiphertextBlob"].as_str().unwrap();
+    assert_eq!(b64(&sealed.1["CiphertextBlob"])[0], 2, "a proxy's blob is version 2");
+    let decrypted = call(&[("Action", "Decrypt"), ("CiphertextBlob", blob_text), ("EncryptionContext", context_json)]);
+    assert_eq!((decrypted.0, &decrypted.1["Plaintext"]), (200, &sealed.1["Plaintext"]), "{}", decrypted.1);
+    assert!(proxy.log.lock().unwrap().len() > before, "the proxy was called");
+    let wrong =
+        call(&[("Action", "Decrypt"), ("CiphertextBlob", blob_text), ("EncryptionContext", r#"{"tenant":"t-2"}"#)]);
+    assert_eq!((wrong.0, wrong.1["Code"].as_str()), (400, Some("InvalidCiphertext")), "{}", wrong.1);
+    let described = call(&[("Action", "DescribeKey"), ("KeyId", "key-ext-one")]);
+    assert_eq!(described.1["KeyMetadata"]["Origin"], "EXTERNAL", "{}", described.1);
+    // An external key is made at the proxy, not here.
+    let refused = call(&[("Action", "CreateKey"), ("DKMSInstanceId", external)]);
+    assert_eq!((refused.0, refused.1["Code"].as_str()), (400, Some("InvalidParameter")), "{}", refused.1);
+    // The proxy gone: the endpoint says it failed, and nothing is half done.
+    drop(proxy);
+    let gone = call(&[("Action", "Decrypt"), ("CiphertextBlob", blob_text), ("EncryptionContext", context_json)]);
+    assert_eq!((gone.0, gone.1["Code"].as_str()), (500, Some("InternalFailure")), "{}", gone.1);
 }

@@ -2,9 +2,10 @@
 
 use super::io::{read_text, Fatal};
 use base64::Engine as _;
-use kms_instance::kms_server::{self, seed::Seed, Options};
+use kms_instance::kms_server::{self, keeper::Keeper, seed::Seed, Options};
 use kms_instance::serving::Tls;
 use kms_instance::Code;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,7 +17,8 @@ const MAX_FILE_BYTES: usize = 4 << 20;
 /// What `serve` is told on the command line.
 #[derive(clap::Args)]
 pub struct ServeArgs {
-    /// The seed file (JSON): region, accounts and AccessKeys, keys with fixed ids and material.
+    /// The seed file (JSON, or TOML when its name ends .toml): region, accounts and
+    /// AccessKeys, instances, keys with fixed ids and material.
     #[arg(long, value_name = "FILE")]
     seed: PathBuf,
     /// The SQLite file that keeps the state across restarts; left out, the state is in memory.
@@ -46,7 +48,11 @@ fn read(path: &std::path::Path, what: &str) -> Result<String, Fatal> {
 
 /// `kms-instance serve …`: serves until SIGTERM or Ctrl-C.
 pub fn serve(args: ServeArgs) -> Result<ExitCode, Fatal> {
-    let seed = Seed::parse(&read(&args.seed, "--seed")?).map_err(|p| Fatal(format!("--seed: {p}")))?;
+    let text = read(&args.seed, "--seed")?;
+    let toml = args.seed.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml"));
+    let seed =
+        if toml { Seed::parse_toml(&text) } else { Seed::parse(&text) }.map_err(|p| Fatal(format!("--seed: {p}")))?;
+    let keepers = keepers(&seed, args.seed.parent().unwrap_or(std::path::Path::new(".")))?;
     let master_key = match std::env::var(&args.master_key_env) {
         Ok(text) => {
             let text = Zeroizing::new(text);
@@ -86,7 +92,39 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode, Fatal> {
         master_key,
         tls,
         requests_per_second: args.requests_per_second,
+        keepers,
     };
     kms_server::run(options)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The keepers of the seed's hardware and external instances: each token opened and
+/// logged in, each proxy's bridge made (its file relative to the seed's folder).
+fn keepers(seed: &Seed, base: &std::path::Path) -> Result<HashMap<String, Keeper>, Fatal> {
+    let mut keepers = HashMap::new();
+    for (i, instance) in seed.instances.iter().enumerate() {
+        let id = &instance.state.instance.instance_id;
+        let at = |what: &str, e: String| Fatal(format!("--seed: /instances/{i}/{what}: {e}"));
+        let keeper = match (&instance.pkcs11, &instance.xks) {
+            #[cfg(feature = "pkcs11")]
+            (Some(token), _) => {
+                let pin = Zeroizing::new(
+                    std::env::var(&token.pin_env)
+                        .map_err(|_| at("pkcs11/pinEnv", format!("{} is not set", token.pin_env)))?,
+                );
+                let opened =
+                    kms_instance::key_providers::pkcs11::Pkcs11KeyProvider::open(&token.module, &token.token, &pin)
+                        .map_err(|p| at("pkcs11", p.to_string()))?;
+                Keeper::Token(opened)
+            }
+            #[cfg(not(feature = "pkcs11"))]
+            (Some(_), _) => return Err(at("pkcs11", "this build has no PKCS#11 (feature pkcs11)".into())),
+            (None, Some(proxy)) => Keeper::Proxy(
+                super::xks::open_bridge(&base.join(&proxy.file), &proxy.secret_env).map_err(|e| at("xks", e.0))?,
+            ),
+            (None, None) => continue,
+        };
+        keepers.insert(id.clone(), keeper);
+    }
+    Ok(keepers)
 }

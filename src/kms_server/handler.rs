@@ -1,19 +1,24 @@
 //! One request of the KMS API, from its parameters to its answer: the parameters of the
 //! query and of a form body, the signature (RPC v1 or V3) and its time and nonce, the
-//! throttle, the operation on the store, and the audit line (RULES.md section 9). Free
-//! of HTTP plumbing ([`crate::serving`] is that).
+//! throttle, who may use the key (the rule engine's access checks, for a key of an
+//! instance), the operation on the store or the key's keeper, and the audit line
+//! (RULES.md section 9). Free of HTTP plumbing ([`crate::serving`] is that).
 
+use super::keeper::Keeper;
 use super::store::{Key, KeyState, Store};
 use crate::code::Problem;
 use crate::envelope::message::IV_LEN;
-use crate::envelope::{context_bytes, gcm, Algorithm, EncryptionContext};
-use crate::key_providers::blob::Blob;
+use crate::envelope::{context_bytes, gcm, Algorithm, EncryptionContext, KeyArn};
+use crate::key_providers::blob::{Blob, ProxyBlob};
 use crate::kms_api::{self, signature, MAX_SKEW_SECS, VERSION};
 use crate::platform::os_random;
+use crate::rules::access::{self, Feature, Use};
 use crate::rules::model::audit::{mask_credential, AuditRecord, Level};
+use crate::rules::model::request::{Action, AddAlias, CreateKey, KeyRef, Request, Toggle};
 use crate::rules::names::{self, NameKind};
 use crate::serving::{Answer, Bounds, Handled, Tls};
 use crate::xks::sigv4::SignedRequest;
+use crate::State;
 use base64::Engine as _;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -43,6 +48,17 @@ pub struct Settings {
     pub bounds: Bounds,
     /// Requests one AccessKey may make in one second; past it, `Rejected.Throttling`.
     pub requests_per_second: u32,
+    /// The KMS instances, by id.
+    pub instances: HashMap<String, Instance>,
+}
+
+/// A KMS instance: its state under the rules, and the keeper of its keys (none for a
+/// software instance: its keys are in the store).
+pub struct Instance {
+    /// Its status, region, owner and share, as the rule engine reads them.
+    pub state: State,
+    /// A hardware instance's token, an external instance's proxy.
+    pub keeper: Option<Keeper>,
 }
 
 /// The endpoint: the store, the credentials, the nonces seen, the throttle.
@@ -102,6 +118,21 @@ impl Refusal {
 
     fn does_not_open() -> Self {
         Refusal::new("InvalidCiphertext", 400, "The CiphertextBlob does not open with this EncryptionContext.")
+    }
+
+    /// A rule's refusal: an access check (`Forbidden.*`) is `Forbidden.NoPermission`, as
+    /// KMS answers a call its policy denies; the rule's own code and id are in the message.
+    fn of_rule(p: &Problem) -> Self {
+        let code = p.code.as_str();
+        let cited = match p.rule {
+            Some(rule) => format!("{} ({code}, {rule})", p.message),
+            None => format!("{} ({code})", p.message),
+        };
+        if code.starts_with("Forbidden.") {
+            Refusal::new("Forbidden.NoPermission", 403, format!("This operation is forbidden: {cited}."))
+        } else {
+            Refusal::new(code, 403, format!("{cited}."))
+        }
     }
 
     /// A store failure: the caller hears `InternalFailure`, the operator the cause.
@@ -523,17 +554,28 @@ impl Endpoint {
         format!("acs:kms:{}:{account}:{resource}", self.settings.region)
     }
 
-    /// The caller's key named by `KeyId`-like parameter `name`: a key id, an alias, or
-    /// the ARN of either (of this region and the caller's account).
-    fn named_key(&self, call: &Call, name: &str, logged: &mut Logged) -> Result<Key, Failure> {
+    fn key_arn(&self, key: &Key) -> Result<KeyArn, Failure> {
+        Ok(self.arn(&key.account, &format!("key/{}", key.id)).parse::<KeyArn>()?)
+    }
+
+    /// The key named by `KeyId`-like parameter `name` (a key id, an alias of the
+    /// caller's, or the ARN of either), once the caller may do `action` with it.
+    fn named_key(
+        &self,
+        call: &Call,
+        name: &str,
+        action: impl FnOnce(String) -> Action,
+        logged: &mut Logged,
+    ) -> Result<Key, Failure> {
         let given = call.required(name)?;
-        let id = match given.strip_prefix("acs:kms:") {
+        let (id, account) = match given.strip_prefix("acs:kms:") {
             Some(rest) => {
-                let prefix = format!("{}:{}:", self.settings.region, call.account);
-                let resource = rest.strip_prefix(&prefix).ok_or_else(Refusal::key_not_found)?;
-                resource.strip_prefix("key/").unwrap_or(resource)
+                let rest =
+                    rest.strip_prefix(&format!("{}:", self.settings.region)).ok_or_else(Refusal::key_not_found)?;
+                let (account, resource) = rest.split_once(':').ok_or_else(Refusal::key_not_found)?;
+                (resource.strip_prefix("key/").unwrap_or(resource), Some(account))
             }
-            None => given,
+            None => (given, None),
         };
         let key = self.store.key(&call.account, id)?.ok_or_else(|| {
             if id.starts_with("alias/") {
@@ -542,9 +584,48 @@ impl Endpoint {
                 Refusal::key_not_found()
             }
         })?;
-        logged.owner = Some(key.account.clone());
-        logged.key = Some(key.id.clone());
+        if account.is_some_and(|a| a != key.account) {
+            return Err(Refusal::key_not_found().into());
+        }
+        self.allow(call, &key, action(key.id.clone()), logged)?;
         Ok(key)
+    }
+
+    /// Whether the caller may do `action` with `key`: a key of no instance is its
+    /// account's alone (to any other it does not exist); a key of an instance is the
+    /// rule engine's decision, by its own checks in their order (RULES.md section 7:
+    /// the instance's state and region, R-AZ-1 to R-AZ-3, then R-AZ-4 on the key's
+    /// creator under the share's mode).
+    fn allow(&self, call: &Call, key: &Key, action: Action, logged: &mut Logged) -> Result<(), Refusal> {
+        logged.key = Some(key.instance.clone().unwrap_or_else(|| key.id.clone()));
+        logged.owner = Some(key.account.clone());
+        let Some(id) = key.instance.as_deref() else {
+            return match key.account == call.account {
+                true => Ok(()),
+                false => Err(Refusal::key_not_found()),
+            };
+        };
+        let instance = self.settings.instances.get(id).ok_or_else(|| {
+            Refusal::new(
+                "Forbidden.NoPermission",
+                403,
+                "This operation is forbidden: the key's instance is not served.",
+            )
+        })?;
+        let record = &instance.state.instance;
+        logged.owner = Some(record.owner_id.clone());
+        let usage = match Feature::of(&action) {
+            Feature::Cryptographic => Use::Use,
+            _ => Use::Manage,
+        };
+        let request = Request { caller: call.account.clone(), action, ram: None, region: None, credential: None };
+        access::gate(record, &request)
+            .and_then(|actor| access::may_touch(record, actor, &call.account, &key.account, usage))
+            .map_err(|p| Refusal::of_rule(&p))
+    }
+
+    fn keeper(&self, key: &Key) -> Option<&Keeper> {
+        self.settings.instances.get(key.instance.as_deref()?)?.keeper.as_ref()
     }
 
     fn usable(key: &Key) -> Result<(), Refusal> {
@@ -555,9 +636,12 @@ impl Endpoint {
         }
     }
 
-    /// A CiphertextBlob: `plaintext` under `key` with `context` bound (the software blob
-    /// of ENVELOPE.md, base64).
-    fn seal(key: &Key, plaintext: &[u8], context: &EncryptionContext) -> Result<String, Failure> {
+    /// A CiphertextBlob: `plaintext` under `key` with `context` bound (ENVELOPE.md's
+    /// blob, base64): sealed here with the store's material, or by the key's keeper.
+    fn seal(&self, key: &Key, plaintext: &[u8], context: &EncryptionContext) -> Result<String, Failure> {
+        if let Some(keeper) = self.keeper(key) {
+            return Ok(b64(&keeper.seal(&self.key_arn(key)?, plaintext, context)?));
+        }
         let mut iv = [0u8; IV_LEN];
         os_random(&mut iv)?;
         let mut sealed = Zeroizing::new(plaintext.to_vec());
@@ -566,24 +650,42 @@ impl Endpoint {
         Ok(b64(&Blob::encode(&key.id, &iv, &sealed)?))
     }
 
-    /// A CiphertextBlob opened: its key (the caller's) and the plaintext.
+    /// A CiphertextBlob opened, once the caller may do `action` with its key: the key
+    /// and the plaintext.
     fn open(
         &self,
         call: &Call,
         name: &str,
         context: &EncryptionContext,
+        action: impl FnOnce(String) -> Action,
         logged: &mut Logged,
     ) -> Result<(Key, Zeroizing<Vec<u8>>), Failure> {
         let blob = call.base64(name)?;
-        let decoded = Blob::decode(&blob).map_err(|_| Refusal::invalid(name, "not a CiphertextBlob"))?;
-        let key = self.store.key(&call.account, decoded.key_id)?.ok_or_else(Refusal::key_not_found)?;
-        logged.owner = Some(key.account.clone());
-        logged.key = Some(key.id.clone());
+        let not_a_blob = || Refusal::invalid(name, "not a CiphertextBlob");
+        let key_id = match blob.first() {
+            Some(2) => ProxyBlob::decode(&blob).map_err(|_| not_a_blob())?.key_id,
+            _ => Blob::decode(&blob).map_err(|_| not_a_blob())?.key_id,
+        };
+        let key = self.store.key(&call.account, key_id)?.ok_or_else(Refusal::key_not_found)?;
+        self.allow(call, &key, action(key.id.clone()), logged)?;
         Self::usable(&key)?;
-        let plaintext =
-            gcm::open_sealed(Algorithm::AesGcm256, &key.material, &decoded.iv, &context_bytes(context), decoded.sealed)
-                .map_err(|_| Refusal::does_not_open())?;
-        Ok((key, plaintext))
+        let opened = match self.keeper(&key) {
+            Some(keeper) => keeper.open(&self.key_arn(&key)?, &blob, context),
+            None => Blob::decode(&blob).and_then(|decoded| {
+                gcm::open_sealed(
+                    Algorithm::AesGcm256,
+                    &key.material,
+                    &decoded.iv,
+                    &context_bytes(context),
+                    decoded.sealed,
+                )
+            }),
+        };
+        match opened {
+            Ok(plaintext) => Ok((key, plaintext)),
+            Err(p) if p.code == crate::Code::InvalidCiphertext => Err(Refusal::does_not_open().into()),
+            Err(p) => Err(p.into()),
+        }
     }
 
     fn metadata(&self, key: &Key) -> Value {
@@ -599,7 +701,7 @@ impl Endpoint {
     fn operate(&self, action: &str, call: &Call, logged: &mut Logged) -> Result<Value, Failure> {
         match action {
             "GenerateDataKey" | "GenerateDataKeyWithoutPlaintext" => {
-                let key = self.named_key(call, "KeyId", logged)?;
+                let key = self.named_key(call, "KeyId", |key| Action::GenerateDataKey(KeyRef { key }), logged)?;
                 Self::usable(&key)?;
                 let len = match (call.get("NumberOfBytes"), call.get("KeySpec")) {
                     (Some(n), _) => n
@@ -614,7 +716,7 @@ impl Endpoint {
                 let context = call.context("EncryptionContext")?;
                 let mut data_key = Zeroizing::new(vec![0u8; len]);
                 os_random(&mut data_key)?;
-                let blob = Self::seal(&key, &data_key, &context)?;
+                let blob = self.seal(&key, &data_key, &context)?;
                 let mut answer = json!({"KeyId": key.id, "KeyVersionId": key.version, "CiphertextBlob": blob});
                 if let (true, Some(fields)) = (action == "GenerateDataKey", answer.as_object_mut()) {
                     fields.insert("Plaintext".into(), json!(b64(&data_key)));
@@ -622,26 +724,28 @@ impl Endpoint {
                 Ok(answer)
             }
             "Encrypt" => {
-                let key = self.named_key(call, "KeyId", logged)?;
+                let key = self.named_key(call, "KeyId", |key| Action::Encrypt(KeyRef { key }), logged)?;
                 Self::usable(&key)?;
                 let plaintext = call.base64("Plaintext")?;
                 if plaintext.len() > 6 << 10 {
                     return Err(Refusal::invalid("Plaintext", "longer than 6 KiB").into());
                 }
-                let blob = Self::seal(&key, &plaintext, &call.context("EncryptionContext")?)?;
+                let blob = self.seal(&key, &plaintext, &call.context("EncryptionContext")?)?;
                 Ok(json!({"KeyId": key.id, "KeyVersionId": key.version, "CiphertextBlob": blob}))
             }
             "Decrypt" => {
+                let context = call.context("EncryptionContext")?;
                 let (key, plaintext) =
-                    self.open(call, "CiphertextBlob", &call.context("EncryptionContext")?, logged)?;
+                    self.open(call, "CiphertextBlob", &context, |key| Action::Decrypt(KeyRef { key }), logged)?;
                 Ok(json!({"KeyId": key.id, "KeyVersionId": key.version, "Plaintext": b64(&plaintext)}))
             }
             "ReEncrypt" => {
-                let (source, plaintext) =
-                    self.open(call, "CiphertextBlob", &call.context("SourceEncryptionContext")?, logged)?;
-                let destination = self.named_key(call, "DestinationKeyId", logged)?;
+                let re_encrypt = |key| Action::ReEncrypt(KeyRef { key });
+                let context = call.context("SourceEncryptionContext")?;
+                let (source, plaintext) = self.open(call, "CiphertextBlob", &context, re_encrypt, logged)?;
+                let destination = self.named_key(call, "DestinationKeyId", re_encrypt, logged)?;
                 Self::usable(&destination)?;
-                let blob = Self::seal(&destination, &plaintext, &call.context("DestinationEncryptionContext")?)?;
+                let blob = self.seal(&destination, &plaintext, &call.context("DestinationEncryptionContext")?)?;
                 Ok(json!({
                     "CiphertextBlob": blob, "KeyId": destination.id, "KeyVersionId": destination.version,
                     "SourceKeyId": source.id, "SourceKeyVersionId": source.version,
@@ -653,13 +757,34 @@ impl Endpoint {
                     Some(v) if v == only => Ok(v.to_string()),
                     Some(_) => Err(Refusal::invalid(name, &format!("this endpoint makes {only} keys only"))),
                 };
+                // In an instance, as the rules allow (the instance enabled, the caller
+                // its owner or an active principal); its kind of key only.
+                let instance = match call.get("DKMSInstanceId") {
+                    None => None,
+                    Some(id) => {
+                        let instance =
+                            self.settings.instances.get(id).ok_or_else(|| {
+                                Refusal::invalid("DKMSInstanceId", "not an instance of this endpoint")
+                            })?;
+                        let action =
+                            Action::CreateKey(CreateKey { alias: String::new(), protection: None, origin: None });
+                        let request =
+                            Request { caller: call.account.clone(), action, ram: None, region: None, credential: None };
+                        logged.owner = Some(instance.state.instance.owner_id.clone());
+                        logged.key = Some(id.to_string());
+                        access::gate(&instance.state.instance, &request).map_err(|p| Refusal::of_rule(&p))?;
+                        Some((id, instance))
+                    }
+                };
+                let keeper = instance.and_then(|(_, i)| i.keeper.as_ref());
+                let (protection, origin) = keeper.map_or(("SOFTWARE", "Aliyun_KMS"), Keeper::kind);
                 let spec = accepted("KeySpec", "Aliyun_AES_256", "Aliyun_AES_256")?;
                 let usage = accepted("KeyUsage", "ENCRYPT/DECRYPT", "ENCRYPT/DECRYPT")?;
-                let origin = accepted("Origin", "Aliyun_KMS", "Aliyun_KMS")?;
-                let protection = accepted("ProtectionLevel", "SOFTWARE", "SOFTWARE")?;
+                let origin = accepted("Origin", origin, origin)?;
+                let protection = accepted("ProtectionLevel", protection, protection)?;
                 let mut id_bytes = [0u8; 12];
                 os_random(&mut id_bytes)?;
-                let mut material = Zeroizing::new(vec![0u8; 32]);
+                let mut material = Zeroizing::new(vec![0u8; if keeper.is_some() { 0 } else { 32 }]);
                 os_random(&mut material)?;
                 let key = Key {
                     id: format!("key-{}", hex::encode(id_bytes)),
@@ -672,17 +797,22 @@ impl Endpoint {
                     description: call.get("Description").unwrap_or_default().chars().take(8192).collect(),
                     created: now(),
                     deletion: None,
-                    instance: call.get("DKMSInstanceId").map(str::to_string),
+                    instance: instance.map(|(id, _)| id.to_string()),
                     version: request_id().to_lowercase(),
                     material,
                 };
+                if let Some(keeper) = keeper {
+                    keeper.make(&self.key_arn(&key)?).map_err(|p| {
+                        Refusal::invalid("DKMSInstanceId", &format!("the instance cannot make a key: {}", p.message))
+                    })?;
+                }
                 self.store.insert(&key, &[])?;
-                logged.owner = Some(key.account.clone());
-                logged.key = Some(key.id.clone());
+                logged.owner.get_or_insert_with(|| key.account.clone());
+                logged.key.get_or_insert_with(|| key.id.clone());
                 Ok(json!({"KeyMetadata": self.metadata(&key)}))
             }
             "DescribeKey" => {
-                let key = self.named_key(call, "KeyId", logged)?;
+                let key = self.named_key(call, "KeyId", |key| Action::DescribeKey(KeyRef { key }), logged)?;
                 Ok(json!({"KeyMetadata": self.metadata(&key)}))
             }
             "ListKeys" => {
@@ -698,7 +828,8 @@ impl Endpoint {
             "CreateAlias" => {
                 let name = call.required("AliasName")?;
                 names::validate(NameKind::Alias, name).map_err(|p| Refusal::invalid("AliasName", &p.message))?;
-                let key = self.named_key(call, "KeyId", logged)?;
+                let alias = name.to_string();
+                let key = self.named_key(call, "KeyId", |key| Action::CreateAlias(AddAlias { key, alias }), logged)?;
                 if !self.store.add_alias(&call.account, name, &key.id)? {
                     return Err(Refusal::new("Rejected.AlreadyExists", 409, "The alias exists already.").into());
                 }
@@ -715,17 +846,20 @@ impl Endpoint {
                 Ok(json!({"Aliases": {"Alias": aliases}, "TotalCount": total, "PageNumber": number, "PageSize": size}))
             }
             "EnableKey" | "DisableKey" => {
-                let key = self.named_key(call, "KeyId", logged)?;
+                // The model has no such action; it is the matrix's "manage keys" row,
+                // checked as SetDeletionProtection (another action of that row).
+                let toggle = |key| Action::SetDeletionProtection(Toggle { key, enabled: None });
+                let key = self.named_key(call, "KeyId", toggle, logged)?;
                 let state = if action == "EnableKey" { KeyState::Enabled } else { KeyState::Disabled };
                 // Checked in the same statement that changes it: a deletion scheduled
                 // meanwhile is not undone.
-                if !self.store.set_state(&call.account, &key.id, state, None)? {
+                if !self.store.set_state(&key.id, state, None)? {
                     return Err(Refusal::pending_deletion().into());
                 }
                 Ok(json!({}))
             }
             "ScheduleKeyDeletion" => {
-                let key = self.named_key(call, "KeyId", logged)?;
+                let key = self.named_key(call, "KeyId", |key| Action::ScheduleKeyDeletion(KeyRef { key }), logged)?;
                 let days = call
                     .required("PendingWindowInDays")?
                     .parse::<i64>()
@@ -736,7 +870,7 @@ impl Endpoint {
                     .checked_add(time::Duration::days(days))
                     .and_then(|at| at.format(&Rfc3339).ok())
                     .unwrap_or_default();
-                if !self.store.set_state(&call.account, &key.id, KeyState::PendingDeletion, Some(&at))? {
+                if !self.store.set_state(&key.id, KeyState::PendingDeletion, Some(&at))? {
                     return Err(Refusal::pending_deletion().into());
                 }
                 Ok(json!({}))

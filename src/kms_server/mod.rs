@@ -1,18 +1,21 @@
 //! `kms-instance serve`: a local endpoint of Alibaba Cloud KMS's API (version
 //! `2016-01-20`) that Alibaba's own SDKs accept, for tests and development without a
-//! cloud account. Both signatures (RPC v1 and V3) are verified; accounts, AccessKeys
-//! and keys with fixed ids and material come from a seed file ([`seed`]); the state is
-//! an embedded SQLite database ([`store`]); [`handler`] answers a request and
-//! [`crate::serving`] is the HTTP side (TLS, bounds, logs).
+//! cloud account. Both signatures (RPC v1 and V3) are verified; accounts, AccessKeys,
+//! instances and keys with fixed ids and material come from a seed file ([`seed`]); the
+//! state is an embedded SQLite database ([`store`]); a hardware or external instance's
+//! keys are on its token or behind its proxy ([`keeper`]); [`handler`] answers a
+//! request and [`crate::serving`] is the HTTP side (TLS, bounds, logs).
 
 pub mod handler;
+pub mod keeper;
 pub mod seed;
 pub mod store;
 
 use crate::code::{Code, Problem};
 use crate::serving::{Bounds, Handled, Service, Tls};
 use crate::xks::sigv4::SignedRequest;
-use handler::{Endpoint, Settings};
+use handler::{Endpoint, Instance, Settings};
+use keeper::Keeper;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -32,6 +35,8 @@ pub struct Options {
     pub tls: Option<Tls>,
     /// Requests one AccessKey may make in one second.
     pub requests_per_second: u32,
+    /// The keeper of each hardware or external instance of the seed, by instance id.
+    pub keepers: HashMap<String, Keeper>,
 }
 
 /// Requests one AccessKey may make in one second unless told otherwise.
@@ -70,10 +75,30 @@ pub fn endpoint(options: Options) -> Result<Endpoint, Problem> {
     }
     let store = store::Store::open(options.data.as_deref(), options.master_key)?;
     let seed = options.seed;
+    let mut keepers = options.keepers;
+    let mut instances = HashMap::new();
+    for instance in seed.instances {
+        let id = instance.state.instance.instance_id.clone();
+        let keeper = keepers.remove(&id);
+        let kind = instance.state.instance.kind;
+        if keeper.is_some() != (kind != crate::rules::model::instance::InstanceType::Software) {
+            return Err(Problem::new(
+                Code::Request,
+                format!("instance {id}: no keeper for its keys, or one it has no use for"),
+            ));
+        }
+        instances.insert(id, Instance { state: instance.state, keeper });
+    }
     for key in &seed.keys {
+        let keeper = key.instance.as_ref().and_then(|i| instances.get(i)).and_then(|i| i.keeper.as_ref());
+        if let Some(keeper) = keeper {
+            let arn = format!("acs:kms:{}:{}:key/{}", seed.region, key.account, key.id).parse()?;
+            keeper.make(&arn).map_err(|p| Problem::new(p.code, format!("seed key {}: {}", key.id, p.message)))?;
+        }
         let material = match &key.material {
             Some(text) => seed::material(text)
                 .ok_or_else(|| Problem::new(Code::Request, "a seed key's material is not 32 bytes"))?,
+            None if keeper.is_some() => Zeroizing::new(Vec::new()),
             None => {
                 let mut random = Zeroizing::new(vec![0u8; 32]);
                 crate::platform::os_random(&mut random)?;
@@ -86,12 +111,12 @@ pub fn endpoint(options: Options) -> Result<Endpoint, Problem> {
             state: if key.enabled { store::KeyState::Enabled } else { store::KeyState::Disabled },
             spec: "Aliyun_AES_256".into(),
             usage: "ENCRYPT/DECRYPT".into(),
-            origin: "Aliyun_KMS".into(),
-            protection: "SOFTWARE".into(),
+            origin: keeper.map_or("Aliyun_KMS", |k| k.kind().1).into(),
+            protection: keeper.map_or("SOFTWARE", |k| k.kind().0).into(),
             description: key.description.clone(),
             created: handler::now(),
             deletion: None,
-            instance: None,
+            instance: key.instance.clone(),
             version: format!("{}-v1", key.id),
             material,
         };
@@ -110,6 +135,7 @@ pub fn endpoint(options: Options) -> Result<Endpoint, Problem> {
         tls: options.tls,
         bounds,
         requests_per_second: options.requests_per_second,
+        instances,
     };
     Ok(Endpoint::new(store, settings))
 }

@@ -1,21 +1,33 @@
-//! The seed file (`--seed FILE`, JSON): the region, the accounts and their AccessKey
-//! pairs, and keys with fixed ids, material and aliases, so a test suite knows every
-//! identifier and can check a ciphertext made elsewhere. Keys are added to the store
-//! at start when it does not have them; credentials are read at each start and never
-//! stored.
+//! The seed file (`--seed FILE`, JSON, or TOML for a name ending `.toml`): the region,
+//! the accounts and their AccessKey pairs, the KMS instances, and keys with fixed ids,
+//! material and aliases, so a test suite knows every identifier and can check a
+//! ciphertext made elsewhere. Keys are added to the store at start when it does not
+//! have them; credentials and instances are read at each start and never stored.
+//!
+//! An instance is a change plan's state (SCENARIOS.md: `directory` and `instance`): its
+//! status, region, owner and share decide who may use its keys (RULES.md sections 6
+//! and 7), and its type where their material is (seed 004): a software instance's in
+//! the store, a hardware instance's on the PKCS#11 token of `pkcs11`, an external
+//! instance's behind the XKS proxy of `xks` (a provider file as `--xks` takes).
 //!
 //! ```json
 //! {"region": "cn-hangzhou",
 //!  "accounts": [{"id": "1207089758810000",
 //!                "accessKeys": [{"id": "LTAI5tExampleExample0001", "secret": "…"}]}],
+//!  "instances": [{"state": {"directory": {…}, "instance": {"instanceId": "kst-…", "type": "hardware", …}},
+//!                 "pkcs11": {"module": "/usr/lib/softhsm/libsofthsm2.so", "token": "kms", "pinEnv": "KMS_PIN"}}],
 //!  "keys": [{"id": "key-hzz6example0001", "account": "1207089758810000",
-//!            "material": "<base64 of 32 bytes>", "aliases": ["alias/app"]}]}
+//!            "material": "<base64 of 32 bytes>", "aliases": ["alias/app"]},
+//!           {"id": "key-hzz6hsm00000001", "account": "1207089758810000", "instance": "kst-…"}]}
 //! ```
 
 use crate::code::{Code, Problem};
+use crate::rules::model::instance::InstanceType;
 use crate::rules::names::{self, NameKind};
+use crate::State;
 use base64::Engine as _;
 use serde::Deserialize;
+use std::path::PathBuf;
 use zeroize::Zeroizing;
 
 /// The seed file, read.
@@ -26,9 +38,49 @@ pub struct Seed {
     pub region: String,
     /// The accounts that may call.
     pub accounts: Vec<Account>,
+    /// The KMS instances keys may belong to.
+    #[serde(default)]
+    pub instances: Vec<SeedInstance>,
     /// Keys there from the start.
     #[serde(default)]
     pub keys: Vec<SeedKey>,
+}
+
+/// A KMS instance: its state under the rules, and where its keys' material is.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedInstance {
+    /// The instance and its organisation, as a change plan's state.
+    pub state: State,
+    /// A hardware instance's token.
+    #[serde(default)]
+    pub pkcs11: Option<Token>,
+    /// An external instance's proxy.
+    #[serde(default)]
+    pub xks: Option<Proxy>,
+}
+
+/// A PKCS#11 token: the module, the token's label, and the variable holding the PIN.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Token {
+    /// The PKCS#11 module (a shared library).
+    pub module: PathBuf,
+    /// The token's label.
+    pub token: String,
+    /// The environment variable that holds the user PIN.
+    pub pin_env: String,
+}
+
+/// An XKS proxy: a provider file (as `encrypt --xks` takes, its keys the ARNs of the
+/// instance's keys), and the variable holding its secret.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Proxy {
+    /// The provider file, relative to the seed file.
+    pub file: PathBuf,
+    /// The environment variable that holds the proxy credential's secret.
+    pub secret_env: String,
 }
 
 /// One account and its AccessKey pairs.
@@ -71,6 +123,9 @@ pub struct SeedKey {
     /// The caller's words.
     #[serde(default)]
     pub description: String,
+    /// The instance it belongs to; left out, a key of no instance (a default key).
+    #[serde(default)]
+    pub instance: Option<String>,
 }
 
 fn enabled() -> bool {
@@ -82,12 +137,32 @@ fn bad(message: impl Into<String>) -> Problem {
 }
 
 impl Seed {
-    /// Reads and checks a seed file's text: ids in their formats, no account or
-    /// AccessKey twice, every key's account known, material of 32 bytes. Messages
-    /// name the place, never a secret.
+    /// Reads and checks a seed file's text (JSON): ids in their formats, no account or
+    /// AccessKey twice, every key's account and instance known, material of 32 bytes
+    /// for software keys only, each instance's state valid, in the seed's region, owned
+    /// by a seed account, with the token or proxy its type needs. Messages name the
+    /// place, never a secret.
     pub fn parse(text: &str) -> Result<Seed, Problem> {
         let seed: Seed = serde_json::from_str(text)
             .map_err(|e| bad(format!("the seed file is not one (line {}, column {})", e.line(), e.column())))?;
+        seed.check()
+    }
+
+    /// [`Seed::parse`] for a TOML text.
+    pub fn parse_toml(text: &str) -> Result<Seed, Problem> {
+        let seed: Seed = toml::from_str(text).map_err(|e| {
+            // The message of the TOML parser quotes the line: it could be a secret's.
+            let at = e.span().and_then(|s| crate::place::char_at(text, s.start));
+            bad(match at {
+                Some(p) => format!("the seed file is not one (line {}, column {})", p.line, p.column),
+                None => "the seed file is not one".to_string(),
+            })
+        })?;
+        seed.check()
+    }
+
+    fn check(self) -> Result<Seed, Problem> {
+        let seed = self;
         names::validate(NameKind::RegionId, &seed.region).map_err(|p| p.at("/region"))?;
         let mut access_keys = std::collections::HashSet::new();
         for (i, account) in seed.accounts.iter().enumerate() {
@@ -97,6 +172,36 @@ impl Seed {
                     return Err(bad("an AccessKey needs an id, used once, and a secret")
                         .at(format!("/accounts/{i}/accessKeys/{j}")));
                 }
+            }
+        }
+        for (i, instance) in seed.instances.iter().enumerate() {
+            let at = |field: &str| format!("/instances/{i}/{field}");
+            let record = &instance.state.instance;
+            instance.state.validate().map_err(|p| {
+                let inner = p.path.clone().unwrap_or_default();
+                p.at(format!("/instances/{i}/state{inner}"))
+            })?;
+            if record.region_id != seed.region {
+                return Err(bad("the instance is not in the seed's region").at(at("state/instance/regionId")));
+            }
+            if !seed.accounts.iter().any(|a| a.id == record.owner_id) {
+                return Err(bad("the instance's owner is not among the accounts").at(at("state/instance/ownerId")));
+            }
+            if seed.instances.iter().take(i).any(|o| o.state.instance.instance_id == record.instance_id) {
+                return Err(bad("an instance is given twice").at(at("state/instance/instanceId")));
+            }
+            let needs = match (record.kind, &instance.pkcs11, &instance.xks) {
+                (InstanceType::Software, None, None)
+                | (InstanceType::Hardware, Some(_), None)
+                | (InstanceType::External, None, Some(_)) => None,
+                (InstanceType::Software, ..) => {
+                    Some("a software instance keeps its keys in the store: no pkcs11 or xks")
+                }
+                (InstanceType::Hardware, ..) => Some("a hardware instance needs pkcs11 (its token), and no xks"),
+                (InstanceType::External, ..) => Some("an external instance needs xks (its proxy), and no pkcs11"),
+            };
+            if let Some(needs) = needs {
+                return Err(bad(needs).at(format!("/instances/{i}")));
             }
         }
         for (i, key) in seed.keys.iter().enumerate() {
@@ -113,11 +218,29 @@ impl Seed {
             if key.material.as_deref().is_some_and(|m| material(m).is_none()) {
                 return Err(bad("the material is not the base64 of 32 bytes").at(at("material")));
             }
+            let kind = match &key.instance {
+                None => InstanceType::Software,
+                Some(id) => seed
+                    .instance(id)
+                    .map(|s| s.instance.kind)
+                    .ok_or_else(|| bad("the key's instance is not among the instances").at(at("instance")))?,
+            };
+            if kind != InstanceType::Software && key.material.is_some() {
+                return Err(bad(
+                    "a hardware key is made on the token and an external key is at the proxy: no material",
+                )
+                .at(at("material")));
+            }
             for (j, alias) in key.aliases.iter().enumerate() {
                 names::validate(NameKind::Alias, alias).map_err(|p| p.at(format!("/keys/{i}/aliases/{j}")))?;
             }
         }
         Ok(seed)
+    }
+
+    /// The state of the instance `id`.
+    pub fn instance(&self, id: &str) -> Option<&State> {
+        self.instances.iter().map(|i| &i.state).find(|s| s.instance.instance_id == id)
     }
 }
 

@@ -70,7 +70,7 @@ pub struct Key {
     pub instance: Option<String>,
     /// Its one version's id.
     pub version: String,
-    /// The AES-256 material.
+    /// The AES-256 material; empty for a key kept on a token or behind a proxy.
     pub material: Zeroizing<Vec<u8>>,
 }
 
@@ -204,12 +204,13 @@ impl Store {
         Ok(true)
     }
 
-    /// The key of `account` named `id` (a key id or an alias), its material open.
-    pub fn key(&self, account: &str, id: &str) -> Result<Option<Key>, Problem> {
+    /// The key named `id`, its material open: a key id names any account's key (who
+    /// may use it is the handler's decision), an alias only the caller's.
+    pub fn key(&self, caller: &str, id: &str) -> Result<Option<Key>, Problem> {
         let connection = self.connection();
         let key_id: Option<String> = if id.starts_with("alias/") {
             connection
-                .query_row("SELECT key_id FROM aliases WHERE account = ?1 AND name = ?2", params![account, id], |r| {
+                .query_row("SELECT key_id FROM aliases WHERE account = ?1 AND name = ?2", params![caller, id], |r| {
                     r.get(0)
                 })
                 .optional()
@@ -221,8 +222,8 @@ impl Store {
         let row = connection
             .query_row(
                 "SELECT id, account, state, spec, usage, origin, protection, description, created, deletion, instance, version, material
-                 FROM keys WHERE id = ?1 AND account = ?2",
-                params![key_id, account],
+                 FROM keys WHERE id = ?1",
+                params![key_id],
                 |r| {
                     Ok((
                         [r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?],
@@ -263,12 +264,12 @@ impl Store {
 
     /// Sets a key's state (and its deletion date) in one statement, unless it is pending
     /// deletion (a state nothing leaves); `false` when it was not changed.
-    pub fn set_state(&self, account: &str, id: &str, state: KeyState, deletion: Option<&str>) -> Result<bool, Problem> {
+    pub fn set_state(&self, id: &str, state: KeyState, deletion: Option<&str>) -> Result<bool, Problem> {
         let connection = self.connection();
         let changed = connection
             .execute(
-                "UPDATE keys SET state = ?1, deletion = ?2 WHERE id = ?3 AND account = ?4 AND state <> 'PendingDeletion'",
-                params![state.as_str(), deletion, id, account],
+                "UPDATE keys SET state = ?1, deletion = ?2 WHERE id = ?3 AND state <> 'PendingDeletion'",
+                params![state.as_str(), deletion, id],
             )
             .map_err(failed)?;
         Ok(changed == 1)

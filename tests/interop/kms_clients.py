@@ -43,13 +43,13 @@ def sdk_v1(endpoint, seed):
     region = seed["region"]
     client = AcsClient(key["id"], key["secret"], region)
 
-    def call(request_class, **params):
+    def call(request_class, as_client=client, **params):
         request = request_class()
         request.set_endpoint(endpoint)
         request.set_accept_format("JSON")
         for name, value in params.items():
             getattr(request, "set_" + name)(value)
-        return json.loads(client.do_action_with_exception(request))
+        return json.loads(as_client.do_action_with_exception(request))
 
     def refused(request_class, **params):
         try:
@@ -137,6 +137,21 @@ def sdk_v1(endpoint, seed):
     except ServerException as e:
         got = (e.get_http_status(), e.get_error_code())
     check("an unknown AccessKey is 404", got == (404, "InvalidAccessKeyId.NotFound"), got)
+
+    # Keys of a shared instance: a principal uses them as the share's mode allows.
+    modes = {i["state"]["instance"]["instanceId"]: (i["state"]["instance"].get("share") or {}).get("mode")
+             for i in seed.get("instances", [])}
+    by_mode = {modes[k["instance"]]: k for k in seed["keys"] if k.get("instance")}
+    if "joint" in by_mode and "independent" in by_mode:
+        def arn_of(k):
+            return "acs:kms:%s:%s:key/%s" % (region, k["account"], k["id"])
+        used = call(GenerateDataKeyRequest.GenerateDataKeyRequest, as_client=client_other, KeyId=arn_of(by_mode["joint"]))
+        check("a principal uses a joint instance's key", used["KeyId"] == by_mode["joint"]["id"], used)
+        opened = call(DecryptRequest.DecryptRequest, CiphertextBlob=used["CiphertextBlob"])
+        check("and its owner opens what the principal sealed", opened["Plaintext"] == used["Plaintext"], opened)
+        got = refused(GenerateDataKeyRequest.GenerateDataKeyRequest, as_client=client_other,
+                      KeyId=arn_of(by_mode["independent"]))
+        check("a principal is refused the owner's key in independent mode (403)", got == (403, "Forbidden.NoPermission"), got)
 
 
 def sdk_v3(endpoint, seed):
