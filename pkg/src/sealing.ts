@@ -8,7 +8,7 @@ import { freed, guard, guardAsync, KmsError, toError } from "./errors.js";
 import type { Bytes, DataKeyCacheLimits, DecryptOptions, EncryptOptions, JsKeyProvider, KeyringFile, KmsKeyProviderOptions, MessageSummary, Opened, XksKeyProviderOptions } from "./types.js";
 import { AES_GCM, gcmParams, TAG_LEN, view } from "./gcm.js";
 import { hostCipher, NODE_CHUNK, nodeGcm, type NodeCrypto, type NodeGcm } from "./hostcipher.js";
-import { post } from "./xks.js";
+import { post, postTrusting } from "./xks.js";
 
 const softwareKeys = new WeakMap<SoftwareKeyProvider, glue.SoftwareKeyProvider>();
 
@@ -68,22 +68,35 @@ export class XksKeyProvider {
 
 const kmsProviders = new WeakMap<KmsKeyProvider, glue.KmsKeyProvider>();
 
+function unsupported(): never {
+  throw new TypeError("options.caCertificate needs Node 20.16 or later; on this host, trust the CA in the host itself");
+}
+
 /**
  * Master keys in Alibaba Cloud KMS (or `kms-instance serve`): each data key is made
  * here and encrypted by KMS's `Encrypt`, opened by its `Decrypt`, requests signed with
  * ACS3-HMAC-SHA256 (or v1). Messages open with Alibaba's Encryption SDK against the
  * same KMS, and the reverse. Requests go through the host's `fetch`: TLS and the
- * certificates trusted are the host's (Node: `NODE_EXTRA_CA_CERTS` for a KMS
- * instance's CA). Nothing is retried; a refusal's message has KMS's code and RequestId.
+ * certificates trusted are the host's, unless `caCertificate` names a KMS instance's CA
+ * (Node 20.16+, through `node:https`). Nothing is retried; a refusal's message has
+ * KMS's code and RequestId.
  */
 export class KmsKeyProvider {
   constructor(options: KmsKeyProviderOptions) {
     const made = guard(() => {
-      const { accessKeySecret, ...settings } = args.options<KmsKeyProviderOptions>("options", options);
+      const { accessKeySecret, caCertificate, ...settings } = args.options<KmsKeyProviderOptions>("options", options);
       if (typeof accessKeySecret !== "string") throw new TypeError("options.accessKeySecret must be a string");
       if (typeof globalThis.fetch !== "function") throw new TypeError("this host has no fetch: KmsKeyProvider needs it");
+      let send = post;
+      if (caCertificate !== undefined) {
+        if (typeof caCertificate !== "string" || !caCertificate.includes("-----BEGIN CERTIFICATE-----")) {
+          throw new TypeError("options.caCertificate must be PEM text (-----BEGIN CERTIFICATE-----)");
+        }
+        send = postTrusting(caCertificate) ?? unsupported();
+      }
       // The module checks every setting (and refuses unknown ones).
-      return new (wasm().KmsKeyProvider)(settings as Omit<KmsKeyProviderOptions, "accessKeySecret">, accessKeySecret, { post });
+      const checked = settings as Omit<KmsKeyProviderOptions, "accessKeySecret" | "caCertificate">;
+      return new (wasm().KmsKeyProvider)(checked, accessKeySecret, { post: send });
     });
     kmsProviders.set(this, made);
   }

@@ -70,3 +70,75 @@ export async function post(url: string, headers: [string, string][], body: Uint8
     clearTimeout(timer);
   }
 }
+
+/** What of Node's `https` module is used here (no Node types in the package's build). */
+interface NodeHttps {
+  request(url: string, options: object, answered: (response: NodeAnswer) => void): NodeRequest;
+}
+interface NodeAnswer {
+  statusCode?: number;
+  on(event: "data", listener: (chunk: Uint8Array) => void): void;
+  on(event: "end" | "error" | "aborted", listener: (e?: unknown) => void): void;
+  destroy(): void;
+}
+interface NodeRequest {
+  on(event: "error", listener: (e: unknown) => void): void;
+  end(body: Uint8Array): void;
+  destroy(): void;
+}
+
+/**
+ * `post` trusting the CA certificates `ca` (PEM) for an `https://` endpoint, through
+ * Node's `https` (fetch cannot be given a CA); `undefined` on a host without it. The
+ * module is reached by `process.getBuiltinModule` (Node 20.16+), so no bundler follows it.
+ */
+export function postTrusting(ca: string): typeof post | undefined {
+  const host = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  const https = host?.getBuiltinModule?.("node:https") as NodeHttps | undefined;
+  if (!https) return undefined;
+  return (url, headers, body, timeoutMs) =>
+    url.startsWith("https:") ? postOver(https, ca, url, headers, body, timeoutMs) : post(url, headers, body, timeoutMs);
+}
+
+function postOver(https: NodeHttps, ca: string, url: string, headers: [string, string][], body: Uint8Array, timeoutMs: number) {
+  return new Promise<{ status: number; body: Uint8Array }>((resolve, reject) => {
+    let settled = false;
+    const settle = (then: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      then();
+    };
+    const fail = (e: unknown) => settle(() => reject(unreachable(new Error(String((e as Error)?.message ?? e), { cause: e }))));
+    // Node sets Host from the URL (the authority signed); the length is given so the body is not chunked.
+    const sent = Object.fromEntries(headers.filter(([name]) => name !== "host"));
+    sent["content-length"] = String(body.length);
+    const request = https.request(url, { method: "POST", headers: sent, ca }, (answer) => {
+      const chunks: Uint8Array[] = [];
+      let length = 0;
+      answer.on("data", (chunk) => {
+        chunks.push(chunk);
+        length += chunk.length;
+        if (length >= MAX_ANSWER_BYTES) answer.destroy();
+      });
+      answer.on("error", () => settle(() => reject(failure("Bridge.Unavailable", "the endpoint's answer broke off"))));
+      answer.on("aborted", () => settle(() => reject(failure("Bridge.Unavailable", "the endpoint's answer broke off"))));
+      answer.on("end", () => {
+        const whole = new Uint8Array(Math.min(length, MAX_ANSWER_BYTES));
+        let at = 0;
+        for (const chunk of chunks) {
+          const part = chunk.subarray(0, whole.length - at);
+          whole.set(part, at);
+          at += part.length;
+        }
+        settle(() => resolve({ status: answer.statusCode ?? 0, body: whole }));
+      });
+    });
+    const timer = setTimeout(() => {
+      request.destroy();
+      settle(() => reject(failure("Bridge.Timeout", `the endpoint did not answer within ${timeoutMs} ms`)));
+    }, timeoutMs);
+    request.on("error", fail);
+    request.end(view(body));
+  });
+}

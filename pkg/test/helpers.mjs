@@ -1,6 +1,6 @@
 // Paths and the native CLI, shared by the package's tests.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -32,5 +32,14 @@ export function vectorFiles() {
 }
 
 export const readJson = (path) => JSON.parse(readFileSync(path, "utf8"));
+
+/** A CA made now (openssl) and a server certificate for localhost and 127.0.0.1, in `dir`: ca.pem, server.pem, server.key. */
+export function makeCertificates(dir) {
+  const ssl = (...args) => execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
+  ssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=kms-instance package test CA");
+  ssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost");
+  writeFileSync(join(dir, "san.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
+  ssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "san.ext");
+}
 
 export { execFileSync };

@@ -5,11 +5,14 @@
 // (V3 and v2), clients no one here wrote.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createRequire } from "node:module";
 import { after, before, test } from "node:test";
 import { Miniflare } from "miniflare";
 import { DataKeyCache, decrypt, encrypt, inspectMessage, isKmsError, KmsKeyProvider } from "kms-instance";
-import { cli, pkgRoot } from "./helpers.mjs";
+import { cli, makeCertificates, pkgRoot } from "./helpers.mjs";
 import { ACCESS_KEY_ID, arn, options, SECRET, startServe } from "./kms/serve.mjs";
 
 const require = createRequire(import.meta.url);
@@ -42,6 +45,33 @@ test("seals and opens through KMS with v3 and v1 signatures, one key or two, wit
   for (let i = 0; i < 5; i++) await encrypt([kms], text(`cached ${i}`), { cache });
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(server.log.filter((l) => / Encrypt /.test(l)).length - before, 1, "one Encrypt for five messages");
+});
+
+test("an endpoint with a CA of its own (a KMS instance's): trusted through caCertificate, refused without", async () => {
+  const tls = await startServe({ tls: true });
+  try {
+    const ca = readFileSync(join(tls.dir, "ca.pem"), "utf8");
+    const kms = new KmsKeyProvider(options(tls, { keys: [arn("key-pkg-one")], caCertificate: ca }));
+    const sealed = await encrypt([kms], text("over TLS"), { context: { tenant: "t-1" } });
+    assert.equal(new TextDecoder().decode((await decrypt([kms], sealed)).plaintext), "over TLS");
+    // It went over TLS to the server: its log (read as it comes) has the Encrypt and the Decrypt.
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(tls.log.filter((l) => / (Encrypt|Decrypt) /.test(l)).length, 2, tls.log.join("\n"));
+    // The host's CAs alone, or another CA, do not trust it.
+    const untrusted = new KmsKeyProvider(options(tls, { keys: [arn("key-pkg-one")] }));
+    assert.equal(await code(encrypt([untrusted], text("x"))), "Bridge.Tls");
+    const elsewhere = mkdtempSync(join(tmpdir(), "kms-other-ca-"));
+    makeCertificates(elsewhere);
+    const another = readFileSync(join(elsewhere, "ca.pem"), "utf8");
+    rmSync(elsewhere, { recursive: true, force: true });
+    const wrongCa = new KmsKeyProvider(options(tls, { keys: [arn("key-pkg-one")], caCertificate: another }));
+    assert.equal(await code(encrypt([wrongCa], text("x"))), "Bridge.Tls");
+    for (const caCertificate of [42, "not a certificate"]) {
+      assert.throws(() => new KmsKeyProvider(options(tls, { caCertificate })), TypeError);
+    }
+  } finally {
+    assert.equal(await tls.stop(), 0);
+  }
 });
 
 test("KMS's refusals are codes, with KMS's code and RequestId in the message, and no secret", async () => {

@@ -122,6 +122,8 @@ export interface KmsKeyProviderOptions {
     signature?: "v3" | "v1";
     /** One request's timeout, in ms (default 5,000). */
     timeoutMs?: number;
+    /** PEM of the CA certificate(s) an `https://` endpoint is trusted by, in place of the host's (a KMS instance's own CA). Node 20.16 and later, where requests then go through `node:https`; refused on a host whose `fetch` cannot be told (browsers, workerd: trust the CA in the host). */
+    caCertificate?: string;
 }
 "#;
 
@@ -137,7 +139,7 @@ pub struct WasmKmsKeyProvider {
 impl WasmKmsKeyProvider {
     #[wasm_bindgen(constructor)]
     pub fn new(
-        #[wasm_bindgen(unchecked_param_type = "Omit<KmsKeyProviderOptions, \"accessKeySecret\">")] settings: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Omit<KmsKeyProviderOptions, \"accessKeySecret\" | \"caCertificate\">")] settings: JsValue,
         secret: String,
         fetch: crate::key_providers::xks::fetch::XksFetch,
     ) -> Result<WasmKmsKeyProvider, JsValue> {

@@ -1,11 +1,12 @@
 // `kms-instance serve` for the package's tests: a seed in a temporary directory, the
-// native CLI started on an ephemeral loopback port, stopped with SIGTERM.
+// native CLI started on an ephemeral loopback port (HTTPS from a CA made now, when
+// asked), stopped with SIGTERM.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { cli } from "../helpers.mjs";
+import { cli, makeCertificates } from "../helpers.mjs";
 
 export const OWNER = "1207089758810000";
 export const ACCESS_KEY_ID = "LTAI5tPackageOwner000001";
@@ -22,11 +23,16 @@ const seed = {
   ],
 };
 
-/** A running endpoint: `{ port, url, dir, log, stop() }`. */
-export async function startServe() {
+/** A running endpoint: `{ port, url, dir, log, stop() }`; with `tls`, HTTPS and `dir/ca.pem`. */
+export async function startServe({ tls = false } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "kms-serve-"));
   writeFileSync(join(dir, "seed.json"), JSON.stringify(seed));
-  const child = spawn(cli(), ["serve", "--seed", join(dir, "seed.json")], { stdio: ["ignore", "pipe", "inherit"] });
+  const https = [];
+  if (tls) {
+    makeCertificates(dir);
+    https.push("--tls-certificate", join(dir, "server.pem"), "--tls-key", join(dir, "server.key"));
+  }
+  const child = spawn(cli(), ["serve", "--seed", join(dir, "seed.json"), ...https], { stdio: ["ignore", "pipe", "inherit"] });
   const lines = createInterface({ input: child.stdout });
   const log = [];
   const first = await new Promise((resolve, reject) => {
@@ -37,7 +43,7 @@ export async function startServe() {
   const port = Number(first.split(":").pop());
   return {
     port,
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls ? "https" : "http"}://127.0.0.1:${port}`,
     dir,
     log,
     seed: join(dir, "seed.json"),

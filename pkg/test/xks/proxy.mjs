@@ -5,7 +5,7 @@ import { createInterface } from "node:readline";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cli } from "../helpers.mjs";
+import { cli, makeCertificates } from "../helpers.mjs";
 
 export const MODULE = process.env.KMS_SOFTHSM_MODULE ?? "/usr/lib/softhsm/libsofthsm2.so";
 export const PREFIX = "/edge";
@@ -26,11 +26,7 @@ export function makeWorld() {
   for (const id of ["k-proxy", "k-second"]) {
     execFileSync(cli(), ["pkcs11", "generate-key", "--pkcs11-module", MODULE, "--token-label", "edge", "--pin-env", "XKS_PIN", "--key", arn(id)], { env, stdio: "ignore" });
   }
-  const ssl = (...args) => execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
-  ssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=kms-instance package test CA");
-  ssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost");
-  writeFileSync(join(dir, "san.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
-  ssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "san.ext");
+  makeCertificates(dir);
   writeFileSync(join(dir, "pin"), PIN);
   return { dir, conf, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
