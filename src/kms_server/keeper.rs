@@ -18,17 +18,29 @@ pub enum Keeper {
     Proxy(XksBridge),
 }
 
-/// Runs a provider's call to its end from the endpoint's synchronous handler (which the
-/// runtime has marked blocking), or on a runtime of its own outside one.
-fn wait<T>(call: impl std::future::Future<Output = Result<T, Problem>>) -> Result<T, Problem> {
-    match tokio::runtime::Handle::try_current() {
-        Ok(runtime) => runtime.block_on(call),
-        Err(_) => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Problem::new(Code::BridgeUnavailable, format!("no runtime for the key's keeper: {e}")))?
-            .block_on(call),
+/// Runs a provider's call to its end from the endpoint's synchronous handler: on the
+/// server's runtime with the worker marked [`super::blocking`], elsewhere on a runtime of
+/// its own in a thread of its own (a runtime cannot be entered from inside another).
+fn wait<T: Send>(call: impl std::future::Future<Output = Result<T, Problem>> + Send) -> Result<T, Problem> {
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        if runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+            return super::blocking(|| runtime.block_on(call));
+        }
     }
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| {
+                        Problem::new(Code::BridgeUnavailable, format!("no runtime for the key's keeper: {e}"))
+                    })?
+                    .block_on(call)
+            })
+            .join()
+            .unwrap_or_else(|_| Err(Problem::new(Code::BridgeUnavailable, "the key's keeper failed")))
+    })
 }
 
 impl Keeper {
@@ -55,10 +67,10 @@ impl Keeper {
     pub fn make(&self, arn: &KeyArn) -> Result<(), Problem> {
         match self {
             #[cfg(feature = "pkcs11")]
-            Keeper::Token(token) => match token.store().has_label(arn.key_id())? {
+            Keeper::Token(token) => super::blocking(|| match token.store().has_label(arn.key_id())? {
                 true => wait(token.describe_key(arn)).map(drop),
                 false => token.generate_master_key(arn),
-            },
+            }),
             Keeper::Proxy(proxy) => match proxy.listed_keys().contains(arn) {
                 true => Ok(()),
                 false => Err(Problem::new(

@@ -129,8 +129,21 @@ impl Store {
         Ok(store)
     }
 
+    /// The connection; waiting for it (a change being written) marks the worker
+    /// [`super::blocking`].
     fn connection(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.connection.lock().unwrap_or_else(|e| e.into_inner())
+        match self.connection.try_lock() {
+            Ok(connection) => connection,
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                super::blocking(|| self.connection.lock().unwrap_or_else(|e| e.into_inner()))
+            }
+        }
+    }
+
+    /// A change: its transaction and fsync with the worker marked [`super::blocking`].
+    fn change<T>(&self, work: impl FnOnce(&mut Connection) -> Result<T, Problem>) -> Result<T, Problem> {
+        super::blocking(|| work(&mut self.connection.lock().unwrap_or_else(|e| e.into_inner())))
     }
 
     fn check_master(&self) -> Result<(), Problem> {
@@ -176,7 +189,7 @@ impl Store {
     /// when a key of that id exists already (nothing is changed).
     pub fn insert(&self, key: &Key, aliases: &[String]) -> Result<bool, Problem> {
         let sealed = self.seal(&key.id, &key.material)?;
-        let mut connection = self.connection();
+        self.change(|connection| {
         let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(failed)?;
         let exists: bool = tx
             .query_row("SELECT EXISTS(SELECT 1 FROM keys WHERE id = ?1)", params![key.id], |r| r.get(0))
@@ -202,6 +215,7 @@ impl Store {
         }
         tx.commit().map_err(failed)?;
         Ok(true)
+        })
     }
 
     /// The key named `id`, its material open: a key id names any account's key (who
@@ -265,26 +279,28 @@ impl Store {
     /// Sets a key's state (and its deletion date) in one statement, unless it is pending
     /// deletion (a state nothing leaves); `false` when it was not changed.
     pub fn set_state(&self, id: &str, state: KeyState, deletion: Option<&str>) -> Result<bool, Problem> {
-        let connection = self.connection();
-        let changed = connection
-            .execute(
-                "UPDATE keys SET state = ?1, deletion = ?2 WHERE id = ?3 AND state <> 'PendingDeletion'",
-                params![state.as_str(), deletion, id],
-            )
-            .map_err(failed)?;
-        Ok(changed == 1)
+        self.change(|connection| {
+            let changed = connection
+                .execute(
+                    "UPDATE keys SET state = ?1, deletion = ?2 WHERE id = ?3 AND state <> 'PendingDeletion'",
+                    params![state.as_str(), deletion, id],
+                )
+                .map_err(failed)?;
+            Ok(changed == 1)
+        })
     }
 
     /// Adds an alias; `false` when the account has it already.
     pub fn add_alias(&self, account: &str, name: &str, key_id: &str) -> Result<bool, Problem> {
-        let connection = self.connection();
-        let added = connection
-            .execute(
-                "INSERT OR IGNORE INTO aliases (account, name, key_id) VALUES (?1, ?2, ?3)",
-                params![account, name, key_id],
-            )
-            .map_err(failed)?;
-        Ok(added == 1)
+        self.change(|connection| {
+            let added = connection
+                .execute(
+                    "INSERT OR IGNORE INTO aliases (account, name, key_id) VALUES (?1, ?2, ?3)",
+                    params![account, name, key_id],
+                )
+                .map_err(failed)?;
+            Ok(added == 1)
+        })
     }
 
     /// A page of the account's key ids (ordered by id) and how many it has.

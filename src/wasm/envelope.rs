@@ -139,7 +139,8 @@ pub struct WasmKmsKeyProvider {
 impl WasmKmsKeyProvider {
     #[wasm_bindgen(constructor)]
     pub fn new(
-        #[wasm_bindgen(unchecked_param_type = "Omit<KmsKeyProviderOptions, \"accessKeySecret\" | \"caCertificate\">")] settings: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Omit<KmsKeyProviderOptions, \"accessKeySecret\" | \"caCertificate\">")]
+        settings: JsValue,
         secret: String,
         fetch: crate::key_providers::xks::fetch::XksFetch,
     ) -> Result<WasmKmsKeyProvider, JsValue> {
