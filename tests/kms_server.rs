@@ -557,14 +557,31 @@ fn an_instances_keys_are_used_as_its_share_and_its_mode_allow() {
     assert!(message(&disabled).contains("Forbidden.NotOwner, R-AZ-4"), "{}", disabled.1);
     assert_eq!(data_key(owner, "key-joint").0, 200, "the key is still enabled");
 
-    // An account the instance is not shared with: refused, by the rule that says so.
+    // To an account the instance is not shared with, its keys do not exist; making a
+    // key in it is refused by the rule that says why.
     let third = data_key(THIRD, &arn("key-joint"));
-    assert_eq!(code(&third), (403, "Forbidden.NoPermission".into()));
-    assert!(message(&third).contains("Forbidden.NotShared, R-AZ-1"), "{}", third.1);
+    assert_eq!(code(&third), (404, "Forbidden.KeyNotFound".into()), "{}", third.1);
     let third_decrypt = call(THIRD, &[("Action", "Decrypt"), ("CiphertextBlob", blob)]);
-    assert_eq!(code(&third_decrypt).0, 403, "{}", third_decrypt.1);
+    assert_eq!(code(&third_decrypt), (404, "Forbidden.KeyNotFound".into()), "{}", third_decrypt.1);
     let third_create = call(THIRD, &[("Action", "CreateKey"), ("DKMSInstanceId", JOINT)]);
-    assert!(message(&third_create).contains("Forbidden.NotShared"), "{}", third_create.1);
+    assert_eq!(code(&third_create), (403, "Forbidden.NoPermission".into()));
+    assert!(message(&third_create).contains("Forbidden.NotShared, R-AZ-1"), "{}", third_create.1);
+
+    // Joint: the owner manages a principal's key, and its alias ARN names that key.
+    let made = call(OTHER, &[("Action", "CreateKey"), ("DKMSInstanceId", JOINT)]);
+    let principals = made.1["KeyMetadata"]["KeyId"].as_str().unwrap().to_string();
+    let aliased = call(owner, &[("Action", "CreateAlias"), ("AliasName", "alias/theirs"), ("KeyId", &principals)]);
+    assert_eq!(aliased.0, 200, "{}", aliased.1);
+    let by_alias_arn = data_key(owner, &format!("acs:kms:cn-hangzhou:{OWNER}:alias/theirs"));
+    assert_eq!(
+        (by_alias_arn.0, by_alias_arn.1["KeyId"].as_str()),
+        (200, Some(principals.as_str())),
+        "{}",
+        by_alias_arn.1
+    );
+    // An alias ARN names the caller's aliases only.
+    let foreign = data_key(owner, "acs:kms:cn-hangzhou:1207089758820000:alias/theirs");
+    assert_eq!(code(&foreign), (404, "Forbidden.KeyNotFound".into()), "{}", foreign.1);
 
     // Independent: the owner's key is the owner's alone, the principal's the principal's.
     let refused = data_key(OTHER, &arn("key-independent"));
@@ -693,11 +710,27 @@ fn hardware_and_external_instances_keep_their_keys_on_the_token_and_behind_the_p
     assert_eq!((wrong.0, wrong.1["Code"].as_str()), (400, Some("InvalidCiphertext")), "{}", wrong.1);
     let described = call(&[("Action", "DescribeKey"), ("KeyId", "key-ext-one")]);
     assert_eq!(described.1["KeyMetadata"]["Origin"], "EXTERNAL", "{}", described.1);
-    // An external key is made at the proxy, not here.
+    // An external key is made at the proxy, not here: refused, and no row is left behind.
+    let before = key_count(&server);
     let refused = call(&[("Action", "CreateKey"), ("DKMSInstanceId", external)]);
     assert_eq!((refused.0, refused.1["Code"].as_str()), (400, Some("InvalidParameter")), "{}", refused.1);
-    // The proxy gone: the endpoint says it failed, and nothing is half done.
+    assert_eq!(key_count(&server), before);
+    // The proxy gone: the endpoint says it failed (the cause goes to its standard error only).
     drop(proxy);
     let gone = call(&[("Action", "Decrypt"), ("CiphertextBlob", blob_text), ("EncryptionContext", context_json)]);
     assert_eq!((gone.0, gone.1["Code"].as_str()), (500, Some("InternalFailure")), "{}", gone.1);
+}
+
+#[test]
+fn a_kept_key_the_seed_moves_to_an_instance_is_refused_at_start() {
+    let w = World::with(&shared_seed());
+    let data = w.path("kms.db");
+    let data_args = ["--data", data.to_str().unwrap()];
+    drop(serve(&w, &data_args, MASTER).unwrap());
+    // The same key id, now said to be in the joint instance: its blobs were made as a key of no instance.
+    let mut moved = shared_seed();
+    moved["keys"][0]["instance"] = json!(JOINT);
+    std::fs::write(w.path("seed.json"), moved.to_string()).unwrap();
+    let refused = serve(&w, &data_args, MASTER).err().expect("refused");
+    assert!(refused.contains("key-test-one") && refused.contains("another account, instance or kind"), "{refused}");
 }

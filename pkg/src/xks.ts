@@ -36,7 +36,12 @@ async function readAtMost(response: Response, limit: number): Promise<Uint8Array
     length += value.length;
   }
   if (length >= limit) await reader.cancel().catch(() => {});
-  const body = new Uint8Array(Math.min(length, limit));
+  return joined(chunks, Math.min(length, limit));
+}
+
+/** The first `length` bytes of `chunks`, in one array. */
+function joined(chunks: Uint8Array[], length: number): Uint8Array {
+  const body = new Uint8Array(length);
   let at = 0;
   for (const chunk of chunks) {
     const part = chunk.subarray(0, body.length - at);
@@ -110,34 +115,38 @@ function postOver(https: NodeHttps, ca: string, url: string, headers: [string, s
       then();
     };
     const fail = (e: unknown) => settle(() => reject(unreachable(new Error(String((e as Error)?.message ?? e), { cause: e }))));
-    // Node sets Host from the URL (the authority signed); the length is given so the body is not chunked.
+    const brokeOff = () => settle(() => reject(failure("Bridge.Unavailable", "the endpoint's answer broke off")));
+    // Node sets Host from the URL (the authority signed); the module writes each header
+    // once, in lower case. The length is given so the body is not chunked.
     const sent = Object.fromEntries(headers.filter(([name]) => name !== "host"));
     sent["content-length"] = String(body.length);
-    const request = https.request(url, { method: "POST", headers: sent, ca }, (answer) => {
-      const chunks: Uint8Array[] = [];
-      let length = 0;
-      answer.on("data", (chunk) => {
-        chunks.push(chunk);
-        length += chunk.length;
-        if (length >= MAX_ANSWER_BYTES) answer.destroy();
-      });
-      answer.on("error", () => settle(() => reject(failure("Bridge.Unavailable", "the endpoint's answer broke off"))));
-      answer.on("aborted", () => settle(() => reject(failure("Bridge.Unavailable", "the endpoint's answer broke off"))));
-      answer.on("end", () => {
-        const whole = new Uint8Array(Math.min(length, MAX_ANSWER_BYTES));
-        let at = 0;
-        for (const chunk of chunks) {
-          const part = chunk.subarray(0, whole.length - at);
-          whole.set(part, at);
-          at += part.length;
-        }
-        settle(() => resolve({ status: answer.statusCode ?? 0, body: whole }));
-      });
-    });
+    let request: NodeRequest;
     const timer = setTimeout(() => {
-      request.destroy();
+      request?.destroy();
       settle(() => reject(failure("Bridge.Timeout", `the endpoint did not answer within ${timeoutMs} ms`)));
     }, timeoutMs);
+    try {
+      request = https.request(url, { method: "POST", headers: sent, ca }, (answer) => {
+        const chunks: Uint8Array[] = [];
+        let length = 0;
+        // Past the limit, what was read goes to the module (which refuses it as too long), as with fetch.
+        const done = () => settle(() => resolve({ status: answer.statusCode ?? 0, body: joined(chunks, Math.min(length, MAX_ANSWER_BYTES)) }));
+        answer.on("data", (chunk) => {
+          chunks.push(chunk);
+          length += chunk.length;
+          if (length >= MAX_ANSWER_BYTES) {
+            done();
+            answer.destroy();
+          }
+        });
+        answer.on("error", brokeOff);
+        answer.on("aborted", brokeOff);
+        answer.on("end", done);
+      });
+    } catch (e) {
+      fail(e);
+      return;
+    }
     request.on("error", fail);
     request.end(view(body));
   });

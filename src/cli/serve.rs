@@ -112,9 +112,12 @@ fn keepers(seed: &Seed, base: &std::path::Path) -> Result<HashMap<String, Keeper
                     std::env::var(&token.pin_env)
                         .map_err(|_| at("pkcs11/pinEnv", format!("{} is not set", token.pin_env)))?,
                 );
-                let opened =
-                    kms_instance::key_providers::pkcs11::Pkcs11KeyProvider::open(&token.module, &token.token, &pin)
-                        .map_err(|p| at("pkcs11", p.to_string()))?;
+                let opened = kms_instance::key_providers::pkcs11::Pkcs11KeyProvider::open(
+                    &base.join(&token.module),
+                    &token.token,
+                    &pin,
+                )
+                .map_err(|p| at("pkcs11", p.to_string()))?;
                 Keeper::Token(opened)
             }
             #[cfg(not(feature = "pkcs11"))]

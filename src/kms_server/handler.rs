@@ -14,6 +14,7 @@ use crate::kms_api::{self, signature, MAX_SKEW_SECS, VERSION};
 use crate::platform::os_random;
 use crate::rules::access::{self, Feature, Use};
 use crate::rules::model::audit::{mask_credential, AuditRecord, Level};
+use crate::rules::model::instance::{AssociationStatus, InstanceRecord};
 use crate::rules::model::request::{Action, AddAlias, CreateKey, KeyRef, Request, Toggle};
 use crate::rules::names::{self, NameKind};
 use crate::serving::{Answer, Bounds, Handled, Tls};
@@ -555,7 +556,7 @@ impl Endpoint {
     }
 
     fn key_arn(&self, key: &Key) -> Result<KeyArn, Failure> {
-        Ok(self.arn(&key.account, &format!("key/{}", key.id)).parse::<KeyArn>()?)
+        Ok(key_arn(&self.settings.region, &key.account, &key.id)?)
     }
 
     /// The key named by `KeyId`-like parameter `name` (a key id, an alias of the
@@ -573,7 +574,12 @@ impl Endpoint {
                 let rest =
                     rest.strip_prefix(&format!("{}:", self.settings.region)).ok_or_else(Refusal::key_not_found)?;
                 let (account, resource) = rest.split_once(':').ok_or_else(Refusal::key_not_found)?;
-                (resource.strip_prefix("key/").unwrap_or(resource), Some(account))
+                // A key of the account it names, or an alias of the caller's.
+                match resource.strip_prefix("key/") {
+                    Some(id) if !id.starts_with("alias/") => (id, Some(account)),
+                    None if resource.starts_with("alias/") && account == call.account => (resource, None),
+                    _ => return Err(Refusal::key_not_found().into()),
+                }
             }
             None => (given, None),
         };
@@ -591,25 +597,31 @@ impl Endpoint {
         Ok(key)
     }
 
-    /// Whether the caller may do `action` with `key`: a key of no instance is its
-    /// account's alone (to any other it does not exist); a key of an instance is the
-    /// rule engine's decision, by its own checks in their order (RULES.md section 7:
-    /// the instance's state and region, R-AZ-1 to R-AZ-3, then R-AZ-4 on the key's
-    /// creator under the share's mode).
+    /// Whether the caller may do `action` with `key`. A key is hidden (not found) from
+    /// an account that is neither its own nor, for a key of an instance, the
+    /// instance's owner or an associated principal of its share. For those, a key of an
+    /// instance is the rule engine's decision, by its own checks in their order
+    /// (RULES.md section 7: the instance's state and region, R-AZ-1 to R-AZ-3, then
+    /// R-AZ-4 on the key's creator under the share's mode).
     fn allow(&self, call: &Call, key: &Key, action: Action, logged: &mut Logged) -> Result<(), Refusal> {
         logged.key = Some(key.instance.clone().unwrap_or_else(|| key.id.clone()));
         logged.owner = Some(key.account.clone());
-        let Some(id) = key.instance.as_deref() else {
-            return match key.account == call.account {
-                true => Ok(()),
-                false => Err(Refusal::key_not_found()),
-            };
+        let instance = key.instance.as_deref().and_then(|id| self.settings.instances.get(id));
+        let member = |record: &InstanceRecord| {
+            record.owner_id == call.account
+                || record.share.as_ref().is_some_and(|s| {
+                    s.association(&call.account).is_some_and(|a| a.status == AssociationStatus::Associated)
+                })
         };
-        let instance = self.settings.instances.get(id).ok_or_else(|| {
+        if key.account != call.account && !instance.is_some_and(|i| member(&i.state.instance)) {
+            return Err(Refusal::key_not_found());
+        }
+        let Some(id) = key.instance.as_deref() else { return Ok(()) };
+        let instance = instance.ok_or_else(|| {
             Refusal::new(
                 "Forbidden.NoPermission",
                 403,
-                "This operation is forbidden: the key's instance is not served.",
+                format!("This operation is forbidden: instance {id} is not served."),
             )
         })?;
         let record = &instance.state.instance;
@@ -618,14 +630,33 @@ impl Endpoint {
             Feature::Cryptographic => Use::Use,
             _ => Use::Manage,
         };
-        let request = Request { caller: call.account.clone(), action, ram: None, region: None, credential: None };
-        access::gate(record, &request)
+        access::gate(record, &Self::request(call, action))
             .and_then(|actor| access::may_touch(record, actor, &call.account, &key.account, usage))
             .map_err(|p| Refusal::of_rule(&p))
     }
 
-    fn keeper(&self, key: &Key) -> Option<&Keeper> {
-        self.settings.instances.get(key.instance.as_deref()?)?.keeper.as_ref()
+    /// The rule engine's request for the caller's `action`.
+    fn request(call: &Call, action: Action) -> Request {
+        Request { caller: call.account.clone(), action, ram: None, region: None, credential: None }
+    }
+
+    /// Where the key's material is: the store (`None`) for a software key, else its
+    /// instance's keeper, which must still keep keys of the key's kind.
+    fn keeper(&self, key: &Key) -> Result<Option<&Keeper>, Failure> {
+        if key.protection == "SOFTWARE" {
+            return Ok(None);
+        }
+        let keeper = key.instance.as_deref().and_then(|id| self.settings.instances.get(id)?.keeper.as_ref());
+        match keeper {
+            Some(k) if k.kind() == (key.protection.as_str(), key.origin.as_str()) => Ok(Some(k)),
+            _ => Err(Failure::Store(Problem::new(
+                crate::Code::BridgeUnavailable,
+                format!(
+                    "key {}: its instance no longer keeps {} keys of origin {}",
+                    key.id, key.protection, key.origin
+                ),
+            ))),
+        }
     }
 
     fn usable(key: &Key) -> Result<(), Refusal> {
@@ -639,7 +670,7 @@ impl Endpoint {
     /// A CiphertextBlob: `plaintext` under `key` with `context` bound (ENVELOPE.md's
     /// blob, base64): sealed here with the store's material, or by the key's keeper.
     fn seal(&self, key: &Key, plaintext: &[u8], context: &EncryptionContext) -> Result<String, Failure> {
-        if let Some(keeper) = self.keeper(key) {
+        if let Some(keeper) = self.keeper(key)? {
             return Ok(b64(&keeper.seal(&self.key_arn(key)?, plaintext, context)?));
         }
         let mut iv = [0u8; IV_LEN];
@@ -669,7 +700,7 @@ impl Endpoint {
         let key = self.store.key(&call.account, key_id)?.ok_or_else(Refusal::key_not_found)?;
         self.allow(call, &key, action(key.id.clone()), logged)?;
         Self::usable(&key)?;
-        let opened = match self.keeper(&key) {
+        let opened = match self.keeper(&key)? {
             Some(keeper) => keeper.open(&self.key_arn(&key)?, &blob, context),
             None => Blob::decode(&blob).and_then(|decoded| {
                 gcm::open_sealed(
@@ -740,11 +771,12 @@ impl Endpoint {
                 Ok(json!({"KeyId": key.id, "KeyVersionId": key.version, "Plaintext": b64(&plaintext)}))
             }
             "ReEncrypt" => {
+                // The destination first: a refused one costs no opening.
                 let re_encrypt = |key| Action::ReEncrypt(KeyRef { key });
-                let context = call.context("SourceEncryptionContext")?;
-                let (source, plaintext) = self.open(call, "CiphertextBlob", &context, re_encrypt, logged)?;
                 let destination = self.named_key(call, "DestinationKeyId", re_encrypt, logged)?;
                 Self::usable(&destination)?;
+                let context = call.context("SourceEncryptionContext")?;
+                let (source, plaintext) = self.open(call, "CiphertextBlob", &context, re_encrypt, logged)?;
                 let blob = self.seal(&destination, &plaintext, &call.context("DestinationEncryptionContext")?)?;
                 Ok(json!({
                     "CiphertextBlob": blob, "KeyId": destination.id, "KeyVersionId": destination.version,
@@ -768,11 +800,10 @@ impl Endpoint {
                             })?;
                         let action =
                             Action::CreateKey(CreateKey { alias: String::new(), protection: None, origin: None });
-                        let request =
-                            Request { caller: call.account.clone(), action, ram: None, region: None, credential: None };
                         logged.owner = Some(instance.state.instance.owner_id.clone());
                         logged.key = Some(id.to_string());
-                        access::gate(&instance.state.instance, &request).map_err(|p| Refusal::of_rule(&p))?;
+                        access::gate(&instance.state.instance, &Self::request(call, action))
+                            .map_err(|p| Refusal::of_rule(&p))?;
                         Some((id, instance))
                     }
                 };
@@ -801,12 +832,23 @@ impl Endpoint {
                     version: request_id().to_lowercase(),
                     material,
                 };
-                if let Some(keeper) = keeper {
-                    keeper.make(&self.key_arn(&key)?).map_err(|p| {
-                        Refusal::invalid("DKMSInstanceId", &format!("the instance cannot make a key: {}", p.message))
-                    })?;
+                // The row first, taken back if the keeper cannot make the key: a key is
+                // never left on a token without its row.
+                if !self.store.insert(&key, &[])? {
+                    return Err(Failure::Store(Problem::new(crate::Code::Request, "a new key id was taken")));
                 }
-                self.store.insert(&key, &[])?;
+                if let Some(keeper) = keeper {
+                    if let Err(p) = keeper.make(&self.key_arn(&key)?) {
+                        self.store.remove(&key.id)?;
+                        return Err(match p.code {
+                            crate::Code::BridgeKeyNotFound => {
+                                Refusal::invalid("DKMSInstanceId", "an external instance's keys are made at its proxy")
+                                    .into()
+                            }
+                            _ => p.into(),
+                        });
+                    }
+                }
                 logged.owner.get_or_insert_with(|| key.account.clone());
                 logged.key.get_or_insert_with(|| key.id.clone());
                 Ok(json!({"KeyMetadata": self.metadata(&key)}))
@@ -878,6 +920,11 @@ impl Endpoint {
             _ => Err(Refusal::no_such_action().into()),
         }
     }
+}
+
+/// The ARN of key `id` of `account` in `region`.
+pub fn key_arn(region: &str, account: &str, id: &str) -> Result<KeyArn, Problem> {
+    format!("acs:kms:{region}:{account}:key/{id}").parse()
 }
 
 /// Now, as the API writes times.

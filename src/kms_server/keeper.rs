@@ -18,29 +18,11 @@ pub enum Keeper {
     Proxy(XksBridge),
 }
 
-/// Runs a provider's call to its end from the endpoint's synchronous handler: on the
-/// server's runtime with the worker marked [`super::blocking`], elsewhere on a runtime of
-/// its own in a thread of its own (a runtime cannot be entered from inside another).
-fn wait<T: Send>(call: impl std::future::Future<Output = Result<T, Problem>> + Send) -> Result<T, Problem> {
-    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-        if runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
-            return super::blocking(|| runtime.block_on(call));
-        }
-    }
-    std::thread::scope(|scope| {
-        scope
-            .spawn(|| {
-                tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|e| {
-                        Problem::new(Code::BridgeUnavailable, format!("no runtime for the key's keeper: {e}"))
-                    })?
-                    .block_on(call)
-            })
-            .join()
-            .unwrap_or_else(|_| Err(Problem::new(Code::BridgeUnavailable, "the key's keeper failed")))
-    })
+/// Runs a provider's call to its end from the endpoint's synchronous handler, the
+/// worker marked [`super::blocking`]: both transports (PKCS#11's C calls, ureq) do their
+/// work synchronously inside the call, so no runtime is needed to drive it.
+fn wait<T>(call: impl std::future::Future<Output = Result<T, Problem>>) -> Result<T, Problem> {
+    super::blocking(|| pollster::block_on(call))
 }
 
 impl Keeper {

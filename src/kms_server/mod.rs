@@ -103,7 +103,7 @@ pub fn endpoint(options: Options) -> Result<Endpoint, Problem> {
     for key in &seed.keys {
         let keeper = key.instance.as_ref().and_then(|i| instances.get(i)).and_then(|i| i.keeper.as_ref());
         if let Some(keeper) = keeper {
-            let arn = format!("acs:kms:{}:{}:key/{}", seed.region, key.account, key.id).parse()?;
+            let arn = handler::key_arn(&seed.region, &key.account, &key.id)?;
             keeper.make(&arn).map_err(|p| Problem::new(p.code, format!("seed key {}: {}", key.id, p.message)))?;
         }
         let material = match &key.material {
@@ -131,7 +131,21 @@ pub fn endpoint(options: Options) -> Result<Endpoint, Problem> {
             version: format!("{}-v1", key.id),
             material,
         };
-        store.insert(&row, &key.aliases)?;
+        // A key the store has kept from an earlier start must still be the seed's: moved
+        // to another instance or kind, its blobs would open elsewhere, or nowhere.
+        if !store.insert(&row, &key.aliases)? {
+            let kept = store.key(&key.account, &key.id)?;
+            let same = kept.as_ref().is_some_and(|k| {
+                (&k.account, &k.instance, &k.protection, &k.origin)
+                    == (&row.account, &row.instance, &row.protection, &row.origin)
+            });
+            if !same {
+                return Err(Problem::new(
+                    Code::Request,
+                    format!("seed key {}: the data file keeps it with another account, instance or kind", key.id),
+                ));
+            }
+        }
     }
     let credentials: HashMap<String, (Zeroizing<String>, String)> = seed
         .accounts

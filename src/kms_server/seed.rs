@@ -64,7 +64,7 @@ pub struct SeedInstance {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Token {
-    /// The PKCS#11 module (a shared library).
+    /// The PKCS#11 module (a shared library), relative to the seed file.
     pub module: PathBuf,
     /// The token's label.
     pub token: String,
@@ -225,6 +225,14 @@ impl Seed {
                     .map(|s| s.instance.kind)
                     .ok_or_else(|| bad("the key's instance is not among the instances").at(at("instance")))?,
             };
+            let member = |state: &State| {
+                state.instance.owner_id == key.account
+                    || state.instance.share.as_ref().is_some_and(|s| s.association(&key.account).is_some())
+            };
+            if key.instance.as_deref().and_then(|id| seed.instance(id)).is_some_and(|s| !member(s)) {
+                return Err(bad("the key's account is neither its instance's owner nor a principal of its share")
+                    .at(at("account")));
+            }
             if kind != InstanceType::Software && key.material.is_some() {
                 return Err(bad(
                     "a hardware key is made on the token and an external key is at the proxy: no material",

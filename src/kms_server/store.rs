@@ -290,6 +290,14 @@ impl Store {
         })
     }
 
+    /// Removes a key that has no alias yet (a `CreateKey` whose keeper failed).
+    pub fn remove(&self, id: &str) -> Result<(), Problem> {
+        self.change(|connection| {
+            connection.execute("DELETE FROM keys WHERE id = ?1", params![id]).map_err(failed)?;
+            Ok(())
+        })
+    }
+
     /// Adds an alias; `false` when the account has it already.
     pub fn add_alias(&self, account: &str, name: &str, key_id: &str) -> Result<bool, Problem> {
         self.change(|connection| {

@@ -122,7 +122,7 @@ export interface KmsKeyProviderOptions {
     signature?: "v3" | "v1";
     /** One request's timeout, in ms (default 5,000). */
     timeoutMs?: number;
-    /** PEM of the CA certificate(s) an `https://` endpoint is trusted by, in place of the host's (a KMS instance's own CA). Node 20.16 and later, where requests then go through `node:https`; refused on a host whose `fetch` cannot be told (browsers, workerd: trust the CA in the host). */
+    /** PEM of the CA certificate(s) an `https://` endpoint is trusted by, in place of the host's (a KMS instance's own CA). Node 20.16 and later, where requests then go through `node:https`; a `TypeError` on a host without it (browsers; workerd without Node compatibility): trust the CA in the host. */
     caCertificate?: string;
 }
 "#;
