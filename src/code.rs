@@ -130,6 +130,8 @@ codes! {
     OwnerOnly = "Forbidden.OwnerOnly",
     // Envelope encryption and the HSM bridge (ENVELOPE.md).
     InvalidCiphertext = "InvalidCiphertext",
+    // A CBC or CTR algorithm of the SDK's table: never sealed, opened only when allowed.
+    LegacyAlgorithm = "Rejected.LegacyAlgorithm",
     KeyId = "InvalidParameter.KeyId",
     EncryptionContext = "InvalidParameter.EncryptionContext",
     Plaintext = "InvalidParameter.Plaintext",

@@ -72,6 +72,10 @@ enum Command {
         /// A context entry the message must carry with this value.
         #[arg(long = "require-context", value_name = "KEY=VALUE")]
         require_context: Vec<String>,
+        /// Open a message sealed with one of the SDK's CBC or CTR algorithms (3 to 8,
+        /// 10 to 12), whose body nothing authenticates; refused without it.
+        #[arg(long = "allow-legacy")]
+        allow_legacy: bool,
     },
     /// Print what the header of an envelope read from standard input says (algorithm,
     /// data keys by ARN, context, body length) as JSON, without a key.
@@ -134,7 +138,9 @@ fn main() -> ExitCode {
         Command::Encrypt { keys, arns, context, algorithm } => {
             cli::envelope::encrypt(&keys, &arns, &context, algorithm)
         }
-        Command::Decrypt { keys, require_context } => cli::envelope::decrypt(&keys, &require_context),
+        Command::Decrypt { keys, require_context, allow_legacy } => {
+            cli::envelope::decrypt(&keys, &require_context, allow_legacy)
+        }
         Command::Inspect => cli::envelope::inspect(),
         Command::Pkcs11(Pkcs11Command::GenerateKey { token, arn, bits, usage }) => {
             cli::envelope::generate_key(&token, &arn, &bits, &usage)

@@ -499,3 +499,45 @@ fn a_plan_at_the_calendar_edge_is_exit_2_and_a_late_renewal_a_result() {
     let out = kms(&["plan", &renew], "");
     assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
 }
+
+#[test]
+fn a_legacy_message_opens_only_with_allow_legacy_and_sm4_gcm_seals() {
+    // A message the reference SDK sealed with AES-CBC (algorithm 5), from the vectors.
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/legacy_aes_cbc_pkcs5_128.json");
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    use base64::Engine as _;
+    let b64 = |s: &serde_json::Value| base64::engine::general_purpose::STANDARD.decode(s.as_str().unwrap()).unwrap();
+    let ring = temp_file("keyring.json", &v["keyring"].to_string());
+    let file = temp_file("legacy.bin", &b64(&v["message"]));
+    let decrypt = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_kms-instance"))
+            .args(["decrypt", "--keyring", ring.as_str()])
+            .args(extra)
+            .stdin(std::fs::File::open(&*file).unwrap())
+            .output()
+            .unwrap()
+    };
+    let refused = decrypt(&[]);
+    assert_eq!(refused.status.code(), Some(2), "refused as a usage the flag allows: {}", text(&refused.stderr));
+    assert!(
+        text(&refused.stderr).contains("Rejected.LegacyAlgorithm") && text(&refused.stderr).contains("--allow-legacy")
+    );
+    assert!(refused.stdout.is_empty());
+    let opened = decrypt(&["--allow-legacy"]);
+    assert_eq!((opened.status.code(), opened.stdout), (Some(0), b64(&v["expect"]["plaintext"])));
+
+    let ring = keyring();
+    let sealed = kms(&["encrypt", "--keyring", &ring, "--key", ARN_A, "--algorithm", "sm4-gcm-128"], "SM4 body\n");
+    assert_eq!(sealed.status.code(), Some(0), "{}", text(&sealed.stderr));
+    let message = temp_file("sm4.bin", &raw(&sealed));
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_kms-instance"))
+            .args(args)
+            .stdin(std::fs::File::open(&*message).unwrap())
+            .output()
+            .unwrap()
+    };
+    let summary: serde_json::Value = serde_json::from_slice(&run(&["inspect"]).stdout).unwrap();
+    assert_eq!(summary["algorithm"], "SM4_GCM_128");
+    assert_eq!(run(&["decrypt", "--keyring", &ring]).stdout, b"SM4 body\n");
+}

@@ -114,7 +114,11 @@ fn r_env_4_wrong_key_changed_message_or_context_fail() {
     assert_eq!(open(&bridge(&["other"]), &message).unwrap_err().code, Code::InvalidCiphertext, "no key held");
 
     let require = |pairs: &[(&str, &str)]| {
-        block_on(envelope::decrypt(&[&b], &message, &DecryptOptions { require_context: context(pairs) }))
+        block_on(envelope::decrypt(
+            &[&b],
+            &message,
+            &DecryptOptions { require_context: context(pairs), ..DecryptOptions::default() },
+        ))
     };
     assert!(require(&[("app", "demo")]).is_ok());
     assert_eq!(require(&[("app", "other")]).unwrap_err().code, Code::InvalidCiphertext);
@@ -124,19 +128,28 @@ fn r_env_4_wrong_key_changed_message_or_context_fail() {
 #[test]
 fn r_env_4_every_single_byte_change_fails() {
     let b = bridge(&["k1", "k2"]);
-    let message = seal(&b, &["k1", "k2"], b"walk every byte of me", &context(&[("app", "demo"), ("名前", "値")]));
-    assert!(open(&b, &message).is_ok());
+    for algorithm in ALGORITHMS {
+        let keys = [arn("k1"), arn("k2")];
+        let options =
+            EncryptOptions { context: context(&[("app", "demo"), ("名前", "値")]), algorithm, cache: None };
+        let message = block_on(envelope::encrypt(&[&b], &keys, b"walk every byte of me", &options)).unwrap();
+        every_byte_is_checked(&b, &message);
+    }
+}
+
+fn every_byte_is_checked(b: &SoftwareKeyProvider, message: &[u8]) {
+    assert!(open(b, message).is_ok());
     for i in 0..message.len() {
         for flip in [0x01u8, 0x80] {
-            let mut changed = message.clone();
+            let mut changed = message.to_vec();
             changed[i] ^= flip;
-            let result = open(&b, &changed);
+            let result = open(b, &changed);
             assert!(result.is_err(), "byte {i} ^ {flip:#x} still opened");
             assert_eq!(result.unwrap_err().code, Code::InvalidCiphertext, "byte {i}");
         }
     }
     for cut in 0..message.len() {
-        assert!(open(&b, &message[..cut]).is_err(), "truncated to {cut}");
+        assert!(open(b, &message[..cut]).is_err(), "truncated to {cut}");
     }
 }
 
@@ -184,14 +197,19 @@ fn limits_are_enforced_on_both_sides() {
     assert_eq!(r.unwrap_err().code, Code::BridgeKeyNotFound);
 }
 
+const ALGORITHMS: [Algorithm; 3] = [Algorithm::AesGcm128, Algorithm::AesGcm256, Algorithm::Sm4Gcm128];
+
 #[test]
-fn algorithms_128_and_256() {
+fn every_algorithm_seals_and_opens_at_every_size() {
     let b = bridge(&["k1"]);
-    for algorithm in [Algorithm::AesGcm128, Algorithm::AesGcm256] {
-        let options = EncryptOptions { algorithm, ..EncryptOptions::default() };
-        let message = block_on(envelope::encrypt(&[&b], &[arn("k1")], b"abc", &options)).unwrap();
-        assert_eq!(Message::from_der(&message).unwrap().header.algorithm, algorithm);
-        assert_eq!(open(&b, &message).unwrap().plaintext, b"abc");
+    for algorithm in ALGORITHMS {
+        for len in [0usize, 1, 16, (1 << 20) + 1] {
+            let plaintext: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let options = EncryptOptions { algorithm, ..EncryptOptions::default() };
+            let message = block_on(envelope::encrypt(&[&b], &[arn("k1")], &plaintext, &options)).unwrap();
+            assert_eq!(Message::from_der(&message).unwrap().header.algorithm, algorithm);
+            assert_eq!(open(&b, &message).unwrap().plaintext, plaintext, "{algorithm:?} {len}");
+        }
     }
 }
 
@@ -335,12 +353,13 @@ fn caching_separates_contexts_and_algorithms() {
         ("a", Algorithm::AesGcm256),
         ("b", Algorithm::AesGcm256),
         ("a", Algorithm::AesGcm128),
+        ("a", Algorithm::Sm4Gcm128),
         ("a", Algorithm::AesGcm256),
     ] {
         let options = EncryptOptions { context: context(&[("c", ctx)]), algorithm, cache: Some(&cache) };
         block_on(envelope::encrypt(&[&b], &[arn("k1")], b"x", &options)).unwrap();
     }
-    assert_eq!(b.1.load(Ordering::SeqCst), 3);
+    assert_eq!(b.1.load(Ordering::SeqCst), 4);
 }
 
 proptest! {
@@ -351,11 +370,10 @@ proptest! {
         plaintext in prop::collection::vec(any::<u8>(), 0..4096),
         pairs in prop::collection::btree_map(".{0,12}", ".{0,12}", 0..6),
         two_keys in any::<bool>(),
-        aes128 in any::<bool>(),
+        algorithm in prop::sample::select(ALGORITHMS.to_vec()),
     ) {
         let b = bridge(&["k1", "k2"]);
         let keys: Vec<KeyArn> = if two_keys { vec![arn("k1"), arn("k2")] } else { vec![arn("k2")] };
-        let algorithm = if aes128 { Algorithm::AesGcm128 } else { Algorithm::AesGcm256 };
         let options = EncryptOptions { context: pairs.clone(), algorithm, cache: None };
         let message = block_on(envelope::encrypt(&[&b], &keys, &plaintext, &options)).unwrap();
         let opened = open(&b, &message).unwrap();

@@ -153,8 +153,10 @@ fn alibaba_sdk_rejects_the_negative_vectors_too() {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        // Requiring context is this project's option, not the SDK's.
-        if !name.starts_with("fail_") || !name.ends_with(".json") || name == "fail_required_context.json" {
+        // Requiring context and refusing legacy algorithms unless allowed are this
+        // project's options, not the SDK's.
+        let options = ["fail_required_context.json", "fail_legacy_not_allowed.json"];
+        if !name.starts_with("fail_") || !name.ends_with(".json") || options.contains(&name.as_str()) {
             continue;
         }
         let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
@@ -170,4 +172,44 @@ fn alibaba_sdk_rejects_the_negative_vectors_too() {
         checked += 1;
     }
     assert!(checked >= 12, "only {checked} negative vectors checked");
+}
+
+#[test]
+fn the_sdks_legacy_messages_open_here_only_when_allowed() {
+    let Some(python) = python() else { return };
+    let (_dir, keyring) = temp_keyring(&keyring_json());
+    let bridge = SoftwareKeyProvider::from_keyring_json(&keyring_json()).unwrap();
+    let context: EncryptionContext = [("app".to_string(), "legacy".to_string())].into();
+    let allowed = DecryptOptions { allow_legacy_algorithms: true, ..DecryptOptions::default() };
+    // CBC without padding takes whole blocks only; the others take any length.
+    for id in 3u32..=8 {
+        let algorithm = Algorithm::from_id(id).unwrap();
+        for len in [0usize, 1, 16, 47, 4096] {
+            if id <= 4 && len % 16 != 0 {
+                continue;
+            }
+            let plaintext: Vec<u8> = (0..len).map(|i| (i % 241) as u8).collect();
+            let args: Vec<String> =
+                ["encrypt", "--algorithm", &id.to_string(), "--key", ARN_2, "--context", "app=legacy"]
+                    .map(String::from)
+                    .into();
+            let (ok, message, err) = sdk(&python, &keyring, &args, &plaintext);
+            assert!(ok, "the SDK failed to encrypt with {algorithm:?}: {err}");
+            let refused = pollster::block_on(envelope::decrypt(&[&bridge], &message, &DecryptOptions::default()));
+            let refused = refused.unwrap_err();
+            assert_eq!(refused.code.as_str(), "Rejected.LegacyAlgorithm", "{algorithm:?}");
+            assert!(
+                refused.message.contains(&format!("algorithm {id}"))
+                    && refused.message.contains("allowLegacyAlgorithms")
+            );
+            let opened = pollster::block_on(envelope::decrypt(&[&bridge], &message, &allowed))
+                .unwrap_or_else(|p| panic!("{algorithm:?}, {len} bytes: {p}"));
+            assert_eq!((opened.plaintext, opened.context), (plaintext, context.clone()), "{algorithm:?}, {len} bytes");
+        }
+        // Never sealed here.
+        let options = EncryptOptions { algorithm, ..EncryptOptions::default() };
+        let arn: KeyArn = ARN_1.parse().unwrap();
+        let refused = pollster::block_on(envelope::encrypt(&[&bridge], &[arn], b"x", &options)).unwrap_err();
+        assert_eq!(refused.code.as_str(), "Rejected.LegacyAlgorithm");
+    }
 }

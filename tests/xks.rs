@@ -164,7 +164,10 @@ fn seals_and_opens_through_the_proxy_beside_software_keys() {
     let opened = block_on(envelope::decrypt(&[&proxy], &only_renamed, &DecryptOptions::default())).unwrap();
     assert_eq!(opened.plaintext, b"renamed");
     // A changed context does not open.
-    let wrong = DecryptOptions { require_context: [("purpose".to_string(), "other".to_string())].into() };
+    let wrong = DecryptOptions {
+        require_context: [("purpose".to_string(), "other".to_string())].into(),
+        ..DecryptOptions::default()
+    };
     assert!(block_on(envelope::decrypt(&[&proxy], &message, &wrong)).is_err());
 }
 

@@ -349,7 +349,7 @@ async function seal(providers: readonly KeyProvider[], plaintext: Uint8Array, op
   try {
     const cached = cacheOf(cache);
     if (cached) ring.useCache(cached);
-    const host = hostCipher(data.length);
+    const host = onHost(opts.algorithm) ? hostCipher(data.length) : undefined;
     // Wasm copies the plaintext in as the call is made.
     if (!host) return view(await guardAsync(() => ring.encrypt(data, opts)));
     // Node's synchronous cipher reads the body now; WebCrypto reads it after a wait, so
@@ -403,6 +403,9 @@ async function openOnWebCrypto(subtle: SubtleCrypto, session: glue.OpenSession, 
   }
 }
 
+/** Whether a host's AES-GCM can seal a body of `algorithm` (the default when undefined): no host has SM4, which stays in wasm. */
+const onHost = (algorithm: unknown) => algorithm === undefined || algorithm === "AES_GCM_128" || algorithm === "AES_GCM_256";
+
 /** A message whose buffer was transferred or resized while it was being opened. */
 const changed = () => new KmsError({ code: "InvalidCiphertext", message: "the message's buffer was transferred or resized while it was being opened" });
 
@@ -437,12 +440,12 @@ async function open(providers: readonly KeyProvider[], message: Uint8Array, opti
   if (cache !== undefined) throw new TypeError("options.cache is for encrypt: opening is never cached");
   const ring = keyring(providers, ms);
   try {
+    const [head, length, tail] = headOf(data);
     const host = hostCipher(data.length);
-    if (!host) {
+    if (!host || !wasm().bodyOnHost(head)) {
       const opened = await guardAsync(() => ring.decrypt(data, opts));
       return { ...opened, plaintext: view(opened.plaintext) };
     }
-    const [head, length, tail] = headOf(data);
     const session: glue.OpenSession = await guardAsync(() => ring.beginOpen(head, length, tail, opts));
     try {
       // The body is read where it is, after the wait: a buffer transferred or resized

@@ -92,6 +92,8 @@ pub enum AlgorithmArg {
     AesGcm128,
     #[value(name = "aes-gcm-256")]
     AesGcm256,
+    #[value(name = "sm4-gcm-128")]
+    Sm4Gcm128,
 }
 
 fn parse_context(entries: &[String], flag: &str) -> Result<EncryptionContext, Fatal> {
@@ -209,6 +211,7 @@ pub fn encrypt(
         algorithm: match algorithm {
             AlgorithmArg::AesGcm128 => Algorithm::AesGcm128,
             AlgorithmArg::AesGcm256 => Algorithm::AesGcm256,
+            AlgorithmArg::Sm4Gcm128 => Algorithm::Sm4Gcm128,
         },
         cache: None,
     };
@@ -222,8 +225,11 @@ pub fn encrypt(
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn decrypt(keys: &KeySource, require_context: &[String]) -> Result<ExitCode, Fatal> {
-    let options = envelope::DecryptOptions { require_context: parse_context(require_context, "--require-context")? };
+pub fn decrypt(keys: &KeySource, require_context: &[String], allow_legacy: bool) -> Result<ExitCode, Fatal> {
+    let options = envelope::DecryptOptions {
+        require_context: parse_context(require_context, "--require-context")?,
+        allow_legacy_algorithms: allow_legacy,
+    };
     let providers = key_providers(keys)?;
     let providers: Vec<&dyn KeyProvider> = providers.iter().map(|p| p.as_ref()).collect();
     let message = read_stdin_bytes()?;

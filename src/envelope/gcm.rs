@@ -1,11 +1,16 @@
-//! AES-GCM through RustCrypto's `aes-gcm`, for the two key sizes of the format.
-//! Tag checks are the crate's, in constant time; a failed open releases nothing.
+//! The format's GCM ciphers through RustCrypto's `aes-gcm`: AES-128, AES-256, and SM4
+//! (RustCrypto's `sm4` in the crate's generic GCM, 96-bit IVs). Tag checks are the
+//! crate's, in constant time; a failed open releases nothing.
 
 use super::message::{IV_LEN, TAG_LEN};
-use super::Algorithm;
+use super::{Algorithm, BlockCipher};
 use crate::code::{Code, Problem};
+use aes_gcm::aead::consts::U12;
 use aes_gcm::aead::{AeadInPlace, KeyInit};
-use aes_gcm::{Aes128Gcm, Aes256Gcm, Nonce, Tag};
+use aes_gcm::{Aes128Gcm, Aes256Gcm, AesGcm, Nonce, Tag};
+
+/// SM4-GCM with a 96-bit IV and a 128-bit tag.
+type Sm4Gcm = AesGcm<sm4::Sm4, U12>;
 use zeroize::Zeroizing;
 
 /// The one answer a message that does not open gets (R-ENV-4), whatever failed:
@@ -18,13 +23,18 @@ pub fn does_not_open() -> Problem {
 /// is `$wrong_key` (sealing says so; opening cannot tell it from a wrong key).
 macro_rules! with_cipher {
     ($alg:expr, $key:expr, $wrong_key:expr, |$c:ident| $body:expr) => {
-        match $alg {
-            Algorithm::AesGcm128 => {
+        // A legacy algorithm's header tag is GCM with its block cipher.
+        match $alg.cipher() {
+            BlockCipher::Aes128 => {
                 let $c = Aes128Gcm::new_from_slice($key).map_err(|_| $wrong_key)?;
                 $body
             }
-            Algorithm::AesGcm256 => {
+            BlockCipher::Aes256 => {
                 let $c = Aes256Gcm::new_from_slice($key).map_err(|_| $wrong_key)?;
+                $body
+            }
+            BlockCipher::Sm4 => {
+                let $c = Sm4Gcm::new_from_slice($key).map_err(|_| $wrong_key)?;
                 $body
             }
         }
@@ -45,7 +55,7 @@ pub fn seal(
 ) -> Result<[u8; TAG_LEN], Problem> {
     let tag =
         with_cipher!(alg, key, wrong_key_length(alg), |c| c.encrypt_in_place_detached(Nonce::from_slice(iv), aad, buf))
-            .map_err(|_| Problem::new(Code::Plaintext, "the plaintext is too long for AES-GCM"))?;
+            .map_err(|_| Problem::new(Code::Plaintext, "the plaintext is too long for GCM"))?;
     Ok(tag.into())
 }
 

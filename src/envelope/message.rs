@@ -165,6 +165,47 @@ struct DerMessage<'a> {
     body: DerBody<'a>,
 }
 
+/// A message of a legacy algorithm ([`super::legacy`]): a 16-byte body IV, no body tag.
+#[derive(Debug)]
+pub struct LegacyMessage<'a> {
+    /// The header, checked before the body is touched.
+    pub header: Header,
+    /// The body's IV.
+    pub iv: [u8; super::legacy::IV_LEN],
+    /// The body's ciphertext, borrowed from the input.
+    pub ciphertext: &'a [u8],
+}
+
+impl<'a> LegacyMessage<'a> {
+    /// Parses a message as [`Message::from_der`] does, when its algorithm is a legacy
+    /// one (`None` otherwise): a 16-byte IV and an empty tag.
+    pub fn from_der(bytes: &'a [u8]) -> Result<Option<LegacyMessage<'a>>, Problem> {
+        let m = DerMessage::from_der(bytes).map_err(|e| invalid(&e.kind().to_string()))?;
+        let header = header_from(m.header)?;
+        if !header.algorithm.is_legacy() {
+            return Ok(None);
+        }
+        if m.body.cipher_text.as_bytes().len() > MAX_BODY_BYTES {
+            return Err(invalid("the body is larger than the limit"));
+        }
+        if !m.body.auth_tag.as_bytes().is_empty() {
+            return Err(invalid("a CBC or CTR body has no tag"));
+        }
+        Ok(Some(LegacyMessage { header, iv: array("IV", m.body.iv)?, ciphertext: m.body.cipher_text.as_bytes() }))
+    }
+}
+
+/// The algorithm a message's first bytes name (its header read, nothing checked
+/// beyond the header's form), or `None` when they are not a message's.
+pub fn algorithm_of(window: &[u8]) -> Option<Algorithm> {
+    let mut r = der::SliceReader::new(window).ok()?;
+    let outer = Tlv::decode(&mut r).ok()?;
+    if outer.tag != Tag::Sequence {
+        return None;
+    }
+    Algorithm::from_id(r.decode::<DerHeader<'_>>().ok()?.algorithm)
+}
+
 /// The header's fields, checked: its size, version, algorithm, data keys and context.
 fn header_from(h: DerHeader<'_>) -> Result<Header, Problem> {
     let header_len = h.encoded_len().map(usize::try_from);
@@ -237,6 +278,9 @@ impl Head {
             return Err(invalid("the message's length is not its size"));
         }
         let header = header_from(r.decode::<DerHeader<'_>>().map_err(fail)?)?;
+        if header.algorithm.is_legacy() {
+            return Err(super::legacy::refused(header.algorithm));
+        }
         let body = Tlv::decode(&mut r).map_err(fail)?;
         if body.tag != Tag::Sequence || ends_at(&r, body)? != len {
             return Err(invalid("the body's length is not what is left"));
@@ -339,6 +383,9 @@ impl<'a> Message<'a> {
     pub fn from_der(bytes: &'a [u8]) -> Result<Message<'a>, Problem> {
         let m = DerMessage::from_der(bytes).map_err(|e| invalid(&e.kind().to_string()))?;
         let header = header_from(m.header)?;
+        if header.algorithm.is_legacy() {
+            return Err(super::legacy::refused(header.algorithm));
+        }
         let body = m.body;
         if body.cipher_text.as_bytes().len() > MAX_BODY_BYTES {
             return Err(invalid("the body is larger than the limit"));

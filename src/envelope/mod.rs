@@ -16,6 +16,7 @@ mod context;
 pub mod gcm;
 pub mod host;
 pub(crate) mod key_provider;
+pub mod legacy;
 pub mod message;
 
 pub use arn::KeyArn;
@@ -32,8 +33,10 @@ use std::fmt;
 use std::sync::Arc;
 use zeroize::Zeroizing;
 
-/// The content algorithms of the format (the SDK's others are CBC and CTR modes,
-/// which it does not use for messages).
+/// The content algorithms of the SDK's table (1 to 12). Messages are sealed with the
+/// GCM ones (1, 2, 9); the CBC and CTR ones (3 to 8, 10 to 12), whose body nothing
+/// authenticates, are opened only when the caller allows legacy algorithms
+/// ([`DecryptOptions::allow_legacy_algorithms`]) and never sealed ([`legacy`]).
 #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), derive(tsify::Tsify))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub enum Algorithm {
@@ -44,32 +47,104 @@ pub enum Algorithm {
     #[default]
     #[serde(rename = "AES_GCM_256")]
     AesGcm256,
+    /// SM4-GCM (GB/T 32907, the SDK's SM4_GCM_NOPADDING_128: algorithm 9), for back
+    /// ends that must use SM4; its header tag is SM4-GCM too.
+    #[serde(rename = "SM4_GCM_128")]
+    Sm4Gcm128,
+    /// AES-128-CBC, no padding (algorithm 3; legacy: opened on request only).
+    #[serde(rename = "AES_CBC_NOPADDING_128")]
+    AesCbcNoPadding128,
+    /// AES-256-CBC, no padding (algorithm 4; legacy).
+    #[serde(rename = "AES_CBC_NOPADDING_256")]
+    AesCbcNoPadding256,
+    /// AES-128-CBC, PKCS#5 padding (algorithm 5; legacy).
+    #[serde(rename = "AES_CBC_PKCS5_128")]
+    AesCbcPkcs5_128,
+    /// AES-256-CBC, PKCS#5 padding (algorithm 6; legacy).
+    #[serde(rename = "AES_CBC_PKCS5_256")]
+    AesCbcPkcs5_256,
+    /// AES-128-CTR (algorithm 7; legacy).
+    #[serde(rename = "AES_CTR_128")]
+    AesCtr128,
+    /// AES-256-CTR (algorithm 8; legacy).
+    #[serde(rename = "AES_CTR_256")]
+    AesCtr256,
+    /// SM4-CBC, no padding (algorithm 10; legacy).
+    #[serde(rename = "SM4_CBC_NOPADDING_128")]
+    Sm4CbcNoPadding128,
+    /// SM4-CBC, PKCS#5 padding (algorithm 11; legacy).
+    #[serde(rename = "SM4_CBC_PKCS5_128")]
+    Sm4CbcPkcs5_128,
+    /// SM4-CTR (algorithm 12; legacy).
+    #[serde(rename = "SM4_CTR_128")]
+    Sm4Ctr128,
 }
+
+/// The block cipher under an algorithm: its header tag is GCM with it, whatever the body's mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockCipher {
+    /// AES-128.
+    Aes128,
+    /// AES-256.
+    Aes256,
+    /// SM4.
+    Sm4,
+}
+
+/// The SDK's table, in its order: each algorithm with its number.
+const TABLE: [(Algorithm, u32); 12] = [
+    (Algorithm::AesGcm128, 1),
+    (Algorithm::AesGcm256, 2),
+    (Algorithm::AesCbcNoPadding128, 3),
+    (Algorithm::AesCbcNoPadding256, 4),
+    (Algorithm::AesCbcPkcs5_128, 5),
+    (Algorithm::AesCbcPkcs5_256, 6),
+    (Algorithm::AesCtr128, 7),
+    (Algorithm::AesCtr256, 8),
+    (Algorithm::Sm4Gcm128, 9),
+    (Algorithm::Sm4CbcNoPadding128, 10),
+    (Algorithm::Sm4CbcPkcs5_128, 11),
+    (Algorithm::Sm4Ctr128, 12),
+];
 
 impl Algorithm {
     /// The algorithm's number in the format.
     pub fn id(self) -> u32 {
+        TABLE.iter().find(|(a, _)| *a == self).map_or(0, |(_, id)| *id)
+    }
+
+    /// The algorithm with this number, if the SDK's table has one.
+    pub fn from_id(id: u32) -> Option<Self> {
+        TABLE.iter().find(|(_, n)| *n == id).map(|(a, _)| *a)
+    }
+
+    /// The block cipher under it.
+    pub fn cipher(self) -> BlockCipher {
+        use Algorithm::*;
         match self {
-            Algorithm::AesGcm128 => 1,
-            Algorithm::AesGcm256 => 2,
+            AesGcm128 | AesCbcNoPadding128 | AesCbcPkcs5_128 | AesCtr128 => BlockCipher::Aes128,
+            AesGcm256 | AesCbcNoPadding256 | AesCbcPkcs5_256 | AesCtr256 => BlockCipher::Aes256,
+            Sm4Gcm128 | Sm4CbcNoPadding128 | Sm4CbcPkcs5_128 | Sm4Ctr128 => BlockCipher::Sm4,
         }
     }
 
-    /// The algorithm with this number, if the format has one.
-    pub fn from_id(id: u32) -> Option<Self> {
-        match id {
-            1 => Some(Algorithm::AesGcm128),
-            2 => Some(Algorithm::AesGcm256),
-            _ => None,
-        }
+    /// Whether it is a CBC or CTR algorithm: opened on request only, never sealed.
+    pub fn is_legacy(self) -> bool {
+        !matches!(self, Algorithm::AesGcm128 | Algorithm::AesGcm256 | Algorithm::Sm4Gcm128)
     }
 
     /// The data key's length in bytes.
     pub fn key_len(self) -> usize {
-        match self {
-            Algorithm::AesGcm128 => 16,
-            Algorithm::AesGcm256 => 32,
+        match self.cipher() {
+            BlockCipher::Aes128 | BlockCipher::Sm4 => 16,
+            BlockCipher::Aes256 => 32,
         }
+    }
+
+    /// Whether a host's AES-GCM (WebCrypto, Node's crypto) can do the body: no host has
+    /// SM4, and a legacy body is opened here.
+    pub fn is_aes_gcm(self) -> bool {
+        matches!(self, Algorithm::AesGcm128 | Algorithm::AesGcm256)
     }
 }
 
@@ -184,6 +259,12 @@ pub struct DecryptOptions {
     #[serde(default)]
     #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), tsify(type = "Record<string, string>"))]
     pub require_context: EncryptionContext,
+    /// Open a message sealed with a CBC or CTR algorithm of the SDK's table (3 to 8, 10
+    /// to 12): its header is authenticated, its body is not. Off by default: such a
+    /// message is refused (`Rejected.LegacyAlgorithm`), naming its algorithm.
+    #[serde(default)]
+    #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), tsify(optional))]
+    pub allow_legacy_algorithms: bool,
 }
 
 /// An opened message.
@@ -377,6 +458,9 @@ pub async fn prepare_seal(
     options: &EncryptOptions<'_>,
 ) -> Result<Prepared, Problem> {
     let (context, algorithm) = (&options.context, options.algorithm);
+    if algorithm.is_legacy() {
+        return Err(legacy::never_sealed(algorithm));
+    }
     check_providers(bridges)?;
     check_inputs(keys, context, plaintext_len)?;
     let cached = options.cache.and_then(|c| c.take(bridges, keys, algorithm, context, plaintext_len as u64));
@@ -647,5 +731,10 @@ async fn open_header(
 /// Decrypts a message with whichever of its data keys the bridges can open (R-ENV-4:
 /// a wrong key, a changed message or another context fail with `InvalidCiphertext`).
 pub async fn decrypt(bridges: &[&dyn KeyProvider], bytes: &[u8], options: &DecryptOptions) -> Result<Opened, Problem> {
+    if options.allow_legacy_algorithms {
+        if let Some(message) = message::LegacyMessage::from_der(bytes)? {
+            return legacy::open(bridges, message, options).await;
+        }
+    }
     begin_open(bridges, bytes, options).await?.open()
 }

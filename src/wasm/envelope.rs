@@ -579,6 +579,14 @@ pub fn host_cipher_pays(length: usize, #[wasm_bindgen(unchecked_param_type = "Ho
     host::host_cipher_pays(length, cipher)
 }
 
+/// Whether a host's AES-GCM can open the body of the message whose first bytes are
+/// `head`: an AES-GCM message. SM4 and the legacy algorithms stay in wasm, and so does
+/// what is not a message (wasm says why).
+#[wasm_bindgen(js_name = bodyOnHost)]
+pub fn body_on_host(head: &[u8]) -> bool {
+    envelope::message::algorithm_of(head).is_some_and(envelope::Algorithm::is_aes_gcm)
+}
+
 #[cfg(feature = "typescript")]
 #[wasm_bindgen(typescript_custom_section)]
 const HOST_CIPHER_TS: &'static str = r#"
