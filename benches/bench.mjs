@@ -261,7 +261,7 @@ for (const [size, ours, theirs, times] of awsRows) console.log(`| ${size} | ${ou
 console.log(`\nhost AES-GCM in Node, the same bytes: ${hosts.join("; ")}`);
 console.log("\n| body | whole message in wasm | data key in wasm, body by node:crypto | body by WebCrypto |\n|---:|---:|---:|---:|");
 for (const c of crossover) console.log(c);
-console.log("\n| seal in wasm | SM4-GCM | AES-GCM-128 | SM4-GCM's time, × AES's |\n|---:|---:|---:|---:|");
+console.log("\n| seal in wasm | SM4-GCM | AES-GCM-128 | SM4-GCM's speed, × AES's |\n|---:|---:|---:|---:|");
 for (const r of sm4) console.log(`| ${r.join(" | ")} |`);
 console.log("\n| what | size | time | beside it |\n|---|---:|---:|---|");
 for (const g of growth) console.log(`| ${g.join(" | ")} |`);

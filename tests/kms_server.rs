@@ -405,6 +405,17 @@ fn kms_refusals_become_the_envelopes_codes_and_a_deletion_is_not_undone() {
     let provider = KmsKeyProvider::new(settings, zeroize::Zeroizing::new(SECRET.into()), transport).unwrap();
     let key: KeyArn = arn("key-test-one").parse().unwrap();
     let context: EncryptionContext = [("tenant".to_string(), "t-1".to_string())].into();
+    // A whole SM4-GCM message through KMS: its 16-byte data key is KMS's Encrypt's plaintext.
+    let sm4 = kms_instance::envelope::EncryptOptions {
+        algorithm: kms_instance::envelope::Algorithm::Sm4Gcm128,
+        ..Default::default()
+    };
+    let message =
+        pollster::block_on(kms_instance::envelope::encrypt(&[&provider], &[key.clone()], b"SM4 via KMS", &sm4))
+            .unwrap();
+    let opened =
+        pollster::block_on(kms_instance::envelope::decrypt(&[&provider], &message, &Default::default())).unwrap();
+    assert_eq!(opened.plaintext, b"SM4 via KMS");
     let mut blob = pollster::block_on(provider.encrypt(&key, &[5; 32], &context)).unwrap();
     assert_eq!(*pollster::block_on(provider.decrypt(&key, &blob, &context)).unwrap(), [5; 32]);
     // KMS's InvalidCiphertext (a changed blob, another context) is the envelope's.

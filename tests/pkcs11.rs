@@ -8,7 +8,7 @@
 use cryptoki::object::{Attribute, KeyType, ObjectClass};
 use cryptoki::session::UserType;
 use kms_instance::envelope::KeyProvider;
-use kms_instance::envelope::{self, DecryptOptions, EncryptOptions, EncryptionContext, KeyArn};
+use kms_instance::envelope::{self, Algorithm, DecryptOptions, EncryptOptions, EncryptionContext, KeyArn};
 use kms_instance::key_providers::pkcs11::Pkcs11KeyProvider;
 use kms_instance::key_providers::software::SoftwareKeyProvider;
 use kms_instance::Code;
@@ -135,6 +135,17 @@ fn pkcs11_seals_and_opens_and_matches_the_software_blob() {
     let from_software = block_on(envelope::encrypt(&[&twin], &[arn(KNOWN)], b"sealed in software", &options)).unwrap();
     let opened = block_on(envelope::decrypt(&[&t.bridge], &from_software, &DecryptOptions::default())).unwrap();
     assert_eq!(opened.plaintext, b"sealed in software");
+
+    // Every sealing algorithm, at every size: the token wraps a data key of its length.
+    for algorithm in [Algorithm::AesGcm128, Algorithm::Sm4Gcm128] {
+        for len in [0usize, 1, 16, (1 << 20) + 1] {
+            let plaintext = vec![0x5a; len];
+            let options = EncryptOptions { algorithm, ..EncryptOptions::default() };
+            let message = block_on(envelope::encrypt(&[&t.bridge], &[arn(KNOWN)], &plaintext, &options)).unwrap();
+            let opened = block_on(envelope::decrypt(&[&twin], &message, &DecryptOptions::default())).unwrap();
+            assert_eq!(opened.plaintext, plaintext, "{algorithm:?}, {len} bytes");
+        }
+    }
 
     let description = block_on(t.bridge.describe_key(&arn(GENERATED))).unwrap();
     assert_eq!((description.key_spec.as_str(), description.protection_level.as_str()), ("Aliyun_AES_256", "HSM"));

@@ -8,7 +8,7 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use kms_instance::envelope::{self, DecryptOptions, EncryptOptions, EncryptionContext, KeyProvider};
+use kms_instance::envelope::{self, Algorithm, DecryptOptions, EncryptOptions, EncryptionContext, KeyProvider};
 use kms_instance::key_providers::software::SoftwareKeyProvider;
 use kms_instance::key_providers::xks::native::{ClientIdentity, NativeTransport, Trust};
 use kms_instance::key_providers::xks::{Exchange, Transport, XksBridge, XksSettings};
@@ -159,6 +159,11 @@ fn seals_and_opens_through_the_proxy_beside_software_keys() {
     }
     let description = block_on(proxy.describe_key(&arn("k-both"))).unwrap();
     assert_eq!(description.protection_level, "HSM");
+    // SM4-GCM through the proxy: its data key is 16 bytes, wrapped as any other.
+    let sm4 = EncryptOptions { algorithm: Algorithm::Sm4Gcm128, ..EncryptOptions::default() };
+    let message_sm4 = block_on(envelope::encrypt(&[&proxy], &[arn("k-both")], &[9; 70_000], &sm4)).unwrap();
+    let opened = block_on(envelope::decrypt(&[&proxy], &message_sm4, &DecryptOptions::default())).unwrap();
+    assert_eq!(opened.plaintext, [9; 70_000]);
     // The mapped key reaches the same token key under its external id.
     let only_renamed = block_on(envelope::encrypt(&[&proxy], &[arn("renamed")], b"renamed", &options)).unwrap();
     let opened = block_on(envelope::decrypt(&[&proxy], &only_renamed, &DecryptOptions::default())).unwrap();
