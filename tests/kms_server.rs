@@ -410,9 +410,13 @@ fn kms_refusals_become_the_envelopes_codes_and_a_deletion_is_not_undone() {
         algorithm: kms_instance::envelope::Algorithm::Sm4Gcm128,
         ..Default::default()
     };
-    let message =
-        pollster::block_on(kms_instance::envelope::encrypt(&[&provider], &[key.clone()], b"SM4 via KMS", &sm4))
-            .unwrap();
+    let message = pollster::block_on(kms_instance::envelope::encrypt(
+        &[&provider],
+        std::slice::from_ref(&key),
+        b"SM4 via KMS",
+        &sm4,
+    ))
+    .unwrap();
     let opened =
         pollster::block_on(kms_instance::envelope::decrypt(&[&provider], &message, &Default::default())).unwrap();
     assert_eq!(opened.plaintext, b"SM4 via KMS");

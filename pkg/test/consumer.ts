@@ -5,7 +5,7 @@ import {
   validateName, WebCryptoKeyProvider, XksKeyProvider,
 } from "kms-instance";
 import type {
-  BindVpcsReport, Code, Decision, State, JsKeyProvider, MessageSummary, NameCheck, Opened, Outcome, Plan, PlanResult, Problem, Request,
+  AlgorithmId, BindVpcsReport, Code, Decision, State, JsKeyProvider, MessageSummary, NameCheck, Opened, Outcome, Plan, PlanResult, Problem, Request,
 } from "kms-instance";
 
 const report: BindVpcsReport = validateBindVpcs(
@@ -55,6 +55,12 @@ async function seal(): Promise<Opened> {
     keys: ["acs:kms:cn-hangzhou:1:key/c", { arn: "acs:kms:cn-hangzhou:1:key/d", externalKeyId: "d" }], timeoutMs: 2000,
   });
   await encrypt([hsm, software], new Uint8Array(8));
+  const sm4: AlgorithmId = 9;
+  await encrypt([software], new Uint8Array(8), { algorithm: "SM4_GCM_128" });
+  await encrypt([software], new Uint8Array(8), { algorithm: sm4 });
+  // @ts-expect-error: an algorithm is one of the table's names or numbers
+  await encrypt([software], new Uint8Array(8), { algorithm: 13 });
+  await decrypt([software], message, { allowLegacyAlgorithms: true });
   // @ts-expect-error: the secret is required
   new XksKeyProvider({ endpoint: "https://x", uriPrefix: "", accessKeyId: "a", principal: "p", keys: [] });
   const header: MessageSummary = inspectMessage(message);

@@ -104,10 +104,36 @@ test("SM4-GCM (algorithm 9) seals and opens in wasm, at every size, with each pr
         assert.equal(await kms.decrypt([provider], sealed).then(() => "opened", (e) => e.code), "InvalidCiphertext");
       }
     }
+    const byNumber = await kms.encrypt([software], plaintext, { algorithm: 9 });
+    assert.equal(kms.inspectMessage(byNumber).algorithm, "SM4_GCM_128", "the algorithm by its number");
     const native = runCli(["encrypt", "--keyring", keyringFile, "--key", ARN_A, "--algorithm", "sm4-gcm-128"], plaintext);
     assert.equal(native.status, 0, native.stderr);
     assert.equal(kms.inspectMessage(new Uint8Array(native.stdout)).algorithm, "SM4_GCM_128");
     assert.deepEqual((await kms.decrypt([webcrypto], new Uint8Array(native.stdout))).plaintext, plaintext);
+  }
+});
+
+test("a legacy algorithm is never sealed, and its messages open only when allowed", async () => {
+  const software = new kms.SoftwareKeyProvider(keyring);
+  for (const algorithm of ["AES_CBC_PKCS5_128", 5, "SM4_CTR_128"]) {
+    const e = await kms.encrypt([software], payload(10), { algorithm }).catch((e) => e);
+    assert.equal(e.code, "Rejected.LegacyAlgorithm", String(algorithm));
+    assert.match(e.message, /never sealed/);
+  }
+  for (const algorithm of [0, 13, "AES"]) {
+    const e = await kms.encrypt([software], payload(10), { algorithm }).catch((e) => e);
+    assert.ok(kms.isKmsError(e) && e.code !== "Rejected.LegacyAlgorithm", `${algorithm}: ${e}`);
+  }
+  const v = readJson(vectorFiles().find((f) => f.endsWith("legacy_aes_ctr_256.json")));
+  const provider = new kms.SoftwareKeyProvider(v.keyring);
+  // Past 1 KiB, where an AES-GCM body would go to node:crypto: a legacy one stays in wasm.
+  for (const message of [Buffer.from(v.message, "base64")]) {
+    assert.ok(message.length > 1024);
+    const refused = await kms.decrypt([provider], message).catch((e) => e);
+    assert.equal(refused.code, "Rejected.LegacyAlgorithm");
+    assert.match(refused.message, /AES_CTR_256 \(algorithm 8\).*allowLegacyAlgorithms/);
+    const opened = await kms.decrypt([provider], message, { allowLegacyAlgorithms: true });
+    assert.equal(Buffer.from(opened.plaintext).toString("base64"), v.expect.plaintext);
   }
 });
 

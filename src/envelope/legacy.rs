@@ -19,11 +19,6 @@ use zeroize::Zeroizing;
 /// The length of a legacy body's IV.
 pub const IV_LEN: usize = 16;
 
-/// The algorithm's name, as the options and the summary write it.
-fn name(algorithm: Algorithm) -> String {
-    serde_json::to_value(algorithm).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
-}
-
 /// A legacy message, refused because the caller did not allow legacy algorithms.
 pub fn refused(algorithm: Algorithm) -> Problem {
     Problem::new(
@@ -31,7 +26,7 @@ pub fn refused(algorithm: Algorithm) -> Problem {
         format!(
             "the message is sealed with {} (algorithm {}), a CBC or CTR algorithm whose body nothing authenticates: \
              open it only if you trust where it comes from, with allowLegacyAlgorithms (CLI: --allow-legacy)",
-            name(algorithm),
+            algorithm.name(),
             algorithm.id()
         ),
     )
@@ -43,7 +38,7 @@ pub fn never_sealed(algorithm: Algorithm) -> Problem {
         Code::LegacyAlgorithm,
         format!(
             "{} is opened on request only, never sealed: seal with AES_GCM_256, AES_GCM_128 or SM4_GCM_128",
-            name(algorithm)
+            algorithm.name()
         ),
     )
 }
@@ -100,4 +95,44 @@ pub fn open_body(
         }
     }
     Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_algorithm_reads_by_name_and_number_and_writes_its_name() {
+        for id in 1..=12u32 {
+            let algorithm = Algorithm::from_id(id).unwrap();
+            assert_eq!(algorithm.id(), id);
+            // The serde renames (the TypeScript union) and name() say the same.
+            assert_eq!(serde_json::to_value(algorithm).unwrap(), algorithm.name());
+            assert_eq!(serde_json::from_value::<Algorithm>(algorithm.name().into()).unwrap(), algorithm);
+            assert_eq!(serde_json::from_value::<Algorithm>(id.into()).unwrap(), algorithm);
+            assert_eq!(algorithm.is_legacy(), ![1, 2, 9].contains(&id));
+        }
+        for bad in [
+            serde_json::json!(0),
+            serde_json::json!(13),
+            serde_json::json!(-1),
+            serde_json::json!("AES"),
+            serde_json::json!(true),
+        ] {
+            assert!(serde_json::from_value::<Algorithm>(bad.clone()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_cbc_body_that_is_not_whole_blocks_or_badly_padded_does_not_open() {
+        let key = [7u8; 16];
+        let iv = [1u8; IV_LEN];
+        for algorithm in [Algorithm::AesCbcPkcs5_128, Algorithm::AesCbcNoPadding128, Algorithm::Sm4CbcPkcs5_128] {
+            let p = open_body(algorithm, &key, &iv, &[0u8; 15]).unwrap_err();
+            assert_eq!(p.code, Code::InvalidCiphertext, "{algorithm:?}");
+        }
+        // A CTR body of any length opens (to whatever its bytes say: nothing authenticates it).
+        assert_eq!(open_body(Algorithm::AesCtr128, &key, &iv, &[0u8; 15]).unwrap().len(), 15);
+        assert!(open_body(Algorithm::AesGcm128, &key, &iv, &[]).is_err());
+    }
 }

@@ -37,8 +37,10 @@ use zeroize::Zeroizing;
 /// GCM ones (1, 2, 9); the CBC and CTR ones (3 to 8, 10 to 12), whose body nothing
 /// authenticates, are opened only when the caller allows legacy algorithms
 /// ([`DecryptOptions::allow_legacy_algorithms`]) and never sealed ([`legacy`]).
+///
+/// Read from its name or its number in the table (`"SM4_GCM_128"` or `9`); written by name.
 #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), derive(tsify::Tsify))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
 pub enum Algorithm {
     /// AES-GCM with a 128-bit key (algorithm 1).
     #[serde(rename = "AES_GCM_128")]
@@ -107,7 +109,57 @@ const TABLE: [(Algorithm, u32); 12] = [
     (Algorithm::Sm4Ctr128, 12),
 ];
 
+impl<'de> serde::Deserialize<'de> for Algorithm {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Named;
+        impl serde::de::Visitor<'_> for Named {
+            type Value = Algorithm;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an algorithm's name (AES_GCM_256, AES_GCM_128, SM4_GCM_128, …) or its number (1 to 12)")
+            }
+            fn visit_u64<E: serde::de::Error>(self, id: u64) -> Result<Algorithm, E> {
+                u32::try_from(id)
+                    .ok()
+                    .and_then(Algorithm::from_id)
+                    .ok_or_else(|| E::custom(format!("there is no algorithm {id} in the SDK's table (1 to 12)")))
+            }
+            fn visit_i64<E: serde::de::Error>(self, id: i64) -> Result<Algorithm, E> {
+                u64::try_from(id)
+                    .map_or_else(|_| Err(E::custom("an algorithm's number is 1 to 12")), |id| self.visit_u64(id))
+            }
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Algorithm, E> {
+                TABLE.iter().map(|(a, _)| *a).find(|a| a.name() == name).ok_or_else(|| {
+                    E::custom(format!(
+                        "unknown algorithm {:?}: AES_GCM_256, AES_GCM_128 or SM4_GCM_128",
+                        name.chars().take(40).collect::<String>()
+                    ))
+                })
+            }
+        }
+        deserializer.deserialize_any(Named)
+    }
+}
+
 impl Algorithm {
+    /// Its name, as the options and a message's summary write it.
+    pub fn name(self) -> &'static str {
+        use Algorithm::*;
+        match self {
+            AesGcm128 => "AES_GCM_128",
+            AesGcm256 => "AES_GCM_256",
+            Sm4Gcm128 => "SM4_GCM_128",
+            AesCbcNoPadding128 => "AES_CBC_NOPADDING_128",
+            AesCbcNoPadding256 => "AES_CBC_NOPADDING_256",
+            AesCbcPkcs5_128 => "AES_CBC_PKCS5_128",
+            AesCbcPkcs5_256 => "AES_CBC_PKCS5_256",
+            AesCtr128 => "AES_CTR_128",
+            AesCtr256 => "AES_CTR_256",
+            Sm4CbcNoPadding128 => "SM4_CBC_NOPADDING_128",
+            Sm4CbcPkcs5_128 => "SM4_CBC_PKCS5_128",
+            Sm4Ctr128 => "SM4_CTR_128",
+        }
+    }
+
     /// The algorithm's number in the format.
     pub fn id(self) -> u32 {
         TABLE.iter().find(|(a, _)| *a == self).map_or(0, |(_, id)| *id)
@@ -227,10 +279,19 @@ pub struct SealOptions {
     #[serde(default)]
     #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), tsify(type = "Record<string, string>"))]
     pub context: EncryptionContext,
-    /// The content algorithm (AES-GCM-256 by default).
+    /// The content algorithm (AES-GCM-256 by default), by name or number.
     #[serde(default)]
+    #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), tsify(type = "Algorithm | AlgorithmId"))]
     pub algorithm: Algorithm,
 }
+
+/// An algorithm's number in the SDK's table, which the options take as its name.
+#[cfg(all(target_arch = "wasm32", feature = "typescript"))]
+#[wasm_bindgen::prelude::wasm_bindgen(typescript_custom_section)]
+const ALGORITHM_ID_TS: &'static str = r#"
+/** An algorithm's number in the SDK's table (1, 2 and 9 seal; the others are opened on request only). */
+export type AlgorithmId = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12;
+"#;
 
 impl SealOptions {
     /// The keys to seal under (named, or those the providers list) and the options of
