@@ -524,7 +524,19 @@ fn a_legacy_message_opens_only_with_allow_legacy_and_sm4_gcm_seals() {
     );
     assert!(refused.stdout.is_empty());
     let opened = decrypt(&["--allow-legacy"]);
-    assert_eq!((opened.status.code(), opened.stdout), (Some(0), b64(&v["expect"]["plaintext"])));
+    let plaintext = b64(&v["expect"]["plaintext"]);
+    assert_eq!((opened.status.code(), &opened.stdout), (Some(0), &plaintext));
+    // Its header reads without a key, and without the flag: reading opens nothing.
+    let inspected = Command::new(env!("CARGO_BIN_EXE_kms-instance"))
+        .arg("inspect")
+        .stdin(std::fs::File::open(&*file).unwrap())
+        .output()
+        .unwrap();
+    let summary: serde_json::Value = serde_json::from_slice(&inspected.stdout).unwrap();
+    assert_eq!(
+        (&summary["algorithm"], &summary["bodyBytes"]),
+        (&serde_json::json!("AES_CBC_PKCS5_128"), &serde_json::json!((plaintext.len() / 16 + 1) * 16))
+    );
 
     let ring = keyring();
     let sealed = kms(&["encrypt", "--keyring", &ring, "--key", ARN_A, "--algorithm", "sm4-gcm-128"], "SM4 body\n");

@@ -349,7 +349,7 @@ async function seal(providers: readonly KeyProvider[], plaintext: Uint8Array, op
   try {
     const cached = cacheOf(cache);
     if (cached) ring.useCache(cached);
-    const host = onHost(opts.algorithm) ? hostCipher(data.length) : undefined;
+    const host = wasm().sealOnHost(opts.algorithm) ? hostCipher(data.length) : undefined;
     // Wasm copies the plaintext in as the call is made.
     if (!host) return view(await guardAsync(() => ring.encrypt(data, opts)));
     // Node's synchronous cipher reads the body now; WebCrypto reads it after a wait, so
@@ -402,9 +402,6 @@ async function openOnWebCrypto(subtle: SubtleCrypto, session: glue.OpenSession, 
     throw toError(session.doesNotOpen());
   }
 }
-
-/** Whether a host's AES-GCM can seal a body of `algorithm` (the default when undefined): no host has SM4, which stays in wasm. */
-const onHost = (algorithm: unknown) => algorithm === undefined || algorithm === "AES_GCM_128" || algorithm === "AES_GCM_256";
 
 /** A message whose buffer was transferred or resized while it was being opened. */
 const changed = () => new KmsError({ code: "InvalidCiphertext", message: "the message's buffer was transferred or resized while it was being opened" });

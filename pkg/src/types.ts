@@ -6,7 +6,7 @@ import type { DataKeyCache } from "./sealing.js";
 import type { DecryptOptions as CoreDecryptOptions, EnvOptions, NameKind, Opened as CoreOpened, SealOptions } from "./generated/types.js";
 
 export type {
-  Account, Action, DataKeyCacheLimits, Algorithm, AlgorithmId, Association, AssociationStatus, AuditRecord, BindVpcEntry, BoundVpc, Code, Decision, Directory,
+  Account, Action, DataKeyCacheLimits, Algorithm, SealAlgorithm, Association, AssociationStatus, AuditRecord, BindVpcEntry, BoundVpc, Code, Decision, Directory,
   Expect, InstanceRecord, JsKeyProvider, Key, KeyDescription, KeyringEntry, KeyringFile, Level, NameCheck, NameKind, NoParams,
   Origin, OrgShare, Outcome, Permission, Place, Plan, PlanResult, PlanStep, Principal, Problem, Protection, QuotaChange,
   QuotaUsage, Request, RunOptions, Secret, Share, ShareMode, Spec, State, Status, StepResult, VSwitchFacts, XksKeyProviderOptions, KmsKeyProviderOptions,

@@ -5,7 +5,7 @@ import {
   validateName, WebCryptoKeyProvider, XksKeyProvider,
 } from "kms-instance";
 import type {
-  AlgorithmId, BindVpcsReport, Code, Decision, State, JsKeyProvider, MessageSummary, NameCheck, Opened, Outcome, Plan, PlanResult, Problem, Request,
+  SealAlgorithm, BindVpcsReport, Code, Decision, State, JsKeyProvider, MessageSummary, NameCheck, Opened, Outcome, Plan, PlanResult, Problem, Request,
 } from "kms-instance";
 
 const report: BindVpcsReport = validateBindVpcs(
@@ -55,11 +55,13 @@ async function seal(): Promise<Opened> {
     keys: ["acs:kms:cn-hangzhou:1:key/c", { arn: "acs:kms:cn-hangzhou:1:key/d", externalKeyId: "d" }], timeoutMs: 2000,
   });
   await encrypt([hsm, software], new Uint8Array(8));
-  const sm4: AlgorithmId = 9;
+  const sm4: SealAlgorithm = 9;
   await encrypt([software], new Uint8Array(8), { algorithm: "SM4_GCM_128" });
   await encrypt([software], new Uint8Array(8), { algorithm: sm4 });
   // @ts-expect-error: an algorithm is one of the table's names or numbers
   await encrypt([software], new Uint8Array(8), { algorithm: 13 });
+  // @ts-expect-error: a legacy algorithm is never sealed
+  await encrypt([software], new Uint8Array(8), { algorithm: "AES_CTR_128" });
   await decrypt([software], message, { allowLegacyAlgorithms: true });
   // @ts-expect-error: the secret is required
   new XksKeyProvider({ endpoint: "https://x", uriPrefix: "", accessKeyId: "a", principal: "p", keys: [] });

@@ -52,9 +52,13 @@ test("without node:crypto (browsers, workerd), large bodies go to WebCrypto: the
       const sealed = await kms.encrypt([software], plaintext, { context: { host: "webcrypto" } });
       const opened = await kms.decrypt([software], sealed);
       if (Buffer.compare(opened.plaintext, plaintext) !== 0) throw new Error("did not round-trip");
-      // SM4 stays in wasm on such a host too.
-      const sm4 = await kms.encrypt([software], plaintext, { algorithm: "SM4_GCM_128" });
+      // SM4 stays in wasm on such a host too: the CLI opens it below.
+      const sm4 = await kms.encrypt([software], plaintext, { algorithm: "SM4_GCM_128", context: { host: "webcrypto" } });
       if (Buffer.compare((await kms.decrypt([software], sm4)).plaintext, plaintext) !== 0) throw new Error("SM4 did not round-trip");
+      sm4[sm4.length - 1] ^= 1;
+      const sm4Refused = await kms.decrypt([software], sm4).then(() => "opened", (e) => e.code);
+      sm4[sm4.length - 1] ^= 1;
+      out.push({ size, refused: sm4Refused, sealed: Buffer.from(sm4).toString("base64") });
       sealed[sealed.length - 1] ^= 1;
       const refused = await kms.decrypt([software], sealed).then(() => "opened", (e) => e.code);
       sealed[sealed.length - 1] ^= 1;
@@ -66,7 +70,9 @@ test("without node:crypto (browsers, workerd), large bodies go to WebCrypto: the
     encoding: "utf8",
   });
   assert.equal(child.status, 0, child.stderr);
-  for (const { size, refused, sealed } of JSON.parse(child.stdout)) {
+  const results = JSON.parse(child.stdout);
+  assert.deepEqual(results.map(({ sealed }) => kms.inspectMessage(Buffer.from(sealed, "base64")).algorithm), ["SM4_GCM_128", "AES_GCM_256", "SM4_GCM_128", "AES_GCM_256"]);
+  for (const { size, refused, sealed } of results) {
     assert.equal(refused, "InvalidCiphertext", `${size} bytes, a flipped tag`);
     const opened = runCli(["decrypt", "--keyring", keyringFile, "--require-context", "host=webcrypto"], Buffer.from(sealed, "base64"));
     assert.equal(opened.status, 0, opened.stderr);
@@ -129,6 +135,7 @@ test("a legacy algorithm is never sealed, and its messages open only when allowe
   // Past 1 KiB, where an AES-GCM body would go to node:crypto: a legacy one stays in wasm.
   for (const message of [Buffer.from(v.message, "base64")]) {
     assert.ok(message.length > 1024);
+    assert.equal(kms.inspectMessage(message).algorithm, "AES_CTR_256", "read without a key, and without the option");
     const refused = await kms.decrypt([provider], message).catch((e) => e);
     assert.equal(refused.code, "Rejected.LegacyAlgorithm");
     assert.match(refused.message, /AES_CTR_256 \(algorithm 8\).*allowLegacyAlgorithms/);

@@ -248,9 +248,10 @@ pub fn decrypt(keys: &KeySource, require_context: &[String], allow_legacy: bool)
 
 pub fn inspect() -> Result<ExitCode, Fatal> {
     let message = read_stdin_bytes()?;
-    match envelope::Message::from_der(&message) {
-        Ok(m) => {
-            let json = serde_json::to_string_pretty(&m.summary()).map_err(|e| Fatal(e.to_string()))? + "\n";
+    let tail = message.get(message.len().saturating_sub(envelope::message::TAG_LEN + 2)..).unwrap_or_default();
+    match envelope::message::summarize(&message, message.len(), tail) {
+        Ok(summary) => {
+            let json = serde_json::to_string_pretty(&summary).map_err(|e| Fatal(e.to_string()))? + "\n";
             write_stdout(json.as_bytes())?;
             Ok(ExitCode::SUCCESS)
         }

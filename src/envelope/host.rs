@@ -5,7 +5,7 @@
 
 use super::message::{Head, IV_LEN, TAG_LEN};
 use super::{gcm, DecryptOptions, EncryptionContext, KeyArn, KeyProvider};
-use crate::code::Problem;
+use crate::code::{Code, Problem};
 use zeroize::Zeroizing;
 
 /// The AES-GCM a JavaScript host has besides the module's own.
@@ -62,6 +62,14 @@ impl HostOpening {
     }
 }
 
+/// A body of `algorithm` handed to a host's cipher, which is AES-GCM only.
+pub fn not_on_host(algorithm: super::Algorithm) -> Problem {
+    Problem::new(
+        Code::Request,
+        format!("a host's cipher is AES-GCM: a {} body is sealed and opened in wasm", algorithm.name()),
+    )
+}
+
 /// Opens the head of a message whose body a host keeps ([`Head::from_der`]): checks
 /// the required context, opens a data key the bridges hold and checks the header tag.
 pub async fn begin_open_head(
@@ -69,6 +77,10 @@ pub async fn begin_open_head(
     head: Head,
     options: &DecryptOptions,
 ) -> Result<HostOpening, Problem> {
+    // A host's cipher is AES-GCM: an SM4 body is opened in wasm, whatever a caller decided.
+    if !head.header.algorithm.is_aes_gcm() {
+        return Err(not_on_host(head.header.algorithm));
+    }
     let (data_key, key_arn) = super::open_header(bridges, &head.header, options).await?;
     Ok(HostOpening {
         data_key,

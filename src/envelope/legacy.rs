@@ -8,7 +8,7 @@
 //! 16-byte blocks; the CBC algorithms without padding take whole blocks only.
 
 use super::message::LegacyMessage;
-use super::{gcm, open_header, Algorithm, DecryptOptions, KeyProvider, Opened};
+use super::{gcm, open_header, Algorithm, DecryptOptions, KeyProvider, Opened, SEALING_ALGORITHMS};
 use crate::code::{Code, Problem};
 use aes_gcm::aes::{Aes128, Aes256};
 use cbc::cipher::block_padding::{NoPadding, Pkcs7};
@@ -24,8 +24,8 @@ pub fn refused(algorithm: Algorithm) -> Problem {
     Problem::new(
         Code::LegacyAlgorithm,
         format!(
-            "the message is sealed with {} (algorithm {}), a CBC or CTR algorithm whose body nothing authenticates: \
-             open it only if you trust where it comes from, with allowLegacyAlgorithms (CLI: --allow-legacy)",
+            "the message's header names {} (algorithm {}), a CBC or CTR algorithm whose body nothing authenticates: \
+             open it only if you trust where it comes from, with allowLegacyAlgorithms (CLI: decrypt --allow-legacy)",
             algorithm.name(),
             algorithm.id()
         ),
@@ -36,10 +36,7 @@ pub fn refused(algorithm: Algorithm) -> Problem {
 pub fn never_sealed(algorithm: Algorithm) -> Problem {
     Problem::new(
         Code::LegacyAlgorithm,
-        format!(
-            "{} is opened on request only, never sealed: seal with AES_GCM_256, AES_GCM_128 or SM4_GCM_128",
-            algorithm.name()
-        ),
+        format!("{} is opened on request only, never sealed: seal with {SEALING_ALGORITHMS}", algorithm.name()),
     )
 }
 
@@ -51,8 +48,10 @@ pub async fn open(
     options: &DecryptOptions,
 ) -> Result<Opened, Problem> {
     let (data_key, key_arn) = open_header(bridges, &message.header, options).await?;
-    let plaintext = open_body(message.header.algorithm, &data_key, &message.iv, message.ciphertext)?;
-    Ok(Opened { plaintext: plaintext.to_vec(), context: message.header.context, key_arn: key_arn.to_string() })
+    let mut plaintext = open_body(message.header.algorithm, &data_key, &message.iv, message.ciphertext)?;
+    // Moved out, not copied: the caller's plaintext is the only one.
+    let plaintext = std::mem::take(&mut *plaintext);
+    Ok(Opened { plaintext, context: message.header.context, key_arn: key_arn.to_string() })
 }
 
 /// Decrypts a legacy body under `key`; a padding that does not check, or a body that is
@@ -100,6 +99,7 @@ pub fn open_body(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cbc::cipher::BlockEncryptMut;
 
     #[test]
     fn every_algorithm_reads_by_name_and_number_and_writes_its_name() {
@@ -131,6 +131,17 @@ mod tests {
             let p = open_body(algorithm, &key, &iv, &[0u8; 15]).unwrap_err();
             assert_eq!(p.code, Code::InvalidCiphertext, "{algorithm:?}");
         }
+        // Whole blocks whose last plaintext byte is 0: not a PKCS#7 padding.
+        let mut sealed = [0u8; 32];
+        cbc::Encryptor::<Aes128>::new_from_slices(&key, &iv)
+            .unwrap()
+            .encrypt_padded_mut::<NoPadding>(&mut sealed, 32)
+            .unwrap();
+        assert_eq!(open_body(Algorithm::AesCbcNoPadding128, &key, &iv, &sealed).unwrap().as_slice(), [0u8; 32]);
+        assert_eq!(
+            open_body(Algorithm::AesCbcPkcs5_128, &key, &iv, &sealed).unwrap_err().code,
+            Code::InvalidCiphertext
+        );
         // A CTR body of any length opens (to whatever its bytes say: nothing authenticates it).
         assert_eq!(open_body(Algorithm::AesCtr128, &key, &iv, &[0u8; 15]).unwrap().len(), 15);
         assert!(open_body(Algorithm::AesGcm128, &key, &iv, &[]).is_err());

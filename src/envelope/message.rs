@@ -353,6 +353,32 @@ impl Head {
     }
 }
 
+/// What the header of a message of `len` bytes says, from its first bytes and its last
+/// ([`Head::from_der`]'s arguments), for a message of any algorithm of the table: a
+/// legacy one is summarised too (reading it needs no key, and opens nothing).
+pub fn summarize(window: &[u8], len: usize, tail: &[u8]) -> Result<Summary, Problem> {
+    match Head::from_der(window, len, tail) {
+        Err(p) if p.code == Code::LegacyAlgorithm => {
+            // The body: a 16-byte IV, the ciphertext, an empty tag (`04 00`).
+            let fail = |e: der::Error| invalid(&e.kind().to_string());
+            let mut r = der::SliceReader::new(window).map_err(fail)?;
+            Tlv::decode(&mut r).map_err(fail)?;
+            let header = header_from(r.decode::<DerHeader<'_>>().map_err(fail)?)?;
+            Tlv::decode(&mut r).map_err(fail)?;
+            let _iv: [u8; super::legacy::IV_LEN] = array("IV", r.decode::<OctetStringRef<'_>>().map_err(fail)?)?;
+            let cipher_text = Tlv::decode(&mut r).map_err(fail)?;
+            let start = usize::try_from(r.position()).map_err(|e| invalid(&e.to_string()))?;
+            let body = usize::try_from(cipher_text.length).map_err(|e| invalid(&e.to_string()))?;
+            if start.checked_add(body).and_then(|end| end.checked_add(2)) != Some(len) || !tail.ends_with(&[0x04, 0x00])
+            {
+                return Err(invalid("the message's length is not its size"));
+            }
+            Ok(Summary::of(&header, body))
+        }
+        head => Ok(head?.summary()),
+    }
+}
+
 impl Message<'_> {
     /// What the header says, as [`Head::summary`] does for a message read whole.
     pub fn summary(&self) -> Summary {

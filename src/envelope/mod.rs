@@ -93,21 +93,25 @@ pub enum BlockCipher {
     Sm4,
 }
 
-/// The SDK's table, in its order: each algorithm with its number.
-const TABLE: [(Algorithm, u32); 12] = [
-    (Algorithm::AesGcm128, 1),
-    (Algorithm::AesGcm256, 2),
-    (Algorithm::AesCbcNoPadding128, 3),
-    (Algorithm::AesCbcNoPadding256, 4),
-    (Algorithm::AesCbcPkcs5_128, 5),
-    (Algorithm::AesCbcPkcs5_256, 6),
-    (Algorithm::AesCtr128, 7),
-    (Algorithm::AesCtr256, 8),
-    (Algorithm::Sm4Gcm128, 9),
-    (Algorithm::Sm4CbcNoPadding128, 10),
-    (Algorithm::Sm4CbcPkcs5_128, 11),
-    (Algorithm::Sm4Ctr128, 12),
+/// The SDK's table, in its order: each algorithm with its number and its name (the
+/// serde renames above say the same, for the TypeScript union; a test checks it).
+const TABLE: [(Algorithm, u32, &str); 12] = [
+    (Algorithm::AesGcm128, 1, "AES_GCM_128"),
+    (Algorithm::AesGcm256, 2, "AES_GCM_256"),
+    (Algorithm::AesCbcNoPadding128, 3, "AES_CBC_NOPADDING_128"),
+    (Algorithm::AesCbcNoPadding256, 4, "AES_CBC_NOPADDING_256"),
+    (Algorithm::AesCbcPkcs5_128, 5, "AES_CBC_PKCS5_128"),
+    (Algorithm::AesCbcPkcs5_256, 6, "AES_CBC_PKCS5_256"),
+    (Algorithm::AesCtr128, 7, "AES_CTR_128"),
+    (Algorithm::AesCtr256, 8, "AES_CTR_256"),
+    (Algorithm::Sm4Gcm128, 9, "SM4_GCM_128"),
+    (Algorithm::Sm4CbcNoPadding128, 10, "SM4_CBC_NOPADDING_128"),
+    (Algorithm::Sm4CbcPkcs5_128, 11, "SM4_CBC_PKCS5_128"),
+    (Algorithm::Sm4Ctr128, 12, "SM4_CTR_128"),
 ];
+
+/// The algorithms a message is sealed with, by name.
+pub const SEALING_ALGORITHMS: &str = "AES_GCM_256 (the default), AES_GCM_128 or SM4_GCM_128";
 
 impl<'de> serde::Deserialize<'de> for Algorithm {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -128,11 +132,9 @@ impl<'de> serde::Deserialize<'de> for Algorithm {
                     .map_or_else(|_| Err(E::custom("an algorithm's number is 1 to 12")), |id| self.visit_u64(id))
             }
             fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Algorithm, E> {
-                TABLE.iter().map(|(a, _)| *a).find(|a| a.name() == name).ok_or_else(|| {
-                    E::custom(format!(
-                        "unknown algorithm {:?}: AES_GCM_256, AES_GCM_128 or SM4_GCM_128",
-                        name.chars().take(40).collect::<String>()
-                    ))
+                TABLE.iter().find(|(.., n)| *n == name).map(|(a, ..)| *a).ok_or_else(|| {
+                    let shown: String = name.chars().take(40).collect();
+                    E::custom(format!("unknown algorithm {shown:?}: {SEALING_ALGORITHMS}"))
                 })
             }
         }
@@ -143,31 +145,17 @@ impl<'de> serde::Deserialize<'de> for Algorithm {
 impl Algorithm {
     /// Its name, as the options and a message's summary write it.
     pub fn name(self) -> &'static str {
-        use Algorithm::*;
-        match self {
-            AesGcm128 => "AES_GCM_128",
-            AesGcm256 => "AES_GCM_256",
-            Sm4Gcm128 => "SM4_GCM_128",
-            AesCbcNoPadding128 => "AES_CBC_NOPADDING_128",
-            AesCbcNoPadding256 => "AES_CBC_NOPADDING_256",
-            AesCbcPkcs5_128 => "AES_CBC_PKCS5_128",
-            AesCbcPkcs5_256 => "AES_CBC_PKCS5_256",
-            AesCtr128 => "AES_CTR_128",
-            AesCtr256 => "AES_CTR_256",
-            Sm4CbcNoPadding128 => "SM4_CBC_NOPADDING_128",
-            Sm4CbcPkcs5_128 => "SM4_CBC_PKCS5_128",
-            Sm4Ctr128 => "SM4_CTR_128",
-        }
+        TABLE.iter().find(|(a, ..)| *a == self).map_or("", |(_, _, name)| name)
     }
 
     /// The algorithm's number in the format.
     pub fn id(self) -> u32 {
-        TABLE.iter().find(|(a, _)| *a == self).map_or(0, |(_, id)| *id)
+        TABLE.iter().find(|(a, ..)| *a == self).map_or(0, |(_, id, _)| *id)
     }
 
     /// The algorithm with this number, if the SDK's table has one.
     pub fn from_id(id: u32) -> Option<Self> {
-        TABLE.iter().find(|(_, n)| *n == id).map(|(a, _)| *a)
+        TABLE.iter().find(|(_, n, _)| *n == id).map(|(a, ..)| *a)
     }
 
     /// The block cipher under it.
@@ -281,16 +269,16 @@ pub struct SealOptions {
     pub context: EncryptionContext,
     /// The content algorithm (AES-GCM-256 by default), by name or number.
     #[serde(default)]
-    #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), tsify(type = "Algorithm | AlgorithmId"))]
+    #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), tsify(type = "SealAlgorithm"))]
     pub algorithm: Algorithm,
 }
 
-/// An algorithm's number in the SDK's table, which the options take as its name.
+/// The algorithms a message is sealed with, by name or number in the SDK's table.
 #[cfg(all(target_arch = "wasm32", feature = "typescript"))]
 #[wasm_bindgen::prelude::wasm_bindgen(typescript_custom_section)]
-const ALGORITHM_ID_TS: &'static str = r#"
-/** An algorithm's number in the SDK's table (1, 2 and 9 seal; the others are opened on request only). */
-export type AlgorithmId = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12;
+const SEAL_ALGORITHM_TS: &'static str = r#"
+/** What a message is sealed with, by name or by number in the SDK's table (the others are opened on request only, never sealed). */
+export type SealAlgorithm = "AES_GCM_256" | "AES_GCM_128" | "SM4_GCM_128" | 2 | 1 | 9;
 "#;
 
 impl SealOptions {
@@ -764,7 +752,9 @@ impl<'a> Opening<'a> {
 }
 
 /// Parses a message, checks the required context, opens a data key the bridges hold
-/// and checks the header tag with it; the body is left for [`Opening::open`].
+/// and checks the header tag with it; the body is left for [`Opening::open`]. A message
+/// of a legacy algorithm is refused here (`Rejected.LegacyAlgorithm`): [`decrypt`]
+/// opens one when the options allow it.
 pub async fn begin_open<'a>(
     bridges: &[&dyn KeyProvider],
     bytes: &'a [u8],
@@ -792,10 +782,13 @@ async fn open_header(
 /// Decrypts a message with whichever of its data keys the bridges can open (R-ENV-4:
 /// a wrong key, a changed message or another context fail with `InvalidCiphertext`).
 pub async fn decrypt(bridges: &[&dyn KeyProvider], bytes: &[u8], options: &DecryptOptions) -> Result<Opened, Problem> {
-    if options.allow_legacy_algorithms {
-        if let Some(message) = message::LegacyMessage::from_der(bytes)? {
-            return legacy::open(bridges, message, options).await;
+    match begin_open(bridges, bytes, options).await {
+        // Refused when parsed, before any provider is asked; read again by its own
+        // parser, so the common case reads once.
+        Err(p) if p.code == Code::LegacyAlgorithm && options.allow_legacy_algorithms => {
+            let message = message::LegacyMessage::from_der(bytes)?.ok_or(p)?;
+            legacy::open(bridges, message, options).await
         }
+        opening => opening?.open(),
     }
-    begin_open(bridges, bytes, options).await?.open()
 }

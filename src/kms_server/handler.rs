@@ -741,8 +741,11 @@ impl Endpoint {
                         .filter(|n| (1..=1024).contains(n))
                         .ok_or_else(|| Refusal::invalid("NumberOfBytes", "not 1 to 1024"))?,
                     (None, None | Some("AES_256")) => 32,
-                    (None, Some("AES_128")) => 16,
-                    (None, Some(_)) => return Err(Refusal::invalid("KeySpec", "not AES_256 or AES_128").into()),
+                    // SM4_128: what the Java Encryption SDK asks for its SM4 algorithms.
+                    (None, Some("AES_128" | "SM4_128")) => 16,
+                    (None, Some(_)) => {
+                        return Err(Refusal::invalid("KeySpec", "not AES_256, AES_128 or SM4_128").into())
+                    }
                 };
                 let context = call.context("EncryptionContext")?;
                 let mut data_key = Zeroizing::new(vec![0u8; len]);

@@ -392,6 +392,10 @@ impl KeyProviders {
         #[wasm_bindgen(unchecked_param_type = "SealOptions | undefined")] options: JsValue,
     ) -> Result<JsValue, JsValue> {
         let call = self.seal_call(&options)?;
+        // Its data key goes to a host's cipher, which is AES-GCM: an SM4 body is sealed here.
+        if !call.options.algorithm.is_aes_gcm() {
+            return Err(problem_to_js(&host::not_on_host(call.options.algorithm)));
+        }
         now_or_promise(async move {
             let prepared = envelope::prepare_seal(&refs(&call.providers), &call.keys, length, &call.options())
                 .await
@@ -441,8 +445,7 @@ pub fn open_window() -> usize {
 /// first bytes, length and last 18 bytes as `beginOpen` takes them; no key is asked.
 #[wasm_bindgen(js_name = inspectMessage, unchecked_return_type = "Summary")]
 pub fn inspect_message(head: &[u8], length: usize, tail: &[u8]) -> Result<JsValue, JsValue> {
-    let head = envelope::message::Head::from_der(head, length, tail).map_err(|p| problem_to_js(&p))?;
-    to_js(&head.summary())
+    to_js(&envelope::message::summarize(head, length, tail).map_err(|p| problem_to_js(&p))?)
 }
 
 /// One message's data key and IV, its providers not asked yet. `wrap` takes it (free it
@@ -579,12 +582,31 @@ pub fn host_cipher_pays(length: usize, #[wasm_bindgen(unchecked_param_type = "Ho
     host::host_cipher_pays(length, cipher)
 }
 
-/// Whether a host's AES-GCM can open the body of the message whose first bytes are
-/// `head`: an AES-GCM message. SM4 and the legacy algorithms stay in wasm, and so does
-/// what is not a message (wasm says why).
+/// Whether the body of the message whose first bytes are `head` may be opened by a
+/// host's AES-GCM: not when its header names SM4 or a legacy algorithm (those open
+/// here). Bytes that are not a message go the host's way, where the head alone refuses
+/// them, rather than being copied whole into wasm.
 #[wasm_bindgen(js_name = bodyOnHost)]
 pub fn body_on_host(head: &[u8]) -> bool {
-    envelope::message::algorithm_of(head).is_some_and(envelope::Algorithm::is_aes_gcm)
+    envelope::message::algorithm_of(head).is_none_or(envelope::Algorithm::is_aes_gcm)
+}
+
+/// Whether a body sealed with `algorithm` (the options' value: a name, a number, or
+/// undefined for the default) may go to a host's AES-GCM. What is not an algorithm is
+/// sealed here, which says why.
+#[wasm_bindgen(js_name = sealOnHost)]
+pub fn seal_on_host(#[wasm_bindgen(unchecked_param_type = "SealAlgorithm | undefined")] algorithm: JsValue) -> bool {
+    let given = if algorithm.is_undefined() {
+        Some(envelope::Algorithm::default())
+    } else if let Some(name) = algorithm.as_string() {
+        serde_json::from_value(serde_json::Value::String(name)).ok()
+    } else {
+        algorithm
+            .as_f64()
+            .and_then(|n| (1..=12u32).find(|id| f64::from(*id) == n))
+            .and_then(envelope::Algorithm::from_id)
+    };
+    given.is_some_and(envelope::Algorithm::is_aes_gcm)
 }
 
 #[cfg(feature = "typescript")]
