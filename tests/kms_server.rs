@@ -466,6 +466,9 @@ fn a_context_may_come_flattened_as_the_npm_client_sends_it() {
         call(&[("Action", "GenerateDataKey"), ("KeyId", "alias/one"), ("EncryptionContext.tenant", "t 1")]);
     assert_eq!(status, 200, "{made}");
     let blob = made["CiphertextBlob"].as_str().unwrap();
+    // The Java Encryption SDK asks for an SM4 data key with KeySpec SM4_128.
+    let (status, sm4) = call(&[("Action", "GenerateDataKey"), ("KeyId", "alias/one"), ("KeySpec", "SM4_128")]);
+    assert_eq!((status, sm4["Plaintext"].as_str().map(|p| p.len())), (200, Some(24)), "16 bytes, base64: {sm4}");
     let (status, opened) =
         call(&[("Action", "Decrypt"), ("CiphertextBlob", blob), ("EncryptionContext", r#"{"tenant": "t 1"}"#)]);
     assert_eq!((status, &opened["Plaintext"]), (200, &made["Plaintext"]), "{opened}");
