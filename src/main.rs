@@ -18,8 +18,8 @@
 
 mod cli;
 
-use clap::{Parser, Subcommand};
-use cli::envelope::{AlgorithmArg, KeySource, Pkcs11Command};
+use clap::{CommandFactory, Parser, Subcommand};
+use cli::envelope::{AlgorithmArg, Files, KeySource, Pkcs11Command};
 use cli::io::{write_stdout, Fatal};
 use kms_instance::bind_vpcs::Context;
 use kms_instance::names::NameKind;
@@ -30,7 +30,7 @@ use std::process::ExitCode;
 #[command(
     name = "kms-instance",
     version,
-    about = "The rules of an Alibaba Cloud KMS instance: simulate change plans, validate inputs"
+    about = "The rules and the envelope encryption of an Alibaba Cloud KMS instance: simulate change plans, validate inputs, seal and open data, serve the KMS API and the XKS Proxy API"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -51,22 +51,32 @@ enum Command {
     /// Validate an input the way the service does.
     #[command(subcommand)]
     Validate(Validate),
-    /// Seal standard input into an envelope (the Encryption SDK's message format).
+    /// Seal a file (or standard input) into an envelope: the message format of Alibaba
+    /// Cloud's Encryption SDK.
     Encrypt {
         #[command(flatten)]
+        files: Files,
+        #[command(flatten)]
         keys: KeySource,
-        /// A master key ARN; the first generates the data key, each other one gets a copy.
-        /// Left out: every key the keyring holds (a token's keys must be named).
-        #[arg(long = "key", value_name = "ARN")]
+        /// A master key, by ARN or (for a keyring's key) by key id; the first generates the
+        /// data key, each other one gets a copy. Left out: every key the keyring holds (a
+        /// token's keys must be named).
+        #[arg(long = "key", value_name = "ARN|KEY-ID")]
         arns: Vec<String>,
         /// An encryption context entry, bound to the message.
         #[arg(long = "context", value_name = "KEY=VALUE")]
         context: Vec<String>,
+        /// The content algorithm (SM4-GCM for back ends that must use SM4).
         #[arg(long, value_enum, default_value_t = AlgorithmArg::AesGcm256)]
         algorithm: AlgorithmArg,
+        /// Write the message to a terminal all the same (it is binary).
+        #[arg(long)]
+        force: bool,
     },
-    /// Open an envelope read from standard input.
+    /// Open an envelope from a file (or standard input), its header checked first.
     Decrypt {
+        #[command(flatten)]
+        files: Files,
         #[command(flatten)]
         keys: KeySource,
         /// A context entry the message must carry with this value.
@@ -77,9 +87,21 @@ enum Command {
         #[arg(long = "allow-legacy")]
         allow_legacy: bool,
     },
-    /// Print what the header of an envelope read from standard input says (algorithm,
-    /// data keys by ARN, context, body length) as JSON, without a key.
-    Inspect,
+    /// Print what an envelope's header says (algorithm, data keys by ARN, context, body
+    /// length) as JSON, without a key.
+    Inspect {
+        /// The envelope; `-` or nothing reads standard input.
+        #[arg(value_name = "FILE", default_value = "-")]
+        input: String,
+    },
+    /// Print a completion script for a shell (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), made from these same definitions.
+    Man,
     /// Manage master keys on a PKCS#11 token.
     #[command(subcommand)]
     Pkcs11(Pkcs11Command),
@@ -135,13 +157,25 @@ fn main() -> ExitCode {
             cli::validate::validate_bind_vpcs(Context { region, owner, primary_vpc, ..Context::default() }, &file, json)
         }
         Command::Validate(Validate::Name { kind, value }) => cli::validate::validate_name(kind, &value),
-        Command::Encrypt { keys, arns, context, algorithm } => {
-            cli::envelope::encrypt(&keys, &arns, &context, algorithm)
+        Command::Encrypt { files, keys, arns, context, algorithm, force } => {
+            cli::envelope::encrypt(&keys, &arns, &context, algorithm, &files, force)
         }
-        Command::Decrypt { keys, require_context, allow_legacy } => {
-            cli::envelope::decrypt(&keys, &require_context, allow_legacy)
+        Command::Decrypt { files, keys, require_context, allow_legacy } => {
+            cli::envelope::decrypt(&keys, &require_context, allow_legacy, &files)
         }
-        Command::Inspect => cli::envelope::inspect(),
+        Command::Inspect { input } => cli::envelope::inspect(&input),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "kms-instance", &mut script);
+            write_stdout(&script).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            match clap_mangen::Man::new(Cli::command()).render(&mut page) {
+                Ok(()) => write_stdout(&page).map(|()| ExitCode::SUCCESS),
+                Err(e) => Err(Fatal(format!("the manual page: {e}"))),
+            }
+        }
         Command::Pkcs11(Pkcs11Command::GenerateKey { token, arn, bits, usage }) => {
             cli::envelope::generate_key(&token, &arn, &bits, &usage)
         }
@@ -171,8 +205,16 @@ fn usage(e: &clap::Error) -> ExitCode {
         },
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => fail("error: name a command (see kms-instance --help)"),
         _ => {
+            // clap's first paragraph, in one line: a missing argument's name is on the
+            // lines after "the following required arguments were not provided:".
             let text = e.render().to_string();
-            let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("error: invalid arguments");
+            let first: Vec<&str> = text
+                .lines()
+                .skip_while(|l| l.trim().is_empty())
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            let first = if first.is_empty() { "error: invalid arguments".to_string() } else { first.join(" ") };
             fail(&format!("{first} (see kms-instance --help)"))
         }
     }

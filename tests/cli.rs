@@ -553,3 +553,70 @@ fn a_legacy_message_opens_only_with_allow_legacy_and_sm4_gcm_seals() {
     assert_eq!(summary["algorithm"], "SM4_GCM_128");
     assert_eq!(run(&["decrypt", "--keyring", &ring]).stdout, b"SM4 body\n");
 }
+
+#[test]
+fn files_in_and_out_keys_by_id_and_errors_that_name_what_is_missing() {
+    let ring = keyring();
+    let dir = tempfile::tempdir().unwrap();
+    let (plain, sealed, opened) =
+        (dir.path().join("report.txt"), dir.path().join("report.kms"), dir.path().join("back.txt"));
+    std::fs::write(&plain, "a report\n").unwrap();
+    let path = |p: &std::path::Path| p.to_string_lossy().into_owned();
+    // A file argument and -o, as age and openssl take them; a keyring's key by its key id.
+    let out = kms(&["encrypt", "--keyring", &ring, "--key", "key-cli-b", &path(&plain), "-o", &path(&sealed)], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty());
+    let summary = kms(&["inspect", &path(&sealed)], "");
+    let summary: serde_json::Value = serde_json::from_slice(&summary.stdout).unwrap();
+    assert_eq!(summary["dataKeys"][0]["keyArn"], ARN_B);
+    let out = kms(&["decrypt", "--keyring", &ring, &path(&sealed), "--output", &path(&opened)], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&opened).unwrap(), "a report\n");
+    // A message that does not open leaves no output file behind.
+    let failed = dir.path().join("failed.txt");
+    let out = kms(&["decrypt", "--keyring", &ring, &path(&plain), "-o", &path(&failed)], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!failed.exists());
+    // An unknown key id says which ones there are.
+    let out = kms(&["encrypt", "--keyring", &ring, "--key", "key-nope", &path(&plain)], "");
+    assert_fatal(&out, "key-cli-a, key-cli-b");
+    // A missing argument is named, on one line.
+    assert_fatal(&kms(&["encrypt", &path(&plain)], ""), "--keyring");
+}
+
+#[test]
+fn a_message_is_not_written_to_a_terminal_and_waiting_on_one_says_so() {
+    // `script` gives the command a terminal (util-linux); without it, this cannot be tried.
+    if Command::new("script").arg("--version").output().is_err() {
+        return;
+    }
+    let ring = keyring();
+    let plain = temp_file("p.txt", "x\n");
+    let bin = env!("CARGO_BIN_EXE_kms-instance");
+    let in_terminal = |command: &str| {
+        let out = Command::new("script").args(["-qec", command, "/dev/null"]).stdin(Stdio::null()).output().unwrap();
+        (out.status.code(), text(&out.stdout))
+    };
+    let (status, said) = in_terminal(&format!("{bin} encrypt --keyring {} {}", ring.as_str(), plain.as_str()));
+    assert_eq!(status, Some(2), "{said}");
+    assert!(said.contains("refusing to write a binary message to a terminal"), "{said}");
+    let (status, said) = in_terminal(&format!("{bin} encrypt --keyring {} --force {}", ring.as_str(), plain.as_str()));
+    assert_eq!(status, Some(0), "{said}");
+    let (_, said) = in_terminal(&format!("{bin} inspect"));
+    assert!(said.contains("reading standard input; end it with Ctrl-D"), "{said}");
+}
+
+#[test]
+fn completions_and_the_manual_page_come_from_the_same_definitions() {
+    let bash = kms(&["completions", "bash"], "");
+    assert_eq!(bash.status.code(), Some(0));
+    let script = text(&bash.stdout);
+    assert!(script.contains("encrypt") && script.contains("--allow-legacy") && script.contains("complete -F"));
+    let checked = Command::new("bash").args(["-n", "-c", &script]).output().unwrap();
+    assert!(checked.status.success(), "{}", text(&checked.stderr));
+    for shell in ["zsh", "fish"] {
+        assert!(!kms(&["completions", shell], "").stdout.is_empty(), "{shell}");
+    }
+    let man = text(&kms(&["man"], "").stdout);
+    assert!(man.starts_with(".ie") && man.contains(".TH kms-instance 1") && man.contains("encrypt"), "{man}");
+}

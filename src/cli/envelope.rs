@@ -1,7 +1,7 @@
 //! `kms-instance encrypt`, `decrypt` and `pkcs11`: envelope encryption with the master
 //! keys in a keyring file or on a PKCS#11 token.
 
-use super::io::{read_bytes, read_pin, read_text, write_stdout, Fatal};
+use super::io::{read_input, read_pin, read_text, write_output, write_stdout, Fatal};
 use clap::{Args, Subcommand, ValueEnum};
 use kms_instance::envelope::message::{MAX_BODY_BYTES, MAX_HEADER_BYTES};
 use kms_instance::envelope::{self, Algorithm, EncryptionContext, KeyArn, KeyProvider};
@@ -108,14 +108,8 @@ fn parse_context(entries: &[String], flag: &str) -> Result<EncryptionContext, Fa
 }
 
 /// Standard input, refused past what one message can hold (the body and its header).
-fn read_stdin_bytes() -> Result<Vec<u8>, Fatal> {
-    let limit = MAX_BODY_BYTES.saturating_add(MAX_HEADER_BYTES);
-    let bytes = read_bytes("-", limit)?;
-    if bytes.len() > limit {
-        return Err(Fatal(format!("standard input is larger than a message can hold ({limit} bytes)")));
-    }
-    Ok(bytes)
-}
+/// The most a message (or a plaintext to seal) can be.
+const MESSAGE_LIMIT: usize = MAX_BODY_BYTES.saturating_add(MAX_HEADER_BYTES);
 
 #[cfg(feature = "pkcs11")]
 fn open_token(
@@ -196,16 +190,51 @@ fn open_proxy(_: &std::path::Path, _: &str) -> Result<SoftwareKeyProvider, Fatal
     Err(Fatal("this build has no XKS proxy support (feature xks)".into()))
 }
 
+/// Where `encrypt`, `decrypt` and `inspect` read and write.
+#[derive(Args)]
+pub struct Files {
+    /// The input file; `-` or nothing reads standard input.
+    #[arg(value_name = "FILE", default_value = "-")]
+    pub input: String,
+    /// Where the result goes; `-` or nothing writes standard output.
+    #[arg(short, long, value_name = "FILE", default_value = "-")]
+    pub output: String,
+}
+
+/// A key named by its ARN, or by its key id (`key-…`) when exactly one key the providers
+/// list has it (a keyring's keys are listed; a token's are not: name those by ARN).
+fn resolve_key(given: &str, listed: &[KeyArn]) -> Result<KeyArn, Fatal> {
+    if given.starts_with("acs:") {
+        return given.parse::<KeyArn>().map_err(|p| Fatal(format!("--key {given:?}: {p}")));
+    }
+    let found: Vec<&KeyArn> = listed.iter().filter(|a| a.key_id() == given).collect();
+    match found.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => {
+            let ids: Vec<&str> = listed.iter().map(KeyArn::key_id).take(10).collect();
+            let listed = if ids.is_empty() { "none; name the key by its ARN".to_string() } else { ids.join(", ") };
+            let why = format!("not an ARN, and no listed key has that key id (listed: {listed})");
+            Err(Fatal(format!("--key {given:?}: {}", kms_instance::Problem::new(Code::KeyId, why))))
+        }
+        _ => {
+            let why = "several listed keys have that key id; name it by its ARN";
+            Err(Fatal(format!("--key {given:?}: {}", kms_instance::Problem::new(Code::KeyId, why))))
+        }
+    }
+}
+
 pub fn encrypt(
     keys: &KeySource,
     arns: &[String],
     context: &[String],
     algorithm: AlgorithmArg,
+    files: &Files,
+    force: bool,
 ) -> Result<ExitCode, Fatal> {
-    let arns = arns
-        .iter()
-        .map(|a| a.parse::<KeyArn>().map_err(|p| Fatal(format!("--key {a:?}: {p}"))))
-        .collect::<Result<Vec<_>, _>>()?;
+    let providers = key_providers(keys)?;
+    let providers: Vec<&dyn KeyProvider> = providers.iter().map(|p| p.as_ref()).collect();
+    let listed = envelope::listed_keys(&providers);
+    let arns = arns.iter().map(|a| resolve_key(a, &listed)).collect::<Result<Vec<_>, _>>()?;
     let options = envelope::EncryptOptions {
         context: parse_context(context, "--context")?,
         algorithm: match algorithm {
@@ -215,27 +244,30 @@ pub fn encrypt(
         },
         cache: None,
     };
-    let providers = key_providers(keys)?;
-    let providers: Vec<&dyn KeyProvider> = providers.iter().map(|p| p.as_ref()).collect();
     // The package's rule too: no key named, the keys the providers list.
-    let arns = if arns.is_empty() { envelope::listed_keys(&providers) } else { arns };
-    let plaintext = read_stdin_bytes()?;
+    let arns = if arns.is_empty() { listed } else { arns };
+    let plaintext = read_input(&files.input, MESSAGE_LIMIT)?;
     let message = pollster::block_on(envelope::encrypt(&providers, &arns, &plaintext, &options))?;
-    write_stdout(&message)?;
+    write_output(&files.output, &message, true, force)?;
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn decrypt(keys: &KeySource, require_context: &[String], allow_legacy: bool) -> Result<ExitCode, Fatal> {
+pub fn decrypt(
+    keys: &KeySource,
+    require_context: &[String],
+    allow_legacy: bool,
+    files: &Files,
+) -> Result<ExitCode, Fatal> {
     let options = envelope::DecryptOptions {
         require_context: parse_context(require_context, "--require-context")?,
         allow_legacy_algorithms: allow_legacy,
     };
     let providers = key_providers(keys)?;
     let providers: Vec<&dyn KeyProvider> = providers.iter().map(|p| p.as_ref()).collect();
-    let message = read_stdin_bytes()?;
+    let message = read_input(&files.input, MESSAGE_LIMIT)?;
     match pollster::block_on(envelope::decrypt(&providers, &message, &options)) {
         Ok(opened) => {
-            write_stdout(&opened.plaintext)?;
+            write_output(&files.output, &opened.plaintext, false, false)?;
             Ok(ExitCode::SUCCESS)
         }
         Err(p) if p.code == Code::InvalidCiphertext => {
@@ -246,8 +278,8 @@ pub fn decrypt(keys: &KeySource, require_context: &[String], allow_legacy: bool)
     }
 }
 
-pub fn inspect() -> Result<ExitCode, Fatal> {
-    let message = read_stdin_bytes()?;
+pub fn inspect(input: &str) -> Result<ExitCode, Fatal> {
+    let message = read_input(input, MESSAGE_LIMIT)?;
     let tail = message.get(message.len().saturating_sub(envelope::message::TAG_LEN + 2)..).unwrap_or_default();
     match envelope::message::summarize(&message, message.len(), tail) {
         Ok(summary) => {

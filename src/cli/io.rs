@@ -29,6 +29,38 @@ pub fn read_bytes(file: &str, limit: usize) -> Result<Vec<u8>, Fatal> {
     Ok(bytes)
 }
 
+/// What a command reads its data from: a file, or standard input for `-`. Waiting on a
+/// terminal, it says so first (on standard error), rather than seeming to hang.
+pub fn read_input(file: &str, limit: usize) -> Result<Vec<u8>, Fatal> {
+    use std::io::IsTerminal;
+    if file == "-" && std::io::stdin().is_terminal() {
+        let _ =
+            writeln!(std::io::stderr(), "kms-instance: reading standard input; end it with Ctrl-D (or name a file)");
+    }
+    let name = if file == "-" { "standard input" } else { file };
+    let bytes = read_bytes(file, limit)?;
+    if bytes.len() > limit {
+        return Err(Fatal(format!("{name} is larger than a message can hold ({limit} bytes)")));
+    }
+    Ok(bytes)
+}
+
+/// Writes a command's result to a file, or to standard output for `-`. The file is
+/// written once the result is whole (a failed command leaves none). A message is bytes
+/// no terminal shows: it is refused there unless `force` (as age does).
+pub fn write_output(file: &str, bytes: &[u8], message: bool, force: bool) -> Result<(), Fatal> {
+    use std::io::IsTerminal;
+    if file != "-" {
+        return std::fs::write(file, bytes).map_err(|e| Fatal(format!("{file}: {e}")));
+    }
+    if message && !force && std::io::stdout().is_terminal() {
+        return Err(Fatal(
+            "refusing to write a binary message to a terminal: redirect it, give -o FILE, or pass --force".into(),
+        ));
+    }
+    write_stdout(bytes)
+}
+
 /// A text file of at most `limit` bytes; text that is not UTF-8 is reported as `code`
 /// (the kind of document the file should hold).
 pub fn read_text(file: &str, limit: usize, code: Code) -> Result<String, Fatal> {
