@@ -21,6 +21,7 @@ mod cli;
 use clap::{CommandFactory, Parser, Subcommand};
 use cli::envelope::{AlgorithmArg, Files, KeySource, Pkcs11Command};
 use cli::io::{write_stdout, Fatal};
+use cli::keyring::KeyringCommand;
 use kms_instance::bind_vpcs::Context;
 use kms_instance::names::NameKind;
 use std::io::Write;
@@ -102,6 +103,9 @@ enum Command {
     },
     /// Print the manual page (roff), made from these same definitions.
     Man,
+    /// Make, extend and list keyring files (master keys in a file, for `--keyring`).
+    #[command(subcommand)]
+    Keyring(KeyringCommand),
     /// Manage master keys on a PKCS#11 token.
     #[command(subcommand)]
     Pkcs11(Pkcs11Command),
@@ -164,6 +168,7 @@ fn main() -> ExitCode {
             cli::envelope::decrypt(&keys, &require_context, allow_legacy, &files)
         }
         Command::Inspect { input } => cli::envelope::inspect(&input),
+        Command::Keyring(command) => cli::keyring::keyring(command),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "kms-instance", &mut script);

@@ -620,3 +620,32 @@ fn completions_and_the_manual_page_come_from_the_same_definitions() {
     let man = text(&kms(&["man"], "").stdout);
     assert!(man.starts_with(".ie") && man.contains(".TH kms-instance 1") && man.contains("encrypt"), "{man}");
 }
+
+#[test]
+fn a_keyring_is_made_extended_and_listed_without_showing_its_material() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("keys.json").to_string_lossy().into_owned();
+    let made = kms(&["keyring", "new", &file, "--key", ARN_A], "");
+    assert_eq!(made.status.code(), Some(0), "{}", text(&made.stderr));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let before = std::fs::read_to_string(&file).unwrap();
+    // Never replaced by `new`; a key already there is refused by `add`; neither changes the file.
+    assert_fatal(&kms(&["keyring", "new", &file, "--key", ARN_B], ""), "exists");
+    assert_fatal(&kms(&["keyring", "add", &file, "--key", ARN_A], ""), "has that key already");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
+    assert_eq!(kms(&["keyring", "add", &file, "--key", ARN_B], "").status.code(), Some(0));
+    let listed = kms(&["keyring", "list", &file], "");
+    assert_eq!(text(&listed.stdout), format!("{ARN_A}\n{ARN_B}\n"));
+    let keyring: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let material = keyring["keys"][0]["material"].as_str().unwrap().to_string();
+    assert!(!text(&listed.stdout).contains(&material), "the material is not listed");
+    assert!(text(&kms(&["keyring", "list", &file, "--show-material"], "").stdout).contains(&material));
+    assert_ne!(keyring["keys"][0]["material"], keyring["keys"][1]["material"]);
+    // It is a keyring the other commands take, keys named by id.
+    let sealed = temp_file("m.kms", &raw(&kms(&["encrypt", "--keyring", &file, "--key", "key-cli-b"], "made here\n")));
+    assert_eq!(kms(&["decrypt", "--keyring", &file, &sealed], "").stdout, b"made here\n");
+}

@@ -3,6 +3,7 @@
 
 pub mod envelope;
 pub mod io;
+pub mod keyring;
 pub mod plan;
 #[cfg(feature = "kms-server")]
 pub mod serve;
