@@ -118,10 +118,24 @@ fn plan_that_does_not_match_exits_1_and_says_what_differed() {
 fn bad_plan_files_exit_2_with_one_line() {
     assert_fatal(&kms(&["plan", "/nonexistent/plan.json"], ""), "/nonexistent/plan.json");
     let not_json = temp_file("not-json.json", "{\"name\": ");
-    assert_fatal(&kms(&["plan", &not_json], ""), "line 1");
-    assert_fatal(&kms(&["plan", &not_json], ""), "not-json.json:1:9: ");
+    let out = kms(&["plan", &not_json], "");
+    assert_fatal(&out, "not-json.json:1:9: ");
+    assert!(!text(&out.stderr).contains("at line"), "the place is said once: {}", text(&out.stderr));
     let unknown = temp_file("unknown.json", &plan_with(r#"{"as": "owner", "action": "LaunchRocket"}"#));
     assert_fatal(&kms(&["plan", &unknown], ""), "LaunchRocket");
+    // A misspelt action: placed at its value (not at the step's end), with the nearest name.
+    let misspelt_text = plan_with(
+        r#"{"as": "owner", "action": "CreateBackup"},
+        {"as": "owner",
+         "action": "CreateKee", "params": {"alias": "alias/x"}}"#,
+    );
+    let at = misspelt_text.find("\"CreateKee\"").unwrap();
+    let line = misspelt_text[..at].matches('\n').count() + 1;
+    let column = at - misspelt_text[..at].rfind('\n').map_or(0, |i| i + 1) + 1;
+    let misspelt = temp_file("misspelt.json", &misspelt_text);
+    let out = kms(&["plan", &misspelt], "");
+    assert_fatal(&out, &format!("misspelt.json:{line}:{column}: "));
+    assert_fatal(&out, "at /steps/1/action: unknown action \"CreateKee\": did you mean \"CreateKey\"?");
     let wrong_type = temp_file(
         "wrong-type.json",
         &plan_with(r#"{"as": "owner", "action": "RenewKmsInstance", "params": {"months": "twelve"}}"#),

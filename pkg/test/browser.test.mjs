@@ -88,9 +88,9 @@ test("a BindVpcs mistake is underlined where it is, with its message on hover an
   await page.mouse.move(5, 5);
   assert.equal(await page.isHidden("#bv-tip"), true);
 
-  // The list: every problem with its line and column; one jumps to its place, by keyboard.
-  assert.deepEqual(await texts("#bv-problems li .where"), ["line 8, column 3", "line 10, column 5", "line 11, column 17", "line 9, column 14"]);
-  await page.focus("#bv-problems li:nth-child(2) button");
+  // The list: every problem with its line and column, in the text's order; one jumps to its place, by keyboard.
+  assert.deepEqual(await texts("#bv-problems li .where"), ["line 8, column 3", "line 9, column 14", "line 10, column 5", "line 11, column 17"]);
+  await page.focus("#bv-problems li:nth-child(3) button");
   await page.keyboard.press("Enter");
   const selection = await page.evaluate(() => {
     const f = document.activeElement;

@@ -82,11 +82,12 @@ test("validateBindVpcs reports every problem with a pointer, for a string or an 
     assert.deepEqual(
       report.errors.map((e) => [e.code, e.path]),
       [
+        // In the order a reader meets them (a missing field at its entry's opening brace).
         ["InvalidParameter.BindVpcs.CrossRegion", "/0/RegionId"],
         ["InvalidParameter.BindVpcs.MissingField", "/1/VSwitchId"],
-        ["InvalidParameter.BindVpcs.VpcOwnerIdPrecision", "/1/VpcOwnerId"],
-        ["InvalidParameter.BindVpcs.UnknownField", "/1/VswitchId"],
         ["InvalidParameter.BindVpcs.DuplicateVpc", "/1/VpcId"],
+        ["InvalidParameter.BindVpcs.UnknownField", "/1/VswitchId"],
+        ["InvalidParameter.BindVpcs.VpcOwnerIdPrecision", "/1/VpcOwnerId"],
       ],
     );
     assert.ok(report.errors.every((e) => e.rule && e.message));

@@ -187,12 +187,34 @@ pub struct PlanResult {
 
 const DEFAULT_START: OffsetDateTime = datetime!(2026-01-01 00:00 UTC);
 
+/// A plan serde refused, placed: an unknown action at its `action` value (serde would
+/// name the end of the step), anything else where serde stopped.
+fn placed_error(json: &str, e: &serde_path_to_error::Error<serde_json::Error>) -> Problem {
+    let inner = e.inner();
+    let message = inner.to_string();
+    let at = format!(" at line {} column {}", inner.line(), inner.column());
+    let message = message.strip_suffix(&at).unwrap_or(&message).to_string();
+    let pointer: String = e
+        .path()
+        .iter()
+        .map(|segment| match segment {
+            serde_path_to_error::Segment::Seq { index } => format!("/{index}"),
+            serde_path_to_error::Segment::Map { key } => format!("/{}", key.replace('~', "~0").replace('/', "~1")),
+            _ => String::new(),
+        })
+        .collect();
+    if message.starts_with("unknown action") && pointer.starts_with("/steps/") {
+        return Problem::new(Code::Plan, message).at(format!("{pointer}/action")).placed_in(json);
+    }
+    Problem { message, ..Problem::json(Code::Plan, json, inner) }
+}
+
 impl Plan {
     /// Reads a plan (at most 32 MiB and 1,000 steps) and checks it.
     pub fn from_json(json: &str) -> Result<Plan, PlanError> {
         limits::check("the plan (bytes)", json.len(), MAX_DOCUMENT_BYTES).map_err(PlanError::Problem)?;
-        let plan: Plan =
-            serde_json::from_str(json).map_err(|e| PlanError::Problem(Problem::json(Code::Plan, json, &e)))?;
+        let plan: Plan = serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(json))
+            .map_err(|e| PlanError::Problem(placed_error(json, &e)))?;
         plan.check().map_err(|e| match e {
             PlanError::Problem(p) => PlanError::Problem(p.placed_in(json)),
             other => other,

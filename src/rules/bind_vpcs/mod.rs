@@ -132,8 +132,13 @@ fn validate_text(input: &str, ctx: &Context, placed: bool) -> Report {
     match document::read(input, &mut checker) {
         Ok(()) => {
             let mut report = checker.report();
-            if placed {
+            // Placed to be put in text order; unplaced text (written from a value) keeps
+            // that order, not the places, which point into text nobody wrote.
+            if !report.errors.is_empty() || !report.warnings.is_empty() {
                 report.place_in(input);
+                if !placed {
+                    report.errors.iter_mut().chain(&mut report.warnings).for_each(|p| p.place = None);
+                }
             }
             report
         }
@@ -302,6 +307,11 @@ impl Report {
         for (problem, place) in problems.into_iter().zip(place::places(text, &ranges)) {
             problem.place = Some(Box::new(place));
         }
+        // In the order a reader meets them in the text (a stable sort: at one place, the
+        // order of the checks).
+        let at = |p: &Problem| p.place.as_ref().map_or(usize::MAX, |place| place.start);
+        self.errors.sort_by_key(at);
+        self.warnings.sort_by_key(at);
     }
 
     fn failed(errors: Vec<Problem>) -> Self {

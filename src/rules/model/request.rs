@@ -66,7 +66,7 @@ macro_rules! actions {
                 let params = if params.is_null() { Value::Object(Default::default()) } else { params };
                 match name {
                     $(stringify!($name) => parse_params(name, params).map(Action::$name),)*
-                    other => Err(format!("unknown action {other:?}; expected one of {}", Action::NAMES.join(", "))),
+                    other => Err(unknown_action(other)),
                 }
             }
 
@@ -112,6 +112,20 @@ actions! {
     ReEncrypt(KeyRef),
     CreateBackup(NoParams),
     CreateApplicationAccessPoint(AccessPoint),
+}
+
+/// The message for an action no one knows: the nearest name when one is near (a typo),
+/// then every name. Long input is cut before it is compared or quoted.
+fn unknown_action(given: &str) -> String {
+    let shown: String = given.chars().take(64).collect();
+    let lower = shown.to_ascii_lowercase();
+    let nearest =
+        Action::NAMES.iter().map(|name| (strsim::damerau_levenshtein(&lower, &name.to_ascii_lowercase()), *name)).min();
+    let hint = match nearest {
+        Some((distance, name)) if distance <= 3 => format!(": did you mean {name:?}?"),
+        _ => String::new(),
+    };
+    format!("unknown action {shown:?}{hint} (the actions: {})", Action::NAMES.join(", "))
 }
 
 fn parse_params<T: serde::de::DeserializeOwned>(action: &str, params: Value) -> Result<T, String> {
