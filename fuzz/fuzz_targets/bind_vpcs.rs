@@ -1,7 +1,7 @@
 //! BindVpcs text, checked against an instance with every fact known: a report, never
 //! a panic; `ok` exactly when nothing was found; at most 100 problems listed, each with
 //! a pointer (R-BV-10). The text is read without a tree; for any text that is JSON, the
-//! report is the one the tree (`serde_json::Value`) gives.
+//! report has the problems the tree (`serde_json::Value`) gives, in the text's order.
 #![no_main]
 
 use kms_instance::bind_vpcs::{self, Context, Network, QuotaContext, VSwitchFacts};
@@ -39,11 +39,23 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) {
         // Text has places, on the text's character boundaries; a tree has none.
         let mut bare = report.clone();
+        for problems in [&bare.errors, &bare.warnings] {
+            let starts: Vec<usize> = problems.iter().filter_map(|p| p.place.as_ref().map(|place| place.start)).collect();
+            assert!(starts.windows(2).all(|w| w[0] <= w[1]), "the problems are in the text's order");
+        }
         for p in bare.errors.iter_mut().chain(&mut bare.warnings) {
             let place = p.place.take().expect("every problem of a text is placed");
             assert!(place.start <= place.end && place.end <= data.len(), "{place:?}");
             assert!(std::str::from_utf8(&data[place.start..place.end]).is_ok(), "{place:?} splits a character");
         }
-        assert_eq!(bind_vpcs::validate_value(&value, context()), bare, "the text reader and the tree disagree");
+        // The same problems: the tree gives them in the order of the checks.
+        let canonical = |mut r: bind_vpcs::Report| {
+            let key = |p: &kms_instance::Problem| (p.path.clone(), p.code.as_str(), p.message.clone());
+            r.errors.sort_by_key(key);
+            r.warnings.sort_by_key(key);
+            r
+        };
+        let tree = bind_vpcs::validate_value(&value, context());
+        assert_eq!(canonical(tree), canonical(bare), "the text reader and the tree disagree");
     }
 });
