@@ -168,6 +168,8 @@ codes! {
     WarnPermissionEscalation = "Warning.PermissionEscalation",
     WarnDeprecatedPermission = "Warning.DeprecatedPermission",
     WarnCrossAccountVpc = "Warning.CrossAccountVpc",
+    // A region id of the right form that Alibaba Cloud has not published (likely misspelt).
+    WarnUnknownRegion = "Warning.UnknownRegion",
 }
 
 impl fmt::Display for Code {

@@ -80,7 +80,7 @@ pub use rules::{
     engine::{Env, Outcome, QuotaUsage, Rejection, State},
     model::request::{Action, Request},
     model::{audit, directory, instance, request},
-    names, plan,
+    names, plan, regions,
 };
 
 pub use code::{Code, Problem};

@@ -40,7 +40,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run change plans (SCENARIOS.md) and report each step against what it expects.
+    /// Run change plans (JSON: a starting state of the instance and its organisation, then
+    /// steps, each a request and what it should give) and report each step against it.
     Plan {
         /// Plan files (JSON).
         #[arg(required = true)]
@@ -109,14 +110,16 @@ enum Command {
     /// Manage master keys on a PKCS#11 token.
     #[command(subcommand)]
     Pkcs11(Pkcs11Command),
-    /// Serve the XKS Proxy API v1 in front of a PKCS#11 token (README "The XKS proxy").
+    /// Serve the XKS Proxy API v1 in front of a PKCS#11 token (the configuration file names
+    /// the token, the credentials, the keys and TLS).
     #[cfg(feature = "xks-proxy")]
     XksProxy {
         /// The configuration file (JSON); secrets come from the variables or files it names.
         #[arg(long, value_name = "FILE")]
         config: std::path::PathBuf,
     },
-    /// Serve Alibaba Cloud KMS's API locally, for SDKs and tests (README "A local KMS endpoint").
+    /// Serve Alibaba Cloud KMS's API locally, for SDKs and tests, with the accounts, instances
+    /// and keys of a seed file.
     #[cfg(feature = "kms-server")]
     Serve(cli::serve::ServeArgs),
 }
@@ -141,11 +144,13 @@ enum Validate {
         #[arg(default_value = "-")]
         file: String,
     },
-    /// Validate an identifier or a name (RULES.md section 1).
+    /// Validate an identifier or a name as the service checks its format (a region id of the
+    /// right form that is not published is warned of).
     Name {
         /// What the value is.
         #[arg(value_enum)]
         kind: NameKind,
+        /// The value to check.
         value: String,
     },
 }

@@ -218,17 +218,60 @@ fn validate_name_covers_every_kind() {
 
 #[test]
 fn every_command_has_help() {
-    for args in [
-        &["--help"][..],
-        &["plan", "--help"],
-        &["validate", "--help"],
-        &["validate", "bind-vpcs", "--help"],
-        &["validate", "name", "--help"],
+    for command in [
+        &[][..],
+        &["plan"],
+        &["validate"],
+        &["validate", "bind-vpcs"],
+        &["validate", "name"],
+        &["encrypt"],
+        &["decrypt"],
+        &["inspect"],
+        &["keyring"],
+        &["keyring", "new"],
+        &["keyring", "add"],
+        &["keyring", "list"],
+        &["pkcs11", "generate-key"],
+        &["serve"],
+        &["xks-proxy"],
+        &["completions"],
+        &["man"],
     ] {
-        let out = kms(args, "");
-        assert_eq!(out.status.code(), Some(0), "{args:?}");
-        assert!(text(&out.stdout).contains("Usage:"), "{args:?}");
+        for help in ["-h", "--help"] {
+            let args: Vec<&str> = command.iter().copied().chain([help]).collect();
+            let out = kms(&args, "");
+            assert_eq!(out.status.code(), Some(0), "{args:?}");
+            let said = text(&out.stdout);
+            assert!(said.contains("Usage:"), "{args:?}");
+            // Help that stands alone: no pointer to a file the user may not have.
+            for elsewhere in ["README", "SCENARIOS.md", "RULES.md", "ENVELOPE.md"] {
+                assert!(!said.contains(elsewhere), "{args:?} sends the reader to {elsewhere}: {said}");
+            }
+            // Every option says what it is (the short form puts it on the option's line).
+            if help == "-h" {
+                let bare: Vec<&str> = said
+                    .lines()
+                    .filter(|l| l.trim_start().starts_with('-') && l.split_whitespace().count() <= 2)
+                    .collect();
+                assert!(bare.is_empty(), "{args:?}: options without a description: {bare:?}");
+            }
+        }
     }
+}
+
+#[test]
+fn a_region_that_is_not_published_is_warned_of_with_the_nearest() {
+    let out = kms(&["validate", "name", "region-id", "cn-hangzou"], "");
+    assert_eq!(out.status.code(), Some(0), "the form is right: not an error");
+    assert!(
+        text(&out.stdout).contains("Warning.UnknownRegion")
+            && text(&out.stdout).contains("did you mean \"cn-hangzhou\"?")
+    );
+    assert!(!text(&kms(&["validate", "name", "region-id", "cn-hangzhou"], "").stdout).contains("Warning"));
+    let out = kms(&["validate", "bind-vpcs", "--region", "cn-hangzou"], "[]");
+    assert!(text(&out.stderr).contains("warning: --region: Warning.UnknownRegion"), "{}", text(&out.stderr));
+    // A malformed one is an error.
+    assert_fatal(&kms(&["validate", "bind-vpcs", "--region", "CN_Hangzhou"], "[]"), "--region");
 }
 
 const ARN_A: &str = "acs:kms:cn-hangzhou:1207089758810000:key/key-cli-a";

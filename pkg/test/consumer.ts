@@ -14,6 +14,8 @@ const report: BindVpcsReport = validateBindVpcs(
 );
 const firstCode: Code | undefined = report.errors[0]?.code;
 const checks: NameCheck[] = [validateName("alias", "alias/app"), validateId("vpc-id", "vpc-1")];
+const regionCheck = validateId("region-id", "cn-hangzhuo");
+if (regionCheck.ok) console.log(regionCheck.warning?.code);
 for (const check of checks) {
   if (!check.ok) {
     const problem: Problem = check.error;

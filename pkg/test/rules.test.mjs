@@ -133,6 +133,12 @@ test("validateName and validateId", () => {
   assert.equal(kms.validateName("resource-share-name", "kms share!").error.code, "InvalidParameter.ResourceShareName");
   assert.deepEqual(kms.validateId("instance-id", "kst-hzz62f4a5c2d7ab12cd"), { ok: true });
   assert.equal(kms.validateId("account-id", "0123").error.code, "InvalidParameter.AccountId");
+  // A region id of the right form that is not published: valid, with a warning naming the nearest.
+  const region = kms.validateId("region-id", "cn-hangzhuo");
+  assert.equal(region.ok, true);
+  assert.equal(region.warning.code, "Warning.UnknownRegion");
+  assert.match(region.warning.message, /did you mean "cn-hangzhou"\?/);
+  assert.deepEqual(kms.validateId("region-id", "cn-hangzhou"), { ok: true });
   assert.throws(() => kms.validateName("colour", "x"), TypeError);
 });
 

@@ -42,6 +42,7 @@ pub struct KeySource {
     /// A PKCS#11 module (keys found by label: the ARN's key id).
     #[arg(long, value_name = "PATH", requires = "token_label", requires = "pin_env")]
     pkcs11_module: Option<PathBuf>,
+    /// The label of the token that holds the keys.
     #[arg(long, value_name = "LABEL", requires = "pkcs11_module")]
     pub token_label: Option<String>,
     /// The environment variable holding the token's user PIN.
@@ -77,8 +78,10 @@ pub struct KeySource {
 
 #[derive(Args)]
 pub struct TokenArgs {
+    /// The PKCS#11 module (a shared library), such as /usr/lib/softhsm/libsofthsm2.so.
     #[arg(long, value_name = "PATH")]
     pkcs11_module: PathBuf,
+    /// The label of the token to make the key on.
     #[arg(long, value_name = "LABEL")]
     pub token_label: String,
     /// The environment variable holding the token's user PIN.

@@ -17,6 +17,12 @@ pub fn validate_bind_vpcs(ctx: Context, file: &str, json: bool) -> Result<ExitCo
         };
         Fatal(format!("{flag}: {p}"))
     })?;
+    // A region of the right form that is not published is most likely misspelt: every
+    // entry would then be cross-region. Said first, on standard error.
+    if let Some(w) = ctx.region.as_deref().and_then(kms_instance::regions::unknown) {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "kms-instance: warning: --region: {w}");
+    }
     // Not UTF-8 or past the limit: the report says so (exit 1), as for any bad input.
     let input = read_bytes(file, MAX_BIND_VPCS_BYTES)?;
     let report = bind_vpcs::validate_bytes(&input, &ctx);
@@ -66,7 +72,11 @@ fn pointer(p: &Problem) -> &str {
 pub fn validate_name(kind: NameKind, value: &str) -> Result<ExitCode, Fatal> {
     match names::validate(kind, value) {
         Ok(()) => {
-            write_stdout(format!("valid {} ({})\n", kind_name(kind), kind.rule()).as_bytes())?;
+            let mut line = format!("valid {} ({})", kind_name(kind), kind.rule());
+            if let Some(w) = names::warning(kind, value) {
+                line.push_str(&format!("; {}: {}", w.code, w.message));
+            }
+            write_stdout(format!("{line}\n").as_bytes())?;
             Ok(ExitCode::SUCCESS)
         }
         Err(p) => {

@@ -36,6 +36,7 @@ pub mod model;
 pub mod names;
 #[cfg(feature = "rules")]
 pub mod plan;
+pub mod regions;
 #[cfg(feature = "rules")]
 mod resources;
 #[cfg(feature = "rules")]

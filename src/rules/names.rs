@@ -150,6 +150,15 @@ pub fn validate(kind: NameKind, value: &str) -> Result<(), Problem> {
     Err(Problem::new(kind.code(), message).rule(kind.rule()))
 }
 
+/// What is worth saying of a valid value: a region id Alibaba Cloud has not published
+/// ([`super::regions`]).
+pub fn warning(kind: NameKind, value: &str) -> Option<Problem> {
+    match kind {
+        NameKind::RegionId => super::regions::unknown(value),
+        _ => None,
+    }
+}
+
 fn is_lower_alnum(c: char) -> bool {
     c.is_ascii_lowercase() || c.is_ascii_digit()
 }

@@ -81,8 +81,8 @@ pub fn bind_vpcs_max_bytes() -> usize {
 #[cfg(feature = "typescript")]
 #[wasm_bindgen(typescript_custom_section)]
 const NAME_CHECK_TS: &'static str = r#"
-/** A name or id checked: `{ ok: true }`, or `{ ok: false, error }` with the field's code and rule. */
-export type NameCheck = { ok: true } | { ok: false; error: Problem };
+/** A name or id checked: `{ ok: true }` (with a `warning` for a region id Alibaba Cloud has not published), or `{ ok: false, error }` with the field's code and rule. */
+export type NameCheck = { ok: true; warning?: Problem } | { ok: false; error: Problem };
 "#;
 
 #[derive(Serialize)]
@@ -90,6 +90,8 @@ struct NameCheck {
     ok: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<Problem>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    warning: Option<Problem>,
 }
 
 /// `{ok: true}`, or `{ok: false, error}` with the field's code and rule.
@@ -104,5 +106,6 @@ pub fn validate_name(
         .map_err(|_| JsValue::from(js_sys::TypeError::new(&format!("unknown kind {kind:?}"))))?;
     let value = string(&value, "value", MAX_DOCUMENT_BYTES)?;
     let error = names::validate(kind, &value).err();
-    to_js(&NameCheck { ok: error.is_none(), error })
+    let warning = if error.is_none() { names::warning(kind, &value) } else { None };
+    to_js(&NameCheck { ok: error.is_none(), error, warning })
 }
