@@ -259,6 +259,17 @@ fn descend(b: &[u8], at: usize, segments: &[String], target: Target) -> (usize, 
     }
 }
 
+/// The JSON pointer of the place `serde_path_to_error` reports (`/steps/3/action`).
+pub fn pointer_of(path: &serde_path_to_error::Path) -> String {
+    path.iter()
+        .map(|segment| match segment {
+            serde_path_to_error::Segment::Seq { index } => format!("/{index}"),
+            serde_path_to_error::Segment::Map { key } => format!("/{}", key.replace('~', "~0").replace('/', "~1")),
+            _ => String::new(),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

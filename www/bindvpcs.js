@@ -84,8 +84,13 @@ function checkBindVpcs() {
   try {
     report = validateBindVpcs($("bv-input").value, context);
   } catch (e) {
-    // The facts above are wrong, not the document: say so, and show no stale result.
-    setStatus($("bv-status"), false, `The instance's facts: ${failure(e)}`);
+    report = { errors: [{ code: "", message: failure(e), path: "/context" }] };
+  }
+  // A problem under /context: the facts above are wrong, not the document. Say so, and
+  // show no stale result.
+  const facts = report.errors.find((p) => p.path?.startsWith("/context"));
+  if (facts) {
+    setStatus($("bv-status"), false, `The instance's facts: ${facts.code ? `${facts.code} at ${facts.path}: ` : ""}${facts.message}`);
     editor.mark([]);
     $("bv-input").removeAttribute("aria-invalid");
     $("bv-problems").replaceChildren();

@@ -119,6 +119,14 @@ test("SM4-GCM (algorithm 9) seals and opens in wasm, at every size, with each pr
   }
 });
 
+test("an option serde refuses is named by its pointer", async () => {
+  const software = new kms.SoftwareKeyProvider(keyring);
+  for (const [options, path] of [[{ contxt: {} }, "/contxt"], [{ context: { a: 1 } }, "/context/a"]]) {
+    const e = await kms.encrypt([software], payload(1), options).catch((e) => e);
+    assert.ok(kms.isKmsError(e) && e.code === "InvalidParameter.Request" && e.path === path, `${path}: ${e}`);
+  }
+});
+
 test("a legacy algorithm is never sealed, and its messages open only when allowed", async () => {
   const software = new kms.SoftwareKeyProvider(keyring);
   for (const algorithm of ["AES_CBC_PKCS5_128", 5, "SM4_CTR_128"]) {

@@ -94,8 +94,17 @@ test("validateBindVpcs keeps its promise: a report for any string or array", () 
     assert.ok(report.errors.length <= 100);
   }), { numRuns: RUNS });
   assert.throws(() => kms.validateBindVpcs(42), TypeError);
-  // The context is the caller's configuration: a bad one is an error, as in the CLI.
-  assert.throws(() => kms.validateBindVpcs("[]", { region: "Hangzhou" }), (e) => e.code === "InvalidParameter.RegionId" && e.path === "/context/region");
+  // A context of the wrong form or shape is a report, as any other mistake, its problem under /context.
+  for (const [context, code, path] of [
+    [{ region: "Hangzhou" }, "InvalidParameter.RegionId", "/context/region"],
+    [{ owner: 1207089758810000 }, "InvalidParameter.Request", "/context/owner"],
+    [{ quota: { purchased: "five", principals: 0 } }, "InvalidParameter.Request", "/context/quota/purchased"],
+  ]) {
+    const report = kms.validateBindVpcs("[]", context);
+    assert.equal(report.ok, false);
+    assert.deepEqual(report.errors.map((e) => [e.code, e.path]), [[code, path]]);
+  }
+  assert.throws(() => kms.validateBindVpcs("[]", 42), TypeError, "a context that is not an object");
 });
 
 test("an Instance is unchanged after any failure, and its state always saves", () => {

@@ -139,6 +139,8 @@ test("validateName and validateId", () => {
   assert.equal(region.warning.code, "Warning.UnknownRegion");
   assert.match(region.warning.message, /did you mean "cn-hangzhou"\?/);
   assert.deepEqual(kms.validateId("region-id", "cn-hangzhou"), { ok: true });
+  // An unknown kind says which there are.
+  assert.throws(() => kms.validateId("vpc", "vpc-1"), (e) => e instanceof TypeError && /the kinds: instance-id, vpc-id, /.test(e.message));
   assert.throws(() => kms.validateName("colour", "x"), TypeError);
 });
 

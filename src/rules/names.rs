@@ -42,6 +42,23 @@ pub enum NameKind {
 }
 
 impl NameKind {
+    /// Every kind, in the order above.
+    pub const ALL: [NameKind; 13] = [
+        NameKind::InstanceId,
+        NameKind::VpcId,
+        NameKind::VswitchId,
+        NameKind::RegionId,
+        NameKind::AccountId,
+        NameKind::FolderId,
+        NameKind::ResourceDirectoryId,
+        NameKind::AccountName,
+        NameKind::DisplayName,
+        NameKind::ResourceShareName,
+        NameKind::Alias,
+        NameKind::SecretName,
+        NameKind::Bucket,
+    ];
+
     /// The rule id that defines the format.
     pub fn rule(self) -> &'static str {
         match self {

@@ -194,15 +194,7 @@ fn placed_error(json: &str, e: &serde_path_to_error::Error<serde_json::Error>) -
     let message = inner.to_string();
     let at = format!(" at line {} column {}", inner.line(), inner.column());
     let message = message.strip_suffix(&at).unwrap_or(&message).to_string();
-    let pointer: String = e
-        .path()
-        .iter()
-        .map(|segment| match segment {
-            serde_path_to_error::Segment::Seq { index } => format!("/{index}"),
-            serde_path_to_error::Segment::Map { key } => format!("/{}", key.replace('~', "~0").replace('/', "~1")),
-            _ => String::new(),
-        })
-        .collect();
+    let pointer = crate::place::pointer_of(e.path());
     if message.starts_with("unknown action") && pointer.starts_with("/steps/") {
         return Problem::new(Code::Plan, message).at(format!("{pointer}/action")).placed_in(json);
     }

@@ -67,6 +67,7 @@ pub(crate) fn json_text(value: &JsValue, code: Code, limit: usize) -> Result<Str
     string(&text.into(), "the JSON text", limit)
 }
 
+#[cfg(any(feature = "rules", feature = "envelope"))]
 /// A JS value (or a JSON string) as a Rust value, any failure under `code`.
 ///
 /// Every input goes through `serde_json::Value`, so each type has one deserializer in
@@ -75,6 +76,7 @@ pub(crate) fn from_js<T: serde::de::DeserializeOwned>(value: &JsValue, code: Cod
     from_js_text(value, code).map(|(parsed, _)| parsed)
 }
 
+#[cfg(any(feature = "rules", feature = "envelope"))]
 /// [`from_js`], with the caller's own JSON text when it gave a string (to place a
 /// later problem in it): the string is copied once, after its size is checked.
 pub(crate) fn from_js_text<T: serde::de::DeserializeOwned>(
@@ -84,12 +86,31 @@ pub(crate) fn from_js_text<T: serde::de::DeserializeOwned>(
     let text = json_text(value, code, limits::MAX_DOCUMENT_BYTES)?;
     // Only a caller's own text is placed: the text of an object is JSON.stringify's.
     let placed = value.is_string();
-    let parsed = serde_json::from_str::<serde_json::Value>(&text).and_then(T::deserialize).map_err(|e| {
-        problem_to_js(&if placed { Problem::json(code, &text, &e) } else { Problem::new(code, e.to_string()) })
-    })?;
+    let parsed = parse_text(&text, code, placed).map_err(|p| problem_to_js(&p))?;
     Ok((parsed, placed.then_some(text)))
 }
 
+/// JSON text read as a `T`: a field serde refuses is named by its pointer (`path`), and
+/// placed in the text when it is the caller's own.
+pub(crate) fn parse_text<T: serde::de::DeserializeOwned>(text: &str, code: Code, placed: bool) -> Result<T, Problem> {
+    let value = serde_json::from_str::<serde_json::Value>(text).map_err(|e| {
+        if placed {
+            Problem::json(code, text, &e)
+        } else {
+            Problem::new(code, e.to_string())
+        }
+    })?;
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let problem = Problem::new(code, e.inner().to_string()).at(crate::place::pointer_of(e.path()));
+        if placed {
+            problem.placed_in(text)
+        } else {
+            problem
+        }
+    })
+}
+
+#[cfg(any(feature = "rules", feature = "envelope"))]
 /// Optional options: `undefined` and `null` are the defaults.
 pub(crate) fn optional<T: serde::de::DeserializeOwned + Default>(value: &JsValue, code: Code) -> Result<T, JsValue> {
     if value.is_undefined() || value.is_null() {

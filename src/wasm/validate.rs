@@ -1,6 +1,6 @@
 //! Form validation for consoles: BindVpcs, names and ids.
 
-use super::{optional, problem_to_js, string, to_js, type_error};
+use super::{problem_to_js, string, to_js, type_error};
 use crate::code::{Code, Problem};
 use crate::limits::MAX_DOCUMENT_BYTES;
 use crate::platform::js::{self, NotBytes};
@@ -33,8 +33,15 @@ pub fn validate_bind_vpcs(
     #[wasm_bindgen(unchecked_param_type = "Uint8Array | string | readonly BindVpcEntry[]")] input: JsValue,
     #[wasm_bindgen(unchecked_param_type = "Context | undefined")] context: JsValue,
 ) -> Result<String, JsValue> {
-    let context: Context = optional(&context, Code::Request)?;
-    context.check().map_err(|p| problem_to_js(&p))?;
+    // A context of the wrong shape is a report, as any other mistake is (a value that
+    // is not an object at all is a TypeError); its problems are named under /context.
+    let context: Context = match context_of(&context)? {
+        Ok(context) => context,
+        Err(p) => return report_json(&bind_vpcs::refused(p)),
+    };
+    if let Err(p) = context.check() {
+        return report_json(&bind_vpcs::refused(p));
+    }
     let report = if js_sys::ArrayBuffer::is_view(&input) {
         // The length first: an oversized input is never copied into wasm memory.
         match js::bytes(&input, crate::limits::MAX_BIND_VPCS_BYTES) {
@@ -94,6 +101,20 @@ struct NameCheck {
     warning: Option<Problem>,
 }
 
+/// The BindVpcs context of `value`: `undefined` or `null` is the default; an object
+/// whose fields serde refuses is a problem at `/context/<field>`.
+fn context_of(value: &JsValue) -> Result<Result<Context, Problem>, JsValue> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(Ok(Context::default()));
+    }
+    if !value.is_object() {
+        return Err(type_error("context", "an object"));
+    }
+    let text = super::json_text(value, Code::Request, crate::limits::MAX_DOCUMENT_BYTES)?;
+    Ok(super::parse_text::<Context>(&text, Code::Request, false)
+        .map_err(|p| Problem { path: Some(format!("/context{}", p.path.unwrap_or_default())), ..p }))
+}
+
 /// `{ok: true}`, or `{ok: false, error}` with the field's code and rule.
 #[wasm_bindgen(js_name = validateName, unchecked_return_type = "NameCheck")]
 pub fn validate_name(
@@ -102,8 +123,11 @@ pub fn validate_name(
 ) -> Result<JsValue, JsValue> {
     // Every kind is a short word: a longer string is cut before it is copied, and unknown.
     let kind = js::short_string(&kind, 64).ok_or_else(|| type_error("kind", "a string"))?;
-    let kind: NameKind = serde_json::from_value(serde_json::Value::String(kind.clone()))
-        .map_err(|_| JsValue::from(js_sys::TypeError::new(&format!("unknown kind {kind:?}"))))?;
+    let kind: NameKind = serde_json::from_value(serde_json::Value::String(kind.clone())).map_err(|_| {
+        let kinds: Vec<String> =
+            NameKind::ALL.iter().filter_map(|k| serde_json::to_value(k).ok()?.as_str().map(str::to_string)).collect();
+        JsValue::from(js_sys::TypeError::new(&format!("unknown kind {kind:?}; the kinds: {}", kinds.join(", "))))
+    })?;
     let value = string(&value, "value", MAX_DOCUMENT_BYTES)?;
     let error = names::validate(kind, &value).err();
     let warning = if error.is_none() { names::warning(kind, &value) } else { None };
