@@ -73,6 +73,12 @@ async function seal(): Promise<Opened> {
 }
 void seal().catch((e: unknown) => e instanceof KmsError && console.log(e.code));
 
+const share: Request = { as: "owner", action: "CreateResourceShare", params: { name: "s", mode: "joint", principals: [{ type: "account", id: "1" }] } };
+// @ts-expect-error: a share's mode is one of ShareMode's
+const misspeltMode: Request = { as: "owner", action: "CreateResourceShare", params: { name: "s", mode: "jiont" } };
+// @ts-expect-error: a principal's type is account, folder or directory
+const misspeltPrincipal: Request = { as: "owner", action: "AssociatePrincipals", params: { principals: [{ type: "acount", id: "1" }] } };
+console.log(share, misspeltMode, misspeltPrincipal);
 // @ts-expect-error: an unknown action is a type error
 const wrong: Request = { as: "owner", action: "LaunchRocket" };
 // @ts-expect-error: the params of CreateKey need an alias

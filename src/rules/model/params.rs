@@ -169,8 +169,13 @@ pub struct BindVpc {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PrincipalParam {
-    /// `account`, `folder` or `directory` (R-SH-3).
+    /// `account`, `folder` or `directory` (R-SH-3). A string here, so that another word
+    /// gets the rule's own code (`InvalidParameter.PrincipalType`); typed as the union.
     #[serde(rename = "type")]
+    #[cfg_attr(
+        all(target_arch = "wasm32", feature = "typescript"),
+        tsify(type = "\"account\" | \"folder\" | \"directory\"")
+    )]
     pub kind: String,
     /// The account, folder or directory id; a directory may leave it out.
     #[serde(default)]
@@ -196,7 +201,9 @@ pub struct PermissionParam {
 pub struct CreateShare {
     /// The share's name (R-NAME-3).
     pub name: String,
-    /// `joint` or `independent` (R-SH-5).
+    /// `joint` or `independent` (R-SH-5): a string, so that another word gets the rule's
+    /// code (`InvalidParameter.Mode`); typed as the union.
+    #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), tsify(type = "ShareMode"))]
     pub mode: String,
     /// Its principals.
     #[serde(default)]
@@ -223,7 +230,8 @@ pub struct Principals {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModeChange {
-    /// The new mode: `independent` (R-SH-5: never back to joint).
+    /// The new mode: `independent` (R-SH-5: never back to joint); typed as the union.
+    #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), tsify(type = "ShareMode"))]
     pub mode: String,
 }
 
@@ -247,9 +255,11 @@ pub struct CreateKey {
     pub alias: String,
     /// `software` or `hardware`; left out, the instance's kind (R-KEY-1).
     #[serde(default)]
+    #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), tsify(type = "\"software\" | \"hardware\""))]
     pub protection: Option<String>,
     /// `kms` or `external`; left out, `kms` (R-KEY-2).
     #[serde(default)]
+    #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), tsify(type = "\"kms\" | \"external\""))]
     pub origin: Option<String>,
 }
 
