@@ -121,6 +121,10 @@ fn bad_plan_files_exit_2_with_one_line() {
     let out = kms(&["plan", &not_json], "");
     assert_fatal(&out, "not-json.json:1:9: ");
     assert!(!text(&out.stderr).contains("at line"), "the place is said once: {}", text(&out.stderr));
+    // Nothing may follow a plan: two plans in one file are not one.
+    let twice =
+        temp_file("twice.json", &format!("{0}\n{0}", plan_with(r#"{"as": "owner", "action": "CreateBackup"}"#)));
+    assert_fatal(&kms(&["plan", &twice], ""), "trailing characters");
     let unknown = temp_file("unknown.json", &plan_with(r#"{"as": "owner", "action": "LaunchRocket"}"#));
     assert_fatal(&kms(&["plan", &unknown], ""), "LaunchRocket");
     // A misspelt action: placed at its value (not at the step's end), with the nearest name.
@@ -247,12 +251,14 @@ fn every_command_has_help() {
             for elsewhere in ["README", "SCENARIOS.md", "RULES.md", "ENVELOPE.md"] {
                 assert!(!said.contains(elsewhere), "{args:?} sends the reader to {elsewhere}: {said}");
             }
-            // Every option says what it is (the short form puts it on the option's line).
+            // Every option says what it is (the short form puts it on the option's line):
+            // past its names and its value (`-o, --output <FILE>`), words remain.
             if help == "-h" {
-                let bare: Vec<&str> = said
-                    .lines()
-                    .filter(|l| l.trim_start().starts_with('-') && l.split_whitespace().count() <= 2)
-                    .collect();
+                let described = |l: &str| {
+                    l.split_whitespace().any(|w| !(w.starts_with('-') || w.starts_with('<') || w.starts_with('[')))
+                };
+                let bare: Vec<&str> =
+                    said.lines().filter(|l| l.trim_start().starts_with('-') && !described(l)).collect();
                 assert!(bare.is_empty(), "{args:?}: options without a description: {bare:?}");
             }
         }
@@ -643,8 +649,9 @@ fn files_in_and_out_keys_by_id_and_errors_that_name_what_is_missing() {
 
 #[test]
 fn a_message_is_not_written_to_a_terminal_and_waiting_on_one_says_so() {
-    // `script` gives the command a terminal (util-linux); without it, this cannot be tried.
-    if Command::new("script").arg("--version").output().is_err() {
+    // `script` (util-linux) gives the command a terminal; where it is not that one, this
+    // cannot be tried.
+    if !Command::new("script").arg("--version").output().is_ok_and(|o| o.status.success()) {
         return;
     }
     let ring = keyring();
@@ -702,6 +709,10 @@ fn a_keyring_is_made_extended_and_listed_without_showing_its_material() {
     assert!(!text(&listed.stdout).contains(&material), "the material is not listed");
     assert!(text(&kms(&["keyring", "list", &file, "--show-material"], "").stdout).contains(&material));
     assert_ne!(keyring["keys"][0]["material"], keyring["keys"][1]["material"]);
+    // Nothing but the keyring is left in its folder (no temporary file).
+    let names: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(names, ["keys.json"]);
     // It is a keyring the other commands take, keys named by id.
     let sealed = temp_file("m.kms", &raw(&kms(&["encrypt", "--keyring", &file, "--key", "key-cli-b"], "made here\n")));
     assert_eq!(kms(&["decrypt", "--keyring", &file, &sealed], "").stdout, b"made here\n");

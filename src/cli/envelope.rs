@@ -234,12 +234,14 @@ pub fn encrypt(
     files: &Files,
     force: bool,
 ) -> Result<ExitCode, Fatal> {
+    // The arguments first: a bad one is said before a provider is opened (a PIN given).
+    let context = parse_context(context, "--context")?;
     let providers = key_providers(keys)?;
     let providers: Vec<&dyn KeyProvider> = providers.iter().map(|p| p.as_ref()).collect();
     let listed = envelope::listed_keys(&providers);
     let arns = arns.iter().map(|a| resolve_key(a, &listed)).collect::<Result<Vec<_>, _>>()?;
     let options = envelope::EncryptOptions {
-        context: parse_context(context, "--context")?,
+        context,
         algorithm: match algorithm {
             AlgorithmArg::AesGcm128 => Algorithm::AesGcm128,
             AlgorithmArg::AesGcm256 => Algorithm::AesGcm256,

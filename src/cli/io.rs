@@ -51,7 +51,8 @@ pub fn read_input(file: &str, limit: usize) -> Result<Vec<u8>, Fatal> {
 pub fn write_output(file: &str, bytes: &[u8], message: bool, force: bool) -> Result<(), Fatal> {
     use std::io::IsTerminal;
     if file != "-" {
-        return std::fs::write(file, bytes).map_err(|e| Fatal(format!("{file}: {e}")));
+        // A plaintext is readable by its owner only, as its key is; a message by anyone.
+        return write_whole(file, bytes, if message { 0o644 } else { 0o600 }, true);
     }
     if message && !force && std::io::stdout().is_terminal() {
         return Err(Fatal(
@@ -59,6 +60,37 @@ pub fn write_output(file: &str, bytes: &[u8], message: bool, force: bool) -> Res
         ));
     }
     write_stdout(bytes)
+}
+
+/// Writes `bytes` to `file` whole: into a new file beside it, then moved into place, so
+/// a failure (a full disk) leaves the old file as it was and no partial one. A new file
+/// gets `mode`; a replaced one keeps its own. `replace: false` never replaces a file
+/// (the new one is linked into place).
+pub fn write_whole(file: &str, bytes: &[u8], mode: u32, replace: bool) -> Result<(), Fatal> {
+    let fail = |e: std::io::Error| Fatal(format!("{file}: {e}"));
+    let mut suffix = [0u8; 8];
+    kms_instance::platform::os_random(&mut suffix)?;
+    let temp = format!("{file}.{}.tmp", suffix.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    #[cfg(unix)]
+    let mode = {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(file).map_or(mode, |m| m.permissions().mode() & 0o7777)
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
+    #[cfg(not(unix))]
+    let _ = mode;
+    let written = options.open(&temp).and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all())).and_then(|()| {
+        if replace {
+            std::fs::rename(&temp, file)
+        } else {
+            std::fs::hard_link(&temp, file)
+        }
+    });
+    let _ = std::fs::remove_file(&temp);
+    written.map_err(fail)
 }
 
 /// A text file of at most `limit` bytes; text that is not UTF-8 is reported as `code`

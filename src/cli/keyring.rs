@@ -1,11 +1,11 @@
 //! `kms-instance keyring new|add|list`: a keyring file made and read here, its material
 //! from the system's generator, never printed unless asked.
 
-use super::io::{read_text, write_stdout, Fatal};
+use super::io::{read_text, write_stdout, write_whole, Fatal};
 use base64::Engine as _;
 use clap::Subcommand;
 use kms_instance::envelope::KeyArn;
-use kms_instance::key_providers::software::SoftwareKeyProvider;
+use kms_instance::key_providers::software::{KeyringEntry, KeyringFile, SoftwareKeyProvider};
 use kms_instance::limits::MAX_KEYRING_BYTES;
 use kms_instance::Code;
 use std::process::ExitCode;
@@ -40,69 +40,50 @@ pub enum KeyringCommand {
     },
 }
 
-/// A keyring's entries as text (the material wiped when dropped).
-type Entries = Vec<(String, Zeroizing<String>)>;
+/// A keyring's entries, as the keyring file holds them (the material wiped when dropped).
+type Entries = Vec<KeyringEntry>;
 
+/// The keyring file `file`, checked as every command reads it (its errors never quote a
+/// value), and its text.
 fn read(file: &str) -> Result<(Zeroizing<String>, Entries), Fatal> {
     let text = Zeroizing::new(read_text(file, MAX_KEYRING_BYTES, Code::Keyring)?);
-    // Checked as every command reads it; its errors never quote a value.
     SoftwareKeyProvider::from_keyring_json(&text).map_err(|p| Fatal(format!("{file}: {p}")))?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|_| Fatal(format!("{file}: not JSON")))?;
-    let entries = value
-        .get("keys")
-        .and_then(serde_json::Value::as_array)
-        .map(|keys| {
-            keys.iter()
-                .map(|k| {
-                    let text = |field: &str| k.get(field).and_then(|v| v.as_str()).unwrap_or_default().to_string();
-                    (text("arn"), Zeroizing::new(text("material")))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok((text, entries))
+    let keyring: KeyringFile = serde_json::from_str(&text).map_err(|_| Fatal(format!("{file}: not a keyring")))?;
+    Ok((text, keyring.keys))
 }
 
-/// The keyring's JSON text of `entries`.
-fn json(entries: &Entries) -> Zeroizing<String> {
-    let keys: Vec<serde_json::Value> =
-        entries.iter().map(|(arn, material)| serde_json::json!({"arn": arn, "material": material.as_str()})).collect();
-    Zeroizing::new(format!("{:#}\n", serde_json::json!({ "keys": keys })))
+/// The keyring's JSON text of `entries`, checked as it will be read (its limits).
+fn json(entries: &Entries) -> Result<Zeroizing<String>, Fatal> {
+    #[derive(serde::Serialize)]
+    struct Entry<'a> {
+        arn: &'a str,
+        material: &'a str,
+    }
+    #[derive(serde::Serialize)]
+    struct File<'a> {
+        keys: Vec<Entry<'a>>,
+    }
+    let keys = entries.iter().map(|e| Entry { arn: &e.arn, material: &e.material }).collect();
+    let text = Zeroizing::new(
+        serde_json::to_string_pretty(&File { keys }).map_err(|e| Fatal(format!("the keyring: {e}")))? + "\n",
+    );
+    SoftwareKeyProvider::from_keyring_json(&text).map_err(|p| Fatal(format!("the keyring would be refused: {p}")))?;
+    Ok(text)
 }
 
 /// Adds a random key for each ARN; one given twice, or already there, is refused.
 fn add_keys(entries: &mut Entries, arns: &[String]) -> Result<(), Fatal> {
     for arn in arns {
         let parsed: KeyArn = arn.parse().map_err(|p| Fatal(format!("--key {arn:?}: {p}")))?;
-        if entries.iter().any(|(a, _)| a == parsed.as_str()) {
+        if entries.iter().any(|e| e.arn == parsed.as_str()) {
             return Err(Fatal(format!("--key {arn:?}: the keyring has that key already")));
         }
         let mut material = Zeroizing::new([0u8; 32]);
         kms_instance::platform::os_random(material.as_mut_slice())?;
         let text = Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(material.as_slice()));
-        entries.push((parsed.as_str().to_string(), text));
+        entries.push(KeyringEntry { arn: parsed.as_str().to_string(), material: text });
     }
     Ok(())
-}
-
-/// Writes the keyring whole beside `file`, readable by its owner only, then moves it
-/// into place (`new`: linked, so a file that exists is never replaced).
-fn write(file: &str, text: &str, new: bool) -> Result<(), Fatal> {
-    use std::io::Write;
-    let fail = |e: std::io::Error| Fatal(format!("{file}: {e}"));
-    let mut suffix = [0u8; 8];
-    kms_instance::platform::os_random(&mut suffix)?;
-    let temp = format!("{file}.{}.tmp", suffix.iter().map(|b| format!("{b:02x}")).collect::<String>());
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let written = options
-        .open(&temp)
-        .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.sync_all()))
-        .and_then(|()| if new { std::fs::hard_link(&temp, file) } else { std::fs::rename(&temp, file) });
-    let _ = std::fs::remove_file(&temp);
-    written.map_err(fail)
 }
 
 /// `kms-instance keyring …`.
@@ -111,19 +92,20 @@ pub fn keyring(command: KeyringCommand) -> Result<ExitCode, Fatal> {
         KeyringCommand::New { file, arns } => {
             let mut entries = Entries::new();
             add_keys(&mut entries, &arns)?;
-            write(&file, &json(&entries), true)?;
+            write_whole(&file, json(&entries)?.as_bytes(), 0o600, false)?;
         }
         KeyringCommand::Add { file, arns } => {
+            // Two `add`s at once are not serialised: the last one written wins (README).
             let (_, mut entries) = read(&file)?;
             add_keys(&mut entries, &arns)?;
-            write(&file, &json(&entries), false)?;
+            write_whole(&file, json(&entries)?.as_bytes(), 0o600, true)?;
         }
         KeyringCommand::List { file, show_material } => {
             let (text, entries) = read(&file)?;
             if show_material {
                 write_stdout(text.as_bytes())?;
             } else {
-                let lines: String = entries.iter().map(|(arn, _)| format!("{arn}\n")).collect();
+                let lines: String = entries.iter().map(|e| format!("{}\n", e.arn)).collect();
                 write_stdout(lines.as_bytes())?;
             }
         }

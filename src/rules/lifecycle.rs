@@ -326,7 +326,7 @@ pub fn enable_audit(inst: &mut InstanceRecord, bucket: &str) -> Handled {
 pub fn bind_vpcs(inst: &mut InstanceRecord, p: &BindVpc) -> Handled {
     let ctx = bind_vpcs::Context { network: p.network.clone(), ..bind_vpcs::Context::of(inst) };
     let report = match &p.bind_vpcs {
-        Value::String(s) => bind_vpcs::validate_str(s, &ctx),
+        Value::String(s) => bind_vpcs::validate_in_check_order(s, &ctx),
         other => bind_vpcs::validate_value(other, &ctx),
     };
     if !report.ok {

@@ -205,8 +205,11 @@ impl Plan {
     /// Reads a plan (at most 32 MiB and 1,000 steps) and checks it.
     pub fn from_json(json: &str) -> Result<Plan, PlanError> {
         limits::check("the plan (bytes)", json.len(), MAX_DOCUMENT_BYTES).map_err(PlanError::Problem)?;
-        let plan: Plan = serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(json))
-            .map_err(|e| PlanError::Problem(placed_error(json, &e)))?;
+        let mut de = serde_json::Deserializer::from_str(json);
+        let plan: Plan =
+            serde_path_to_error::deserialize(&mut de).map_err(|e| PlanError::Problem(placed_error(json, &e)))?;
+        // Nothing may follow the plan (as serde_json::from_str checks).
+        de.end().map_err(|e| PlanError::Problem(Problem::json(Code::Plan, json, &e)))?;
         plan.check().map_err(|e| match e {
             PlanError::Problem(p) => PlanError::Problem(p.placed_in(json)),
             other => other,

@@ -107,7 +107,7 @@ fn context_of(value: &JsValue) -> Result<Result<Context, Problem>, JsValue> {
     if value.is_undefined() || value.is_null() {
         return Ok(Ok(Context::default()));
     }
-    if !value.is_object() {
+    if js_sys::Array::is_array(value) || !(value.is_object() || value.is_string()) {
         return Err(type_error("context", "an object"));
     }
     let text = super::json_text(value, Code::Request, crate::limits::MAX_DOCUMENT_BYTES)?;

@@ -120,16 +120,31 @@ pub fn validate_bytes(input: &[u8], ctx: &Context) -> Report {
 /// assert_eq!((region.line, region.column), (1, 33));
 /// ```
 pub fn validate_str(input: &str, ctx: &Context) -> Report {
-    validate_text(input, ctx, true)
+    validate_text(input, ctx, true, Order::Text)
 }
 
 /// [`validate_str`] without places: for text written from a value already parsed (a
 /// JavaScript array), where a place would point into text nobody wrote.
 pub fn validate_unplaced(input: &str, ctx: &Context) -> Report {
-    validate_text(input, ctx, false)
+    validate_text(input, ctx, false, Order::Text)
 }
 
-fn validate_text(input: &str, ctx: &Context, placed: bool) -> Report {
+/// The order a report's problems come in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    /// The order a reader meets them in the text: what people read.
+    Text,
+    /// The order of the checks (R-BV-10): what the engine's first problem is.
+    Checks,
+}
+
+/// [`validate_str`] with the problems in the order of the checks, as the engine reports
+/// a refused UpdateKmsInstanceBindVpc (its first problem is the one the checks name first).
+pub fn validate_in_check_order(input: &str, ctx: &Context) -> Report {
+    validate_text(input, ctx, true, Order::Checks)
+}
+
+fn validate_text(input: &str, ctx: &Context, placed: bool, order: Order) -> Report {
     if let Some(report) = oversized(input.len()) {
         return report;
     }
@@ -138,13 +153,10 @@ fn validate_text(input: &str, ctx: &Context, placed: bool) -> Report {
     match document::read(input, &mut checker) {
         Ok(()) => {
             let mut report = checker.report();
-            // Placed to be put in text order; unplaced text (written from a value) keeps
-            // that order, not the places, which point into text nobody wrote.
+            // Unplaced text (written from a value) is put in its order all the same; its
+            // places would point into text nobody wrote.
             if !report.errors.is_empty() || !report.warnings.is_empty() {
-                report.place_in(input);
-                if !placed {
-                    report.errors.iter_mut().chain(&mut report.warnings).for_each(|p| p.place = None);
-                }
+                report.place_in(input, placed, order);
             }
             report
         }
@@ -299,25 +311,35 @@ impl<'a, 'c> Checker<'a, 'c> {
 
 impl Report {
     /// Each problem's place in `text`, the JSON it was read from: the value its pointer
-    /// names, the name of an unknown field, the entry that lacks a field.
-    fn place_in(&mut self, text: &str) {
+    /// names, the name of an unknown field, the entry that lacks a field. `order`: put
+    /// the problems in the order a reader meets them (a stable sort: at one place, the
+    /// order of the checks); `placed`: keep the places (else they are only sorted by).
+    fn place_in(&mut self, text: &str, placed: bool, order: Order) {
         let mut locator = Locator::new(text);
-        let problems: Vec<&mut Problem> = self.errors.iter_mut().chain(&mut self.warnings).collect();
-        let ranges: Vec<(usize, usize)> = problems
-            .iter()
-            .map(|p| {
-                let target = if p.code == Code::BindVpcsUnknownField { Target::Name } else { Target::Value };
-                locator.range(p.path.as_deref().unwrap_or(""), target)
-            })
-            .collect();
-        for (problem, place) in problems.into_iter().zip(place::places(text, &ranges)) {
-            problem.place = Some(Box::new(place));
+        for problems in [&mut self.errors, &mut self.warnings] {
+            let ranges: Vec<(usize, usize)> = problems
+                .iter()
+                .map(|p| {
+                    let target = if p.code == Code::BindVpcsUnknownField { Target::Name } else { Target::Value };
+                    locator.range(p.path.as_deref().unwrap_or(""), target)
+                })
+                .collect();
+            let mut paired: Vec<((usize, usize), Problem)> = ranges.into_iter().zip(problems.drain(..)).collect();
+            if order == Order::Text {
+                paired.sort_by_key(|(range, _)| range.0);
+            }
+            let places = if placed {
+                let ranges: Vec<(usize, usize)> = paired.iter().map(|(range, _)| *range).collect();
+                place::places(text, &ranges).into_iter().map(Some).collect()
+            } else {
+                Vec::new()
+            };
+            let mut places = places.into_iter();
+            problems.extend(paired.into_iter().map(|(_, mut p)| {
+                p.place = places.next().flatten().map(Box::new);
+                p
+            }));
         }
-        // In the order a reader meets them in the text (a stable sort: at one place, the
-        // order of the checks).
-        let at = |p: &Problem| p.place.as_ref().map_or(usize::MAX, |place| place.start);
-        self.errors.sort_by_key(at);
-        self.warnings.sort_by_key(at);
     }
 
     fn failed(errors: Vec<Problem>) -> Self {

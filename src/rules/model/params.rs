@@ -259,7 +259,7 @@ pub struct CreateKey {
     pub protection: Option<String>,
     /// `kms` or `external`; left out, `kms` (R-KEY-2).
     #[serde(default)]
-    #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), tsify(type = "\"kms\" | \"external\""))]
+    #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), tsify(type = "Origin"))]
     pub origin: Option<String>,
 }
 
