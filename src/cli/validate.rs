@@ -72,7 +72,7 @@ fn pointer(p: &Problem) -> &str {
 pub fn validate_name(kind: NameKind, value: &str) -> Result<ExitCode, Fatal> {
     match names::validate(kind, value) {
         Ok(()) => {
-            let mut line = format!("valid {} ({})", kind_name(kind), kind.rule());
+            let mut line = format!("valid {} ({})", kind.name(), kind.rule());
             if let Some(w) = names::warning(kind, value) {
                 line.push_str(&format!("; {}: {}", w.code, w.message));
             }
@@ -80,13 +80,9 @@ pub fn validate_name(kind: NameKind, value: &str) -> Result<ExitCode, Fatal> {
             Ok(ExitCode::SUCCESS)
         }
         Err(p) => {
-            let line = format!("invalid {}: {} ({}): {}\n", kind_name(kind), p.code, kind.rule(), p.message);
+            let line = format!("invalid {}: {} ({}): {}\n", kind.name(), p.code, kind.rule(), p.message);
             write_stdout(line.as_bytes())?;
             Ok(ExitCode::from(1))
         }
     }
-}
-
-fn kind_name(kind: NameKind) -> String {
-    serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }

@@ -14,7 +14,6 @@ use crate::kms_api::{self, signature, MAX_SKEW_SECS, VERSION};
 use crate::platform::os_random;
 use crate::rules::access::{self, Feature, Use};
 use crate::rules::model::audit::{mask_credential, AuditRecord, Level};
-use crate::rules::model::instance::{AssociationStatus, InstanceRecord};
 use crate::rules::model::request::{Action, AddAlias, CreateKey, KeyRef, Request, Toggle};
 use crate::rules::names::{self, NameKind};
 use crate::serving::{Answer, Bounds, Handled, Tls};
@@ -607,13 +606,8 @@ impl Endpoint {
         logged.key = Some(key.instance.clone().unwrap_or_else(|| key.id.clone()));
         logged.owner = Some(key.account.clone());
         let instance = key.instance.as_deref().and_then(|id| self.settings.instances.get(id));
-        let member = |record: &InstanceRecord| {
-            record.owner_id == call.account
-                || record.share.as_ref().is_some_and(|s| {
-                    s.association(&call.account).is_some_and(|a| a.status == AssociationStatus::Associated)
-                })
-        };
-        if key.account != call.account && !instance.is_some_and(|i| member(&i.state.instance)) {
+        if key.account != call.account && !instance.is_some_and(|i| access::is_member(&i.state.instance, &call.account))
+        {
             return Err(Refusal::key_not_found());
         }
         let Some(id) = key.instance.as_deref() else { return Ok(()) };

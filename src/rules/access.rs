@@ -189,11 +189,7 @@ fn check_membership(instance: &InstanceRecord, caller: &str) -> Result<Actor, Pr
     if caller == instance.owner_id {
         return Ok(Actor::Owner);
     }
-    let share = instance
-        .share
-        .as_ref()
-        .filter(|s| s.association(caller).is_some_and(|a| a.status == AssociationStatus::Associated));
-    let Some(share) = share else {
+    let Some(share) = active_share(instance, caller) else {
         return Err(Problem::new(
             Code::NotShared,
             format!("account {caller} is not an active principal of the instance's share"),
@@ -208,6 +204,20 @@ fn check_membership(instance: &InstanceRecord, caller: &str) -> Result<Actor, Pr
         .rule("R-AZ-2"));
     }
     Ok(Actor::Principal)
+}
+
+/// The instance's share when `account` has an `associated` association in it (R-AZ-1).
+fn active_share<'a>(instance: &'a InstanceRecord, account: &str) -> Option<&'a crate::rules::model::instance::Share> {
+    instance
+        .share
+        .as_ref()
+        .filter(|s| s.association(account).is_some_and(|a| a.status == AssociationStatus::Associated))
+}
+
+/// Whether `account` is the instance's owner or an active principal of its share (R-AZ-1
+/// alone: not whether the share's permission, the instance's state or RAM allow a call).
+pub fn is_member(instance: &InstanceRecord, account: &str) -> bool {
+    account == instance.owner_id || active_share(instance, account).is_some()
 }
 
 /// R-AZ-3: the RAM identity must hold `kms:<Action>` (or `kms:*`, or `*`).

@@ -59,6 +59,11 @@ impl NameKind {
         NameKind::Bucket,
     ];
 
+    /// The kind's name, as JSON and the CLI write it (`region-id`).
+    pub fn name(self) -> String {
+        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    }
+
     /// The rule id that defines the format.
     pub fn rule(self) -> &'static str {
         match self {
@@ -174,6 +179,18 @@ pub fn warning(kind: NameKind, value: &str) -> Option<Problem> {
         NameKind::RegionId => super::regions::unknown(value),
         _ => None,
     }
+}
+
+/// The one of `among` nearest to `given` (case aside), when it is near enough to be what
+/// was meant: a few letters off. Input is cut to 64 characters before it is compared.
+pub fn nearest<'a>(given: &str, among: &[&'a str]) -> Option<&'a str> {
+    let given: String = given.chars().take(64).collect::<String>().to_ascii_lowercase();
+    among
+        .iter()
+        .map(|name| (strsim::damerau_levenshtein(&given, &name.to_ascii_lowercase()), *name))
+        .min()
+        .filter(|(distance, _)| *distance <= 3)
+        .map(|(_, name)| name)
 }
 
 fn is_lower_alnum(c: char) -> bool {

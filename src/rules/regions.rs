@@ -50,10 +50,9 @@ pub fn unknown(region: &str) -> Option<Problem> {
         return None;
     }
     let shown: String = region.chars().take(64).collect();
-    let nearest = REGIONS.iter().map(|r| (strsim::damerau_levenshtein(&shown, r), *r)).min();
-    let hint = match nearest {
-        Some((distance, r)) if distance <= 3 => format!("; did you mean {r:?}?"),
-        _ => String::new(),
+    let hint = match super::names::nearest(&shown, REGIONS) {
+        Some(r) => format!("; did you mean {r:?}?"),
+        None => String::new(),
     };
     Some(
         Problem::new(

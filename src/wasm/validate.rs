@@ -37,10 +37,10 @@ pub fn validate_bind_vpcs(
     // is not an object at all is a TypeError); its problems are named under /context.
     let context: Context = match context_of(&context)? {
         Ok(context) => context,
-        Err(p) => return report_json(&bind_vpcs::refused(p)),
+        Err(p) => return report_json(&bind_vpcs::Report::failed(vec![p])),
     };
     if let Err(p) = context.check() {
-        return report_json(&bind_vpcs::refused(p));
+        return report_json(&bind_vpcs::Report::failed(vec![p]));
     }
     let report = if js_sys::ArrayBuffer::is_view(&input) {
         // The length first: an oversized input is never copied into wasm memory.
@@ -124,8 +124,7 @@ pub fn validate_name(
     // Every kind is a short word: a longer string is cut before it is copied, and unknown.
     let kind = js::short_string(&kind, 64).ok_or_else(|| type_error("kind", "a string"))?;
     let kind: NameKind = serde_json::from_value(serde_json::Value::String(kind.clone())).map_err(|_| {
-        let kinds: Vec<String> =
-            NameKind::ALL.iter().filter_map(|k| serde_json::to_value(k).ok()?.as_str().map(str::to_string)).collect();
+        let kinds: Vec<String> = NameKind::ALL.iter().map(|k| k.name()).collect();
         JsValue::from(js_sys::TypeError::new(&format!("unknown kind {kind:?}; the kinds: {}", kinds.join(", "))))
     })?;
     let value = string(&value, "value", MAX_DOCUMENT_BYTES)?;

@@ -75,12 +75,6 @@ pub fn oversized(len: usize) -> Option<Report> {
         .map(|p| Report::failed(vec![p.at("").rule("R-BV-1")]))
 }
 
-/// The report of a validation refused before its document is read (a context that
-/// cannot be used): `problem`, and nothing else.
-pub fn refused(problem: Problem) -> Report {
-    Report::failed(vec![problem])
-}
-
 /// The report for BindVpcs that could not even be written as JSON text (a JS array
 /// holding a cycle or a BigInt): malformed, with why.
 pub fn not_json(why: &str) -> Report {
@@ -342,7 +336,9 @@ impl Report {
         }
     }
 
-    fn failed(errors: Vec<Problem>) -> Self {
+    /// The report of a validation refused whole (the document, or a context that cannot
+    /// be used): `errors`, and nothing else.
+    pub(crate) fn failed(errors: Vec<Problem>) -> Self {
         Report {
             ok: false,
             errors,

@@ -118,12 +118,9 @@ actions! {
 /// then every name. Long input is cut before it is compared or quoted.
 fn unknown_action(given: &str) -> String {
     let shown: String = given.chars().take(64).collect();
-    let lower = shown.to_ascii_lowercase();
-    let nearest =
-        Action::NAMES.iter().map(|name| (strsim::damerau_levenshtein(&lower, &name.to_ascii_lowercase()), *name)).min();
-    let hint = match nearest {
-        Some((distance, name)) if distance <= 3 => format!(": did you mean {name:?}?"),
-        _ => String::new(),
+    let hint = match crate::rules::names::nearest(&shown, Action::NAMES) {
+        Some(name) => format!(": did you mean {name:?}?"),
+        None => String::new(),
     };
     format!("unknown action {shown:?}{hint} (the actions: {})", Action::NAMES.join(", "))
 }
