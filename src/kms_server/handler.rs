@@ -637,7 +637,7 @@ impl Endpoint {
     /// Where the key's material is: the store (`None`) for a software key, else its
     /// instance's keeper, which must still keep keys of the key's kind.
     fn keeper(&self, key: &Key) -> Result<Option<&Keeper>, Failure> {
-        if key.protection == "SOFTWARE" {
+        if key.protection == super::keeper::IN_THE_STORE.0 {
             return Ok(None);
         }
         let keeper = key.instance.as_deref().and_then(|id| self.settings.instances.get(id)?.keeper.as_ref());
@@ -687,24 +687,30 @@ impl Endpoint {
     ) -> Result<(Key, Zeroizing<Vec<u8>>), Failure> {
         let blob = call.base64(name)?;
         let not_a_blob = || Refusal::invalid(name, "not a CiphertextBlob");
-        let key_id = match blob.first() {
-            Some(2) => ProxyBlob::decode(&blob).map_err(|_| not_a_blob())?.key_id,
-            _ => Blob::decode(&blob).map_err(|_| not_a_blob())?.key_id,
+        // Version 1 is read once, here; a proxy's version 2 is its keeper's to read.
+        let (key_id, v1) = match blob.first() {
+            Some(2) => (ProxyBlob::decode(&blob).map_err(|_| not_a_blob())?.key_id, None),
+            _ => {
+                let decoded = Blob::decode(&blob).map_err(|_| not_a_blob())?;
+                (decoded.key_id, Some(decoded))
+            }
         };
         let key = self.store.key(&call.account, key_id)?.ok_or_else(Refusal::key_not_found)?;
         self.allow(call, &key, action(key.id.clone()), logged)?;
         Self::usable(&key)?;
         let opened = match self.keeper(&key)? {
             Some(keeper) => keeper.open(&self.key_arn(&key)?, &blob, context),
-            None => Blob::decode(&blob).and_then(|decoded| {
-                gcm::open_sealed(
+            None => match &v1 {
+                Some(decoded) => gcm::open_sealed(
                     Algorithm::AesGcm256,
                     &key.material,
                     &decoded.iv,
                     &context_bytes(context),
                     decoded.sealed,
-                )
-            }),
+                ),
+                // A proxy's blob naming a key of the store: it does not open here.
+                None => Err(crate::envelope::gcm::does_not_open()),
+            },
         };
         match opened {
             Ok(plaintext) => Ok((key, plaintext)),
@@ -805,7 +811,7 @@ impl Endpoint {
                     }
                 };
                 let keeper = instance.and_then(|(_, i)| i.keeper.as_ref());
-                let (protection, origin) = keeper.map_or(("SOFTWARE", "Aliyun_KMS"), Keeper::kind);
+                let (protection, origin) = Keeper::kind_of(keeper);
                 let spec = accepted("KeySpec", "Aliyun_AES_256", "Aliyun_AES_256")?;
                 let usage = accepted("KeyUsage", "ENCRYPT/DECRYPT", "ENCRYPT/DECRYPT")?;
                 let origin = accepted("Origin", origin, origin)?;

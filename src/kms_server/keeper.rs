@@ -9,6 +9,9 @@ use crate::envelope::{EncryptionContext, KeyArn, KeyProvider};
 use crate::key_providers::xks::XksBridge;
 use zeroize::Zeroizing;
 
+/// `ProtectionLevel` and `Origin` of a key whose material is in the store.
+pub const IN_THE_STORE: (&str, &str) = ("SOFTWARE", "Aliyun_KMS");
+
 /// The keeper of an instance's keys.
 pub enum Keeper {
     /// A hardware instance's token.
@@ -32,6 +35,12 @@ impl Keeper {
             Keeper::Token(token) => token,
             Keeper::Proxy(proxy) => proxy,
         }
+    }
+
+    /// `ProtectionLevel` and `Origin` of a key kept by `keeper`, or in the store (`None`),
+    /// as DescribeKey says them.
+    pub fn kind_of(keeper: Option<&Keeper>) -> (&'static str, &'static str) {
+        keeper.map_or(IN_THE_STORE, Keeper::kind)
     }
 
     /// `ProtectionLevel` and `Origin`, as DescribeKey says them.

@@ -190,31 +190,31 @@ impl Store {
     pub fn insert(&self, key: &Key, aliases: &[String]) -> Result<bool, Problem> {
         let sealed = self.seal(&key.id, &key.material)?;
         self.change(|connection| {
-        let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(failed)?;
-        let exists: bool = tx
-            .query_row("SELECT EXISTS(SELECT 1 FROM keys WHERE id = ?1)", params![key.id], |r| r.get(0))
-            .map_err(failed)?;
-        if exists {
-            return Ok(false);
-        }
-        tx.execute(
-            "INSERT INTO keys (id, account, state, spec, usage, origin, protection, description, created, deletion, instance, version, material)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            params![
-                key.id, key.account, key.state.as_str(), key.spec, key.usage, key.origin, key.protection,
-                key.description, key.created, key.deletion, key.instance, key.version, sealed
-            ],
-        )
-        .map_err(failed)?;
-        for alias in aliases {
+            let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(failed)?;
+            let exists: bool = tx
+                .query_row("SELECT EXISTS(SELECT 1 FROM keys WHERE id = ?1)", params![key.id], |r| r.get(0))
+                .map_err(failed)?;
+            if exists {
+                return Ok(false);
+            }
             tx.execute(
-                "INSERT INTO aliases (account, name, key_id) VALUES (?1, ?2, ?3)",
-                params![key.account, alias, key.id],
+                "INSERT INTO keys (id, account, state, spec, usage, origin, protection, description, created, deletion, instance, version, material)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                params![
+                    key.id, key.account, key.state.as_str(), key.spec, key.usage, key.origin, key.protection,
+                    key.description, key.created, key.deletion, key.instance, key.version, sealed
+                ],
             )
             .map_err(failed)?;
-        }
-        tx.commit().map_err(failed)?;
-        Ok(true)
+            for alias in aliases {
+                tx.execute(
+                    "INSERT INTO aliases (account, name, key_id) VALUES (?1, ?2, ?3)",
+                    params![key.account, alias, key.id],
+                )
+                .map_err(failed)?;
+            }
+            tx.commit().map_err(failed)?;
+            Ok(true)
         })
     }
 
