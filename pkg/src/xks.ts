@@ -23,6 +23,10 @@ function unreachable(cause: unknown): Error {
   return failure(tls ? "Bridge.Tls" : "Bridge.Unavailable", `the endpoint could not be reached (${detail})`, cause);
 }
 
+/** The two ways an exchange fails once sent, the same whatever carried it. */
+const timedOut = (timeoutMs: number) => failure("Bridge.Timeout", `the endpoint did not answer within ${timeoutMs} ms`);
+const brokeOff = (cause?: unknown) => failure("Bridge.Unavailable", "the endpoint's answer broke off", cause);
+
 /** The body, stopped past `limit` bytes. */
 async function readAtMost(response: Response, limit: number): Promise<Uint8Array> {
   const reader = response.body?.getReader();
@@ -55,7 +59,6 @@ function joined(chunks: Uint8Array[], length: number): Uint8Array {
 export async function post(url: string, headers: [string, string][], body: Uint8Array, timeoutMs: number) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
-  const timedOut = () => failure("Bridge.Timeout", `the endpoint did not answer within ${timeoutMs} ms`);
   try {
     let response: Response;
     try {
@@ -64,12 +67,12 @@ export async function post(url: string, headers: [string, string][], body: Uint8
       const sent = headers.filter(([name]) => name !== "host");
       response = await fetch(url, { method: "POST", headers: sent, body: view(body), signal: controller.signal, redirect: "manual" });
     } catch (e) {
-      throw controller.signal.aborted ? timedOut() : unreachable(e);
+      throw controller.signal.aborted ? timedOut(timeoutMs) : unreachable(e);
     }
     try {
       return { status: response.status, body: await readAtMost(response, MAX_ANSWER_BYTES) };
     } catch (e) {
-      throw controller.signal.aborted ? timedOut() : failure("Bridge.Unavailable", "the endpoint's answer broke off", e);
+      throw controller.signal.aborted ? timedOut(timeoutMs) : brokeOff(e);
     }
   } finally {
     clearTimeout(timer);
@@ -115,7 +118,7 @@ function postOver(https: NodeHttps, ca: string, url: string, headers: [string, s
       then();
     };
     const fail = (e: unknown) => settle(() => reject(unreachable(new Error(String((e as Error)?.message ?? e), { cause: e }))));
-    const brokeOff = () => settle(() => reject(failure("Bridge.Unavailable", "the endpoint's answer broke off")));
+    const answerBrokeOff = () => settle(() => reject(brokeOff()));
     // Node sets Host from the URL (the authority signed); the module writes each header
     // once, in lower case. The length is given so the body is not chunked.
     const sent = Object.fromEntries(headers.filter(([name]) => name !== "host"));
@@ -123,7 +126,7 @@ function postOver(https: NodeHttps, ca: string, url: string, headers: [string, s
     let request: NodeRequest;
     const timer = setTimeout(() => {
       request?.destroy();
-      settle(() => reject(failure("Bridge.Timeout", `the endpoint did not answer within ${timeoutMs} ms`)));
+      settle(() => reject(timedOut(timeoutMs)));
     }, timeoutMs);
     try {
       request = https.request(url, { method: "POST", headers: sent, ca }, (answer) => {
@@ -139,8 +142,8 @@ function postOver(https: NodeHttps, ca: string, url: string, headers: [string, s
             answer.destroy();
           }
         });
-        answer.on("error", brokeOff);
-        answer.on("aborted", brokeOff);
+        answer.on("error", answerBrokeOff);
+        answer.on("aborted", answerBrokeOff);
         answer.on("end", done);
       });
     } catch (e) {
