@@ -130,6 +130,11 @@ codes! {
     OwnerOnly = "Forbidden.OwnerOnly",
     // Envelope encryption and the HSM bridge (ENVELOPE.md).
     InvalidCiphertext = "InvalidCiphertext",
+    // Refinements of InvalidCiphertext (RULES.md has the one code; a caller matching its
+    // prefix still sees every case): the caller must act differently on each.
+    NotAMessage = "InvalidCiphertext.NotAMessage",
+    NewerVersion = "InvalidCiphertext.NewerVersion",
+    ContextMismatch = "InvalidCiphertext.ContextMismatch",
     // A CBC or CTR algorithm of the SDK's table: never sealed, opened only when allowed.
     LegacyAlgorithm = "Rejected.LegacyAlgorithm",
     KeyId = "InvalidParameter.KeyId",
@@ -170,6 +175,13 @@ codes! {
     WarnCrossAccountVpc = "Warning.CrossAccountVpc",
     // A region id of the right form that Alibaba Cloud has not published (likely misspelt).
     WarnUnknownRegion = "Warning.UnknownRegion",
+}
+
+impl Code {
+    /// `InvalidCiphertext` or one of its refinements: a message that was read and refused.
+    pub fn is_invalid_ciphertext(self) -> bool {
+        matches!(self, Code::InvalidCiphertext | Code::NotAMessage | Code::NewerVersion | Code::ContextMismatch)
+    }
 }
 
 impl fmt::Display for Code {

@@ -337,7 +337,7 @@ fn encrypt_then_decrypt_with_a_keyring() {
     let mismatch = decrypt(&["--require-context", "app=other"]);
     assert_eq!(mismatch.status.code(), Some(1), "a message that does not open exits 1");
     assert_eq!(text(&mismatch.stderr).trim_end().lines().count(), 1);
-    assert!(text(&mismatch.stderr).contains("InvalidCiphertext") && mismatch.stdout.is_empty());
+    assert!(text(&mismatch.stderr).contains("InvalidCiphertext.ContextMismatch: ") && mismatch.stdout.is_empty());
 
     // The header, without a key: what the package's inspectMessage returns.
     let inspect = || {
@@ -367,7 +367,8 @@ fn encrypt_then_decrypt_with_a_keyring() {
     std::fs::write(&*file, b"not a message").unwrap();
     let refused = inspect();
     assert_eq!(refused.status.code(), Some(1));
-    assert!(text(&refused.stderr).contains("InvalidCiphertext") && refused.stdout.is_empty());
+    assert_eq!(text(&refused.stderr), format!("kms-instance: {NOT_A_MESSAGE}\n"));
+    assert!(refused.stdout.is_empty());
 }
 
 #[test]
@@ -397,8 +398,12 @@ fn encrypt_and_decrypt_bad_input_exit_2() {
     // Garbage in: a message that does not open, not a crash.
     let out = kms(&["decrypt", "--keyring", &ring], "not a message");
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("InvalidCiphertext"));
+    assert_eq!(text(&out.stderr), format!("kms-instance: {NOT_A_MESSAGE}\n"));
 }
+
+/// The one text for bytes that are not a message: the library's, the package's and the
+/// page's too.
+const NOT_A_MESSAGE: &str = "InvalidCiphertext.NotAMessage: the bytes are not a message of the Encryption SDK's format";
 
 /// Runs the binary with standard output closed (`>&-`). Rust's runtime reopens a
 /// closed standard stream as /dev/null before `main`, so this is `> /dev/null`.

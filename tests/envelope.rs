@@ -121,8 +121,38 @@ fn r_env_4_wrong_key_changed_message_or_context_fail() {
         ))
     };
     assert!(require(&[("app", "demo")]).is_ok());
-    assert_eq!(require(&[("app", "other")]).unwrap_err().code, Code::InvalidCiphertext);
-    assert_eq!(require(&[("tenant", "x")]).unwrap_err().code, Code::InvalidCiphertext);
+    // An authentic message of another context is told apart from a changed one.
+    assert_eq!(require(&[("app", "other")]).unwrap_err().code, Code::ContextMismatch);
+    assert_eq!(require(&[("tenant", "x")]).unwrap_err().code, Code::ContextMismatch);
+
+    // A context changed in transit to the one required is a changed message, not the
+    // wrong tenant: the header tag is checked before the context is compared.
+    let at = message.windows(4).position(|w| w == b"demo").unwrap();
+    let mut forged = message.clone();
+    forged[at..at + 4].copy_from_slice(b"fake");
+    let options = DecryptOptions { require_context: context(&[("app", "demo")]), ..DecryptOptions::default() };
+    assert_eq!(block_on(envelope::decrypt(&[&b], &forged, &options)).unwrap_err().code, Code::InvalidCiphertext);
+    let options = DecryptOptions { require_context: context(&[("app", "fake")]), ..DecryptOptions::default() };
+    assert_eq!(block_on(envelope::decrypt(&[&b], &forged, &options)).unwrap_err().code, Code::InvalidCiphertext);
+}
+
+#[test]
+fn bytes_that_are_not_a_message_and_a_newer_format_have_codes_of_their_own() {
+    let b = bridge(&["k1"]);
+    let not_a_message = "InvalidCiphertext.NotAMessage: the bytes are not a message of the Encryption SDK's format";
+    for bytes in [&b""[..], b"plain text", &[0x30, 0x03, 0x02, 0x01], &[0x6e, 0x00], &[0x30, 0x80, 0x00, 0x00]] {
+        let p = open(&b, bytes).unwrap_err();
+        assert_eq!((p.code, p.to_string()), (Code::NotAMessage, not_a_message.to_string()), "{bytes:?}");
+    }
+    // Version 2 with another layout: the version is read before the rest.
+    let v2 = [0x30, 0x07, 0x30, 0x05, 0x02, 0x01, 0x02, 0x05, 0x00];
+    let p = open(&b, &v2).unwrap_err();
+    assert_eq!(p.code, Code::NewerVersion);
+    assert_eq!(p.message, "the message is of format version 2; this library reads version 1: open it with a newer one");
+    // A message cut short is not a message; every refusal is one of the family.
+    let message = seal(&b, &["k1"], b"payload", &EncryptionContext::new());
+    assert_eq!(open(&b, &message[..message.len() - 1]).unwrap_err().code, Code::NotAMessage);
+    assert!([Code::NotAMessage, Code::NewerVersion, Code::ContextMismatch].iter().all(|c| c.is_invalid_ciphertext()));
 }
 
 #[test]
@@ -151,9 +181,10 @@ fn every_byte_is_checked(b: &SoftwareKeyProvider, message: &[u8]) {
             if code == Code::LegacyAlgorithm {
                 let allowed = DecryptOptions { allow_legacy_algorithms: true, ..DecryptOptions::default() };
                 let opened = block_on(envelope::decrypt(&[b], &changed, &allowed));
-                assert_eq!(opened.unwrap_err().code, Code::InvalidCiphertext, "byte {i}, legacy allowed");
+                assert!(opened.unwrap_err().code.is_invalid_ciphertext(), "byte {i}, legacy allowed");
             } else {
-                assert_eq!(code, Code::InvalidCiphertext, "byte {i}");
+                // Unreadable, or read and refused; never taken for an authentic message.
+                assert!(code.is_invalid_ciphertext() && code != Code::ContextMismatch, "byte {i}: {code}");
             }
         }
     }

@@ -415,7 +415,8 @@ function headOf(data: Uint8Array): [Uint8Array, number, Uint8Array] {
 /**
  * What a message's header says (algorithm, the master keys by ARN, the context, the
  * body's length), without opening it: no key provider is asked. Throws
- * `InvalidCiphertext` for bytes that are not a message.
+ * `InvalidCiphertext.NotAMessage` for bytes that are not a message,
+ * `InvalidCiphertext.NewerVersion` for a later version of the format.
  */
 export function inspectMessage(message: Uint8Array): MessageSummary {
   return guard(() => wasm().inspectMessage(...headOf(args.view("message", message))));

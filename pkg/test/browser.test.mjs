@@ -302,7 +302,7 @@ test("a dropped file is sealed with WebCrypto keys and downloaded; the message f
   await page.fill("#seal-context", "purpose=other");
   await page.click("#open-run");
   await page.waitForFunction(() => document.querySelector("#seal-status").textContent.includes("did not open"));
-  assert.match(await text("#seal-status"), /^notes.txt.kms did not open: InvalidCiphertext: .*encryption context/);
+  assert.match(await text("#seal-status"), /^notes.txt.kms did not open: InvalidCiphertext.ContextMismatch: .*encryption context/);
   await page.fill("#seal-context", "purpose=console");
   const tampered = Buffer.from(sealed);
   tampered[tampered.length - 30] ^= 1;
@@ -310,10 +310,13 @@ test("a dropped file is sealed with WebCrypto keys and downloaded; the message f
   await page.waitForFunction(() => document.querySelector("#seal-status").textContent.startsWith("changed.kms is a message"));
   await page.click("#open-run");
   await page.waitForFunction(() => document.querySelector("#seal-status").textContent.includes("did not open"));
-  assert.match(await text("#seal-status"), /^changed.kms did not open: InvalidCiphertext/);
+  assert.match(await text("#seal-status"), /^changed.kms did not open: InvalidCiphertext: /);
   await page.setInputFiles("#open-file", { name: "photo.jpg", mimeType: "image/jpeg", buffer: Buffer.from("not a message at all") });
   await page.waitForFunction(() => document.querySelector("#seal-status").textContent.startsWith("photo.jpg"));
-  assert.match(await text("#seal-status"), /^photo.jpg is not a message this page reads: InvalidCiphertext/);
+  assert.equal(
+    await text("#seal-status"),
+    "photo.jpg is not a message this page reads: InvalidCiphertext.NotAMessage: the bytes are not a message of the Encryption SDK's format",
+  );
   assert.equal(await page.isHidden("#seal-header"), true);
 });
 

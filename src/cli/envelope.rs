@@ -275,7 +275,7 @@ pub fn decrypt(
             write_output(&files.output, &opened.plaintext, false, false)?;
             Ok(ExitCode::SUCCESS)
         }
-        Err(p) if p.code == Code::InvalidCiphertext => {
+        Err(p) if p.code.is_invalid_ciphertext() => {
             let _ = writeln!(std::io::stderr(), "kms-instance: {p}");
             Ok(ExitCode::from(1))
         }

@@ -40,8 +40,8 @@ pub fn never_sealed(algorithm: Algorithm) -> Problem {
     )
 }
 
-/// Opens a legacy message: the required context, then a data key whose header tag
-/// checks, then the body.
+/// Opens a legacy message: a data key whose header tag checks, then the required
+/// context, then the body.
 pub async fn open(
     bridges: &[&dyn KeyProvider],
     message: LegacyMessage<'_>,

@@ -180,18 +180,16 @@ impl<'a> LegacyMessage<'a> {
     /// Parses a message as [`Message::from_der`] does, when its algorithm is a legacy
     /// one (`None` otherwise): a 16-byte IV and an empty tag.
     pub fn from_der(bytes: &'a [u8]) -> Result<Option<LegacyMessage<'a>>, Problem> {
-        let m = DerMessage::from_der(bytes).map_err(|e| invalid(&e.kind().to_string()))?;
+        let m = DerMessage::from_der(bytes).map_err(|_| unreadable(bytes))?;
         let header = header_from(m.header)?;
         if !header.algorithm.is_legacy() {
             return Ok(None);
         }
-        if m.body.cipher_text.as_bytes().len() > MAX_BODY_BYTES {
-            return Err(invalid("the body is larger than the limit"));
-        }
+        body_within_limit(m.body.cipher_text.as_bytes().len())?;
         if !m.body.auth_tag.as_bytes().is_empty() {
-            return Err(invalid("a CBC or CTR body has no tag"));
+            return Err(not_a_message());
         }
-        Ok(Some(LegacyMessage { header, iv: array("IV", m.body.iv)?, ciphertext: m.body.cipher_text.as_bytes() }))
+        Ok(Some(LegacyMessage { header, iv: array(m.body.iv)?, ciphertext: m.body.cipher_text.as_bytes() }))
     }
 }
 
@@ -208,38 +206,33 @@ pub fn algorithm_of(window: &[u8]) -> Option<Algorithm> {
 
 /// The header's fields, checked: its size, version, algorithm, data keys and context.
 fn header_from(h: DerHeader<'_>) -> Result<Header, Problem> {
-    let header_len = h.encoded_len().map(usize::try_from);
-    if !matches!(header_len, Ok(Ok(n)) if n <= MAX_HEADER_BYTES) {
-        return Err(invalid("the header is larger than 64 KiB"));
-    }
     if h.version != VERSION {
-        return Err(invalid(&format!("unknown version {}", h.version)));
+        return Err(if h.version > VERSION { newer_version(h.version.into()) } else { not_a_message() });
     }
-    let algorithm =
-        Algorithm::from_id(h.algorithm).ok_or_else(|| invalid(&format!("unknown algorithm {}", h.algorithm)))?;
+    let header_len = h.encoded_len().ok().and_then(|n| usize::try_from(n).ok()).unwrap_or(usize::MAX);
+    crate::limits::check("the message's header", header_len, MAX_HEADER_BYTES)?;
+    let algorithm = Algorithm::from_id(h.algorithm).ok_or_else(not_a_message)?;
     if h.encrypted_data_keys.0.is_empty() {
-        return Err(invalid("no encrypted data key"));
+        return Err(not_a_message());
     }
     let encrypted_data_keys = h
         .encrypted_data_keys
         .0
         .into_iter()
-        .map(|k| {
-            Ok(EncryptedDataKey { key_arn: text("key id", k.key_id)?, blob: k.encrypted_data_key.as_bytes().to_vec() })
-        })
+        .map(|k| Ok(EncryptedDataKey { key_arn: text(k.key_id)?, blob: k.encrypted_data_key.as_bytes().to_vec() }))
         .collect::<Result<Vec<_>, Problem>>()?;
     let mut context = EncryptionContext::new();
     for pair in h.encryption_context.0 {
-        if context.insert(text("context key", pair.key)?, text("context value", pair.value)?).is_some() {
-            return Err(invalid("a context key appears twice"));
+        if context.insert(text(pair.key)?, text(pair.value)?).is_some() {
+            return Err(not_a_message());
         }
     }
     Ok(Header {
         algorithm,
         encrypted_data_keys,
         context,
-        header_iv: array("header IV", h.header_iv)?,
-        header_tag: array("header tag", h.header_auth_tag)?,
+        header_iv: array(h.header_iv)?,
+        header_tag: array(h.header_auth_tag)?,
     })
 }
 
@@ -266,16 +259,16 @@ impl Head {
     /// least [`HEAD_WINDOW`] of them, or all) and `tail` (its last 18: the tag's TLV).
     /// As strict as [`Message::from_der`]: every length must add up to `len` exactly.
     pub fn from_der(window: &[u8], len: usize, tail: &[u8]) -> Result<Head, Problem> {
-        let fail = |e: der::Error| invalid(&e.kind().to_string());
+        let fail = |_: der::Error| not_a_message();
         let mut r = der::SliceReader::new(window).map_err(fail)?;
         let outer = Tlv::decode(&mut r).map_err(fail)?;
-        let at = |r: &der::SliceReader<'_>| usize::try_from(r.position()).map_err(|e| invalid(&e.to_string()));
+        let at = |r: &der::SliceReader<'_>| usize::try_from(r.position()).map_err(|_| not_a_message());
         let ends_at = |r: &der::SliceReader<'_>, tlv: Tlv| -> Result<usize, Problem> {
-            let n = usize::try_from(tlv.length).map_err(|e| invalid(&e.to_string()))?;
-            at(r)?.checked_add(n).ok_or_else(|| invalid("a length overflows"))
+            let n = usize::try_from(tlv.length).map_err(|_| not_a_message())?;
+            at(r)?.checked_add(n).ok_or_else(not_a_message)
         };
         if outer.tag != Tag::Sequence || ends_at(&r, outer)? != len {
-            return Err(invalid("the message's length is not its size"));
+            return Err(not_a_message());
         }
         let header = header_from(r.decode::<DerHeader<'_>>().map_err(fail)?)?;
         if header.algorithm.is_legacy() {
@@ -283,21 +276,19 @@ impl Head {
         }
         let body = Tlv::decode(&mut r).map_err(fail)?;
         if body.tag != Tag::Sequence || ends_at(&r, body)? != len {
-            return Err(invalid("the body's length is not what is left"));
+            return Err(not_a_message());
         }
-        let iv = array("IV", r.decode::<OctetStringRef<'_>>().map_err(fail)?)?;
+        let iv = array(r.decode::<OctetStringRef<'_>>().map_err(fail)?)?;
         let cipher_text = Tlv::decode(&mut r).map_err(fail)?;
         let start = at(&r)?;
         let end = ends_at(&r, cipher_text)?;
         if cipher_text.tag != Tag::OctetString || end.checked_add(TAG_TLV_LEN) != Some(len) {
-            return Err(invalid("the ciphertext's length is not what is left"));
+            return Err(not_a_message());
         }
-        if end.saturating_sub(start) > MAX_BODY_BYTES {
-            return Err(invalid("the body is larger than the limit"));
-        }
+        body_within_limit(end.saturating_sub(start))?;
         let tag = match tail {
-            [0x04, 0x10, tag @ ..] => <[u8; TAG_LEN]>::try_from(tag).map_err(|_| invalid("the tag is not 16 bytes"))?,
-            _ => return Err(invalid("the message does not end with a 16-byte tag")),
+            [0x04, 0x10, tag @ ..] => <[u8; TAG_LEN]>::try_from(tag).map_err(|_| not_a_message())?,
+            _ => return Err(not_a_message()),
         };
         Ok(Head { header, iv, ciphertext: start..end, tag })
     }
@@ -360,18 +351,18 @@ pub fn summarize(window: &[u8], len: usize, tail: &[u8]) -> Result<Summary, Prob
     match Head::from_der(window, len, tail) {
         Err(p) if p.code == Code::LegacyAlgorithm => {
             // The body: a 16-byte IV, the ciphertext, an empty tag (`04 00`).
-            let fail = |e: der::Error| invalid(&e.kind().to_string());
+            let fail = |_: der::Error| not_a_message();
             let mut r = der::SliceReader::new(window).map_err(fail)?;
             Tlv::decode(&mut r).map_err(fail)?;
             let header = header_from(r.decode::<DerHeader<'_>>().map_err(fail)?)?;
             Tlv::decode(&mut r).map_err(fail)?;
-            let _iv: [u8; super::legacy::IV_LEN] = array("IV", r.decode::<OctetStringRef<'_>>().map_err(fail)?)?;
+            let _iv: [u8; super::legacy::IV_LEN] = array(r.decode::<OctetStringRef<'_>>().map_err(fail)?)?;
             let cipher_text = Tlv::decode(&mut r).map_err(fail)?;
-            let start = usize::try_from(r.position()).map_err(|e| invalid(&e.to_string()))?;
-            let body = usize::try_from(cipher_text.length).map_err(|e| invalid(&e.to_string()))?;
+            let start = usize::try_from(r.position()).map_err(|_| not_a_message())?;
+            let body = usize::try_from(cipher_text.length).map_err(|_| not_a_message())?;
             if start.checked_add(body).and_then(|end| end.checked_add(2)) != Some(len) || !tail.ends_with(&[0x04, 0x00])
             {
-                return Err(invalid("the message's length is not its size"));
+                return Err(not_a_message());
             }
             Ok(Summary::of(&header, body))
         }
@@ -386,8 +377,43 @@ impl Message<'_> {
     }
 }
 
-fn invalid(why: &str) -> Problem {
-    Problem::new(Code::InvalidCiphertext, format!("not a valid message: {why}")).rule("R-ENV-4")
+/// Bytes that are not a message of the format: one text, whatever broke and wherever
+/// it was read, so that no parser's internals reach a caller.
+fn not_a_message() -> Problem {
+    Problem::new(Code::NotAMessage, "the bytes are not a message of the Encryption SDK's format").rule("R-ENV-4")
+}
+
+/// A body this library does not open: not malformed, past its limit.
+fn body_within_limit(len: usize) -> Result<(), Problem> {
+    crate::limits::check("the message's body", len, MAX_BODY_BYTES)
+}
+
+/// A message of a later version of the format than [`VERSION`]: the caller needs a
+/// newer library, not other keys.
+fn newer_version(version: u64) -> Problem {
+    Problem::new(
+        Code::NewerVersion,
+        format!("the message is of format version {version}; this library reads version {VERSION}: open it with a newer one"),
+    )
+}
+
+/// Why bytes that do not parse do not: a header that declares a later version (whose
+/// layout may differ), or not a message at all.
+fn unreadable(bytes: &[u8]) -> Problem {
+    let declared = || -> der::Result<u64> {
+        let mut r = der::SliceReader::new(bytes)?;
+        for _ in 0..2 {
+            let outer = Tlv::decode(&mut r)?;
+            if outer.tag != Tag::Sequence {
+                return Err(der::ErrorKind::Failed.into());
+            }
+        }
+        r.decode::<u64>()
+    };
+    match declared() {
+        Ok(version) if version > u64::from(VERSION) => newer_version(version),
+        _ => not_a_message(),
+    }
 }
 
 fn octets(bytes: &[u8]) -> Result<OctetStringRef<'_>, Problem> {
@@ -395,33 +421,26 @@ fn octets(bytes: &[u8]) -> Result<OctetStringRef<'_>, Problem> {
         .map_err(|e| Problem::new(Code::Encoding, "a field is too large for the format").caused_by(e))
 }
 
-fn array<const N: usize>(field: &str, o: OctetStringRef<'_>) -> Result<[u8; N], Problem> {
-    o.as_bytes().try_into().map_err(|_| invalid(&format!("{field} is not {N} bytes")))
+fn array<const N: usize>(o: OctetStringRef<'_>) -> Result<[u8; N], Problem> {
+    o.as_bytes().try_into().map_err(|_| not_a_message())
 }
 
-fn text(field: &str, o: OctetStringRef<'_>) -> Result<String, Problem> {
-    String::from_utf8(o.as_bytes().to_vec()).map_err(|_| invalid(&format!("{field} is not UTF-8")))
+fn text(o: OctetStringRef<'_>) -> Result<String, Problem> {
+    String::from_utf8(o.as_bytes().to_vec()).map_err(|_| not_a_message())
 }
 
 impl<'a> Message<'a> {
     /// Parses a message, enforcing the format and its limits. Every failure is
     /// `InvalidCiphertext`.
     pub fn from_der(bytes: &'a [u8]) -> Result<Message<'a>, Problem> {
-        let m = DerMessage::from_der(bytes).map_err(|e| invalid(&e.kind().to_string()))?;
+        let m = DerMessage::from_der(bytes).map_err(|_| unreadable(bytes))?;
         let header = header_from(m.header)?;
         if header.algorithm.is_legacy() {
             return Err(super::legacy::refused(header.algorithm));
         }
         let body = m.body;
-        if body.cipher_text.as_bytes().len() > MAX_BODY_BYTES {
-            return Err(invalid("the body is larger than the limit"));
-        }
-        Ok(Message {
-            header,
-            iv: array("IV", body.iv)?,
-            ciphertext: body.cipher_text.as_bytes(),
-            tag: array("tag", body.auth_tag)?,
-        })
+        body_within_limit(body.cipher_text.as_bytes().len())?;
+        Ok(Message { header, iv: array(body.iv)?, ciphertext: body.cipher_text.as_bytes(), tag: array(body.auth_tag)? })
     }
 
     /// Writes the message in DER.

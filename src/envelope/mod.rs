@@ -304,7 +304,8 @@ impl SealOptions {
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DecryptOptions {
-    /// Entries the message's context must hold, with these values.
+    /// Entries the message's context must hold, with these values; checked once the
+    /// header is known authentic (`InvalidCiphertext.ContextMismatch` when one is not).
     #[serde(default)]
     #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), tsify(type = "Record<string, string>"))]
     pub require_context: EncryptionContext,
@@ -667,9 +668,14 @@ fn encode_failure(why: &str) -> Problem {
     Problem::new(Code::Encoding, format!("cannot write the message: {why}"))
 }
 
+/// An authentic header whose context lacks what the caller requires: told apart from a
+/// changed message, which never gets this far.
 fn context_mismatch() -> Problem {
-    Problem::new(Code::InvalidCiphertext, "the message's encryption context does not hold the required entries")
-        .rule("R-ENV-4")
+    Problem::new(
+        Code::ContextMismatch,
+        "the message's header is authentic, but its encryption context does not hold the required entries",
+    )
+    .rule("R-ENV-4")
 }
 
 /// Finds a data key the bridges can open and whose header tag checks; returns it with
@@ -751,8 +757,8 @@ impl<'a> Opening<'a> {
     }
 }
 
-/// Parses a message, checks the required context, opens a data key the bridges hold
-/// and checks the header tag with it; the body is left for [`Opening::open`]. A message
+/// Parses a message, opens a data key the bridges hold, checks the header tag with it
+/// and then the required context; the body is left for [`Opening::open`]. A message
 /// of a legacy algorithm is refused here (`Rejected.LegacyAlgorithm`): [`decrypt`]
 /// opens one when the options allow it.
 pub async fn begin_open<'a>(
@@ -765,22 +771,26 @@ pub async fn begin_open<'a>(
     Ok(Opening { data_key, message, key_arn })
 }
 
-/// Checks the required context, then opens a data key the bridges hold whose header
-/// tag checks.
+/// Opens a data key the bridges hold whose header tag checks, then checks the required
+/// context: only an authentic context can be called the wrong one.
 async fn open_header(
     bridges: &[&dyn KeyProvider],
     header: &Header,
     options: &DecryptOptions,
 ) -> Result<(Zeroizing<Vec<u8>>, KeyArn), Problem> {
     check_providers(bridges)?;
+    let opened = open_data_key(bridges, header).await?;
     if options.require_context.iter().any(|(k, v)| header.context.get(k) != Some(v)) {
         return Err(context_mismatch());
     }
-    open_data_key(bridges, header).await
+    Ok(opened)
 }
 
 /// Decrypts a message with whichever of its data keys the bridges can open (R-ENV-4:
-/// a wrong key, a changed message or another context fail with `InvalidCiphertext`).
+/// a wrong key or a changed message fails with `InvalidCiphertext`; an authentic
+/// message without the required context with `InvalidCiphertext.ContextMismatch`;
+/// bytes that are not a message with `InvalidCiphertext.NotAMessage`; a later format
+/// with `InvalidCiphertext.NewerVersion`).
 pub async fn decrypt(bridges: &[&dyn KeyProvider], bytes: &[u8], options: &DecryptOptions) -> Result<Opened, Problem> {
     match begin_open(bridges, bytes, options).await {
         // Refused when parsed, before any provider is asked; read again by its own

@@ -139,6 +139,7 @@ def ok(plaintext, context):
 
 
 FAIL = {"error": "InvalidCiphertext"}
+NOT_A_MESSAGE = {"error": "InvalidCiphertext.NotAMessage"}
 
 
 def mutate(message, change):
@@ -220,24 +221,24 @@ def main():
           mutate(base, lambda c: c["body"].__setitem__("cipher_text", flip(c["body"]["cipher_text"]))), FAIL)
     write("fail_body_tag", "one bit of the body tag changed",
           mutate(base, lambda c: c["body"].__setitem__("auth_tag", flip(c["body"]["auth_tag"]))), FAIL)
-    write("fail_truncated", "the last 10 bytes cut off", base[:-10], FAIL)
-    write("fail_trailing_bytes", "one byte after the message", base + b"\x00", FAIL)
-    write("fail_unknown_algorithm", "algorithm 13 (not in the SDK's table)", mutate(base, set_header("algorithm", 13)), FAIL)
-    write("fail_unknown_version", "version 2", mutate(base, set_header("version", 2)), FAIL)
-    write("fail_short_iv", "an 11-byte body IV", mutate(base, lambda c: c["body"].__setitem__("iv", c["body"]["iv"].native[:11])), FAIL)
+    write("fail_truncated", "the last 10 bytes cut off", base[:-10], NOT_A_MESSAGE)
+    write("fail_trailing_bytes", "one byte after the message", base + b"\x00", NOT_A_MESSAGE)
+    write("fail_unknown_algorithm", "algorithm 13 (not in the SDK's table)", mutate(base, set_header("algorithm", 13)), NOT_A_MESSAGE)
+    write("fail_unknown_version", "version 2", mutate(base, set_header("version", 2)), {"error": "InvalidCiphertext.NewerVersion"})
+    write("fail_short_iv", "an 11-byte body IV", mutate(base, lambda c: c["body"].__setitem__("iv", c["body"]["iv"].native[:11])), NOT_A_MESSAGE)
     write("fail_long_tag", "a 17-byte header tag",
-          mutate(base, lambda c: c["header"].__setitem__("header_auth_tag", c["header"]["header_auth_tag"].native + b"\x00")), FAIL)
+          mutate(base, lambda c: c["header"].__setitem__("header_auth_tag", c["header"]["header_auth_tag"].native + b"\x00")), NOT_A_MESSAGE)
 
     def no_keys(c):
         c["header"]["encrypted_data_keys"] = c["header"]["encrypted_data_keys"].__class__([])
-    write("fail_no_data_key", "an empty set of encrypted data keys", mutate(base, no_keys), FAIL)
+    write("fail_no_data_key", "an empty set of encrypted data keys", mutate(base, no_keys), NOT_A_MESSAGE)
 
     def duplicate_context(c):
         pairs = c["header"]["encryption_context"]
         pairs.append(copy.deepcopy(pairs[0]))
-    write("fail_duplicate_context_key", "a context key twice", mutate(base, duplicate_context), FAIL)
+    write("fail_duplicate_context_key", "a context key twice", mutate(base, duplicate_context), NOT_A_MESSAGE)
     write("fail_wrong_key", "the right ARN with other key material", base, FAIL, keyring=OTHER_KEYRING)
-    write("fail_required_context", "a required context entry the message does not carry", base, FAIL,
+    write("fail_required_context", "a required context entry the message does not carry", base, {"error": "InvalidCiphertext.ContextMismatch"},
           require={"app": "billing"})
     write("required_context_present", "required context entries the message carries", base, ok(plaintext, context),
           require={"app": "console", "名前": "値"})
