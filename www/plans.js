@@ -1,6 +1,6 @@
 // Change plans: the shared example plans one click away, each step's result on a
 // timeline, the quota drawn across the steps, and what a chosen step changed.
-import { runPlan } from "../pkg/dist/index.js";
+import { auditLine, runPlan } from "../pkg/dist/index.js";
 import { $, el, failure, setStatus } from "./dom.js";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -148,7 +148,7 @@ export class Plans {
     $("plan-detail-result").textContent = step.ok
       ? `Succeeded${step.warnings.length ? ` with ${step.warnings.join(", ")}` : ""}.`
       : `Refused: ${step.message ?? step.errors.join(", ")}`;
-    $("plan-detail-audit").textContent = step.audit;
+    $("plan-detail-audit").textContent = auditLine(step.audit);
     const diff = changes(before, step.state);
     $("plan-diff").replaceChildren(
       ...(diff.length

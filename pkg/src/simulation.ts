@@ -3,7 +3,7 @@ import type * as glue from "#glue";
 import * as args from "./args.js";
 import { wasm } from "./bound.js";
 import { freed, guard } from "./errors.js";
-import type { ApplyEnv, BindVpcsContext, Decision, Outcome, Plan, PlanResult, QuotaUsage, Request, RunOptions, State } from "./types.js";
+import type { ApplyEnv, AuditRecord, BindVpcsContext, Decision, Outcome, Plan, PlanResult, QuotaUsage, Request, RunOptions, State } from "./types.js";
 
 /** A directory and one KMS instance. `apply` is all or nothing. */
 export class Instance {
@@ -66,3 +66,16 @@ export function runPlan(plan: Plan | string, options?: RunOptions): PlanResult {
   return guard(() => wasm().runPlan(plan, args.options<RunOptions>("options", options)));
 }
 
+
+/**
+ * An audit record (an `Outcome`'s, a `KmsError`'s or a plan step's) as the line the
+ * service writes to its log: sixteen fields, the credential already masked.
+ *
+ * ```ts
+ * const { steps } = runPlan(plan);
+ * console.log(steps.map((s) => auditLine(s.audit)).join("\n"));
+ * ```
+ */
+export function auditLine(record: AuditRecord): string {
+  return guard(() => wasm().auditLine(record));
+}

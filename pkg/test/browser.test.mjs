@@ -178,6 +178,9 @@ test("a shared example plan is one click away: its steps' results, the quota acr
   // The last step is chosen: refused, so nothing changed.
   assert.equal(await text("#plan-detail-title"), "Step 5: CreateKey as 1192853035110002");
   assert.deepEqual(await texts("#plan-diff li"), ["Nothing: a refused request changes nothing."]);
+  // Its audit record, as the service's log line: sixteen fields, the refusal's code last.
+  const audit = (await text("#plan-detail-audit")).split(" ");
+  assert.deepEqual([audit.length, audit[1], audit[4], audit[15]], [16, "[ERROR]", "plan-step-5", expected.steps[4].errors[0]]);
   // Step 2 creates the share: the state's difference shows it.
   await page.click('#plan-steps button[data-index="2"]');
   assert.equal(await page.getAttribute('#plan-steps button[data-index="2"]', "aria-pressed"), "true");

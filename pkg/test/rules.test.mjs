@@ -43,6 +43,20 @@ test("asked for states, a plan gives each step's state: the same results, and a 
   assert.throws(() => kms.runPlan(plan, "states"), TypeError);
 });
 
+test("one audit type: a plan step's audit is the record an outcome and a KmsError carry, and auditLine writes the log's line", () => {
+  const plan = readJson(scenarioFiles()[0]);
+  const { steps } = kms.runPlan(plan);
+  const { as, action, params } = plan.steps[0];
+  const outcome = kms.Instance.fromJSON({ directory: plan.directory, instance: plan.instance }).apply({ as, action, params }, { requestId: "r-1" });
+  for (const step of steps) {
+    assert.deepEqual(Object.keys(step.audit).sort(), Object.keys(outcome.audit).sort(), `step ${step.index}`);
+    assert.equal(step.audit.result, step.ok ? "Success" : step.errors[0]);
+    const fields = kms.auditLine(step.audit).split(" ");
+    assert.deepEqual([fields.length, fields[1], fields[4], fields[15]], [16, step.ok ? "[INFO]" : "[ERROR]", `plan-step-${step.index}`, step.audit.result]);
+  }
+  assert.throws(() => kms.auditLine({ ...steps[0].audit, time: "yesterday" }), (e) => kms.isKmsError(e) && e.code === "InvalidParameter.Request" && e.path === "/time");
+});
+
 test("a form checked against an instance's bindVpcsContext() gets what the instance answers", () => {
   const plan = readJson(scenarioFiles().find((f) => basename(f) === "01-quota-example.json"));
   const steps = kms.runPlan(plan, { states: true }).steps;

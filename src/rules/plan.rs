@@ -4,6 +4,7 @@
 use crate::code::{Code, Problem};
 use crate::limits::{self, MAX_DOCUMENT_BYTES, MAX_PLAN_STEPS};
 use crate::rules::engine::{Env, State};
+use crate::rules::model::audit::AuditRecord;
 use crate::rules::model::directory::Directory;
 use crate::rules::model::instance::InstanceRecord;
 use crate::rules::model::request::Request;
@@ -150,8 +151,8 @@ pub struct StepResult {
     pub matched: bool,
     /// What differed from the expectation, one sentence each.
     pub differences: Vec<String>,
-    /// The step's audit line.
-    pub audit: String,
+    /// The step's audit record: the type an applied request's outcome carries.
+    pub audit: AuditRecord,
     /// The state after the step, when the run was asked for it ([`RunOptions::states`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<Box<State>>,
@@ -310,7 +311,7 @@ impl Plan {
                     failed_principals: world.instance.failed_principals(),
                     matched: true,
                     differences: Vec::new(),
-                    audit: audit.to_string(),
+                    audit,
                     state: options.states.then(|| Box::new(world.clone())),
                 };
                 result.differences = differences(&step.expect, &result);

@@ -2,6 +2,7 @@
 
 use super::{from_js, from_js_text, optional, problem_to_js, problems_to_js, to_js};
 use crate::code::{Code, Problem};
+use crate::rules::model::audit::AuditRecord;
 use crate::rules::plan::{Plan, RunOptions};
 use crate::{Env, Request, State};
 use serde::Deserialize;
@@ -141,6 +142,14 @@ pub fn run_plan(
     let (plan, text) = from_js_text(&plan, Code::Plan)?;
     let plan = Plan::from_value(plan).map_err(|e| problem_to_js(&placed(e.problem(), text.as_deref())))?;
     to_js(&plan.run_with(options))
+}
+
+/// An audit record (an outcome's, a refusal's or a plan step's) as the line the service
+/// writes to its log (RULES.md section 9).
+#[wasm_bindgen(js_name = auditLine)]
+pub fn audit_line(#[wasm_bindgen(unchecked_param_type = "AuditRecord")] record: JsValue) -> Result<String, JsValue> {
+    let record: AuditRecord = from_js(&record, Code::Request)?;
+    Ok(record.to_string())
 }
 
 /// A problem of the caller's JSON text placed in it. (The text is read through
