@@ -60,10 +60,10 @@ enum Command {
         files: Files,
         #[command(flatten)]
         keys: KeySource,
-        /// A master key, by ARN or (for a keyring's key) by key id; the first generates the
-        /// data key, each other one gets a copy. Left out: every key the keyring holds (a
-        /// token's keys must be named).
-        #[arg(long = "key", value_name = "ARN|KEY-ID")]
+        /// A master key, by ARN or (for a keyring's key) by key id or alias; the first
+        /// generates the data key, each other one gets a copy. Left out: every key the
+        /// keyring holds (a token's keys must be named).
+        #[arg(long = "key", value_name = "ARN|KEY-ID|ALIAS")]
         arns: Vec<String>,
         /// An encryption context entry, bound to the message.
         #[arg(long = "context", value_name = "KEY=VALUE")]

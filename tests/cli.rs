@@ -721,4 +721,41 @@ fn a_keyring_is_made_extended_and_listed_without_showing_its_material() {
     // It is a keyring the other commands take, keys named by id.
     let sealed = temp_file("m.kms", &raw(&kms(&["encrypt", "--keyring", &file, "--key", "key-cli-b"], "made here\n")));
     assert_eq!(kms(&["decrypt", "--keyring", &file, &sealed], "").stdout, b"made here\n");
+
+    // Aliases: given with one key, listed after its ARN, taken by --key.
+    let arn_c = "acs:kms:cn-hangzhou:1207089758810000:key/key-cli-c";
+    let added =
+        kms(&["keyring", "add", &file, "--key", arn_c, "--alias", "alias/billing", "--alias", "alias/team/b"], "");
+    assert_eq!(added.status.code(), Some(0), "{}", text(&added.stderr));
+    let listed = kms(&["keyring", "list", &file], "");
+    assert_eq!(text(&listed.stdout), format!("{ARN_A}\n{ARN_B}\n{arn_c} alias/billing alias/team/b\n"));
+    let sealed =
+        temp_file("c.kms", &raw(&kms(&["encrypt", "--keyring", &file, "--key", "alias/billing"], "by alias\n")));
+    let header: serde_json::Value = serde_json::from_slice(&kms(&["inspect", &sealed], "").stdout).unwrap();
+    assert_eq!(header["dataKeys"][0]["keyArn"], arn_c, "the alias named the key");
+    // An unknown alias lists the keyring's; a misformed one, one named twice, or an
+    // alias for several keys at once is refused, and the file is left as it was.
+    assert_fatal(
+        &kms(&["encrypt", "--keyring", &file, "--key", "alias/billin"], "x"),
+        "aliases: alias/billing, alias/team/b",
+    );
+    let before = std::fs::read_to_string(&file).unwrap();
+    let arn_d = "acs:kms:cn-hangzhou:1207089758810000:key/key-cli-d";
+    assert_fatal(
+        &kms(&["keyring", "add", &file, "--key", arn_d, "--alias", "alias/acs/kms"], ""),
+        "InvalidParameter.Alias",
+    );
+    assert_fatal(
+        &kms(&["keyring", "add", &file, "--key", arn_d, "--alias", "alias/billing"], ""),
+        "alias/billing names two keys",
+    );
+    assert_fatal(
+        &kms(&["keyring", "add", &file, "--key", arn_d, "--key", ARN_A, "--alias", "alias/x"], ""),
+        "one --key",
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
+    // A keyring written by hand is checked as one made here.
+    let by_hand = before.replace("alias/team/b", "billing");
+    let by_hand = temp_file("by-hand.json", &by_hand);
+    assert_fatal(&kms(&["encrypt", "--keyring", &by_hand, "--key", "alias/billing"], "x"), "/keys/2/aliases/1");
 }

@@ -5,8 +5,6 @@ use super::io::{read_input, read_pin, read_text, write_output, write_stdout, Fat
 use clap::{Args, Subcommand, ValueEnum};
 use kms_instance::envelope::message::{MAX_BODY_BYTES, MAX_HEADER_BYTES};
 use kms_instance::envelope::{self, Algorithm, EncryptionContext, KeyArn, KeyProvider};
-use kms_instance::key_providers::software::SoftwareKeyProvider;
-use kms_instance::limits::MAX_KEYRING_BYTES;
 use kms_instance::Code;
 use std::io::Write;
 use std::path::PathBuf;
@@ -36,7 +34,8 @@ pub enum Pkcs11Command {
 #[group(skip)]
 #[command(group(clap::ArgGroup::new("master_keys").required(true).multiple(true).args(["keyring", "pkcs11_module", "xks", "kms_endpoint"])))]
 pub struct KeySource {
-    /// A keyring file: {"keys": [{"arn": "acs:kms:…:key/…", "material": "<base64 of 32 bytes>"}]}.
+    /// A keyring file (`kms-instance keyring new` makes one): {"keys": [{"arn":
+    /// "acs:kms:…:key/…", "material": "<base64 of 32 bytes>", "aliases": ["alias/…"]}]}.
     #[arg(long, value_name = "FILE")]
     pub keyring: Option<PathBuf>,
     /// A PKCS#11 module (keys found by label: the ARN's key id).
@@ -125,18 +124,23 @@ fn open_token(
 }
 
 #[cfg(not(feature = "pkcs11"))]
-fn open_token(_: &std::path::Path, _: &str, pin_env: &str) -> Result<SoftwareKeyProvider, Fatal> {
+fn open_token(
+    _: &std::path::Path,
+    _: &str,
+    pin_env: &str,
+) -> Result<kms_instance::key_providers::software::SoftwareKeyProvider, Fatal> {
     read_pin(pin_env)?;
     Err(Fatal("this build has no PKCS#11 support (feature pkcs11)".into()))
 }
 
-fn key_providers(keys: &KeySource) -> Result<Vec<Box<dyn KeyProvider>>, Fatal> {
+/// The key providers the options name, and the aliases a keyring gives its keys.
+fn key_providers(keys: &KeySource) -> Result<(Vec<Box<dyn KeyProvider>>, Vec<(String, KeyArn)>), Fatal> {
     let mut providers: Vec<Box<dyn KeyProvider>> = Vec::new();
+    let mut aliases = Vec::new();
     if let Some(file) = &keys.keyring {
-        let json = read_text(&file.to_string_lossy(), MAX_KEYRING_BYTES, Code::Keyring)?;
-        let bridge =
-            SoftwareKeyProvider::from_keyring_json(&json).map_err(|p| Fatal(format!("{}: {p}", file.display())))?;
-        providers.push(Box::new(bridge));
+        let keyring = super::keyring::open(&file.to_string_lossy())?;
+        providers.push(Box::new(keyring.provider));
+        aliases = keyring.aliases;
     }
     if let (Some(module), Some(label), Some(pin_env)) = (&keys.pkcs11_module, &keys.token_label, &keys.pin_env) {
         providers.push(Box::new(open_token(module, label, pin_env)?));
@@ -152,7 +156,7 @@ fn key_providers(keys: &KeySource) -> Result<Vec<Box<dyn KeyProvider>>, Fatal> {
             "name a --keyring, a --pkcs11-module with --token-label and --pin-env, --xks, or --kms-endpoint".into(),
         ));
     }
-    Ok(providers)
+    Ok((providers, aliases))
 }
 
 #[cfg(feature = "kms")]
@@ -179,7 +183,12 @@ fn open_kms(keys: &KeySource, endpoint: &str, region: &str, id: &str) -> Result<
 }
 
 #[cfg(not(feature = "kms"))]
-fn open_kms(_: &KeySource, _: &str, _: &str, _: &str) -> Result<SoftwareKeyProvider, Fatal> {
+fn open_kms(
+    _: &KeySource,
+    _: &str,
+    _: &str,
+    _: &str,
+) -> Result<kms_instance::key_providers::software::SoftwareKeyProvider, Fatal> {
     Err(Fatal("this build has no KMS support (feature kms)".into()))
 }
 
@@ -189,7 +198,10 @@ fn open_proxy(file: &std::path::Path, secret_env: &str) -> Result<impl KeyProvid
 }
 
 #[cfg(not(feature = "xks"))]
-fn open_proxy(_: &std::path::Path, _: &str) -> Result<SoftwareKeyProvider, Fatal> {
+fn open_proxy(
+    _: &std::path::Path,
+    _: &str,
+) -> Result<kms_instance::key_providers::software::SoftwareKeyProvider, Fatal> {
     Err(Fatal("this build has no XKS proxy support (feature xks)".into()))
 }
 
@@ -204,11 +216,23 @@ pub struct Files {
     pub output: String,
 }
 
-/// A key named by its ARN, or by its key id (`key-…`) when exactly one key the providers
-/// list has it (a keyring's keys are listed; a token's are not: name those by ARN).
-fn resolve_key(given: &str, listed: &[KeyArn]) -> Result<KeyArn, Fatal> {
+/// A key named by its ARN, by an alias the keyring gives it, or by its key id (`key-…`)
+/// when exactly one key the providers list has it (a keyring's keys are listed; a
+/// token's are not: name those by ARN).
+fn resolve_key(given: &str, listed: &[KeyArn], aliases: &[(String, KeyArn)]) -> Result<KeyArn, Fatal> {
     if given.starts_with("acs:") {
         return given.parse::<KeyArn>().map_err(|p| Fatal(format!("--key {given:?}: {p}")));
+    }
+    if given.starts_with("alias/") {
+        return match aliases.iter().find(|(alias, _)| alias == given) {
+            Some((_, arn)) => Ok(arn.clone()),
+            None => {
+                let known: Vec<&str> = aliases.iter().map(|(a, _)| a.as_str()).take(10).collect();
+                let known = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+                let why = format!("no key of the keyring has that alias (aliases: {known})");
+                Err(Fatal(format!("--key {given:?}: {}", kms_instance::Problem::new(Code::KeyId, why))))
+            }
+        };
     }
     let found: Vec<&KeyArn> = listed.iter().filter(|a| a.key_id() == given).collect();
     match found.as_slice() {
@@ -236,10 +260,10 @@ pub fn encrypt(
 ) -> Result<ExitCode, Fatal> {
     // The arguments first: a bad one is said before a provider is opened (a PIN given).
     let context = parse_context(context, "--context")?;
-    let providers = key_providers(keys)?;
+    let (providers, aliases) = key_providers(keys)?;
     let providers: Vec<&dyn KeyProvider> = providers.iter().map(|p| p.as_ref()).collect();
     let listed = envelope::listed_keys(&providers);
-    let arns = arns.iter().map(|a| resolve_key(a, &listed)).collect::<Result<Vec<_>, _>>()?;
+    let arns = arns.iter().map(|a| resolve_key(a, &listed, &aliases)).collect::<Result<Vec<_>, _>>()?;
     let options = envelope::EncryptOptions {
         context,
         algorithm: match algorithm {
@@ -267,7 +291,7 @@ pub fn decrypt(
         require_context: parse_context(require_context, "--require-context")?,
         allow_legacy_algorithms: allow_legacy,
     };
-    let providers = key_providers(keys)?;
+    let (providers, _) = key_providers(keys)?;
     let providers: Vec<&dyn KeyProvider> = providers.iter().map(|p| p.as_ref()).collect();
     let message = read_input(&files.input, MESSAGE_LIMIT)?;
     match pollster::block_on(envelope::decrypt(&providers, &message, &options)) {

@@ -57,6 +57,11 @@ pub struct KeyringEntry {
     /// The base64 of 32 bytes (wiped on drop).
     #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), tsify(type = "string"))]
     pub material: Zeroizing<String>,
+    /// Aliases (`alias/…`) the CLI's `--key` takes for this key; the library carries
+    /// them and names keys by ARN only.
+    #[serde(default)]
+    #[cfg_attr(all(target_arch = "wasm32", feature = "typescript"), tsify(optional))]
+    pub aliases: Vec<String>,
 }
 
 impl BlobKeyProvider<SoftwareKeys> {
