@@ -2,6 +2,7 @@
 //! keys in a keyring file or on a PKCS#11 token.
 
 use super::io::{read_input, read_pin, read_text, write_output, write_stdout, Fatal};
+use super::keyring::Aliases;
 use clap::{Args, Subcommand, ValueEnum};
 use kms_instance::envelope::message::{MAX_BODY_BYTES, MAX_HEADER_BYTES};
 use kms_instance::envelope::{self, Algorithm, EncryptionContext, KeyArn, KeyProvider};
@@ -134,7 +135,7 @@ fn open_token(
 }
 
 /// The key providers the options name, and the aliases a keyring gives its keys.
-fn key_providers(keys: &KeySource) -> Result<(Vec<Box<dyn KeyProvider>>, Vec<(String, KeyArn)>), Fatal> {
+fn key_providers(keys: &KeySource) -> Result<(Vec<Box<dyn KeyProvider>>, Aliases), Fatal> {
     let mut providers: Vec<Box<dyn KeyProvider>> = Vec::new();
     let mut aliases = Vec::new();
     if let Some(file) = &keys.keyring {
@@ -219,7 +220,7 @@ pub struct Files {
 /// A key named by its ARN, by an alias the keyring gives it, or by its key id (`key-…`)
 /// when exactly one key the providers list has it (a keyring's keys are listed; a
 /// token's are not: name those by ARN).
-fn resolve_key(given: &str, listed: &[KeyArn], aliases: &[(String, KeyArn)]) -> Result<KeyArn, Fatal> {
+fn resolve_key(given: &str, listed: &[KeyArn], aliases: &Aliases) -> Result<KeyArn, Fatal> {
     if given.starts_with("acs:") {
         return given.parse::<KeyArn>().map_err(|p| Fatal(format!("--key {given:?}: {p}")));
     }

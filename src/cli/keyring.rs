@@ -52,12 +52,15 @@ pub enum KeyringCommand {
 /// A keyring's entries, as the keyring file holds them (the material wiped when dropped).
 type Entries = Vec<KeyringEntry>;
 
+/// Each alias of a keyring with the key it names.
+pub type Aliases = Vec<(String, KeyArn)>;
+
 /// A keyring file read for a command: its keys, and the aliases that name them.
 pub struct Keyring {
     /// Its keys.
     pub provider: SoftwareKeyProvider,
-    /// Each alias with the key it names.
-    pub aliases: Vec<(String, KeyArn)>,
+    /// Its aliases.
+    pub aliases: Aliases,
 }
 
 /// The keyring file `file`, as the envelope commands take it.
