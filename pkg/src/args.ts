@@ -104,6 +104,6 @@ export function list(name: string, value: unknown): readonly unknown[] {
 export function methods(name: string, value: unknown, names: readonly string[]): void {
   const missing = names.filter((m) => typeof (value as Record<string, unknown> | null)?.[m] !== "function");
   if (typeof value !== "object" || value === null || missing.length > 0) {
-    throw new TypeError(`${name} must be a SoftwareKeyProvider of this entry (each entry has its own module) or a JavaScript key provider with ${names.join(", ")}`);
+    throw new TypeError(`${name} must be a key provider of this package (SoftwareKeyProvider, XksKeyProvider, KmsKeyProvider, WebCryptoKeyProvider) or a JavaScript key provider with ${names.join(", ")}`);
   }
 }

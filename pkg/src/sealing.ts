@@ -9,19 +9,42 @@ import type { Bytes, DataKeyCacheLimits, DecryptOptions, EncryptOptions, JsKeyPr
 import { AES_GCM, gcmParams, TAG_LEN, view } from "./gcm.js";
 import { hostCipher, NODE_CHUNK, nodeGcm, type NodeCrypto, type NodeGcm } from "./hostcipher.js";
 import { post, postTrusting } from "./xks.js";
+import { TWIN, twinIn, Twins, type Twinned } from "./twins.js";
+
+/** The module's exports as another entry's twins are made in them. */
+type Module = typeof glue;
 
 const softwareKeys = new WeakMap<SoftwareKeyProvider, glue.SoftwareKeyProvider>();
 
-/** Master keys in wasm memory, from a keyring (for tests, development, offline use). */
-export class SoftwareKeyProvider {
+/**
+ * Master keys in wasm memory, from a keyring (for tests, development, offline use).
+ * Another entry of the package uses them through calls into this entry's module: the
+ * keys never leave it.
+ */
+export class SoftwareKeyProvider implements Twinned {
   constructor(keyring: KeyringFile | string) {
     softwareKeys.set(this, guard(() => new (wasm().SoftwareKeyProvider)(keyring)));
   }
 
-  arns(): string[] {
+  #live(): glue.SoftwareKeyProvider {
     const inner = softwareKeys.get(this);
     if (!inner) throw freed("SoftwareKeyProvider");
-    return inner.arns();
+    return inner;
+  }
+
+  arns(): string[] {
+    return this.#live().arns();
+  }
+
+  /** Its keys lent to another entry as a JavaScript key provider (the same blobs). */
+  [TWIN](): JsKeyProvider {
+    this.#live();
+    return {
+      arns: () => this.arns(),
+      seal: async (arn, iv, aad, plaintext) => guard(() => this.#live().seal(arn, iv, aad, plaintext)),
+      open: async (arn, iv, aad, sealed) => guard(() => this.#live().open(arn, iv, aad, sealed)),
+      describe: async () => ({ protectionLevel: "SOFTWARE" }),
+    };
   }
 
   /** Frees the keys' wasm memory now (it is wiped); the provider cannot be used afterwards. */
@@ -38,8 +61,12 @@ const proxies = new WeakMap<XksKeyProvider, glue.XksKeyProvider>();
  * is made here and encrypted at the proxy (SigV4-signed, its integrity value checked).
  * Requests go through the host's `fetch`: TLS and the certificates trusted are the
  * host's (Node: `NODE_EXTRA_CA_CERTS`; a browser needs the proxy to allow CORS).
+ * Used by another entry of the package, it makes its twin in that entry's module from
+ * its settings and secret, which it keeps for that.
  */
-export class XksKeyProvider {
+export class XksKeyProvider implements Twinned {
+  #twins: Twins<glue.XksKeyProvider> | undefined;
+
   constructor(options: XksKeyProviderOptions) {
     const made = guard(() => {
       const { secretAccessKey, ...settings } = args.options<XksKeyProviderOptions>("options", options);
@@ -47,9 +74,16 @@ export class XksKeyProvider {
       if (typeof globalThis.fetch !== "function") throw new TypeError("this host has no fetch: XksKeyProvider needs it");
       // The module checks every setting (and refuses unknown ones).
       const checked = settings as Omit<XksKeyProviderOptions, "secretAccessKey">;
+      this.#twins = new Twins((m) => new (m as Module).XksKeyProvider(checked, secretAccessKey, { post }));
       return new (wasm().XksKeyProvider)(checked, secretAccessKey, { post });
     });
     proxies.set(this, made);
+  }
+
+  /** Its twin in another entry's module, made from the same settings and secret. */
+  [TWIN](module: object): unknown {
+    if (!proxies.has(this)) throw freed("XksKeyProvider");
+    return guard(() => this.#twins?.of(module));
   }
 
   /** The ARNs of its keys, in order. */
@@ -59,10 +93,11 @@ export class XksKeyProvider {
     return inner.arns();
   }
 
-  /** Frees its wasm memory now (the module's copy of the secret is wiped; the string you passed is yours); it cannot be used afterwards. */
+  /** Frees its wasm memory now, and its twins' in other entries (the modules' copies of the secret are wiped; the string you passed, which it kept, is yours); it cannot be used afterwards. */
   free(): void {
     proxies.get(this)?.free();
     proxies.delete(this);
+    this.#twins?.free();
   }
 }
 
@@ -79,9 +114,12 @@ function unsupported(): never {
  * same KMS, and the reverse. Requests go through the host's `fetch`: TLS and the
  * certificates trusted are the host's, unless `caCertificate` names a KMS instance's CA
  * (Node 20.16+, through `node:https`). Nothing is retried; a refusal's message has
- * KMS's code and RequestId.
+ * KMS's code and RequestId. Used by another entry of the package, it makes its twin in
+ * that entry's module from its settings and secret, which it keeps for that.
  */
-export class KmsKeyProvider {
+export class KmsKeyProvider implements Twinned {
+  #twins: Twins<glue.KmsKeyProvider> | undefined;
+
   constructor(options: KmsKeyProviderOptions) {
     const made = guard(() => {
       const { accessKeySecret, caCertificate, ...settings } = args.options<KmsKeyProviderOptions>("options", options);
@@ -96,9 +134,16 @@ export class KmsKeyProvider {
       }
       // The module checks every setting (and refuses unknown ones).
       const checked = settings as Omit<KmsKeyProviderOptions, "accessKeySecret" | "caCertificate">;
+      this.#twins = new Twins((m) => new (m as Module).KmsKeyProvider(checked, accessKeySecret, { post: send }));
       return new (wasm().KmsKeyProvider)(checked, accessKeySecret, { post: send });
     });
     kmsProviders.set(this, made);
+  }
+
+  /** Its twin in another entry's module, made from the same settings and secret. */
+  [TWIN](module: object): unknown {
+    if (!kmsProviders.has(this)) throw freed("KmsKeyProvider");
+    return guard(() => this.#twins?.of(module));
   }
 
   /** The ARNs of its keys, in order (none: any key of its region opens). */
@@ -108,10 +153,11 @@ export class KmsKeyProvider {
     return inner.arns();
   }
 
-  /** Frees its wasm memory now (the module's copy of the secret is wiped); it cannot be used afterwards. */
+  /** Frees its wasm memory now, and its twins' in other entries (the modules' copies of the secret are wiped); it cannot be used afterwards. */
   free(): void {
     kmsProviders.get(this)?.free();
     kmsProviders.delete(this);
+    this.#twins?.free();
   }
 }
 
@@ -122,32 +168,43 @@ const caches = new WeakMap<DataKeyCache, glue.DataKeyCache>();
  * `maxMessages` messages, `maxBytes` bytes of plaintext and `maxAgeMs`, per set of keys,
  * algorithm and context: the Rust API's `DataKeyCache`. The keys are kept in wasm memory
  * (a body of 16 KiB or more imports a copy into WebCrypto, wiped after). A hit is used
- * without asking a provider, as in Rust. Opening is never cached.
+ * without asking a provider, as in Rust. Opening is never cached. Another entry of the
+ * package uses a twin of its own: the same limits, its own data keys.
  */
-export class DataKeyCache {
+export class DataKeyCache implements Twinned {
+  #twins: Twins<glue.DataKeyCache>;
+
   constructor(limits: DataKeyCacheLimits) {
-    caches.set(this, guard(() => new (wasm().DataKeyCache)({ ...args.options<DataKeyCacheLimits>("limits", limits) } as DataKeyCacheLimits)));
+    // Read once (a getter that throws is the caller's Error), for this module and any twin.
+    const checked = guard(() => ({ ...args.options<DataKeyCacheLimits>("limits", limits) }) as DataKeyCacheLimits);
+    caches.set(this, guard(() => new (wasm().DataKeyCache)(checked)));
+    this.#twins = new Twins((m) => new (m as Module).DataKeyCache(checked));
   }
 
-  /** Data keys held now (those past their age are dropped, and wiped, first). */
+  /** Data keys held now, in this entry's module (those past their age are dropped, and wiped, first). */
   get size(): number {
     return caches.get(this)?.size ?? 0;
   }
 
-  /** Wipes and frees the cached keys now; the cache cannot be used afterwards. */
+  /** Its twin in another entry's module: the same limits, its own data keys (each still within them). */
+  [TWIN](module: object): unknown {
+    if (!caches.has(this)) throw freed("DataKeyCache");
+    return this.#twins.of(module);
+  }
+
+  /** Wipes and frees the cached keys now, its twins' too; the cache cannot be used afterwards. */
   free(): void {
     caches.get(this)?.free();
     caches.delete(this);
+    this.#twins.free();
   }
 }
 
 /** The wasm cache behind `options.cache`, checked. */
 function cacheOf(value: unknown): glue.DataKeyCache | undefined {
   if (value === undefined) return undefined;
-  const inner = value instanceof DataKeyCache ? caches.get(value) : undefined;
-  if (!inner) {
-    throw new TypeError("options.cache must be a DataKeyCache of this entry (each entry has its own module) that has not been freed");
-  }
+  const inner = value instanceof DataKeyCache ? caches.get(value) : twinIn(value, wasm());
+  if (!(inner instanceof wasm().DataKeyCache)) throw new TypeError("options.cache must be a DataKeyCache that has not been freed");
   return inner;
 }
 
@@ -207,10 +264,15 @@ function keyring(providers: unknown, ms: number): glue.KeyProviders {
       if (proxy) return ring.addXks(proxy);
       const kms = provider instanceof KmsKeyProvider ? kmsProviders.get(provider) : undefined;
       if (kms) return ring.addKms(kms);
-      args.methods(`providers[${i}]`, provider, STORE_METHODS);
+      // A provider another entry made: its twin here, or its keys lent as a JavaScript provider.
+      const twin = twinIn(provider, wasm());
+      if (twin instanceof wasm().XksKeyProvider) return ring.addXks(twin);
+      if (twin instanceof wasm().KmsKeyProvider) return ring.addKms(twin);
+      const store = (twin ?? provider) as JsKeyProvider;
+      args.methods(`providers[${i}]`, store, STORE_METHODS);
       // The module counts them before it reads one, and cuts each string before copying it.
-      const arns = args.list(`providers[${i}].arns()`, (provider as JsKeyProvider).arns());
-      guard(() => ring.addJs(bounded(provider as JsKeyProvider, ms), arns as string[], idOf(provider as object)));
+      const arns = args.list(`providers[${i}].arns()`, store.arns());
+      guard(() => ring.addJs(bounded(store, ms), arns as string[], idOf(provider as object)));
     });
     return ring;
   } catch (e) {

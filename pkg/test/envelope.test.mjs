@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { spawnSync } from "node:child_process";
+import { createRequire } from "node:module";
 import { test } from "node:test";
 import * as kms from "kms-instance";
 import { readJson, runCli, vectorFiles } from "./helpers.mjs";
@@ -273,4 +274,27 @@ test("a DataKeyCache reuses a data key within its limits, as the Rust API does",
   await assert.rejects(kms.decrypt([keys], messages[0], { cache: bytesBound }), TypeError);
   assert.throws(() => new kms.DataKeyCache({ maxMessages: -1, maxBytes: 1, maxAgeMs: 1 }), (e) => e.code === "InvalidParameter.Request");
   assert.throws(() => new kms.DataKeyCache({ maxMessages: 1, maxBytes: 1 }), (e) => e.code === "InvalidParameter.Request");
+});
+
+test("a SoftwareKeyProvider of one entry seals and opens in another, its keys never leaving its module; a freed one is Module.Freed", async () => {
+  const envelope = await import("kms-instance/envelope");
+  const cjs = createRequire(import.meta.url)("kms-instance");
+  const lent = new envelope.SoftwareKeyProvider(keyring);
+  const own = new kms.SoftwareKeyProvider(keyring);
+  for (const size of [0, 100, 100_000]) {
+    // Sealed by the full entry with the envelope entry's keys: the same blobs, so the
+    // full entry's own provider of the same keyring opens it, and the reverse.
+    const sealed = await kms.encrypt([lent], payload(size), { context: { across: "entries" } });
+    assert.deepEqual((await kms.decrypt([own], sealed)).plaintext, payload(size), `${size} bytes`);
+    assert.deepEqual((await envelope.decrypt([lent], sealed)).plaintext, payload(size), `${size} bytes`);
+    const back = await envelope.encrypt([own], payload(size));
+    assert.deepEqual((await cjs.decrypt([lent], back)).plaintext, payload(size), `${size} bytes, CommonJS`);
+  }
+  // A wrong key still does not open, and the codes are the entry's.
+  const stranger = new envelope.SoftwareKeyProvider({ keys: [{ arn: ARN_A, material: b64(new Uint8Array(32)) }] });
+  const sealed = await kms.encrypt([own], payload(10), { keys: [ARN_A] });
+  await assert.rejects(kms.decrypt([stranger], sealed), (e) => kms.isKmsError(e) && e.code === "InvalidCiphertext");
+  lent.free();
+  await assert.rejects(kms.encrypt([lent], payload(1)), (e) => kms.isKmsError(e) && e.code === "Module.Freed");
+  await assert.rejects(kms.encrypt([{ arns: () => [] }], payload(1)), TypeError);
 });

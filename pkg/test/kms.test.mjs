@@ -47,6 +47,22 @@ test("seals and opens through KMS with v3 and v1 signatures, one key or two, wit
   assert.equal(server.log.filter((l) => / Encrypt /.test(l)).length - before, 1, "one Encrypt for five messages");
 });
 
+test("a KmsKeyProvider and a DataKeyCache of one entry work in another (each entry has its own module), and free() frees their twins", async () => {
+  const envelope = await import("kms-instance/envelope");
+  const kms = new envelope.KmsKeyProvider(options(server, { keys: [arn("key-pkg-one")] }));
+  const cache = new envelope.DataKeyCache({ maxMessages: 10, maxBytes: 1 << 20, maxAgeMs: 60_000 });
+  const before = server.log.filter((l) => / Encrypt /.test(l)).length;
+  const sealed = [];
+  for (let i = 0; i < 3; i++) sealed.push(await encrypt([kms], text(`across ${i}`), { cache }));
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(server.log.filter((l) => / Encrypt /.test(l)).length - before, 1, "the cache's twin reused the data key");
+  assert.equal(new TextDecoder().decode((await envelope.decrypt([kms], sealed[2])).plaintext), "across 2");
+  kms.free();
+  cache.free();
+  assert.equal(await code(encrypt([kms], text("x"))), "Module.Freed");
+  assert.equal(await code(encrypt([new KmsKeyProvider(options(server, { keys: [arn("key-pkg-one")] }))], text("x"), { cache })), "Module.Freed");
+});
+
 test("an endpoint with a CA of its own (a KMS instance's): trusted through caCertificate, refused without", async () => {
   const tls = await startServe({ tls: true });
   try {

@@ -3,14 +3,14 @@
 //! WebCrypto through a [`SealSession`] / [`OpenSession`] (faster for large bodies;
 //! the bytes are the same).
 
-use super::{from_js, optional, problem_to_js, to_js};
+use super::{from_js, optional, problem_to_js, to_js, type_error};
 use crate::code::{Code, Problem};
 use crate::envelope::arn::MAX_ARN_BYTES;
-use crate::envelope::message::TAG_LEN;
+use crate::envelope::message::{IV_LEN, TAG_LEN};
 use crate::envelope::{
     self, host, CacheLimits, DataKeyCache, EncryptionContext, KeyArn, KeyProvider, DEFAULT_MAX_ENTRIES,
 };
-use crate::key_providers::blob::BlobKeyProvider;
+use crate::key_providers::blob::{BlobKeyProvider, MasterKeys};
 use crate::key_providers::js::{JsKeyProvider, JsKeys};
 use crate::key_providers::software::SoftwareKeyProvider;
 use crate::limits::{self, MAX_KEYRING_BYTES, MAX_KEYRING_KEYS};
@@ -43,6 +43,36 @@ impl WasmSoftwareKeyProvider {
 
     pub fn arns(&self) -> Vec<String> {
         self.provider.arns().map(ToString::to_string).collect()
+    }
+
+    /// AES-256-GCM under one of its keys (`ciphertext | tag`): what a JavaScript key
+    /// provider does, so that another entry of the package (a module of its own) can
+    /// use these keys, which never leave this module.
+    pub fn seal(&self, arn: JsValue, iv: &[u8], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, JsValue> {
+        let (arn, iv) = store_args(&arn, iv)?;
+        ready(self.provider.store().seal(&arn, &iv, aad, plaintext)).map_err(|p| problem_to_js(&p))
+    }
+
+    /// Opens what [`Self::seal`] sealed (`InvalidCiphertext` when it does not open).
+    pub fn open(&self, arn: JsValue, iv: &[u8], aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, JsValue> {
+        let (arn, iv) = store_args(&arn, iv)?;
+        let opened = ready(self.provider.store().open(&arn, &iv, aad, sealed)).map_err(|p| problem_to_js(&p))?;
+        Ok(opened.to_vec())
+    }
+}
+
+/// The key and IV of a store call from another entry.
+fn store_args(arn: &JsValue, iv: &[u8]) -> Result<(KeyArn, [u8; IV_LEN]), JsValue> {
+    let arn = super::string(arn, "arn", MAX_ARN_BYTES)?.parse::<KeyArn>().map_err(|p| problem_to_js(&p))?;
+    let iv = iv.try_into().map_err(|_| type_error("iv", "12 bytes"))?;
+    Ok((arn, iv))
+}
+
+/// The value of a future that needs no waiting (keys in wasm memory).
+fn ready<T>(call: impl Future<Output = Result<T, Problem>>) -> Result<T, Problem> {
+    match std::pin::pin!(call).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(result) => result,
+        Poll::Pending => Err(Problem::new(Code::BridgeHsm, "a key in wasm memory waited")),
     }
 }
 
