@@ -1,5 +1,9 @@
-// kms-instance/envelope: envelope encryption and the key providers, in a module of
-// their own.
+/**
+ * Envelope encryption (messages of the format of Alibaba Cloud's Encryption SDK) and the
+ * key providers, in a wasm module of their own.
+ *
+ * @module kms-instance/envelope
+ */
 export * from "./sealing.js";
 export { WebCryptoKeyProvider } from "./webcrypto.js";
 export { KmsError, isKmsError } from "./errors.js";

@@ -15,27 +15,48 @@ interface Thrown {
   cause?: unknown;
 }
 
-/**
- * A failure with a stable code from RULES.md. Match on `code`, never on `message`.
- * A rejected request also carries every problem (BindVpcs reports them all), the
- * quota after it (unchanged) and its audit record.
- */
 // Each entry (and its CommonJS copy) is a bundle of its own, with its own KmsError
 // class: a registered symbol marks them all, so instanceof and isKmsError hold across.
 const BRAND = Symbol.for("kms-instance.KmsError");
 
+/**
+ * A failure with a stable code from RULES.md. Match on `code`, never on `message`.
+ * A rejected request also carries every problem (BindVpcs reports them all), the
+ * quota after it (unchanged) and its audit record.
+ *
+ * @example A state with a field missing: the code, and where in the text
+ * ```ts
+ * import { Instance, KmsError } from "kms-instance";
+ *
+ * try {
+ *   Instance.fromJSON('{"directory": {"resourceDirectoryId": "rd-a1b2c3"}}');
+ * } catch (e) {
+ *   if (e instanceof KmsError) console.log(e.code, e.path, e.place?.column); // InvalidParameter.State /directory 15
+ * }
+ * ```
+ */
 export class KmsError extends Error {
+  /** The stable code (`InvalidParameter.BindVpcs.VSwitchId`, `Bridge.Timeout`, …): the first problem's. */
   readonly code: Code;
+  /** The JSON pointer of the offending field, when there is one. */
   readonly path?: string;
+  /** The rule of RULES.md it breaks (`R-NAME-3`), when there is one. */
   readonly rule?: string;
   /** Where in the JSON text passed (not an object) it is: line, column, byte and UTF-16 ranges. */
   readonly place?: Place;
+  /** Every problem, up to the first 100 (the first is this error's `code`, `path` and `rule`). */
   readonly errors: Problem[];
   /** Problems found past the first 100 of `errors`: counted, not listed. */
   readonly omitted: number;
+  /** A rejected request's quota: unchanged by it. */
   readonly quota?: QuotaUsage;
+  /** A rejected request's audit record (`auditLine` writes it as the log's line). */
   readonly audit?: AuditRecord;
 
+  /**
+   * Made by the package from what the module throws.
+   * @internal
+   */
   constructor(thrown: Thrown) {
     const message = thrown.path ? `${thrown.code} at ${thrown.path}: ${thrown.message}` : `${thrown.code}: ${thrown.message}`;
     super(message, "cause" in thrown ? { cause: thrown.cause } : undefined);
@@ -51,11 +72,27 @@ export class KmsError extends Error {
     Object.defineProperty(this, BRAND, { value: true });
   }
 
+  /** `instanceof KmsError` holds for a `KmsError` of any of the package's entries, ESM or CommonJS. */
   static [Symbol.hasInstance](value: unknown): boolean {
     return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
   }
 }
 
+/**
+ * Whether `value` is a `KmsError` (of any of the package's entries): the same as
+ * `value instanceof KmsError`, as a type guard.
+ *
+ * @example Bytes that are not a message
+ * ```ts
+ * import { inspectMessage, isKmsError } from "kms-instance/envelope";
+ *
+ * try {
+ *   inspectMessage(new TextEncoder().encode("not a message"));
+ * } catch (e) {
+ *   if (isKmsError(e)) console.log(e.code); // InvalidCiphertext.NotAMessage
+ * }
+ * ```
+ */
 export function isKmsError(value: unknown): value is KmsError {
   return value instanceof KmsError;
 }

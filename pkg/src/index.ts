@@ -1,6 +1,9 @@
-// kms-instance: everything (validation, the simulated instance and plans, envelope
-// encryption) in one wasm module. `kms-instance/validate` and `kms-instance/envelope`
-// load only their part.
+/**
+ * Everything (validation, the simulated instance and plans, envelope encryption) in one
+ * wasm module. `kms-instance/validate` and `kms-instance/envelope` load only their part.
+ *
+ * @module kms-instance
+ */
 export * from "./forms.js";
 export * from "./simulation.js";
 export * from "./sealing.js";

@@ -93,6 +93,16 @@ let pending: Promise<void> | undefined;
  * compiled asynchronously. Optional for the default and workerd entries, which load at
  * the first call; needed once for a slim entry. Calls while one is loading share it;
  * once loaded, it does nothing.
+ *
+ * @example A slim entry, given the module's bytes
+ * ```ts
+ * import { readFile } from "node:fs/promises";
+ * import { init, validateName } from "kms-instance/validate/slim";
+ *
+ * // In a browser: await init(fetch(url)), with url from "kms-instance/wasm/validate.wasm?url" in a bundler.
+ * await init(await readFile(new URL(import.meta.resolve("kms-instance/wasm/validate.wasm"))));
+ * console.log(validateName("alias", "alias/app").ok); // true
+ * ```
  */
 export function init(source?: InitSource): Promise<void> {
   if (loaded) return Promise.resolve();
@@ -107,7 +117,18 @@ export function init(source?: InitSource): Promise<void> {
   return pending;
 }
 
-/** Loads the module now, synchronously, from its bytes or a compiled module (or what the entry carries). */
+/**
+ * Loads the module now, synchronously, from its bytes or a compiled module (or what the entry carries).
+ *
+ * @example A slim entry, from the module's file: usable on the next line, no `await`
+ * ```ts
+ * import { readFileSync } from "node:fs";
+ * import { initSync, validateId } from "kms-instance/validate/slim";
+ *
+ * initSync(readFileSync(new URL(import.meta.resolve("kms-instance/wasm/validate.wasm"))));
+ * console.log(validateId("vpc-id", "vpc-bp1go9qvmj78j4f4c0001").ok); // true
+ * ```
+ */
 export function initSync(source?: InitSyncSource): void {
   if (loaded) return;
   const from = source ?? carried();

@@ -20,8 +20,21 @@ const softwareKeys = new WeakMap<SoftwareKeyProvider, glue.SoftwareKeyProvider>(
  * Master keys in wasm memory, from a keyring (for tests, development, offline use).
  * Another entry of the package uses them through calls into this entry's module: the
  * keys never leave it.
+ *
+ * @example A key made here, a message sealed and opened with it
+ * ```ts
+ * import { decrypt, encrypt, SoftwareKeyProvider } from "kms-instance/envelope";
+ * import { randomBytes } from "node:crypto";
+ *
+ * const arn = "acs:kms:cn-hangzhou:1207089758810000:key/key-dev";
+ * const keys = new SoftwareKeyProvider({ keys: [{ arn, material: randomBytes(32).toString("base64") }] });
+ * const message = await encrypt([keys], new TextEncoder().encode("hello"));
+ * console.log(new TextDecoder().decode((await decrypt([keys], message)).plaintext)); // hello
+ * keys.free();
+ * ```
  */
 export class SoftwareKeyProvider implements Twinned {
+  /** From a keyring: `{ keys: [{ arn, material }] }` (material: the base64 of 32 bytes), or its JSON text (`kms-instance keyring new`). */
   constructor(keyring: KeyringFile | string) {
     softwareKeys.set(this, guard(() => new (wasm().SoftwareKeyProvider)(keyring)));
   }
@@ -32,11 +45,15 @@ export class SoftwareKeyProvider implements Twinned {
     return inner;
   }
 
+  /** The ARNs of its keys, in order. */
   arns(): string[] {
     return this.#live().arns();
   }
 
-  /** Its keys lent to another entry as a JavaScript key provider (the same blobs). */
+  /**
+   * Its keys lent to another entry as a JavaScript key provider (the same blobs).
+   * @internal
+   */
   [TWIN](): JsKeyProvider {
     this.#live();
     return {
@@ -63,10 +80,24 @@ const proxies = new WeakMap<XksKeyProvider, glue.XksKeyProvider>();
  * host's (Node: `NODE_EXTRA_CA_CERTS`; a browser needs the proxy to allow CORS).
  * Used by another entry of the package, it makes its twin in that entry's module from
  * its settings and secret, which it keeps for that.
+ *
+ * @example A proxy's keys (made here, the proxy is asked only by `encrypt` and `decrypt`)
+ * ```ts
+ * import { XksKeyProvider } from "kms-instance/envelope";
+ *
+ * const hsm = new XksKeyProvider({
+ *   endpoint: "https://xks.example.com", uriPrefix: "/tenant-a",
+ *   accessKeyId: process.env.XKS_ACCESS_KEY_ID!, secretAccessKey: process.env.XKS_SECRET!,
+ *   principal: "acs:ram::1207089758810000:user/edge",
+ *   keys: ["acs:kms:cn-hangzhou:1207089758810000:key/key-hsm"], // or { arn, externalKeyId }
+ * });
+ * console.log(hsm.arns()); // then: await encrypt([hsm], data, { context: { tenant: "a" } })
+ * ```
  */
 export class XksKeyProvider implements Twinned {
   #twins: Twins<glue.XksKeyProvider> | undefined;
 
+  /** Checks the settings (an unknown one is refused); contacts nothing. */
   constructor(options: XksKeyProviderOptions) {
     const made = guard(() => {
       const { secretAccessKey, ...settings } = args.options<XksKeyProviderOptions>("options", options);
@@ -80,7 +111,10 @@ export class XksKeyProvider implements Twinned {
     proxies.set(this, made);
   }
 
-  /** Its twin in another entry's module, made from the same settings and secret. */
+  /**
+   * Its twin in another entry's module, made from the same settings and secret.
+   * @internal
+   */
   [TWIN](module: object): unknown {
     if (!proxies.has(this)) throw freed("XksKeyProvider");
     return guard(() => this.#twins?.of(module));
@@ -116,10 +150,23 @@ function unsupported(): never {
  * (Node 20.16+, through `node:https`). Nothing is retried; a refusal's message has
  * KMS's code and RequestId. Used by another entry of the package, it makes its twin in
  * that entry's module from its settings and secret, which it keeps for that.
+ *
+ * @example Keys of a region (made here, KMS is asked only by `encrypt` and `decrypt`)
+ * ```ts
+ * import { KmsKeyProvider } from "kms-instance/envelope";
+ *
+ * const kms = new KmsKeyProvider({
+ *   endpoint: "https://kms.cn-hangzhou.aliyuncs.com", region: "cn-hangzhou",
+ *   accessKeyId: process.env.ALIBABA_CLOUD_ACCESS_KEY_ID!, accessKeySecret: process.env.ALIBABA_CLOUD_ACCESS_KEY_SECRET!,
+ *   keys: ["acs:kms:cn-hangzhou:1207089758810000:key/key-hzz6example0001"],
+ * });
+ * console.log(kms.arns()); // then: await encrypt([kms], data), which opens with Alibaba's Encryption SDK too
+ * ```
  */
 export class KmsKeyProvider implements Twinned {
   #twins: Twins<glue.KmsKeyProvider> | undefined;
 
+  /** Checks the settings (an unknown one is refused); contacts nothing. */
   constructor(options: KmsKeyProviderOptions) {
     const made = guard(() => {
       const { accessKeySecret, caCertificate, ...settings } = args.options<KmsKeyProviderOptions>("options", options);
@@ -140,7 +187,10 @@ export class KmsKeyProvider implements Twinned {
     kmsProviders.set(this, made);
   }
 
-  /** Its twin in another entry's module, made from the same settings and secret. */
+  /**
+   * Its twin in another entry's module, made from the same settings and secret.
+   * @internal
+   */
   [TWIN](module: object): unknown {
     if (!kmsProviders.has(this)) throw freed("KmsKeyProvider");
     return guard(() => this.#twins?.of(module));
@@ -170,10 +220,22 @@ const caches = new WeakMap<DataKeyCache, glue.DataKeyCache>();
  * (a body of 16 KiB or more imports a copy into WebCrypto, wiped after). A hit is used
  * without asking a provider, as in Rust. Opening is never cached. Another entry of the
  * package uses a twin of its own: the same limits, its own data keys.
+ *
+ * @example Three messages sealed under one data key
+ * ```ts
+ * import { DataKeyCache, encrypt, WebCryptoKeyProvider } from "kms-instance/envelope";
+ *
+ * const keys = await WebCryptoKeyProvider.generate(["acs:kms:cn-hangzhou:1207089758810000:key/key-web"]);
+ * const cache = new DataKeyCache({ maxMessages: 100, maxBytes: 1 << 30, maxAgeMs: 300_000 });
+ * for (const line of ["a", "b", "c"]) await encrypt([keys], new TextEncoder().encode(line), { cache });
+ * console.log(cache.size); // 1
+ * cache.free();
+ * ```
  */
 export class DataKeyCache implements Twinned {
   #twins: Twins<glue.DataKeyCache>;
 
+  /** A cache with these limits (a data key past any of them is made anew). */
   constructor(limits: DataKeyCacheLimits) {
     // Read once (a getter that throws is the caller's Error), for this module and any twin.
     const checked = guard(() => ({ ...args.options<DataKeyCacheLimits>("limits", limits) }) as DataKeyCacheLimits);
@@ -186,7 +248,10 @@ export class DataKeyCache implements Twinned {
     return caches.get(this)?.size ?? 0;
   }
 
-  /** Its twin in another entry's module: the same limits, its own data keys (each still within them). */
+  /**
+   * Its twin in another entry's module: the same limits, its own data keys (each still within them).
+   * @internal
+   */
   [TWIN](module: object): unknown {
     if (!caches.has(this)) throw freed("DataKeyCache");
     return this.#twins.of(module);
@@ -211,7 +276,19 @@ function cacheOf(value: unknown): glue.DataKeyCache | undefined {
 /** Where master keys are kept: in wasm memory, behind an XKS proxy, or in a JavaScript key provider (`WebCryptoKeyProvider` is one). */
 export type KeyProvider = SoftwareKeyProvider | XksKeyProvider | KmsKeyProvider | JsKeyProvider;
 
-/** How long a key provider may take to answer one call, unless `timeoutMs` says otherwise. */
+/**
+ * How long a key provider may take to answer one call, unless `timeoutMs` says otherwise:
+ * past it, the call fails with `Bridge.Timeout`.
+ *
+ * @example A slow provider given three times as long
+ * ```ts
+ * import { DEFAULT_TIMEOUT_MS, encrypt, WebCryptoKeyProvider } from "kms-instance/envelope";
+ *
+ * const keys = await WebCryptoKeyProvider.generate(["acs:kms:cn-hangzhou:1207089758810000:key/key-web"]);
+ * console.log(DEFAULT_TIMEOUT_MS); // 10000
+ * await encrypt([keys], new Uint8Array(16), { timeoutMs: 3 * DEFAULT_TIMEOUT_MS });
+ * ```
+ */
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
 /** `call()`'s promise, or a `Bridge.Timeout` `KmsError` after `ms`; a synchronous throw rejects. */
@@ -399,6 +476,15 @@ async function sealOnWebCrypto(subtle: SubtleCrypto, prepared: glue.PreparedSeal
  * made to it afterwards changes nothing) into a message of Alibaba's Encryption SDK
  * format. The body is encrypted while the key providers wrap its data key; with keys in
  * wasm memory, or a small body, all of it runs before the promise is returned.
+ *
+ * @example A message bound to a context (in its header: authenticated, not hidden)
+ * ```ts
+ * import { encrypt, inspectMessage, WebCryptoKeyProvider } from "kms-instance/envelope";
+ *
+ * const keys = await WebCryptoKeyProvider.generate(["acs:kms:cn-hangzhou:1207089758810000:key/key-web"]);
+ * const message = await encrypt([keys], new TextEncoder().encode("hello"), { context: { tenant: "a" } });
+ * console.log(message instanceof Uint8Array, inspectMessage(message).context); // true { tenant: 'a' }
+ * ```
  */
 export function encrypt(providers: readonly KeyProvider[], plaintext: Uint8Array, options: EncryptOptions = {}): Promise<Bytes> {
   return guardAsync(() => seal(providers, plaintext, options));
@@ -479,6 +565,16 @@ function headOf(data: Uint8Array): [Uint8Array, number, Uint8Array] {
  * body's length), without opening it: no key provider is asked. Throws
  * `InvalidCiphertext.NotAMessage` for bytes that are not a message,
  * `InvalidCiphertext.NewerVersion` for a later version of the format.
+ *
+ * @example What a console shows of a message before anyone opens it
+ * ```ts
+ * import { encrypt, inspectMessage, WebCryptoKeyProvider } from "kms-instance/envelope";
+ *
+ * const keys = await WebCryptoKeyProvider.generate(["acs:kms:cn-hangzhou:1207089758810000:key/key-web"]);
+ * const message = await encrypt([keys], new Uint8Array(100), { context: { tenant: "a" } });
+ * const { algorithm, dataKeys, bodyBytes } = inspectMessage(message);
+ * console.log(algorithm, dataKeys.map((k) => k.keyArn), bodyBytes); // AES_GCM_256 [ 'acs:kms:…:key/key-web' ] 100
+ * ```
  */
 export function inspectMessage(message: Uint8Array): MessageSummary {
   return guard(() => wasm().inspectMessage(...headOf(args.view("message", message))));
@@ -489,6 +585,16 @@ export function inspectMessage(message: Uint8Array): MessageSummary {
  * providers hold. Its header and tag are read when called; a large body is read where
  * it is, against that tag, so a message changed during the call does not open
  * (`InvalidCiphertext`) rather than open to something else.
+ *
+ * @example A message opened only if its context says the right tenant
+ * ```ts
+ * import { decrypt, encrypt, WebCryptoKeyProvider } from "kms-instance/envelope";
+ *
+ * const keys = await WebCryptoKeyProvider.generate(["acs:kms:cn-hangzhou:1207089758810000:key/key-web"]);
+ * const message = await encrypt([keys], new TextEncoder().encode("hello"), { context: { tenant: "a" } });
+ * const opened = await decrypt([keys], message, { requireContext: { tenant: "a" } });
+ * console.log(new TextDecoder().decode(opened.plaintext), opened.keyArn); // hello acs:kms:…:key/key-web
+ * ```
  */
 export function decrypt(providers: readonly KeyProvider[], message: Uint8Array, options: DecryptOptions = {}): Promise<Opened> {
   return guardAsync(() => open(providers, message, options));

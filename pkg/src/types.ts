@@ -13,12 +13,21 @@ export type {
   Context as BindVpcsContext, Report as BindVpcsReport, Summary as MessageSummary, DataKeySummary,
 } from "./generated/types.js";
 
-/** When, and as which request id, a request is applied; `now` may also be a `Date`. */
-export type ApplyEnv = Omit<EnvOptions, "now"> & { now?: string | Date };
+/**
+ * When, and as which request id, a request is applied; `now` may also be a `Date`.
+ * @interface
+ */
+export type ApplyEnv = Omit<EnvOptions, "now"> & {
+  /** When the request is applied: an RFC 3339 string or a `Date`. */
+  now?: string | Date;
+};
 
+/** The kinds of id `validateId` checks: `vpc-id`, `region-id`, … */
 export type IdKind = Extract<NameKind, `${string}-id`>;
+/** The kinds of name `validateName` checks: `alias`, `resource-share-name`, … */
 export type NameKindName = Exclude<NameKind, IdKind>;
 
+/** An encryption context: names and values bound to a message, in its header (authenticated, not hidden). */
 export type EncryptionContext = Record<string, string>;
 
 /** What only JavaScript adds to the options: how long a JavaScript key provider may take. */
@@ -27,10 +36,18 @@ interface Timeout {
   timeoutMs?: number;
 }
 
+/**
+ * How `encrypt` seals: the keys, the context, the algorithm, a timeout, a cache of data keys.
+ * @interface
+ */
 export type EncryptOptions = SealOptions & Timeout & {
   /** Reuse data keys within this cache's limits (by default each message gets its own). */
   cache?: DataKeyCache;
 };
+/**
+ * How `decrypt` opens: the context the message must have, legacy algorithms, a timeout.
+ * @interface
+ */
 export type DecryptOptions = CoreDecryptOptions & Timeout;
 
 /**
@@ -40,5 +57,11 @@ export type DecryptOptions = CoreDecryptOptions & Timeout;
  */
 export type Bytes = ReturnType<Uint8Array["slice"]>;
 
-/** An opened message: its plaintext, and what its header says. */
-export type Opened = Omit<CoreOpened, "plaintext"> & { plaintext: Bytes };
+/**
+ * An opened message: its plaintext, and what its header says.
+ * @interface
+ */
+export type Opened = Omit<CoreOpened, "plaintext"> & {
+  /** The message's plaintext. */
+  plaintext: Bytes;
+};

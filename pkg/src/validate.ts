@@ -1,5 +1,9 @@
-// kms-instance/validate: the forms a console checks (BindVpcs, names, ids), with the
-// rules the server enforces, in a module of their own.
+/**
+ * The forms a console checks (BindVpcs, names, ids), with the rules the server enforces,
+ * in a wasm module of their own.
+ *
+ * @module kms-instance/validate
+ */
 export * from "./forms.js";
 export { KmsError, isKmsError } from "./errors.js";
 export { init, initSync } from "./load.js";

@@ -26,6 +26,15 @@ function subtleCrypto(): SubtleCrypto {
 /**
  * Master keys kept in the host's WebCrypto as non-extractable AES-256-GCM `CryptoKey`s:
  * the key material never enters JavaScript or wasm memory (browsers, Node, workerd).
+ *
+ * @example New keys, made inside WebCrypto
+ * ```ts
+ * import { decrypt, encrypt, WebCryptoKeyProvider } from "kms-instance/envelope";
+ *
+ * const keys = await WebCryptoKeyProvider.generate(["acs:kms:cn-hangzhou:1207089758810000:key/key-web"]);
+ * const message = await encrypt([keys], new TextEncoder().encode("hello"));
+ * console.log(new TextDecoder().decode((await decrypt([keys], message)).plaintext)); // hello
+ * ```
  */
 export class WebCryptoKeyProvider implements JsKeyProvider {
   readonly #keys: Map<string, CryptoKey>;
@@ -47,7 +56,20 @@ export class WebCryptoKeyProvider implements JsKeyProvider {
     });
   }
 
-  /** Imports 32-byte keys once, as non-extractable keys; wipe your copies afterwards. */
+  /**
+   * Imports 32-byte keys once, as non-extractable keys; wipe your copies afterwards.
+   *
+   * @example A key whose bytes you hold
+   * ```ts
+   * import { WebCryptoKeyProvider } from "kms-instance/envelope";
+   * import { randomBytes } from "node:crypto";
+   *
+   * const material = randomBytes(32);
+   * const keys = await WebCryptoKeyProvider.importRaw([{ arn: "acs:kms:cn-hangzhou:1207089758810000:key/key-web", material }]);
+   * material.fill(0);
+   * console.log(keys.arns()); // [ 'acs:kms:cn-hangzhou:1207089758810000:key/key-web' ]
+   * ```
+   */
   static importRaw(keys: readonly { arn: string; material: Uint8Array }[]): Promise<WebCryptoKeyProvider> {
     return guardAsync(async () => {
       const subtle = subtleCrypto();
@@ -64,7 +86,18 @@ export class WebCryptoKeyProvider implements JsKeyProvider {
     });
   }
 
-  /** Your own AES-GCM 256-bit keys (they should be non-extractable). */
+  /**
+   * Your own AES-GCM 256-bit keys (they should be non-extractable).
+   *
+   * @example A key kept elsewhere (IndexedDB, say) as a `CryptoKey`
+   * ```ts
+   * import { WebCryptoKeyProvider } from "kms-instance/envelope";
+   *
+   * const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
+   * const keys = WebCryptoKeyProvider.fromCryptoKeys([{ arn: "acs:kms:cn-hangzhou:1207089758810000:key/key-web", key }]);
+   * console.log(keys.cryptoKeys().get("acs:kms:cn-hangzhou:1207089758810000:key/key-web") === key); // true
+   * ```
+   */
   static fromCryptoKeys(keys: readonly { arn: string; key: CryptoKey }[]): WebCryptoKeyProvider {
     return guard(() => {
       const checked = new Map<string, CryptoKey>();
@@ -80,6 +113,7 @@ export class WebCryptoKeyProvider implements JsKeyProvider {
     });
   }
 
+  /** The ARNs of its keys, in order. */
   arns(): string[] {
     return [...this.#keys.keys()];
   }
@@ -96,6 +130,7 @@ export class WebCryptoKeyProvider implements JsKeyProvider {
   }
 
   // The plaintext is a data key: sealed from a copy that is wiped afterwards.
+  /** Seals a data key under the key `arn` (AES-256-GCM): called by `encrypt`, as for any {@link JsKeyProvider}. */
   async seal(arn: string, iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Promise<Bytes> {
     const key = this.#key(arn);
     const params = gcmParams(iv, aad);
@@ -107,6 +142,7 @@ export class WebCryptoKeyProvider implements JsKeyProvider {
     }
   }
 
+  /** Opens a data key sealed under the key `arn`: called by `decrypt`. */
   async open(arn: string, iv: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Promise<Bytes> {
     const key = this.#key(arn);
     const params = gcmParams(iv, aad);
@@ -117,7 +153,11 @@ export class WebCryptoKeyProvider implements JsKeyProvider {
     }
   }
 
-  async describe(arn: string): Promise<{ protectionLevel: string }> {
+  /** How the key `arn` is protected: `WEBCRYPTO`. */
+  async describe(arn: string): Promise<{
+    /** `WEBCRYPTO`. */
+    protectionLevel: string;
+  }> {
     this.#key(arn);
     return { protectionLevel: "WEBCRYPTO" };
   }
