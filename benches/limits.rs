@@ -1,6 +1,6 @@
 //! The cost of every input at its documented limit (src/limits.rs), and how it grows
 //! from 1/100 of the limit to the limit: time (median of several runs) and peak heap
-//! (a counting allocator). Prints a Markdown table; the README keeps one.
+//! (a counting allocator). Prints a Markdown table; docs/performance.md keeps one.
 //!
 //!   cargo bench --bench limits
 

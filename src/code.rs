@@ -8,10 +8,11 @@ use serde::{Serialize, Serializer};
 use std::fmt;
 
 macro_rules! codes {
-    ($($name:ident = $text:literal,)*) => {
-        /// A stable code from RULES.md (plus the few this project adds, listed in the README).
+    ($($(#[doc = $doc:literal])* $name:ident = $text:literal,)*) => {
+        /// A stable code from RULES.md (plus those this project adds, each documented:
+        /// docs/reference/codes.md lists them all).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum Code { $(#[doc = concat!("`", $text, "`")] $name,)* }
+        pub enum Code { $(#[doc = concat!("`", $text, "`")] $(#[doc = $doc])* $name,)* }
 
         /// The codes as a TypeScript string union, for the npm package's types.
         #[cfg(all(target_arch = "wasm32", feature = "typescript"))]
@@ -54,15 +55,22 @@ codes! {
     Mode = "InvalidParameter.Mode",
     Permission = "InvalidParameter.Permission",
     PrincipalType = "InvalidParameter.PrincipalType",
+    /// ConnectKmsInstance with a channel other than `api` or `console`.
     Channel = "InvalidParameter.Channel",
     // Documents handed to the library (the wasm package; the CLI exits 2 instead).
+    /// A change plan that is malformed (the package; the CLI exits 2).
     Plan = "InvalidParameter.Plan",
+    /// A state that is malformed (the package; the CLI exits 2).
     State = "InvalidParameter.State",
+    /// A request or an option that is malformed (the package; the CLI exits 2).
     Request = "InvalidParameter.Request",
     // Limits (src/limits.rs): an input past its documented limit; a request that would
     // take the state past one, or to a value that cannot be represented.
+    /// An input past its documented limit (src/limits.rs).
     TooLarge = "InvalidParameter.TooLarge",
+    /// A valid request that would take the state past a limit, or to a value that cannot be represented.
     LimitExceeded = "Rejected.LimitExceeded",
+    /// TagResource past the tag limits (Alibaba Cloud's usual ones; RULES.md sets none).
     Tag = "InvalidParameter.Tag",
     // BindVpcs (section 4).
     BindVpcsMalformed = "InvalidParameter.BindVpcs.Malformed",
@@ -92,7 +100,9 @@ codes! {
     ConsoleOnly = "Rejected.ConsoleOnly",
     InstanceNotEnabled = "Rejected.InstanceNotEnabled",
     InstanceExpired = "Rejected.InstanceExpired",
+    /// ConnectKmsInstance on an instance that is not pending enable.
     AlreadyConnected = "Rejected.AlreadyConnected",
+    /// CompleteEnable when nothing is being enabled.
     NotEnabling = "Rejected.NotEnabling",
     QuotaBelowUsage = "Rejected.QuotaBelowUsage",
     // Quotas.
@@ -102,7 +112,9 @@ codes! {
     // Keys.
     Protection = "InvalidParameter.Protection",
     Origin = "InvalidParameter.Origin",
+    /// The owner configuring an `alias/acs/…` service key (R-KEY-1).
     ServiceKeyNotConfigurable = "Rejected.ServiceKeyNotConfigurable",
+    /// ScheduleKeyDeletion on a key with deletion protection.
     DeletionProtected = "Rejected.DeletionProtected",
     // Sharing (section 5).
     InstanceTypeNotShareable = "Rejected.InstanceTypeNotShareable",
@@ -121,6 +133,7 @@ codes! {
     SecretNotFound = "NotFound.Secret",
     AccountNotFound = "NotFound.Account",
     FolderNotFound = "NotFound.Folder",
+    /// DisassociatePrincipals naming a principal the share does not have.
     PrincipalNotFound = "NotFound.Principal",
     // Access checks (section 7).
     NotShared = "Forbidden.NotShared",
@@ -132,20 +145,31 @@ codes! {
     InvalidCiphertext = "InvalidCiphertext",
     // Refinements of InvalidCiphertext (RULES.md has the one code; a caller matching its
     // prefix still sees every case): the caller must act differently on each.
+    /// Bytes that are not a message of the Encryption SDK's format (one text, on every surface).
     NotAMessage = "InvalidCiphertext.NotAMessage",
+    /// A message whose header declares a later version of the format: a newer library may open it.
     NewerVersion = "InvalidCiphertext.NewerVersion",
+    /// An authentic message (its header tag checked) whose context lacks an entry the caller requires.
     ContextMismatch = "InvalidCiphertext.ContextMismatch",
     // A CBC or CTR algorithm of the SDK's table: never sealed, opened only when allowed.
+    /// A message of a CBC or CTR algorithm without `allowLegacyAlgorithms`, or sealing with one.
     LegacyAlgorithm = "Rejected.LegacyAlgorithm",
+    /// An ARN that is not `acs:kms:<region>:<uid>:key/<id>`, or no key named.
     KeyId = "InvalidParameter.KeyId",
+    /// An encryption context past its limits, or malformed.
     EncryptionContext = "InvalidParameter.EncryptionContext",
+    /// A plaintext past the limit of one message.
     Plaintext = "InvalidParameter.Plaintext",
+    /// A keyring file or token key that cannot be used (its material is never quoted).
     Keyring = "InvalidParameter.Keyring",
     // The body's tag a host hands back (after encrypting the body itself) is not 16 bytes.
+    /// A host handing back a body tag that is not 16 bytes.
     AuthTag = "InvalidParameter.AuthTag",
     // A data key of the wrong length for the algorithm, handed to AES-GCM to seal.
+    /// A data key of the wrong length for the algorithm, handed to AES-GCM to seal.
     DataKey = "InvalidParameter.DataKey",
     // A message that cannot be written: a field past what the DER format holds.
+    /// A message the DER format cannot hold.
     Encoding = "Envelope.EncodingFailed",
     BridgeUnavailable = "Bridge.Unavailable",
     BridgeTimeout = "Bridge.Timeout",
@@ -154,26 +178,38 @@ codes! {
     BridgeHsm = "Bridge.Hsm",
     // The remote proxy (ENVELOPE.md "The remote proxy"): the XKS Proxy API's errors that
     // the five above do not name, TLS, and an answer the client cannot use or trust.
+    /// The XKS proxy refused the caller (`AccessDeniedException`).
     BridgeAccessDenied = "Bridge.AccessDenied",
+    /// A key that is not enabled, not AES-256, or not for this use (XKS, KMS).
     BridgeKeyUnusable = "Bridge.KeyUnusable",
+    /// The proxy or KMS asked the caller to slow down.
     BridgeThrottled = "Bridge.Throttled",
+    /// The proxy's HSM did not answer in time.
     BridgeDependencyTimeout = "Bridge.DependencyTimeout",
+    /// The proxy refused the request for another reason it names.
     BridgeRejected = "Bridge.Rejected",
+    /// An answer the client cannot read.
     BridgeInvalidResponse = "Bridge.InvalidResponse",
+    /// An XKS answer whose integrity value does not match: not used.
     BridgeIntegrity = "Bridge.IntegrityMismatch",
+    /// TLS to the proxy or KMS failed: its certificate is not trusted, or the handshake did not complete.
     BridgeTls = "Bridge.Tls",
     // The npm package's wasm module (thrown by the package, never by the core): a slim
     // entry used before init(), a module the host would not compile or instantiate (or
     // one of another build), and an object used after it was freed.
+    /// A slim entry of the package called before `init()`.
     ModuleNotLoaded = "Module.NotLoaded",
+    /// The host would not compile or instantiate the package's module, or it is another build's.
     ModuleLoadFailed = "Module.LoadFailed",
     // An object of the package used after its free() (its wasm memory is gone).
+    /// An object of the package used after its `free()`.
     ModuleFreed = "Module.Freed",
     // Warnings: the request succeeds.
     WarnPermissionEscalation = "Warning.PermissionEscalation",
     WarnDeprecatedPermission = "Warning.DeprecatedPermission",
     WarnCrossAccountVpc = "Warning.CrossAccountVpc",
     // A region id of the right form that Alibaba Cloud has not published (likely misspelt).
+    /// A region id of the right form that Alibaba Cloud has not published (likely misspelt).
     WarnUnknownRegion = "Warning.UnknownRegion",
 }
 

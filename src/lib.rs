@@ -84,3 +84,13 @@ pub use rules::{
 };
 
 pub use code::{Code, Problem};
+
+// The Rust blocks of the README and the guides are doctests: a sample that stops
+// compiling or running breaks the build, not the reader (pkg/test/docs.test.mjs checks
+// that every page with one is here).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+#[cfg(doctest)]
+#[doc = include_str!("../docs/guides/rust.md")]
+struct RustGuideDoctests;

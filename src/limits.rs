@@ -1,4 +1,4 @@
-//! Every input's documented limit (the README's "Limits" table lists them all).
+//! Every input's documented limit (docs/reference/limits.md lists them all).
 //!
 //! Each limit is checked before any work that grows with the input, so a hostile
 //! input costs at most what a legal one at the limit costs, and below the limits the

@@ -104,6 +104,9 @@ enum Command {
     },
     /// Print the manual page (roff), made from these same definitions.
     Man,
+    /// Print every command's help as Markdown (docs/reference/cli.md is this).
+    #[command(hide = true)]
+    MarkdownHelp,
     /// Make, extend and list keyring files (master keys in a file, for `--keyring`).
     #[command(subcommand)]
     Keyring(KeyringCommand),
@@ -185,6 +188,10 @@ fn main() -> ExitCode {
                 Ok(()) => write_stdout(&page).map(|()| ExitCode::SUCCESS),
                 Err(e) => Err(Fatal(format!("the manual page: {e}"))),
             }
+        }
+        Command::MarkdownHelp => {
+            let options = clap_markdown::MarkdownOptions::new().show_footer(false).show_table_of_contents(true);
+            write_stdout(clap_markdown::help_markdown_custom::<Cli>(&options).as_bytes()).map(|()| ExitCode::SUCCESS)
         }
         Command::Pkcs11(Pkcs11Command::GenerateKey { token, arn, bits, usage }) => {
             cli::envelope::generate_key(&token, &arn, &bits, &usage)

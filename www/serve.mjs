@@ -99,7 +99,8 @@ export function serve(port = 0, root = repoRoot, scenarios = undefined) {
   return new Promise((ok) => server.listen(port, "127.0.0.1", () => ok(server)));
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+// Run as a program (through a symlink too), not imported by a test.
+if (process.argv[1] && realOr(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const server = await serve(Number(process.argv[2] ?? 8080));
   console.log(`console page: http://127.0.0.1:${server.address().port}/www/`);
 }

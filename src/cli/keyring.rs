@@ -151,7 +151,7 @@ pub fn keyring(command: KeyringCommand) -> Result<ExitCode, Fatal> {
             write_whole(&file, json(&entries)?.as_bytes(), 0o600, false)?;
         }
         KeyringCommand::Add { file, arns, aliases } => {
-            // Two `add`s at once are not serialised: the last one written wins (README).
+            // Two `add`s at once are not serialised: the last one written wins (docs/guides/cli.md).
             let (_, mut entries) = read(&file)?;
             add_keys(&mut entries, &arns, &aliases)?;
             write_whole(&file, json(&entries)?.as_bytes(), 0o600, true)?;

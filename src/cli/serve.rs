@@ -1,4 +1,4 @@
-//! `kms-instance serve`: the local KMS endpoint (README "A local KMS endpoint").
+//! `kms-instance serve`: the local KMS endpoint (docs/guides/kms.md).
 
 use super::io::{read_text, Fatal};
 use base64::Engine as _;

@@ -20,7 +20,7 @@ pub enum HostCipher {
 impl HostCipher {
     /// Bodies from this size up are sealed and opened faster by this cipher than in
     /// wasm; below it, its cost per call dominates. Chosen from `benches/bench.mjs`'s
-    /// crossover table (the README has the last run).
+    /// crossover table (docs/performance.md has the last run).
     pub const fn body_min(self) -> usize {
         match self {
             HostCipher::Node => 1024,

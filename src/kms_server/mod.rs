@@ -55,8 +55,8 @@ impl Service for Endpoint {
     }
 
     /// Answered on the worker: what may wait (an fsync, a token, a proxy) marks itself
-    /// [`blocking`]; the rest takes microseconds (marking every request cost a third of
-    /// the throughput and tripled p99 at 64 connections: README "Measured").
+    /// `blocking`; the rest takes microseconds (marking every request cost a third of
+    /// the throughput and tripled p99 at 64 connections: docs/performance.md).
     async fn handle(&self, request: &SignedRequest<'_>) -> Handled {
         Endpoint::handle(self, request)
     }

@@ -42,7 +42,7 @@ pub const REGIONS: &[&str] = &[
     "cn-beijing-finance-1",
 ];
 // Left out: the government cloud's `cn-north-2-gov-1`, which R-ID-4's pattern (at most
-// four words) refuses; RULES.md and the published list differ there (README).
+// four words) refuses; RULES.md and the published list differ there (docs/design/decisions.md).
 
 /// The warning for `region`, a region id of the right form, when it is not published.
 pub fn unknown(region: &str) -> Option<Problem> {

@@ -1,4 +1,4 @@
-//! The proxy's configuration: one JSON file (documented in the README, "The XKS proxy"),
+//! The proxy's configuration: one JSON file (documented in docs/guides/proxy.md),
 //! secrets read from environment variables or files it names, never from the command
 //! line or the file itself.
 
