@@ -1,4 +1,5 @@
-// Every code block of the README, the guides and the examples' README runs, so a renamed
+// Every code block of the READMEs (the repository's, the package's, the examples') and
+// the guides runs, so a renamed
 // option breaks the build and not the reader. Per page, in order, in one working
 // directory (a reader follows a page from the top): ```sh blocks in bash with the built
 // CLI on PATH, ```js blocks in Node against the built package (a Worker's `fetch` is
@@ -18,6 +19,7 @@ import { cli, pkgRoot, repoRoot, sharedRoot } from "./helpers.mjs";
 
 const pages = [
   "README.md",
+  "pkg/README.md",
   "examples/README.md",
   ...readdirSync(join(repoRoot, "docs"), { recursive: true }).filter((f) => f.endsWith(".md")).map((f) => join("docs", f)),
 ].sort();
@@ -154,7 +156,7 @@ function runJs(b, env) {
     try {
       const harness = `
         const worker = (await import(${JSON.stringify(file)})).default;
-        const env = { MASTER_KEY: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64") };
+        const env = { MASTER_KEY: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64"), ...process.env };
         const response = await worker.fetch(new Request("https://edge.example/", { method: "POST", body: "hello", headers: { "x-tenant": "t-1" } }), env);
         if (response.status !== 200 || (await response.text()) !== "hello") throw new Error("the Worker did not answer with the body");
         console.log("worker answered");`;
