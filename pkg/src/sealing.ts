@@ -104,7 +104,8 @@ export class XksKeyProvider implements Twinned {
       if (typeof secretAccessKey !== "string") throw new TypeError("options.secretAccessKey must be a string");
       if (typeof globalThis.fetch !== "function") throw new TypeError("this host has no fetch: XksKeyProvider needs it");
       // The module checks every setting (and refuses unknown ones).
-      const checked = settings as Omit<XksKeyProviderOptions, "secretAccessKey">;
+      // A copy: the twin another entry makes later gets these settings, whatever the caller changes since.
+      const checked = structuredClone(settings) as Omit<XksKeyProviderOptions, "secretAccessKey">;
       this.#twins = new Twins((m) => new (m as Module).XksKeyProvider(checked, secretAccessKey, { post }));
       return new (wasm().XksKeyProvider)(checked, secretAccessKey, { post });
     });
@@ -180,7 +181,8 @@ export class KmsKeyProvider implements Twinned {
         send = postTrusting(caCertificate) ?? unsupported();
       }
       // The module checks every setting (and refuses unknown ones).
-      const checked = settings as Omit<KmsKeyProviderOptions, "accessKeySecret" | "caCertificate">;
+      // A copy: the twin another entry makes later gets these settings, whatever the caller changes since.
+      const checked = structuredClone(settings) as Omit<KmsKeyProviderOptions, "accessKeySecret" | "caCertificate">;
       this.#twins = new Twins((m) => new (m as Module).KmsKeyProvider(checked, accessKeySecret, { post: send }));
       return new (wasm().KmsKeyProvider)(checked, accessKeySecret, { post: send });
     });
@@ -268,8 +270,9 @@ export class DataKeyCache implements Twinned {
 /** The wasm cache behind `options.cache`, checked. */
 function cacheOf(value: unknown): glue.DataKeyCache | undefined {
   if (value === undefined) return undefined;
+  if (value instanceof DataKeyCache && !caches.has(value)) throw freed("DataKeyCache");
   const inner = value instanceof DataKeyCache ? caches.get(value) : twinIn(value, wasm());
-  if (!(inner instanceof wasm().DataKeyCache)) throw new TypeError("options.cache must be a DataKeyCache that has not been freed");
+  if (!(inner instanceof wasm().DataKeyCache)) throw new TypeError("options.cache must be a DataKeyCache");
   return inner;
 }
 

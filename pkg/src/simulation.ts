@@ -151,7 +151,8 @@ export function runPlan(plan: Plan | string, options?: RunOptions): PlanResult {
 
 /**
  * An audit record (an `Outcome`'s, a `KmsError`'s or a plan step's) as the line the
- * service writes to its log: sixteen fields, the credential already masked.
+ * service writes to its log: sixteen fields. The credential is written as the record
+ * holds it: a record the engine made has it masked already.
  *
  * @example The line of a request applied to an instance
  * ```ts

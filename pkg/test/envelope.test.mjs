@@ -214,8 +214,20 @@ test("failures are KmsErrors with their codes, on both body paths", async () => 
   for (const bytes of [new Uint8Array([1, 2, 3]), Uint8Array.of(0x6e, 0x00), payload(200_000)]) {
     await assert.rejects(kms.decrypt([software], bytes), (e) => e.code === "InvalidCiphertext.NotAMessage" && e.message === NOT_A_MESSAGE);
   }
-  const v2 = Uint8Array.of(0x30, 0x07, 0x30, 0x05, 0x02, 0x01, 0x02, 0x05, 0x00);
-  await assert.rejects(kms.decrypt([software], v2), (e) => e.code === "InvalidCiphertext.NewerVersion" && /format version 2/.test(e.message));
+  // Version 2 with another layout, small and large (the large one's body on the host path), opened and inspected.
+  for (const size of [0, 100_000]) {
+    // DER: a tag, the length in its shortest form, the content.
+    const der = (tag, content) => {
+      const n = content.length;
+      const length = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : n < 0x10000 ? [0x82, n >> 8, n & 0xff] : [0x83, n >> 16, (n >> 8) & 0xff, n & 0xff];
+      return [tag, ...length, ...content];
+    };
+    const header = der(0x30, [0x02, 0x01, 0x02, 0x05, 0x00]);
+    const v2 = Uint8Array.from(der(0x30, [...header, ...der(0x04, new Uint8Array(size))]));
+    const newer = (e) => e.code === "InvalidCiphertext.NewerVersion" && /format version 2/.test(e.message);
+    await assert.rejects(kms.decrypt([software], v2), newer, `${v2.length} bytes`);
+    assert.throws(() => kms.inspectMessage(v2), newer, `${v2.length} bytes, inspected`);
+  }
 });
 
 /** The one text for bytes that are not a message, as the crate, the CLI and the page say it. */
@@ -269,7 +281,7 @@ test("a DataKeyCache reuses a data key within its limits, as the Rust API does",
   assert.equal(short.size, 0, "past its age, the key is dropped when the cache is counted");
 
   cache.free();
-  await assert.rejects(kms.encrypt([counting], payload(1), { cache }), TypeError);
+  await assert.rejects(kms.encrypt([counting], payload(1), { cache }), (e) => kms.isKmsError(e) && e.code === "Module.Freed");
   await assert.rejects(kms.encrypt([counting], payload(1), { cache: {} }), TypeError);
   await assert.rejects(kms.decrypt([keys], messages[0], { cache: bytesBound }), TypeError);
   assert.throws(() => new kms.DataKeyCache({ maxMessages: -1, maxBytes: 1, maxAgeMs: 1 }), (e) => e.code === "InvalidParameter.Request");
@@ -294,6 +306,12 @@ test("a SoftwareKeyProvider of one entry seals and opens in another, its keys ne
   const stranger = new envelope.SoftwareKeyProvider({ keys: [{ arn: ARN_A, material: b64(new Uint8Array(32)) }] });
   const sealed = await kms.encrypt([own], payload(10), { keys: [ARN_A] });
   await assert.rejects(kms.decrypt([stranger], sealed), (e) => kms.isKmsError(e) && e.code === "InvalidCiphertext");
+  // What is lent seals data keys only, never twice under one IV.
+  const store = lent[Symbol.for("kms-instance.twin")]();
+  const iv = new Uint8Array(12).fill(7);
+  await store.seal(ARN_A, iv, new Uint8Array(0), new Uint8Array(32));
+  await assert.rejects(store.seal(ARN_A, iv, new Uint8Array(0), new Uint8Array(32)), (e) => e.code === "Bridge.Rejected");
+  await assert.rejects(store.seal(ARN_A, new Uint8Array(12), new Uint8Array(0), new Uint8Array(1000)), TypeError);
   lent.free();
   await assert.rejects(kms.encrypt([lent], payload(1)), (e) => kms.isKmsError(e) && e.code === "Module.Freed");
   await assert.rejects(kms.encrypt([{ arns: () => [] }], payload(1)), TypeError);

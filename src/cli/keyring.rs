@@ -65,8 +65,7 @@ pub struct Keyring {
 
 /// The keyring file `file`, as the envelope commands take it.
 pub fn open(file: &str) -> Result<Keyring, Fatal> {
-    let (text, entries) = read(file)?;
-    let provider = SoftwareKeyProvider::from_keyring_json(&text).map_err(|p| Fatal(format!("{file}: {p}")))?;
+    let (_, entries, provider) = read(file)?;
     let aliases = entries
         .iter()
         .flat_map(|e| e.aliases.iter().map(|a| (a.clone(), e.arn.parse::<KeyArn>())))
@@ -76,13 +75,13 @@ pub fn open(file: &str) -> Result<Keyring, Fatal> {
 }
 
 /// The keyring file `file`, checked as every command reads it (its errors never quote a
-/// value), and its text.
-fn read(file: &str) -> Result<(Zeroizing<String>, Entries), Fatal> {
+/// value): its text, its entries and its keys.
+fn read(file: &str) -> Result<(Zeroizing<String>, Entries, SoftwareKeyProvider), Fatal> {
     let text = Zeroizing::new(read_text(file, MAX_KEYRING_BYTES, Code::Keyring)?);
-    SoftwareKeyProvider::from_keyring_json(&text).map_err(|p| Fatal(format!("{file}: {p}")))?;
+    let provider = SoftwareKeyProvider::from_keyring_json(&text).map_err(|p| Fatal(format!("{file}: {p}")))?;
     let keyring: KeyringFile = serde_json::from_str(&text).map_err(|_| Fatal(format!("{file}: not a keyring")))?;
     check_aliases(&keyring.keys).map_err(|p| Fatal(format!("{file}: {p}")))?;
-    Ok((text, keyring.keys))
+    Ok((text, keyring.keys, provider))
 }
 
 /// Every alias of the keyring has the form R-NAME-4 gives it, and names one key only.
@@ -152,12 +151,12 @@ pub fn keyring(command: KeyringCommand) -> Result<ExitCode, Fatal> {
         }
         KeyringCommand::Add { file, arns, aliases } => {
             // Two `add`s at once are not serialised: the last one written wins (docs/guides/cli.md).
-            let (_, mut entries) = read(&file)?;
+            let (_, mut entries, _) = read(&file)?;
             add_keys(&mut entries, &arns, &aliases)?;
             write_whole(&file, json(&entries)?.as_bytes(), 0o600, true)?;
         }
         KeyringCommand::List { file, show_material } => {
-            let (text, entries) = read(&file)?;
+            let (text, entries, _) = read(&file)?;
             if show_material {
                 write_stdout(text.as_bytes())?;
             } else {

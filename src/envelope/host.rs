@@ -70,8 +70,8 @@ pub fn not_on_host(algorithm: super::Algorithm) -> Problem {
     )
 }
 
-/// Opens the head of a message whose body a host keeps ([`Head::from_der`]): checks
-/// the required context, opens a data key the bridges hold and checks the header tag.
+/// Opens the head of a message whose body a host keeps ([`Head::from_der`]): opens a
+/// data key the bridges hold, checks the header tag, then the required context.
 pub async fn begin_open_head(
     bridges: &[&dyn KeyProvider],
     head: Head,

@@ -259,7 +259,7 @@ impl Head {
     /// least [`HEAD_WINDOW`] of them, or all) and `tail` (its last 18: the tag's TLV).
     /// As strict as [`Message::from_der`]: every length must add up to `len` exactly.
     pub fn from_der(window: &[u8], len: usize, tail: &[u8]) -> Result<Head, Problem> {
-        let fail = |_: der::Error| not_a_message();
+        let fail = |_: der::Error| unreadable(window);
         let mut r = der::SliceReader::new(window).map_err(fail)?;
         let outer = Tlv::decode(&mut r).map_err(fail)?;
         let at = |r: &der::SliceReader<'_>| usize::try_from(r.position()).map_err(|_| not_a_message());
@@ -351,7 +351,7 @@ pub fn summarize(window: &[u8], len: usize, tail: &[u8]) -> Result<Summary, Prob
     match Head::from_der(window, len, tail) {
         Err(p) if p.code == Code::LegacyAlgorithm => {
             // The body: a 16-byte IV, the ciphertext, an empty tag (`04 00`).
-            let fail = |_: der::Error| not_a_message();
+            let fail = |_: der::Error| unreadable(window);
             let mut r = der::SliceReader::new(window).map_err(fail)?;
             Tlv::decode(&mut r).map_err(fail)?;
             let header = header_from(r.decode::<DerHeader<'_>>().map_err(fail)?)?;
@@ -430,8 +430,8 @@ fn text(o: OctetStringRef<'_>) -> Result<String, Problem> {
 }
 
 impl<'a> Message<'a> {
-    /// Parses a message, enforcing the format and its limits. Every failure is
-    /// `InvalidCiphertext`.
+    /// Parses a message, enforcing the format and its limits: `InvalidCiphertext.NotAMessage`
+    /// or `.NewerVersion` for bytes it cannot read, `InvalidParameter.TooLarge` past a limit.
     pub fn from_der(bytes: &'a [u8]) -> Result<Message<'a>, Problem> {
         let m = DerMessage::from_der(bytes).map_err(|_| unreadable(bytes))?;
         let header = header_from(m.header)?;

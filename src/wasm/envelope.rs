@@ -27,6 +27,8 @@ use wasm_bindgen_futures::future_to_promise;
 #[wasm_bindgen(js_name = SoftwareKeyProvider)]
 pub struct WasmSoftwareKeyProvider {
     provider: Rc<SoftwareKeyProvider>,
+    /// The (key, IV) pairs another entry has sealed under.
+    ivs_lent: std::cell::RefCell<std::collections::HashSet<(String, [u8; IV_LEN])>>,
 }
 
 #[wasm_bindgen(js_class = SoftwareKeyProvider)]
@@ -38,26 +40,45 @@ impl WasmSoftwareKeyProvider {
         // The text holds the keys' base64: wiped once read.
         let json = zeroize::Zeroizing::new(super::json_text(&keyring, Code::Keyring, MAX_KEYRING_BYTES)?);
         let provider = SoftwareKeyProvider::from_keyring_json(&json).map_err(|p| problem_to_js(&p))?;
-        Ok(WasmSoftwareKeyProvider { provider: Rc::new(provider) })
+        Ok(WasmSoftwareKeyProvider { provider: Rc::new(provider), ivs_lent: Default::default() })
     }
 
     pub fn arns(&self) -> Vec<String> {
         self.provider.arns().map(ToString::to_string).collect()
     }
 
-    /// AES-256-GCM under one of its keys (`ciphertext | tag`): what a JavaScript key
-    /// provider does, so that another entry of the package (a module of its own) can
-    /// use these keys, which never leave this module.
-    pub fn seal(&self, arn: JsValue, iv: &[u8], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, JsValue> {
+    /// AES-256-GCM of a data key under one of its keys (`ciphertext | tag`): what a
+    /// JavaScript key provider does, so that another entry of the package (a module of
+    /// its own) can use these keys, which never leave this module. Only what a data key
+    /// is (16 or 32 bytes) is sealed, and never twice under one IV: the lender, not the
+    /// caller, keeps GCM's one rule.
+    pub fn seal(
+        &self,
+        arn: JsValue,
+        iv: &[u8],
+        aad: &[u8],
+        plaintext: js_sys::Uint8Array,
+    ) -> Result<js_sys::Uint8Array, JsValue> {
         let (arn, iv) = store_args(&arn, iv)?;
-        ready(self.provider.store().seal(&arn, &iv, aad, plaintext)).map_err(|p| problem_to_js(&p))
+        if !matches!(plaintext.length(), 16 | 32) {
+            return Err(type_error("plaintext", "a data key (16 or 32 bytes)"));
+        }
+        if !self.ivs_lent.borrow_mut().insert((arn.to_string(), iv)) {
+            return Err(problem_to_js(&Problem::new(Code::BridgeRejected, "an IV already used with this key")));
+        }
+        // The data key crosses into a buffer that is wiped when dropped.
+        let mut key = zeroize::Zeroizing::new(vec![0u8; plaintext.length() as usize]);
+        plaintext.copy_to(&mut key);
+        let sealed = ready(self.provider.store().seal(&arn, &iv, aad, &key)).map_err(|p| problem_to_js(&p))?;
+        Ok(js_sys::Uint8Array::from(&sealed[..]))
     }
 
-    /// Opens what [`Self::seal`] sealed (`InvalidCiphertext` when it does not open).
-    pub fn open(&self, arn: JsValue, iv: &[u8], aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, JsValue> {
+    /// Opens what [`Self::seal`] sealed (`InvalidCiphertext` when it does not open); the
+    /// data key goes straight to JavaScript, its copy here wiped.
+    pub fn open(&self, arn: JsValue, iv: &[u8], aad: &[u8], sealed: &[u8]) -> Result<js_sys::Uint8Array, JsValue> {
         let (arn, iv) = store_args(&arn, iv)?;
         let opened = ready(self.provider.store().open(&arn, &iv, aad, sealed)).map_err(|p| problem_to_js(&p))?;
-        Ok(opened.to_vec())
+        Ok(js_sys::Uint8Array::from(&opened[..]))
     }
 }
 
