@@ -6,7 +6,7 @@
 // called with a request), ```rust blocks as doctests (src/lib.rs includes the pages).
 // ```text and ```json blocks are output and data. Any other block fails the test. A
 // `// prints: X` comment is checked against what the block printed. A line
-// `<!-- docs-test: with NAME (…) -->` before a block gives it a fixture (a running
+// `<!-- docs-test: with NAME[,NAME] (…) -->` before a block gives it fixtures (a running
 // `kms-instance serve`, the proxy guide's files); `<!-- docs-test: skip (why) -->`
 // leaves it out, and must say why.
 import assert from "node:assert/strict";
@@ -28,7 +28,7 @@ const pages = [
 function blocksOf(page) {
   const text = readFileSync(join(repoRoot, page), "utf8");
   const blocks = [];
-  const fence = /(?:<!-- docs-test: (\w[\w-]*)(?: ([\w-]+))?[^>]*-->\n)?^```(\S*)\n([\s\S]*?)^```$/gm;
+  const fence = /(?:<!-- docs-test: (\w[\w-]*)(?: ([\w,-]+))?[^>]*-->\n)?^```(\S*)\n([\s\S]*?)^```$/gm;
   for (const m of text.matchAll(fence)) {
     const line = text.slice(0, m.index).split("\n").length + (m[1] ? 1 : 0);
     blocks.push({ page, line, directive: m[1], fixture: m[2], lang: m[3], code: m[4] });
@@ -131,7 +131,7 @@ async function proxyFilesFixture(work, env) {
   return { env: run.env, stop: () => {} };
 }
 
-/** `kms-instance xks-proxy` on the proxy guide's proxy.json, and its CA trusted by Node. */
+/** `kms-instance xks-proxy` on the proxy guide's proxy.json, its CA trusted by Node, and where it is. */
 async function proxyFixture(work, env) {
   const child = spawn(cli(), ["xks-proxy", "--config", "proxy.json"], { cwd: work, env });
   await new Promise((resolve, reject) => {
@@ -140,7 +140,14 @@ async function proxyFixture(work, env) {
     child.stderr.on("data", (d) => (out += d));
     child.on("exit", () => reject(new Error(`xks-proxy exited: ${out}`)));
   });
-  return { env: { NODE_EXTRA_CA_CERTS: join(work, "ca.pem") }, stop: () => child.kill() };
+  const env2 = {
+    NODE_EXTRA_CA_CERTS: join(work, "ca.pem"),
+    XKS_ENDPOINT: "https://localhost:8443",
+    XKS_URI_PREFIX: "/demo",
+    XKS_ACCESS_KEY_ID: "AKIADEMOKEY000000000",
+    XKS_KEY_ARN: "acs:kms:cn-hangzhou:1207089758810000:key/key-xks",
+  };
+  return { env: env2, stop: () => child.kill() };
 }
 
 const FIXTURES = { serve: serveFixture, "proxy-files": proxyFilesFixture, proxy: proxyFixture };
@@ -181,11 +188,13 @@ for (const page of pages) {
         const where = `${page}:${b.line}`;
         let blockEnv = env;
         if (b.directive === "with") {
-          const make = FIXTURES[b.fixture];
-          assert.ok(make, `${where}: no fixture "${b.fixture}"`);
-          const fixture = await make(work, env);
-          running.push(fixture);
-          blockEnv = { ...env, ...fixture.env };
+          for (const name of b.fixture.split(",")) {
+            const make = FIXTURES[name];
+            assert.ok(make, `${where}: no fixture "${name}"`);
+            const fixture = await make(work, blockEnv);
+            running.push(fixture);
+            blockEnv = { ...blockEnv, ...fixture.env };
+          }
         }
         const run = b.lang === "sh" ? await bash(b.code, work, blockEnv) : runJs(b, blockEnv);
         const out = b.lang === "sh" ? run.out : `${run.stdout}${run.stderr}`;
