@@ -221,6 +221,15 @@ pub struct Files {
 /// when exactly one key the providers list has it (a keyring's keys are listed; a
 /// token's are not: name those by ARN).
 fn resolve_key(given: &str, listed: &[KeyArn], aliases: &Aliases) -> Result<KeyArn, Fatal> {
+    let refused = |why: String| Fatal(format!("--key {given:?}: {}", kms_instance::Problem::new(Code::KeyId, why)));
+    // The first ten names of a list, or what to say when there are none.
+    let first_ten = |names: Vec<&str>, none: &str| {
+        if names.is_empty() {
+            none.to_string()
+        } else {
+            names.into_iter().take(10).collect::<Vec<_>>().join(", ")
+        }
+    };
     if given.starts_with("acs:") {
         return given.parse::<KeyArn>().map_err(|p| Fatal(format!("--key {given:?}: {p}")));
     }
@@ -228,10 +237,8 @@ fn resolve_key(given: &str, listed: &[KeyArn], aliases: &Aliases) -> Result<KeyA
         return match aliases.iter().find(|(alias, _)| alias == given) {
             Some((_, arn)) => Ok(arn.clone()),
             None => {
-                let known: Vec<&str> = aliases.iter().map(|(a, _)| a.as_str()).take(10).collect();
-                let known = if known.is_empty() { "none".to_string() } else { known.join(", ") };
-                let why = format!("no key of the keyring has that alias (aliases: {known})");
-                Err(Fatal(format!("--key {given:?}: {}", kms_instance::Problem::new(Code::KeyId, why))))
+                let known = first_ten(aliases.iter().map(|(a, _)| a.as_str()).collect(), "none");
+                Err(refused(format!("no key of the keyring has that alias (aliases: {known})")))
             }
         };
     }
@@ -239,15 +246,10 @@ fn resolve_key(given: &str, listed: &[KeyArn], aliases: &Aliases) -> Result<KeyA
     match found.as_slice() {
         [one] => Ok((*one).clone()),
         [] => {
-            let ids: Vec<&str> = listed.iter().map(KeyArn::key_id).take(10).collect();
-            let listed = if ids.is_empty() { "none; name the key by its ARN".to_string() } else { ids.join(", ") };
-            let why = format!("not an ARN, and no listed key has that key id (listed: {listed})");
-            Err(Fatal(format!("--key {given:?}: {}", kms_instance::Problem::new(Code::KeyId, why))))
+            let ids = first_ten(listed.iter().map(KeyArn::key_id).collect(), "none; name the key by its ARN");
+            Err(refused(format!("not an ARN, and no listed key has that key id (listed: {ids})")))
         }
-        _ => {
-            let why = "several listed keys have that key id; name it by its ARN";
-            Err(Fatal(format!("--key {given:?}: {}", kms_instance::Problem::new(Code::KeyId, why))))
-        }
+        _ => Err(refused("several listed keys have that key id; name it by its ARN".into())),
     }
 }
 

@@ -66,11 +66,12 @@ pub struct Keyring {
 /// The keyring file `file`, as the envelope commands take it.
 pub fn open(file: &str) -> Result<Keyring, Fatal> {
     let (_, entries, provider) = read(file)?;
+    // The provider holds the entries' keys in their order, their ARNs already parsed.
     let aliases = entries
         .iter()
-        .flat_map(|e| e.aliases.iter().map(|a| (a.clone(), e.arn.parse::<KeyArn>())))
-        .map(|(alias, arn)| arn.map(|arn| (alias, arn)).map_err(|p| Fatal(format!("{file}: {p}"))))
-        .collect::<Result<_, _>>()?;
+        .zip(provider.arns())
+        .flat_map(|(e, arn)| e.aliases.iter().map(move |a| (a.clone(), arn.clone())))
+        .collect();
     Ok(Keyring { provider, aliases })
 }
 

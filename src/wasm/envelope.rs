@@ -28,7 +28,7 @@ use wasm_bindgen_futures::future_to_promise;
 pub struct WasmSoftwareKeyProvider {
     provider: Rc<SoftwareKeyProvider>,
     /// The (key, IV) pairs another entry has sealed under.
-    ivs_lent: std::cell::RefCell<std::collections::HashSet<(String, [u8; IV_LEN])>>,
+    ivs_lent: std::cell::RefCell<std::collections::HashSet<(KeyArn, [u8; IV_LEN])>>,
 }
 
 #[wasm_bindgen(js_class = SoftwareKeyProvider)]
@@ -63,7 +63,7 @@ impl WasmSoftwareKeyProvider {
         if !matches!(plaintext.length(), 16 | 32) {
             return Err(type_error("plaintext", "a data key (16 or 32 bytes)"));
         }
-        if !self.ivs_lent.borrow_mut().insert((arn.to_string(), iv)) {
+        if !self.ivs_lent.borrow_mut().insert((arn.clone(), iv)) {
             return Err(problem_to_js(&Problem::new(Code::BridgeRejected, "an IV already used with this key")));
         }
         // The data key crosses into a buffer that is wiped when dropped.
