@@ -11,6 +11,7 @@ use crate::rules::model::audit::{mask_credential, AuditRecord, Level};
 use crate::xks::sigv4::{Authorization, SignedRequest};
 use crate::xks::wire::{self, Base64, ErrorName};
 use serde::Deserialize;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
@@ -118,7 +119,16 @@ pub struct Proxy {
     workers: Arc<Semaphore>,
     health: Mutex<Option<Health>>,
     model: String,
+    /// What the token said of each configured key, and when (see [`FACTS_FOR`]).
+    facts: Mutex<HashMap<String, (Instant, KeyFacts)>>,
 }
+
+/// How long what the token said of a key (type, length, allowed operations) is taken as
+/// still true. The token enforces its own attributes on every operation whatever this
+/// says; reading them again for each request cost a second token session per request,
+/// two thirds of the throughput at 64 connections (docs/performance/xks-load.md). A
+/// refusal by the token (no such key, a use it does not allow) forgets them at once.
+const FACTS_FOR: Duration = Duration::from_secs(5);
 
 fn json<T: serde::Serialize>(status: u16, value: &T) -> Answer {
     // The API's bodies are plain structs of strings and numbers: serialising cannot fail.
@@ -227,6 +237,7 @@ impl Proxy {
             token: Arc::new(token),
             health: Mutex::new(None),
             model,
+            facts: Mutex::default(),
         }
     }
 
@@ -408,12 +419,34 @@ impl Proxy {
             .ok_or_else(|| Refusal::new(ErrorName::KeyNotFound, "no such external key"))
     }
 
-    /// What the token says of `key` (its type, length, allowed operations).
+    /// What the token says of `key` (its type, length, allowed operations), read again
+    /// once [`FACTS_FOR`] has passed.
     async fn facts(&self, key: &Key) -> Result<KeyFacts, Refusal> {
+        let known = self.facts.lock().unwrap_or_else(|e| e.into_inner()).get(&key.label).copied();
+        if let Some((_, facts)) = known.filter(|(read, _)| read.elapsed() < FACTS_FOR) {
+            return Ok(facts);
+        }
         let label = key.label.clone();
-        self.on_token(move |t| t.store().key_facts(&label))
+        let facts = self
+            .on_token(move |t| t.store().key_facts(&label))
             .await?
-            .ok_or_else(|| Refusal::new(ErrorName::KeyNotFound, "the key is not on the HSM"))
+            .ok_or_else(|| Refusal::new(ErrorName::KeyNotFound, "the key is not on the HSM"))?;
+        self.facts.lock().unwrap_or_else(|e| e.into_inner()).insert(key.label.clone(), (Instant::now(), facts));
+        Ok(facts)
+    }
+
+    /// An operation with `key` on the token; what was known of the key is forgotten when
+    /// the token says it has no such key or does not allow the use.
+    async fn with_key<T: Send + 'static>(
+        &self,
+        key: &Key,
+        f: impl FnOnce(&Pkcs11KeyProvider) -> Result<T, Problem> + Send + 'static,
+    ) -> Result<T, Refusal> {
+        let result = self.on_token(f).await;
+        if result.as_ref().is_err_and(|r| matches!(r.name, ErrorName::KeyNotFound | ErrorName::InvalidKeyUsage)) {
+            self.facts.lock().unwrap_or_else(|e| e.into_inner()).remove(&key.label);
+        }
+        result
     }
 
     /// Whether `usage` of `key` is allowed by the token and the configuration (which may
@@ -480,7 +513,7 @@ impl Proxy {
         let plaintext = zeroize::Zeroizing::new(body.plaintext.0);
         let hsm_aad = wire::hsm_aad(&aad.0, &[]).ok_or_else(|| Refusal::validation("additionalAuthenticatedData"))?;
         let (iv, mut sealed, value) = self
-            .on_token(move |t| {
+            .with_key(key, move |t| {
                 t.store().seal_fresh(&label, IV_BYTES, &hsm_aad, &plaintext, integrity, |iv, sealed| {
                     let (ciphertext, tag) = sealed.split_at(sealed.len().saturating_sub(16));
                     integrity.then(|| wire::integrity_value(&aad.0, &[], iv, ciphertext, tag))
@@ -527,7 +560,7 @@ impl Proxy {
         let mut sealed = body.ciphertext.0;
         sealed.extend_from_slice(&body.authentication_tag.0);
         let iv = body.initialization_vector.0;
-        let plaintext = self.on_token(move |t| t.store().open_labelled(&label, &iv, &hsm_aad, &sealed)).await?;
+        let plaintext = self.with_key(key, move |t| t.store().open_labelled(&label, &iv, &hsm_aad, &sealed)).await?;
         Ok(json(200, &wire::DecryptResponse { plaintext: Base64::from(plaintext.to_vec()) }))
     }
 
