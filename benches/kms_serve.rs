@@ -193,7 +193,7 @@ fn main() {
         version: "v1".into(),
         material: zeroize::Zeroizing::new(vec![1; 32]),
     };
-    store.insert(&key, &[]).unwrap();
+    store.insert(&key, &[], None).unwrap();
     let lookup = micros(20_000, || {
         std::hint::black_box(store.key(OWNER, KEY).unwrap());
     });

@@ -171,6 +171,23 @@ fn r_sh_8_revoke_waits_for_principals_resources() {
 }
 
 #[test]
+fn a_key_made_without_an_alias_is_named_by_its_id_and_counts_for_r_sh_8() {
+    // The KMS API's CreateKey takes no alias: an empty one makes a key named by its id.
+    let mut w = enabled(5);
+    share(&mut w, "joint", accounts(&[APP]));
+    let made = apply(&mut w, APP, "CreateKey", json!({"alias": ""})).unwrap();
+    let id = made.key_id.unwrap();
+    assert_eq!(run(&mut w, APP, "Encrypt", json!({"key": id})), "ok");
+    assert_eq!(run(&mut w, APP, "Encrypt", json!({"key": ""})), "NotFound.Key");
+    let r = apply(&mut w, "owner", "DeleteResourceShare", json!({})).unwrap_err();
+    assert!(r.errors[0].message.contains(&format!("key {id} of {APP}")), "{}", r.errors[0].message);
+    assert_eq!(run(&mut w, APP, "CreateAlias", json!({"key": id, "alias": "alias/later"})), "ok");
+    assert_eq!(run(&mut w, APP, "Encrypt", json!({"key": "alias/later"})), "ok");
+    // The state it leaves is one a plan may start from.
+    kms_instance::State::from_json(&w.to_json().unwrap()).unwrap();
+}
+
+#[test]
 fn r_sh_9_service_keys_are_not_shared() {
     let mut w = enabled(5);
     w.instance.keys =

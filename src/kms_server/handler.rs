@@ -4,8 +4,10 @@
 //! instance), the operation on the store or the key's keeper, and the audit line
 //! (RULES.md section 9). Free of HTTP plumbing ([`crate::serving`] is that).
 
+use super::instances::{Instance, Unchanged};
 use super::keeper::Keeper;
-use super::store::{Key, KeyState, Store};
+use super::seed::SeedVSwitch;
+use super::store::{Key, KeyState, Saved, Store};
 use crate::code::Problem;
 use crate::envelope::message::IV_LEN;
 use crate::envelope::{context_bytes, gcm, Algorithm, EncryptionContext, KeyArn};
@@ -13,12 +15,12 @@ use crate::key_providers::blob::{Blob, ProxyBlob};
 use crate::kms_api::{self, signature, MAX_SKEW_SECS, VERSION};
 use crate::platform::os_random;
 use crate::rules::access::{self, Feature, Use};
+use crate::rules::engine::{Env, Outcome, Rejection};
 use crate::rules::model::audit::{mask_credential, AuditRecord, Level};
 use crate::rules::model::request::{Action, AddAlias, CreateKey, KeyRef, Request, Toggle};
 use crate::rules::names::{self, NameKind};
 use crate::serving::{Answer, Bounds, Handled, Tls};
 use crate::xks::sigv4::SignedRequest;
-use crate::State;
 use base64::Engine as _;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -27,6 +29,11 @@ use std::time::Instant;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
+
+mod instance_api;
+mod sharing_api;
+
+pub use sharing_api::share_id;
 
 /// Parameters of one request, at most: every operation takes a dozen.
 const MAX_PARAMS: usize = 64;
@@ -49,16 +56,11 @@ pub struct Settings {
     /// Requests one AccessKey may make in one second; past it, `Rejected.Throttling`.
     pub requests_per_second: u32,
     /// The KMS instances, by id.
-    pub instances: HashMap<String, Instance>,
-}
-
-/// A KMS instance: its state under the rules, and the keeper of its keys (none for a
-/// software instance: its keys are in the store).
-pub struct Instance {
-    /// Its status, region, owner and share, as the rule engine reads them.
-    pub state: State,
-    /// A hardware instance's token, an external instance's proxy.
-    pub keeper: Option<Keeper>,
+    pub instances: BTreeMap<String, Instance>,
+    /// What the endpoint is told of the vSwitches (the seed's `network`).
+    pub network: BTreeMap<String, SeedVSwitch>,
+    /// How long a ConnectKmsInstance takes; `None`, the minutes R-LC-6 gives.
+    pub connect_wait: Option<std::time::Duration>,
 }
 
 /// The endpoint: the store, the credentials, the nonces seen, the throttle.
@@ -81,11 +83,13 @@ struct Refusal {
     code: &'static str,
     status: u16,
     message: String,
+    /// Every problem the rules found, when they found more than one (BindVpcs).
+    errors: Vec<Problem>,
 }
 
 impl Refusal {
     fn new(code: &'static str, status: u16, message: impl Into<String>) -> Self {
-        Refusal { code, status, message: message.into() }
+        Refusal { code, status, message: message.into(), errors: Vec::new() }
     }
 
     fn missing(name: &str) -> Self {
@@ -131,8 +135,27 @@ impl Refusal {
         if code.starts_with("Forbidden.") {
             Refusal::new("Forbidden.NoPermission", 403, format!("This operation is forbidden: {cited}."))
         } else {
-            Refusal::new(code, 403, format!("{cited}."))
+            Refusal::new(code, status_of(code), format!("{cited}."))
         }
+    }
+
+    /// The rule engine's rejection: its first problem, as [`Refusal::of_rule`] says it,
+    /// and every problem in `Errors` when there are more (a BindVpcs with several faults).
+    fn of_rejection(rejection: &Rejection) -> Self {
+        let Some(first) = rejection.errors.first() else {
+            return Refusal::new("InternalFailure", 500, "The request was refused without a reason.");
+        };
+        let mut refusal = Refusal::of_rule(first);
+        if rejection.errors.len() > 1 || rejection.omitted > 0 {
+            refusal.message = format!(
+                "{} ({} problems in all{}: see Errors)",
+                refusal.message.trim_end_matches('.'),
+                rejection.errors.len().saturating_add(rejection.omitted),
+                if rejection.omitted > 0 { format!(", {} not listed", rejection.omitted) } else { String::new() },
+            );
+            refusal.errors = rejection.errors.clone();
+        }
+        refusal
     }
 
     /// A store failure: the caller hears `InternalFailure`, the operator the cause.
@@ -141,6 +164,18 @@ impl Refusal {
             Refusal::new("InternalFailure", 500, "The request processing has failed due to some unknown error."),
             p.message.clone(),
         )
+    }
+}
+
+/// The HTTP status of a rule's code that is not an access check: a parameter at fault
+/// 400, a thing not found 404, any other refusal by a rule (a state, a quota) 403.
+fn status_of(code: &str) -> u16 {
+    if code.ends_with("NotFound") {
+        404
+    } else if code.starts_with("InvalidParameter") || code.starts_with("MissingParameter") {
+        400
+    } else {
+        403
     }
 }
 
@@ -214,9 +249,20 @@ fn b64(bytes: &[u8]) -> String {
 struct Call {
     params: BTreeMap<String, String>,
     account: String,
+    request_id: String,
 }
 
 impl Call {
+    /// What the rule engine applies the call's request at: now, and its request id.
+    fn env(&self) -> Env {
+        Env { now: OffsetDateTime::now_utc(), request_id: self.request_id.clone(), latency_ms: 0 }
+    }
+
+    /// A list parameter as the SDKs flatten one (`Targets.1`, `Targets.2`, …), in order.
+    fn list(&self, name: &str) -> Vec<&str> {
+        (1..=MAX_PARAMS).map_while(|i| self.get(&format!("{name}.{i}"))).collect()
+    }
+
     fn get(&self, name: &str) -> Option<&str> {
         self.params.get(name).map(String::as_str).filter(|v| !v.is_empty())
     }
@@ -253,7 +299,8 @@ impl Call {
             .map_err(|_| Refusal::invalid(name, "not base64"))
     }
 
-    fn page(&self) -> Result<(usize, usize), Refusal> {
+    /// `PageNumber` and `PageSize` (1 to 100, `size` when left out).
+    fn page(&self, size: usize) -> Result<(usize, usize), Refusal> {
         let number = |name: &str, default: usize, max: usize| match self.get(name) {
             None => Ok(default),
             Some(v) => v
@@ -262,7 +309,7 @@ impl Call {
                 .filter(|n| (1..=max).contains(n))
                 .ok_or_else(|| Refusal::invalid(name, "out of range")),
         };
-        Ok((number("PageNumber", 1, 100_000)?, number("PageSize", 10, 100)?))
+        Ok((number("PageNumber", 1, 100_000)?, number("PageSize", size, 100)?))
     }
 }
 
@@ -277,7 +324,7 @@ impl Endpoint {
         let started = Instant::now();
         let id = request_id();
         let mut logged = Logged::default();
-        let result = self.answer(request, &mut logged);
+        let result = self.answer(request, &id, &mut logged);
         let (answer, result, detail) = match result {
             Ok(mut body) => {
                 if let Some(fields) = body.as_object_mut() {
@@ -286,10 +333,13 @@ impl Endpoint {
                 (Answer { status: 200, body: body.to_string().into_bytes() }, "Success".to_string(), None)
             }
             Err((refusal, detail)) => {
-                let body = json!({
+                let mut body = json!({
                     "RequestId": id, "HostId": "kms-instance", "Code": refusal.code,
                     "Message": refusal.message, "HttpStatus": refusal.status,
                 });
+                if let (false, Some(fields)) = (refusal.errors.is_empty(), body.as_object_mut()) {
+                    fields.insert("Errors".into(), errors_json(&refusal.errors));
+                }
                 (
                     Answer { status: refusal.status, body: body.to_string().into_bytes() },
                     refusal.code.to_string(),
@@ -346,7 +396,12 @@ impl Endpoint {
         &self.settings
     }
 
-    fn answer(&self, request: &SignedRequest<'_>, logged: &mut Logged) -> Result<Value, (Refusal, Option<String>)> {
+    fn answer(
+        &self,
+        request: &SignedRequest<'_>,
+        request_id: &str,
+        logged: &mut Logged,
+    ) -> Result<Value, (Refusal, Option<String>)> {
         let plain = |r: Refusal| (r, None);
         if request.path != "/" {
             return Err(plain(Refusal::no_such_action()));
@@ -371,12 +426,14 @@ impl Endpoint {
         logged.access_key_id = Some(access_key_id.clone());
         let account = self.settings.credentials.get(&access_key_id).map(|(_, a)| a.clone()).unwrap_or_default();
         logged.account = Some(account.clone());
-        if version != VERSION {
-            return Err(plain(Refusal::new("InvalidVersion", 400, "Specified parameter Version is not valid.")));
-        }
         self.throttled(&access_key_id).map_err(plain)?;
-        let call = Call { params, account };
-        self.operate(&action, &call, logged).map_err(|e| match e {
+        let call = Call { params, account, request_id: request_id.to_string() };
+        let answered = match version.as_str() {
+            VERSION => self.operate(&action, &call, logged),
+            sharing_api::VERSION => self.share_operate(&action, &call, logged),
+            _ => Err(Refusal::new("InvalidVersion", 400, "Specified parameter Version is not valid.").into()),
+        };
+        answered.map_err(|e| match e {
             Failure::Refused(r) => (r, None),
             Failure::Store(p) => {
                 let (r, detail) = Refusal::internal(&p);
@@ -549,6 +606,15 @@ impl From<Problem> for Failure {
     }
 }
 
+impl From<Unchanged> for Failure {
+    fn from(u: Unchanged) -> Self {
+        match u {
+            Unchanged::Refused(rejection) => Failure::Refused(Refusal::of_rejection(&rejection)),
+            Unchanged::Failed(p) => Failure::Store(p),
+        }
+    }
+}
+
 impl Endpoint {
     fn arn(&self, account: &str, resource: &str) -> String {
         format!("acs:kms:{}:{account}:{resource}", self.settings.region)
@@ -602,23 +668,23 @@ impl Endpoint {
     /// instance is the rule engine's decision, by its own checks in their order
     /// (RULES.md section 7: the instance's state and region, R-AZ-1 to R-AZ-3, then
     /// R-AZ-4 on the key's creator under the share's mode).
-    fn allow(&self, call: &Call, key: &Key, action: Action, logged: &mut Logged) -> Result<(), Refusal> {
+    fn allow(&self, call: &Call, key: &Key, action: Action, logged: &mut Logged) -> Result<(), Failure> {
         logged.key = Some(key.instance.clone().unwrap_or_else(|| key.id.clone()));
         logged.owner = Some(key.account.clone());
         let instance = key.instance.as_deref().and_then(|id| self.settings.instances.get(id));
-        if key.account != call.account && !instance.is_some_and(|i| access::is_member(&i.state.instance, &call.account))
-        {
-            return Err(Refusal::key_not_found());
+        let live = instance.map(|i| i.read(&self.store)).transpose()?;
+        let record = live.as_ref().map(|l| &l.state.instance);
+        if key.account != call.account && !record.is_some_and(|r| access::is_member(r, &call.account)) {
+            return Err(Refusal::key_not_found().into());
         }
         let Some(id) = key.instance.as_deref() else { return Ok(()) };
-        let instance = instance.ok_or_else(|| {
+        let record = record.ok_or_else(|| {
             Refusal::new(
                 "Forbidden.NoPermission",
                 403,
                 format!("This operation is forbidden: instance {id} is not served."),
             )
         })?;
-        let record = &instance.state.instance;
         logged.owner = Some(record.owner_id.clone());
         let usage = match Feature::of(&action) {
             Feature::Cryptographic => Use::Use,
@@ -626,7 +692,27 @@ impl Endpoint {
         };
         access::gate(record, &Self::request(call, action))
             .and_then(|actor| access::may_touch(record, actor, &call.account, &key.account, usage))
-            .map_err(|p| Refusal::of_rule(&p))
+            .map_err(|p| Refusal::of_rule(&p).into())
+    }
+
+    /// Changes `key` with `write` (`false`: nothing to change); for a key of an instance,
+    /// once the rule engine has applied `action` to the instance, the state saved with it.
+    fn in_instance(
+        &self,
+        call: &Call,
+        key: &Key,
+        action: Action,
+        write: impl FnOnce(Option<&Saved<'_>>) -> Result<bool, Problem>,
+    ) -> Result<bool, Failure> {
+        let Some(instance) = key.instance.as_deref().and_then(|id| self.settings.instances.get(id)) else {
+            return Ok(write(None)?);
+        };
+        let request = Self::request(call, action);
+        let (_, written) =
+            instance.change(&self.store, &request, &call.env(), self.settings.connect_wait, |_, _, saved| {
+                Ok(write(Some(saved))?.then_some(()))
+            })?;
+        Ok(written.is_some())
     }
 
     /// The rule engine's request for the caller's `action`.
@@ -792,36 +878,25 @@ impl Endpoint {
                     Some(v) if v == only => Ok(v.to_string()),
                     Some(_) => Err(Refusal::invalid(name, &format!("this endpoint makes {only} keys only"))),
                 };
-                // In an instance, as the rules allow (the instance enabled, the caller
-                // its owner or an active principal); its kind of key only.
                 let instance = match call.get("DKMSInstanceId") {
                     None => None,
-                    Some(id) => {
-                        let instance =
-                            self.settings.instances.get(id).ok_or_else(|| {
-                                Refusal::invalid("DKMSInstanceId", "not an instance of this endpoint")
-                            })?;
-                        let action =
-                            Action::CreateKey(CreateKey { alias: String::new(), protection: None, origin: None });
-                        logged.owner = Some(instance.state.instance.owner_id.clone());
-                        logged.key = Some(id.to_string());
-                        access::gate(&instance.state.instance, &Self::request(call, action))
-                            .map_err(|p| Refusal::of_rule(&p))?;
-                        Some((id, instance))
-                    }
+                    Some(id) => Some(
+                        self.settings
+                            .instances
+                            .get(id)
+                            .ok_or_else(|| Refusal::invalid("DKMSInstanceId", "not an instance of this endpoint"))?,
+                    ),
                 };
-                let keeper = instance.and_then(|(_, i)| i.keeper.as_ref());
+                let keeper = instance.and_then(|i| i.keeper.as_ref());
                 let (protection, origin) = Keeper::kind_of(keeper);
                 let spec = accepted("KeySpec", "Aliyun_AES_256", "Aliyun_AES_256")?;
                 let usage = accepted("KeyUsage", "ENCRYPT/DECRYPT", "ENCRYPT/DECRYPT")?;
                 let origin = accepted("Origin", origin, origin)?;
                 let protection = accepted("ProtectionLevel", protection, protection)?;
-                let mut id_bytes = [0u8; 12];
-                os_random(&mut id_bytes)?;
                 let mut material = Zeroizing::new(vec![0u8; if keeper.is_some() { 0 } else { 32 }]);
                 os_random(&mut material)?;
-                let key = Key {
-                    id: format!("key-{}", hex::encode(id_bytes)),
+                let mut key = Key {
+                    id: String::new(),
                     account: call.account.clone(),
                     state: KeyState::Enabled,
                     spec,
@@ -831,18 +906,44 @@ impl Endpoint {
                     description: call.get("Description").unwrap_or_default().chars().take(8192).collect(),
                     created: now(),
                     deletion: None,
-                    instance: instance.map(|(id, _)| id.to_string()),
+                    instance: call.get("DKMSInstanceId").map(str::to_string),
                     version: request_id().to_lowercase(),
                     material,
                 };
-                // The row first, taken back if the keeper cannot make the key: a key is
-                // never left on a token without its row.
-                if !self.store.insert(&key, &[])? {
-                    return Err(Failure::Store(Problem::new(crate::Code::Request, "a new key id was taken")));
-                }
+                let Some(instance) = instance else {
+                    let mut id_bytes = [0u8; 12];
+                    os_random(&mut id_bytes)?;
+                    key.id = format!("key-{}", hex::encode(id_bytes));
+                    if !self.store.insert(&key, &[], None)? {
+                        return Err(Failure::Store(Problem::new(crate::Code::Request, "a new key id was taken")));
+                    }
+                    logged.owner = Some(key.account.clone());
+                    logged.key = Some(key.id.clone());
+                    return Ok(json!({"KeyMetadata": self.metadata(&key)}));
+                };
+                // In an instance, as the rules allow (R-LC-1, the caller its owner or an
+                // active principal, the key quota), the id the engine gives; the row and
+                // the instance's state in one transaction, both taken back if the keeper
+                // cannot make the key: a key is never left on a token without its row.
+                logged.key = key.instance.clone();
+                logged.owner = Some(instance.read(&self.store)?.state.instance.owner_id.clone());
+                let create = Action::CreateKey(CreateKey { alias: String::new(), protection: None, origin: None });
+                instance.change(
+                    &self.store,
+                    &Self::request(call, create),
+                    &call.env(),
+                    self.settings.connect_wait,
+                    |_, outcome, saved| {
+                        key.id = outcome.key_id.clone().unwrap_or_default();
+                        match self.store.insert(&key, &[], Some(saved))? {
+                            true => Ok(Some(())),
+                            false => Err(Problem::new(crate::Code::Request, "a new key id was taken")),
+                        }
+                    },
+                )?;
                 if let Some(keeper) = keeper {
                     if let Err(p) = keeper.make(&self.key_arn(&key)?) {
-                        self.store.remove(&key.id)?;
+                        instance.forget_key(&key.id, |saved| self.store.remove(&key.id, Some(saved)))?;
                         return Err(match p.code {
                             crate::Code::BridgeKeyNotFound => {
                                 Refusal::invalid("DKMSInstanceId", "an external instance's keys are made at its proxy")
@@ -852,8 +953,6 @@ impl Endpoint {
                         });
                     }
                 }
-                logged.owner.get_or_insert_with(|| key.account.clone());
-                logged.key.get_or_insert_with(|| key.id.clone());
                 Ok(json!({"KeyMetadata": self.metadata(&key)}))
             }
             "DescribeKey" => {
@@ -861,7 +960,7 @@ impl Endpoint {
                 Ok(json!({"KeyMetadata": self.metadata(&key)}))
             }
             "ListKeys" => {
-                let (number, size) = call.page()?;
+                let (number, size) = call.page(10)?;
                 let (ids, total) =
                     self.store.key_ids(&call.account, number.saturating_sub(1).saturating_mul(size), size)?;
                 let keys: Vec<Value> = ids
@@ -873,15 +972,19 @@ impl Endpoint {
             "CreateAlias" => {
                 let name = call.required("AliasName")?;
                 names::validate(NameKind::Alias, name).map_err(|p| Refusal::invalid("AliasName", &p.message))?;
-                let alias = name.to_string();
-                let key = self.named_key(call, "KeyId", |key| Action::CreateAlias(AddAlias { key, alias }), logged)?;
-                if !self.store.add_alias(&call.account, name, &key.id)? {
+                let add = |key| Action::CreateAlias(AddAlias { key, alias: name.to_string() });
+                let key = self.named_key(call, "KeyId", add, logged)?;
+                // An instance's key: R-SH-6's namespace too, and the alias in its state.
+                let added = self.in_instance(call, &key, add(key.id.clone()), |saved| {
+                    self.store.add_alias(&call.account, name, &key.id, saved)
+                })?;
+                if !added {
                     return Err(Refusal::new("Rejected.AlreadyExists", 409, "The alias exists already.").into());
                 }
                 Ok(json!({}))
             }
             "ListAliases" => {
-                let (number, size) = call.page()?;
+                let (number, size) = call.page(10)?;
                 let (aliases, total) =
                     self.store.aliases(&call.account, number.saturating_sub(1).saturating_mul(size), size)?;
                 let aliases: Vec<Value> = aliases
@@ -898,7 +1001,7 @@ impl Endpoint {
                 let state = if action == "EnableKey" { KeyState::Enabled } else { KeyState::Disabled };
                 // Checked in the same statement that changes it: a deletion scheduled
                 // meanwhile is not undone.
-                if !self.store.set_state(&key.id, state, None)? {
+                if !self.store.set_state(&key.id, state, None, None)? {
                     return Err(Refusal::pending_deletion().into());
                 }
                 Ok(json!({}))
@@ -915,14 +1018,48 @@ impl Endpoint {
                     .checked_add(time::Duration::days(days))
                     .and_then(|at| at.format(&Rfc3339).ok())
                     .unwrap_or_default();
-                if !self.store.set_state(&key.id, KeyState::PendingDeletion, Some(&at))? {
+                // An instance's key: its deletion protection too, and the state's mark.
+                let schedule = Action::ScheduleKeyDeletion(KeyRef { key: key.id.clone() });
+                let scheduled = self.in_instance(call, &key, schedule, |saved| {
+                    self.store.set_state(&key.id, KeyState::PendingDeletion, Some(&at), saved)
+                })?;
+                if !scheduled {
                     return Err(Refusal::pending_deletion().into());
                 }
                 Ok(json!({}))
             }
-            _ => Err(Refusal::no_such_action().into()),
+            _ => self.instance_operate(action, call, logged),
         }
     }
+}
+
+/// Every problem of a rejection, for `Errors`: code, message, JSON pointer, rule.
+fn errors_json(problems: &[Problem]) -> Value {
+    let listed: Vec<Value> = problems
+        .iter()
+        .map(|p| json!({"Code": p.code.as_str(), "Message": p.message, "Path": p.path, "Rule": p.rule}))
+        .collect();
+    json!(listed)
+}
+
+/// A change's answer with what it did beyond it (an SDK reads none of it): its warnings,
+/// the access-management quota after it, the principals whose association failed
+/// (R-Q-4), and BindVpcs' report.
+fn with_outcome(mut answer: Value, outcome: &Outcome) -> Value {
+    let warnings: Vec<Value> =
+        outcome.warnings.iter().map(|w| json!({"Code": w.code.as_str(), "Message": w.message})).collect();
+    if let Some(fields) = answer.as_object_mut() {
+        fields.insert("Warnings".into(), json!(warnings));
+        fields.insert(
+            "AccessManagementQuota".into(),
+            json!({"Used": outcome.quota.used, "Purchased": outcome.quota.purchased}),
+        );
+        fields.insert("FailedPrincipals".into(), json!(outcome.failed_principals));
+        if let Some(report) = &outcome.bind_vpcs {
+            fields.insert("BindVpcsReport".into(), json!(report));
+        }
+    }
+    answer
 }
 
 /// The ARN of key `id` of `account` in `region`.

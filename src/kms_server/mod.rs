@@ -7,6 +7,7 @@
 //! request and [`crate::serving`] is the HTTP side (TLS, bounds, logs).
 
 pub mod handler;
+pub mod instances;
 pub mod keeper;
 pub mod seed;
 pub mod store;
@@ -14,7 +15,8 @@ pub mod store;
 use crate::code::{Code, Problem};
 use crate::serving::{Bounds, Handled, Service, Tls};
 use crate::xks::sigv4::SignedRequest;
-use handler::{Endpoint, Instance, Settings};
+use handler::{Endpoint, Settings};
+use instances::Instance;
 use keeper::Keeper;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -37,6 +39,8 @@ pub struct Options {
     pub requests_per_second: u32,
     /// The keeper of each hardware or external instance of the seed, by instance id.
     pub keepers: HashMap<String, Keeper>,
+    /// How long a ConnectKmsInstance takes; `None`, the minutes R-LC-6 gives.
+    pub connect_wait: Option<std::time::Duration>,
 }
 
 /// Requests one AccessKey may make in one second unless told otherwise.
@@ -87,7 +91,7 @@ pub fn endpoint(options: Options) -> Result<Endpoint, Problem> {
     let store = store::Store::open(options.data.as_deref(), options.master_key)?;
     let seed = options.seed;
     let mut keepers = options.keepers;
-    let mut instances = HashMap::new();
+    let mut instances = std::collections::BTreeMap::new();
     for instance in seed.instances {
         let id = instance.state.instance.instance_id.clone();
         let keeper = keepers.remove(&id);
@@ -98,7 +102,12 @@ pub fn endpoint(options: Options) -> Result<Endpoint, Problem> {
                 format!("instance {id}: no keeper for its keys, or one it has no use for"),
             ));
         }
-        instances.insert(id, Instance { state: instance.state, keeper });
+        let opened = Instance::open(&store, &instance.state, keeper)?;
+        // The seed's keys of the instance are in its state too: the rules count them.
+        for key in seed.keys.iter().filter(|k| k.instance.as_deref() == Some(id.as_str())) {
+            opened.adopt(&store, &key.id, &key.account, &key.aliases)?;
+        }
+        instances.insert(id, opened);
     }
     for key in &seed.keys {
         let keeper = key.instance.as_ref().and_then(|i| instances.get(i)).and_then(|i| i.keeper.as_ref());
@@ -133,7 +142,7 @@ pub fn endpoint(options: Options) -> Result<Endpoint, Problem> {
         };
         // A key the store has kept from an earlier start must still be the seed's: moved
         // to another instance or kind, its blobs would open elsewhere, or nowhere.
-        if !store.insert(&row, &key.aliases)? {
+        if !store.insert(&row, &key.aliases, None)? {
             let kept = store.key(&key.account, &key.id)?;
             let same = kept.as_ref().is_some_and(|k| {
                 (&k.account, &k.instance, &k.protection, &k.origin)
@@ -161,6 +170,8 @@ pub fn endpoint(options: Options) -> Result<Endpoint, Problem> {
         bounds,
         requests_per_second: options.requests_per_second,
         instances,
+        network: seed.network,
+        connect_wait: options.connect_wait,
     };
     Ok(Endpoint::new(store, settings))
 }

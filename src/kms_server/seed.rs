@@ -2,7 +2,8 @@
 //! the accounts and their AccessKey pairs, the KMS instances, and keys with fixed ids,
 //! material and aliases, so a test suite knows every identifier and can check a
 //! ciphertext made elsewhere. Keys are added to the store at start when it does not
-//! have them; credentials and instances are read at each start and never stored.
+//! have them; credentials are read at each start and never stored; an instance's state is stored
+//! the first time and changed since by requests (the seed's is not read again).
 //!
 //! An instance is a change plan's state (SCENARIOS.md: `directory` and `instance`): its
 //! status, region, owner and share decide who may use its keys (RULES.md sections 6
@@ -18,7 +19,8 @@
 //!                 "pkcs11": {"module": "/usr/lib/softhsm/libsofthsm2.so", "token": "kms", "pinEnv": "KMS_PIN"}}],
 //!  "keys": [{"id": "key-hzz6example0001", "account": "1207089758810000",
 //!            "material": "<base64 of 32 bytes>", "aliases": ["alias/app"]},
-//!           {"id": "key-hzz6hsm00000001", "account": "1207089758810000", "instance": "kst-…"}]}
+//!           {"id": "key-hzz6hsm00000001", "account": "1207089758810000", "instance": "kst-…"}],
+//!  "network": {"vsw-…": {"vpcId": "vpc-…", "zone": "cn-hangzhou-k", "availableIps": 10}}}
 //! ```
 
 use crate::code::{Code, Problem};
@@ -27,6 +29,7 @@ use crate::rules::names::{self, NameKind};
 use crate::State;
 use base64::Engine as _;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use zeroize::Zeroizing;
 
@@ -44,6 +47,28 @@ pub struct Seed {
     /// Keys there from the start.
     #[serde(default)]
     pub keys: Vec<SeedKey>,
+    /// What the endpoint is told of the vSwitches (it sees no VPC), by id: read by
+    /// ConnectKmsInstance (R-LC-2 to R-LC-4) and UpdateKmsInstanceBindVpc (R-BV-7, R-BV-8).
+    #[serde(default)]
+    pub network: BTreeMap<String, SeedVSwitch>,
+}
+
+/// A vSwitch as the seed describes it; every fact is optional.
+#[derive(Deserialize, Clone, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedVSwitch {
+    /// The VPC it belongs to.
+    #[serde(default)]
+    pub vpc_id: Option<String>,
+    /// Its zone.
+    #[serde(default)]
+    pub zone: Option<String>,
+    /// Its free IP addresses.
+    #[serde(default)]
+    pub available_ips: Option<u32>,
+    /// Whether a vSwitch of another account is shared with the instance's owner.
+    #[serde(default)]
+    pub shared_with_owner: Option<bool>,
 }
 
 /// A KMS instance: its state under the rules, and where its keys' material is.

@@ -1,4 +1,5 @@
-//! The endpoint's state in SQLite (rusqlite, SQLite compiled in): keys and aliases.
+//! The endpoint's state in SQLite (rusqlite, SQLite compiled in): keys, aliases, and
+//! each KMS instance's state under the rules (the engine's JSON).
 //! Each request that changes it is one `BEGIN IMMEDIATE` transaction, so it is applied
 //! whole or not at all and, once answered, survives `kill -9` (WAL, `synchronous=FULL`).
 //! The file is held by one server at a time (`locking_mode=EXCLUSIVE`): a second one is
@@ -99,7 +100,36 @@ CREATE TABLE IF NOT EXISTS aliases (
     account TEXT NOT NULL, name TEXT NOT NULL, key_id TEXT NOT NULL REFERENCES keys(id),
     PRIMARY KEY (account, name));
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS instances (id TEXT PRIMARY KEY, state TEXT NOT NULL, created TEXT NOT NULL, due TEXT);
 ";
+
+/// An instance's state as a change leaves it, saved in the change's transaction.
+pub struct Saved<'a> {
+    /// The instance id.
+    pub id: &'a str,
+    /// Its state, as [`crate::State::to_json`] writes it.
+    pub state: &'a str,
+    /// When a ConnectKmsInstance under way completes (RFC 3339), if one is.
+    pub due: Option<&'a str>,
+}
+
+/// An instance as the store keeps it.
+pub struct KeptInstance {
+    /// Its state's JSON.
+    pub state: String,
+    /// When the store first kept it (RFC 3339): the instance's start date.
+    pub created: String,
+    /// When a ConnectKmsInstance under way completes.
+    pub due: Option<String>,
+}
+
+fn save(tx: &Connection, saved: Option<&Saved<'_>>) -> Result<(), Problem> {
+    if let Some(s) = saved {
+        tx.execute("UPDATE instances SET state = ?2, due = ?3 WHERE id = ?1", params![s.id, s.state, s.due])
+            .map_err(failed)?;
+    }
+    Ok(())
+}
 
 /// What the master key seals at first start, to tell a wrong one at the next.
 const CHECK: &[u8] = b"kms-instance serve: master key check";
@@ -187,7 +217,7 @@ impl Store {
 
     /// Adds a key (its material sealed) and its aliases in one transaction; `false`
     /// when a key of that id exists already (nothing is changed).
-    pub fn insert(&self, key: &Key, aliases: &[String]) -> Result<bool, Problem> {
+    pub fn insert(&self, key: &Key, aliases: &[String], saved: Option<&Saved<'_>>) -> Result<bool, Problem> {
         let sealed = self.seal(&key.id, &key.material)?;
         self.change(|connection| {
             let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(failed)?;
@@ -213,6 +243,7 @@ impl Store {
                 )
                 .map_err(failed)?;
             }
+            save(&tx, saved)?;
             tx.commit().map_err(failed)?;
             Ok(true)
         })
@@ -278,36 +309,83 @@ impl Store {
 
     /// Sets a key's state (and its deletion date) in one statement, unless it is pending
     /// deletion (a state nothing leaves); `false` when it was not changed.
-    pub fn set_state(&self, id: &str, state: KeyState, deletion: Option<&str>) -> Result<bool, Problem> {
+    pub fn set_state(
+        &self,
+        id: &str,
+        state: KeyState,
+        deletion: Option<&str>,
+        saved: Option<&Saved<'_>>,
+    ) -> Result<bool, Problem> {
         self.change(|connection| {
-            let changed = connection
+            let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(failed)?;
+            let changed = tx
                 .execute(
                     "UPDATE keys SET state = ?1, deletion = ?2 WHERE id = ?3 AND state <> 'PendingDeletion'",
                     params![state.as_str(), deletion, id],
                 )
                 .map_err(failed)?;
+            if changed == 1 {
+                save(&tx, saved)?;
+            }
+            tx.commit().map_err(failed)?;
             Ok(changed == 1)
         })
     }
 
-    /// Removes a key that has no alias yet (a `CreateKey` whose keeper failed).
-    pub fn remove(&self, id: &str) -> Result<(), Problem> {
+    /// Removes a key that has no alias yet (a `CreateKey` whose keeper failed), and
+    /// puts its instance's state back.
+    pub fn remove(&self, id: &str, saved: Option<&Saved<'_>>) -> Result<(), Problem> {
         self.change(|connection| {
-            connection.execute("DELETE FROM keys WHERE id = ?1", params![id]).map_err(failed)?;
-            Ok(())
+            let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(failed)?;
+            tx.execute("DELETE FROM keys WHERE id = ?1", params![id]).map_err(failed)?;
+            save(&tx, saved)?;
+            tx.commit().map_err(failed)
         })
     }
 
-    /// Adds an alias; `false` when the account has it already.
-    pub fn add_alias(&self, account: &str, name: &str, key_id: &str) -> Result<bool, Problem> {
+    /// Adds an alias; `false` when the account has it already (nothing is changed).
+    pub fn add_alias(
+        &self,
+        account: &str,
+        name: &str,
+        key_id: &str,
+        saved: Option<&Saved<'_>>,
+    ) -> Result<bool, Problem> {
         self.change(|connection| {
-            let added = connection
+            let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(failed)?;
+            let added = tx
                 .execute(
                     "INSERT OR IGNORE INTO aliases (account, name, key_id) VALUES (?1, ?2, ?3)",
                     params![account, name, key_id],
                 )
                 .map_err(failed)?;
+            if added == 1 {
+                save(&tx, saved)?;
+            }
+            tx.commit().map_err(failed)?;
             Ok(added == 1)
+        })
+    }
+
+    /// Saves a change to an instance alone.
+    pub fn save_instance(&self, saved: &Saved<'_>) -> Result<(), Problem> {
+        self.change(|connection| save(connection, Some(saved)))
+    }
+
+    /// The instance `id` as kept, or, the first time, `first` kept and given back.
+    pub fn instance(&self, id: &str, first: &str, now: &str) -> Result<KeptInstance, Problem> {
+        self.change(|connection| {
+            connection
+                .execute(
+                    "INSERT OR IGNORE INTO instances (id, state, created) VALUES (?1, ?2, ?3)",
+                    params![id, first, now],
+                )
+                .map_err(failed)?;
+            connection
+                .query_row("SELECT state, created, due FROM instances WHERE id = ?1", params![id], |r| {
+                    Ok(KeptInstance { state: r.get(0)?, created: r.get(1)?, due: r.get(2)? })
+                })
+                .map_err(failed)
         })
     }
 

@@ -213,7 +213,10 @@ fn check_keys(keys: &[Key]) -> Result<(), Problem> {
             text(&k.key_id, &format!("{at}/keyId"))?;
             unique(&mut ids, &k.key_id, &format!("{at}/keyId"), "the key id")?;
         }
-        alias(&k.alias, &format!("{at}/alias"))?;
+        // A key made without an alias (the KMS API's CreateKey) is named by its id.
+        if !k.alias.is_empty() || k.key_id.is_empty() {
+            alias(&k.alias, &format!("{at}/alias"))?;
+        }
         for (j, a) in k.aliases.iter().enumerate() {
             alias(a, &format!("{at}/aliases/{j}"))?;
         }

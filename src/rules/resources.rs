@@ -265,9 +265,15 @@ fn new_key_id(inst: &InstanceRecord) -> Result<(u64, String), Problem> {
 
 /// CreateKey (R-NAME-4, R-SH-6, R-KEY-1, R-KEY-2, the key quota).
 pub fn create_key(inst: &mut InstanceRecord, caller: &Caller, p: &CreateKey) -> Handled {
-    names::validate(NameKind::Alias, &p.alias).map_err(|e| e.at("/alias"))?;
+    // An empty alias is a key named by its id alone, as the KMS API's CreateKey makes
+    // them (aliases come with CreateAlias); a plan names one.
+    if !p.alias.is_empty() {
+        names::validate(NameKind::Alias, &p.alias).map_err(|e| e.at("/alias"))?;
+    }
     let (protection, origin) = key_kind(inst, p.protection.as_deref(), p.origin.as_deref())?;
-    alias_taken(inst, &p.alias, caller.id)?;
+    if !p.alias.is_empty() {
+        alias_taken(inst, &p.alias, caller.id)?;
+    }
     if count(inst.keys.len()) >= inst.spec.key_quota {
         return Err(
             Problem::new(Code::QuotaKeys, format!("the key quota of {} is used up", inst.spec.key_quota)).into()
@@ -345,7 +351,7 @@ pub fn change_key(inst: &mut InstanceRecord, caller: &Caller, key: &str, change:
     if key.is_service_key() {
         return Err(Problem::new(
             Code::ServiceKeyNotConfigurable,
-            format!("{} is a service key: it cannot be rotated, deleted or configured", key.alias),
+            format!("{} is a service key: it cannot be rotated, deleted or configured", key.label()),
         )
         .rule("R-KEY-1")
         .into());

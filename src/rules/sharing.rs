@@ -311,7 +311,7 @@ pub fn delete(inst: &mut InstanceRecord) -> Handled {
         .keys
         .iter()
         .filter(|k| k.creator != *owner)
-        .map(|k| format!("key {} of {}", k.alias, k.creator))
+        .map(|k| format!("key {} of {}", k.label(), k.creator))
         .chain(
             inst.secrets.iter().filter(|s| s.creator != *owner).map(|s| format!("secret {} of {}", s.name, s.creator)),
         )

@@ -171,9 +171,19 @@ pub struct Key {
 }
 
 impl Key {
-    /// Its alias and every alias added later.
+    /// Its alias (none for a key made without one, as the KMS API's CreateKey makes them)
+    /// and every alias added later.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(self.alias.as_str()).chain(self.aliases.iter().map(String::as_str))
+        std::iter::once(self.alias.as_str()).filter(|a| !a.is_empty()).chain(self.aliases.iter().map(String::as_str))
+    }
+
+    /// What a message calls it: its alias, or its id when it was made without one.
+    pub fn label(&self) -> &str {
+        if self.alias.is_empty() {
+            &self.key_id
+        } else {
+            &self.alias
+        }
     }
 
     /// A service key (R-KEY-1): created by a cloud service under `alias/acs/…`.

@@ -251,7 +251,7 @@ pub struct JoinFolder {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKey {
-    /// Its alias (R-NAME-4).
+    /// Its alias (R-NAME-4); empty, a key named by its id alone (the KMS API's CreateKey).
     pub alias: String,
     /// `software` or `hardware`; left out, the instance's kind (R-KEY-1).
     #[serde(default)]
