@@ -752,3 +752,56 @@ fn a_kept_key_the_seed_moves_to_an_instance_is_refused_at_start() {
     let refused = serve(&w, &data_args, MASTER).err().expect("refused");
     assert!(refused.contains("key-test-one") && refused.contains("another account, instance or kind"), "{refused}");
 }
+
+/// Two new software instances of the owner (quota 5 and 4), a directory of three
+/// accounts, and what the endpoint is told of the vSwitches they connect in.
+fn story_seed() -> Value {
+    let mut seed = shared_seed();
+    let mut fresh = |id: &str, quota: u32| {
+        let mut state = instance_state(id, "software", "pendingEnable", "");
+        state["instance"]["spec"]["accessManagementQuota"] = json!(quota);
+        json!({"state": state})
+    };
+    seed["instances"] = json!([fresh("kst-hzz62f4a5c2d7ab12d1", 5), fresh("kst-hzz62f4a5c2d7ab12d2", 4)]);
+    seed["keys"] = json!([]);
+    let mut network = serde_json::Map::new();
+    for n in 1..=2 {
+        for (zone, letter) in [("cn-hangzhou-h", "a"), ("cn-hangzhou-i", "b")] {
+            network.insert(
+                format!("vsw-bp1zone{letter}0000000{n}"),
+                json!({"vpcId": format!("vpc-bp1primary000000{n}"), "zone": zone, "availableIps": 8}),
+            );
+        }
+    }
+    seed["network"] = Value::Object(network);
+    seed
+}
+
+#[test]
+fn alibabas_python_sdks_run_the_instance_story_across_a_kill_9() {
+    let Some(python) = python() else { return };
+    let w = World::with(&story_seed());
+    let data = w.path("kms.db");
+    let args = ["--data", data.to_str().unwrap(), "--connect-seconds", "1"];
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/instance_story.py");
+    let run = |half: &str, server: &Server| {
+        let out = Command::new(&python)
+            .arg(&script)
+            .args([half, &server.url(), w.path("seed.json").to_str().unwrap(), w.path("notes.json").to_str().unwrap()])
+            .output()
+            .unwrap();
+        let report = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{report}{}", String::from_utf8_lossy(&out.stderr));
+        report
+    };
+    let server = serve(&w, &args, MASTER).unwrap();
+    let report = run("first", &server);
+    assert!(report.contains("ok   independent mode: the owner is refused the principal's key"), "{report}");
+    drop(server); // SIGKILL: what was answered must be in the data file
+    let server = serve(&w, &args, MASTER).unwrap();
+    let report = run("second", &server);
+    assert!(report.contains("ok   quota 4: the second account's association failed"), "{report}");
+    // Every change was a request of the engine, in the audit log with its result.
+    let log = server.log.lock().unwrap().clone();
+    assert!(log.iter().any(|l| l.contains("CreateResourceShare") && l.contains("Success")), "{log:#?}");
+}
