@@ -805,3 +805,49 @@ fn alibabas_python_sdks_run_the_instance_story_across_a_kill_9() {
     let log = server.log.lock().unwrap().clone();
     assert!(log.iter().any(|l| l.contains("CreateResourceShare") && l.contains("Success")), "{log:#?}");
 }
+
+#[test]
+fn an_instance_expires_on_the_servers_clock_and_renewing_and_upgrading_are_the_owners() {
+    let mut seed = shared_seed();
+    // Enabled, its subscription ended a minute ago; a key of its owner.
+    let mut state = instance_state(EXPIRED, "software", "enabled", "joint");
+    let ended = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
+    state["instance"]["expiresAt"] = json!(ended.format(&time::format_description::well_known::Rfc3339).unwrap());
+    seed["instances"] = json!([{"state": state}]);
+    seed["keys"] = json!([{"id": "key-expiring", "account": OWNER, "instance": EXPIRED}]);
+    let w = World::with(&seed);
+    let server = serve(&w, &[], MASTER).unwrap();
+    let call = |key: (&str, &str), params: &[(&str, &str)]| post_v1_as(&server, params, key, &now(), &rand_nonce());
+    let owner = (AK, SECRET);
+    let get = || call(owner, &[("Action", "GetKmsInstance"), ("KmsInstanceId", EXPIRED)]).1["KmsInstance"].clone();
+
+    let got = get();
+    assert_eq!((got["Status"].as_str(), got["SaleStatus"].as_str()), (Some("Disconnected"), Some("Expired")), "{got}");
+    let refused = call(owner, &[("Action", "GenerateDataKey"), ("KeyId", "key-expiring")]);
+    assert_eq!((refused.0, refused.1["Code"].as_str()), (403, Some("Rejected.InstanceExpired")), "{}", refused.1);
+
+    // The principal may not renew or upgrade (an owner-only row of the matrix).
+    let renew = [("Action", "RenewKmsInstance"), ("KmsInstanceId", EXPIRED), ("RenewPeriod", "12")];
+    let by_principal = call(OTHER, &renew);
+    assert_eq!(by_principal.1["Code"], "Forbidden.NoPermission", "{}", by_principal.1);
+    let out_of_range = call(owner, &[("Action", "RenewKmsInstance"), ("KmsInstanceId", EXPIRED), ("RenewPeriod", "37")]);
+    assert_eq!((out_of_range.0, out_of_range.1["Code"].as_str()), (400, Some("InvalidParameter.Months")), "{}", out_of_range.1);
+    let renewed = call(owner, &renew);
+    assert_eq!(renewed.0, 200, "{}", renewed.1);
+    let got = get();
+    assert_eq!(got["Status"], "Connected", "{got}");
+    assert!(got["EndDate"].as_str().unwrap() > now().as_str(), "{got}");
+    assert_eq!(call(owner, &[("Action", "GenerateDataKey"), ("KeyId", "key-expiring")]).0, 200);
+
+    // An upgrade below what is in use is refused whole (R-LC-7); one above it holds.
+    let used = got["Usage"]["VpcNum"].as_u64().unwrap();
+    assert_eq!(used, 1, "the share's one account");
+    let below = call(owner, &[("Action", "UpgradeKmsInstance"), ("KmsInstanceId", EXPIRED), ("VpcNum", "0"), ("KeyNum", "200")]);
+    assert_eq!(below.1["Code"], "Rejected.QuotaBelowUsage", "{}", below.1);
+    assert_eq!(get()["KeyNum"], 100, "nothing of a refused upgrade is applied");
+    let upgraded = call(owner, &[("Action", "UpgradeKmsInstance"), ("KmsInstanceId", EXPIRED), ("VpcNum", "8")]);
+    assert_eq!(upgraded.1["AccessManagementQuota"], json!({"Used": 1, "Purchased": 8}), "{}", upgraded.1);
+    // To an account it is not shared with, the instance does not exist.
+    let hidden = call(THIRD, &[("Action", "GetKmsInstance"), ("KmsInstanceId", EXPIRED)]);
+    assert_eq!((hidden.0, hidden.1["Code"].as_str()), (404, Some("Forbidden.ResourceNotFound")), "{}", hidden.1);
+}
