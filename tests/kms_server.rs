@@ -757,7 +757,7 @@ fn a_kept_key_the_seed_moves_to_an_instance_is_refused_at_start() {
 /// accounts, and what the endpoint is told of the vSwitches they connect in.
 fn story_seed() -> Value {
     let mut seed = shared_seed();
-    let mut fresh = |id: &str, quota: u32| {
+    let fresh = |id: &str, quota: u32| {
         let mut state = instance_state(id, "software", "pendingEnable", "");
         state["instance"]["spec"]["accessManagementQuota"] = json!(quota);
         json!({"state": state})
@@ -830,8 +830,14 @@ fn an_instance_expires_on_the_servers_clock_and_renewing_and_upgrading_are_the_o
     let renew = [("Action", "RenewKmsInstance"), ("KmsInstanceId", EXPIRED), ("RenewPeriod", "12")];
     let by_principal = call(OTHER, &renew);
     assert_eq!(by_principal.1["Code"], "Forbidden.NoPermission", "{}", by_principal.1);
-    let out_of_range = call(owner, &[("Action", "RenewKmsInstance"), ("KmsInstanceId", EXPIRED), ("RenewPeriod", "37")]);
-    assert_eq!((out_of_range.0, out_of_range.1["Code"].as_str()), (400, Some("InvalidParameter.Months")), "{}", out_of_range.1);
+    let out_of_range =
+        call(owner, &[("Action", "RenewKmsInstance"), ("KmsInstanceId", EXPIRED), ("RenewPeriod", "37")]);
+    assert_eq!(
+        (out_of_range.0, out_of_range.1["Code"].as_str()),
+        (400, Some("InvalidParameter.Months")),
+        "{}",
+        out_of_range.1
+    );
     let renewed = call(owner, &renew);
     assert_eq!(renewed.0, 200, "{}", renewed.1);
     let got = get();
@@ -842,7 +848,10 @@ fn an_instance_expires_on_the_servers_clock_and_renewing_and_upgrading_are_the_o
     // An upgrade below what is in use is refused whole (R-LC-7); one above it holds.
     let used = got["Usage"]["VpcNum"].as_u64().unwrap();
     assert_eq!(used, 1, "the share's one account");
-    let below = call(owner, &[("Action", "UpgradeKmsInstance"), ("KmsInstanceId", EXPIRED), ("VpcNum", "0"), ("KeyNum", "200")]);
+    let below = call(
+        owner,
+        &[("Action", "UpgradeKmsInstance"), ("KmsInstanceId", EXPIRED), ("VpcNum", "0"), ("KeyNum", "200")],
+    );
     assert_eq!(below.1["Code"], "Rejected.QuotaBelowUsage", "{}", below.1);
     assert_eq!(get()["KeyNum"], 100, "nothing of a refused upgrade is applied");
     let upgraded = call(owner, &[("Action", "UpgradeKmsInstance"), ("KmsInstanceId", EXPIRED), ("VpcNum", "8")]);

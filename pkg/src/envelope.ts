@@ -5,6 +5,7 @@
  * @module kms-instance/envelope
  */
 export * from "./sealing.js";
+export * from "./kmsapi.js";
 export { WebCryptoKeyProvider } from "./webcrypto.js";
 export { KmsError, isKmsError } from "./errors.js";
 export { init, initSync } from "./load.js";

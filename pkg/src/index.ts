@@ -7,6 +7,7 @@
 export * from "./forms.js";
 export * from "./simulation.js";
 export * from "./sealing.js";
+export * from "./kmsapi.js";
 export { WebCryptoKeyProvider } from "./webcrypto.js";
 export { KmsError, isKmsError } from "./errors.js";
 export { init, initSync } from "./load.js";

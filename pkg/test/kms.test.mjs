@@ -11,9 +11,9 @@ import { join } from "node:path";
 import { createRequire } from "node:module";
 import { after, before, test } from "node:test";
 import { Miniflare } from "miniflare";
-import { DataKeyCache, decrypt, encrypt, inspectMessage, isKmsError, KmsKeyProvider } from "kms-instance";
+import { DataKeyCache, decrypt, encrypt, inspectMessage, isKmsError, KmsApiClient, KmsKeyProvider } from "kms-instance";
 import { cli, makeCertificates, pkgRoot } from "./helpers.mjs";
-import { ACCESS_KEY_ID, arn, options, SECRET, startServe } from "./kms/serve.mjs";
+import { ACCESS_KEY_ID, arn, OWNER as OWNER_ID, INSTANCE, instanceSeed, options, PRINCIPAL, SECRET, startServe } from "./kms/serve.mjs";
 
 const require = createRequire(import.meta.url);
 let server;
@@ -181,4 +181,46 @@ test("Alibaba's Node clients: @alicloud/pop-core (RPC v1) and @alicloud/openapi-
     http.request = request;
   }
   assert.deepEqual(signatures, ["ACS3-HMAC-SHA256", "ACS3-HMAC-SHA256", "none", "none"], "openapi-client signs with V3 by default, v2 in the parameters");
+});
+
+test("KmsApiClient calls any operation, answers as they came: an instance's BindVpcs and its share, lists flattened as the SDKs do", async () => {
+  const live = await startServe({ seed: instanceSeed });
+  try {
+    for (const signature of ["v3", "v1"]) {
+      const api = new KmsApiClient(options(live, { signature }));
+      const got = await api.call("GetKmsInstance", { KmsInstanceId: INSTANCE });
+      assert.equal(got.ok, true, JSON.stringify(got.body));
+      assert.equal(got.body.KmsInstance.Status, "Connected");
+      assert.equal(got.body.KmsInstance.VpcNum, 4);
+      api.free();
+    }
+    const api = new KmsApiClient(options(live));
+    // Every problem of the validator, in Alibaba's error shape and in Errors.
+    const bad = JSON.stringify([{ VpcId: "vpc-x", VSwitchId: "vsw-bp1bound00000001", RegionId: "cn-shanghai", VpcOwnerId: OWNER_ID }]);
+    const refused = await api.call("UpdateKmsInstanceBindVpc", { KmsInstanceId: INSTANCE, BindVpcs: bad });
+    assert.equal(refused.ok, false);
+    assert.equal(refused.status, 400);
+    assert.match(refused.body.Code, /^InvalidParameter\.BindVpcs\./);
+    assert.ok(refused.body.Errors.length >= 2, JSON.stringify(refused.body));
+    const good = JSON.stringify([{ VpcId: "vpc-bp1bound00000001", VSwitchId: "vsw-bp1bound00000001", RegionId: "cn-hangzhou", VpcOwnerId: OWNER_ID }]);
+    const bound = await api.call("UpdateKmsInstanceBindVpc", { KmsInstanceId: INSTANCE, BindVpcs: good });
+    assert.deepEqual([bound.ok, bound.body.AccessManagementQuota], [true, { Used: 1, Purchased: 4 }]);
+    // Resource Sharing's version; Targets and Resources flattened (Targets.1, Resources.1.ResourceId).
+    const shared = await api.call("CreateResourceShare", {
+      ResourceShareName: "console-share", Targets: [PRINCIPAL],
+      Resources: [{ ResourceId: INSTANCE, ResourceType: "KMSInstance" }],
+      ResourceProperties: [{ ResourceArn: `acs:kms:cn-hangzhou:${OWNER_ID}:keystore/${INSTANCE}`, Property: JSON.stringify({ shareMode: "joint" }) }],
+    }, { version: "2020-01-10" });
+    assert.equal(shared.ok, true, JSON.stringify(shared.body));
+    assert.deepEqual(shared.body.AccessManagementQuota, { Used: 2, Purchased: 4 });
+    const unknown = await api.call("NoSuchAction");
+    assert.deepEqual([unknown.status, unknown.body.Code], [404, "InvalidAction.NotFound"]);
+    await assert.rejects(api.call("GetKmsInstance", { KmsInstanceId: { id: INSTANCE } }), TypeError);
+    assert.throws(() => new KmsApiClient({ ...options(live), keys: [] }), TypeError);
+    assert.throws(() => new KmsApiClient({ ...options(live), caCertificate: "-----BEGIN CERTIFICATE-----" }), (e) => isKmsError(e) && /caCertificate/.test(e.message));
+    api.free();
+    await assert.rejects(api.call("ListKmsInstances"), (e) => isKmsError(e) && e.code === "Module.Freed");
+  } finally {
+    assert.equal(await live.stop(), 0);
+  }
 });

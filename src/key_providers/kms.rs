@@ -7,14 +7,13 @@
 //! against the same KMS, and the reverse. Nothing is retried; a refusal keeps KMS's
 //! code and RequestId in its message, and no secret, data key or plaintext is in one.
 
-use super::xks::{endpoint_host, Exchange, Transport};
+use super::xks::Transport;
 use crate::code::{Code, Problem};
 use crate::envelope::{EncryptionContext, KeyArn, KeyDescription, KeyProvider, ProviderId};
-use crate::kms_api::{self, signature, ApiError};
+use crate::kms_api::{self, client::Client, ApiError};
 use crate::platform::os_random;
 use base64::Engine as _;
 use serde::Deserialize;
-use std::time::Duration;
 use zeroize::Zeroizing;
 
 /// The signature a provider signs its requests with.
@@ -56,23 +55,15 @@ pub struct KmsSettings {
 
 /// A KMS API client for the envelope.
 pub struct KmsKeyProvider {
-    endpoint: String,
-    host: String,
-    region: String,
-    access_key_id: String,
-    secret: Zeroizing<String>,
-    security_token: Option<String>,
+    client: Client,
     keys: Vec<KeyArn>,
-    signature: Signature,
-    timeout: Duration,
-    transport: Box<dyn Transport>,
     id: ProviderId,
 }
 
 impl std::fmt::Debug for KmsKeyProvider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KmsKeyProvider")
-            .field("endpoint", &self.endpoint)
+            .field("endpoint", &self.client.endpoint())
             .field("keys", &self.keys)
             .finish_non_exhaustive()
     }
@@ -92,19 +83,7 @@ impl KmsKeyProvider {
         secret: Zeroizing<String>,
         transport: Box<dyn Transport>,
     ) -> Result<Self, Problem> {
-        let host = endpoint_host(&settings.endpoint)?;
-        // A region id's characters (the envelope's builds carry no rules module).
-        let region_like = |r: &str| {
-            !r.is_empty()
-                && r.len() <= 64
-                && r.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        };
-        if !region_like(&settings.region) {
-            return Err(setting("region: not a region id"));
-        }
-        if settings.access_key_id.is_empty() || secret.is_empty() {
-            return Err(setting("an AccessKey id and secret are required"));
-        }
+        let client = Client::new(&settings, secret, transport)?;
         let keys = settings
             .keys
             .iter()
@@ -117,143 +96,22 @@ impl KmsKeyProvider {
                 Ok(key)
             })
             .collect::<Result<Vec<_>, Problem>>()?;
-        let timeout = Duration::from_millis(settings.timeout_ms.unwrap_or(5_000).clamp(1, 600_000));
-        Ok(KmsKeyProvider {
-            endpoint: settings.endpoint.trim_end_matches('/').to_string(),
-            host,
-            region: settings.region,
-            access_key_id: settings.access_key_id,
-            secret,
-            security_token: settings.security_token,
-            keys,
-            signature: settings.signature,
-            timeout,
-            transport,
-            id: ProviderId::new(),
-        })
+        Ok(KmsKeyProvider { client, keys, id: ProviderId::new() })
     }
 
     /// One signed call of `action` with `params`; the answer's JSON, or KMS's refusal
     /// as a problem.
     async fn call(&self, action: &str, params: Vec<(String, String)>) -> Result<serde_json::Value, Problem> {
-        // A parameter may be a data key (Encrypt's Plaintext): every string made of the
-        // parameters is wiped once sent.
-        let mut params = Params(params);
-        let mut nonce = [0u8; 16];
-        os_random(&mut nonce)?;
-        let nonce = hex::encode(nonce);
-        // The platform's clock: wasm has no system clock for `time` to read.
-        let seconds = i64::try_from(crate::platform::now().as_secs()).unwrap_or(0);
-        let now = time::OffsetDateTime::from_unix_timestamp(seconds).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-        let timestamp = format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-            now.year(),
-            u8::from(now.month()),
-            now.day(),
-            now.hour(),
-            now.minute(),
-            now.second()
-        );
-        let form = |pairs: &[(String, String)]| {
-            pairs
-                .iter()
-                .map(|(n, v)| {
-                    format!("{}={}", kms_api::signature::percent_encode(n), kms_api::signature::percent_encode(v))
-                })
-                .collect::<Vec<_>>()
-                .join("&")
-        };
-        let content_type = ("content-type".to_string(), "application/x-www-form-urlencoded".to_string());
-        let (headers, body) = match self.signature {
-            Signature::V1 => {
-                let pairs = &mut params.0;
-                let common = [
-                    ("Action", action),
-                    ("Version", kms_api::VERSION),
-                    ("Format", "JSON"),
-                    ("AccessKeyId", &self.access_key_id),
-                    ("SignatureMethod", "HMAC-SHA1"),
-                    ("SignatureVersion", "1.0"),
-                    ("SignatureNonce", &nonce),
-                    ("Timestamp", &timestamp),
-                    ("RegionId", &self.region),
-                ];
-                pairs.extend(common.iter().map(|(n, v)| (n.to_string(), v.to_string())));
-                if let Some(token) = &self.security_token {
-                    pairs.push(("SecurityToken".into(), token.clone()));
-                }
-                let sts = Zeroizing::new(signature::v1_string_to_sign("POST", pairs));
-                pairs.push(("Signature".into(), signature::v1_signature(&self.secret, &sts)));
-                (vec![("host".to_string(), self.host.clone()), content_type], form(pairs))
-            }
-            Signature::V3 => {
-                let body = form(&params.0);
-                let mut headers = vec![
-                    ("host".to_string(), self.host.clone()),
-                    content_type,
-                    ("x-acs-action".to_string(), action.to_string()),
-                    ("x-acs-version".to_string(), kms_api::VERSION.to_string()),
-                    ("x-acs-date".to_string(), timestamp),
-                    ("x-acs-signature-nonce".to_string(), nonce),
-                    ("x-acs-content-sha256".to_string(), crate::xks::sigv4::payload_hash(body.as_bytes())),
-                ];
-                if let Some(token) = &self.security_token {
-                    headers.push(("x-acs-security-token".into(), token.clone()));
-                }
-                headers.sort();
-                let borrowed: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-                let names: Vec<&str> = borrowed.iter().map(|(n, _)| *n).collect();
-                let request = crate::xks::sigv4::SignedRequest {
-                    method: "POST",
-                    path: "/",
-                    query: "",
-                    headers: &borrowed,
-                    payload: body.as_bytes(),
-                };
-                let sts = signature::v3_string_to_sign(&request, &names);
-                let authorization = format!(
-                    "{} Credential={},SignedHeaders={},Signature={}",
-                    signature::ACS3,
-                    self.access_key_id,
-                    names.join(";"),
-                    signature::v3_signature(&self.secret, &sts)
-                );
-                headers.push(("authorization".into(), authorization));
-                (headers, body)
-            }
-        };
-        let exchange = Exchange {
-            url: format!("{}/", self.endpoint),
-            headers,
-            body: Zeroizing::new(body.into_bytes()),
-            timeout: self.timeout,
-        };
-        drop(params);
-        let answer = self.transport.post(exchange).await?;
-        if answer.status == 200 {
-            return serde_json::from_slice(&answer.body).map_err(|_| {
+        let (status, body) = self.client.call(kms_api::VERSION, action, params).await?;
+        if status == 200 {
+            return serde_json::from_slice(&body).map_err(|_| {
                 Problem::new(Code::BridgeInvalidResponse, format!("KMS's answer to {action} is not JSON"))
             });
         }
-        let error: ApiError = serde_json::from_slice(&answer.body).map_err(|_| {
-            Problem::new(
-                Code::BridgeInvalidResponse,
-                format!("KMS answered {action} with HTTP {} and no error", answer.status),
-            )
+        let error: ApiError = serde_json::from_slice(&body).map_err(|_| {
+            Problem::new(Code::BridgeInvalidResponse, format!("KMS answered {action} with HTTP {status} and no error"))
         })?;
-        Err(refused(action, answer.status, &error))
-    }
-}
-
-/// A request's parameters, wiped when dropped.
-struct Params(Vec<(String, String)>);
-
-impl Drop for Params {
-    fn drop(&mut self) {
-        for (name, value) in &mut self.0 {
-            zeroize::Zeroize::zeroize(name);
-            zeroize::Zeroize::zeroize(value);
-        }
+        Err(refused(action, status, &error))
     }
 }
 
@@ -378,7 +236,7 @@ impl KeyProvider for KmsKeyProvider {
 
     /// The keys it was given; given none, any key of its region.
     async fn holds(&self, key: &KeyArn) -> Result<bool, Problem> {
-        Ok(if self.keys.is_empty() { key.region() == self.region } else { self.keys.contains(key) })
+        Ok(if self.keys.is_empty() { key.region() == self.client.region() } else { self.keys.contains(key) })
     }
 
     async fn random(&self, len: usize) -> Result<Vec<u8>, Problem> {

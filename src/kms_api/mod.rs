@@ -4,6 +4,7 @@
 //! object in a string). The client is [`crate::key_providers::kms`]; the local endpoint
 //! `kms-instance serve` is [`crate::kms_server`].
 
+pub mod client;
 pub mod signature;
 
 use crate::envelope::EncryptionContext;

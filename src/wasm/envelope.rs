@@ -210,6 +210,55 @@ impl WasmKmsKeyProvider {
     }
 }
 
+/// Any operation of Alibaba Cloud's OpenAPI in the RPC style, signed as a
+/// `KmsKeyProvider` signs, through the host's `fetch`: `{status, body}` as they came
+/// (the body's text), a refusal included; only a transport's failure rejects.
+#[cfg(feature = "kms")]
+#[wasm_bindgen(js_name = KmsApiClient)]
+pub struct WasmKmsApiClient {
+    client: Rc<crate::kms_api::client::Client>,
+}
+
+#[cfg(feature = "kms")]
+#[wasm_bindgen(js_class = KmsApiClient)]
+impl WasmKmsApiClient {
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(
+            unchecked_param_type = "Omit<KmsKeyProviderOptions, \"accessKeySecret\" | \"caCertificate\" | \"keys\">"
+        )]
+        settings: JsValue,
+        secret: String,
+        fetch: crate::key_providers::xks::fetch::XksFetch,
+    ) -> Result<WasmKmsApiClient, JsValue> {
+        use crate::key_providers::xks::fetch::FetchTransport;
+        let secret = zeroize::Zeroizing::new(secret);
+        let settings: crate::key_providers::kms::KmsSettings = from_js(&settings, Code::Keyring)?;
+        let client = crate::kms_api::client::Client::new(&settings, secret, Box::new(FetchTransport(fetch)))
+            .map_err(|p| problem_to_js(&p))?;
+        Ok(WasmKmsApiClient { client: Rc::new(client) })
+    }
+
+    /// Calls `action` of API `version` with `params` (names and values, as the SDKs
+    /// flatten them).
+    #[wasm_bindgen(unchecked_return_type = "Promise<{ status: number; body: string }>")]
+    pub fn call(&self, version: String, action: String, params: Vec<String>) -> Result<JsValue, JsValue> {
+        let mut flat = params.into_iter();
+        let mut pairs = Vec::new();
+        while let (Some(name), Some(value)) = (flat.next(), flat.next()) {
+            pairs.push((name, value));
+        }
+        let client = Rc::clone(&self.client);
+        now_or_promise(async move {
+            let (status, body) = client.call(&version, &action, pairs).await.map_err(|p| problem_to_js(&p))?;
+            let answer = js_sys::Object::new();
+            js_sys::Reflect::set(&answer, &"status".into(), &JsValue::from(status))?;
+            js_sys::Reflect::set(&answer, &"body".into(), &String::from_utf8_lossy(&body).as_ref().into())?;
+            Ok(answer.into())
+        })
+    }
+}
+
 /// How long a cached data key may serve, as JavaScript gives it (`maxAgeMs` in ms).
 #[cfg_attr(feature = "typescript", derive(tsify::Tsify))]
 #[derive(Deserialize)]

@@ -23,16 +23,40 @@ const seed = {
   ],
 };
 
-/** A running endpoint: `{ port, url, dir, log, stop() }`; with `tls`, HTTPS and `dir/ca.pem`. */
-export async function startServe({ tls = false } = {}) {
+export const INSTANCE = "kst-hzz62f4a5c2d7ab12cd";
+export const PRINCIPAL = "1207089758820000";
+
+/**
+ * The seed with an enabled software instance of the owner (access-management quota 4,
+ * its own VPC), a directory of the owner and one other account, and that account's key.
+ */
+export const instanceSeed = {
+  ...seed,
+  accounts: [...seed.accounts, { id: PRINCIPAL, accessKeys: [{ id: "LTAI5tPackagePrincipal01", secret: "principal-secret" }] }],
+  instances: [{
+    state: {
+      directory: { resourceDirectoryId: "rd-a1b2c3", enterpriseId: "ent-acme", accounts: [{ id: OWNER, name: "security-team" }, { id: PRINCIPAL, name: "app-team" }] },
+      instance: {
+        instanceId: INSTANCE, type: "software", regionId: "cn-hangzhou", ownerId: OWNER, status: "enabled",
+        vpcId: "vpc-bp1primary0000001", spec: { accessManagementQuota: 4, keyQuota: 100, secretQuota: 10 },
+      },
+    },
+  }],
+};
+
+/**
+ * A running endpoint: `{ port, url, dir, log, stop() }`; with `tls`, HTTPS and `dir/ca.pem`;
+ * `seed` in place of the default one, `args` added to the command line.
+ */
+export async function startServe({ tls = false, seed: given = seed, args = [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "kms-serve-"));
-  writeFileSync(join(dir, "seed.json"), JSON.stringify(seed));
+  writeFileSync(join(dir, "seed.json"), JSON.stringify(given));
   const https = [];
   if (tls) {
     makeCertificates(dir);
     https.push("--tls-certificate", join(dir, "server.pem"), "--tls-key", join(dir, "server.key"));
   }
-  const child = spawn(cli(), ["serve", "--seed", join(dir, "seed.json"), ...https], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(cli(), ["serve", "--seed", join(dir, "seed.json"), ...https, ...args], { stdio: ["ignore", "pipe", "inherit"] });
   const lines = createInterface({ input: child.stdout });
   const log = [];
   const first = await new Promise((resolve, reject) => {
