@@ -100,7 +100,15 @@ pub trait Service: Send + Sync + 'static {
     /// The answer to a request whose body was not read: too large (`limit` bytes at
     /// most), or too slow to arrive.
     fn unread(&self, path: &str, too_large: Option<usize>) -> Handled;
+
+    /// The one web origin whose pages may call it from a browser (CORS), if any.
+    fn cors(&self) -> Option<&str> {
+        None
+    }
 }
+
+/// The headers a page's signed call sends beside the CORS-safe ones (V3's and v1's).
+const CORS_HEADERS: &str = "authorization, content-type, x-acs-action, x-acs-version, x-acs-date, x-acs-signature-nonce, x-acs-content-sha256, x-acs-security-token";
 
 /// Binds `listen` and serves `service` until SIGTERM or Ctrl-C, on a runtime of its
 /// own. The first line on standard output is `listening on <scheme>://<address>` (the
@@ -375,6 +383,23 @@ async fn connection<S: Service, I: AsyncRead + AsyncWrite + Unpin + Send + 'stat
 async fn respond<S: Service>(proxy: &S, log: &Log, request: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
     let limits = proxy.bounds();
     let (parts, body) = request.into_parts();
+    // The configured origin only: any other gets no CORS header, and its browser keeps
+    // the answer from the page.
+    let origin = parts.headers.get(hyper::header::ORIGIN).and_then(|o| o.to_str().ok());
+    let allowed = proxy.cors().filter(|cors| origin == Some(*cors)).map(str::to_string);
+    if let (Some(origin), &hyper::Method::OPTIONS) = (&allowed, &parts.method) {
+        let mut response = hyper::Response::new(Full::new(Bytes::new()));
+        *response.status_mut() = hyper::StatusCode::NO_CONTENT;
+        let headers = response.headers_mut();
+        let value =
+            |v: &str| hyper::header::HeaderValue::from_str(v).unwrap_or(hyper::header::HeaderValue::from_static(""));
+        headers.insert(hyper::header::ACCESS_CONTROL_ALLOW_ORIGIN, value(origin));
+        headers.insert(hyper::header::ACCESS_CONTROL_ALLOW_METHODS, value("POST, GET"));
+        headers.insert(hyper::header::ACCESS_CONTROL_ALLOW_HEADERS, value(CORS_HEADERS));
+        headers.insert(hyper::header::ACCESS_CONTROL_MAX_AGE, value("600"));
+        headers.insert(hyper::header::VARY, value("Origin"));
+        return response;
+    }
     let read = tokio::time::timeout(
         Duration::from_millis(limits.header_timeout_ms),
         Limited::new(body, limits.max_body_bytes).collect(),
@@ -407,6 +432,10 @@ async fn respond<S: Service>(proxy: &S, log: &Log, request: hyper::Request<Incom
         headers.insert(hyper::header::ALLOW, hyper::header::HeaderValue::from_static("POST"));
     } else {
         headers.insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
+    }
+    if let Some(origin) = allowed.and_then(|o| hyper::header::HeaderValue::from_str(&o).ok()) {
+        headers.insert(hyper::header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        headers.insert(hyper::header::VARY, hyper::header::HeaderValue::from_static("Origin"));
     }
     response
 }

@@ -860,3 +860,53 @@ fn an_instance_expires_on_the_servers_clock_and_renewing_and_upgrading_are_the_o
     let hidden = call(THIRD, &[("Action", "GetKmsInstance"), ("KmsInstanceId", EXPIRED)]);
     assert_eq!((hidden.0, hidden.1["Code"].as_str()), (404, Some("Forbidden.ResourceNotFound")), "{}", hidden.1);
 }
+
+/// The status line and headers (lower-cased) of a raw HTTP/1.1 request.
+fn raw(server: &Server, request: &str) -> (String, Vec<String>) {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut text = String::new();
+    let _ = stream.read_to_string(&mut text);
+    let head = text.split("\r\n\r\n").next().unwrap_or_default().to_string();
+    let mut lines = head.lines();
+    let status = lines.next().unwrap_or_default().to_string();
+    (status, lines.map(str::to_lowercase).collect())
+}
+
+#[test]
+fn a_page_may_call_from_the_cors_origin_only() {
+    let w = World::new();
+    let page = "http://localhost:8080";
+    let server = serve(&w, &["--cors", page], MASTER).unwrap();
+    let preflight = |origin: &str| {
+        raw(&server, &format!("OPTIONS / HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: {origin}\r\nAccess-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: authorization, x-acs-action\r\nConnection: close\r\n\r\n"))
+    };
+    let (status, headers) = preflight(page);
+    assert!(status.contains("204"), "{status}");
+    assert!(headers.contains(&format!("access-control-allow-origin: {page}")), "{headers:?}");
+    assert!(
+        headers.iter().any(|h| h.starts_with("access-control-allow-headers:") && h.contains("x-acs-signature-nonce")),
+        "{headers:?}"
+    );
+    let (status, headers) = preflight("http://evil.example");
+    assert!(!status.contains("204"), "{status}");
+    assert!(!headers.iter().any(|h| h.starts_with("access-control-")), "{headers:?}");
+    // An answer to the origin's page carries the header; a signed call is still needed.
+    let (status, headers) = raw(
+        &server,
+        &format!(
+            "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: {page}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert!(status.contains("400"), "{status}");
+    assert!(headers.contains(&format!("access-control-allow-origin: {page}")), "{headers:?}");
+    // Without --cors, no page may call.
+    drop(server);
+    let plain = serve(&w, &[], MASTER).unwrap();
+    let (_, headers) =
+        raw(&plain, &format!("OPTIONS / HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: {page}\r\nConnection: close\r\n\r\n"));
+    assert!(!headers.iter().any(|h| h.starts_with("access-control-")), "{headers:?}");
+    let refused = serve(&w, &["--cors", "http://localhost:8080/console"], MASTER).err().expect("a path is refused");
+    assert!(refused.contains("not one web origin"), "{refused}");
+}

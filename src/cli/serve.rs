@@ -45,6 +45,10 @@ pub struct ServeArgs {
     /// secret quota).
     #[arg(long, value_name = "SECONDS")]
     connect_seconds: Option<u64>,
+    /// The one web origin (`http://localhost:8080`) whose pages may call the endpoint from
+    /// a browser, with the page's own credentials; left out, no page may.
+    #[arg(long, value_name = "ORIGIN")]
+    cors: Option<String>,
 }
 
 fn read(path: &std::path::Path, what: &str) -> Result<String, Fatal> {
@@ -90,6 +94,12 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode, Fatal> {
         }),
         _ => None,
     };
+    if let Some(origin) = &args.cors {
+        let rest = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://"));
+        if rest.is_none_or(|r| r.is_empty() || r.contains(['/', '*', ' '])) {
+            return Err(Fatal(format!("--cors: {origin:?} is not one web origin (http://host:port, no path)")));
+        }
+    }
     let options = Options {
         listen: args.listen,
         seed,
@@ -99,6 +109,7 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode, Fatal> {
         requests_per_second: args.requests_per_second,
         keepers,
         connect_wait: args.connect_seconds.map(std::time::Duration::from_secs),
+        cors: args.cors,
     };
     kms_server::run(options)?;
     Ok(ExitCode::SUCCESS)

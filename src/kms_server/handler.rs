@@ -61,6 +61,8 @@ pub struct Settings {
     pub network: BTreeMap<String, SeedVSwitch>,
     /// How long a ConnectKmsInstance takes; `None`, the minutes R-LC-6 gives.
     pub connect_wait: Option<std::time::Duration>,
+    /// The web origin whose pages may call it from a browser (`--cors`).
+    pub cors: Option<String>,
 }
 
 /// The endpoint: the store, the credentials, the nonces seen, the throttle.

@@ -41,6 +41,8 @@ pub struct Options {
     pub keepers: HashMap<String, Keeper>,
     /// How long a ConnectKmsInstance takes; `None`, the minutes R-LC-6 gives.
     pub connect_wait: Option<std::time::Duration>,
+    /// The web origin whose pages may call the endpoint (CORS), if any.
+    pub cors: Option<String>,
 }
 
 /// Requests one AccessKey may make in one second unless told otherwise.
@@ -67,6 +69,10 @@ impl Service for Endpoint {
 
     fn unread(&self, _path: &str, too_large: Option<usize>) -> Handled {
         Endpoint::unread(self, too_large)
+    }
+
+    fn cors(&self) -> Option<&str> {
+        self.settings().cors.as_deref()
     }
 }
 
@@ -172,6 +178,7 @@ pub fn endpoint(options: Options) -> Result<Endpoint, Problem> {
         instances,
         network: seed.network,
         connect_wait: options.connect_wait,
+        cors: options.cors,
     };
     Ok(Endpoint::new(store, settings))
 }
