@@ -4,6 +4,7 @@ import { validateId, validateName } from "../pkg/dist/index.js";
 import { startBindVpcs, useState } from "./bindvpcs.js";
 import { $, setStatus } from "./dom.js";
 import { Envelope } from "./envelope.js";
+import { startLive } from "./live.js";
 import { Plans } from "./plans.js";
 import { clearShare, showShare } from "./share.js";
 
@@ -21,6 +22,7 @@ $("name-kind").addEventListener("change", checkName);
 $("name-value").addEventListener("input", checkName);
 
 startBindVpcs();
+startLive();
 new Envelope();
 checkName();
 await plans.loadExamples();

@@ -10,7 +10,8 @@ const example = [
 ];
 let editor;
 let current = []; // the VPCs bound now, when a state was loaded
-let fromPlan = false; // whether the facts are a plan's state's
+let fromPlan = false; // whether the facts are a plan's state's or a live instance's
+let live; // the live instance the change can be applied to ({ label, facts, apply }), if one is chosen
 
 /** The facts typed in the form above the editor, as the context validateBindVpcs takes. */
 function formContext() {
@@ -90,6 +91,7 @@ function checkBindVpcs() {
   // show no stale result.
   const facts = report.errors.find((p) => p.path?.startsWith("/context"));
   if (facts) {
+    $("bv-apply").disabled = true;
     setStatus($("bv-status"), false, `The instance's facts: ${facts.code ? `${facts.code} at ${facts.path}: ` : ""}${facts.message}`);
     editor.mark([]);
     $("bv-input").removeAttribute("aria-invalid");
@@ -107,6 +109,7 @@ function checkBindVpcs() {
     ? `valid: ${report.vpcs.length} VPC(s) to bind${report.warnings.length ? `, ${report.warnings.length} to review` : ""}`
     : `${report.errors.length} problem(s)${omitted}`);
   $("bv-diff").hidden = !report.ok;
+  $("bv-apply").disabled = !report.ok || !live;
   for (const [id, vpcs] of [["bv-added", report.added], ["bv-removed", report.removed], ["bv-kept", report.kept]]) {
     fill($(id), vpcs.map((v) => el("li", { text: v })));
   }
@@ -121,11 +124,49 @@ export function startBindVpcs() {
   $("bv-input").addEventListener("input", checkBindVpcs);
   for (const id of FACTS) {
     $(id).addEventListener("input", () => {
-      if (fromPlan) $("bv-source").textContent = "(a plan's state, edited by hand)";
+      if (fromPlan) $("bv-source").textContent = "(edited by hand)";
       checkBindVpcs();
     });
   }
+  $("bv-apply").addEventListener("click", apply);
   checkBindVpcs();
+}
+
+/** The facts the editor is checked against, from a plan's state or a live instance. */
+function loadFacts(values, bound, source) {
+  current = bound;
+  FACTS.forEach((id, i) => ($(id).value = String(values[i] ?? "")));
+  $("bv-current").textContent = current.length ? current.map((v) => v.VpcId).join(", ") : "none";
+  $("bv-source").textContent = source;
+  fromPlan = true;
+  checkBindVpcs();
+}
+
+/** Applies the document, which the page found valid, to the live instance; shows the server's answer. */
+async function apply() {
+  const status = $("bv-apply-status");
+  setStatus(status, true, "applying…");
+  try {
+    const answer = await live.apply($("bv-input").value);
+    setStatus(status, answer.ok, answer.text);
+    $("bv-apply-errors").replaceChildren(...answer.errors.map((p) => el("li", { text: `${p.Path ?? ""} ${p.Code}: ${p.Message}`.trim() })));
+  } catch (e) {
+    setStatus(status, false, failure(e));
+  }
+}
+
+/** Checks the editor against a live instance (or none), and lets the change be applied to it. */
+export function useLive(instance) {
+  live = instance;
+  $("bv-apply-row").hidden = !live;
+  $("bv-apply-status").textContent = "";
+  $("bv-apply-errors").replaceChildren();
+  if (!live) {
+    checkBindVpcs();
+    return;
+  }
+  const f = live.facts;
+  loadFacts([f.region, f.owner, f.primaryVpc, f.purchased, f.principals], f.current, `(the live instance ${live.label})`);
 }
 
 /** Checks the editor against a plan step's state: what the instance itself would check a document against. */
@@ -137,12 +178,7 @@ export function useState({ state, label }) {
   } finally {
     instance.free();
   }
-  current = context.current;
   const values = [context.region, context.owner, context.primaryVpc, context.quota.purchased, context.quota.principals];
-  FACTS.forEach((id, i) => ($(id).value = String(values[i] ?? "")));
-  $("bv-current").textContent = current.length ? current.map((v) => v.VpcId).join(", ") : "none";
-  $("bv-source").textContent = `(the plan's state ${label})`;
-  fromPlan = true;
-  checkBindVpcs();
+  loadFacts(values, context.current, `(the plan's state ${label})`);
   $("bv-input").focus();
 }

@@ -9,6 +9,7 @@ import { chromium } from "playwright-core";
 import { serve } from "../../www/serve.mjs";
 import { inspectMessage, runPlan } from "../dist/index.js";
 import { repoRoot, scenarioFiles, sharedRoot } from "./helpers.mjs";
+import { ACCESS_KEY_ID, INSTANCE, instanceSeed, PRINCIPAL, SECRET, startServe } from "./kms/serve.mjs";
 
 const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const shots = `${repoRoot}/target/console`;
@@ -398,6 +399,47 @@ test("under a Content-Security-Policy without 'wasm-unsafe-eval', a call fails w
   assert.equal(result.code, "Module.LoadFailed");
   assert.equal(result.name, "KmsError");
   assert.match(result.message, /script-src needs 'wasm-unsafe-eval'/);
+});
+
+test("against a live server: its instance listed, BindVpcs checked in the page then applied there, an account shared with", async () => {
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  const kms = await startServe({ seed: instanceSeed, args: ["--cors", origin] });
+  try {
+    await page.fill("#live-endpoint", kms.url);
+    await page.fill("#live-key-id", ACCESS_KEY_ID);
+    await page.fill("#live-secret", SECRET);
+    await page.click("#live-form button[type=submit]");
+    await page.waitForSelector("#live-status.ok >> text=connected");
+    assert.equal(await page.inputValue("#live-secret"), "", "the secret leaves the form");
+    await page.click(`button[data-instance=${INSTANCE}]`);
+    await page.waitForSelector("#live-view:not([hidden])");
+    assert.match(await text("#live-state"), /^Connected/);
+    assert.match(await text("#bv-source"), /live instance/);
+    assert.equal(await page.inputValue("#bv-purchased"), "4");
+    // Five VPCs are past the instance's quota: the page says so, and nothing can be applied.
+    const five = [1, 2, 3, 4, 5].map((n) => entry(n));
+    await page.fill("#bv-input", JSON.stringify(five, null, 2));
+    assert.ok(await page.isDisabled("#bv-apply"));
+    assert.ok((await texts("#bv-problems li")).some((t) => t.includes("QuotaExceeded.AccessManagement")));
+    // Two are valid: applied on the server, whose answer and quota the page shows.
+    await page.fill("#bv-input", JSON.stringify([entry(1), entry(2)], null, 2));
+    await page.click("#bv-apply");
+    await page.waitForSelector("#bv-apply-status.ok >> text=applied");
+    assert.match(await text("#bv-apply-status"), /quota is 2 of 4 used/);
+    assert.deepEqual((await texts("#live-bound li")).length, 2);
+    assert.ok(kms.log.some((l) => / UpdateKmsInstanceBindVpc /.test(l) && /Success/.test(l)), kms.log.join("\n"));
+    await page.screenshot({ path: `${shots}/live.png`, fullPage: true });
+    // The share panel applies too.
+    await page.fill("#live-share-account", PRINCIPAL);
+    await page.click("#live-share-form button[type=submit]");
+    await page.waitForSelector("#live-share-status.ok");
+    assert.match(await text("#live-share-status"), /shared with .*: 3 of 4 used/);
+    assert.equal(await text("#live-mode"), "joint");
+    await page.click("#live-disconnect");
+    assert.ok(await page.isHidden("#bv-apply-row"));
+  } finally {
+    assert.equal(await kms.stop(), 0);
+  }
 });
 
 test("no error reached the console while a person used the page", () => {
