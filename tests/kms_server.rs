@@ -910,3 +910,28 @@ fn a_page_may_call_from_the_cors_origin_only() {
     let refused = serve(&w, &["--cors", "http://localhost:8080/console"], MASTER).err().expect("a path is refused");
     assert!(refused.contains("not one web origin"), "{refused}");
 }
+
+#[test]
+fn a_ram_identitys_access_key_calls_what_its_policy_grants() {
+    let mut seed = seed();
+    seed["accounts"][0]["accessKeys"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"id": "LTAI5tTestEncryptOnly001", "secret": "ram-secret", "ram": ["kms:GenerateDataKey", "kms:Encrypt"]}));
+    let w = World::with(&seed);
+    let server = serve(&w, &[], MASTER).unwrap();
+    let ram = ("LTAI5tTestEncryptOnly001", "ram-secret");
+    let call = |key: (&str, &str), params: &[(&str, &str)]| post_v1_as(&server, params, key, &now(), &rand_nonce());
+    let made = call(ram, &[("Action", "GenerateDataKey"), ("KeyId", "key-test-one")]);
+    assert_eq!(made.0, 200, "{}", made.1);
+    let blob = made.1["CiphertextBlob"].as_str().unwrap();
+    let refused = call(ram, &[("Action", "Decrypt"), ("CiphertextBlob", blob)]);
+    assert_eq!((refused.0, refused.1["Code"].as_str()), (403, Some("Forbidden.NoPermission")), "{}", refused.1);
+    assert!(refused.1["Message"].as_str().unwrap().contains("Forbidden.RamPolicy, R-AZ-3"), "{}", refused.1);
+    assert!(refused.1["Message"].as_str().unwrap().contains("kms:Decrypt"), "{}", refused.1);
+    // The account's own key calls everything; the RAM identity's refusal changed nothing.
+    let opened = call((AK, SECRET), &[("Action", "Decrypt"), ("CiphertextBlob", blob)]);
+    assert_eq!(opened.1["Plaintext"], made.1["Plaintext"], "{}", opened.1);
+    let listed = call(ram, &[("Action", "ListKeys")]);
+    assert_eq!(listed.1["Code"], "Forbidden.NoPermission", "{}", listed.1);
+}

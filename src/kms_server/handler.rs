@@ -47,8 +47,8 @@ const MAX_NONCES: usize = 1 << 20;
 pub struct Settings {
     /// The region served: every ARN names it.
     pub region: String,
-    /// AccessKey id → (secret, account).
-    pub credentials: HashMap<String, (Zeroizing<String>, String)>,
+    /// The AccessKeys, by id.
+    pub credentials: HashMap<String, Credential>,
     /// TLS, or plain HTTP (loopback only).
     pub tls: Option<Tls>,
     /// The HTTP side's bounds.
@@ -63,6 +63,16 @@ pub struct Settings {
     pub connect_wait: Option<std::time::Duration>,
     /// The web origin whose pages may call it from a browser (`--cors`).
     pub cors: Option<String>,
+}
+
+/// An AccessKey's secret, its account, and, for a RAM identity's, what its policy grants.
+pub struct Credential {
+    /// The secret.
+    pub secret: Zeroizing<String>,
+    /// The account it signs for.
+    pub account: String,
+    /// A RAM identity's granted actions (`kms:Encrypt`, `kms:*`, `*`); `None`, every one.
+    pub ram: Option<Vec<String>>,
 }
 
 /// The endpoint: the store, the credentials, the nonces seen, the throttle.
@@ -426,9 +436,15 @@ impl Endpoint {
         let (access_key_id, action, version) = self.authenticate(request, &pairs, &params).map_err(plain)?;
         logged.action = Some(action.clone());
         logged.access_key_id = Some(access_key_id.clone());
-        let account = self.settings.credentials.get(&access_key_id).map(|(_, a)| a.clone()).unwrap_or_default();
+        let credential = self.settings.credentials.get(&access_key_id);
+        let account = credential.map(|c| c.account.clone()).unwrap_or_default();
         logged.account = Some(account.clone());
         self.throttled(&access_key_id).map_err(plain)?;
+        // R-AZ-3 before anything is looked up: a RAM identity calls what its policy grants.
+        if let Some(granted) = credential.and_then(|c| c.ram.as_deref()) {
+            let product = if version == sharing_api::VERSION { "resourcesharing" } else { "kms" };
+            crate::rules::access::ram_grants(granted, product, &action).map_err(|p| plain(Refusal::of_rule(&p)))?;
+        }
         let call = Call { params, account, request_id: request_id.to_string() };
         let answered = match version.as_str() {
             VERSION => self.operate(&action, &call, logged),
@@ -536,7 +552,7 @@ impl Endpoint {
         self.settings
             .credentials
             .get(access_key_id)
-            .map(|(secret, _)| secret.clone())
+            .map(|c| c.secret.clone())
             .ok_or_else(|| Refusal::new("InvalidAccessKeyId.NotFound", 404, "Specified access key is not found."))
     }
 

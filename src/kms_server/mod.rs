@@ -162,10 +162,16 @@ pub fn endpoint(options: Options) -> Result<Endpoint, Problem> {
             }
         }
     }
-    let credentials: HashMap<String, (Zeroizing<String>, String)> = seed
+    let credentials: HashMap<String, handler::Credential> = seed
         .accounts
         .iter()
-        .flat_map(|a| a.access_keys.iter().map(|k| (k.id.clone(), (k.secret.clone(), a.id.clone()))))
+        .flat_map(|a| {
+            a.access_keys.iter().map(|k| {
+                let credential =
+                    handler::Credential { secret: k.secret.clone(), account: a.id.clone(), ram: k.ram.clone() };
+                (k.id.clone(), credential)
+            })
+        })
         .collect();
     let bounds =
         Bounds { max_body_bytes: 64 << 10, header_timeout_ms: 5_000, max_connections: 4_096, shutdown_grace_ms: 5_000 };

@@ -126,6 +126,10 @@ pub struct AccessKey {
     pub id: String,
     /// The AccessKey secret (wiped when dropped).
     pub secret: Zeroizing<String>,
+    /// A RAM identity's key: the actions its policy grants (`kms:Encrypt`, `kms:*`,
+    /// `resourcesharing:*`, `*`; R-AZ-3). Left out, the account's own: every action.
+    #[serde(default)]
+    pub ram: Option<Vec<String>>,
 }
 
 /// A key of the seed.

@@ -222,11 +222,18 @@ pub fn is_member(instance: &InstanceRecord, account: &str) -> bool {
 
 /// R-AZ-3: the RAM identity must hold `kms:<Action>` (or `kms:*`, or `*`).
 fn check_ram(request: &Request) -> Result<(), Problem> {
-    let Some(granted) = &request.ram else {
-        return Ok(());
-    };
-    let needed = format!("kms:{}", request.action.name());
-    if granted.iter().any(|g| g == "*" || g == "kms:*" || *g == needed) {
+    match &request.ram {
+        None => Ok(()),
+        Some(granted) => ram_grants(granted, "kms", request.action.name()),
+    }
+}
+
+/// R-AZ-3 for any product's action: `granted` holds `<product>:<action>`,
+/// `<product>:*` or `*`.
+pub fn ram_grants(granted: &[String], product: &str, action: &str) -> Result<(), Problem> {
+    let needed = format!("{product}:{action}");
+    let all = format!("{product}:*");
+    if granted.iter().any(|g| g == "*" || *g == all || *g == needed) {
         return Ok(());
     }
     Err(Problem::new(Code::RamPolicy, format!("the caller's RAM policy does not grant {needed}")).rule("R-AZ-3"))
