@@ -435,6 +435,9 @@ async fn respond<S: Service>(proxy: &S, log: &Log, request: hyper::Request<Incom
     }
     if let Some(origin) = allowed.and_then(|o| hyper::header::HeaderValue::from_str(&o).ok()) {
         headers.insert(hyper::header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    }
+    if proxy.cors().is_some() {
+        // The answer depends on the origin: no cache may give one origin's to another.
         headers.insert(hyper::header::VARY, hyper::header::HeaderValue::from_static("Origin"));
     }
     response

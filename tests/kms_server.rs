@@ -575,15 +575,16 @@ fn an_instances_keys_are_used_as_its_share_and_its_mode_allow() {
     assert!(message(&disabled).contains("Forbidden.NotOwner, R-AZ-4"), "{}", disabled.1);
     assert_eq!(data_key(owner, "key-joint").0, 200, "the key is still enabled");
 
-    // To an account the instance is not shared with, its keys do not exist; making a
-    // key in it is refused by the rule that says why.
+    // To an account the instance is not shared with, its keys do not exist.
     let third = data_key(THIRD, &arn("key-joint"));
     assert_eq!(code(&third), (404, "Forbidden.KeyNotFound".into()), "{}", third.1);
     let third_decrypt = call(THIRD, &[("Action", "Decrypt"), ("CiphertextBlob", blob)]);
     assert_eq!(code(&third_decrypt), (404, "Forbidden.KeyNotFound".into()), "{}", third_decrypt.1);
+    // ...and the instance does not exist either: answered as an unknown one.
     let third_create = call(THIRD, &[("Action", "CreateKey"), ("DKMSInstanceId", JOINT)]);
-    assert_eq!(code(&third_create), (403, "Forbidden.NoPermission".into()));
-    assert!(message(&third_create).contains("Forbidden.NotShared, R-AZ-1"), "{}", third_create.1);
+    let unknown = call(THIRD, &[("Action", "CreateKey"), ("DKMSInstanceId", "kst-hzz62f4a5c2d7ab1299")]);
+    assert_eq!(code(&third_create), (400, "InvalidParameter".into()));
+    assert_eq!(message(&third_create), message(&unknown));
 
     // Joint: the owner manages a principal's key, and its alias ARN names that key.
     let made = call(OTHER, &[("Action", "CreateKey"), ("DKMSInstanceId", JOINT)]);
@@ -628,8 +629,9 @@ fn an_instances_keys_are_used_as_its_share_and_its_mode_allow() {
     let log = server.log.lock().unwrap().clone();
     assert!(
         log.iter().any(|l| l.contains(JOINT)
+            && l.contains("DisableKey")
             && l.contains("Forbidden.NoPermission")
-            && l.contains("1207089758830000")
+            && l.contains("1207089758820000")
             && l.contains(OWNER)),
         "{log:#?}"
     );
@@ -730,9 +732,16 @@ fn hardware_and_external_instances_keep_their_keys_on_the_token_and_behind_the_p
     assert_eq!(described.1["KeyMetadata"]["Origin"], "EXTERNAL", "{}", described.1);
     // An external key is made at the proxy, not here: refused, and no row is left behind.
     let before = key_count(&server);
+    let in_state = || {
+        call(&[("Action", "GetKmsInstance"), ("KmsInstanceId", external)]).1["KmsInstance"]["Usage"]["KeyNum"].clone()
+    };
+    let state_before = in_state();
     let refused = call(&[("Action", "CreateKey"), ("DKMSInstanceId", external)]);
     assert_eq!((refused.0, refused.1["Code"].as_str()), (400, Some("InvalidParameter")), "{}", refused.1);
     assert_eq!(key_count(&server), before);
+    // ...nor in the instance's state, which the rules count.
+    assert_eq!(in_state(), state_before);
+    assert_eq!(state_before, 1, "the seed's key is in the state");
     // The proxy gone: the endpoint says it failed (the cause goes to its standard error only).
     drop(proxy);
     let gone = call(&[("Action", "Decrypt"), ("CiphertextBlob", blob_text), ("EncryptionContext", context_json)]);
@@ -907,8 +916,11 @@ fn a_page_may_call_from_the_cors_origin_only() {
     let (_, headers) =
         raw(&plain, &format!("OPTIONS / HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: {page}\r\nConnection: close\r\n\r\n"));
     assert!(!headers.iter().any(|h| h.starts_with("access-control-")), "{headers:?}");
-    let refused = serve(&w, &["--cors", "http://localhost:8080/console"], MASTER).err().expect("a path is refused");
-    assert!(refused.contains("not one web origin"), "{refused}");
+    for origin in ["http://localhost:8080/console", "http://LOCALHOST:8080", "http://a@b", "localhost:8080", "http://*"]
+    {
+        let refused = serve(&w, &["--cors", origin], MASTER).err().expect("refused");
+        assert!(refused.contains("not one web origin"), "{origin}: {refused}");
+    }
 }
 
 #[test]

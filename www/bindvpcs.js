@@ -179,6 +179,9 @@ export function useState({ state, label }) {
     instance.free();
   }
   const values = [context.region, context.owner, context.primaryVpc, context.quota.purchased, context.quota.principals];
+  // A plan's facts: nothing checked against them is applied to a live instance.
+  live = undefined;
+  $("bv-apply-row").hidden = true;
   loadFacts(values, context.current, `(the plan's state ${label})`);
   $("bv-input").focus();
 }

@@ -95,8 +95,12 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode, Fatal> {
         _ => None,
     };
     if let Some(origin) = &args.cors {
+        // As a browser sends it: the scheme, the host and a port, in lower case.
         let rest = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://"));
-        if rest.is_none_or(|r| r.is_empty() || r.contains(['/', '*', ' '])) {
+        let host_port = |r: &str| {
+            !r.is_empty() && r.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.:[]".contains(&b))
+        };
+        if !rest.is_some_and(host_port) {
             return Err(Fatal(format!("--cors: {origin:?} is not one web origin (http://host:port, no path)")));
         }
     }

@@ -33,8 +33,6 @@ use zeroize::Zeroizing;
 mod instance_api;
 mod sharing_api;
 
-pub use sharing_api::share_id;
-
 /// Parameters of one request, at most: every operation takes a dozen.
 const MAX_PARAMS: usize = 64;
 /// Bytes of a nonce (clients send 32 hex digits or a UUID).
@@ -137,18 +135,22 @@ impl Refusal {
     }
 
     /// A rule's refusal: an access check (`Forbidden.*`) is `Forbidden.NoPermission`, as
-    /// KMS answers a call its policy denies; the rule's own code and id are in the message.
+    /// KMS answers a call its policy denies; the rule's own code and id are in the message,
+    /// and the problem in `Errors`.
     fn of_rule(p: &Problem) -> Self {
         let code = p.code.as_str();
         let cited = match p.rule {
             Some(rule) => format!("{} ({code}, {rule})", p.message),
             None => format!("{} ({code})", p.message),
         };
-        if code.starts_with("Forbidden.") {
+        let mut refusal = if code.starts_with("Forbidden.") {
             Refusal::new("Forbidden.NoPermission", 403, format!("This operation is forbidden: {cited}."))
         } else {
             Refusal::new(code, status_of(code), format!("{cited}."))
-        }
+        };
+        // The rule's own code, for a client that speaks the rules (`plan --endpoint`).
+        refusal.errors = vec![p.clone()];
+        refusal
     }
 
     /// The rule engine's rejection: its first problem, as [`Refusal::of_rule`] says it,
@@ -165,8 +167,8 @@ impl Refusal {
                 rejection.errors.len().saturating_add(rejection.omitted),
                 if rejection.omitted > 0 { format!(", {} not listed", rejection.omitted) } else { String::new() },
             );
-            refusal.errors = rejection.errors.clone();
         }
+        refusal.errors = rejection.errors.clone();
         refusal
     }
 
@@ -666,7 +668,12 @@ impl Endpoint {
             }
             None => (given, None),
         };
-        let key = self.store.key(&call.account, id)?.ok_or_else(|| {
+        let key = match self.store.key(&call.account, id)? {
+            Some(key) => Some(key),
+            None if id.starts_with("alias/") => self.instance_alias(&call.account, id)?,
+            None => None,
+        };
+        let key = key.ok_or_else(|| {
             if id.starts_with("alias/") {
                 Refusal::new("Forbidden.AliasNotFound", 404, "The specified Alias is not found.")
             } else {
@@ -678,6 +685,24 @@ impl Endpoint {
         }
         self.allow(call, &key, action(key.id.clone()), logged)?;
         Ok(key)
+    }
+
+    /// A key of an instance the caller is a member of, by an alias another member gave it:
+    /// in joint mode a name is the instance's, in independent mode the caller's own or
+    /// the owner's (R-SH-6, as the rule engine looks names up).
+    fn instance_alias(&self, caller: &str, alias: &str) -> Result<Option<Key>, Problem> {
+        for instance in self.settings.instances.values() {
+            let live = instance.read(&self.store)?;
+            if !access::is_member(&live.state.instance, caller) {
+                continue;
+            }
+            if let Some(found) = live.state.key_named(caller, alias) {
+                let id = found.key_id.clone();
+                drop(live);
+                return self.store.key(caller, &id);
+            }
+        }
+        Ok(None)
     }
 
     /// Whether the caller may do `action` with `key`. A key is hidden (not found) from
@@ -727,7 +752,7 @@ impl Endpoint {
         };
         let request = Self::request(call, action);
         let (_, written) =
-            instance.change(&self.store, &request, &call.env(), self.settings.connect_wait, |_, _, saved| {
+            instance.change(&self.store, &request, &call.env(), self.settings.connect_wait, |_, saved| {
                 Ok(write(Some(saved))?.then_some(()))
             })?;
         Ok(written.is_some())
@@ -896,14 +921,18 @@ impl Endpoint {
                     Some(v) if v == only => Ok(v.to_string()),
                     Some(_) => Err(Refusal::invalid(name, &format!("this endpoint makes {only} keys only"))),
                 };
+                // An instance the caller is neither the owner nor a principal of is
+                // answered as one that does not exist: neither it nor its state leaks.
                 let instance = match call.get("DKMSInstanceId") {
                     None => None,
-                    Some(id) => Some(
-                        self.settings
-                            .instances
-                            .get(id)
-                            .ok_or_else(|| Refusal::invalid("DKMSInstanceId", "not an instance of this endpoint"))?,
-                    ),
+                    Some(id) => {
+                        let unknown = || Refusal::invalid("DKMSInstanceId", "not an instance of this endpoint");
+                        let instance = self.settings.instances.get(id).ok_or_else(unknown)?;
+                        if !access::is_member(&instance.read(&self.store)?.state.instance, &call.account) {
+                            return Err(unknown().into());
+                        }
+                        Some(instance)
+                    }
                 };
                 let keeper = instance.and_then(|i| i.keeper.as_ref());
                 let (protection, origin) = Keeper::kind_of(keeper);
@@ -911,6 +940,19 @@ impl Endpoint {
                 let usage = accepted("KeyUsage", "ENCRYPT/DECRYPT", "ENCRYPT/DECRYPT")?;
                 let origin = accepted("Origin", origin, origin)?;
                 let protection = accepted("ProtectionLevel", protection, protection)?;
+                // This endpoint's own: an alias made with the key, in the same request (a
+                // console's Create Key form names one), so that a name taken refuses both.
+                let alias = call.get("Alias");
+                if let Some(alias) = alias {
+                    // In an instance, the rule engine checks it (R-NAME-4, R-SH-6).
+                    if instance.is_none() {
+                        names::validate(NameKind::Alias, alias).map_err(|p| Refusal::invalid("Alias", &p.message))?;
+                    }
+                    if self.store.key(&call.account, alias)?.is_some() {
+                        return Err(Refusal::new("Rejected.AlreadyExists", 409, "The alias exists already.").into());
+                    }
+                }
+                let aliases: Vec<String> = alias.map(str::to_string).into_iter().collect();
                 let mut material = Zeroizing::new(vec![0u8; if keeper.is_some() { 0 } else { 32 }]);
                 os_random(&mut material)?;
                 let mut key = Key {
@@ -932,7 +974,7 @@ impl Endpoint {
                     let mut id_bytes = [0u8; 12];
                     os_random(&mut id_bytes)?;
                     key.id = format!("key-{}", hex::encode(id_bytes));
-                    if !self.store.insert(&key, &[], None)? {
+                    if !self.store.insert(&key, &aliases, None)? {
                         return Err(Failure::Store(Problem::new(crate::Code::Request, "a new key id was taken")));
                     }
                     logged.owner = Some(key.account.clone());
@@ -945,15 +987,19 @@ impl Endpoint {
                 // cannot make the key: a key is never left on a token without its row.
                 logged.key = key.instance.clone();
                 logged.owner = Some(instance.read(&self.store)?.state.instance.owner_id.clone());
-                let create = Action::CreateKey(CreateKey { alias: String::new(), protection: None, origin: None });
+                let create = Action::CreateKey(CreateKey {
+                    alias: alias.unwrap_or_default().to_string(),
+                    protection: None,
+                    origin: None,
+                });
                 instance.change(
                     &self.store,
                     &Self::request(call, create),
                     &call.env(),
                     self.settings.connect_wait,
-                    |_, outcome, saved| {
+                    |outcome, saved| {
                         key.id = outcome.key_id.clone().unwrap_or_default();
-                        match self.store.insert(&key, &[], Some(saved))? {
+                        match self.store.insert(&key, &aliases, Some(saved))? {
                             true => Ok(Some(())),
                             false => Err(Problem::new(crate::Code::Request, "a new key id was taken")),
                         }

@@ -49,6 +49,18 @@ impl From<Problem> for Unchanged {
 }
 
 impl Instance {
+    /// The state's lock; waiting for it (a change being saved) marks the worker
+    /// [`super::blocking`], as the store's connection does.
+    fn lock(&self) -> MutexGuard<'_, Live> {
+        match self.live.try_lock() {
+            Ok(live) => live,
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                super::blocking(|| self.live.lock().unwrap_or_else(|e| e.into_inner()))
+            }
+        }
+    }
+
     /// The instance the seed describes, as the store keeps it: the seed's state the first
     /// time, what was saved since at every later start. A kept state whose type, owner or
     /// region the seed no longer gives is refused (its keys would open elsewhere).
@@ -71,7 +83,7 @@ impl Instance {
 
     /// The state, once the clock's events up to now are applied and saved.
     pub fn read(&self, store: &Store) -> Result<MutexGuard<'_, Live>, Problem> {
-        let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        let mut live = self.lock();
         let now = OffsetDateTime::now_utc();
         let event = match live.state.instance.status {
             Status::Enabling if live.due.is_some_and(|due| due <= now) => Some(Action::CompleteEnable(NoParams {})),
@@ -96,6 +108,13 @@ impl Instance {
         Ok(live)
     }
 
+    /// What the rules decide of `request` at `env`, with nothing kept or saved (a request
+    /// that changes nothing: DescribeKmsInstance).
+    pub fn decide(&self, store: &Store, request: &Request, env: &Env) -> Result<Outcome, Unchanged> {
+        let mut next = self.read(store)?.state.clone();
+        next.apply(request, env).map_err(|r| Unchanged::Refused(Box::new(r)))
+    }
+
     /// Applies `request` at `env` and, when the rules accept it, has `write` save the new
     /// state (with whatever else the request changes, in one transaction) before it is
     /// kept; `write` answers `None` when it found the change cannot be made after all, and
@@ -107,7 +126,7 @@ impl Instance {
         request: &Request,
         env: &Env,
         connect_wait: Option<Duration>,
-        write: impl FnOnce(&State, &Outcome, &Saved<'_>) -> Result<Option<T>, Problem>,
+        write: impl FnOnce(&Outcome, &Saved<'_>) -> Result<Option<T>, Problem>,
     ) -> Result<(Outcome, Option<T>), Unchanged> {
         let mut live = self.read(store)?;
         let mut next = live.state.clone();
@@ -122,7 +141,7 @@ impl Instance {
         let json = state_json(&next)?;
         let due_text = due.and_then(|d| d.format(&Rfc3339).ok());
         let saved = Saved { id: &next.instance.instance_id, state: &json, due: due_text.as_deref() };
-        let written = write(&next, &outcome, &saved)?;
+        let written = write(&outcome, &saved)?;
         if written.is_some() {
             live.state = next;
             live.due = due;
@@ -130,29 +149,38 @@ impl Instance {
         Ok((outcome, written))
     }
 
-    /// Adds a key of the seed to the state, when the state does not have it yet.
-    pub fn adopt(&self, store: &Store, key_id: &str, creator: &str, aliases: &[String]) -> Result<(), Problem> {
-        let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
-        if live.state.instance.keys.iter().any(|k| k.key_id == key_id) {
+    /// Adds to the state every key the store keeps in this instance that the state does
+    /// not have (the seed's, and keys made before the state was kept), in one save.
+    pub fn adopt(&self, store: &Store) -> Result<(), Problem> {
+        let mut live = self.lock();
+        let id = live.state.instance.instance_id.clone();
+        let mut state = live.state.clone();
+        for kept in store.instance_keys(&id)? {
+            if state.instance.keys.iter().any(|k| k.key_id == kept.id) {
+                continue;
+            }
+            state.instance.keys.push(Key {
+                key_id: kept.id,
+                alias: kept.aliases.first().cloned().unwrap_or_default(),
+                aliases: kept.aliases.get(1..).unwrap_or_default().to_vec(),
+                creator: kept.account,
+                protection: None,
+                origin: Default::default(),
+                deletion_protection: false,
+                pending_deletion: kept.pending,
+                rotation: false,
+                tags: Default::default(),
+            });
+        }
+        if state == live.state {
             return Ok(());
         }
-        let mut state = live.state.clone();
-        state.instance.keys.push(Key {
-            key_id: key_id.to_string(),
-            alias: aliases.first().cloned().unwrap_or_default(),
-            aliases: aliases.get(1..).unwrap_or_default().to_vec(),
-            creator: creator.to_string(),
-            protection: None,
-            origin: Default::default(),
-            deletion_protection: false,
-            pending_deletion: false,
-            rotation: false,
-            tags: Default::default(),
-        });
-        state.validate().map_err(|p| Problem::new(Code::Request, format!("seed key {key_id}: {}", p.message)))?;
+        state
+            .validate()
+            .map_err(|p| Problem::new(Code::Request, format!("instance {id}: its kept keys: {}", p.message)))?;
         let json = state_json(&state)?;
         let due = live.due.and_then(|d| d.format(&Rfc3339).ok());
-        store.save_instance(&Saved { id: &state.instance.instance_id, state: &json, due: due.as_deref() })?;
+        store.save_instance(&Saved { id: &id, state: &json, due: due.as_deref() })?;
         live.state = state;
         Ok(())
     }
@@ -164,7 +192,7 @@ impl Instance {
         key_id: &str,
         write: impl FnOnce(&Saved<'_>) -> Result<(), Problem>,
     ) -> Result<(), Problem> {
-        let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        let mut live = self.lock();
         let mut state = live.state.clone();
         state.instance.keys.retain(|k| k.key_id != key_id);
         let json = state_json(&state)?;

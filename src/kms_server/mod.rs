@@ -108,12 +108,7 @@ pub fn endpoint(options: Options) -> Result<Endpoint, Problem> {
                 format!("instance {id}: no keeper for its keys, or one it has no use for"),
             ));
         }
-        let opened = Instance::open(&store, &instance.state, keeper)?;
-        // The seed's keys of the instance are in its state too: the rules count them.
-        for key in seed.keys.iter().filter(|k| k.instance.as_deref() == Some(id.as_str())) {
-            opened.adopt(&store, &key.id, &key.account, &key.aliases)?;
-        }
-        instances.insert(id, opened);
+        instances.insert(id, Instance::open(&store, &instance.state, keeper)?);
     }
     for key in &seed.keys {
         let keeper = key.instance.as_ref().and_then(|i| instances.get(i)).and_then(|i| i.keeper.as_ref());
@@ -161,6 +156,11 @@ pub fn endpoint(options: Options) -> Result<Endpoint, Problem> {
                 ));
             }
         }
+    }
+    // Every key the store keeps in an instance is in its state too (the rules count them):
+    // the seed's, made above, and any made before the state was kept.
+    for instance in instances.values() {
+        instance.adopt(&store)?;
     }
     let credentials: HashMap<String, handler::Credential> = seed
         .accounts

@@ -113,6 +113,18 @@ pub struct Saved<'a> {
     pub due: Option<&'a str>,
 }
 
+/// A key of an instance, as the rules read it.
+pub struct InstanceKey {
+    /// Its id.
+    pub id: String,
+    /// The account that made it.
+    pub account: String,
+    /// Whether it is pending deletion.
+    pub pending: bool,
+    /// Its aliases, by name.
+    pub aliases: Vec<String>,
+}
+
 /// An instance as the store keeps it.
 pub struct KeptInstance {
     /// Its state's JSON.
@@ -365,6 +377,33 @@ impl Store {
             tx.commit().map_err(failed)?;
             Ok(added == 1)
         })
+    }
+
+    /// The keys kept in instance `id`.
+    pub fn instance_keys(&self, id: &str) -> Result<Vec<InstanceKey>, Problem> {
+        let connection = self.connection();
+        let mut keys = connection
+            .prepare("SELECT id, account, state FROM keys WHERE instance = ?1 ORDER BY created, id")
+            .map_err(failed)?;
+        let rows = keys
+            .query_map(params![id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+            .map_err(failed)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(failed)?;
+        let mut aliases = connection
+            .prepare("SELECT name FROM aliases WHERE key_id = ?1 AND account = ?2 ORDER BY name")
+            .map_err(failed)?;
+        let mut out = Vec::new();
+        for (key, account, state) in rows {
+            let names = aliases
+                .query_map(params![key, account], |r| r.get::<_, String>(0))
+                .map_err(failed)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(failed)?;
+            let pending = KeyState::parse(&state) == KeyState::PendingDeletion;
+            out.push(InstanceKey { id: key, account, pending, aliases: names });
+        }
+        Ok(out)
     }
 
     /// Saves a change to an instance alone.

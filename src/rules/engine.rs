@@ -230,6 +230,18 @@ impl State {
         }
     }
 
+    /// The key `name` (an alias or key id) names for account `caller`, found as the
+    /// engine finds it (in independent mode among the caller's own first, then the
+    /// owner's); no access is decided.
+    pub fn key_named(&self, caller: &str, name: &str) -> Option<&crate::rules::model::instance::Key> {
+        resources::key_named(&self.instance, caller, name)
+    }
+
+    /// The secret `name` names for account `caller`, found as the engine finds it.
+    pub fn secret_named(&self, caller: &str, name: &str) -> Option<&crate::rules::model::instance::Secret> {
+        resources::secret_named(&self.instance, caller, name)
+    }
+
     /// The access decision for a request, without applying it: the state and region,
     /// the four access checks, and (for a request that names a key or secret) finding
     /// it and R-AZ-4 on it. Parameter formats and the other rules are not evaluated.

@@ -129,6 +129,19 @@ fn find<'a, T>(
     }
 }
 
+/// The key `name` (an alias or key id) names for `caller`, as the engine looks it up:
+/// in independent mode among the caller's own first, then the owner's.
+pub fn key_named<'a>(inst: &'a InstanceRecord, caller: &str, name: &str) -> Option<&'a Key> {
+    let matches = |k: &Key| (!k.key_id.is_empty() && k.key_id == name) || k.names().any(|n| n == name);
+    find(&inst.keys, independent(inst), [caller, inst.owner_id.as_str()], matches, |k| &k.creator).map(|(_, k)| k)
+}
+
+/// The secret `name` names for `caller`, as the engine looks it up.
+pub fn secret_named<'a>(inst: &'a InstanceRecord, caller: &str, name: &str) -> Option<&'a Secret> {
+    find(&inst.secrets, independent(inst), [caller, inst.owner_id.as_str()], |s| s.name == name, |s| &s.creator)
+        .map(|(_, s)| s)
+}
+
 fn default_key_problem(name: &str) -> Problem {
     Problem::new(Code::DefaultKeyNotShareable, format!("{name} is a service key: it is not shared")).rule("R-SH-9")
 }

@@ -243,6 +243,9 @@ impl WasmKmsApiClient {
     /// flatten them).
     #[wasm_bindgen(unchecked_return_type = "Promise<{ status: number; body: string }>")]
     pub fn call(&self, version: String, action: String, params: Vec<String>) -> Result<JsValue, JsValue> {
+        if params.len() % 2 != 0 {
+            return Err(problem_to_js(&Problem::new(Code::Request, "params: names and values, in pairs")));
+        }
         let mut flat = params.into_iter();
         let mut pairs = Vec::new();
         while let (Some(name), Some(value)) = (flat.next(), flat.next()) {

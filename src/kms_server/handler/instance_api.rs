@@ -45,7 +45,8 @@ impl Endpoint {
         match action {
             "GetKmsInstance" => {
                 let (id, instance) = self.instance_named(call, logged)?;
-                self.apply_to(instance, call, Action::DescribeKmsInstance(NoParams {}))?;
+                let describe = Self::request(call, Action::DescribeKmsInstance(NoParams {}));
+                instance.decide(&self.store, &describe, &call.env())?;
                 let live = instance.read(&self.store)?;
                 Ok(json!({"KmsInstance": self.instance_json(id, instance, &live)}))
             }
@@ -101,7 +102,11 @@ impl Endpoint {
                     proxy: None,
                 };
                 let outcome = self.apply_to(instance, call, Action::ConnectKmsInstance(Box::new(connect)))?;
-                Ok(json!({"ExpectedMinutes": outcome.expected_enable_minutes}))
+                // How long it takes here: R-LC-6's minutes, or what --connect-seconds says.
+                Ok(match self.settings.connect_wait {
+                    Some(wait) => json!({"ExpectedSeconds": wait.as_secs()}),
+                    None => json!({"ExpectedMinutes": outcome.expected_enable_minutes}),
+                })
             }
             "UpdateKmsInstanceBindVpc" => {
                 let (_, instance) = self.instance_named(call, logged)?;
@@ -172,7 +177,7 @@ impl Endpoint {
     pub(super) fn apply_to(&self, instance: &Instance, call: &Call, action: Action) -> Result<Outcome, Failure> {
         let request = Self::request(call, action);
         let (outcome, _) =
-            instance.change(&self.store, &request, &call.env(), self.settings.connect_wait, |_, _, saved| {
+            instance.change(&self.store, &request, &call.env(), self.settings.connect_wait, |_, saved| {
                 self.store.save_instance(saved).map(Some)
             })?;
         Ok(outcome)

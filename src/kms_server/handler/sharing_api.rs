@@ -37,12 +37,10 @@ pub fn share_id(record: &InstanceRecord) -> Option<String> {
 /// A target as the API gives it: an account id, a folder (`fd-…`) or the resource
 /// directory (`rd-…`); the engine checks its format (R-SH-3).
 fn principal(target: &str) -> PrincipalParam {
-    let kind = if target.starts_with("fd-") {
-        "folder"
-    } else if target.starts_with("rd-") {
-        "directory"
-    } else {
-        "account"
+    let kind = match entity_type(target) {
+        "Folder" => "folder",
+        "ResourceDirectory" => "directory",
+        _ => "account",
     };
     PrincipalParam { kind: kind.into(), id: Some(target.to_string()) }
 }
@@ -65,6 +63,7 @@ fn mode(call: &Call) -> Result<Option<String>, Refusal> {
     }
 }
 
+/// The API's entity type of a target.
 fn entity_type(account_or_group: &str) -> &'static str {
     if account_or_group.starts_with("fd-") {
         "Folder"
@@ -183,7 +182,12 @@ impl Endpoint {
                     let record = &live.state.instance;
                     let id = share_id(record);
                     let mine = if others {
-                        record.share.as_ref().and_then(|s| s.association(&call.account)).is_some()
+                        // A failed association grants nothing: not even the share's name.
+                        record
+                            .share
+                            .as_ref()
+                            .and_then(|s| s.association(&call.account))
+                            .is_some_and(|a| a.status == AssociationStatus::Associated)
                     } else {
                         record.owner_id == call.account
                     };
