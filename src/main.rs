@@ -49,6 +49,19 @@ enum Command {
         /// Print the results as JSON, one array of plan results.
         #[arg(long)]
         json: bool,
+        /// Run the steps against a live endpoint (`kms-instance serve` started with a seed
+        /// of the plan's world) as API calls, not in the library.
+        #[arg(long, value_name = "URL", requires = "credentials")]
+        endpoint: Option<String>,
+        /// The seed file the endpoint was started with: the AccessKey each step signs with
+        /// (its caller's; a RAM identity's for a step with `ram`; an operator's for Expire).
+        #[arg(long, value_name = "SEED", requires = "endpoint")]
+        credentials: Option<String>,
+        /// Write a seed of the plan's world to FILE (accounts with new AccessKeys, the RAM
+        /// identities its steps use, an operator, the instance, the vSwitches its steps
+        /// describe) and run nothing: `serve --seed FILE`, then `--endpoint`.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["endpoint", "json"])]
+        write_seed: Option<String>,
     },
     /// Validate an input the way the service does.
     #[command(subcommand)]
@@ -164,7 +177,11 @@ fn main() -> ExitCode {
         Err(e) => return usage(&e),
     };
     let result = match cli.command {
-        Command::Plan { files, json } => cli::plan::run_plans(&files, json),
+        Command::Plan { files, json, endpoint, credentials, write_seed } => match (endpoint, credentials, write_seed) {
+            (_, _, Some(seed)) => cli::plan::write_seed(&files, &seed),
+            (Some(url), Some(seed), None) => cli::plan::run_plans(&files, json, Some((&url, &seed))),
+            _ => cli::plan::run_plans(&files, json, None),
+        },
         Command::Validate(Validate::BindVpcs { region, owner, primary_vpc, json, file }) => {
             cli::validate::validate_bind_vpcs(Context { region, owner, primary_vpc, ..Context::default() }, &file, json)
         }

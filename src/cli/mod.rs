@@ -6,6 +6,8 @@ pub mod io;
 pub mod keyring;
 pub mod plan;
 #[cfg(feature = "kms-server")]
+pub mod plan_endpoint;
+#[cfg(feature = "kms-server")]
 pub mod serve;
 pub mod validate;
 #[cfg(feature = "xks")]

@@ -7,7 +7,9 @@ use kms_instance::Code;
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-pub fn run_plans(files: &[String], json: bool) -> Result<ExitCode, Fatal> {
+/// Runs `files` in the library, or against `endpoint` (its URL and the seed it was
+/// started with).
+pub fn run_plans(files: &[String], json: bool, endpoint: Option<(&str, &str)>) -> Result<ExitCode, Fatal> {
     // Every file is read and parsed before any runs: a malformed one stops all (exit 2).
     let plans = files
         .iter()
@@ -20,7 +22,13 @@ pub fn run_plans(files: &[String], json: bool) -> Result<ExitCode, Fatal> {
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let results: Vec<(&String, PlanResult)> = plans.iter().map(|(f, p)| (*f, p.run())).collect();
+    let results: Vec<(&String, PlanResult)> = match endpoint {
+        None => plans.iter().map(|(f, p)| (*f, p.run())).collect(),
+        Some((url, seed)) => {
+            let run = on_endpoint(plans.iter().map(|(_, p)| p), url, seed)?;
+            plans.iter().map(|(f, _)| *f).zip(run).collect()
+        }
+    };
     let mut out = String::new();
     if json {
         let all: Vec<&PlanResult> = results.iter().map(|(_, r)| r).collect();
@@ -59,4 +67,36 @@ fn print_plan(out: &mut String, file: &str, result: &PlanResult) {
     }
     let matched = result.steps.iter().filter(|s| s.matched).count();
     let _ = writeln!(out, "  {matched} of {} steps matched\n", result.steps.len());
+}
+
+#[cfg(feature = "kms-server")]
+fn on_endpoint<'a>(
+    plans: impl Iterator<Item = &'a plan::Plan>,
+    url: &str,
+    seed: &str,
+) -> Result<Vec<PlanResult>, Fatal> {
+    let endpoint = super::plan_endpoint::Endpoint::open(url, seed)?;
+    Ok(plans.map(|p| endpoint.run(p)).collect())
+}
+
+#[cfg(not(feature = "kms-server"))]
+fn on_endpoint<'a>(_: impl Iterator<Item = &'a plan::Plan>, _: &str, _: &str) -> Result<Vec<PlanResult>, Fatal> {
+    Err(Fatal("--endpoint: this build has no KMS endpoint client (feature kms-server)".into()))
+}
+
+/// `plan FILE --write-seed SEED`: a seed of the plan's world for `serve` (one plan).
+#[cfg(feature = "kms-server")]
+pub fn write_seed(files: &[String], out: &str) -> Result<ExitCode, Fatal> {
+    let [file] = files else { return Err(Fatal("--write-seed: give one plan".into())) };
+    let text = read_text(file, MAX_DOCUMENT_BYTES, Code::Plan)?;
+    let plan = plan::Plan::from_json(&text).map_err(|e| Fatal(format!("{file}: {e}")))?;
+    let seed = kms_instance::kms_server::seed::seed_of(&plan).map_err(|p| Fatal(format!("--write-seed: {p}")))?;
+    let json = serde_json::to_string_pretty(&seed).map_err(|e| Fatal(e.to_string()))?;
+    std::fs::write(out, json + "\n").map_err(|e| Fatal(format!("{out}: {e}")))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(not(feature = "kms-server"))]
+pub fn write_seed(_: &[String], _: &str) -> Result<ExitCode, Fatal> {
+    Err(Fatal("--write-seed: this build has no KMS endpoint (feature kms-server)".into()))
 }

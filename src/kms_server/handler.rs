@@ -71,6 +71,8 @@ pub struct Credential {
     pub account: String,
     /// A RAM identity's granted actions (`kms:Encrypt`, `kms:*`, `*`); `None`, every one.
     pub ram: Option<Vec<String>>,
+    /// The billing side's: `ExpireKmsInstance` only.
+    pub operator: bool,
 }
 
 /// The endpoint: the store, the credentials, the nonces seen, the throttle.
@@ -264,6 +266,8 @@ struct Call {
     params: BTreeMap<String, String>,
     account: String,
     request_id: String,
+    /// Signed by an operator's AccessKey (the billing side's).
+    operator: bool,
 }
 
 impl Call {
@@ -447,7 +451,16 @@ impl Endpoint {
             let product = if version == sharing_api::VERSION { "resourcesharing" } else { "kms" };
             crate::rules::access::ram_grants(granted, product, &action).map_err(|p| plain(Refusal::of_rule(&p)))?;
         }
-        let call = Call { params, account, request_id: request_id.to_string() };
+        let operator = credential.is_some_and(|c| c.operator);
+        let call = Call { params, account, request_id: request_id.to_string(), operator };
+        // An operator's key does what the billing side does, and nothing else.
+        if operator != (action == "ExpireKmsInstance") {
+            return Err(plain(Refusal::new(
+                "Forbidden.NoPermission",
+                403,
+                "This operation is forbidden: ExpireKmsInstance is the billing side's, and the billing side's keys call nothing else.",
+            )));
+        }
         let answered = match version.as_str() {
             VERSION => self.operate(&action, &call, logged),
             sharing_api::VERSION => self.share_operate(&action, &call, logged),

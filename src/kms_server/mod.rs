@@ -167,11 +167,20 @@ pub fn endpoint(options: Options) -> Result<Endpoint, Problem> {
         .iter()
         .flat_map(|a| {
             a.access_keys.iter().map(|k| {
-                let credential =
-                    handler::Credential { secret: k.secret.clone(), account: a.id.clone(), ram: k.ram.clone() };
+                let credential = handler::Credential {
+                    secret: k.secret.clone(),
+                    account: a.id.clone(),
+                    ram: k.ram.clone(),
+                    operator: false,
+                };
                 (k.id.clone(), credential)
             })
         })
+        .chain(seed.operators.iter().map(|k| {
+            let credential =
+                handler::Credential { secret: k.secret.clone(), account: String::new(), ram: None, operator: true };
+            (k.id.clone(), credential)
+        }))
         .collect();
     let bounds =
         Bounds { max_body_bytes: 64 << 10, header_timeout_ms: 5_000, max_connections: 4_096, shutdown_grace_ms: 5_000 };

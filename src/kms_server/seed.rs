@@ -47,6 +47,10 @@ pub struct Seed {
     /// Keys there from the start.
     #[serde(default)]
     pub keys: Vec<SeedKey>,
+    /// The billing side's AccessKeys: they may call `ExpireKmsInstance` (a subscription
+    /// ran out) and nothing else.
+    #[serde(default)]
+    pub operators: Vec<AccessKey>,
     /// What the endpoint is told of the vSwitches (it sees no VPC), by id: read by
     /// ConnectKmsInstance (R-LC-2 to R-LC-4) and UpdateKmsInstanceBindVpc (R-BV-7, R-BV-8).
     #[serde(default)]
@@ -203,6 +207,12 @@ impl Seed {
                 }
             }
         }
+        for (j, key) in seed.operators.iter().enumerate() {
+            if key.id.is_empty() || key.secret.is_empty() || key.ram.is_some() || !access_keys.insert(key.id.as_str()) {
+                return Err(bad("an operator's AccessKey needs an id, used once, a secret, and no ram")
+                    .at(format!("/operators/{j}")));
+            }
+        }
         for (i, instance) in seed.instances.iter().enumerate() {
             let at = |field: &str| format!("/instances/{i}/{field}");
             let record = &instance.state.instance;
@@ -285,4 +295,88 @@ impl Seed {
 pub fn material(base64_text: &str) -> Option<Zeroizing<Vec<u8>>> {
     let bytes = Zeroizing::new(base64::engine::general_purpose::STANDARD.decode(base64_text).ok()?);
     (bytes.len() == 32).then_some(bytes)
+}
+
+/// A seed of a change plan's world, for `serve` (`kms-instance plan --write-seed`): its
+/// accounts, each with a new AccessKey, and one more for each RAM grant its steps use; an
+/// operator (the billing side, for Expire); the instance and its directory as the plan
+/// starts them; the vSwitches its steps describe (ConnectKmsInstance's, BindVpcs'
+/// `network`; a later step's facts over an earlier's). A hardware or external instance
+/// needs its token or proxy, which only its operator can give: refused.
+pub fn seed_of(plan: &crate::plan::Plan) -> Result<serde_json::Value, Problem> {
+    use crate::request::Action;
+    use serde_json::{json, Map, Value};
+    if plan.instance.kind != InstanceType::Software {
+        return Err(bad("a hardware or external instance needs its token or proxy: write its seed by hand"));
+    }
+    let secret = || -> Result<String, Problem> {
+        let mut bytes = [0u8; 24];
+        crate::platform::os_random(&mut bytes)?;
+        Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+    };
+    let mut accounts: Vec<String> = plan.directory.accounts.iter().map(|a| a.id.clone()).collect();
+    if !accounts.contains(&plan.instance.owner_id) {
+        accounts.push(plan.instance.owner_id.clone());
+    }
+    let mut numbered = 0usize;
+    let mut key = |ram: Option<&Vec<String>>| -> Result<Value, Problem> {
+        numbered = numbered.saturating_add(1);
+        let mut access_key = json!({"id": format!("LTAI5tPlan{numbered:014}"), "secret": secret()?});
+        if let (Some(ram), Some(fields)) = (ram, access_key.as_object_mut()) {
+            fields.insert("ram".into(), json!(ram));
+        }
+        Ok(access_key)
+    };
+    let mut seeded = Vec::new();
+    for account in &accounts {
+        let mut keys = vec![key(None)?];
+        let mut grants: Vec<&Vec<String>> = Vec::new();
+        for step in &plan.steps {
+            let caller = if step.request.caller == "owner" { &plan.instance.owner_id } else { &step.request.caller };
+            if let (true, Some(ram)) = (caller == account, step.request.ram.as_ref()) {
+                if !grants.contains(&ram) {
+                    grants.push(ram);
+                    keys.push(key(Some(ram))?);
+                }
+            }
+        }
+        seeded.push(json!({"id": account, "accessKeys": keys}));
+    }
+    let mut network = Map::new();
+    for step in &plan.steps {
+        match &step.request.action {
+            Action::ConnectKmsInstance(p) => {
+                for v in &p.v_switches {
+                    network.insert(
+                        v.id.clone(),
+                        json!({"vpcId": p.vpc_id, "zone": v.zone, "availableIps": v.available_ips}),
+                    );
+                }
+            }
+            Action::UpdateKmsInstanceBindVpc(p) => {
+                for (id, facts) in p.network.iter().flatten() {
+                    let mut described = Map::new();
+                    if let Some(vpc) = &facts.vpc_id {
+                        described.insert("vpcId".into(), json!(vpc));
+                    }
+                    if let Some(ips) = facts.available_ips {
+                        described.insert("availableIps".into(), json!(ips));
+                    }
+                    if let Some(shared) = facts.shared_with_owner {
+                        described.insert("sharedWithOwner".into(), json!(shared));
+                    }
+                    network.insert(id.clone(), Value::Object(described));
+                }
+            }
+            _ => {}
+        }
+    }
+    let state = crate::State { directory: plan.directory.clone(), instance: plan.instance.clone() };
+    Ok(json!({
+        "region": plan.instance.region_id,
+        "accounts": seeded,
+        "operators": [key(None)?],
+        "instances": [{"state": state}],
+        "network": network,
+    }))
 }

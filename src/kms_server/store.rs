@@ -101,6 +101,9 @@ CREATE TABLE IF NOT EXISTS aliases (
     PRIMARY KEY (account, name));
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS instances (id TEXT PRIMARY KEY, state TEXT NOT NULL, created TEXT NOT NULL, due TEXT);
+CREATE TABLE IF NOT EXISTS secrets (
+    instance TEXT NOT NULL, creator TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL,
+    created TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY (instance, creator, name));
 ";
 
 /// An instance's state as a change leaves it, saved in the change's transaction.
@@ -112,6 +115,9 @@ pub struct Saved<'a> {
     /// When a ConnectKmsInstance under way completes (RFC 3339), if one is.
     pub due: Option<&'a str>,
 }
+
+/// A secret's version, creation time and value (wiped when dropped).
+pub type KeptSecret = (String, String, Zeroizing<Vec<u8>>);
 
 /// A key of an instance, as the rules read it.
 pub struct InstanceKey {
@@ -133,6 +139,11 @@ pub struct KeptInstance {
     pub created: String,
     /// When a ConnectKmsInstance under way completes.
     pub due: Option<String>,
+}
+
+/// What a secret's value is sealed to: its instance, creator and name.
+fn secret_aad(instance: &str, creator: &str, name: &str) -> String {
+    format!("secret\u{0}{instance}\u{0}{creator}\u{0}{name}")
 }
 
 fn save(tx: &Connection, saved: Option<&Saved<'_>>) -> Result<(), Problem> {
@@ -404,6 +415,65 @@ impl Store {
             out.push(InstanceKey { id: key, account, pending, aliases: names });
         }
         Ok(out)
+    }
+
+    /// Keeps a secret's value (sealed, its instance, creator and name as AAD) with the
+    /// instance's state, in one transaction.
+    pub fn put_secret(
+        &self,
+        creator: &str,
+        name: &str,
+        version: &str,
+        data: &[u8],
+        saved: &Saved<'_>,
+    ) -> Result<(), Problem> {
+        let sealed = self.seal(&secret_aad(saved.id, creator, name), data)?;
+        self.change(|connection| {
+            let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(failed)?;
+            tx.execute(
+                "INSERT INTO secrets (instance, creator, name, version, created, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![saved.id, creator, name, version, super::handler::now(), sealed],
+            )
+            .map_err(failed)?;
+            save(&tx, Some(saved))?;
+            tx.commit().map_err(failed)
+        })
+    }
+
+    /// A secret's version, creation time and value (wiped when dropped).
+    pub fn secret(
+        &self,
+        instance: &str,
+        creator: &str,
+        name: &str,
+    ) -> Result<Option<KeptSecret>, Problem> {
+        let row: Option<(String, String, Vec<u8>)> = self
+            .connection()
+            .query_row(
+                "SELECT version, created, data FROM secrets WHERE instance = ?1 AND creator = ?2 AND name = ?3",
+                params![instance, creator, name],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(failed)?;
+        row.map(|(version, created, sealed)| {
+            Ok((version, created, self.open_sealed(&secret_aad(instance, creator, name), &sealed)?))
+        })
+        .transpose()
+    }
+
+    /// Removes a secret with the instance's state, in one transaction.
+    pub fn delete_secret(&self, creator: &str, name: &str, saved: &Saved<'_>) -> Result<(), Problem> {
+        self.change(|connection| {
+            let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(failed)?;
+            tx.execute(
+                "DELETE FROM secrets WHERE instance = ?1 AND creator = ?2 AND name = ?3",
+                params![saved.id, creator, name],
+            )
+            .map_err(failed)?;
+            save(&tx, Some(saved))?;
+            tx.commit().map_err(failed)
+        })
     }
 
     /// Saves a change to an instance alone.

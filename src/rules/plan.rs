@@ -348,7 +348,9 @@ fn sorted(codes: impl IntoIterator<Item = String>) -> Vec<String> {
     v
 }
 
-fn differences(expect: &Expect, got: &StepResult) -> Vec<String> {
+/// What of `got` differs from `expect`, one sentence each (empty: it matched). A
+/// runner of plans elsewhere (`kms-instance plan --endpoint`) judges its steps with it.
+pub fn differences(expect: &Expect, got: &StepResult) -> Vec<String> {
     let mut out = Vec::new();
     let first = got.errors.first().map(|c| c.as_str());
     let got_codes = || got.errors.iter().map(|c| c.as_str().to_string());

@@ -3,14 +3,21 @@
 //! UpdateKmsInstanceBindVpc; and UpgradeKmsInstance and RenewKmsInstance, which Alibaba
 //! sells through its billing API (BssOpenApi), served here as operations of this endpoint
 //! so that the owner-only rows of the permission matrix apply to them as to the rest.
+//! Secrets (`CreateSecret` in an instance, `DescribeSecret`, `GetSecretValue`,
+//! `DeleteSecret`) keep their value sealed in the store. `CreateBackup` and
+//! `CreateApplicationAccessPoint` (with `KmsInstanceId`, this endpoint's) are decided by
+//! the rules and make nothing: the answer says so. `ExpireKmsInstance` is the billing
+//! side's (an operator's AccessKey of the seed): the subscription ran out.
 //! Each is a request to the rule engine, which decides and changes the instance.
 
 use super::{with_outcome, Call, Endpoint, Failure, Logged, Refusal};
 use crate::kms_server::instances::{Instance, Live};
+use crate::rules::access;
 use crate::rules::engine::Outcome;
 use crate::rules::model::instance::{ShareMode, Status};
 use crate::rules::model::request::{
-    Action, BindVpc, Connect, NoParams, Renew, SpecChange, Upgrade, VSwitchFacts, VSwitchParam,
+    AccessPoint, Action, BindVpc, Connect, NoParams, Renew, Request, SecretName, SecretRef, SpecChange, Upgrade,
+    VSwitchFacts, VSwitchParam,
 };
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
@@ -55,7 +62,7 @@ impl Endpoint {
                 let mut visible = Vec::new();
                 for (id, instance) in &self.settings.instances {
                     let live = instance.read(&self.store)?;
-                    if crate::rules::access::is_member(&live.state.instance, &call.account) {
+                    if access::is_member(&live.state.instance, &call.account) {
                         visible.push(json!({
                             "KmsInstanceId": id,
                             "KmsInstanceArn": self.arn(&live.state.instance.owner_id, &format!("keystore/{id}")),
@@ -149,8 +156,117 @@ impl Endpoint {
                     .map_err(|_| Refusal::invalid("RenewPeriod", "not a whole number of months"))?;
                 Ok(with_outcome(json!({}), &self.apply_to(instance, call, Action::RenewKmsInstance(Renew { months }))?))
             }
+            "ExpireKmsInstance" => {
+                let id = call.required("KmsInstanceId")?;
+                let instance = self.settings.instances.get(id).ok_or_else(|| {
+                    Refusal::new("Forbidden.ResourceNotFound", 404, "The specified KMS instance is not found.")
+                })?;
+                logged.key = Some(id.to_string());
+                let request = Request {
+                    caller: "owner".into(),
+                    action: Action::Expire(NoParams {}),
+                    ram: None,
+                    region: None,
+                    credential: None,
+                };
+                let (outcome, _) =
+                    instance.change(&self.store, &request, &call.env(), self.settings.connect_wait, |_, saved| {
+                        self.store.save_instance(saved).map(Some)
+                    })?;
+                Ok(with_outcome(json!({}), &outcome))
+            }
+            "CreateBackup" | "CreateApplicationAccessPoint" => {
+                let (_, instance) = self.instance_named(call, logged)?;
+                let action = match action {
+                    "CreateBackup" => Action::CreateBackup(NoParams {}),
+                    _ => Action::CreateApplicationAccessPoint(AccessPoint { name: call.required("Name")?.to_string() }),
+                };
+                instance.decide(&self.store, &Self::request(call, action), &call.env())?;
+                Ok(
+                    json!({"Made": false, "Note": "The rules allow it; this endpoint makes no backups or access points."}),
+                )
+            }
+            "CreateSecret" => {
+                let id = call.required("DKMSInstanceId")?;
+                let unknown = || Refusal::invalid("DKMSInstanceId", "not an instance of this endpoint");
+                let instance = self.settings.instances.get(id).ok_or_else(unknown)?;
+                if !access::is_member(&instance.read(&self.store)?.state.instance, &call.account) {
+                    return Err(unknown().into());
+                }
+                logged.key = Some(id.to_string());
+                let name = call.required("SecretName")?.to_string();
+                let data = call.required("SecretData")?;
+                let version = call.required("VersionId")?.to_string();
+                let create = Self::request(call, Action::CreateSecret(SecretName { name: name.clone() }));
+                instance.change(&self.store, &create, &call.env(), self.settings.connect_wait, |_, saved| {
+                    self.store.put_secret(&call.account, &name, &version, data.as_bytes(), saved).map(Some)
+                })?;
+                let arn = self.arn(&call.account, &format!("secret/{name}"));
+                Ok(json!({"Arn": arn, "SecretName": name, "VersionId": version}))
+            }
+            "DescribeSecret" | "GetSecretValue" | "DeleteSecret" => {
+                let name = call.required("SecretName")?.to_string();
+                let (instance, creator) = self.secret_named(call, &name, logged)?;
+                let secret = SecretRef { secret: name.clone() };
+                let arn = self.arn(&creator, &format!("secret/{name}"));
+                match action {
+                    "DeleteSecret" => {
+                        let delete = Self::request(call, Action::DeleteSecret(secret));
+                        instance.change(
+                            &self.store,
+                            &delete,
+                            &call.env(),
+                            self.settings.connect_wait,
+                            |_, saved| self.store.delete_secret(&creator, &name, saved).map(Some),
+                        )?;
+                        Ok(json!({"SecretName": name}))
+                    }
+                    _ => {
+                        let read = match action {
+                            "GetSecretValue" => Action::GetSecretValue(secret),
+                            _ => Action::DescribeSecret(secret),
+                        };
+                        instance.decide(&self.store, &Self::request(call, read), &call.env())?;
+                        let id = instance.read(&self.store)?.state.instance.instance_id.clone();
+                        let (version, created, data) = self.store.secret(&id, &creator, &name)?.ok_or_else(|| {
+                            Failure::Store(crate::code::Problem::new(
+                                crate::Code::BridgeUnavailable,
+                                format!("secret {name} of {creator}: in the instance's state, not in the store"),
+                            ))
+                        })?;
+                        let mut answer = json!({
+                            "SecretName": name, "Arn": arn, "CreateTime": created, "SecretType": "Generic",
+                            "DKMSInstanceId": id,
+                        });
+                        if let (true, Some(fields)) = (action == "GetSecretValue", answer.as_object_mut()) {
+                            fields.insert("VersionId".into(), json!(version));
+                            fields.insert("SecretDataType".into(), json!("text"));
+                            fields.insert("SecretData".into(), json!(String::from_utf8_lossy(&data)));
+                        }
+                        Ok(answer)
+                    }
+                }
+            }
             _ => Err(Refusal::no_such_action().into()),
         }
+    }
+
+    /// The instance and creator of the secret `name` names for the caller, among the
+    /// instances it is a member of, as the rules look names up; an account that is a
+    /// member of none that holds it is told it does not exist.
+    fn secret_named(&self, call: &Call, name: &str, logged: &mut Logged) -> Result<(&Instance, String), Failure> {
+        for (id, instance) in &self.settings.instances {
+            let live = instance.read(&self.store)?;
+            if !access::is_member(&live.state.instance, &call.account) {
+                continue;
+            }
+            if let Some(secret) = live.state.secret_named(&call.account, name) {
+                logged.key = Some(id.clone());
+                logged.owner = Some(live.state.instance.owner_id.clone());
+                return Ok((instance, secret.creator.clone()));
+            }
+        }
+        Err(Refusal::new("Forbidden.ResourceNotFound", 404, "The specified secret is not found.").into())
     }
 
     /// The instance `KmsInstanceId` names, hidden (not found) from an account that is
@@ -164,7 +280,7 @@ impl Endpoint {
         let not_found = || Refusal::new("Forbidden.ResourceNotFound", 404, "The specified KMS instance is not found.");
         let (id, instance) = self.settings.instances.get_key_value(given).ok_or_else(not_found)?;
         let live = instance.read(&self.store)?;
-        if !crate::rules::access::is_member(&live.state.instance, &call.account) {
+        if !access::is_member(&live.state.instance, &call.account) {
             return Err(not_found().into());
         }
         logged.key = Some(id.clone());

@@ -251,8 +251,12 @@ impl Endpoint {
         if call.get("Resources.2.ResourceId").is_some() || call.list("ResourceArns").len() > 1 {
             return Err(Refusal::invalid("Resources", "one KMS instance per call").into());
         }
-        let mut named =
-            Call { params: call.params.clone(), account: call.account.clone(), request_id: call.request_id.clone() };
+        let mut named = Call {
+            params: call.params.clone(),
+            account: call.account.clone(),
+            request_id: call.request_id.clone(),
+            operator: call.operator,
+        };
         named.params.insert("KmsInstanceId".into(), id);
         Ok(self.instance_named(&named, logged)?.1)
     }
