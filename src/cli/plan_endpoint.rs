@@ -405,6 +405,11 @@ fn read(given: &Given, request: &Request) -> (bool, Vec<Code>, Option<String>, V
             "Forbidden.KeyNotFound" | "Forbidden.AliasNotFound" => Code::KeyNotFound,
             "Forbidden.ResourceNotFound" if secret => Code::SecretNotFound,
             "EntityNotExist.ResourceShare" => Code::NoShare,
+            // The endpoint answers an instance the caller is not a member of as an unknown
+            // one (nothing leaks); the rules name that refusal Forbidden.NotShared.
+            "InvalidParameter" if body["Message"].as_str().is_some_and(|m| m.contains("\"DKMSInstanceId\"")) => {
+                Code::NotShared
+            }
             _ => Code::BridgeRejected,
         });
     }

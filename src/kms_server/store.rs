@@ -441,12 +441,7 @@ impl Store {
     }
 
     /// A secret's version, creation time and value (wiped when dropped).
-    pub fn secret(
-        &self,
-        instance: &str,
-        creator: &str,
-        name: &str,
-    ) -> Result<Option<KeptSecret>, Problem> {
+    pub fn secret(&self, instance: &str, creator: &str, name: &str) -> Result<Option<KeptSecret>, Problem> {
         let row: Option<(String, String, Vec<u8>)> = self
             .connection()
             .query_row(
