@@ -62,6 +62,16 @@ enum Command {
         /// describe) and run nothing: `serve --seed FILE`, then `--endpoint`.
         #[arg(long, value_name = "FILE", conflicts_with_all = ["endpoint", "json"])]
         write_seed: Option<String>,
+        /// With --write-seed, for a plan of a hardware instance: the PKCS#11 module its
+        /// keys are made on (`serve` reads --token-label's token with the PIN in --pin-env).
+        #[arg(long, value_name = "PATH", requires_all = ["write_seed", "token_label", "pin_env"])]
+        pkcs11_module: Option<std::path::PathBuf>,
+        /// The token's label.
+        #[arg(long, value_name = "LABEL", requires = "pkcs11_module")]
+        token_label: Option<String>,
+        /// The environment variable `serve` reads the user PIN from.
+        #[arg(long, value_name = "VAR", requires = "pkcs11_module")]
+        pin_env: Option<String>,
     },
     /// Validate an input the way the service does.
     #[command(subcommand)]
@@ -177,11 +187,16 @@ fn main() -> ExitCode {
         Err(e) => return usage(&e),
     };
     let result = match cli.command {
-        Command::Plan { files, json, endpoint, credentials, write_seed } => match (endpoint, credentials, write_seed) {
-            (_, _, Some(seed)) => cli::plan::write_seed(&files, &seed),
-            (Some(url), Some(seed), None) => cli::plan::run_plans(&files, json, Some((&url, &seed))),
-            _ => cli::plan::run_plans(&files, json, None),
-        },
+        Command::Plan { files, json, endpoint, credentials, write_seed, pkcs11_module, token_label, pin_env } => {
+            match (endpoint, credentials, write_seed) {
+                (_, _, Some(seed)) => {
+                    let token = pkcs11_module.zip(token_label).zip(pin_env);
+                    cli::plan::write_seed(&files, &seed, token.map(|((module, label), pin_env)| (module, label, pin_env)))
+                }
+                (Some(url), Some(seed), None) => cli::plan::run_plans(&files, json, Some((&url, &seed))),
+                _ => cli::plan::run_plans(&files, json, None),
+            }
+        }
         Command::Validate(Validate::BindVpcs { region, owner, primary_vpc, json, file }) => {
             cli::validate::validate_bind_vpcs(Context { region, owner, primary_vpc, ..Context::default() }, &file, json)
         }

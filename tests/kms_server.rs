@@ -947,3 +947,74 @@ fn a_ram_identitys_access_key_calls_what_its_policy_grants() {
     let listed = call(ram, &[("Action", "ListKeys")]);
     assert_eq!(listed.1["Code"], "Forbidden.NoPermission", "{}", listed.1);
 }
+
+/// The scenarios folder (`../shared/scenarios` beside the repository, or `$KMS_SCENARIOS`).
+fn scenarios() -> Vec<PathBuf> {
+    let dir = std::env::var_os("KMS_SCENARIOS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/scenarios"));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// `plan --json` of `file` (with `extra` arguments): each step's result, as compared.
+fn plan_steps(file: &Path, extra: &[&str]) -> Vec<Value> {
+    let out = Command::new(BIN).arg("plan").arg("--json").arg(file).args(extra).output().unwrap();
+    let results: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let fields = ["index", "action", "caller", "ok", "errors", "warnings", "quotaUsed", "quotaPurchased"];
+    results[0]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|step| {
+            let mut kept: serde_json::Map<String, Value> =
+                fields.iter().map(|f| (f.to_string(), step[*f].clone())).collect();
+            let mut failed: Vec<Value> = step["failedPrincipals"].as_array().unwrap().clone();
+            failed.sort_by_key(Value::to_string);
+            kept.insert("failedPrincipals".into(), Value::Array(failed));
+            Value::Object(kept)
+        })
+        .collect()
+}
+
+/// Issue 29: every change plan of the scenarios folder gives, step for step, the same
+/// results as API calls to `serve` (a seed of its world from `plan --write-seed`; a
+/// hardware instance's keys on a SoftHSM token) as it gives in the library.
+#[test]
+fn every_scenario_gives_through_the_server_what_it_gives_in_the_library() {
+    let Some(token) = xks_world::make_world() else { return };
+    let conf = token.dir.path().join("softhsm2.conf");
+    let module = xks_world::softhsm_module().unwrap();
+    let files = scenarios();
+    assert!(!files.is_empty());
+    for file in &files {
+        let plan: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let seed = dir.path().join("seed.json");
+        let mut write = Command::new(BIN);
+        write.arg("plan").arg(file).arg("--write-seed").arg(&seed);
+        if plan["instance"]["type"] == "hardware" {
+            write.arg("--pkcs11-module").arg(&module);
+            write.args(["--token-label", xks_world::TOKEN, "--pin-env", "KMS_TEST_PIN"]);
+        }
+        let written = write.output().unwrap();
+        assert!(written.status.success(), "{}: {}", file.display(), String::from_utf8_lossy(&written.stderr));
+        let w = World::with(&serde_json::from_str(&std::fs::read_to_string(&seed).unwrap()).unwrap());
+        let env = [("SOFTHSM2_CONF", conf.to_str().unwrap()), ("KMS_TEST_PIN", xks_world::PIN)];
+        let server = serve_with(&w, "seed.json", &["--connect-seconds", "0"], MASTER, &env).unwrap();
+        let credentials = w.path("seed.json");
+        let through_server =
+            plan_steps(file, &["--endpoint", &server.url(), "--credentials", credentials.to_str().unwrap()]);
+        let in_library = plan_steps(file, &[]);
+        assert_eq!(through_server.len(), in_library.len());
+        for (served, library) in through_server.iter().zip(&in_library) {
+            assert_eq!(served, library, "{}: step {}", file.display(), library["index"]);
+        }
+    }
+}

@@ -84,19 +84,31 @@ fn on_endpoint<'a>(_: impl Iterator<Item = &'a plan::Plan>, _: &str, _: &str) ->
     Err(Fatal("--endpoint: this build has no KMS endpoint client (feature kms-server)".into()))
 }
 
+/// A hardware instance's token for the seed: the module, the token's label, the PIN's variable.
+pub type TokenArgs = (std::path::PathBuf, String, String);
+
 /// `plan FILE --write-seed SEED`: a seed of the plan's world for `serve` (one plan).
 #[cfg(feature = "kms-server")]
-pub fn write_seed(files: &[String], out: &str) -> Result<ExitCode, Fatal> {
+pub fn write_seed(files: &[String], out: &str, token: Option<TokenArgs>) -> Result<ExitCode, Fatal> {
+    use kms_instance::kms_server::seed::{seed_of, Token};
     let [file] = files else { return Err(Fatal("--write-seed: give one plan".into())) };
     let text = read_text(file, MAX_DOCUMENT_BYTES, Code::Plan)?;
     let plan = plan::Plan::from_json(&text).map_err(|e| Fatal(format!("{file}: {e}")))?;
-    let seed = kms_instance::kms_server::seed::seed_of(&plan).map_err(|p| Fatal(format!("--write-seed: {p}")))?;
+    // The seed names the module relative to itself: an absolute path holds wherever it is written.
+    let token = match token {
+        Some((module, token, pin_env)) => {
+            let module = std::path::absolute(&module).map_err(|e| Fatal(format!("--pkcs11-module: {e}")))?;
+            Some(Token { module, token, pin_env })
+        }
+        None => None,
+    };
+    let seed = seed_of(&plan, token.as_ref()).map_err(|p| Fatal(format!("--write-seed: {p}")))?;
     let json = serde_json::to_string_pretty(&seed).map_err(|e| Fatal(e.to_string()))?;
     std::fs::write(out, json + "\n").map_err(|e| Fatal(format!("{out}: {e}")))?;
     Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(not(feature = "kms-server"))]
-pub fn write_seed(_: &[String], _: &str) -> Result<ExitCode, Fatal> {
+pub fn write_seed(_: &[String], _: &str, _: Option<TokenArgs>) -> Result<ExitCode, Fatal> {
     Err(Fatal("--write-seed: this build has no KMS endpoint (feature kms-server)".into()))
 }

@@ -90,7 +90,7 @@ pub struct SeedInstance {
 }
 
 /// A PKCS#11 token: the module, the token's label, and the variable holding the PIN.
-#[derive(Deserialize)]
+#[derive(Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Token {
     /// The PKCS#11 module (a shared library), relative to the seed file.
@@ -301,13 +301,21 @@ pub fn material(base64_text: &str) -> Option<Zeroizing<Vec<u8>>> {
 /// accounts, each with a new AccessKey, and one more for each RAM grant its steps use; an
 /// operator (the billing side, for Expire); the instance and its directory as the plan
 /// starts them; the vSwitches its steps describe (ConnectKmsInstance's, BindVpcs'
-/// `network`; a later step's facts over an earlier's). A hardware or external instance
-/// needs its token or proxy, which only its operator can give: refused.
-pub fn seed_of(plan: &crate::plan::Plan) -> Result<serde_json::Value, Problem> {
+/// `network`; a later step's facts over an earlier's). A hardware instance's keys are
+/// made on `token`, which only its operator can name; an external instance needs its
+/// proxy: refused (write its seed by hand).
+pub fn seed_of(plan: &crate::plan::Plan, token: Option<&Token>) -> Result<serde_json::Value, Problem> {
     use crate::request::Action;
     use serde_json::{json, Map, Value};
-    if plan.instance.kind != InstanceType::Software {
-        return Err(bad("a hardware or external instance needs its token or proxy: write its seed by hand"));
+    match (plan.instance.kind, token) {
+        (InstanceType::Software, None) | (InstanceType::Hardware, Some(_)) => {}
+        (InstanceType::Software, Some(_)) => return Err(bad("the plan's instance is a software one: it has no token")),
+        (InstanceType::Hardware, None) => {
+            return Err(bad("a hardware instance's keys are on a token: name its PKCS#11 module, label and PIN variable"))
+        }
+        (InstanceType::External, _) => {
+            return Err(bad("an external instance's keys are behind its XKS proxy: write its seed by hand"))
+        }
     }
     let secret = || -> Result<String, Problem> {
         let mut bytes = [0u8; 24];
@@ -376,7 +384,10 @@ pub fn seed_of(plan: &crate::plan::Plan) -> Result<serde_json::Value, Problem> {
         "region": plan.instance.region_id,
         "accounts": seeded,
         "operators": [key(None)?],
-        "instances": [{"state": state}],
+        "instances": [match token {
+            Some(token) => json!({"state": state, "pkcs11": token}),
+            None => json!({"state": state}),
+        }],
         "network": network,
     }))
 }
