@@ -191,7 +191,11 @@ fn main() -> ExitCode {
             match (endpoint, credentials, write_seed) {
                 (_, _, Some(seed)) => {
                     let token = pkcs11_module.zip(token_label).zip(pin_env);
-                    cli::plan::write_seed(&files, &seed, token.map(|((module, label), pin_env)| (module, label, pin_env)))
+                    cli::plan::write_seed(
+                        &files,
+                        &seed,
+                        token.map(|((module, label), pin_env)| (module, label, pin_env)),
+                    )
                 }
                 (Some(url), Some(seed), None) => cli::plan::run_plans(&files, json, Some((&url, &seed))),
                 _ => cli::plan::run_plans(&files, json, None),

@@ -948,26 +948,34 @@ fn a_ram_identitys_access_key_calls_what_its_policy_grants() {
     assert_eq!(listed.1["Code"], "Forbidden.NoPermission", "{}", listed.1);
 }
 
-/// The scenarios folder (`../shared/scenarios` beside the repository, or `$KMS_SCENARIOS`).
-fn scenarios() -> Vec<PathBuf> {
-    let dir = std::env::var_os("KMS_SCENARIOS")
+/// The change plans of the scenarios folder (`../shared/scenarios` beside the repository,
+/// or `$KMS_SCENARIOS`), then this project's own of the operations they do not use
+/// (`tests/plans`).
+fn plans() -> Vec<PathBuf> {
+    let shared = std::env::var_os("KMS_SCENARIOS")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/scenarios"));
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
-    files
+    let own = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/plans");
+    let mut all = Vec::new();
+    for dir in [shared, own] {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        assert!(!files.is_empty(), "no plan in {}", dir.display());
+        files.sort();
+        all.extend(files);
+    }
+    all
 }
 
 /// `plan --json` of `file` (with `extra` arguments): each step's result, as compared.
 fn plan_steps(file: &Path, extra: &[&str]) -> Vec<Value> {
     let out = Command::new(BIN).arg("plan").arg("--json").arg(file).args(extra).output().unwrap();
-    let results: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-    let fields = ["index", "action", "caller", "ok", "errors", "warnings", "quotaUsed", "quotaPurchased"];
+    let results: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let fields = ["index", "action", "caller", "ok", "errors", "warnings", "quotaUsed", "quotaPurchased", "matched"];
     results[0]["steps"]
         .as_array()
         .unwrap()
@@ -983,17 +991,16 @@ fn plan_steps(file: &Path, extra: &[&str]) -> Vec<Value> {
         .collect()
 }
 
-/// Issue 29: every change plan of the scenarios folder gives, step for step, the same
-/// results as API calls to `serve` (a seed of its world from `plan --write-seed`; a
-/// hardware instance's keys on a SoftHSM token) as it gives in the library.
+/// Issue 29: every change plan (the scenarios and `tests/plans`) gives, step for step,
+/// the same results as API calls to `serve` (a seed of its world from `plan
+/// --write-seed`; a hardware instance's keys on a SoftHSM token) as in the library, where
+/// each matches what it expects.
 #[test]
-fn every_scenario_gives_through_the_server_what_it_gives_in_the_library() {
+fn every_plan_gives_through_the_server_what_it_gives_in_the_library() {
     let Some(token) = xks_world::make_world() else { return };
     let conf = token.dir.path().join("softhsm2.conf");
     let module = xks_world::softhsm_module().unwrap();
-    let files = scenarios();
-    assert!(!files.is_empty());
-    for file in &files {
+    for file in &plans() {
         let plan: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let seed = dir.path().join("seed.json");
@@ -1012,6 +1019,7 @@ fn every_scenario_gives_through_the_server_what_it_gives_in_the_library() {
         let through_server =
             plan_steps(file, &["--endpoint", &server.url(), "--credentials", credentials.to_str().unwrap()]);
         let in_library = plan_steps(file, &[]);
+        assert!(in_library.iter().all(|step| step["matched"] == true), "{}: {in_library:#?}", file.display());
         assert_eq!(through_server.len(), in_library.len());
         for (served, library) in through_server.iter().zip(&in_library) {
             assert_eq!(served, library, "{}: step {}", file.display(), library["index"]);

@@ -2,11 +2,13 @@
 //! live endpoint (`kms-instance serve` started with a seed of the plan's world, which
 //! `plan --write-seed` writes), each step the API call Alibaba's SDKs would make, signed
 //! with an AccessKey of the step's caller from the seed (a RAM identity's for a step
-//! with `ram`). What each step gave (ok, the rules' codes from the answer's `Errors`,
-//! warnings, the quota and failed associations read back as the owner) is judged as the
-//! library's run is, so the two can be compared step by step. A step the API cannot
-//! express (a console channel, a call from another region, an event of the directory)
-//! is reported as such and does not match.
+//! with `ram`; an operator's for Expire and JoinFolder, which are the platform's; a
+//! step's `region` as the call's `RegionId`). What each step gave (ok, the rules' codes
+//! from the answer's `Errors`, warnings, the quota and failed associations read back as
+//! the owner) is judged as the library's run is, so the two can be compared step by
+//! step. CompleteEnable is no call: the step waits for the server's clock. A step the
+//! API cannot express (a console channel, a permission's version) is reported as such
+//! and does not match.
 
 // `Value["Field"]` answers Null for a field that is not there: it never panics.
 #![allow(clippy::indexing_slicing)]
@@ -19,6 +21,7 @@ use kms_instance::kms_api::client::Client;
 use kms_instance::kms_server::seed::Seed;
 use kms_instance::plan::{self, Plan, PlanResult, StepResult};
 use kms_instance::request::{Action, PrincipalParam, Request};
+use kms_instance::rules::model::instance::Status;
 use kms_instance::Code;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -27,6 +30,17 @@ use zeroize::Zeroizing;
 
 const KMS: &str = "2016-01-20";
 const SHARING: &str = "2020-01-10";
+const DIRECTORY: &str = "2020-03-31";
+/// How long CompleteEnable waits for the server's clock to complete a connection.
+const CONNECT_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn on(enabled: Option<bool>) -> &'static str {
+    if enabled.unwrap_or(true) {
+        "true"
+    } else {
+        "false"
+    }
+}
 
 /// One API call: its version, action and parameters (names and values as the SDKs
 /// flatten them).
@@ -50,6 +64,8 @@ struct Given {
 pub struct Endpoint {
     seed: Seed,
     clients: HashMap<String, Client>,
+    /// A ConnectKmsInstance was answered and no CompleteEnable has read its end since.
+    connecting: std::cell::Cell<bool>,
 }
 
 impl Endpoint {
@@ -74,7 +90,7 @@ impl Endpoint {
                 .map_err(|p| Fatal(format!("--endpoint: {p}")))?;
             clients.insert(key.id.clone(), client);
         }
-        Ok(Endpoint { seed, clients })
+        Ok(Endpoint { seed, clients, connecting: std::cell::Cell::new(false) })
     }
 
     /// The AccessKey id of `account` whose RAM grants are `ram` (none: the account's own).
@@ -99,6 +115,7 @@ impl Endpoint {
     pub fn run(&self, plan: &Plan) -> PlanResult {
         let owner = plan.instance.owner_id.as_str();
         let instance = plan.instance.instance_id.as_str();
+        self.connecting.set(plan.instance.status == Status::Enabling);
         let steps: Vec<StepResult> = plan
             .steps
             .iter()
@@ -195,9 +212,6 @@ impl Endpoint {
 
     /// Makes the step's call(s); `Err` says why it could not be made.
     fn step(&self, plan: &Plan, request: &Request, caller: &str) -> Result<Given, String> {
-        if request.region.is_some() {
-            return Err("not expressible against an endpoint: it serves one region (the step's `region`)".into());
-        }
         let ram = request.ram.as_deref();
         let key = self.key_of(caller, ram).ok_or_else(|| {
             format!(
@@ -218,7 +232,7 @@ impl Endpoint {
         };
         let sharing =
             |action: &'static str, params: Vec<(String, String)>| ApiCall { version: SHARING, action, params };
-        let call = match &request.action {
+        let mut call = match &request.action {
             Action::ConnectKmsInstance(p) if p.channel == "api" => {
                 let ids: Vec<&str> = p.v_switches.iter().map(|v| v.id.as_str()).collect();
                 let zones: Vec<&str> = match &p.zones {
@@ -336,13 +350,89 @@ impl Endpoint {
                     _ => kms("ReEncrypt", &[("CiphertextBlob", &blob), ("DestinationKeyId", &p.key)]),
                 }
             }
+            Action::UpdateRotationPolicy(p) => kms(
+                "UpdateRotationPolicy",
+                &[("KeyId", &p.key), ("EnableAutomaticRotation", on(p.enabled)), ("RotationInterval", "365d")],
+            ),
+            Action::SetDeletionProtection(p) => {
+                // The key's ARN as the caller names it: an alias is the caller's name.
+                let resource = if p.key.starts_with("alias/") { p.key.clone() } else { format!("key/{}", p.key) };
+                let arn = format!("acs:kms:{}:{caller}:{resource}", plan.instance.region_id);
+                kms(
+                    "SetDeletionProtection",
+                    &[("ProtectedResourceArn", &arn), ("EnableDeletionProtection", on(p.enabled))],
+                )
+            }
+            Action::TagResource(p) => {
+                let tags: Vec<Value> = p.tags.iter().map(|(k, v)| json!({"TagKey": k, "TagValue": v})).collect();
+                let tags = Value::Array(tags).to_string();
+                match (&p.key, &p.secret) {
+                    (Some(key), _) => kms("TagResource", &[("KeyId", key), ("Tags", &tags)]),
+                    (None, Some(secret)) => kms("TagResource", &[("SecretName", secret), ("Tags", &tags)]),
+                    (None, None) => kms("TagResource", &[("Tags", &tags)]),
+                }
+            }
+            Action::UpdateSecretRotationPolicy(p) => kms(
+                "UpdateSecretRotationPolicy",
+                &[("SecretName", &p.secret), ("EnableAutomaticRotation", "true"), ("RotationInterval", "365d")],
+            ),
+            Action::EnableSecurityAudit(p) => {
+                kms("EnableSecurityAudit", &[("KmsInstanceId", instance), ("Bucket", &p.bucket)])
+            }
+            Action::JoinFolder(p) => {
+                let operator = self.operator().ok_or("--credentials has no operator's AccessKey (for JoinFolder)")?;
+                let params =
+                    vec![("AccountId".into(), p.account.clone()), ("DestinationFolderId".into(), p.folder.clone())];
+                return self.send(operator, &ApiCall { version: DIRECTORY, action: "MoveAccount", params });
+            }
+            Action::CompleteEnable(_) => return self.connected(owner, instance),
             Action::CreateBackup(_) => kms("CreateBackup", &[("KmsInstanceId", instance)]),
             Action::CreateApplicationAccessPoint(p) => {
                 kms("CreateApplicationAccessPoint", &[("KmsInstanceId", instance), ("Name", &p.name)])
             }
-            other => return Err(format!("not expressible through the API served: {}", describe(other))),
+            // Every other action, and a new one does not compile until it is routed here.
+            Action::ConnectKmsInstance(_) => {
+                return Err("not expressible through the API: a ConnectKmsInstance from the console (R-LC-5: \
+                            the API connects software instances only)"
+                    .into())
+            }
         };
-        self.send(key, &call)
+        // A call from another region names it, as a client of that region's endpoint does.
+        if let Some(region) = &request.region {
+            call.params.push(("RegionId".into(), region.clone()));
+        }
+        let given = self.send(key, &call)?;
+        if call.action == "ConnectKmsInstance" && given.status == 200 {
+            self.connecting.set(true);
+        }
+        Ok(given)
+    }
+
+    /// CompleteEnable, which no call makes: the server's clock completes a connection
+    /// (`serve --connect-seconds`). Waits, reading the instance as its owner, until it is
+    /// no longer Connecting; it is the step's success when a connection of this run (or
+    /// the plan's start) was under way and is now complete, and otherwise refused
+    /// as the rules refuse it.
+    fn connected(&self, owner: &str, instance: &str) -> Result<Given, String> {
+        let key = self.key_of(owner, None).ok_or("--credentials has no AccessKey of the owner")?;
+        let started = Instant::now();
+        let mut under_way = self.connecting.replace(false);
+        loop {
+            let read = self.send(key, &kms("GetKmsInstance", &[("KmsInstanceId", instance)]))?;
+            match read.body["KmsInstance"]["Status"].as_str() {
+                Some("Connecting") if started.elapsed() < CONNECT_WAIT => {
+                    under_way = true;
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                }
+                Some("Connected") if under_way => return Ok(read),
+                Some(status) => {
+                    let body = json!({"Errors": [{"Code": Code::NotEnabling.as_str()}],
+                                      "Message": format!("the instance is {status}, not connecting")});
+                    return Ok(Given { status: 400, body });
+                }
+                None => return Ok(read),
+            }
+        }
     }
 
     /// A CiphertextBlob under `key`, encrypted by the first of `who` that may.
@@ -354,16 +444,6 @@ impl Endpoint {
             }
         }
         Err(format!("no account of the plan may encrypt under {key}, so nothing can be decrypted"))
-    }
-}
-
-fn describe(action: &Action) -> String {
-    match action {
-        Action::ConnectKmsInstance(_) => {
-            "ConnectKmsInstance from the console (R-LC-5: the API connects software instances only)".into()
-        }
-        Action::CompleteEnable(_) => "CompleteEnable (the server's clock completes a connection)".into(),
-        other => other.name().to_string(),
     }
 }
 

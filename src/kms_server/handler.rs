@@ -30,7 +30,9 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
+mod directory_api;
 mod instance_api;
+mod resource_settings;
 mod sharing_api;
 
 /// Parameters of one request, at most: every operation takes a dozen.
@@ -453,17 +455,21 @@ impl Endpoint {
         }
         let operator = credential.is_some_and(|c| c.operator);
         let call = Call { params, account, request_id: request_id.to_string(), operator };
-        // An operator's key does what the billing side does, and nothing else.
-        if operator != (action == "ExpireKmsInstance") {
+        // An operator's key does what the platform does (billing, the resource
+        // directory), and nothing else.
+        let platform =
+            matches!((version.as_str(), action.as_str()), (VERSION, "ExpireKmsInstance") | (directory_api::VERSION, _));
+        if operator != platform {
             return Err(plain(Refusal::new(
                 "Forbidden.NoPermission",
                 403,
-                "This operation is forbidden: ExpireKmsInstance is the billing side's, and the billing side's keys call nothing else.",
+                "This operation is forbidden: ExpireKmsInstance and ResourceManager's operations are the platform's, and the platform's keys call nothing else.",
             )));
         }
         let answered = match version.as_str() {
             VERSION => self.operate(&action, &call, logged),
             sharing_api::VERSION => self.share_operate(&action, &call, logged),
+            directory_api::VERSION => self.directory_operate(&action, &call, logged),
             _ => Err(Refusal::new("InvalidVersion", 400, "Specified parameter Version is not valid.").into()),
         };
         answered.map_err(|e| match e {
@@ -771,9 +777,18 @@ impl Endpoint {
         Ok(written.is_some())
     }
 
-    /// The rule engine's request for the caller's `action`.
+    /// The rule engine's request for an event of the world (an expiry, an account
+    /// moving folder): not a request of an account, so it passes no access check.
+    fn world_event(action: Action) -> Request {
+        Request { caller: "owner".into(), action, ram: None, region: None, credential: None }
+    }
+
+    /// The rule engine's request for the caller's `action`, from the region the call
+    /// names (`RegionId`, which v1 signs and a V3 call may send; R-SH-10 refuses another
+    /// region than the instance's). RAM grants are checked before (R-AZ-3).
     fn request(call: &Call, action: Action) -> Request {
-        Request { caller: call.account.clone(), action, ram: None, region: None, credential: None }
+        let region = call.get("RegionId").map(str::to_string);
+        Request { caller: call.account.clone(), action, ram: None, region, credential: None }
     }
 
     /// Where the key's material is: the store (`None`) for a software key, else its
@@ -862,12 +877,21 @@ impl Endpoint {
     }
 
     fn metadata(&self, key: &Key) -> Value {
+        // An instance's key: its rotation and deletion protection, as its state keeps them.
+        let kept = key.instance.as_deref().and_then(|id| self.settings.instances.get(id)).and_then(|instance| {
+            let live = instance.read(&self.store).ok()?;
+            let found = live.state.instance.keys.iter().find(|k| k.key_id == key.id)?;
+            Some((found.rotation, found.deletion_protection))
+        });
+        let (rotation, protection) = kept.unwrap_or_default();
+        let on = |yes: bool| if yes { "Enabled" } else { "Disabled" };
         json!({
             "KeyId": key.id, "Arn": self.arn(&key.account, &format!("key/{}", key.id)), "KeyState": key.state.as_str(),
             "KeySpec": key.spec, "KeyUsage": key.usage, "Origin": key.origin, "ProtectionLevel": key.protection,
             "Description": key.description, "CreationDate": key.created, "Creator": key.account,
             "DeleteDate": key.deletion.clone().unwrap_or_default(), "PrimaryKeyVersion": key.version,
-            "DKMSInstanceId": key.instance.clone().unwrap_or_default(), "AutomaticRotation": "Disabled",
+            "DKMSInstanceId": key.instance.clone().unwrap_or_default(), "AutomaticRotation": on(rotation),
+            "DeletionProtection": on(protection),
         })
     }
 

@@ -63,8 +63,14 @@ impl Instance {
 
     /// The instance the seed describes, as the store keeps it: the seed's state the first
     /// time, what was saved since at every later start. A kept state whose type, owner or
-    /// region the seed no longer gives is refused (its keys would open elsewhere).
-    pub fn open(store: &Store, seed: &State, keeper: Option<Keeper>) -> Result<Instance, Problem> {
+    /// region the seed no longer gives is refused (its keys would open elsewhere). A state
+    /// that is connecting with no end kept (a seed's) completes its wait from now.
+    pub fn open(
+        store: &Store,
+        seed: &State,
+        keeper: Option<Keeper>,
+        connect_wait: Option<Duration>,
+    ) -> Result<Instance, Problem> {
         let id = &seed.instance.instance_id;
         let first = seed.to_json().map_err(|e| Problem::new(Code::Request, format!("instance {id}: {e}")))?;
         let kept = store.instance(id, &first, &super::handler::now())?;
@@ -77,7 +83,13 @@ impl Instance {
                 format!("instance {id}: the data file keeps it with another type, owner or region than the seed's"),
             ));
         }
-        let due = kept.due.as_deref().and_then(|d| OffsetDateTime::parse(d, &Rfc3339).ok());
+        let due = match kept.due.as_deref().and_then(|d| OffsetDateTime::parse(d, &Rfc3339).ok()) {
+            None if state.instance.status == Status::Enabling => {
+                let minutes = state.instance.expected_enable_minutes.unwrap_or_default();
+                Some(completion(OffsetDateTime::now_utc(), minutes, connect_wait))
+            }
+            kept => kept,
+        };
         Ok(Instance { keeper, created: kept.created, live: Mutex::new(Live { state, due }) })
     }
 
@@ -132,10 +144,7 @@ impl Instance {
         let mut next = live.state.clone();
         let outcome = next.apply(request, env).map_err(|r| Unchanged::Refused(Box::new(r)))?;
         let due = match outcome.expected_enable_minutes {
-            Some(minutes) => {
-                let wait = connect_wait.unwrap_or(Duration::from_secs(u64::from(minutes).saturating_mul(60)));
-                Some(env.now.saturating_add(time::Duration::try_from(wait).unwrap_or(time::Duration::MAX)))
-            }
+            Some(minutes) => Some(completion(env.now, minutes, connect_wait)),
             None => live.due,
         };
         let json = state_json(&next)?;
@@ -201,6 +210,13 @@ impl Instance {
         live.state = state;
         Ok(())
     }
+}
+
+/// When a connection started at `now` completes: `connect_wait` later, or the minutes
+/// R-LC-6 gives.
+fn completion(now: OffsetDateTime, minutes: u32, connect_wait: Option<Duration>) -> OffsetDateTime {
+    let wait = connect_wait.unwrap_or(Duration::from_secs(u64::from(minutes).saturating_mul(60)));
+    now.saturating_add(time::Duration::try_from(wait).unwrap_or(time::Duration::MAX))
 }
 
 fn state_json(state: &State) -> Result<String, Problem> {

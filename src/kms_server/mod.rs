@@ -108,7 +108,7 @@ pub fn endpoint(options: Options) -> Result<Endpoint, Problem> {
                 format!("instance {id}: no keeper for its keys, or one it has no use for"),
             ));
         }
-        instances.insert(id, Instance::open(&store, &instance.state, keeper)?);
+        instances.insert(id, Instance::open(&store, &instance.state, keeper, options.connect_wait)?);
     }
     for key in &seed.keys {
         let keeper = key.instance.as_ref().and_then(|i| instances.get(i)).and_then(|i| i.keeper.as_ref());

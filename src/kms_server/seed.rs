@@ -311,7 +311,9 @@ pub fn seed_of(plan: &crate::plan::Plan, token: Option<&Token>) -> Result<serde_
         (InstanceType::Software, None) | (InstanceType::Hardware, Some(_)) => {}
         (InstanceType::Software, Some(_)) => return Err(bad("the plan's instance is a software one: it has no token")),
         (InstanceType::Hardware, None) => {
-            return Err(bad("a hardware instance's keys are on a token: name its PKCS#11 module, label and PIN variable"))
+            return Err(bad(
+                "a hardware instance's keys are on a token: name its PKCS#11 module, label and PIN variable",
+            ))
         }
         (InstanceType::External, _) => {
             return Err(bad("an external instance's keys are behind its XKS proxy: write its seed by hand"))

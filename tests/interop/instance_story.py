@@ -15,6 +15,7 @@ line is `N passed, N failed`.
 import json
 import sys
 import time
+import traceback
 
 # The checks and their tally are kms_clients.py's (beside this file).
 from kms_clients import FAILED, PASSED, check
@@ -105,6 +106,16 @@ def first(endpoint, seed, notes):
     sealed = principal.generate_data_key(kms.GenerateDataKeyRequest(key_id=key.key_id, encryption_context={"app": "story"})).body
     opened = owner.decrypt(kms.DecryptRequest(ciphertext_blob=sealed.ciphertext_blob, encryption_context={"app": "story"})).body
     check("joint mode: the owner uses the principal's key", opened.plaintext == sealed.plaintext)
+
+    # A key's settings are the instance's state: the principal protects, rotates and tags its key.
+    principal.update_rotation_policy(kms.UpdateRotationPolicyRequest(key_id=key.key_id, enable_automatic_rotation=True, rotation_interval="30d"))
+    principal.set_deletion_protection(kms.SetDeletionProtectionRequest(protected_resource_arn=key.arn, enable_deletion_protection=True))
+    principal.tag_resource(kms.TagResourceRequest(key_id=key.key_id, tags='[{"TagKey": "team", "TagValue": "app"}]'))
+    described = principal.describe_key(kms.DescribeKeyRequest(key_id=key.key_id)).body.key_metadata
+    check("UpdateRotationPolicy and SetDeletionProtection: DescribeKey shows them",
+          (described.automatic_rotation, described.deletion_protection) == ("Enabled", "Enabled"), described)
+    code = refused(lambda: principal.schedule_key_deletion(kms.ScheduleKeyDeletionRequest(key_id=key.key_id, pending_window_in_days=7)))
+    check("a key protected from deletion is not scheduled for it", code == "Rejected.DeletionProtected", code)
 
     share_id = made.resource_share_id
     sharing.associate_resource_share(rs.AssociateResourceShareRequest(
@@ -197,7 +208,8 @@ def main():
     try:
         (first if phase == "first" else second)(endpoint, seed, notes)
     except Exception as e:  # a client that throws where a check expected an answer
-        check("no unexpected exception", False, repr(e))
+        line = [f.lineno for f in traceback.extract_tb(e.__traceback__) if f.filename == __file__][-1:]
+        check("no unexpected exception", False, "%r at line %s: %s" % (e, line, getattr(e, "message", "")))
     print("%d passed, %d failed" % (len(PASSED), len(FAILED)))
     sys.exit(1 if FAILED else 0)
 

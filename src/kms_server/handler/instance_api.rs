@@ -6,7 +6,9 @@
 //! Secrets (`CreateSecret` in an instance, `DescribeSecret`, `GetSecretValue`,
 //! `DeleteSecret`) keep their value sealed in the store. `CreateBackup` and
 //! `CreateApplicationAccessPoint` (with `KmsInstanceId`, this endpoint's) are decided by
-//! the rules and make nothing: the answer says so. `ExpireKmsInstance` is the billing
+//! the rules and make nothing: the answer says so. `EnableSecurityAudit` (`KmsInstanceId`,
+//! `Bucket`; the console's switch, this endpoint's operation) records the bucket the
+//! rules check (R-LC-9); no log is shipped. `ExpireKmsInstance` is the billing
 //! side's (an operator's AccessKey of the seed): the subscription ran out.
 //! Each is a request to the rule engine, which decides and changes the instance.
 
@@ -16,7 +18,7 @@ use crate::rules::access;
 use crate::rules::engine::Outcome;
 use crate::rules::model::instance::{ShareMode, Status};
 use crate::rules::model::request::{
-    AccessPoint, Action, BindVpc, Connect, NoParams, Renew, Request, SecretName, SecretRef, SpecChange, Upgrade,
+    AccessPoint, Action, BindVpc, Connect, NoParams, Renew, SecretName, SecretRef, SecurityAudit, SpecChange, Upgrade,
     VSwitchFacts, VSwitchParam,
 };
 use serde_json::{json, Value};
@@ -156,19 +158,19 @@ impl Endpoint {
                     .map_err(|_| Refusal::invalid("RenewPeriod", "not a whole number of months"))?;
                 Ok(with_outcome(json!({}), &self.apply_to(instance, call, Action::RenewKmsInstance(Renew { months }))?))
             }
+            "EnableSecurityAudit" => {
+                let (_, instance) = self.instance_named(call, logged)?;
+                let bucket = call.required("Bucket")?.to_string();
+                let audit = Action::EnableSecurityAudit(SecurityAudit { bucket });
+                Ok(with_outcome(json!({}), &self.apply_to(instance, call, audit)?))
+            }
             "ExpireKmsInstance" => {
                 let id = call.required("KmsInstanceId")?;
                 let instance = self.settings.instances.get(id).ok_or_else(|| {
                     Refusal::new("Forbidden.ResourceNotFound", 404, "The specified KMS instance is not found.")
                 })?;
                 logged.key = Some(id.to_string());
-                let request = Request {
-                    caller: "owner".into(),
-                    action: Action::Expire(NoParams {}),
-                    ram: None,
-                    region: None,
-                    credential: None,
-                };
+                let request = Self::world_event(Action::Expire(NoParams {}));
                 let (outcome, _) =
                     instance.change(&self.store, &request, &call.env(), self.settings.connect_wait, |_, saved| {
                         self.store.save_instance(saved).map(Some)
@@ -247,14 +249,19 @@ impl Endpoint {
                     }
                 }
             }
-            _ => Err(Refusal::no_such_action().into()),
+            _ => self.settings_operate(action, call, logged),
         }
     }
 
     /// The instance and creator of the secret `name` names for the caller, among the
     /// instances it is a member of, as the rules look names up; an account that is a
     /// member of none that holds it is told it does not exist.
-    fn secret_named(&self, call: &Call, name: &str, logged: &mut Logged) -> Result<(&Instance, String), Failure> {
+    pub(super) fn secret_named(
+        &self,
+        call: &Call,
+        name: &str,
+        logged: &mut Logged,
+    ) -> Result<(&Instance, String), Failure> {
         for (id, instance) in &self.settings.instances {
             let live = instance.read(&self.store)?;
             if !access::is_member(&live.state.instance, &call.account) {
