@@ -54,7 +54,7 @@ enum Command {
         #[arg(long, value_name = "URL", requires = "credentials")]
         endpoint: Option<String>,
         /// The seed file the endpoint was started with: the AccessKey each step signs with
-        /// (its caller's; a RAM identity's for a step with `ram`; an operator's for Expire).
+        /// (its caller's; a RAM identity's for a step with `ram`; an operator's for Expire and JoinFolder).
         #[arg(long, value_name = "SEED", requires = "endpoint")]
         credentials: Option<String>,
         /// Write a seed of the plan's world to FILE (accounts with new AccessKeys, the RAM
