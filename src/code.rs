@@ -154,6 +154,8 @@ codes! {
     // A CBC or CTR algorithm of the SDK's table: never sealed, opened only when allowed.
     /// A message of a CBC or CTR algorithm without `allowLegacyAlgorithms`, or sealing with one.
     LegacyAlgorithm = "Rejected.LegacyAlgorithm",
+    /// A streamed message too large to be held in memory to be verified before any of it is released (a source read once): open it from a file, or unverified by name.
+    UnverifiedStreamRequired = "Rejected.UnverifiedStreamRequired",
     /// An ARN that is not `acs:kms:<region>:<uid>:key/<id>`, or no key named.
     KeyId = "InvalidParameter.KeyId",
     /// An encryption context past its limits, or malformed.

