@@ -94,6 +94,11 @@ enum Command {
         /// The content algorithm (SM4-GCM for back ends that must use SM4).
         #[arg(long, value_enum, default_value_t = AlgorithmArg::AesGcm256)]
         algorithm: AlgorithmArg,
+        /// The plaintext's length in bytes, for standard input from a pipe: sealed as it
+        /// comes, in constant memory (a longer or shorter input is refused). A file's is
+        /// known; a pipe without it is read whole, up to what one message holds.
+        #[arg(long, value_name = "BYTES")]
+        size: Option<u64>,
         /// Write the message to a terminal all the same (it is binary).
         #[arg(long)]
         force: bool,
@@ -111,6 +116,13 @@ enum Command {
         /// 10 to 12), whose body nothing authenticates; refused without it.
         #[arg(long = "allow-legacy")]
         allow_legacy: bool,
+        /// Write the plaintext as it decrypts, before the message's tag is checked (a
+        /// changed message then fails at its end, after the plaintext was written): for a
+        /// pipe past what memory holds. Without it, a file is checked in a first pass and
+        /// opened in a second, and a pipe is read into memory (up to what one message
+        /// holds) and checked before any plaintext is written.
+        #[arg(long)]
+        unverified: bool,
     },
     /// Print what an envelope's header says (algorithm, data keys by ARN, context, body
     /// length) as JSON, without a key.
@@ -205,11 +217,11 @@ fn main() -> ExitCode {
             cli::validate::validate_bind_vpcs(Context { region, owner, primary_vpc, ..Context::default() }, &file, json)
         }
         Command::Validate(Validate::Name { kind, value }) => cli::validate::validate_name(kind, &value),
-        Command::Encrypt { files, keys, arns, context, algorithm, force } => {
-            cli::envelope::encrypt(&keys, &arns, &context, algorithm, &files, force)
+        Command::Encrypt { files, keys, arns, context, algorithm, size, force } => {
+            cli::envelope::encrypt(&keys, &arns, &context, algorithm, size, &files, force)
         }
-        Command::Decrypt { files, keys, require_context, allow_legacy } => {
-            cli::envelope::decrypt(&keys, &require_context, allow_legacy, &files)
+        Command::Decrypt { files, keys, require_context, allow_legacy, unverified } => {
+            cli::envelope::decrypt(&keys, &require_context, allow_legacy, unverified, &files)
         }
         Command::Inspect { input } => cli::envelope::inspect(&input),
         Command::Keyring(command) => cli::keyring::keyring(command),

@@ -759,3 +759,74 @@ fn a_keyring_is_made_extended_and_listed_without_showing_its_material() {
     let by_hand = temp_file("by-hand.json", &by_hand);
     assert_fatal(&kms(&["encrypt", "--keyring", &by_hand, "--key", "alias/billing"], "x"), "/keys/2/aliases/1");
 }
+
+/// `kms` with bytes on standard input.
+fn kms_bytes(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kms-instance"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let stdin = stdin.to_vec();
+    // Written beside the reading, so neither waits on the other's pipe.
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&stdin);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
+#[test]
+fn files_and_pipes_are_sealed_and_opened_as_streams_of_the_same_format() {
+    let ring = keyring();
+    let dir = tempfile::tempdir().unwrap();
+    let at = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let data: Vec<u8> = (0..3 * (1 << 20) + 5).map(|i: usize| (i * 13 % 256) as u8).collect();
+    std::fs::write(at("data"), &data).unwrap();
+    let ok = |out: &Output| assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    // A file, sealed as a stream (its length known), opened in two passes.
+    ok(&kms(&["encrypt", "--keyring", &ring, &at("data"), "-o", &at("data.kms")], ""));
+    ok(&kms(&["decrypt", "--keyring", &ring, &at("data.kms"), "-o", &at("back")], ""));
+    assert_eq!(std::fs::read(at("back")).unwrap(), data);
+    let message = std::fs::read(at("data.kms")).unwrap();
+    // A pipe: verified in memory first, or unverified by name.
+    for unverified in [false, true] {
+        let args = ["decrypt", "--keyring", &ring, "--unverified"];
+        let out = kms_bytes(&args[..if unverified { 4 } else { 3 }], &message);
+        ok(&out);
+        assert_eq!(out.stdout, data);
+    }
+    // A pipe of a length given: sealed as it comes; a longer or shorter one is refused
+    // and leaves no file.
+    let size = data.len().to_string();
+    let out = kms_bytes(&["encrypt", "--keyring", &ring, "--size", &size, "-o", &at("piped.kms")], &data);
+    ok(&out);
+    let out = kms(&["decrypt", "--keyring", &ring, &at("piped.kms")], "");
+    ok(&out);
+    assert_eq!(out.stdout, data);
+    for wrong in [data.len() - 1, data.len() + 1] {
+        let out =
+            kms_bytes(&["encrypt", "--keyring", &ring, "--size", &wrong.to_string(), "-o", &at("wrong.kms")], &data);
+        assert_fatal(&out, "InvalidParameter.Plaintext");
+        assert!(!dir.path().join("wrong.kms").exists());
+    }
+    assert_fatal(&kms(&["encrypt", "--keyring", &ring, "--size", "5", &at("data")], ""), "--size is for a pipe");
+
+    // A changed byte: no plaintext, and no file, unless --unverified.
+    let mut changed = message.clone();
+    changed[message.len() / 2] ^= 1;
+    std::fs::write(at("changed.kms"), &changed).unwrap();
+    let out = kms(&["decrypt", "--keyring", &ring, &at("changed.kms"), "-o", &at("changed")], "");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(!dir.path().join("changed").exists());
+    let out = kms_bytes(&["decrypt", "--keyring", &ring], &changed);
+    assert_eq!((out.status.code(), out.stdout.len()), (Some(1), 0));
+    let out = kms_bytes(&["decrypt", "--keyring", &ring, "--unverified"], &changed);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("InvalidCiphertext"), "{}", text(&out.stderr));
+}

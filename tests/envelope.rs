@@ -446,7 +446,7 @@ fn sealed_early(bridges: &[&dyn KeyProvider], keys: &[&str], options: &EncryptOp
         .unwrap();
     let predicted = prepared.predicted_layout(bridges);
     let sealing = block_on(prepared.wrap(bridges, options.cache)).unwrap();
-    let (prefix, suffix) = sealing.frame(body.len(), &tag).unwrap();
+    let (prefix, suffix) = sealing.frame(body.len() as u64, &tag).unwrap();
     let actual = (prefix.len(), prefix.len() + body.len() + suffix.len());
     let message = [prefix, body, suffix].concat();
     let opened = block_on(envelope::decrypt(bridges, &message, &DecryptOptions::default())).unwrap();

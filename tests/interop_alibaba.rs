@@ -213,3 +213,41 @@ fn the_sdks_legacy_messages_open_here_only_when_allowed() {
         assert_eq!(refused.code.as_str(), "Rejected.LegacyAlgorithm");
     }
 }
+
+/// Issue 26: messages sealed as streams open with the SDK, and the SDK's open as streams
+/// (verified first), at the sizes where the framing and the checkpoints change.
+#[test]
+fn streamed_messages_and_the_sdks_open_each_other() {
+    use kms_instance::envelope::stream::{self, CHECKPOINT_BYTES};
+    use kms_instance::envelope::stream_io::{self, OpenReader, SealWriter};
+    use std::io::{Cursor, Read};
+    let Some(python) = python() else { return };
+    let (_dir, keyring) = temp_keyring(&keyring_json());
+    let bridge = SoftwareKeyProvider::from_keyring_json(&keyring_json()).unwrap();
+    let keys: Vec<KeyArn> = vec![ARN_1.parse().unwrap()];
+    let context: EncryptionContext = [("app".to_string(), "streams".to_string())].into();
+    let c = CHECKPOINT_BYTES;
+    for len in [0, 1, c - 1, c, c + 1, 2 * c + 1] {
+        let plaintext: Vec<u8> = (0..len).map(|i| (i % 239) as u8).collect();
+        let options = EncryptOptions { context: context.clone(), ..EncryptOptions::default() };
+        let sealing = pollster::block_on(stream::begin_seal_stream(&[&bridge], &keys, len as u64, &options)).unwrap();
+        let mut writer = SealWriter::new(sealing, Vec::new()).unwrap();
+        for piece in plaintext.chunks(65_537) {
+            writer.write_all(piece).unwrap();
+        }
+        let message = writer.finish().unwrap();
+        let (ok, opened, err) = sdk(&python, &keyring, &["decrypt".into()], &message);
+        assert!(ok && opened == plaintext, "{len} bytes: the SDK did not open the stream: {err}");
+
+        let args: Vec<String> = ["encrypt", "--key", ARN_1, "--context", "app=streams"].map(String::from).to_vec();
+        let (ok, message, err) = sdk(&python, &keyring, &args, &plaintext);
+        assert!(ok, "{len} bytes: {err}");
+        let mut source = Cursor::new(message);
+        let head = stream_io::read_head(&mut source).unwrap();
+        let opening =
+            pollster::block_on(stream::begin_open_stream(&[&bridge], head, &DecryptOptions::default())).unwrap();
+        let mut opened = Vec::new();
+        OpenReader::verified(opening, source).unwrap().read_to_end(&mut opened).unwrap();
+        assert_eq!(opened, plaintext, "{len} bytes: the SDK's message as a stream");
+    }
+}

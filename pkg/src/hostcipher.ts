@@ -18,6 +18,7 @@ export interface NodeGcm {
 export interface NodeCrypto {
   createCipheriv(algorithm: string, key: Uint8Array, iv: Uint8Array, options: { authTagLength: number }): NodeGcm;
   createDecipheriv(algorithm: string, key: Uint8Array, iv: Uint8Array, options: { authTagLength: number }): NodeGcm;
+  createHash(algorithm: string): { update(data: Uint8Array): unknown; digest(): Uint8Array };
 }
 
 export type HostCipher = { kind: "node"; crypto: NodeCrypto } | { kind: "webcrypto"; subtle: SubtleCrypto };
@@ -30,7 +31,7 @@ function nodeCrypto(): NodeCrypto | null {
   if (node === undefined) {
     try {
       const found = (globalThis as WithBuiltins).process?.getBuiltinModule?.("node:crypto") as Partial<NodeCrypto> | undefined;
-      node = typeof found?.createCipheriv === "function" && typeof found.createDecipheriv === "function" ? (found as NodeCrypto) : null;
+      node = typeof found?.createCipheriv === "function" && typeof found.createDecipheriv === "function" && typeof found.createHash === "function" ? (found as NodeCrypto) : null;
     } catch {
       node = null;
     }
@@ -52,3 +53,8 @@ export const nodeGcm = (key: Uint8Array) => `aes-${key.length * 8}-gcm`;
 
 /** Node's calls take a body in pieces of this size: its output is never held twice. */
 export const NODE_CHUNK = 1 << 20;
+
+/** `node:crypto` where the host has it (Node, Bun, Deno): streams' bodies go to it at any size. */
+export function nodeCipher(): NodeCrypto | undefined {
+  return nodeCrypto() ?? undefined;
+}

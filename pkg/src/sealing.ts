@@ -5,11 +5,13 @@ import type * as glue from "#glue";
 import * as args from "./args.js";
 import { wasm } from "./bound.js";
 import { freed, guard, guardAsync, KmsError, toError } from "./errors.js";
-import type { Bytes, DataKeyCacheLimits, DecryptOptions, EncryptOptions, JsKeyProvider, KeyringFile, KmsKeyProviderOptions, MessageSummary, Opened, XksKeyProviderOptions } from "./types.js";
+import type { Bytes, DataKeyCacheLimits, DecryptOptions, DecryptStreamOptions, EncryptOptions, EncryptStreamOptions, Rereadable, JsKeyProvider, KeyringFile, KmsKeyProviderOptions, MessageSummary, Opened, XksKeyProviderOptions } from "./types.js";
 import { AES_GCM, gcmParams, TAG_LEN, view } from "./gcm.js";
-import { hostCipher, NODE_CHUNK, nodeGcm, type NodeCrypto, type NodeGcm } from "./hostcipher.js";
+import { hostCipher, NODE_CHUNK, nodeCipher, nodeGcm, type NodeCrypto, type NodeGcm } from "./hostcipher.js";
 import { post, postTrusting } from "./xks.js";
 import { TWIN, twinIn, Twins, type Twinned } from "./twins.js";
+import { opening, openingTwice, sealing } from "./streams.js";
+import { NodeOpenStream, nodeSealStream } from "./nodestreams.js";
 
 /** The module's exports as another entry's twins are made in them. */
 type Module = typeof glue;
@@ -628,4 +630,151 @@ async function open(providers: readonly KeyProvider[], message: Uint8Array, opti
   } finally {
     ring.free();
   }
+}
+
+/**
+ * A stream that seals the plaintext flowing through it into one message, in constant
+ * memory, in the format `encrypt` writes (a message sealed either way opens either
+ * way). The format puts the body's length before the body, so `options.size` must give
+ * it (a file's or `Blob`'s size, a request's `Content-Length`); a stream that turns out
+ * longer or shorter errors, and what it wrote cannot be read as a message. Node: wrap
+ * it with `stream.Duplex.fromWeb`.
+ *
+ * @example A Worker seals a request body into an object store, as it arrives
+ * ```ts
+ * import { encryptStream, WebCryptoKeyProvider } from "kms-instance/envelope";
+ *
+ * const keys = await WebCryptoKeyProvider.generate(["acs:kms:cn-hangzhou:1207089758810000:key/key-web"]);
+ * const body = new Blob([new Uint8Array(3 << 20)]);
+ * const sealed = body.stream().pipeThrough(encryptStream([keys], { size: body.size, context: { app: "backup" } }));
+ * const message = new Uint8Array(await new Response(sealed).arrayBuffer());
+ * console.log(message.length > body.size); // true
+ * ```
+ */
+export function encryptStream(providers: readonly KeyProvider[], options: EncryptStreamOptions): TransformStream<Uint8Array, Uint8Array> {
+  return guard(() => {
+    const { size, ...rest } = args.options<EncryptStreamOptions>("options", options);
+    if (typeof size !== "number") throw new TypeError("options.size must be the plaintext's length in bytes (a number)");
+    const [opts, ms, cache] = split<EncryptOptions>("options", rest);
+    const ring = keyring(providers, ms);
+    try {
+      const cached = cacheOf(cache);
+      if (cached) ring.useCache(cached);
+    } catch (e) {
+      ring.free();
+      throw e;
+    }
+    // The body by node:crypto where the host has it (an SM4 body stays in wasm).
+    const node = wasm().sealOnHost(opts.algorithm) ? nodeCipher() : undefined;
+    const begin = node
+      ? async () => nodeSealStream(node, await guardAsync(async () => ring.prepareSealStream(size, opts)), size)
+      : () => ring.beginSealStream(size, opts);
+    return sealing(begin, () => ring.free());
+  });
+}
+
+/**
+ * The most of a message `decryptStream` holds in memory, by default, to check it before
+ * releasing its plaintext (64 MiB): `bufferLimit` sets another.
+ *
+ * @example A larger limit for a stream known to be larger
+ * ```ts
+ * import { decryptStream, DEFAULT_BUFFER_LIMIT, encrypt, WebCryptoKeyProvider } from "kms-instance/envelope";
+ *
+ * const keys = await WebCryptoKeyProvider.generate(["acs:kms:cn-hangzhou:1207089758810000:key/key-web"]);
+ * const message = await encrypt([keys], new Uint8Array(10));
+ * const opened = new Blob([message]).stream().pipeThrough(decryptStream([keys], { bufferLimit: 2 * DEFAULT_BUFFER_LIMIT }));
+ * console.log(DEFAULT_BUFFER_LIMIT, (await new Response(opened).arrayBuffer()).byteLength); // 67108864 10
+ * ```
+ */
+export const DEFAULT_BUFFER_LIMIT = 64 << 20;
+
+/** The providers' opener of streamed messages, and the options it was given. */
+function opener(providers: readonly KeyProvider[], options: DecryptStreamOptions | undefined, name: string) {
+  const { unverified, bufferLimit, ...rest } = args.options<DecryptStreamOptions>(name, options ?? {});
+  if (unverified !== undefined && typeof unverified !== "boolean") throw new TypeError(`${name}.unverified must be a boolean`);
+  const limit = bufferLimit ?? DEFAULT_BUFFER_LIMIT;
+  if (!Number.isSafeInteger(limit) || limit < 0) throw new TypeError(`${name}.bufferLimit must be a whole number of bytes`);
+  const [opts, ms, cache] = split<DecryptOptions>(name, rest);
+  if (cache !== undefined) throw new TypeError(`${name}.cache is for encrypt: opening is never cached`);
+  const ring = keyring(providers, ms);
+  const node = nodeCipher();
+  const begin = async (head: Uint8Array) => {
+    const core: glue.OpenStream = await guardAsync(async () => ring.beginOpenStream(head, opts));
+    // The body by node:crypto where the host has it (an SM4 body stays in wasm).
+    return node && wasm().bodyOnHost(head) ? new NodeOpenStream(node, core) : core;
+  };
+  return { unverified: unverified === true, limit, open: { begin, done: () => ring.free() } };
+}
+
+/**
+ * A stream that opens the message flowing through it into its plaintext. By default no
+ * plaintext comes out before the message's tag checks: the message is held in memory
+ * (at most `bufferLimit` bytes, 64 MiB by default; past it,
+ * `Rejected.UnverifiedStreamRequired`) and checked, then released. For a message that can
+ * be read twice, `decryptSource` needs no such memory. `unverified: true` releases
+ * plaintext as it decrypts, and errors the stream at the end if the tag does not check:
+ * whatever came out must then be thrown away (what the Encryption SDKs' streams do).
+ * Node: wrap it with `stream.Duplex.fromWeb`.
+ *
+ * @example A message piped through, opened once it checks
+ * ```ts
+ * import { decryptStream, encrypt, WebCryptoKeyProvider } from "kms-instance/envelope";
+ *
+ * const keys = await WebCryptoKeyProvider.generate(["acs:kms:cn-hangzhou:1207089758810000:key/key-web"]);
+ * const message = await encrypt([keys], new TextEncoder().encode("hello"));
+ * const opened = new Blob([message]).stream().pipeThrough(decryptStream([keys]));
+ * console.log(await new Response(opened).text()); // hello
+ * ```
+ */
+export function decryptStream(providers: readonly KeyProvider[], options?: DecryptStreamOptions): TransformStream<Uint8Array, Uint8Array> {
+  return guard(() => {
+    const { unverified, limit, open } = opener(providers, options, "options");
+    return opening(open, unverified, limit);
+  });
+}
+
+/**
+ * The plaintext of a message that can be read twice (a `Blob` or `File`, Node's
+ * `fs.openAsBlob(path)`, or `{ size, stream() }` over an object store's reads), in
+ * constant memory and verified first: a first pass checks the tag and makes no
+ * plaintext; the second releases each piece only once it reads as it did in the first
+ * (a source changed between the passes is refused before the change is released).
+ * `unverified: true` reads it once, releasing plaintext as it decrypts. Node: wrap it with
+ * `stream.Readable.fromWeb`.
+ *
+ * @example A sealed file opened from disk (Node)
+ * ```ts
+ * import { decryptSource, encrypt, WebCryptoKeyProvider } from "kms-instance/envelope";
+ *
+ * const keys = await WebCryptoKeyProvider.generate(["acs:kms:cn-hangzhou:1207089758810000:key/key-web"]);
+ * const message = new Blob([await encrypt([keys], new TextEncoder().encode("hello"))]); // or await fs.openAsBlob(path)
+ * console.log(await new Response(decryptSource([keys], message)).text()); // hello
+ * ```
+ */
+export function decryptSource(providers: readonly KeyProvider[], source: Rereadable, options?: DecryptStreamOptions): ReadableStream<Uint8Array> {
+  return guard(() => {
+    if (typeof source !== "object" || source === null || typeof (source as Rereadable).stream !== "function") {
+      throw new TypeError("source must be a Blob, or an object with size and stream()");
+    }
+    const { unverified, open } = opener(providers, options, "options");
+    if (unverified) return streamOf(source).pipeThrough(opening(open, true, 0));
+    return openingTwice(open, source);
+  });
+}
+
+/** One stream of a source read twice, as a stream now (its `stream()` may be a promise). */
+function streamOf(source: Rereadable): ReadableStream<Uint8Array> {
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      reader ??= (await source.stream()).getReader();
+      const { value, done } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    async cancel(reason) {
+      await reader?.cancel(reason);
+    },
+  });
 }

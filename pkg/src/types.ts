@@ -51,6 +51,34 @@ export type EncryptOptions = SealOptions & Timeout & {
 export type DecryptOptions = CoreDecryptOptions & Timeout;
 
 /**
+ * How `encryptStream` seals: `encrypt`'s options, and the plaintext's length.
+ * @interface
+ */
+export type EncryptStreamOptions = EncryptOptions & {
+  /** The plaintext's length in bytes: the message's framing says it before the body. */
+  size: number;
+};
+
+/**
+ * How `decryptStream` and `decryptSource` open: `decrypt`'s options, and when plaintext may come out.
+ * @interface
+ */
+export type DecryptStreamOptions = DecryptOptions & {
+  /** Release plaintext as it decrypts, before the tag is checked (a changed message errors the stream at its end, after its plaintext came out). Off by default. */
+  unverified?: boolean;
+  /** The most of a message `decryptStream` holds in memory to check it before releasing any plaintext (default 64 MiB). */
+  bufferLimit?: number;
+};
+
+/** A source that can be read more than once: a `Blob` (a `File`, Node's `fs.openAsBlob`), or any object with its size and a new stream of it on each call (an object store's ranged reads). */
+export interface Rereadable {
+  /** Its length in bytes. */
+  readonly size: number;
+  /** A new stream of its bytes, from the first. */
+  stream(): ReadableStream<Uint8Array> | Promise<ReadableStream<Uint8Array>>;
+}
+
+/**
  * Bytes the package returns: a `Uint8Array` over an `ArrayBuffer`, typed so that
  * `new Response(x)`, `crypto.subtle.*(…, x)` and `Buffer.from(x)` take it in every
  * TypeScript version (`Uint8Array<ArrayBuffer>` from 5.7, plain `Uint8Array` before).

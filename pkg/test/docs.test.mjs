@@ -164,7 +164,8 @@ function runJs(b, env) {
       const harness = `
         const worker = (await import(${JSON.stringify(file)})).default;
         const env = { MASTER_KEY: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64"), ...process.env };
-        const response = await worker.fetch(new Request("https://edge.example/", { method: "POST", body: "hello", headers: { "x-tenant": "t-1" } }), env);
+        const headers = { "x-tenant": "t-1", "content-length": "5" };
+        const response = await worker.fetch(new Request("https://edge.example/", { method: "POST", body: "hello", headers }), env);
         if (response.status !== 200 || (await response.text()) !== "hello") throw new Error("the Worker did not answer with the body");
         console.log("worker answered");`;
       return spawnSync(process.execPath, ["--input-type=module", "-e", harness], { cwd: pkgRoot, env, encoding: "utf8" });

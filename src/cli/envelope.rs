@@ -1,12 +1,15 @@
 //! `kms-instance encrypt`, `decrypt` and `pkcs11`: envelope encryption with the master
 //! keys in a keyring file or on a PKCS#11 token.
 
-use super::io::{read_input, read_pin, read_text, write_output, write_stdout, Fatal};
+use super::io::{read_input, read_pin, read_text, write_stdout, Fatal};
 use super::keyring::Aliases;
+use super::streaming::{self, Input, Output};
 use clap::{Args, Subcommand, ValueEnum};
 use kms_instance::envelope::message::{MAX_BODY_BYTES, MAX_HEADER_BYTES};
+use kms_instance::envelope::stream_io::{self, OpenReader, SealWriter};
 use kms_instance::envelope::{self, Algorithm, EncryptionContext, KeyArn, KeyProvider};
 use kms_instance::Code;
+use std::io::Read;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -258,6 +261,7 @@ pub fn encrypt(
     arns: &[String],
     context: &[String],
     algorithm: AlgorithmArg,
+    size: Option<u64>,
     files: &Files,
     force: bool,
 ) -> Result<ExitCode, Fatal> {
@@ -278,16 +282,62 @@ pub fn encrypt(
     };
     // The package's rule too: no key named, the keys the providers list.
     let arns = if arns.is_empty() { listed } else { arns };
-    let plaintext = read_input(&files.input, MESSAGE_LIMIT)?;
-    let message = pollster::block_on(envelope::encrypt(&providers, &arns, &plaintext, &options))?;
-    write_output(&files.output, &message, true, force)?;
+    // A file's length is known, and a pipe's when --size gives it: sealed as a stream,
+    // in constant memory. A pipe of unknown length is read whole, as far as a message holds.
+    let input = Input::open(&files.input)?;
+    let name = input.name().to_string();
+    let (mut source, len): (Box<dyn Read>, u64) = match (input, size) {
+        (Input::File { file, len, .. }, None) => (Box::new(file), len),
+        (Input::File { .. }, Some(_)) => return Err(Fatal("--size is for a pipe: a file's length is known".into())),
+        (Input::Pipe(stdin), Some(len)) => (Box::new(stdin), len),
+        (Input::Pipe(_), None) => {
+            let plaintext = read_input("-", MESSAGE_LIMIT)?;
+            let message = pollster::block_on(envelope::encrypt(&providers, &arns, &plaintext, &options))?;
+            let mut out = Output::create(&files.output, true, force)?;
+            out.write_all(&message).map_err(|e| Fatal(format!("{}: {e}", files.output)))?;
+            out.finish()?;
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    let sealing = pollster::block_on(envelope::stream::begin_seal_stream(&providers, &arns, len, &options))?;
+    let mut out = Output::create(&files.output, true, force)?;
+    let mut writer = SealWriter::new(sealing, &mut out).map_err(|e| failed(e, &files.output))?;
+    // One byte past the length given is read, so a longer input is refused.
+    streaming::copy(&mut source.as_mut().take(len.saturating_add(1)), &mut writer, len)
+        .map_err(|e| failed(e, &name))?;
+    writer.finish().map_err(|e| failed(e, &files.output))?;
+    out.finish()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// An I/O error of a stream: the problem it carries, or the I/O failure of `name`.
+fn failed(e: std::io::Error, name: &str) -> Fatal {
+    match stream_io::problem_of(&e) {
+        Some(p) => Fatal(p.to_string()),
+        None => Fatal(format!("{name}: {e}")),
+    }
+}
+
+/// A reader that keeps what it gave: a message's head, read from a pipe, is still there
+/// if the message must be read whole after all (a legacy algorithm).
+struct Kept<R: Read> {
+    inner: R,
+    kept: Vec<u8>,
+}
+
+impl<R: Read> Read for Kept<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.kept.extend_from_slice(buf.get(..n).unwrap_or_default());
+        Ok(n)
+    }
 }
 
 pub fn decrypt(
     keys: &KeySource,
     require_context: &[String],
     allow_legacy: bool,
+    unverified: bool,
     files: &Files,
 ) -> Result<ExitCode, Fatal> {
     let options = envelope::DecryptOptions {
@@ -296,17 +346,62 @@ pub fn decrypt(
     };
     let (providers, _) = key_providers(keys)?;
     let providers: Vec<&dyn KeyProvider> = providers.iter().map(|p| p.as_ref()).collect();
-    let message = read_input(&files.input, MESSAGE_LIMIT)?;
-    match pollster::block_on(envelope::decrypt(&providers, &message, &options)) {
-        Ok(opened) => {
-            write_output(&files.output, &opened.plaintext, false, false)?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(p) if p.code.is_invalid_ciphertext() => {
+    let refused = |p: kms_instance::Problem| {
+        if p.code.is_invalid_ciphertext() {
             let _ = writeln!(std::io::stderr(), "kms-instance: {p}");
             Ok(ExitCode::from(1))
+        } else {
+            Err(Fatal::from(p))
         }
-        Err(p) => Err(p.into()),
+    };
+    let input = Input::open(&files.input)?;
+    let name = input.name().to_string();
+    let mut source = Kept { inner: input, kept: Vec::new() };
+    let head = match stream_io::read_head(&mut source) {
+        Ok(head) => head,
+        // A legacy message opens whole, when allowed: the head read so far and the rest.
+        Err(p) if p.code == Code::LegacyAlgorithm && allow_legacy => {
+            let mut message = std::mem::take(&mut source.kept);
+            let limit = u64::try_from(MESSAGE_LIMIT).unwrap_or(u64::MAX);
+            source.inner.take(limit).read_to_end(&mut message).map_err(|e| Fatal(format!("{name}: {e}")))?;
+            return match pollster::block_on(envelope::decrypt(&providers, &message, &options)) {
+                Ok(opened) => {
+                    let mut out = Output::create(&files.output, false, false)?;
+                    out.write_all(&opened.plaintext).map_err(|e| Fatal(format!("{}: {e}", files.output)))?;
+                    out.finish().map(|()| ExitCode::SUCCESS)
+                }
+                Err(p) => refused(p),
+            };
+        }
+        Err(p) => return refused(p),
+    };
+    let opening = match pollster::block_on(envelope::stream::begin_open_stream(&providers, head, &options)) {
+        Ok(opening) => opening,
+        Err(p) => return refused(p),
+    };
+    let total = opening.length();
+    // A file is verified in a first pass and opened in a second; a pipe is read into
+    // memory to be verified first, unless --unverified.
+    let reader: std::io::Result<Box<dyn Read>> = match (source.inner, unverified) {
+        (Input::File { file, .. }, false) => OpenReader::verified(opening, file).map(|r| Box::new(r) as Box<dyn Read>),
+        (Input::File { file, .. }, true) => OpenReader::unverified(opening, file).map(|r| Box::new(r) as Box<dyn Read>),
+        (Input::Pipe(stdin), true) => OpenReader::unverified(opening, stdin).map(|r| Box::new(r) as Box<dyn Read>),
+        (Input::Pipe(stdin), false) => {
+            let limit = u64::try_from(MESSAGE_LIMIT).unwrap_or(u64::MAX);
+            OpenReader::buffered(opening, stdin, limit).map(|r| Box::new(r) as Box<dyn Read>)
+        }
+    };
+    let outcome = reader.and_then(|mut reader| {
+        let mut out = Output::create(&files.output, false, false).map_err(|f| std::io::Error::other(f.0))?;
+        streaming::copy(reader.as_mut(), &mut out, total)?;
+        out.finish().map_err(|f| std::io::Error::other(f.0))
+    });
+    match outcome {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e) => match stream_io::problem_of(&e) {
+            Some(p) => refused(p.clone()),
+            None => Err(Fatal(format!("{name}: {e}"))),
+        },
     }
 }
 

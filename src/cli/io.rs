@@ -45,23 +45,6 @@ pub fn read_input(file: &str, limit: usize) -> Result<Vec<u8>, Fatal> {
     Ok(bytes)
 }
 
-/// Writes a command's result to a file, or to standard output for `-`. The file is
-/// written once the result is whole (a failed command leaves none). A message is bytes
-/// no terminal shows: it is refused there unless `force` (as age does).
-pub fn write_output(file: &str, bytes: &[u8], message: bool, force: bool) -> Result<(), Fatal> {
-    use std::io::IsTerminal;
-    if file != "-" {
-        // A plaintext is readable by its owner only, as its key is; a message by anyone.
-        return write_whole(file, bytes, if message { 0o644 } else { 0o600 }, true);
-    }
-    if message && !force && std::io::stdout().is_terminal() {
-        return Err(Fatal(
-            "refusing to write a binary message to a terminal: redirect it, give -o FILE, or pass --force".into(),
-        ));
-    }
-    write_stdout(bytes)
-}
-
 /// Writes `bytes` to `file` whole: into a new file beside it, then moved into place, so
 /// a failure (a full disk) leaves the old file as it was and no partial one. A new file
 /// gets `mode`; a replaced one keeps its own. `replace: false` never replaces a file

@@ -9,6 +9,7 @@ pub mod plan;
 pub mod plan_endpoint;
 #[cfg(feature = "kms-server")]
 pub mod serve;
+pub mod streaming;
 pub mod validate;
 #[cfg(feature = "xks")]
 pub mod xks;

@@ -20,6 +20,8 @@ pub(crate) mod key_provider;
 pub mod legacy;
 pub mod message;
 pub mod stream;
+// std::io adapters, native: a problem in wasm is not `Send`, as an `io::Error` needs.
+#[cfg(not(target_arch = "wasm32"))]
 pub mod stream_io;
 
 pub use arn::KeyArn;
@@ -459,7 +461,7 @@ impl Sealing {
     /// message, and encrypted there. It takes the session: a data key and IV seal one
     /// body, never two.
     pub fn seal(self, plaintext: &[u8]) -> Result<Vec<u8>, Problem> {
-        let mut message = self.prefix(plaintext.len())?;
+        let mut message = self.prefix(u64::try_from(plaintext.len()).unwrap_or(u64::MAX))?;
         let start = message.len();
         // The whole message at once: growing past the body to append the tag would
         // double the buffer (a 255 MiB body would peak at three times its size).
@@ -474,12 +476,12 @@ impl Sealing {
 
     /// The bytes before and after a body of `ciphertext_len` bytes encrypted elsewhere
     /// with this data key, IV and AAD: `prefix | ciphertext | suffix` is the message.
-    pub fn frame(&self, ciphertext_len: usize, tag: &[u8; TAG_LEN]) -> Result<(Vec<u8>, Vec<u8>), Problem> {
+    pub fn frame(&self, ciphertext_len: u64, tag: &[u8; TAG_LEN]) -> Result<(Vec<u8>, Vec<u8>), Problem> {
         Ok((self.prefix(ciphertext_len)?, message::tag_suffix(tag)?))
     }
 
-    fn prefix(&self, ciphertext_len: usize) -> Result<Vec<u8>, Problem> {
-        if u64::try_from(ciphertext_len).ok() != Some(self.length) {
+    fn prefix(&self, ciphertext_len: u64) -> Result<Vec<u8>, Problem> {
+        if ciphertext_len != self.length {
             return Err(Problem::new(
                 Code::Plaintext,
                 format!("the body is {ciphertext_len} bytes; the message was prepared for {}", self.length),

@@ -25,7 +25,9 @@
 
 use super::gcm_stream::{GcmStream, MAX_GCM_BYTES};
 use super::message::{self, Header, StreamHead, TAG_LEN, TAG_TLV_LEN};
-use super::{context_bytes, open_header, prepare, DecryptOptions, EncryptOptions, KeyArn, KeyProvider, Sealing};
+use super::{
+    context_bytes, open_header, prepare, DecryptOptions, EncryptOptions, KeyArn, KeyProvider, Prepared, Sealing,
+};
 use crate::code::{Code, Problem};
 use zeroize::Zeroizing;
 
@@ -42,8 +44,19 @@ pub async fn begin_seal_stream(
     length: u64,
     options: &EncryptOptions<'_>,
 ) -> Result<SealStream, Problem> {
-    let prepared = prepare(bridges, keys, length, MAX_GCM_BYTES, options).await?;
+    let prepared = prepare_seal_stream(bridges, keys, length, options).await?;
     SealStream::new(prepared.wrap(bridges, options.cache).await?)
+}
+
+/// [`begin_seal_stream`]'s first half, for a host that encrypts the body itself: the
+/// data key and IV of a streamed message of `length` bytes, no provider asked yet.
+pub async fn prepare_seal_stream(
+    bridges: &[&dyn KeyProvider],
+    keys: &[KeyArn],
+    length: u64,
+    options: &EncryptOptions<'_>,
+) -> Result<Prepared, Problem> {
+    prepare(bridges, keys, length, MAX_GCM_BYTES, options).await
 }
 
 /// A message being sealed from pieces of a plaintext whose length was given first:
@@ -134,6 +147,21 @@ impl OpenStream {
     /// The master key whose encrypted data key opened the message.
     pub fn key_arn(&self) -> &KeyArn {
         &self.key_arn
+    }
+
+    /// The plaintext data key, for a host that decrypts the body itself.
+    pub fn data_key(&self) -> &[u8] {
+        &self.data_key
+    }
+
+    /// The body's IV.
+    pub fn iv(&self) -> &[u8; super::message::IV_LEN] {
+        &self.head.iv
+    }
+
+    /// The body's additional data: the context bytes `C`.
+    pub fn aad(&self) -> Vec<u8> {
+        context_bytes(&self.head.header.context)
     }
 
     fn pass(&self, mode: Mode) -> Result<BodyPass, Problem> {
@@ -239,7 +267,12 @@ impl BodyPass {
                 }
                 *next = next.saturating_add(1);
                 self.gcm.apply(held)?;
-                out.append(held);
+                // The held piece becomes the output when there is none yet: no copy.
+                if out.is_empty() {
+                    std::mem::swap(out, held);
+                } else {
+                    out.append(held);
+                }
             }
             Mode::Unverified => {}
         }

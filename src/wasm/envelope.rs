@@ -361,6 +361,11 @@ fn parse_arns(arns: &JsValue, at: &str) -> Result<Vec<KeyArn>, JsValue> {
         .collect()
 }
 
+/// `{context, keyArn}` of an opened message.
+pub(super) fn info_to_js(context: &EncryptionContext, key_arn: &str) -> Result<JsValue, JsValue> {
+    to_js(&OpenedInfo { context, key_arn })
+}
+
 fn opened_to_js(plaintext: Vec<u8>, info: &OpenedInfo<'_>) -> Result<JsValue, JsValue> {
     let out = to_js(info)?;
     js_sys::Reflect::set(&out, &"plaintext".into(), &js_sys::Uint8Array::from(plaintext.as_slice()))?;
@@ -508,6 +513,69 @@ impl KeyProviders {
         })
     }
 
+    /// A message of `length` bytes sealed as a stream: its head now, its body in pieces
+    /// (synchronously when no provider has to be waited for).
+    #[wasm_bindgen(js_name = beginSealStream, unchecked_return_type = "SealStream | Promise<SealStream>")]
+    pub fn begin_seal_stream(
+        &self,
+        length: f64,
+        #[wasm_bindgen(unchecked_param_type = "SealOptions | undefined")] options: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let length = super::streams::length_of(length)?;
+        let call = self.seal_call(&options)?;
+        now_or_promise(async move {
+            let sealing =
+                envelope::stream::begin_seal_stream(&refs(&call.providers), &call.keys, length, &call.options())
+                    .await
+                    .map_err(|p| problem_to_js(&p))?;
+            Ok(super::streams::WasmSealStream(sealing).into())
+        })
+    }
+
+    /// `prepareSeal` for a streamed message of `length` bytes (any length GCM allows),
+    /// for a host that encrypts the body as it comes (`node:crypto`).
+    #[wasm_bindgen(js_name = prepareSealStream, unchecked_return_type = "PreparedSeal | Promise<PreparedSeal>")]
+    pub fn prepare_seal_stream(
+        &self,
+        length: f64,
+        #[wasm_bindgen(unchecked_param_type = "SealOptions | undefined")] options: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let length = super::streams::length_of(length)?;
+        let call = self.seal_call(&options)?;
+        if !call.options.algorithm.is_aes_gcm() {
+            return Err(problem_to_js(&host::not_on_host(call.options.algorithm)));
+        }
+        now_or_promise(async move {
+            let prepared =
+                envelope::stream::prepare_seal_stream(&refs(&call.providers), &call.keys, length, &call.options())
+                    .await
+                    .map_err(|p| problem_to_js(&p))?;
+            let (providers, cache) = (call.providers, call.cache);
+            Ok(PreparedSeal { prepared, providers, cache }.into())
+        })
+    }
+
+    /// A streamed message whose head is `head` (its first bytes, as many as
+    /// `streamHeadLength` says): its header checked, its data key open.
+    #[wasm_bindgen(js_name = beginOpenStream, unchecked_return_type = "OpenStream | Promise<OpenStream>")]
+    pub fn begin_open_stream(
+        &self,
+        head: &[u8],
+        #[wasm_bindgen(unchecked_param_type = "DecryptOptions | undefined")] options: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let options: envelope::DecryptOptions = optional(&options, Code::Request)?;
+        let head = envelope::message::StreamHead::read(head)
+            .map_err(|p| problem_to_js(&p))?
+            .ok_or_else(|| problem_to_js(&Problem::new(Code::NotAMessage, "the message ends in its head")))?;
+        let providers = self.providers.clone();
+        now_or_promise(async move {
+            let opening = envelope::stream::begin_open_stream(&refs(&providers), head, &options)
+                .await
+                .map_err(|p| problem_to_js(&p))?;
+            Ok(super::streams::WasmOpenStream(opening).into())
+        })
+    }
+
     /// A message with its header checked and its data key open, for a host that
     /// decrypts the body itself where it is: only the message's first bytes (`head`, at
     /// least `openWindow()` of them, or all), its length and its last 18 bytes (`tail`)
@@ -612,7 +680,8 @@ impl SealSession {
     /// `prefix | ciphertext | suffix` is the message. Only the 16-byte tag crosses into
     /// wasm, not the body.
     #[wasm_bindgen(unchecked_return_type = "[Uint8Array, Uint8Array]")]
-    pub fn frame(&self, ciphertext_len: usize, tag: &[u8]) -> Result<js_sys::Array, JsValue> {
+    pub fn frame(&self, ciphertext_len: f64, tag: &[u8]) -> Result<js_sys::Array, JsValue> {
+        let ciphertext_len = super::streams::length_of(ciphertext_len)?;
         let tag: [u8; TAG_LEN] = tag
             .try_into()
             .map_err(|_| problem_to_js(&Problem::new(Code::AuthTag, "the body's tag is not 16 bytes")))?;

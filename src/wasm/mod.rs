@@ -16,6 +16,8 @@
 mod envelope;
 #[cfg(feature = "rules")]
 mod instance;
+#[cfg(feature = "envelope")]
+mod streams;
 #[cfg(feature = "validate")]
 mod validate;
 
