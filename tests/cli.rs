@@ -5,16 +5,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 fn kms(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kms-instance"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The tool may exit before it reads its input (a bad argument): ignore the pipe.
-    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
-    child.wait_with_output().unwrap()
+    kms_bytes(args, stdin.as_bytes())
 }
 
 fn text(b: &[u8]) -> String {
@@ -760,7 +751,7 @@ fn a_keyring_is_made_extended_and_listed_without_showing_its_material() {
     assert_fatal(&kms(&["encrypt", "--keyring", &by_hand, "--key", "alias/billing"], "x"), "/keys/2/aliases/1");
 }
 
-/// `kms` with bytes on standard input.
+/// The CLI with `stdin` on its standard input.
 fn kms_bytes(args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_kms-instance"))
         .args(args)
@@ -771,7 +762,8 @@ fn kms_bytes(args: &[&str], stdin: &[u8]) -> Output {
         .unwrap();
     let mut input = child.stdin.take().unwrap();
     let stdin = stdin.to_vec();
-    // Written beside the reading, so neither waits on the other's pipe.
+    // Written beside the reading, so neither waits on the other's pipe; the tool may exit
+    // before it reads its input (a bad argument): the pipe's error is ignored.
     let writer = std::thread::spawn(move || {
         let _ = input.write_all(&stdin);
     });
@@ -815,7 +807,18 @@ fn files_and_pipes_are_sealed_and_opened_as_streams_of_the_same_format() {
         assert_fatal(&out, "InvalidParameter.Plaintext");
         assert!(!dir.path().join("wrong.kms").exists());
     }
-    assert_fatal(&kms(&["encrypt", "--keyring", &ring, "--size", "5", &at("data")], ""), "--size is for a pipe");
+    assert_fatal(&kms(&["encrypt", "--keyring", &ring, "--size", "5", &at("data")], ""), "a file's length is known");
+    // A named pipe is read as a pipe: sealed as it comes with --size.
+    let fifo = at("fifo");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let writer = {
+        let (fifo, data) = (fifo.clone(), data.clone());
+        std::thread::spawn(move || std::fs::write(fifo, data).unwrap())
+    };
+    ok(&kms(&["encrypt", "--keyring", &ring, "--size", &size, &fifo, "-o", &at("fifo.kms")], ""));
+    writer.join().unwrap();
+    let out = kms(&["decrypt", "--keyring", &ring, &at("fifo.kms")], "");
+    assert_eq!(out.stdout, data);
 
     // A changed byte: no plaintext, and no file, unless --unverified.
     let mut changed = message.clone();

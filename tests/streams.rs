@@ -47,7 +47,7 @@ fn open_streamed(keys: &SoftwareKeyProvider, message: &[u8], how: How) -> (Vec<u
     let mut source = Cursor::new(message.to_vec());
     let head = match stream_io::read_head(&mut source) {
         Ok(head) => head,
-        Err(p) => return (Vec::new(), Err(p)),
+        Err(e) => return (Vec::new(), Err(stream_io::problem_of(&e).cloned().unwrap())),
     };
     let opening = match block_on(stream::begin_open_stream(&[keys], head, &DecryptOptions::default())) {
         Ok(o) => o,
@@ -202,4 +202,23 @@ fn a_head_is_read_from_any_prefix_and_for_a_body_past_256_mib() {
     assert_eq!(message[1], 0x82, "a two-byte length");
     let padded = [&[0x30, 0x83, 0x00][..], &message[2..]].concat();
     assert_eq!(StreamHead::read(&padded).unwrap_err().code, Code::NotAMessage);
+}
+
+#[test]
+fn a_reader_that_failed_fails_again_and_never_ends_cleanly() {
+    let (keys, arns) = keys();
+    let mut message = seal_streamed(&keys, &arns, &data(5000), 5000);
+    let last = message.len() - 1;
+    message[last] ^= 1;
+    let mut source = Cursor::new(message);
+    let head = stream_io::read_head(&mut source).unwrap();
+    let opening = block_on(stream::begin_open_stream(&[&keys], head, &DecryptOptions::default())).unwrap();
+    let mut reader = OpenReader::unverified(opening, source).unwrap();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut outcomes = Vec::new();
+    for _ in 0..6 {
+        outcomes.push(reader.read(&mut buf).map_err(|e| stream_io::problem_of(&e).unwrap().code));
+    }
+    let first_error = outcomes.iter().position(Result::is_err).expect("the changed tag is refused");
+    assert!(outcomes[first_error..].iter().all(|o| *o == Err(Code::InvalidCiphertext)), "{outcomes:?}");
 }

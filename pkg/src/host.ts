@@ -3,3 +3,9 @@
 
 /** The instance type of the global `K`, or `Else` where the host's types declare none. */
 export type HostType<K extends string, Else = never> = typeof globalThis extends { [P in K]: { prototype: infer T } } ? T : Else;
+
+/** The host's `TransformStream` (of bytes), or an object where its types have none (Node's without the DOM lib). */
+export type ByteTransform = HostType<"TransformStream", object>;
+
+/** The host's `ReadableStream` (of bytes), or an object where its types have none. */
+export type ByteStream = HostType<"ReadableStream", object>;

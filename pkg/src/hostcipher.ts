@@ -49,7 +49,19 @@ export function hostCipher(length: number): HostCipher | undefined {
 }
 
 /** Node's name for AES-GCM with a data key of this many bytes. */
-export const nodeGcm = (key: Uint8Array) => `aes-${key.length * 8}-gcm`;
+const nodeGcm = (key: Uint8Array) => `aes-${key.length * 8}-gcm`;
+
+/** A Node GCM under `key` (a copy from wasm, wiped here), with `iv` and `aad`. */
+export function nodeGcmUnder(node: NodeCrypto, key: Uint8Array, iv: Uint8Array, aad: Uint8Array, decrypt: boolean): NodeGcm {
+  try {
+    const make = decrypt ? node.createDecipheriv : node.createCipheriv;
+    const gcm = make.call(node, nodeGcm(key), key, iv, { authTagLength: 16 });
+    gcm.setAAD(aad);
+    return gcm;
+  } finally {
+    key.fill(0);
+  }
+}
 
 /** Node's calls take a body in pieces of this size: its output is never held twice. */
 export const NODE_CHUNK = 1 << 20;

@@ -7,7 +7,7 @@
 // second releases a MiB's plaintext only once its ciphertext hashes the same.
 import { guard, KmsError, toError } from "./errors.js";
 import { TAG_LEN } from "./gcm.js";
-import { nodeGcm, type NodeCrypto, type NodeGcm } from "./hostcipher.js";
+import { nodeGcmUnder as gcm, type NodeCrypto, type NodeGcm } from "./hostcipher.js";
 import type { BodyPass, OpenStream, SealStream, Verified } from "./streams.js";
 
 // The core's objects, by what is used of them (the glue's types stay out of the declarations).
@@ -38,18 +38,6 @@ interface CoreOpenStream {
 const CHECKPOINT = 1 << 20;
 /** The tag's TLV after the ciphertext: `04 10` and 16 bytes. */
 const TAIL = 2 + TAG_LEN;
-
-/** A Node GCM under `key` (wiped here), with `iv` and `aad`. */
-function gcm(node: NodeCrypto, key: Uint8Array, iv: Uint8Array, aad: Uint8Array, decrypt: boolean): NodeGcm {
-  try {
-    const make = decrypt ? node.createDecipheriv : node.createCipheriv;
-    const made = make.call(node, nodeGcm(key), key, iv, { authTagLength: TAG_LEN });
-    made.setAAD(aad);
-    return made;
-  } finally {
-    key.fill(0);
-  }
-}
 
 const wrongLength = (message: string) => new KmsError({ code: "InvalidParameter.Plaintext", message: `${message}: the message is void` });
 const notAMessage = (message: string) => new KmsError({ code: "InvalidCiphertext.NotAMessage", message, rule: "R-ENV-4" });
@@ -170,10 +158,14 @@ class NodeBodyPass implements BodyPass {
       this.#left -= piece.length;
       this.#heldBytes += piece.length;
       if (this.mode === "unverified") out.push(this.decipher.update(piece));
-      else {
+      else if (this.mode === "verify") {
         this.#hash.update(piece);
-        if (this.mode === "verify") this.decipher.update(piece);
-        else this.#held.push(piece.slice());
+        this.decipher.update(piece);
+      } else {
+        // Copied before it is hashed: what is hashed is what is later decrypted.
+        const held = piece.slice();
+        this.#hash.update(held);
+        this.#held.push(held);
       }
       if (this.#heldBytes === CHECKPOINT && this.#left > 0) out.push(...this.#checkpoint());
     }
@@ -182,6 +174,10 @@ class NodeBodyPass implements BodyPass {
 
   /** A MiB of ciphertext reached: its digest recorded, or its plaintext released once its digest matches. */
   #checkpoint(): Uint8Array[] {
+    if (this.mode === "unverified") {
+      this.#heldBytes = 0;
+      return [];
+    }
     const digest = this.#hash.digest();
     this.#hash = this.node.createHash("sha256");
     this.#heldBytes = 0;
@@ -189,7 +185,6 @@ class NodeBodyPass implements BodyPass {
       this.#digests.push(digest);
       return [];
     }
-    if (this.mode !== "decrypt") return [];
     const expected = this.verified?.digests[this.#digests.length];
     this.#digests.push(digest);
     if (!expected || !same(expected, digest)) throw changed();

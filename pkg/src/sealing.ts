@@ -7,10 +7,11 @@ import { wasm } from "./bound.js";
 import { freed, guard, guardAsync, KmsError, toError } from "./errors.js";
 import type { Bytes, DataKeyCacheLimits, DecryptOptions, DecryptStreamOptions, EncryptOptions, EncryptStreamOptions, Rereadable, JsKeyProvider, KeyringFile, KmsKeyProviderOptions, MessageSummary, Opened, XksKeyProviderOptions } from "./types.js";
 import { AES_GCM, gcmParams, TAG_LEN, view } from "./gcm.js";
-import { hostCipher, NODE_CHUNK, nodeCipher, nodeGcm, type NodeCrypto, type NodeGcm } from "./hostcipher.js";
+import { hostCipher, NODE_CHUNK, nodeCipher, nodeGcmUnder, type NodeCrypto, type NodeGcm } from "./hostcipher.js";
 import { post, postTrusting } from "./xks.js";
 import { TWIN, twinIn, Twins, type Twinned } from "./twins.js";
 import { opening, openingTwice, sealing } from "./streams.js";
+import type { ByteStream, ByteTransform } from "./host.js";
 import { NodeOpenStream, nodeSealStream } from "./nodestreams.js";
 
 /** The module's exports as another entry's twins are made in them. */
@@ -380,15 +381,7 @@ function split<T extends { timeoutMs?: number; cache?: unknown }>(name: string, 
 
 /** A Node GCM under the session's data key (the copy that crossed from wasm is wiped). */
 function nodeGcmOf(node: NodeCrypto, session: { dataKey(): Uint8Array; iv(): Uint8Array; aad(): Uint8Array }, decrypt: boolean): NodeGcm {
-  const key = session.dataKey();
-  try {
-    const make = decrypt ? node.createDecipheriv : node.createCipheriv;
-    const gcm = make.call(node, nodeGcm(key), key, session.iv(), { authTagLength: TAG_LEN });
-    gcm.setAAD(session.aad());
-    return gcm;
-  } finally {
-    key.fill(0);
-  }
+  return nodeGcmUnder(node, session.dataKey(), session.iv(), session.aad(), decrypt);
 }
 
 /**
@@ -651,7 +644,7 @@ async function open(providers: readonly KeyProvider[], message: Uint8Array, opti
  * console.log(message.length > body.size); // true
  * ```
  */
-export function encryptStream(providers: readonly KeyProvider[], options: EncryptStreamOptions): TransformStream<Uint8Array, Uint8Array> {
+export function encryptStream(providers: readonly KeyProvider[], options: EncryptStreamOptions): ByteTransform {
   return guard(() => {
     const { size, ...rest } = args.options<EncryptStreamOptions>("options", options);
     if (typeof size !== "number") throw new TypeError("options.size must be the plaintext's length in bytes (a number)");
@@ -702,7 +695,7 @@ function opener(providers: readonly KeyProvider[], options: DecryptStreamOptions
   const begin = async (head: Uint8Array) => {
     const core: glue.OpenStream = await guardAsync(async () => ring.beginOpenStream(head, opts));
     // The body by node:crypto where the host has it (an SM4 body stays in wasm).
-    return node && wasm().bodyOnHost(head) ? new NodeOpenStream(node, core) : core;
+    return node && core.onHost() ? new NodeOpenStream(node, core) : core;
   };
   return { unverified: unverified === true, limit, open: { begin, done: () => ring.free() } };
 }
@@ -727,7 +720,7 @@ function opener(providers: readonly KeyProvider[], options: DecryptStreamOptions
  * console.log(await new Response(opened).text()); // hello
  * ```
  */
-export function decryptStream(providers: readonly KeyProvider[], options?: DecryptStreamOptions): TransformStream<Uint8Array, Uint8Array> {
+export function decryptStream(providers: readonly KeyProvider[], options?: DecryptStreamOptions): ByteTransform {
   return guard(() => {
     const { unverified, limit, open } = opener(providers, options, "options");
     return opening(open, unverified, limit);
@@ -752,13 +745,13 @@ export function decryptStream(providers: readonly KeyProvider[], options?: Decry
  * console.log(await new Response(decryptSource([keys], message)).text()); // hello
  * ```
  */
-export function decryptSource(providers: readonly KeyProvider[], source: Rereadable, options?: DecryptStreamOptions): ReadableStream<Uint8Array> {
+export function decryptSource(providers: readonly KeyProvider[], source: Rereadable, options?: DecryptStreamOptions): ByteStream {
   return guard(() => {
     if (typeof source !== "object" || source === null || typeof (source as Rereadable).stream !== "function") {
       throw new TypeError("source must be a Blob, or an object with size and stream()");
     }
     const { unverified, open } = opener(providers, options, "options");
-    if (unverified) return streamOf(source).pipeThrough(opening(open, true, 0));
+    if (unverified) return streamOf(source).pipeThrough(opening(open, true, 0) as TransformStream<Uint8Array, Uint8Array>);
     return openingTwice(open, source);
   });
 }
@@ -768,7 +761,7 @@ function streamOf(source: Rereadable): ReadableStream<Uint8Array> {
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      reader ??= (await source.stream()).getReader();
+      reader ??= ((await source.stream()) as ReadableStream<Uint8Array>).getReader();
       const { value, done } = await reader.read();
       if (done) controller.close();
       else controller.enqueue(value);

@@ -9,6 +9,7 @@ import { wasm } from "./bound.js";
 import { guard, guardAsync, KmsError } from "./errors.js";
 import { view } from "./gcm.js";
 import type { Rereadable } from "./types.js";
+import type { ByteStream, ByteTransform } from "./host.js";
 
 // The core's objects, by what is used of them (the glue's own types stay out of the
 // declarations the package ships).
@@ -58,14 +59,14 @@ function bytesOf(chunk: unknown): Uint8Array {
  * encrypted, the tag at the end; `begin` makes the core's stream (the providers asked
  * once), `done` frees what the call holds.
  */
-export function sealing(begin: () => SealStream | Promise<SealStream>, done: () => void): TransformStream<Uint8Array, Uint8Array> {
+export function sealing(begin: () => SealStream | Promise<SealStream>, done: () => void): ByteTransform {
   let stream: SealStream | undefined;
   const end = () => {
     stream?.free();
     stream = undefined;
     done();
   };
-  return new TransformStream<Uint8Array, Uint8Array>({
+  return new TransformStream<Uint8Array, Uint8Array>(cancellable(end, {
     async start(controller) {
       try {
         stream = await guardAsync(async () => begin());
@@ -93,7 +94,7 @@ export function sealing(begin: () => SealStream | Promise<SealStream>, done: () 
         end();
       }
     },
-  });
+  }));
 }
 
 /** Collects a message's first bytes until its head is whole: the head, and what came after it. */
@@ -105,9 +106,14 @@ class HeadReader {
     const all = new Uint8Array(this.#bytes.length + chunk.length);
     all.set(this.#bytes);
     all.set(chunk, this.#bytes.length);
-    this.#bytes = all;
-    const len = guard(() => wasm().streamHeadLength(all));
-    return len === undefined ? undefined : [all.subarray(0, len), all.subarray(len)];
+    // Only what a head can be crosses into wasm; a head is whole within it, or is none.
+    const len = guard(() => wasm().streamHeadLength(all.subarray(0, wasm().openWindow())));
+    if (len === undefined) {
+      this.#bytes = all;
+      return undefined;
+    }
+    this.#bytes = new Uint8Array(0);
+    return [all.subarray(0, len), all.subarray(len)];
   }
 }
 
@@ -131,7 +137,7 @@ export interface Opener {
  * bytes of body) and checked before any plaintext is released, or released as it
  * decrypts when `unverified`.
  */
-export function opening(opener: Opener, unverified: boolean, limit: number): TransformStream<Uint8Array, Uint8Array> {
+export function opening(opener: Opener, unverified: boolean, limit: number): ByteTransform {
   const head = new HeadReader();
   let open: OpenStream | undefined;
   let pass: BodyPass | undefined;
@@ -157,7 +163,7 @@ export function opening(opener: Opener, unverified: boolean, limit: number): Tra
     if (heldBytes > limit + 18) throw tooLong(limit);
     held.push(chunk.slice());
   };
-  return new TransformStream<Uint8Array, Uint8Array>({
+  return new TransformStream<Uint8Array, Uint8Array>(cancellable(end, {
     async transform(chunk, controller) {
       try {
         const bytes = bytesOf(chunk);
@@ -199,19 +205,34 @@ export function opening(opener: Opener, unverified: boolean, limit: number): Tra
         end();
       }
     },
-  });
+  }));
+}
+
+/**
+ * `transformer` with `cancel`, which hosts call when the stream is aborted (the DOM
+ * library's `Transformer` does not have it yet): what the call holds is freed then, not
+ * when the collector gets to it.
+ */
+function cancellable(end: () => void, transformer: Transformer<Uint8Array, Uint8Array>): Transformer<Uint8Array, Uint8Array> {
+  return Object.assign(transformer, { cancel: end });
 }
 
 /** Every chunk of a stream, in order. */
 async function* chunksOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
   const reader = stream.getReader();
+  let finished = false;
   try {
     for (;;) {
       const { value, done } = await reader.read();
-      if (done) return;
+      if (done) {
+        finished = true;
+        return;
+      }
       yield bytesOf(value);
     }
   } finally {
+    // Left early (a failed pass, a cancelled stream): the source is told to stop.
+    if (!finished) await reader.cancel().catch(() => {});
     reader.releaseLock();
   }
 }
@@ -222,7 +243,7 @@ async function* chunksOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uin
  * first (a source that changed between the passes is refused before the change is
  * released).
  */
-export function openingTwice(opener: Opener, source: Rereadable): ReadableStream<Uint8Array> {
+export function openingTwice(opener: Opener, source: Rereadable): ByteStream {
   let open: OpenStream | undefined;
   let pass: BodyPass | undefined;
   const end = () => {
@@ -234,7 +255,7 @@ export function openingTwice(opener: Opener, source: Rereadable): ReadableStream
   async function* plaintext(): AsyncGenerator<Uint8Array> {
     const head = new HeadReader();
     let headLength = 0;
-    for await (const chunk of chunksOf(await source.stream())) {
+    for await (const chunk of chunksOf((await source.stream()) as ReadableStream<Uint8Array>)) {
       if (pass) {
         for (const piece of pieces(chunk)) guard(() => pass!.update(piece));
         continue;
@@ -251,7 +272,7 @@ export function openingTwice(opener: Opener, source: Rereadable): ReadableStream
     pass.free();
     pass = guard(() => open!.decryptor(verified));
     let skip = headLength;
-    for await (const chunk of chunksOf(await source.stream())) {
+    for await (const chunk of chunksOf((await source.stream()) as ReadableStream<Uint8Array>)) {
       const rest = chunk.subarray(Math.min(skip, chunk.length));
       skip -= chunk.length - rest.length;
       for (const piece of pieces(rest)) {

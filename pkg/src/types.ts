@@ -2,6 +2,7 @@
 // declarations the Rust code writes beside the few types whose shape it writes by
 // hand). What is here only derives from them: a name for a union, or what only
 // JavaScript adds (a `Date`, a timeout).
+import type { ByteStream } from "./host.js";
 import type { DataKeyCache } from "./sealing.js";
 import type { DecryptOptions as CoreDecryptOptions, EnvOptions, NameKind, Opened as CoreOpened, SealOptions } from "./generated/types.js";
 
@@ -75,7 +76,7 @@ export interface Rereadable {
   /** Its length in bytes. */
   readonly size: number;
   /** A new stream of its bytes, from the first. */
-  stream(): ReadableStream<Uint8Array> | Promise<ReadableStream<Uint8Array>>;
+  stream(): ByteStream | Promise<ByteStream>;
 }
 
 /**

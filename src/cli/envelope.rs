@@ -288,10 +288,22 @@ pub fn encrypt(
     let name = input.name().to_string();
     let (mut source, len): (Box<dyn Read>, u64) = match (input, size) {
         (Input::File { file, len, .. }, None) => (Box::new(file), len),
-        (Input::File { .. }, Some(_)) => return Err(Fatal("--size is for a pipe: a file's length is known".into())),
-        (Input::Pipe(stdin), Some(len)) => (Box::new(stdin), len),
-        (Input::Pipe(_), None) => {
-            let plaintext = read_input("-", MESSAGE_LIMIT)?;
+        (Input::File { file, len, .. }, Some(size)) if size == len => (Box::new(file), len),
+        (Input::File { len, .. }, Some(size)) => {
+            return Err(Fatal(format!("--size {size}: {name} is {len} bytes (a file's length is known)")))
+        }
+        (Input::Pipe(pipe, _), Some(len)) => (pipe, len),
+        (Input::Pipe(pipe, _), None) => {
+            let mut plaintext = Vec::new();
+            let limit = u64::try_from(MESSAGE_LIMIT).unwrap_or(u64::MAX);
+            pipe.take(limit.saturating_add(1))
+                .read_to_end(&mut plaintext)
+                .map_err(|e| Fatal(format!("{name}: {e}")))?;
+            if plaintext.len() > MESSAGE_LIMIT {
+                return Err(Fatal(format!(
+                    "{name} is larger than a message read whole can hold ({MESSAGE_LIMIT} bytes): give its length with --size"
+                )));
+            }
             let message = pollster::block_on(envelope::encrypt(&providers, &arns, &plaintext, &options))?;
             let mut out = Output::create(&files.output, true, force)?;
             out.write_all(&message).map_err(|e| Fatal(format!("{}: {e}", files.output)))?;
@@ -303,8 +315,10 @@ pub fn encrypt(
     let mut out = Output::create(&files.output, true, force)?;
     let mut writer = SealWriter::new(sealing, &mut out).map_err(|e| failed(e, &files.output))?;
     // One byte past the length given is read, so a longer input is refused.
-    streaming::copy(&mut source.as_mut().take(len.saturating_add(1)), &mut writer, len)
-        .map_err(|e| failed(e, &name))?;
+    streaming::copy(&mut source.as_mut().take(len.saturating_add(1)), &mut writer, len).map_err(|f| match f {
+        streaming::Failed::Read(e) => failed(e, &name),
+        streaming::Failed::Write(e) => failed(e, &files.output),
+    })?;
     writer.finish().map_err(|e| failed(e, &files.output))?;
     out.finish()?;
     Ok(ExitCode::SUCCESS)
@@ -357,10 +371,11 @@ pub fn decrypt(
     let input = Input::open(&files.input)?;
     let name = input.name().to_string();
     let mut source = Kept { inner: input, kept: Vec::new() };
-    let head = match stream_io::read_head(&mut source) {
+    let head = match stream_io::read_head(&mut source).map_err(|e| stream_io::problem_of(&e).cloned().ok_or(e)) {
         Ok(head) => head,
+        Err(Err(e)) => return Err(Fatal(format!("{name}: {e}"))),
         // A legacy message opens whole, when allowed: the head read so far and the rest.
-        Err(p) if p.code == Code::LegacyAlgorithm && allow_legacy => {
+        Err(Ok(p)) if p.code == Code::LegacyAlgorithm && allow_legacy => {
             let mut message = std::mem::take(&mut source.kept);
             let limit = u64::try_from(MESSAGE_LIMIT).unwrap_or(u64::MAX);
             source.inner.take(limit).read_to_end(&mut message).map_err(|e| Fatal(format!("{name}: {e}")))?;
@@ -373,7 +388,7 @@ pub fn decrypt(
                 Err(p) => refused(p),
             };
         }
-        Err(p) => return refused(p),
+        Err(Ok(p)) => return refused(p),
     };
     let opening = match pollster::block_on(envelope::stream::begin_open_stream(&providers, head, &options)) {
         Ok(opening) => opening,
@@ -385,23 +400,26 @@ pub fn decrypt(
     let reader: std::io::Result<Box<dyn Read>> = match (source.inner, unverified) {
         (Input::File { file, .. }, false) => OpenReader::verified(opening, file).map(|r| Box::new(r) as Box<dyn Read>),
         (Input::File { file, .. }, true) => OpenReader::unverified(opening, file).map(|r| Box::new(r) as Box<dyn Read>),
-        (Input::Pipe(stdin), true) => OpenReader::unverified(opening, stdin).map(|r| Box::new(r) as Box<dyn Read>),
-        (Input::Pipe(stdin), false) => {
+        (Input::Pipe(pipe, _), true) => OpenReader::unverified(opening, pipe).map(|r| Box::new(r) as Box<dyn Read>),
+        (Input::Pipe(pipe, _), false) => {
             let limit = u64::try_from(MESSAGE_LIMIT).unwrap_or(u64::MAX);
-            OpenReader::buffered(opening, stdin, limit).map(|r| Box::new(r) as Box<dyn Read>)
+            OpenReader::buffered(opening, pipe, limit).map(|r| Box::new(r) as Box<dyn Read>)
         }
     };
-    let outcome = reader.and_then(|mut reader| {
-        let mut out = Output::create(&files.output, false, false).map_err(|f| std::io::Error::other(f.0))?;
-        streaming::copy(reader.as_mut(), &mut out, total)?;
-        out.finish().map_err(|f| std::io::Error::other(f.0))
-    });
-    match outcome {
-        Ok(()) => Ok(ExitCode::SUCCESS),
-        Err(e) => match stream_io::problem_of(&e) {
-            Some(p) => refused(p.clone()),
-            None => Err(Fatal(format!("{name}: {e}"))),
-        },
+    // What did not open is refused (exit status 1); what failed otherwise, by its side.
+    let read_failed = |e: std::io::Error| match stream_io::problem_of(&e) {
+        Some(p) => refused(p.clone()),
+        None => Err(Fatal(format!("{name}: {e}"))),
+    };
+    let mut reader = match reader {
+        Ok(reader) => reader,
+        Err(e) => return read_failed(e),
+    };
+    let mut out = Output::create(&files.output, false, false)?;
+    match streaming::copy(reader.as_mut(), &mut out, total) {
+        Ok(_) => out.finish().map(|()| ExitCode::SUCCESS),
+        Err(streaming::Failed::Read(e)) => read_failed(e),
+        Err(streaming::Failed::Write(e)) => Err(Fatal(format!("{}: {e}", files.output))),
     }
 }
 

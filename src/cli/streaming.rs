@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 /// An input from its first byte: a file (its length known, read again if need be), or a
 /// pipe (read once).
 pub enum Input {
-    /// A file, or standard input redirected from one.
+    /// A regular file, or standard input redirected from one.
     File { file: File, len: u64, name: String },
-    /// Standard input from a pipe or a terminal.
-    Pipe(io::Stdin),
+    /// Standard input from a pipe or a terminal, or a named pipe or device.
+    Pipe(Box<dyn Read>, String),
 }
 
 impl Input {
@@ -22,8 +22,12 @@ impl Input {
     pub fn open(file: &str) -> Result<Input, Fatal> {
         if file != "-" {
             let opened = File::open(file).map_err(|e| Fatal(format!("{file}: {e}")))?;
-            let len = opened.metadata().map_err(|e| Fatal(format!("{file}: {e}")))?.len();
-            return Ok(Input::File { file: opened, len, name: file.to_string() });
+            let meta = opened.metadata().map_err(|e| Fatal(format!("{file}: {e}")))?;
+            // A FIFO, `<(command)`, /dev/stdin: read once, as a pipe is.
+            if !meta.is_file() {
+                return Ok(Input::Pipe(Box::new(opened), file.to_string()));
+            }
+            return Ok(Input::File { file: opened, len: meta.len(), name: file.to_string() });
         }
         let stdin = io::stdin();
         #[cfg(unix)]
@@ -42,14 +46,13 @@ impl Input {
         if stdin.is_terminal() {
             let _ = writeln!(io::stderr(), "kms-instance: reading standard input; end it with Ctrl-D (or name a file)");
         }
-        Ok(Input::Pipe(stdin))
+        Ok(Input::Pipe(Box::new(stdin), "standard input".into()))
     }
 
     /// Its name, for a message.
     pub fn name(&self) -> &str {
         match self {
-            Input::File { name, .. } => name,
-            Input::Pipe(_) => "standard input",
+            Input::File { name, .. } | Input::Pipe(_, name) => name,
         }
     }
 }
@@ -58,7 +61,7 @@ impl Read for Input {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Input::File { file, .. } => file.read(buf),
-            Input::Pipe(stdin) => stdin.read(buf),
+            Input::Pipe(pipe, _) => pipe.read(buf),
         }
     }
 }
@@ -136,9 +139,17 @@ impl Drop for Output {
     }
 }
 
+/// Which side of a copy failed.
+pub enum Failed {
+    /// Reading (the input, or a message that did not open).
+    Read(io::Error),
+    /// Writing (the output, or a plaintext of the wrong length).
+    Write(io::Error),
+}
+
 /// Copies `from` to `to` in pieces, with a progress line for `total` bytes when standard
 /// error is a terminal and the input is large.
-pub fn copy(from: &mut dyn Read, to: &mut dyn Write, total: u64) -> io::Result<u64> {
+pub fn copy(from: &mut dyn Read, to: &mut dyn Write, total: u64) -> Result<u64, Failed> {
     let mut progress = Progress::new(total);
     let mut piece = vec![0u8; kms_instance::envelope::stream_io::PIECE_BYTES];
     let mut done = 0u64;
@@ -149,12 +160,12 @@ pub fn copy(from: &mut dyn Read, to: &mut dyn Write, total: u64) -> io::Result<u
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
                 progress.end();
-                return Err(e);
+                return Err(Failed::Read(e));
             }
         };
         if let Err(e) = to.write_all(piece.get(..n).unwrap_or_default()) {
             progress.end();
-            return Err(e);
+            return Err(Failed::Write(e));
         }
         done = done.saturating_add(n as u64);
         progress.show(done);

@@ -568,7 +568,6 @@ impl StreamHead {
         if header.algorithm.is_legacy() {
             return Err(super::legacy::refused(header.algorithm));
         }
-        let body_start = c.used;
         let body_len = need!(c.tlv(Tag::Sequence)?);
         let body_fields = c.used;
         if need!(c.tlv(Tag::OctetString)?) != IV_LEN as u64 {
@@ -576,12 +575,16 @@ impl StreamHead {
         }
         let iv: [u8; IV_LEN] = need!(c.take(IV_LEN)).try_into().map_err(|_| not_a_message())?;
         let ciphertext_len = need!(c.tlv(Tag::OctetString)?);
+        // Past what GCM can hold, no message of the format.
+        if ciphertext_len > super::gcm_stream::MAX_GCM_BYTES {
+            return Err(not_a_message());
+        }
         // The body is the IV, the ciphertext and the tag; the message its header and body.
         let used = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
         let fields = used(c.used.saturating_sub(body_fields));
         let body = fields.checked_add(ciphertext_len).and_then(|n| n.checked_add(TAG_TLV_LEN as u64));
         let message = body.and_then(|b| b.checked_add(used(body_fields.saturating_sub(header_start))));
-        if body != Some(body_len) || message != Some(total) || body_start < header_start {
+        if body != Some(body_len) || message != Some(total) {
             return Err(not_a_message());
         }
         Ok(Some(StreamHead { header, iv, ciphertext_len, len: c.used }))

@@ -129,7 +129,9 @@ pub async fn begin_open_stream(
 /// What a verifying pass found: the tag checks, and the states the second pass must
 /// meet.
 pub struct Verified {
-    checkpoints: Vec<[u8; TAG_LEN]>,
+    /// GHASH's unmasked states: with the ciphertext they would give away its key, so
+    /// they are wiped when dropped.
+    checkpoints: Zeroizing<Vec<[u8; TAG_LEN]>>,
     tag: [u8; TAG_LEN],
 }
 
@@ -167,12 +169,13 @@ impl OpenStream {
     fn pass(&self, mode: Mode) -> Result<BodyPass, Problem> {
         let header = &self.head.header;
         let gcm = GcmStream::new(header.algorithm, &self.data_key, &self.head.iv, &context_bytes(&header.context))?;
-        Ok(BodyPass { gcm, mode, remaining: self.head.ciphertext_len, since_checkpoint: 0, tail: Vec::new() })
+        let remaining = self.head.ciphertext_len;
+        Ok(BodyPass { gcm, mode, remaining, since_checkpoint: 0, tail: Vec::new(), failed: None })
     }
 
     /// The first of two passes: hashes the ciphertext, makes no plaintext.
     pub fn verifier(&self) -> Result<BodyPass, Problem> {
-        self.pass(Mode::Verify(Vec::new()))
+        self.pass(Mode::Verify(Zeroizing::new(Vec::new())))
     }
 
     /// The second pass, over the same bytes as a verifier that finished.
@@ -190,7 +193,7 @@ impl OpenStream {
 
 enum Mode {
     /// Hashing; the states at each checkpoint.
-    Verify(Vec<[u8; TAG_LEN]>),
+    Verify(Zeroizing<Vec<[u8; TAG_LEN]>>),
     /// Decrypting what a verifier checked, a checkpoint's worth at a time.
     Decrypt {
         verified: Verified,
@@ -210,6 +213,9 @@ pub struct BodyPass {
     since_checkpoint: usize,
     /// The tag's TLV as it arrives.
     tail: Vec<u8>,
+    /// The first problem: every later call gives it again (a caller that goes on after
+    /// one is never told the message ended well).
+    failed: Option<Problem>,
 }
 
 /// What a [`BodyPass`] ends with.
@@ -223,8 +229,23 @@ pub enum Finished {
 
 impl BodyPass {
     /// Takes the next bytes of the message and appends to `out` the plaintext they
-    /// release (none while verifying).
-    pub fn update(&mut self, mut bytes: &[u8], out: &mut Vec<u8>) -> Result<(), Problem> {
+    /// release (none while verifying). After a problem the pass is void: it gives that
+    /// problem again, and whatever it held is dropped.
+    pub fn update(&mut self, bytes: &[u8], out: &mut Vec<u8>) -> Result<(), Problem> {
+        if let Some(p) = &self.failed {
+            return Err(p.clone());
+        }
+        let done = self.take(bytes, out);
+        if let Err(p) = &done {
+            self.failed = Some(p.clone());
+            if let Mode::Decrypt { held, .. } = &mut self.mode {
+                *held = Vec::new();
+            }
+        }
+        done
+    }
+
+    fn take(&mut self, mut bytes: &[u8], out: &mut Vec<u8>) -> Result<(), Problem> {
         while !bytes.is_empty() {
             if self.remaining == 0 {
                 self.take_tail(bytes)?;
@@ -290,6 +311,9 @@ impl BodyPass {
     /// Ends the pass once the whole message came: the tag checks (a verifier's), or
     /// checks and releases the last piece (a decryptor's).
     pub fn finish(self) -> Result<Finished, Problem> {
+        if let Some(p) = self.failed {
+            return Err(p);
+        }
         let tag: [u8; TAG_LEN] = match self.tail.as_slice() {
             [0x04, 0x10, tag @ ..] if self.remaining == 0 => tag.try_into().map_err(|_| ended_early())?,
             _ => return Err(ended_early()),

@@ -86,24 +86,24 @@ impl<W: Write> Write for SealWriter<W> {
 
 /// Reads a message's head from `source`, leaving it at the body's first byte: one byte
 /// at a time while the head is short, so nothing past it is taken (wrap an unbuffered
-/// source in a `BufReader`).
-pub fn read_head<R: Read>(source: &mut R) -> Result<StreamHead, Problem> {
+/// source in a `BufReader`). Bytes that are not a message's head are an error carrying
+/// the [`Problem`] ([`problem_of`]); a failing source, its own error.
+pub fn read_head<R: Read>(source: &mut R) -> io::Result<StreamHead> {
+    let refused = |why: &str| io_error(Problem::new(Code::NotAMessage, why).rule("R-ENV-4"));
     let mut bytes = Vec::new();
     let mut byte = [0u8; 1];
     loop {
-        if let Some(head) = StreamHead::read(&bytes)? {
+        if let Some(head) = StreamHead::read(&bytes).map_err(io_error)? {
             return Ok(head);
         }
         if bytes.len() >= HEAD_WINDOW {
-            return Err(Problem::new(Code::NotAMessage, "no message's head in its first bytes").rule("R-ENV-4"));
+            return Err(refused("no message's head in its first bytes"));
         }
         match source.read(&mut byte) {
-            Ok(0) => return Err(Problem::new(Code::NotAMessage, "the message ends in its head").rule("R-ENV-4")),
+            Ok(0) => return Err(refused("the message ends in its head")),
             Ok(_) => bytes.extend_from_slice(&byte),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                return Err(Problem::new(Code::NotAMessage, format!("the message's head could not be read: {e}")))
-            }
+            Err(e) => return Err(e),
         }
     }
 }
@@ -112,6 +112,8 @@ pub fn read_head<R: Read>(source: &mut R) -> Result<StreamHead, Problem> {
 pub struct OpenReader<R: Read> {
     source: R,
     pass: Option<BodyPass>,
+    /// The first problem: every later read gives it again, never a clean end.
+    failed: Option<Problem>,
     /// Plaintext released and not read yet, from `at`.
     out: Vec<u8>,
     at: usize,
@@ -139,7 +141,7 @@ impl<R: Read + Seek> OpenReader<R> {
         };
         source.seek(SeekFrom::Start(start))?;
         let second = opening.decryptor(verified).map_err(io_error)?;
-        Ok(OpenReader { source, pass: Some(second), out: Vec::new(), at: 0, piece })
+        Ok(OpenReader { source, pass: Some(second), failed: None, out: Vec::new(), at: 0, piece })
     }
 }
 
@@ -167,27 +169,48 @@ impl<R: Read> OpenReader<R> {
     /// it does not check, and what was read must then be thrown away.
     pub fn unverified(opening: OpenStream, source: R) -> io::Result<OpenReader<R>> {
         let pass = opening.unverified().map_err(io_error)?;
-        Ok(OpenReader { source, pass: Some(pass), out: Vec::new(), at: 0, piece: vec![0u8; PIECE_BYTES] })
+        Ok(OpenReader { source, pass: Some(pass), failed: None, out: Vec::new(), at: 0, piece: vec![0u8; PIECE_BYTES] })
+    }
+}
+
+impl<R: Read> OpenReader<R> {
+    /// The next plaintext into `self.out` (none at the end).
+    fn fill(&mut self) -> io::Result<()> {
+        let Some(pass) = self.pass.as_mut() else { return Ok(()) };
+        self.out.clear();
+        self.at = 0;
+        let done = match self.source.read(&mut self.piece) {
+            Ok(0) => match self.pass.take().map(BodyPass::finish) {
+                Some(Ok(Finished::Opened(last))) => {
+                    self.out = last;
+                    Ok(())
+                }
+                Some(Ok(Finished::Verified(_))) | None => Ok(()),
+                Some(Err(p)) => Err(p),
+            },
+            Ok(n) => pass.update(self.piece.get(..n).unwrap_or_default(), &mut self.out),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
+            Err(e) => return Err(e),
+        };
+        done.map_err(|p| {
+            self.pass = None;
+            self.out.clear();
+            self.failed = Some(p.clone());
+            io_error(p)
+        })
     }
 }
 
 impl<R: Read> Read for OpenReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         while self.at >= self.out.len() {
-            let Some(pass) = self.pass.as_mut() else { return Ok(0) };
-            self.out.clear();
-            self.at = 0;
-            match self.source.read(&mut self.piece) {
-                Ok(0) => {
-                    let finished = self.pass.take().map(BodyPass::finish).transpose().map_err(io_error)?;
-                    if let Some(Finished::Opened(last)) = finished {
-                        self.out = last;
-                    }
-                }
-                Ok(n) => pass.update(self.piece.get(..n).unwrap_or_default(), &mut self.out).map_err(io_error)?,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+            if let Some(p) = &self.failed {
+                return Err(io_error(p.clone()));
             }
+            if self.pass.is_none() {
+                return Ok(0);
+            }
+            self.fill()?;
         }
         let ready = self.out.get(self.at..).unwrap_or_default();
         let n = ready.len().min(buf.len());

@@ -381,6 +381,26 @@ struct SealCall {
 }
 
 impl KeyProviders {
+    /// A `PreparedSeal` of a whole message (within its limit) or a stream's.
+    fn prepare(&self, length: u64, options: &JsValue, stream: bool) -> Result<JsValue, JsValue> {
+        let call = self.seal_call(options)?;
+        // Its data key goes to a host's cipher, which is AES-GCM: an SM4 body is sealed here.
+        if !call.options.algorithm.is_aes_gcm() {
+            return Err(problem_to_js(&host::not_on_host(call.options.algorithm)));
+        }
+        now_or_promise(async move {
+            let (providers, keys, options) = (&refs(&call.providers), &call.keys, &call.options());
+            let prepared = match (stream, usize::try_from(length)) {
+                (true, _) => envelope::stream::prepare_seal_stream(providers, keys, length, options).await,
+                (false, Ok(length)) => envelope::prepare_seal(providers, keys, length, options).await,
+                (false, Err(_)) => Err(Problem::new(Code::Plaintext, "the plaintext is larger than one message holds")),
+            }
+            .map_err(|p| problem_to_js(&p))?;
+            let (providers, cache) = (call.providers, call.cache);
+            Ok(PreparedSeal { prepared, providers, cache }.into())
+        })
+    }
+
     fn seal_call(&self, options: &JsValue) -> Result<SealCall, JsValue> {
         let options: envelope::SealOptions = optional(options, Code::Request)?;
         let (keys, options) = options.resolve(&refs(&self.providers)).map_err(|p| problem_to_js(&p))?;
@@ -499,18 +519,18 @@ impl KeyProviders {
         length: usize,
         #[wasm_bindgen(unchecked_param_type = "SealOptions | undefined")] options: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let call = self.seal_call(&options)?;
-        // Its data key goes to a host's cipher, which is AES-GCM: an SM4 body is sealed here.
-        if !call.options.algorithm.is_aes_gcm() {
-            return Err(problem_to_js(&host::not_on_host(call.options.algorithm)));
-        }
-        now_or_promise(async move {
-            let prepared = envelope::prepare_seal(&refs(&call.providers), &call.keys, length, &call.options())
-                .await
-                .map_err(|p| problem_to_js(&p))?;
-            let (providers, cache) = (call.providers, call.cache);
-            Ok(PreparedSeal { prepared, providers, cache }.into())
-        })
+        self.prepare(u64::try_from(length).unwrap_or(u64::MAX), &options, false)
+    }
+
+    /// `prepareSeal` for a streamed message of `length` bytes (any length GCM allows),
+    /// for a host that encrypts the body as it comes (`node:crypto`).
+    #[wasm_bindgen(js_name = prepareSealStream, unchecked_return_type = "PreparedSeal | Promise<PreparedSeal>")]
+    pub fn prepare_seal_stream(
+        &self,
+        length: f64,
+        #[wasm_bindgen(unchecked_param_type = "SealOptions | undefined")] options: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        self.prepare(super::streams::length_of(length)?, &options, true)
     }
 
     /// A message of `length` bytes sealed as a stream: its head now, its body in pieces
@@ -529,29 +549,6 @@ impl KeyProviders {
                     .await
                     .map_err(|p| problem_to_js(&p))?;
             Ok(super::streams::WasmSealStream(sealing).into())
-        })
-    }
-
-    /// `prepareSeal` for a streamed message of `length` bytes (any length GCM allows),
-    /// for a host that encrypts the body as it comes (`node:crypto`).
-    #[wasm_bindgen(js_name = prepareSealStream, unchecked_return_type = "PreparedSeal | Promise<PreparedSeal>")]
-    pub fn prepare_seal_stream(
-        &self,
-        length: f64,
-        #[wasm_bindgen(unchecked_param_type = "SealOptions | undefined")] options: JsValue,
-    ) -> Result<JsValue, JsValue> {
-        let length = super::streams::length_of(length)?;
-        let call = self.seal_call(&options)?;
-        if !call.options.algorithm.is_aes_gcm() {
-            return Err(problem_to_js(&host::not_on_host(call.options.algorithm)));
-        }
-        now_or_promise(async move {
-            let prepared =
-                envelope::stream::prepare_seal_stream(&refs(&call.providers), &call.keys, length, &call.options())
-                    .await
-                    .map_err(|p| problem_to_js(&p))?;
-            let (providers, cache) = (call.providers, call.cache);
-            Ok(PreparedSeal { prepared, providers, cache }.into())
         })
     }
 

@@ -64,7 +64,7 @@ pub struct WasmOpenStream(pub(super) stream::OpenStream);
 impl WasmOpenStream {
     /// The plaintext's length.
     pub fn length(&self) -> f64 {
-        // At most 2^36: exact in a double.
+        // At most 2^36 (a head past GCM's limit is refused): exact in a double.
         self.0.length() as f64
     }
 
@@ -87,6 +87,12 @@ impl WasmOpenStream {
     /// The body's additional data: the context bytes.
     pub fn aad(&self) -> Vec<u8> {
         self.0.aad()
+    }
+
+    /// Whether the body may go to a host's AES-GCM (`node:crypto`): not an SM4 one.
+    #[wasm_bindgen(js_name = onHost)]
+    pub fn on_host(&self) -> bool {
+        self.0.header().algorithm.is_aes_gcm()
     }
 
     /// What to throw when the body does not open.
