@@ -143,6 +143,8 @@ export function opening(opener: Opener, unverified: boolean, limit: number): Byt
   let pass: BodyPass | undefined;
   let held: Uint8Array[] = [];
   let heldBytes = 0;
+  /** The body and its tag, as the head declares them. */
+  let expected = 0;
   const end = () => {
     pass?.free();
     open?.free();
@@ -159,8 +161,7 @@ export function opening(opener: Opener, unverified: boolean, limit: number): Byt
       return;
     }
     heldBytes += chunk.length;
-    // The body and its tag's 18 bytes.
-    if (heldBytes > limit + 18) throw tooLong(limit);
+    if (heldBytes > expected) throw new KmsError({ code: "InvalidCiphertext.NotAMessage", message: "bytes follow the message's end", rule: "R-ENV-4" });
     held.push(chunk.slice());
   };
   return new TransformStream<Uint8Array, Uint8Array>(cancellable(end, {
@@ -170,8 +171,10 @@ export function opening(opener: Opener, unverified: boolean, limit: number): Byt
         if (open) return body(bytes, controller);
         const read = head.push(bytes);
         if (!read) return;
+        // The body and its tag's 18 bytes; one too large to hold is refused before a key is asked.
+        expected = guard(() => wasm().streamBodyLength(read[0])) + 18;
+        if (!unverified && expected > limit) throw tooLong(limit);
         open = await guardAsync(async () => opener.begin(read[0]));
-        if (!unverified && open.length() > limit) throw tooLong(limit);
         pass = guard(() => (unverified ? open!.unverified() : open!.verifier()));
         body(read[1], controller);
       } catch (e) {

@@ -390,6 +390,13 @@ pub fn decrypt(
         }
         Err(Ok(p)) => return refused(p),
     };
+    // A pipe to verify first is held in memory: one too large is refused before a key is asked.
+    if let (Input::Pipe(..), false) = (&source.inner, unverified) {
+        let limit = u64::try_from(MESSAGE_LIMIT).unwrap_or(u64::MAX);
+        if let Err(p) = stream_io::held_within(head.ciphertext_len, limit) {
+            return Err(p.into());
+        }
+    }
     let opening = match pollster::block_on(envelope::stream::begin_open_stream(&providers, head, &options)) {
         Ok(opening) => opening,
         Err(p) => return refused(p),

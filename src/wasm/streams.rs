@@ -30,6 +30,17 @@ pub fn stream_head_length(bytes: &[u8]) -> Result<Option<usize>, JsValue> {
     Ok(StreamHead::read(bytes).map_err(|p| problem_to_js(&p))?.map(|head| head.len))
 }
 
+/// The plaintext's length a message's head (as `streamHeadLength` measured it) declares:
+/// what a stream read once would hold in memory, known before any key is asked.
+#[wasm_bindgen(js_name = streamBodyLength)]
+pub fn stream_body_length(head: &[u8]) -> Result<f64, JsValue> {
+    let head = StreamHead::read(head)
+        .map_err(|p| problem_to_js(&p))?
+        .ok_or_else(|| problem_to_js(&Problem::new(Code::NotAMessage, "the message ends in its head")))?;
+    // At most 2^36 (a head past GCM's limit is refused): exact in a double.
+    Ok(head.ciphertext_len as f64)
+}
+
 /// A message being sealed: `head()`, then `update(piece)` for each piece (the bytes to
 /// write for it), then `finish()` (the tag's bytes). Free it if it is dropped unfinished.
 #[wasm_bindgen(js_name = SealStream)]
