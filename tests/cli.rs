@@ -833,3 +833,43 @@ fn files_and_pipes_are_sealed_and_opened_as_streams_of_the_same_format() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("InvalidCiphertext"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn a_message_past_what_a_whole_call_holds_is_inspected_from_its_head_and_tail() {
+    use kms_instance::envelope::{stream, EncryptOptions, KeyArn};
+    use kms_instance::key_providers::software::SoftwareKeyProvider;
+    let mut keys = SoftwareKeyProvider::new();
+    let arn: KeyArn = ARN_A.parse().unwrap();
+    keys.add(arn.clone(), [7; 32]).unwrap();
+    // A 1 GiB message's head and tag around a body left sparse: inspect reads neither it
+    // nor more than the head and the tag.
+    let options = EncryptOptions { context: [("app".to_string(), "big".to_string())].into(), ..Default::default() };
+    let sealing = pollster::block_on(stream::begin_seal_stream(&[&keys], &[arn], 1 << 30, &options)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.kms");
+    let mut file = std::fs::File::create(&path).unwrap();
+    file.write_all(sealing.head()).unwrap();
+    let len = sealing.head().len() as u64 + (1 << 30) + 18;
+    file.set_len(len).unwrap();
+    use std::io::{Seek, SeekFrom};
+    file.seek(SeekFrom::Start(len - 18)).unwrap();
+    file.write_all(&[&[0x04, 0x10][..], &[0; 16]].concat()).unwrap();
+    drop(file);
+    let path = path.to_string_lossy().into_owned();
+    let out = kms(&["inspect", &path], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((summary["bodyBytes"].as_u64(), &summary["context"]["app"]), (Some(1 << 30), &serde_json::json!("big")));
+    // A length that does not add up is no message.
+    std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(len - 1).unwrap();
+    let out = kms(&["inspect", &path], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("InvalidCiphertext.NotAMessage"), "{}", text(&out.stderr));
+    // A small one through a pipe reads the same as from its file.
+    let ring = keyring();
+    let sealed = kms_bytes(&["encrypt", "--keyring", &ring, "--key", "key-cli-a"], b"piped");
+    let out = kms_bytes(&["inspect"], &sealed.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["bodyBytes"], 5);
+}

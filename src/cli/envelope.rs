@@ -1,7 +1,7 @@
 //! `kms-instance encrypt`, `decrypt` and `pkcs11`: envelope encryption with the master
 //! keys in a keyring file or on a PKCS#11 token.
 
-use super::io::{read_input, read_pin, read_text, write_stdout, Fatal};
+use super::io::{read_pin, read_text, write_stdout, Fatal};
 use super::keyring::Aliases;
 use super::streaming::{self, Input, Output};
 use clap::{Args, Subcommand, ValueEnum};
@@ -431,18 +431,65 @@ pub fn decrypt(
 }
 
 pub fn inspect(input: &str) -> Result<ExitCode, Fatal> {
-    let message = read_input(input, MESSAGE_LIMIT)?;
-    let tail = message.get(message.len().saturating_sub(envelope::message::TAG_LEN + 2)..).unwrap_or_default();
-    match envelope::message::summarize(&message, message.len(), tail) {
+    use std::io::{Seek, SeekFrom};
+    let refused = |p: kms_instance::Problem| {
+        let _ = writeln!(std::io::stderr(), "kms-instance: {p}");
+        Ok(ExitCode::from(1))
+    };
+    let input = Input::open(input)?;
+    let name = input.name().to_string();
+    let fail = |e: std::io::Error| Fatal(format!("{name}: {e}"));
+    let mut source = Kept { inner: input, kept: Vec::new() };
+    let summary = match stream_io::read_head(&mut source).map_err(|e| stream_io::problem_of(&e).cloned().ok_or(e)) {
+        // Its head, its length and its last bytes: a message of any size, its body unread.
+        Ok(head) => {
+            let head_len = u64::try_from(head.len).unwrap_or(u64::MAX);
+            let mut tail = Vec::new();
+            let len = match &mut source.inner {
+                Input::File { file, len, .. } => {
+                    if let Some(at) =
+                        len.checked_sub(envelope::message::TAG_TLV_LEN as u64).filter(|at| *at >= head_len)
+                    {
+                        file.seek(SeekFrom::Start(at)).map_err(fail)?;
+                        file.read_to_end(&mut tail).map_err(fail)?;
+                    }
+                    *len
+                }
+                Input::Pipe(pipe, _) => {
+                    // Counted as it passes; only the last bytes are kept.
+                    let (mut count, mut piece) = (head_len, vec![0u8; stream_io::PIECE_BYTES]);
+                    loop {
+                        let n = pipe.read(&mut piece).map_err(fail)?;
+                        if n == 0 {
+                            break count;
+                        }
+                        count = count.saturating_add(n as u64);
+                        tail.extend_from_slice(piece.get(..n).unwrap_or_default());
+                        let drop = tail.len().saturating_sub(envelope::message::TAG_TLV_LEN);
+                        tail.drain(..drop);
+                    }
+                }
+            };
+            head.summary(len, &tail)
+        }
+        Err(Err(e)) => return Err(fail(e)),
+        // A legacy message (no body tag) is summarised whole, as far as one message holds.
+        Err(Ok(p)) if p.code == Code::LegacyAlgorithm => {
+            let mut message = std::mem::take(&mut source.kept);
+            let limit = u64::try_from(MESSAGE_LIMIT).unwrap_or(u64::MAX);
+            source.inner.take(limit).read_to_end(&mut message).map_err(fail)?;
+            let tail = message.get(message.len().saturating_sub(envelope::message::TAG_LEN + 2)..).unwrap_or_default();
+            envelope::message::summarize(&message, message.len(), tail)
+        }
+        Err(Ok(p)) => Err(p),
+    };
+    match summary {
         Ok(summary) => {
             let json = serde_json::to_string_pretty(&summary).map_err(|e| Fatal(e.to_string()))? + "\n";
             write_stdout(json.as_bytes())?;
             Ok(ExitCode::SUCCESS)
         }
-        Err(p) => {
-            let _ = writeln!(std::io::stderr(), "kms-instance: {p}");
-            Ok(ExitCode::from(1))
-        }
+        Err(p) => refused(p),
     }
 }
 

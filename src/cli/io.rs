@@ -29,22 +29,6 @@ pub fn read_bytes(file: &str, limit: usize) -> Result<Vec<u8>, Fatal> {
     Ok(bytes)
 }
 
-/// What a command reads its data from: a file, or standard input for `-`. Waiting on a
-/// terminal, it says so first (on standard error), rather than seeming to hang.
-pub fn read_input(file: &str, limit: usize) -> Result<Vec<u8>, Fatal> {
-    use std::io::IsTerminal;
-    if file == "-" && std::io::stdin().is_terminal() {
-        let _ =
-            writeln!(std::io::stderr(), "kms-instance: reading standard input; end it with Ctrl-D (or name a file)");
-    }
-    let name = if file == "-" { "standard input" } else { file };
-    let bytes = read_bytes(file, limit)?;
-    if bytes.len() > limit {
-        return Err(Fatal(format!("{name} is larger than a message can hold ({limit} bytes)")));
-    }
-    Ok(bytes)
-}
-
 /// Writes `bytes` to `file` whole: into a new file beside it, then moved into place, so
 /// a failure (a full disk) leaves the old file as it was and no partial one. A new file
 /// gets `mode`; a replaced one keeps its own. `replace: false` never replaces a file

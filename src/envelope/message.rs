@@ -337,6 +337,20 @@ impl Summary {
     }
 }
 
+impl StreamHead {
+    /// What the header of a message of `len` bytes whose last bytes are `tail` (the tag's
+    /// 18) says, its framing checked as [`Head::from_der`] checks it, for a body of any
+    /// size: the body is neither read nor held.
+    pub fn summary(&self, len: u64, tail: &[u8]) -> Result<Summary, Problem> {
+        let head = u64::try_from(self.len).map_err(|_| not_a_message())?;
+        let ends = head.checked_add(self.ciphertext_len).and_then(|n| n.checked_add(TAG_TLV_LEN as u64));
+        if ends != Some(len) || tail.len() != TAG_TLV_LEN || !tail.starts_with(&[0x04, 0x10]) {
+            return Err(not_a_message());
+        }
+        Ok(Summary::of(&self.header, usize::try_from(self.ciphertext_len).map_err(|_| not_a_message())?))
+    }
+}
+
 impl Head {
     /// What the header says; the blobs stay where they are.
     pub fn summary(&self) -> Summary {
@@ -592,7 +606,7 @@ impl StreamHead {
 }
 
 /// An OCTET STRING of 16 bytes: tag, length, the bytes.
-pub(crate) const TAG_TLV_LEN: usize = 2 + TAG_LEN;
+pub const TAG_TLV_LEN: usize = 2 + TAG_LEN;
 
 /// The bytes of a message after its ciphertext: the body's tag.
 pub fn tag_suffix(tag: &[u8; TAG_LEN]) -> Result<Vec<u8>, Problem> {
