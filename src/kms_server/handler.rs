@@ -73,7 +73,8 @@ pub struct Credential {
     pub account: String,
     /// A RAM identity's granted actions (`kms:Encrypt`, `kms:*`, `*`); `None`, every one.
     pub ram: Option<Vec<String>>,
-    /// The billing side's: `ExpireKmsInstance` only.
+    /// The platform's (billing, the resource directory): `ExpireKmsInstance` and
+    /// ResourceManager's operations, and nothing else.
     pub operator: bool,
 }
 
@@ -268,8 +269,6 @@ struct Call {
     params: BTreeMap<String, String>,
     account: String,
     request_id: String,
-    /// Signed by an operator's AccessKey (the billing side's).
-    operator: bool,
 }
 
 impl Call {
@@ -454,7 +453,7 @@ impl Endpoint {
             crate::rules::access::ram_grants(granted, product, &action).map_err(|p| plain(Refusal::of_rule(&p)))?;
         }
         let operator = credential.is_some_and(|c| c.operator);
-        let call = Call { params, account, request_id: request_id.to_string(), operator };
+        let call = Call { params, account, request_id: request_id.to_string() };
         // An operator's key does what the platform does (billing, the resource
         // directory), and nothing else.
         let platform =
@@ -710,18 +709,42 @@ impl Endpoint {
     /// in joint mode a name is the instance's, in independent mode the caller's own or
     /// the owner's (R-SH-6, as the rule engine looks names up).
     fn instance_alias(&self, caller: &str, alias: &str) -> Result<Option<Key>, Problem> {
-        for instance in self.settings.instances.values() {
+        match self.find_as_member(caller, |state| Some(state.key_named(caller, alias)?.key_id.clone()))? {
+            Some((_, _, id)) => self.store.key(caller, &id),
+            None => Ok(None),
+        }
+    }
+
+    /// The first instance `caller` is a member of (its owner, or an associated principal)
+    /// in whose state `find` finds something, with its id: what a name names for a caller
+    /// among the instances it may see, and nothing of the others.
+    fn find_as_member<T>(
+        &self,
+        caller: &str,
+        find: impl Fn(&crate::State) -> Option<T>,
+    ) -> Result<Option<(&str, &Instance, T)>, Problem> {
+        for (id, instance) in &self.settings.instances {
             let live = instance.read(&self.store)?;
             if !access::is_member(&live.state.instance, caller) {
                 continue;
             }
-            if let Some(found) = live.state.key_named(caller, alias) {
-                let id = found.key_id.clone();
-                drop(live);
-                return self.store.key(caller, &id);
+            if let Some(found) = find(&live.state) {
+                return Ok(Some((id, instance, found)));
             }
         }
         Ok(None)
+    }
+
+    /// The instance of `DKMSInstanceId` (CreateKey, CreateSecret), for its owner or an
+    /// associated principal; any other account is told it is not an instance of this
+    /// endpoint, so neither it nor its state leaks.
+    fn member_instance(&self, call: &Call, id: &str) -> Result<&Instance, Failure> {
+        let unknown = || Refusal::invalid("DKMSInstanceId", "not an instance of this endpoint");
+        let instance = self.settings.instances.get(id).ok_or_else(unknown)?;
+        if !access::is_member(&instance.read(&self.store)?.state.instance, &call.account) {
+            return Err(unknown().into());
+        }
+        Ok(instance)
     }
 
     /// Whether the caller may do `action` with `key`. A key is hidden (not found) from
@@ -960,17 +983,7 @@ impl Endpoint {
                 };
                 // An instance the caller is neither the owner nor a principal of is
                 // answered as one that does not exist: neither it nor its state leaks.
-                let instance = match call.get("DKMSInstanceId") {
-                    None => None,
-                    Some(id) => {
-                        let unknown = || Refusal::invalid("DKMSInstanceId", "not an instance of this endpoint");
-                        let instance = self.settings.instances.get(id).ok_or_else(unknown)?;
-                        if !access::is_member(&instance.read(&self.store)?.state.instance, &call.account) {
-                            return Err(unknown().into());
-                        }
-                        Some(instance)
-                    }
-                };
+                let instance = call.get("DKMSInstanceId").map(|id| self.member_instance(call, id)).transpose()?;
                 let keeper = instance.and_then(|i| i.keeper.as_ref());
                 let (protection, origin) = Keeper::kind_of(keeper);
                 let spec = accepted("KeySpec", "Aliyun_AES_256", "Aliyun_AES_256")?;

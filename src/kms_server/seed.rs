@@ -47,8 +47,9 @@ pub struct Seed {
     /// Keys there from the start.
     #[serde(default)]
     pub keys: Vec<SeedKey>,
-    /// The billing side's AccessKeys: they may call `ExpireKmsInstance` (a subscription
-    /// ran out) and nothing else.
+    /// The platform's AccessKeys (billing, the resource directory): they may call
+    /// `ExpireKmsInstance` (a subscription ran out) and ResourceManager's `MoveAccount`
+    /// (an account joins a folder), and nothing else.
     #[serde(default)]
     pub operators: Vec<AccessKey>,
     /// What the endpoint is told of the vSwitches (it sees no VPC), by id: read by
@@ -299,7 +300,7 @@ pub fn material(base64_text: &str) -> Option<Zeroizing<Vec<u8>>> {
 
 /// A seed of a change plan's world, for `serve` (`kms-instance plan --write-seed`): its
 /// accounts, each with a new AccessKey, and one more for each RAM grant its steps use; an
-/// operator (the billing side, for Expire); the instance and its directory as the plan
+/// operator (the platform, for Expire and JoinFolder); the instance and its directory as the plan
 /// starts them; the vSwitches its steps describe (ConnectKmsInstance's, BindVpcs'
 /// `network`; a later step's facts over an earlier's). A hardware instance's keys are
 /// made on `token`, which only its operator can name; an external instance needs its

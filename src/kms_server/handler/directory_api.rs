@@ -35,9 +35,7 @@ impl Endpoint {
             instance.decide(&self.store, &request, &call.env())?;
         }
         for instance in concerned {
-            instance.change(&self.store, &request, &call.env(), self.settings.connect_wait, |_, saved| {
-                self.store.save_instance(saved).map(Some)
-            })?;
+            self.apply_request(instance, call, &request)?;
         }
         Ok(json!({}))
     }

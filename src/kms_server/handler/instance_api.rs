@@ -18,8 +18,8 @@ use crate::rules::access;
 use crate::rules::engine::Outcome;
 use crate::rules::model::instance::{ShareMode, Status};
 use crate::rules::model::request::{
-    AccessPoint, Action, BindVpc, Connect, NoParams, Renew, SecretName, SecretRef, SecurityAudit, SpecChange, Upgrade,
-    VSwitchFacts, VSwitchParam,
+    AccessPoint, Action, BindVpc, Connect, NoParams, Renew, Request, SecretName, SecretRef, SecurityAudit, SpecChange,
+    Upgrade, VSwitchFacts, VSwitchParam,
 };
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
@@ -171,11 +171,7 @@ impl Endpoint {
                 })?;
                 logged.key = Some(id.to_string());
                 let request = Self::world_event(Action::Expire(NoParams {}));
-                let (outcome, _) =
-                    instance.change(&self.store, &request, &call.env(), self.settings.connect_wait, |_, saved| {
-                        self.store.save_instance(saved).map(Some)
-                    })?;
-                Ok(with_outcome(json!({}), &outcome))
+                Ok(with_outcome(json!({}), &self.apply_request(instance, call, &request)?))
             }
             "CreateBackup" | "CreateApplicationAccessPoint" => {
                 let (_, instance) = self.instance_named(call, logged)?;
@@ -190,11 +186,7 @@ impl Endpoint {
             }
             "CreateSecret" => {
                 let id = call.required("DKMSInstanceId")?;
-                let unknown = || Refusal::invalid("DKMSInstanceId", "not an instance of this endpoint");
-                let instance = self.settings.instances.get(id).ok_or_else(unknown)?;
-                if !access::is_member(&instance.read(&self.store)?.state.instance, &call.account) {
-                    return Err(unknown().into());
-                }
+                let instance = self.member_instance(call, id)?;
                 logged.key = Some(id.to_string());
                 let name = call.required("SecretName")?.to_string();
                 let data = call.required("SecretData")?;
@@ -262,18 +254,15 @@ impl Endpoint {
         name: &str,
         logged: &mut Logged,
     ) -> Result<(&Instance, String), Failure> {
-        for (id, instance) in &self.settings.instances {
-            let live = instance.read(&self.store)?;
-            if !access::is_member(&live.state.instance, &call.account) {
-                continue;
-            }
-            if let Some(secret) = live.state.secret_named(&call.account, name) {
-                logged.key = Some(id.clone());
-                logged.owner = Some(live.state.instance.owner_id.clone());
-                return Ok((instance, secret.creator.clone()));
-            }
-        }
-        Err(Refusal::new("Forbidden.ResourceNotFound", 404, "The specified secret is not found.").into())
+        let found = self.find_as_member(&call.account, |state| {
+            let creator = state.secret_named(&call.account, name)?.creator.clone();
+            Some((creator, state.instance.owner_id.clone()))
+        })?;
+        let (id, instance, (creator, owner)) = found
+            .ok_or_else(|| Refusal::new("Forbidden.ResourceNotFound", 404, "The specified secret is not found."))?;
+        logged.key = Some(id.to_string());
+        logged.owner = Some(owner);
+        Ok((instance, creator))
     }
 
     /// The instance `KmsInstanceId` names, hidden (not found) from an account that is
@@ -283,7 +272,17 @@ impl Endpoint {
         call: &Call,
         logged: &mut Logged,
     ) -> Result<(&'a str, &'a Instance), Failure> {
-        let given = call.required("KmsInstanceId")?;
+        self.instance_of(call.required("KmsInstanceId")?, call, logged)
+    }
+
+    /// The instance `given` (an id), hidden (not found) from an account that is neither
+    /// its owner nor a principal of its share.
+    pub(super) fn instance_of<'a>(
+        &'a self,
+        given: &str,
+        call: &Call,
+        logged: &mut Logged,
+    ) -> Result<(&'a str, &'a Instance), Failure> {
         let not_found = || Refusal::new("Forbidden.ResourceNotFound", 404, "The specified KMS instance is not found.");
         let (id, instance) = self.settings.instances.get_key_value(given).ok_or_else(not_found)?;
         let live = instance.read(&self.store)?;
@@ -298,9 +297,19 @@ impl Endpoint {
     /// Applies the caller's `action` to `instance` through the rule engine; the new state
     /// is saved before the answer.
     pub(super) fn apply_to(&self, instance: &Instance, call: &Call, action: Action) -> Result<Outcome, Failure> {
-        let request = Self::request(call, action);
+        self.apply_request(instance, call, &Self::request(call, action))
+    }
+
+    /// Applies `request` (the caller's, or an event of the world) to `instance` at the
+    /// call's time; the new state is saved before the answer.
+    pub(super) fn apply_request(
+        &self,
+        instance: &Instance,
+        call: &Call,
+        request: &Request,
+    ) -> Result<Outcome, Failure> {
         let (outcome, _) =
-            instance.change(&self.store, &request, &call.env(), self.settings.connect_wait, |_, saved| {
+            instance.change(&self.store, request, &call.env(), self.settings.connect_wait, |_, saved| {
                 self.store.save_instance(saved).map(Some)
             })?;
         Ok(outcome)

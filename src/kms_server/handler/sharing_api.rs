@@ -251,14 +251,7 @@ impl Endpoint {
         if call.get("Resources.2.ResourceId").is_some() || call.list("ResourceArns").len() > 1 {
             return Err(Refusal::invalid("Resources", "one KMS instance per call").into());
         }
-        let mut named = Call {
-            params: call.params.clone(),
-            account: call.account.clone(),
-            request_id: call.request_id.clone(),
-            operator: call.operator,
-        };
-        named.params.insert("KmsInstanceId".into(), id);
-        Ok(self.instance_named(&named, logged)?.1)
+        Ok(self.instance_of(&id, call, logged)?.1)
     }
 
     /// The instance whose share is `id`, for its owner (the engine refuses anyone else).
