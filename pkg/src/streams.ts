@@ -97,32 +97,25 @@ export function sealing(begin: () => SealStream | Promise<SealStream>, done: () 
   }));
 }
 
-/** Collects a message's first bytes until its head is whole: the head, and what came after it. */
+/** Collects a message's first bytes until its head is whole: the head, what came after it, and the plaintext's length it declares. */
 class HeadReader {
   #bytes = new Uint8Array(0);
 
-  /** The head and the bytes after it once the head is whole, else `undefined`. */
-  push(chunk: Uint8Array): [Uint8Array, Uint8Array] | undefined {
+  /** `[head, after, plaintextLength]` once the head is whole, else `undefined`. */
+  push(chunk: Uint8Array): [Uint8Array, Uint8Array, number] | undefined {
     const all = new Uint8Array(this.#bytes.length + chunk.length);
     all.set(this.#bytes);
     all.set(chunk, this.#bytes.length);
     // Only what a head can be crosses into wasm; a head is whole within it, or is none.
-    const len = guard(() => wasm().streamHeadLength(all.subarray(0, wasm().openWindow())));
-    if (len === undefined) {
+    const read: [number, number] | undefined = guard(() => wasm().streamHead(all.subarray(0, wasm().openWindow())));
+    if (read === undefined) {
       this.#bytes = all;
       return undefined;
     }
     this.#bytes = new Uint8Array(0);
-    return [all.subarray(0, len), all.subarray(len)];
+    return [all.subarray(0, read[0]), all.subarray(read[0]), read[1]];
   }
 }
-
-/** A body past what a stream read once may hold to be verified first: the code names the opt-in. */
-const tooLong = (limit: number) =>
-  new KmsError({
-    code: "Rejected.UnverifiedStreamRequired",
-    message: `the message's body is past the ${limit} bytes a stream read once may hold to be verified first: give a source read twice (decryptSource: a Blob, a file), a larger bufferLimit, or open it unverified ({ unverified: true })`,
-  });
 
 const endedInHead = () => new KmsError({ code: "InvalidCiphertext.NotAMessage", message: "the message ends in its head" });
 
@@ -142,9 +135,6 @@ export function opening(opener: Opener, unverified: boolean, limit: number): Byt
   let open: OpenStream | undefined;
   let pass: BodyPass | undefined;
   let held: Uint8Array[] = [];
-  let heldBytes = 0;
-  /** The body and its tag, as the head declares them. */
-  let expected = 0;
   const end = () => {
     pass?.free();
     open?.free();
@@ -152,17 +142,14 @@ export function opening(opener: Opener, unverified: boolean, limit: number): Byt
     held = [];
     opener.done();
   };
+  // Each piece goes to the pass as it comes (the core refuses bytes past the message's
+  // end at once); verifying first, a copy is held for the second pass.
   const body = (chunk: Uint8Array, controller: TransformStreamDefaultController<Uint8Array>) => {
-    if (unverified) {
-      for (const piece of pieces(chunk)) {
-        const out = guard(() => pass!.update(piece));
-        if (out.length) controller.enqueue(view(out));
-      }
-      return;
+    for (const piece of pieces(chunk)) {
+      const out = guard(() => pass!.update(piece));
+      if (out.length) controller.enqueue(view(out));
     }
-    heldBytes += chunk.length;
-    if (heldBytes > expected) throw new KmsError({ code: "InvalidCiphertext.NotAMessage", message: "bytes follow the message's end", rule: "R-ENV-4" });
-    held.push(chunk.slice());
+    if (!unverified) held.push(chunk.slice());
   };
   return new TransformStream<Uint8Array, Uint8Array>(cancellable(end, {
     async transform(chunk, controller) {
@@ -171,9 +158,8 @@ export function opening(opener: Opener, unverified: boolean, limit: number): Byt
         if (open) return body(bytes, controller);
         const read = head.push(bytes);
         if (!read) return;
-        // The body and its tag's 18 bytes; one too large to hold is refused before a key is asked.
-        expected = guard(() => wasm().streamBodyLength(read[0])) + 18;
-        if (!unverified && expected > limit) throw tooLong(limit);
+        // One too large to hold is refused before a key is asked.
+        if (!unverified) guard(() => wasm().checkHeld(read[2], limit));
         open = await guardAsync(async () => opener.begin(read[0]));
         pass = guard(() => (unverified ? open!.unverified() : open!.verifier()));
         body(read[1], controller);
@@ -190,7 +176,6 @@ export function opening(opener: Opener, unverified: boolean, limit: number): Byt
           if (last.length) controller.enqueue(view(last));
           return;
         }
-        for (const chunk of held) for (const piece of pieces(chunk)) guard(() => pass!.update(piece));
         const verified = guard(() => pass!.finishVerify());
         pass.free();
         pass = guard(() => open!.decryptor(verified));

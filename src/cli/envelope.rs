@@ -393,7 +393,7 @@ pub fn decrypt(
     // A pipe to verify first is held in memory: one too large is refused before a key is asked.
     if let (Input::Pipe(..), false) = (&source.inner, unverified) {
         let limit = u64::try_from(MESSAGE_LIMIT).unwrap_or(u64::MAX);
-        if let Err(p) = stream_io::held_within(head.ciphertext_len, limit) {
+        if let Err(p) = envelope::stream::held_within(head.ciphertext_len, limit) {
             return Err(p.into());
         }
     }

@@ -59,6 +59,24 @@ pub async fn prepare_seal_stream(
     prepare(bridges, keys, length, MAX_GCM_BYTES, options).await
 }
 
+/// Whether the body of a message whose plaintext is `length` bytes (its tag included)
+/// may be held in memory, at most `limit` bytes, to be verified before any of it is
+/// released: checked from the head, before any key provider is asked.
+pub fn held_within(length: u64, limit: u64) -> Result<(), Problem> {
+    let body = length.saturating_add(TAG_TLV_LEN as u64);
+    if body <= limit {
+        return Ok(());
+    }
+    Err(Problem::new(
+        Code::UnverifiedStreamRequired,
+        format!(
+            "the message's body is {body} bytes, past the {limit} a source read once may hold to be verified first: \
+             read it from a source read twice (a file; the package's decryptSource), or open it unverified \
+             (CLI: decrypt --unverified; package: {{unverified: true}})"
+        ),
+    ))
+}
+
 /// A message being sealed from pieces of a plaintext whose length was given first:
 /// write [`SealStream::head`], then each piece once [`SealStream::update`] has encrypted
 /// it, then [`SealStream::finish`]'s bytes.

@@ -44,23 +44,6 @@ pub fn problem_of(e: &io::Error) -> Option<&Problem> {
     e.get_ref().and_then(|inner| inner.downcast_ref::<Problem>())
 }
 
-/// Whether the body of a message whose plaintext is `length` bytes (its tag included)
-/// may be held in memory, at most `limit` bytes, to be verified before any of it is
-/// released: checked from the head, before any key provider is asked.
-pub fn held_within(length: u64, limit: u64) -> Result<(), Problem> {
-    let body = length.saturating_add(TAG_TLV_LEN as u64);
-    if body <= limit {
-        return Ok(());
-    }
-    Err(Problem::new(
-        Code::UnverifiedStreamRequired,
-        format!(
-            "the message's body is {body} bytes, past the {limit} a source read once may hold to be verified first: \
-             give a file, or open it unverified (CLI: decrypt --unverified; package: {{unverified: true}})"
-        ),
-    ))
-}
-
 /// Seals what is written to it into `inner`: the head at once, then each write
 /// encrypted; [`SealWriter::finish`] writes the tag once exactly the length given came.
 pub struct SealWriter<W: Write> {
@@ -168,7 +151,7 @@ impl<R: Read> OpenReader<R> {
     /// then released.
     pub fn buffered(opening: OpenStream, mut source: R, limit: u64) -> io::Result<OpenReader<io::Cursor<Vec<u8>>>> {
         let body = opening.length().saturating_add(TAG_TLV_LEN as u64);
-        held_within(opening.length(), limit).map_err(io_error)?;
+        super::stream::held_within(opening.length(), limit).map_err(io_error)?;
         let mut all = Vec::with_capacity(usize::try_from(body).unwrap_or(0));
         source.by_ref().take(body.saturating_add(1)).read_to_end(&mut all)?;
         OpenReader::verified(opening, io::Cursor::new(all))

@@ -553,7 +553,7 @@ impl KeyProviders {
     }
 
     /// A streamed message whose head is `head` (its first bytes, as many as
-    /// `streamHeadLength` says): its header checked, its data key open.
+    /// `streamHead` says): its header checked, its data key open.
     #[wasm_bindgen(js_name = beginOpenStream, unchecked_return_type = "OpenStream | Promise<OpenStream>")]
     pub fn begin_open_stream(
         &self,

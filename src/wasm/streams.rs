@@ -23,22 +23,27 @@ pub(super) fn length_of(length: f64) -> Result<u64, JsValue> {
     Ok(length as u64)
 }
 
-/// How many of `bytes`, a message's first bytes, its head is: `undefined` while more are
-/// needed. Bytes that are not a message's head are refused as the whole calls refuse them.
-#[wasm_bindgen(js_name = streamHeadLength)]
-pub fn stream_head_length(bytes: &[u8]) -> Result<Option<usize>, JsValue> {
-    Ok(StreamHead::read(bytes).map_err(|p| problem_to_js(&p))?.map(|head| head.len))
+/// A message's head in `bytes`, its first bytes: `[headLength, plaintextLength]`, or
+/// `undefined` while more are needed. Bytes that are not a message's head are refused as
+/// the whole calls refuse them.
+#[wasm_bindgen(js_name = streamHead, unchecked_return_type = "[number, number] | undefined")]
+pub fn stream_head(bytes: &[u8]) -> Result<JsValue, JsValue> {
+    Ok(match StreamHead::read(bytes).map_err(|p| problem_to_js(&p))? {
+        // At most 2^36 (a head past GCM's limit is refused): exact in a double.
+        Some(head) => js_sys::Array::of2(&head.len.into(), &(head.ciphertext_len as f64).into()).into(),
+        None => JsValue::UNDEFINED,
+    })
 }
 
-/// The plaintext's length a message's head (as `streamHeadLength` measured it) declares:
-/// what a stream read once would hold in memory, known before any key is asked.
-#[wasm_bindgen(js_name = streamBodyLength)]
-pub fn stream_body_length(head: &[u8]) -> Result<f64, JsValue> {
-    let head = StreamHead::read(head)
-        .map_err(|p| problem_to_js(&p))?
-        .ok_or_else(|| problem_to_js(&Problem::new(Code::NotAMessage, "the message ends in its head")))?;
-    // At most 2^36 (a head past GCM's limit is refused): exact in a double.
-    Ok(head.ciphertext_len as f64)
+/// Refuses a message of a `length`-byte plaintext that a stream read once cannot hold
+/// (`limit` bytes) to verify before releasing any of it: checked from its head, before
+/// any key provider is asked.
+#[wasm_bindgen(js_name = checkHeld)]
+pub fn check_held(length: f64, limit: f64) -> Result<(), JsValue> {
+    // The package checks it is a whole number of bytes; a cast saturates (NaN: 0).
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "saturates, as wanted")]
+    let limit = limit as u64;
+    stream::held_within(length_of(length)?, limit).map_err(|p| problem_to_js(&p))
 }
 
 /// A message being sealed: `head()`, then `update(piece)` for each piece (the bytes to
