@@ -35,6 +35,21 @@ pub fn read_bytes(file: &str, limit: usize) -> Result<Vec<u8>, Fatal> {
 /// (the new one is linked into place).
 pub fn write_whole(file: &str, bytes: &[u8], mode: u32, replace: bool) -> Result<(), Fatal> {
     let fail = |e: std::io::Error| Fatal(format!("{file}: {e}"));
+    let (temp, mut opened) = open_beside(file, mode)?;
+    let written = opened.write_all(bytes).and_then(|()| opened.sync_all()).and_then(|()| {
+        if replace {
+            std::fs::rename(&temp, file)
+        } else {
+            std::fs::hard_link(&temp, file)
+        }
+    });
+    let _ = std::fs::remove_file(&temp);
+    written.map_err(fail)
+}
+
+/// A new file beside `file`, to be moved into its place once whole: its name and the
+/// file. It gets `mode`, or the mode of the file it will replace.
+pub fn open_beside(file: &str, mode: u32) -> Result<(String, std::fs::File), Fatal> {
     let mut suffix = [0u8; 8];
     kms_instance::platform::os_random(&mut suffix)?;
     let temp = format!("{file}.{}.tmp", suffix.iter().map(|b| format!("{b:02x}")).collect::<String>());
@@ -49,15 +64,8 @@ pub fn write_whole(file: &str, bytes: &[u8], mode: u32, replace: bool) -> Result
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
     #[cfg(not(unix))]
     let _ = mode;
-    let written = options.open(&temp).and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all())).and_then(|()| {
-        if replace {
-            std::fs::rename(&temp, file)
-        } else {
-            std::fs::hard_link(&temp, file)
-        }
-    });
-    let _ = std::fs::remove_file(&temp);
-    written.map_err(fail)
+    let opened = options.open(&temp).map_err(|e| Fatal(format!("{file}: {e}")))?;
+    Ok((temp, opened))
 }
 
 /// A text file of at most `limit` bytes; text that is not UTF-8 is reported as `code`

@@ -87,21 +87,9 @@ impl Output {
             }
             return Ok(Output { sink: Box::new(io::BufWriter::with_capacity(1 << 20, io::stdout())), file: None });
         }
-        let mut suffix = [0u8; 8];
-        kms_instance::platform::os_random(&mut suffix)?;
-        let temp = format!("{file}.{}.tmp", suffix.iter().map(|b| format!("{b:02x}")).collect::<String>());
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            // A plaintext is readable by its owner only, as its key is; a message by
-            // anyone; a replaced file keeps its own mode.
-            let fresh = if message { 0o644 } else { 0o600 };
-            let mode = std::fs::metadata(file).map_or(fresh, |m| m.permissions().mode() & 0o7777);
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
-        }
-        let opened = options.open(&temp).map_err(|e| Fatal(format!("{file}: {e}")))?;
+        // A plaintext is readable by its owner only, as its key is; a message by anyone;
+        // a replaced file keeps its own mode.
+        let (temp, opened) = super::io::open_beside(file, if message { 0o644 } else { 0o600 })?;
         Ok(Output { sink: Box::new(io::BufWriter::with_capacity(1 << 20, opened)), file: Some((temp, file.into())) })
     }
 
