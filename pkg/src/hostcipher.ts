@@ -18,7 +18,6 @@ export interface NodeGcm {
 export interface NodeCrypto {
   createCipheriv(algorithm: string, key: Uint8Array, iv: Uint8Array, options: { authTagLength: number }): NodeGcm;
   createDecipheriv(algorithm: string, key: Uint8Array, iv: Uint8Array, options: { authTagLength: number }): NodeGcm;
-  createHash(algorithm: string): { update(data: Uint8Array): unknown; digest(): Uint8Array };
 }
 
 export type HostCipher = { kind: "node"; crypto: NodeCrypto } | { kind: "webcrypto"; subtle: SubtleCrypto };
@@ -31,7 +30,7 @@ function nodeCrypto(): NodeCrypto | null {
   if (node === undefined) {
     try {
       const found = (globalThis as WithBuiltins).process?.getBuiltinModule?.("node:crypto") as Partial<NodeCrypto> | undefined;
-      node = typeof found?.createCipheriv === "function" && typeof found.createDecipheriv === "function" && typeof found.createHash === "function" ? (found as NodeCrypto) : null;
+      node = typeof found?.createCipheriv === "function" && typeof found.createDecipheriv === "function" ? (found as NodeCrypto) : null;
     } catch {
       node = null;
     }

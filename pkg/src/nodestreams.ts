@@ -1,10 +1,12 @@
 // Streams' bodies through `node:crypto` (Node, Bun, Deno), whose AES-GCM is some twenty
 // times wasm's: the same objects as the core's streams (src/envelope/stream.rs), so the
 // TransformStreams of streams.ts run either. The head, the data key and the checks of
-// the header stay in wasm; what is here is the body: GCM as it comes, the tag's bytes at
-// the end, and, for a message read twice, the same guarantee as the core's checkpoints
-// by other means: the first pass records SHA-256 of each MiB of ciphertext, and the
-// second releases a MiB's plaintext only once its ciphertext hashes the same.
+// the header stay in wasm; what is here is the body. Opened verified first, it goes to
+// Node's GCM a MiB chunk at a time, under the IVs and tags the core's HostGcm gives
+// (src/envelope/gcm_chunks.rs): the first pass hashes each chunk as additional data (no
+// plaintext made) and the core checks the body's tag from those hashes; the second
+// decrypts each chunk under the tag the first pass found for it, so Node refuses a chunk
+// that changed before its plaintext is released.
 import { guard, KmsError, toError } from "./errors.js";
 import { TAG_LEN } from "./gcm.js";
 import { nodeGcmUnder as gcm, type NodeCrypto, type NodeGcm } from "./hostcipher.js";
@@ -31,11 +33,23 @@ interface CoreOpenStream {
   iv(): Uint8Array;
   aad(): Uint8Array;
   doesNotOpen(): unknown;
+  hostGcm(): HostGcm;
+  free(): void;
+}
+/** The core's view of a body Node's GCM opens a chunk at a time. */
+interface HostGcm {
+  chunkBytes(): number;
+  ivOf(chunk: number): Uint8Array;
+  hashed(gmac: Uint8Array): void;
+  verify(tail: Uint8Array): void;
+  tagOf(chunk: number): Uint8Array;
+  sameTail(tail: Uint8Array): void;
   free(): void;
 }
 
-/** Ciphertext bytes a first pass vouches for with one digest: the most a second pass holds. */
-const CHECKPOINT = 1 << 20;
+/** How much ciphertext an unverified pass gives Node's GCM at once. */
+const UNVERIFIED_PIECE = 1 << 20;
+const NO_AAD = new Uint8Array(0);
 /** The tag's TLV after the ciphertext: `04 10` and 16 bytes. */
 const TAIL = 2 + TAG_LEN;
 
@@ -76,16 +90,12 @@ export async function nodeSealStream(node: NodeCrypto, prepared: PreparedSeal, s
   };
 }
 
-/** What a Node verifier found: the tag, and the digest of each MiB of ciphertext. */
-interface NodeVerified extends Verified {
-  tag: Uint8Array;
-  digests: Uint8Array[];
-}
-
 /** A streamed message opened by Node: wasm checked its header and opened its data key. */
 export class NodeOpenStream implements OpenStream {
   readonly #node: NodeCrypto;
   readonly #core: CoreOpenStream;
+  /** The core's view of the chunks: made by a first pass, read by the second. */
+  #gcm: HostGcm | undefined;
 
   constructor(node: NodeCrypto, core: CoreOpenStream) {
     this.#node = node;
@@ -96,148 +106,187 @@ export class NodeOpenStream implements OpenStream {
     return this.#core.length();
   }
 
-  #pass(mode: "verify" | "decrypt" | "unverified", verified?: NodeVerified): BodyPass {
-    const core = this.#core;
-    const decipher = gcm(this.#node, core.dataKey(), core.iv(), core.aad(), true);
-    return new NodeBodyPass(this.#node, decipher, core.length(), mode, verified, () => toError(core.doesNotOpen()));
-  }
-
   verifier(): BodyPass {
-    return this.#pass("verify");
+    this.#gcm?.free();
+    this.#gcm = guard(() => this.#core.hostGcm());
+    return new ChunkPass(this.#node, this.#core, this.#gcm, "verify");
   }
 
-  decryptor(verified: Verified): BodyPass {
-    return this.#pass("decrypt", verified as NodeVerified);
+  decryptor(_verified: Verified): BodyPass {
+    // The core refuses a chunk's tag before its body verified.
+    this.#gcm ??= guard(() => this.#core.hostGcm());
+    return new ChunkPass(this.#node, this.#core, this.#gcm, "decrypt");
   }
 
   unverified(): BodyPass {
-    return this.#pass("unverified");
+    const core = this.#core;
+    return new UnverifiedPass(gcm(this.#node, core.dataKey(), core.iv(), core.aad(), true), core.length(), () => toError(core.doesNotOpen()));
   }
 
   free(): void {
+    this.#gcm?.free();
+    this.#gcm = undefined;
     this.#core.free();
   }
 }
 
-/** One pass over a message's bytes after its head, by Node. */
-class NodeBodyPass implements BodyPass {
+/**
+ * One pass over a message's bytes after its head: the ciphertext, in pieces that end at
+ * a chunk's end, then the tag's TLV. After an error the pass is void: it throws it again.
+ */
+abstract class NodePass implements BodyPass {
   #left: number;
+  /** A chunk's length: the core's (HostGcm), or any for an unverified pass. */
+  readonly #chunkBytes: number;
+  #inChunk = 0;
   #tail = new Uint8Array(0);
-  #digests: Uint8Array[] = [];
-  /** Ciphertext since the last checkpoint: hashed (verify), or held until vouched for (decrypt). */
-  #hash: ReturnType<NodeCrypto["createHash"]>;
+  #failed: unknown;
+
+  constructor(length: number, chunkBytes: number) {
+    this.#left = length;
+    this.#chunkBytes = chunkBytes;
+  }
+
+  /** The next piece of ciphertext, within a chunk: what it releases goes to `out`. */
+  protected abstract piece(piece: Uint8Array, out: Uint8Array[]): void;
+  /** A chunk's last byte came. */
+  protected abstract chunkEnd(out: Uint8Array[]): void;
+
+  update(bytes: Uint8Array): Uint8Array {
+    if (this.#failed !== undefined) throw this.#failed;
+    try {
+      const out: Uint8Array[] = [];
+      while (bytes.length) {
+        if (this.#left === 0) {
+          if (this.#tail.length + bytes.length > TAIL) throw notAMessage("bytes follow the message's end");
+          const tail = new Uint8Array(this.#tail.length + bytes.length);
+          tail.set(this.#tail);
+          tail.set(bytes, this.#tail.length);
+          this.#tail = tail;
+          break;
+        }
+        const piece = bytes.subarray(0, Math.min(bytes.length, this.#left, this.#chunkBytes - this.#inChunk));
+        bytes = bytes.subarray(piece.length);
+        this.#left -= piece.length;
+        this.#inChunk += piece.length;
+        this.piece(piece, out);
+        if (this.#inChunk === this.#chunkBytes || this.#left === 0) {
+          this.#inChunk = 0;
+          this.chunkEnd(out);
+        }
+      }
+      return join(out);
+    } catch (e) {
+      this.#failed = e;
+      throw e;
+    }
+  }
+
+  /** The bytes after the ciphertext: the tag's TLV, if the message is whole. */
+  protected tail(): Uint8Array {
+    if (this.#failed !== undefined) throw this.#failed;
+    return this.#left === 0 ? this.#tail : new Uint8Array(0);
+  }
+
+  finishVerify(): Verified {
+    throw new KmsError({ code: "InvalidParameter.Request", message: "not a verifier" });
+  }
+
+  abstract finishOpen(): Uint8Array;
+
+  free(): void {}
+}
+
+/** A pass of a message verified first, by chunks under the core's IVs and tags. */
+class ChunkPass extends NodePass {
+  #chunk = 0;
+  #gcm: NodeGcm | undefined;
+  /** A chunk's plaintext, until Node's GCM finds its tag. */
   #held: Uint8Array[] = [];
-  #heldBytes = 0;
 
   constructor(
     readonly node: NodeCrypto,
-    readonly decipher: NodeGcm,
-    length: number,
-    readonly mode: "verify" | "decrypt" | "unverified",
-    readonly verified: NodeVerified | undefined,
-    readonly doesNotOpen: () => Error,
+    readonly core: CoreOpenStream,
+    readonly host: HostGcm,
+    readonly mode: "verify" | "decrypt",
   ) {
-    this.#left = length;
-    this.#hash = node.createHash("sha256");
+    super(core.length(), host.chunkBytes());
   }
 
-  update(bytes: Uint8Array): Uint8Array {
-    const out: Uint8Array[] = [];
-    while (bytes.length) {
-      if (this.#left === 0) {
-        if (this.#tail.length + bytes.length > TAIL) throw notAMessage("bytes follow the message's end");
-        const tail = new Uint8Array(this.#tail.length + bytes.length);
-        tail.set(this.#tail);
-        tail.set(bytes, this.#tail.length);
-        this.#tail = tail;
-        break;
-      }
-      const room = CHECKPOINT - this.#heldBytes;
-      const piece = bytes.subarray(0, Math.min(bytes.length, this.#left, room));
-      bytes = bytes.subarray(piece.length);
-      this.#left -= piece.length;
-      this.#heldBytes += piece.length;
-      if (this.mode === "unverified") out.push(this.decipher.update(piece));
-      else if (this.mode === "verify") {
-        this.#hash.update(piece);
-        this.decipher.update(piece);
-      } else {
-        // Copied before it is hashed: what is hashed is what is later decrypted.
-        const held = piece.slice();
-        this.#hash.update(held);
-        this.#held.push(held);
-      }
-      if (this.#heldBytes === CHECKPOINT && this.#left > 0) out.push(...this.#checkpoint());
-    }
-    return join(out);
+  protected piece(piece: Uint8Array, out: Uint8Array[]): void {
+    this.#gcm ??= this.#begin();
+    if (this.mode === "verify") this.#gcm.setAAD(piece);
+    else this.#held.push(this.#gcm.update(piece));
   }
 
-  /** A MiB of ciphertext reached: its digest recorded, or its plaintext released once its digest matches. */
-  #checkpoint(): Uint8Array[] {
-    if (this.mode === "unverified") {
-      this.#heldBytes = 0;
-      return [];
-    }
-    const digest = this.#hash.digest();
-    this.#hash = this.node.createHash("sha256");
-    this.#heldBytes = 0;
+  /** Node's GCM for the next chunk: hashing it as additional data, or decrypting it under its tag. */
+  #begin(): NodeGcm {
+    const iv = guard(() => this.host.ivOf(this.#chunk));
+    const chunkGcm = gcm(this.node, this.core.dataKey(), iv, NO_AAD, this.mode === "decrypt");
+    if (this.mode === "decrypt") chunkGcm.setAuthTag(guard(() => this.host.tagOf(this.#chunk)));
+    return chunkGcm;
+  }
+
+  protected chunkEnd(out: Uint8Array[]): void {
+    const chunkGcm = this.#gcm!;
+    this.#gcm = undefined;
+    this.#chunk += 1;
     if (this.mode === "verify") {
-      this.#digests.push(digest);
-      return [];
+      chunkGcm.final();
+      guard(() => this.host.hashed(chunkGcm.getAuthTag()));
+      return;
     }
-    const expected = this.verified?.digests[this.#digests.length];
-    this.#digests.push(digest);
-    if (!expected || !same(expected, digest)) throw changed();
     const held = this.#held;
     this.#held = [];
-    return held.map((piece) => this.decipher.update(piece));
-  }
-
-  #tag(): Uint8Array {
-    if (this.#left !== 0 || this.#tail.length !== TAIL || this.#tail[0] !== 0x04 || this.#tail[1] !== TAG_LEN) {
-      throw notAMessage("the message ends before its body and tag do");
+    try {
+      chunkGcm.final();
+    } catch {
+      throw changed();
     }
-    return this.#tail.subarray(2);
+    out.push(...held);
   }
 
-  /** The tag checks: Node's GCM says so at its end. */
-  #final(tag: Uint8Array): Uint8Array {
-    this.decipher.setAuthTag(tag);
+  override finishVerify(): Verified {
+    guard(() => this.host.verify(this.tail()));
+    return { free() {} };
+  }
+
+  finishOpen(): Uint8Array {
+    guard(() => this.host.sameTail(this.tail()));
+    return new Uint8Array(0);
+  }
+
+  override free(): void {
+    this.#held = [];
+  }
+}
+
+/** One pass that releases plaintext as it decrypts; Node's GCM checks the tag at the end. */
+class UnverifiedPass extends NodePass {
+  constructor(
+    readonly decipher: NodeGcm,
+    length: number,
+    readonly doesNotOpen: () => Error,
+  ) {
+    super(length, UNVERIFIED_PIECE);
+  }
+
+  protected piece(piece: Uint8Array, out: Uint8Array[]): void {
+    out.push(this.decipher.update(piece));
+  }
+
+  protected chunkEnd(): void {}
+
+  finishOpen(): Uint8Array {
+    const tail = this.tail();
+    if (tail.length !== TAIL || tail[0] !== 0x04 || tail[1] !== TAG_LEN) throw notAMessage("the message ends before its body and tag do");
+    this.decipher.setAuthTag(tail.subarray(2));
     try {
       return this.decipher.final();
     } catch {
       throw this.doesNotOpen();
     }
   }
-
-  finishVerify(): Verified {
-    const tag = this.#tag();
-    this.#final(tag);
-    this.#digests.push(this.#hash.digest());
-    const verified: NodeVerified = { tag: tag.slice(), digests: this.#digests, free() {} };
-    return verified;
-  }
-
-  finishOpen(): Uint8Array {
-    const tag = this.#tag();
-    if (this.mode === "unverified") return this.#final(tag);
-    // The last piece: its digest and the tag must be the ones the first pass saw.
-    const expected = this.verified?.digests[this.#digests.length];
-    const digest = this.#hash.digest();
-    if (!this.verified || !same(tag, this.verified.tag) || !expected || !same(expected, digest)) throw changed();
-    const out = this.#held.map((piece) => this.decipher.update(piece));
-    out.push(this.#final(tag));
-    return join(out);
-  }
-
-  free(): void {
-    this.#held = [];
-  }
-}
-
-/** Whether two digests or tags are the same bytes (neither is secret: the first pass's, kept in memory). */
-function same(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /** Pieces as one array (the common case, one piece, is not copied). */

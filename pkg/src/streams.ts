@@ -99,22 +99,29 @@ export function sealing(begin: () => SealStream | Promise<SealStream>, done: () 
 
 /** Collects a message's first bytes until its head is whole: the head, what came after it, and the plaintext's length it declares. */
 class HeadReader {
-  #bytes = new Uint8Array(0);
+  #bytes: Uint8Array = new Uint8Array(0);
 
   /** `[head, after, plaintextLength]` once the head is whole, else `undefined`. */
   push(chunk: Uint8Array): [Uint8Array, Uint8Array, number] | undefined {
-    const all = new Uint8Array(this.#bytes.length + chunk.length);
-    all.set(this.#bytes);
-    all.set(chunk, this.#bytes.length);
+    // A first chunk is read where it is (a Blob's stream gives all of it in one).
+    const all = this.#bytes.length ? concat(this.#bytes, chunk) : chunk;
     // Only what a head can be crosses into wasm; a head is whole within it, or is none.
     const read: [number, number] | undefined = guard(() => wasm().streamHead(all.subarray(0, wasm().openWindow())));
     if (read === undefined) {
-      this.#bytes = all;
+      // Kept as a copy: a source may reuse its chunk (a head is a few KiB).
+      this.#bytes = all === chunk ? chunk.slice() : all;
       return undefined;
     }
     this.#bytes = new Uint8Array(0);
     return [all.subarray(0, read[0]), all.subarray(read[0]), read[1]];
   }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const all = new Uint8Array(a.length + b.length);
+  all.set(a);
+  all.set(b, a.length);
+  return all;
 }
 
 const endedInHead = () => new KmsError({ code: "InvalidCiphertext.NotAMessage", message: "the message ends in its head" });

@@ -25,7 +25,65 @@ use subtle::ConstantTimeEq;
 /// The most a GCM body may hold: 2^39 − 256 bits (SP 800-38D).
 pub const MAX_GCM_BYTES: u64 = (1 << 36) - 32;
 
-const BLOCK: usize = 16;
+pub(super) const BLOCK: usize = 16;
+
+/// A body's block cipher under its data key: its CTR keystream, and single blocks (the
+/// hash key, the tag's mask).
+#[allow(clippy::large_enum_variant, reason = "one per body, made once: boxing would only move it")]
+pub(super) enum Cipher {
+    Aes128(Aes128),
+    Aes256(Aes256),
+    Sm4(Sm4),
+}
+
+impl Cipher {
+    /// `alg`'s block cipher under `key`. A key of the wrong length is refused as opening
+    /// refuses it: the message does not open.
+    pub(super) fn new(alg: Algorithm, key: &[u8]) -> Result<Cipher, Problem> {
+        let wrong = |_| does_not_open();
+        Ok(match alg.cipher() {
+            BlockCipher::Aes128 => Cipher::Aes128(Aes128::new_from_slice(key).map_err(wrong)?),
+            BlockCipher::Aes256 => Cipher::Aes256(Aes256::new_from_slice(key).map_err(wrong)?),
+            BlockCipher::Sm4 => Cipher::Sm4(Sm4::new_from_slice(key).map_err(wrong)?),
+        })
+    }
+
+    /// Encrypts one block in place.
+    pub(super) fn encrypt(&self, block: &mut [u8; BLOCK]) {
+        let block = GenericArray::from_mut_slice(block);
+        match self {
+            Cipher::Aes128(c) => c.encrypt_block(block),
+            Cipher::Aes256(c) => c.encrypt_block(block),
+            Cipher::Sm4(c) => c.encrypt_block(block),
+        }
+    }
+
+    /// Its keystream from `counter` on (a 32-bit big-endian counter in the last bytes).
+    fn keystream(self, counter: &[u8; BLOCK]) -> Keystream {
+        macro_rules! from {
+            ($cipher:ty, $c:expr) => {
+                ctr::Ctr32BE::<$cipher>::from_core(ctr::CtrCore::<$cipher, ctr::flavors::Ctr32BE>::inner_iv_init(
+                    $c,
+                    GenericArray::from_slice(counter),
+                ))
+            };
+        }
+        match self {
+            Cipher::Aes128(c) => Keystream::Aes128(from!(Aes128, c)),
+            Cipher::Aes256(c) => Keystream::Aes256(from!(Aes256, c)),
+            Cipher::Sm4(c) => Keystream::Sm4(from!(Sm4, c)),
+        }
+    }
+}
+
+/// The counter block `iv || n`: GCM's `J0` is `iv || 1`, its body starts at `iv || 2`.
+pub(super) fn counter_block(iv: &[u8; IV_LEN], n: u32) -> [u8; BLOCK] {
+    let mut b = [0u8; BLOCK];
+    let (front, back) = b.split_at_mut(IV_LEN);
+    front.copy_from_slice(iv);
+    back.copy_from_slice(&n.to_be_bytes());
+    b
+}
 
 /// The CTR keystream of one block cipher.
 #[allow(clippy::large_enum_variant, reason = "one per body, made once: boxing would only move it")]
@@ -66,34 +124,11 @@ impl GcmStream {
     /// is refused as opening refuses it: the message does not open.
     pub fn new(alg: Algorithm, key: &[u8], iv: &[u8; IV_LEN], aad: &[u8]) -> Result<GcmStream, Problem> {
         // J0 = IV || 1 masks the tag; the body's counter starts at IV || 2.
-        let block = |last: u8| -> [u8; BLOCK] {
-            let mut b = [0u8; BLOCK];
-            let (front, back) = b.split_at_mut(IV_LEN);
-            front.copy_from_slice(iv);
-            if let Some(l) = back.last_mut() {
-                *l = last;
-            }
-            b
-        };
-        let (mut h, mut mask, counter) = ([0u8; BLOCK], block(1), block(2));
-        macro_rules! made {
-            ($cipher:ty, $variant:ident) => {{
-                let cipher = <$cipher>::new_from_slice(key).map_err(|_| does_not_open())?;
-                cipher.encrypt_block(GenericArray::from_mut_slice(&mut h));
-                cipher.encrypt_block(GenericArray::from_mut_slice(&mut mask));
-                let core = ctr::CtrCore::<$cipher, ctr::flavors::Ctr32BE>::inner_iv_init(
-                    cipher,
-                    GenericArray::from_slice(&counter),
-                );
-                let ctr = ctr::Ctr32BE::<$cipher>::from_core(core);
-                Keystream::$variant(ctr)
-            }};
-        }
-        let keystream = match alg.cipher() {
-            BlockCipher::Aes128 => made!(Aes128, Aes128),
-            BlockCipher::Aes256 => made!(Aes256, Aes256),
-            BlockCipher::Sm4 => made!(Sm4, Sm4),
-        };
+        let cipher = Cipher::new(alg, key)?;
+        let (mut h, mut mask) = ([0u8; BLOCK], counter_block(iv, 1));
+        cipher.encrypt(&mut h);
+        cipher.encrypt(&mut mask);
+        let keystream = cipher.keystream(&counter_block(iv, 2));
         let mut ghash = GHash::new(GenericArray::from_slice(&h));
         h.fill(0);
         ghash.update_padded(aad);

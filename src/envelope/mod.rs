@@ -14,6 +14,7 @@ pub mod arn;
 pub mod cache;
 mod context;
 pub mod gcm;
+pub mod gcm_chunks;
 pub mod gcm_stream;
 pub mod host;
 pub(crate) mod key_provider;

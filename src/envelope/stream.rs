@@ -23,6 +23,7 @@
 //! - **unverified** ([`OpenStream::unverified`]): plaintext as it decrypts, and an error at
 //!   the end if the tag does not check: what the Encryption SDKs' own streams do.
 
+use super::gcm_chunks::ChunkedGcm;
 use super::gcm_stream::{GcmStream, MAX_GCM_BYTES};
 use super::message::{self, Header, StreamHead, TAG_LEN, TAG_TLV_LEN};
 use super::{
@@ -182,6 +183,13 @@ impl OpenStream {
     /// The body's additional data: the context bytes `C`.
     pub fn aad(&self) -> Vec<u8> {
         context_bytes(&self.head.header.context)
+    }
+
+    /// The body's GCM for a host that runs it a chunk at a time, verified first
+    /// ([`super::gcm_chunks`]).
+    pub fn chunked_gcm(&self) -> Result<ChunkedGcm, Problem> {
+        let header = &self.head.header;
+        ChunkedGcm::new(header.algorithm, &self.data_key, &self.head.iv, &self.aad(), self.length())
     }
 
     fn pass(&self, mode: Mode) -> Result<BodyPass, Problem> {
@@ -361,7 +369,7 @@ impl BodyPass {
 }
 
 /// The second pass read other bytes than the first: nothing of them is released.
-fn changed() -> Problem {
+pub(super) fn changed() -> Problem {
     Problem::new(
         Code::InvalidCiphertext,
         "the message changed between the pass that verified it and the one that opens it",
@@ -369,6 +377,6 @@ fn changed() -> Problem {
     .rule("R-ENV-4")
 }
 
-fn ended_early() -> Problem {
+pub(super) fn ended_early() -> Problem {
     Problem::new(Code::NotAMessage, "the message ends before its body and tag do").rule("R-ENV-4")
 }

@@ -5,8 +5,10 @@
 
 use super::problem_to_js;
 use crate::code::{Code, Problem};
+use crate::envelope::gcm_chunks::{ChunkedGcm, CHUNK_BYTES};
 use crate::envelope::gcm_stream::MAX_GCM_BYTES;
 use crate::envelope::message::StreamHead;
+use crate::envelope::message::TAG_LEN;
 use crate::envelope::stream::{self, Finished};
 use wasm_bindgen::prelude::*;
 
@@ -117,6 +119,12 @@ impl WasmOpenStream {
         problem_to_js(&crate::envelope::gcm::does_not_open())
     }
 
+    /// The body's GCM for a host that runs it a chunk at a time, verified first.
+    #[wasm_bindgen(js_name = hostGcm)]
+    pub fn host_gcm(&self) -> Result<HostGcm, JsValue> {
+        Ok(HostGcm(self.0.chunked_gcm().map_err(|p| problem_to_js(&p))?))
+    }
+
     /// The first of two passes: checks the tag, makes no plaintext.
     pub fn verifier(&self) -> Result<BodyPass, JsValue> {
         Ok(BodyPass(Some(self.0.verifier().map_err(|p| problem_to_js(&p))?)))
@@ -172,5 +180,57 @@ impl BodyPass {
             Some(Finished::Opened(last)) => Ok(last),
             _ => Err(problem_to_js(&Problem::new(Code::Request, "a verifier: finishVerify"))),
         }
+    }
+}
+
+/// A body a host's GCM opens a chunk at a time, verified first: the IVs and tags it is
+/// given, and what its answers prove ([`crate::envelope::gcm_chunks`]). Free it when
+/// done.
+#[wasm_bindgen]
+pub struct HostGcm(ChunkedGcm);
+
+/// A chunk's index as JS gives it (a saturating cast: past the last, it is refused).
+fn chunk_of(chunk: f64) -> u64 {
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "saturates, as wanted")]
+    let chunk = chunk as u64;
+    chunk
+}
+
+#[wasm_bindgen]
+impl HostGcm {
+    /// The ciphertext in each chunk but the last.
+    #[wasm_bindgen(js_name = chunkBytes)]
+    pub fn chunk_bytes(&self) -> usize {
+        CHUNK_BYTES
+    }
+
+    /// The 16-byte IV the host's GCM hashes and decrypts `chunk` under.
+    #[wasm_bindgen(js_name = ivOf)]
+    pub fn iv_of(&self, chunk: f64) -> Result<Vec<u8>, JsValue> {
+        Ok(self.0.iv_of(chunk_of(chunk)).map_err(|p| problem_to_js(&p))?.to_vec())
+    }
+
+    /// The first pass's answer for the next chunk: the GMAC of the chunk as additional data.
+    pub fn hashed(&mut self, gmac: &[u8]) -> Result<(), JsValue> {
+        let gmac: &[u8; TAG_LEN] =
+            gmac.try_into().map_err(|_| problem_to_js(&Problem::new(Code::Request, "a GMAC is 16 bytes")))?;
+        self.0.hashed(gmac).map_err(|p| problem_to_js(&p))
+    }
+
+    /// The first pass's end: the bytes after the ciphertext hold the body's tag, which checks.
+    pub fn verify(&mut self, tail: &[u8]) -> Result<(), JsValue> {
+        self.0.verify(tail).map_err(|p| problem_to_js(&p))
+    }
+
+    /// The tag the host's GCM must find when it decrypts `chunk`.
+    #[wasm_bindgen(js_name = tagOf)]
+    pub fn tag_of(&self, chunk: f64) -> Result<Vec<u8>, JsValue> {
+        Ok(self.0.tag_of(chunk_of(chunk)).map_err(|p| problem_to_js(&p))?.to_vec())
+    }
+
+    /// The second pass's end: its last bytes hold the tag the first pass verified.
+    #[wasm_bindgen(js_name = sameTail)]
+    pub fn same_tail(&self, tail: &[u8]) -> Result<(), JsValue> {
+        self.0.same_tail(tail).map_err(|p| problem_to_js(&p))
     }
 }
