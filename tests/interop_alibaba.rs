@@ -251,3 +251,67 @@ fn streamed_messages_and_the_sdks_open_each_other() {
         assert_eq!(opened, plaintext, "{len} bytes: the SDK's message as a stream");
     }
 }
+
+/// Issue 26 at size: a GiB sealed as a stream, file to file, opens with the SDK, and a
+/// GiB the SDK sealed opens here as a stream from its file, verified first. The plaintext
+/// is a pattern of its offsets, checked as it is read, never held whole.
+#[test]
+fn a_gibibyte_streamed_opens_with_the_sdk_and_back() {
+    use kms_instance::envelope::stream;
+    use kms_instance::envelope::stream_io::{self, OpenReader, SealWriter};
+    use std::fs::File;
+    use std::io::{BufReader, Read};
+    let Some(python) = python() else { return };
+    const GIB: u64 = 1 << 30;
+    const MIB: usize = 1 << 20;
+    // Each MiB differs from the others: a MiB out of place is caught.
+    let mib = |n: u64| -> Vec<u8> { (0..MIB).map(|i| (i % 251) as u8 ^ (n as u8)).collect() };
+    let same_as_pattern = |path: &Path| {
+        let mut file = BufReader::new(File::open(path).unwrap());
+        let mut got = vec![0u8; MIB];
+        for n in 0..GIB / MIB as u64 {
+            file.read_exact(&mut got).unwrap_or_else(|e| panic!("{}: MiB {n}: {e}", path.display()));
+            assert!(got == mib(n), "{}: MiB {n} differs", path.display());
+        }
+        assert_eq!(file.read(&mut got).unwrap(), 0, "{}: more than a GiB", path.display());
+    };
+    let (dir, keyring) = temp_keyring(&keyring_json());
+    let at = |name: &str| dir.path().join(name);
+    {
+        let mut plain = File::create(at("plain")).unwrap();
+        for n in 0..GIB / MIB as u64 {
+            plain.write_all(&mib(n)).unwrap();
+        }
+    }
+    let bridge = SoftwareKeyProvider::from_keyring_json(&keyring_json()).unwrap();
+    let keys: Vec<KeyArn> = vec![ARN_1.parse().unwrap()];
+    let options = EncryptOptions::default();
+    let sealing = pollster::block_on(stream::begin_seal_stream(&[&bridge], &keys, GIB, &options)).unwrap();
+    let mut writer = SealWriter::new(sealing, File::create(at("sealed")).unwrap()).unwrap();
+    std::io::copy(&mut File::open(at("plain")).unwrap(), &mut writer).unwrap();
+    writer.finish().unwrap();
+
+    let sdk_file = |command: &str, from: &str, to: &str, extra: &[&str]| {
+        let out = Command::new(&python)
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/alibaba_sdk.py"))
+            .arg(command)
+            .args(extra)
+            .arg("--keyring")
+            .arg(&keyring)
+            .stdin(File::open(at(from)).unwrap())
+            .stdout(File::create(at(to)).unwrap())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "the SDK's {command}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    sdk_file("decrypt", "sealed", "opened by the SDK", &[]);
+    same_as_pattern(&at("opened by the SDK"));
+
+    sdk_file("encrypt", "plain", "sealed by the SDK", &["--key", ARN_1]);
+    let mut source = BufReader::new(File::open(at("sealed by the SDK")).unwrap());
+    let head = stream_io::read_head(&mut source).unwrap();
+    let opening = pollster::block_on(stream::begin_open_stream(&[&bridge], head, &DecryptOptions::default())).unwrap();
+    let mut reader = OpenReader::verified(opening, source).unwrap();
+    std::io::copy(&mut reader, &mut File::create(at("opened here")).unwrap()).unwrap();
+    same_as_pattern(&at("opened here"));
+}

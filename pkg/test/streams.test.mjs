@@ -2,7 +2,8 @@
 // the sizes where the framing and the core's checkpoints change; no plaintext before the
 // tag checks unless asked; Node's own adapters over them; the CLI opens what they seal.
 import assert from "node:assert/strict";
-import { mkdtempSync, openAsBlob, readFileSync, writeFileSync, createReadStream, createWriteStream } from "node:fs";
+import { closeSync, createReadStream, createWriteStream, mkdtempSync, openAsBlob, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Duplex, Readable } from "node:stream";
@@ -126,4 +127,63 @@ test("Node's adapters: a file sealed through Duplex.fromWeb, opened with Readabl
   assert.equal(cli.status, 0, String(cli.stderr));
   assert.deepEqual(new Uint8Array(cli.stdout), plaintext);
   keys.free();
+});
+
+/** Alibaba's Encryption SDK (tests/interop/alibaba_sdk.py) where .ci/test installed it; in CI it must be there. */
+function alibabaSdk() {
+  const python = process.env.KMS_ALIBABA_SDK_PYTHON;
+  if (!python && process.env.KMS_REQUIRE_INTEROP) throw new Error("KMS_REQUIRE_INTEROP is set but KMS_ALIBABA_SDK_PYTHON is not");
+  return python;
+}
+
+test("256 MiB sealed through Node's streams opens with Alibaba's SDK, and the SDK's opens through decryptSource", async (t) => {
+  const python = alibabaSdk();
+  if (!python) return t.skip("set KMS_ALIBABA_SDK_PYTHON to a Python with the SDK (.ci/test makes one)");
+  const SIZE = 256 * MIB;
+  // Each MiB differs from the others (a MiB out of place is caught); files are checked as read, never held whole.
+  const base = payload(MIB);
+  const mib = (n) => base.map((b) => b ^ (n & 255));
+  const dir = mkdtempSync(join(tmpdir(), "kms-streams-sdk-"));
+  const at = (name) => join(dir, name);
+  const sameAsPattern = (path) => {
+    assert.equal(statSync(path).size, SIZE, `${path}: its size`);
+    const fd = openSync(path, "r");
+    const got = new Uint8Array(MIB);
+    try {
+      for (let n = 0; n < SIZE / MIB; n++) {
+        assert.equal(readSync(fd, got, 0, MIB, n * MIB), MIB);
+        assert.ok(Buffer.from(got).equals(mib(n)), `${path}: MiB ${n} differs`);
+      }
+    } finally {
+      closeSync(fd);
+    }
+  };
+  const sdk = (args, from, to) => {
+    const [input, output] = [openSync(at(from), "r"), openSync(at(to), "w")];
+    try {
+      const run = spawnSync(python, [join(import.meta.dirname, "../../tests/interop/alibaba_sdk.py"), ...args, "--keyring", at("keyring.json")], { stdio: [input, output, "pipe"] });
+      assert.equal(run.status, 0, `the SDK's ${args[0]}: ${run.stderr}`);
+    } finally {
+      closeSync(input);
+      closeSync(output);
+    }
+  };
+  try {
+    writeFileSync(at("keyring.json"), JSON.stringify(keyring));
+    const plain = openSync(at("plain"), "w");
+    for (let n = 0; n < SIZE / MIB; n++) writeSync(plain, mib(n));
+    closeSync(plain);
+    const keys = new kms.SoftwareKeyProvider(keyring);
+    await pipeline(createReadStream(at("plain")), Duplex.fromWeb(kms.encryptStream([keys], { size: SIZE })), createWriteStream(at("sealed")));
+    sdk(["decrypt"], "sealed", "opened by the SDK");
+    sameAsPattern(at("opened by the SDK"));
+
+    sdk(["encrypt", "--key", ARN], "plain", "sealed by the SDK");
+    const sealed = { size: statSync(at("sealed by the SDK")).size, stream: () => Readable.toWeb(createReadStream(at("sealed by the SDK"), { highWaterMark: MIB })) };
+    await pipeline(Readable.fromWeb(kms.decryptSource([keys], sealed)), createWriteStream(at("opened here")));
+    sameAsPattern(at("opened here"));
+    keys.free();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
