@@ -208,18 +208,6 @@ impl GcmStream {
             Err(does_not_open())
         }
     }
-
-    /// GHASH's state over the AAD and the ciphertext hashed so far, at a block boundary:
-    /// kept in memory only (unmasked, it must never leave), so that a second pass over
-    /// the same ciphertext can be told from a pass over another.
-    pub fn state(&self) -> [u8; TAG_LEN] {
-        self.ghash.clone().finalize().into()
-    }
-
-    /// Whether the state is `expected`, in constant time.
-    pub fn state_is(&self, expected: &[u8; TAG_LEN]) -> bool {
-        self.partial_len == 0 && bool::from(self.state().ct_eq(expected))
-    }
 }
 
 impl Drop for GcmStream {

@@ -14,12 +14,13 @@
 //!
 //! - **verified first** (the default): a first pass ([`OpenStream::verifier`]) hashes the
 //!   ciphertext and checks the tag, making no plaintext; a second
-//!   ([`OpenStream::decryptor`]) decrypts. The first pass records GHASH's state at every
-//!   [`CHECKPOINT_BYTES`] of ciphertext, and the second releases each piece of plaintext
-//!   only once the ciphertext under it hashes to the same state: a source that changed
-//!   between the passes is refused before any of the change is released. A source that
-//!   cannot be read twice (a pipe) is read into memory for both passes, up to a limit
-//!   past which it is refused with `Rejected.UnverifiedStreamRequired`.
+//!   ([`OpenStream::decryptor`]) decrypts. The first pass also records a digest (BLAKE3)
+//!   of every [`CHECKPOINT_BYTES`] of ciphertext, and the second releases each piece of
+//!   plaintext only once the ciphertext under it has the same digest: a source that
+//!   changed between the passes is refused before any of the change is released. (A
+//!   second GHASH would do as well at three times the cost: GHASH is most of GCM's.) A
+//!   source that cannot be read twice (a pipe) is read into memory for both passes, up
+//!   to a limit past which it is refused with `Rejected.UnverifiedStreamRequired`.
 //! - **unverified** ([`OpenStream::unverified`]): plaintext as it decrypts, and an error at
 //!   the end if the tag does not check: what the Encryption SDKs' own streams do.
 
@@ -145,14 +146,16 @@ pub async fn begin_open_stream(
     Ok(OpenStream { head, data_key, key_arn })
 }
 
-/// What a verifying pass found: the tag checks, and the states the second pass must
+/// What a verifying pass found: the tag checks, and the digests the second pass must
 /// meet.
 pub struct Verified {
-    /// GHASH's unmasked states: with the ciphertext they would give away its key, so
-    /// they are wiped when dropped.
-    checkpoints: Zeroizing<Vec<[u8; TAG_LEN]>>,
+    /// The digest of each checkpoint's ciphertext, the last (up to the body's end) too.
+    checkpoints: Vec<Digest>,
     tag: [u8; TAG_LEN],
 }
+
+/// A digest of ciphertext: collision resistant, so no other bytes have it.
+type Digest = [u8; blake3::OUT_LEN];
 
 impl OpenStream {
     /// The message's header.
@@ -196,12 +199,20 @@ impl OpenStream {
         let header = &self.head.header;
         let gcm = GcmStream::new(header.algorithm, &self.data_key, &self.head.iv, &context_bytes(&header.context))?;
         let remaining = self.head.ciphertext_len;
-        Ok(BodyPass { gcm, mode, remaining, since_checkpoint: 0, tail: Vec::new(), failed: None })
+        Ok(BodyPass {
+            gcm,
+            mode,
+            remaining,
+            since_checkpoint: 0,
+            digest: blake3::Hasher::new(),
+            tail: Vec::new(),
+            failed: None,
+        })
     }
 
     /// The first of two passes: hashes the ciphertext, makes no plaintext.
     pub fn verifier(&self) -> Result<BodyPass, Problem> {
-        self.pass(Mode::Verify(Zeroizing::new(Vec::new())))
+        self.pass(Mode::Verify(Vec::new()))
     }
 
     /// The second pass, over the same bytes as a verifier that finished.
@@ -218,8 +229,8 @@ impl OpenStream {
 }
 
 enum Mode {
-    /// Hashing; the states at each checkpoint.
-    Verify(Zeroizing<Vec<[u8; TAG_LEN]>>),
+    /// Hashing; the digest of each checkpoint's ciphertext.
+    Verify(Vec<Digest>),
     /// Decrypting what a verifier checked, a checkpoint's worth at a time.
     Decrypt {
         verified: Verified,
@@ -237,6 +248,8 @@ pub struct BodyPass {
     remaining: u64,
     /// Ciphertext bytes since the last checkpoint.
     since_checkpoint: usize,
+    /// A verifier's digest of them.
+    digest: blake3::Hasher,
     /// The tag's TLV as it arrives.
     tail: Vec<u8>,
     /// The first problem: every later call gives it again (a caller that goes on after
@@ -285,7 +298,10 @@ impl BodyPass {
             self.remaining = self.remaining.saturating_sub(u64::try_from(piece.len()).unwrap_or(u64::MAX));
             self.since_checkpoint = self.since_checkpoint.saturating_add(piece.len());
             match &mut self.mode {
-                Mode::Verify(_) => self.gcm.hash(piece)?,
+                Mode::Verify(_) => {
+                    self.gcm.hash(piece)?;
+                    self.digest.update(piece);
+                }
                 Mode::Decrypt { held, .. } => held.extend_from_slice(piece),
                 Mode::Unverified => {
                     let start = out.len();
@@ -300,19 +316,17 @@ impl BodyPass {
         Ok(())
     }
 
-    /// A checkpoint reached (not the body's end): record the state, or release what the
-    /// state recorded there vouches for.
+    /// A checkpoint reached (not the body's end): record the digest, or release what the
+    /// digest recorded there vouches for.
     fn checkpoint(&mut self, out: &mut Vec<u8>) -> Result<(), Problem> {
         self.since_checkpoint = 0;
         match &mut self.mode {
-            Mode::Verify(states) => states.push(self.gcm.state()),
+            Mode::Verify(digests) => {
+                digests.push(self.digest.finalize().into());
+                self.digest.reset();
+            }
             Mode::Decrypt { verified, next, held } => {
-                self.gcm.hash(held)?;
-                let expected = verified.checkpoints.get(*next).ok_or_else(changed)?;
-                if !self.gcm.state_is(expected) {
-                    return Err(changed());
-                }
-                *next = next.saturating_add(1);
+                vouch(verified, next, held)?;
                 self.gcm.apply(held)?;
                 // The held piece becomes the output when there is none yet: no copy.
                 if out.is_empty() {
@@ -344,19 +358,19 @@ impl BodyPass {
             [0x04, 0x10, tag @ ..] if self.remaining == 0 => tag.try_into().map_err(|_| ended_early())?,
             _ => return Err(ended_early()),
         };
-        let BodyPass { mut gcm, mode, .. } = self;
+        let BodyPass { mut gcm, mode, digest, .. } = self;
         match mode {
-            Mode::Verify(checkpoints) => {
+            Mode::Verify(mut checkpoints) => {
                 gcm.check(&tag)?;
+                checkpoints.push(digest.finalize().into());
                 Ok(Finished::Verified(Verified { checkpoints, tag }))
             }
-            Mode::Decrypt { verified, mut held, .. } => {
-                gcm.hash(&held)?;
-                // The last piece: the whole tag vouches for it, and must be the one verified.
-                if tag != verified.tag {
+            Mode::Decrypt { verified, mut next, mut held } => {
+                // The last piece, and the tag: the ones the first pass verified.
+                vouch(&verified, &mut next, &held)?;
+                if tag != verified.tag || next != verified.checkpoints.len() {
                     return Err(changed());
                 }
-                gcm.check(&verified.tag)?;
                 gcm.apply(&mut held)?;
                 Ok(Finished::Opened(held))
             }
@@ -366,6 +380,17 @@ impl BodyPass {
             }
         }
     }
+}
+
+/// Whether `held`, the ciphertext up to the next checkpoint, is what the first pass read
+/// there.
+fn vouch(verified: &Verified, next: &mut usize, held: &[u8]) -> Result<(), Problem> {
+    let expected = verified.checkpoints.get(*next).ok_or_else(changed)?;
+    if blake3::hash(held) != *expected {
+        return Err(changed());
+    }
+    *next = next.saturating_add(1);
+    Ok(())
 }
 
 /// The second pass read other bytes than the first: nothing of them is released.
