@@ -152,7 +152,7 @@ abstract class NodePass implements BodyPass {
   /** A chunk's last byte came. */
   protected abstract chunkEnd(out: Uint8Array[]): void;
 
-  update(bytes: Uint8Array): Uint8Array {
+  update(bytes: Uint8Array): Uint8Array[] {
     if (this.#failed !== undefined) throw this.#failed;
     try {
       const out: Uint8Array[] = [];
@@ -175,7 +175,7 @@ abstract class NodePass implements BodyPass {
           this.chunkEnd(out);
         }
       }
-      return join(out);
+      return out;
     } catch (e) {
       this.#failed = e;
       throw e;
@@ -287,16 +287,4 @@ class UnverifiedPass extends NodePass {
       throw this.doesNotOpen();
     }
   }
-}
-
-/** Pieces as one array (the common case, one piece, is not copied). */
-function join(pieces: Uint8Array[]): Uint8Array {
-  if (pieces.length === 1) return pieces[0];
-  const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of pieces) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

@@ -22,7 +22,8 @@ export interface SealStream {
 }
 /** One pass over a message's body. */
 export interface BodyPass {
-  update(bytes: Uint8Array): Uint8Array;
+  /** The next bytes; what they release, in one array or several (never copied together). */
+  update(bytes: Uint8Array): Uint8Array | Uint8Array[];
   finishVerify(): Verified;
   finishOpen(): Uint8Array;
   free(): void;
@@ -46,6 +47,12 @@ const PIECE = 1 << 20;
 /** Pieces of at most `PIECE` bytes of `chunk`. */
 function* pieces(chunk: Uint8Array): Generator<Uint8Array> {
   for (let at = 0; at < chunk.length; at += PIECE) yield chunk.subarray(at, at + PIECE);
+}
+
+/** The plaintext a pass releases for `piece`: the arrays to hand on, none empty. */
+function released(pass: BodyPass, piece: Uint8Array): Uint8Array[] {
+  const out = guard(() => pass.update(piece));
+  return (Array.isArray(out) ? out : [out]).filter((p) => p.length > 0);
 }
 
 /** A chunk a stream gave, checked: bytes only. */
@@ -152,10 +159,7 @@ export function opening(opener: Opener, unverified: boolean, limit: number): Byt
   // Each piece goes to the pass as it comes (the core refuses bytes past the message's
   // end at once); verifying first, a copy is held for the second pass.
   const body = (chunk: Uint8Array, controller: TransformStreamDefaultController<Uint8Array>) => {
-    for (const piece of pieces(chunk)) {
-      const out = guard(() => pass!.update(piece));
-      if (out.length) controller.enqueue(view(out));
-    }
+    for (const piece of pieces(chunk)) for (const out of released(pass!, piece)) controller.enqueue(view(out));
     if (!unverified) held.push(chunk.slice());
   };
   return new TransformStream<Uint8Array, Uint8Array>(cancellable(end, {
@@ -188,10 +192,7 @@ export function opening(opener: Opener, unverified: boolean, limit: number): Byt
         pass = guard(() => open!.decryptor(verified));
         // Released piece by piece, each dropped once decrypted.
         for (let i = 0; i < held.length; i++) {
-          for (const piece of pieces(held[i])) {
-            const out = guard(() => pass!.update(piece));
-            if (out.length) controller.enqueue(view(out));
-          }
+          for (const piece of pieces(held[i])) for (const out of released(pass!, piece)) controller.enqueue(view(out));
           held[i] = new Uint8Array(0);
         }
         const last = guard(() => pass!.finishOpen());
@@ -270,10 +271,7 @@ export function openingTwice(opener: Opener, source: Rereadable): ByteStream {
     for await (const chunk of chunksOf((await source.stream()) as ReadableStream<Uint8Array>)) {
       const rest = chunk.subarray(Math.min(skip, chunk.length));
       skip -= chunk.length - rest.length;
-      for (const piece of pieces(rest)) {
-        const out = guard(() => pass!.update(piece));
-        if (out.length) yield view(out);
-      }
+      for (const piece of pieces(rest)) for (const out of released(pass!, piece)) yield view(out);
     }
     const last = guard(() => pass!.finishOpen());
     if (last.length) yield view(last);
