@@ -873,3 +873,37 @@ fn a_message_past_what_a_whole_call_holds_is_inspected_from_its_head_and_tail() 
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["bodyBytes"], 5);
 }
+
+/// Interrupted while it writes a file (Ctrl-C, SIGTERM), the CLI leaves no part of it:
+/// no destructor runs then, so the file being written is removed by the signal's handler.
+#[cfg(unix)]
+#[test]
+fn an_interrupted_stream_leaves_no_file_behind() {
+    let ring = keyring();
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("half.kms");
+    for signal in ["-INT", "-TERM"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kms-instance"))
+            .args(["encrypt", "--keyring", &ring, "--size", "10000000", "-o"])
+            .arg(&out_file)
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(&[7u8; 1 << 20]).unwrap();
+        let temps = || -> Vec<_> {
+            std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).filter(|e| e.path() != out_file).collect()
+        };
+        let waited = std::time::Instant::now();
+        while temps().is_empty() {
+            assert!(waited.elapsed() < std::time::Duration::from_secs(30), "no file being written");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap().success());
+        let out = child.wait_with_output().unwrap();
+        drop(stdin);
+        assert_eq!(out.status.code(), Some(130), "{signal}: {}", text(&out.stderr));
+        assert!(temps().is_empty() && !out_file.exists(), "{signal}: a file was left");
+    }
+}

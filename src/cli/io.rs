@@ -44,7 +44,36 @@ pub fn write_whole(file: &str, bytes: &[u8], mode: u32, replace: bool) -> Result
         }
     });
     let _ = std::fs::remove_file(&temp);
+    finished_with(&temp);
     written.map_err(fail)
+}
+
+/// The files this process is writing beside the ones they will replace: an interrupted
+/// process runs no destructor, so the handler [`remove_unfinished_when_interrupted`]
+/// installs removes them.
+static UNFINISHED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// On SIGINT, SIGTERM or SIGHUP, removes the files being written (a streamed plaintext
+/// half written, say) and exits with 130, as after Ctrl-C. For the commands that write
+/// files as they go; the servers handle their signals themselves.
+pub fn remove_unfinished_when_interrupted() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Refused only if a handler is already set: then that one decides.
+        let _ = ctrlc::set_handler(|| {
+            if let Ok(files) = UNFINISHED.lock() {
+                files.iter().for_each(|f| drop(std::fs::remove_file(f)));
+            }
+            std::process::exit(130);
+        });
+    });
+}
+
+/// `temp` is in its place or removed: an interruption has nothing of it to remove.
+pub fn finished_with(temp: &str) {
+    if let Ok(mut files) = UNFINISHED.lock() {
+        files.retain(|f| f != temp);
+    }
 }
 
 /// A new file beside `file`, to be moved into its place once whole: its name and the
@@ -65,6 +94,9 @@ pub fn open_beside(file: &str, mode: u32) -> Result<(String, std::fs::File), Fat
     #[cfg(not(unix))]
     let _ = mode;
     let opened = options.open(&temp).map_err(|e| Fatal(format!("{file}: {e}")))?;
+    if let Ok(mut files) = UNFINISHED.lock() {
+        files.push(temp.clone());
+    }
     Ok((temp, opened))
 }
 

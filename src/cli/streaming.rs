@@ -89,6 +89,7 @@ impl Output {
         }
         // A plaintext is readable by its owner only, as its key is; a message by anyone;
         // a replaced file keeps its own mode.
+        super::io::remove_unfinished_when_interrupted();
         let (temp, opened) = super::io::open_beside(file, if message { 0o644 } else { 0o600 })?;
         Ok(Output { sink: Box::new(io::BufWriter::with_capacity(1 << 20, opened)), file: Some((temp, file.into())) })
     }
@@ -99,10 +100,11 @@ impl Output {
         self.sink.flush().map_err(|e| Fatal(format!("{name}: {e}")))?;
         if let Some((temp, file)) = self.file.take() {
             let synced = File::open(&temp).and_then(|f| f.sync_all()).and_then(|()| std::fs::rename(&temp, &file));
-            if let Err(e) = synced {
+            if synced.is_err() {
                 let _ = std::fs::remove_file(&temp);
-                return Err(Fatal(format!("{file}: {e}")));
             }
+            super::io::finished_with(&temp);
+            synced.map_err(|e| Fatal(format!("{file}: {e}")))?;
         }
         Ok(())
     }
@@ -122,7 +124,8 @@ impl Drop for Output {
     fn drop(&mut self) {
         // Not finished: the command failed, and leaves no partial file.
         if let Some((temp, _)) = self.file.take() {
-            let _ = std::fs::remove_file(temp);
+            let _ = std::fs::remove_file(&temp);
+            super::io::finished_with(&temp);
         }
     }
 }
