@@ -33,6 +33,7 @@ interface CoreOpenStream {
   iv(): Uint8Array;
   aad(): Uint8Array;
   doesNotOpen(): unknown;
+  tagIn(tail: Uint8Array): Uint8Array;
   hostGcm(): HostGcm;
   free(): void;
 }
@@ -120,7 +121,7 @@ export class NodeOpenStream implements OpenStream {
 
   unverified(): BodyPass {
     const core = this.#core;
-    return new UnverifiedPass(gcm(this.#node, core.dataKey(), core.iv(), core.aad(), true), core.length(), () => toError(core.doesNotOpen()));
+    return new UnverifiedPass(gcm(this.#node, core.dataKey(), core.iv(), core.aad(), true), core);
   }
 
   free(): void {
@@ -265,10 +266,9 @@ class ChunkPass extends NodePass {
 class UnverifiedPass extends NodePass {
   constructor(
     readonly decipher: NodeGcm,
-    length: number,
-    readonly doesNotOpen: () => Error,
+    readonly core: CoreOpenStream,
   ) {
-    super(length, UNVERIFIED_PIECE);
+    super(core.length(), UNVERIFIED_PIECE);
   }
 
   protected piece(piece: Uint8Array, out: Uint8Array[]): void {
@@ -279,12 +279,11 @@ class UnverifiedPass extends NodePass {
 
   finishOpen(): Uint8Array {
     const tail = this.tail();
-    if (tail.length !== TAIL || tail[0] !== 0x04 || tail[1] !== TAG_LEN) throw notAMessage("the message ends before its body and tag do");
-    this.decipher.setAuthTag(tail.subarray(2));
+    this.decipher.setAuthTag(guard(() => this.core.tagIn(tail)));
     try {
       return this.decipher.final();
     } catch {
-      throw this.doesNotOpen();
+      throw toError(this.core.doesNotOpen());
     }
   }
 }

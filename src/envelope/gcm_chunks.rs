@@ -17,7 +17,8 @@
 
 use super::gcm::does_not_open;
 use super::gcm_stream::{counter_block, Cipher, BLOCK, MAX_GCM_BYTES};
-use super::message::{IV_LEN, TAG_LEN, TAG_TLV_LEN};
+use super::message::{IV_LEN, TAG_LEN};
+use super::stream::{changed, ended_early, tag_in};
 use super::Algorithm;
 use crate::code::{Code, Problem};
 use ctr::cipher::generic_array::GenericArray;
@@ -84,8 +85,8 @@ pub struct ChunkedGcm {
     length: u64,
     /// GHASH's state over the AAD and the chunks hashed so far (unmasked: never leaves).
     state: Zeroizing<Block>,
-    hashed: u64,
-    /// Each chunk's tag when decrypted under its IV: what the second pass must meet.
+    /// Each chunk hashed so far: its tag when decrypted under its IV, what the second
+    /// pass must meet.
     tags: Vec<Block>,
     /// The body's tag, once checked.
     verified: Option<[u8; TAG_LEN]>,
@@ -106,19 +107,7 @@ impl ChunkedGcm {
         ghash.update_padded(aad);
         let state = Zeroizing::new(ghash.finalize().into());
         let aad_len = u64::try_from(aad.len()).unwrap_or(u64::MAX);
-        Ok(ChunkedGcm {
-            cipher,
-            iv: *iv,
-            h,
-            h_inv,
-            h_chunk,
-            aad_len,
-            length,
-            state,
-            hashed: 0,
-            tags: Vec::new(),
-            verified: None,
-        })
+        Ok(ChunkedGcm { cipher, iv: *iv, h, h_inv, h_chunk, aad_len, length, state, tags: Vec::new(), verified: None })
     }
 
     /// How many chunks the body has.
@@ -163,7 +152,6 @@ impl ChunkedGcm {
         *self.state = xor(&mul(&self.state, &power), &p);
         // Decrypting it under the same IV: the lengths block is the ciphertext's.
         self.tags.push(xor(&mask, &mul(&xor(&p, &lengths(0, len)), &self.h)));
-        self.hashed = self.hashed.saturating_add(len);
         Ok(())
     }
 
@@ -171,7 +159,7 @@ impl ChunkedGcm {
     /// the body's tag, which must be the one the chunks hashed to.
     pub fn verify(&mut self, tail: &[u8]) -> Result<(), Problem> {
         let tag = tag_in(tail)?;
-        if self.hashed != self.length {
+        if u64::try_from(self.tags.len()).ok() != Some(self.chunks()) {
             return Err(ended_early());
         }
         let mut mask = counter_block(&self.iv, 1);
@@ -198,22 +186,10 @@ impl ChunkedGcm {
     pub fn same_tail(&self, tail: &[u8]) -> Result<(), Problem> {
         match self.verified {
             Some(tag) if tag_in(tail)? == tag => Ok(()),
-            Some(_) => Err(super::stream::changed()),
+            Some(_) => Err(changed()),
             None => Err(Problem::new(Code::Request, "the body is not verified yet")),
         }
     }
-}
-
-/// The tag in the body's last bytes, its TLV `04 10 tag`.
-fn tag_in(tail: &[u8]) -> Result<[u8; TAG_LEN], Problem> {
-    match tail {
-        [0x04, 0x10, tag @ ..] if tail.len() == TAG_TLV_LEN => tag.try_into().map_err(|_| ended_early()),
-        _ => Err(ended_early()),
-    }
-}
-
-fn ended_early() -> Problem {
-    super::stream::ended_early()
 }
 
 #[cfg(test)]

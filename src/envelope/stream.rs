@@ -354,10 +354,10 @@ impl BodyPass {
         if let Some(p) = self.failed {
             return Err(p);
         }
-        let tag: [u8; TAG_LEN] = match self.tail.as_slice() {
-            [0x04, 0x10, tag @ ..] if self.remaining == 0 => tag.try_into().map_err(|_| ended_early())?,
-            _ => return Err(ended_early()),
-        };
+        if self.remaining != 0 {
+            return Err(ended_early());
+        }
+        let tag = tag_in(&self.tail)?;
         let BodyPass { mut gcm, mode, digest, .. } = self;
         match mode {
             Mode::Verify(mut checkpoints) => {
@@ -379,6 +379,14 @@ impl BodyPass {
                 Ok(Finished::Opened(Vec::new()))
             }
         }
+    }
+}
+
+/// The tag in a body's last bytes, the TLV `04 10 tag` after its ciphertext.
+pub fn tag_in(tail: &[u8]) -> Result<[u8; TAG_LEN], Problem> {
+    match tail {
+        [0x04, 0x10, tag @ ..] => (*tag).try_into().map_err(|_| ended_early()),
+        _ => Err(ended_early()),
     }
 }
 

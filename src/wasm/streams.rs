@@ -119,6 +119,13 @@ impl WasmOpenStream {
         problem_to_js(&crate::envelope::gcm::does_not_open())
     }
 
+    /// The tag in the bytes after the body's ciphertext (its TLV), for a host that checks
+    /// it itself; bytes that are not one are refused as a message that ends early.
+    #[wasm_bindgen(js_name = tagIn)]
+    pub fn tag_in(&self, tail: &[u8]) -> Result<Vec<u8>, JsValue> {
+        Ok(stream::tag_in(tail).map_err(|p| problem_to_js(&p))?.to_vec())
+    }
+
     /// The body's GCM for a host that runs it a chunk at a time, verified first.
     #[wasm_bindgen(js_name = hostGcm)]
     pub fn host_gcm(&self) -> Result<HostGcm, JsValue> {
