@@ -9,6 +9,7 @@ export * from "./simulation.js";
 export * from "./sealing.js";
 export * from "./kmsapi.js";
 export { WebCryptoKeyProvider } from "./webcrypto.js";
+export { fileSource } from "./files.js";
 export { KmsError, isKmsError } from "./errors.js";
 export { init, initSync } from "./load.js";
 export type { InitSource, InitSyncSource } from "./load.js";

@@ -728,8 +728,8 @@ export function decryptStream(providers: readonly KeyProvider[], options?: Decry
 }
 
 /**
- * The plaintext of a message that can be read twice (a `Blob` or `File`, Node's
- * `fs.openAsBlob(path)`, or `{ size, stream() }` over an object store's reads), in
+ * The plaintext of a message that can be read twice (a `Blob` or `File`, a file in Node
+ * as `fileSource(path)`, or `{ size, stream() }` over an object store's reads), in
  * constant memory and verified first: a first pass checks the tag and makes no
  * plaintext; the second releases each piece only once it reads as it did in the first
  * (a source changed between the passes is refused before the change is released).
@@ -741,7 +741,7 @@ export function decryptStream(providers: readonly KeyProvider[], options?: Decry
  * import { decryptSource, encrypt, WebCryptoKeyProvider } from "kms-instance/envelope";
  *
  * const keys = await WebCryptoKeyProvider.generate(["acs:kms:cn-hangzhou:1207089758810000:key/key-web"]);
- * const message = new Blob([await encrypt([keys], new TextEncoder().encode("hello"))]); // or await fs.openAsBlob(path)
+ * const message = new Blob([await encrypt([keys], new TextEncoder().encode("hello"))]); // or fileSource(path)
  * console.log(await new Response(decryptSource([keys], message)).text()); // hello
  * ```
  */

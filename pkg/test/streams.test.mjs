@@ -2,7 +2,7 @@
 // the sizes where the framing and the core's checkpoints change; no plaintext before the
 // tag checks unless asked; Node's own adapters over them; the CLI opens what they seal.
 import assert from "node:assert/strict";
-import { closeSync, createReadStream, createWriteStream, mkdtempSync, openAsBlob, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, createReadStream, createWriteStream, mkdtempSync, openAsBlob, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -129,6 +129,60 @@ test("Node's adapters: a file sealed through Duplex.fromWeb, opened with Readabl
   keys.free();
 });
 
+/** How many files this process has open (Linux). */
+const openFiles = () => readdirSync("/proc/self/fd").length;
+
+test("fileSource: a file opened verified first, refused if it changes between the passes, closed however its stream ends", async () => {
+  const keys = new kms.SoftwareKeyProvider(keyring);
+  const dir = mkdtempSync(join(tmpdir(), "kms-file-source-"));
+  const at = (name) => join(dir, name);
+  try {
+    const before = openFiles();
+    for (const size of [0, MIB - 20, 3 * MIB + 5]) {
+      const plaintext = payload(size);
+      writeFileSync(at("sealed"), await kms.encrypt([keys], plaintext));
+      const source = kms.fileSource(at("sealed"));
+      assert.equal(source.size, statSync(at("sealed")).size);
+      assert.deepEqual(await collect(kms.decryptSource([keys], source)), plaintext, `${size}`);
+      assert.deepEqual(await collect(kms.decryptSource([keys], source, { unverified: true })), plaintext, `${size}: unverified`);
+    }
+    // Changed on disk after the first pass read it: the MiBs before the change, nothing of it.
+    const source = kms.fileSource(at("sealed"));
+    let reads = 0;
+    const changing = {
+      size: source.size,
+      stream() {
+        if (reads++ === 1) {
+          const fd = openSync(at("sealed"), "r+");
+          writeSync(fd, new Uint8Array([0xff]), 0, 1, source.size - 20 - MIB); // in the third MiB
+          closeSync(fd);
+        }
+        return source.stream();
+      },
+    };
+    const changed = await received(kms.decryptSource([keys], changing));
+    assert.equal(changed.error?.code, "InvalidCiphertext");
+    assert.equal(changed.bytes, 2 * MIB);
+    // Refused now, and the same file opened again refused by its tag: nothing released.
+    const tampered = await received(kms.decryptSource([keys], kms.fileSource(at("sealed"))));
+    assert.equal(tampered.error?.code, "InvalidCiphertext");
+    assert.equal(tampered.bytes, 0);
+    // A stream cancelled after its first read, and one never read.
+    const reader = kms.fileSource(at("sealed")).stream().getReader();
+    assert.equal((await reader.read()).value.length, MIB);
+    await reader.cancel();
+    kms.fileSource(at("sealed")).stream();
+    assert.equal(openFiles(), before, "every file it opened is closed");
+
+    assert.throws(() => kms.fileSource(at("missing")), { code: "ENOENT" });
+    assert.throws(() => kms.fileSource(dir), TypeError);
+    assert.throws(() => kms.fileSource(new URL(`file://${at("sealed")}`)), TypeError);
+  } finally {
+    keys.free();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 /** Alibaba's Encryption SDK (tests/interop/alibaba_sdk.py) where .ci/test installed it; in CI it must be there. */
 function alibabaSdk() {
   const python = process.env.KMS_ALIBABA_SDK_PYTHON;
@@ -179,8 +233,7 @@ test("256 MiB sealed through Node's streams opens with Alibaba's SDK, and the SD
     sameAsPattern(at("opened by the SDK"));
 
     sdk(["encrypt", "--key", ARN], "plain", "sealed by the SDK");
-    const sealed = { size: statSync(at("sealed by the SDK")).size, stream: () => Readable.toWeb(createReadStream(at("sealed by the SDK"), { highWaterMark: MIB })) };
-    await pipeline(Readable.fromWeb(kms.decryptSource([keys], sealed)), createWriteStream(at("opened here")));
+    await pipeline(Readable.fromWeb(kms.decryptSource([keys], kms.fileSource(at("sealed by the SDK")))), createWriteStream(at("opened here")));
     sameAsPattern(at("opened here"));
     keys.free();
   } finally {
