@@ -167,6 +167,14 @@ test("fileSource: a file opened verified first, refused if it changes between th
     const tampered = await received(kms.decryptSource([keys], kms.fileSource(at("sealed"))));
     assert.equal(tampered.error?.code, "InvalidCiphertext");
     assert.equal(tampered.bytes, 0);
+    // Its chunks are arrays of their own, holding the file's bytes and nothing more (the
+    // memory each is read into is not zeroed first).
+    const raw = readFileSync(at("sealed"));
+    const chunks = [];
+    for await (const chunk of kms.fileSource(at("sealed")).stream()) chunks.push(chunk);
+    assert.deepEqual(chunks.map((c) => c.buffer.byteLength), chunks.map((c) => c.length));
+    assert.ok(chunks.at(-1).length < MIB);
+    assert.ok(Buffer.concat(chunks).equals(raw));
     // A stream cancelled after its first read, and one never read.
     const reader = kms.fileSource(at("sealed")).stream().getReader();
     assert.equal((await reader.read()).value.length, MIB);
