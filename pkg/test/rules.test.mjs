@@ -115,6 +115,45 @@ test("validateBindVpcs reports every problem with a pointer, for a string or an 
   assert.equal(kms.validateBindVpcs("[]").ok, true, "no context needed");
 });
 
+test("a report of text reads its entries from the text when asked, equal to the report of the same array, in the same field order", () => {
+  const OTHER = "1207089758810001";
+  const entry = (n, owner) => ({ VpcId: `vpc-bp1go9qvmj78j4f4c000${n}`, VSwitchId: `vsw-bp16c5pvvcf0fp5b9000${n}`, RegionId: "cn-hangzhou", VpcOwnerId: owner });
+  const entries = [entry(1, OWNER), entry(2, Number(OWNER)), entry(3, OTHER), entry(4, OWNER)];
+  const current = [entry(2, OWNER), entry(9, OWNER)];
+  const context = { region: "cn-hangzhou", owner: OWNER, current, quota: { principals: 1, purchased: 10 } };
+  // An escaped field name and value, a name given twice (the last wins), an owner as a number.
+  const text = JSON.stringify(entries)
+    .replace('"VpcId":"vpc-bp1go9qvmj78j4f4c0001"', '"Vpc\\u0049d":"vpc-bp1go9qvmj78j4f4c000\\u0031"')
+    .replace('"VSwitchId":"vsw-bp16c5pvvcf0fp5b90003"', '"VSwitchId":"vsw-other","VSwitchId":"vsw-bp16c5pvvcf0fp5b90003"');
+  const fromText = kms.validateBindVpcs(text, context);
+  const fromArray = kms.validateBindVpcs(entries, context);
+  assert.equal(fromText.ok, true, JSON.stringify(fromText.errors));
+  assert.deepEqual(Object.keys(fromText), Object.keys(fromArray));
+  // The same but for places, which only text has.
+  const unplaced = (report) => JSON.stringify(report, (key, value) => (key === "place" ? undefined : value));
+  assert.ok(fromText.warnings[0].place);
+  assert.equal(unplaced(fromText), unplaced(fromArray));
+  assert.deepEqual(fromText.vpcs.map((v) => v.VpcOwnerId), [OWNER, OWNER, OTHER, OWNER]);
+  assert.deepEqual(fromText.kept, ["vpc-bp1go9qvmj78j4f4c0002"]);
+  assert.deepEqual(fromText.removed, ["vpc-bp1go9qvmj78j4f4c0009"]);
+  assert.deepEqual(fromText.warnings.map((w) => w.path), ["/2"]);
+  // With problems: the valid entries alone, and no diff.
+  const broken = kms.validateBindVpcs(JSON.stringify([entry(1, OWNER), { ...entry(2, OWNER), RegionId: "cn-beijing" }, entry(3, OWNER)]), context);
+  assert.equal(broken.ok, false);
+  assert.deepEqual(broken.vpcs.map((v) => v.VpcId), ["vpc-bp1go9qvmj78j4f4c0001", "vpc-bp1go9qvmj78j4f4c0003"]);
+  assert.deepEqual([broken.added, broken.kept, broken.removed], [[], [], []]);
+  // Malformed text has no entry to read: its lists are empty, and reading them does not throw.
+  const malformed = kms.validateBindVpcs('[{"VpcId": ]');
+  assert.deepEqual([malformed.vpcs, malformed.added, malformed.kept], [[], [], []]);
+  // Its fields are assignable and clone as data, as a parsed report's are.
+  const copy = structuredClone(kms.validateBindVpcs(text, context));
+  assert.equal(unplaced(copy), unplaced(fromArray));
+  const edited = kms.validateBindVpcs(text, context);
+  edited.vpcs = [];
+  edited.added.push("vpc-x");
+  assert.deepEqual([edited.vpcs, edited.added.at(-1)], [[], "vpc-x"]);
+});
+
 test("a problem of text says where it is: line, column, and the UTF-16 range a text field selects", () => {
   const text = '[\n {"VpcId": "vpc-bp1go9qvmj78j4f4c0001", "名": 1,\n  "RegionId": "cn-shanghai"}\n]';
   const report = kms.validateBindVpcs(text, { region: "cn-hangzhou" });

@@ -33,15 +33,10 @@ pub fn validate_bind_vpcs(
     #[wasm_bindgen(unchecked_param_type = "Uint8Array | string | readonly BindVpcEntry[]")] input: JsValue,
     #[wasm_bindgen(unchecked_param_type = "Context | undefined")] context: JsValue,
 ) -> Result<String, JsValue> {
-    // A context of the wrong shape is a report, as any other mistake is (a value that
-    // is not an object at all is a TypeError); its problems are named under /context.
-    let context: Context = match context_of(&context)? {
+    let context = match usable_context(&context)? {
         Ok(context) => context,
         Err(p) => return report_json(&bind_vpcs::Report::failed(vec![p])),
     };
-    if let Err(p) = context.check() {
-        return report_json(&bind_vpcs::Report::failed(vec![p]));
-    }
     let report = if js_sys::ArrayBuffer::is_view(&input) {
         // The length first: an oversized input is never copied into wasm memory.
         match js::bytes(&input, crate::limits::MAX_BIND_VPCS_BYTES) {
@@ -72,7 +67,29 @@ pub fn validate_bind_vpcs(
     report_json(&report)
 }
 
-fn report_json(report: &bind_vpcs::Report) -> Result<String, JsValue> {
+/// `validateBindVpcs` for text the caller keeps (UTF-8 bytes of its string): the report
+/// names each valid entry by its index in the document, and the package reads the
+/// entries from its own text only when they are asked for (`IndexedReport`).
+#[wasm_bindgen(js_name = validateBindVpcsIndexed)]
+pub fn validate_bind_vpcs_indexed(
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array")] input: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Context | undefined")] context: JsValue,
+) -> Result<String, JsValue> {
+    let context = match usable_context(&context)? {
+        Ok(context) => context,
+        Err(p) => return report_json(&bind_vpcs::IndexedReport::failed(vec![p])),
+    };
+    let report = match js::bytes(&input, crate::limits::MAX_BIND_VPCS_BYTES) {
+        Ok(bytes) => bind_vpcs::validate_bytes_indexed(&bytes, &context),
+        Err(NotBytes::TooLong(len)) => bind_vpcs::IndexedReport::failed(
+            bind_vpcs::oversized(len).map_or_else(|| bind_vpcs::not_json("too long").errors, |r| r.errors),
+        ),
+        Err(NotBytes::Wrong) => return Err(type_error("input", "a Uint8Array")),
+    };
+    report_json(&report)
+}
+
+fn report_json(report: &impl Serialize) -> Result<String, JsValue> {
     serde_json::to_string(report)
         .map_err(|e| problem_to_js(&Problem::new(Code::Request, format!("cannot convert the report: {e}"))))
 }
@@ -99,6 +116,13 @@ struct NameCheck {
     error: Option<Problem>,
     #[serde(skip_serializing_if = "Option::is_none")]
     warning: Option<Problem>,
+}
+
+/// The context a validation can use, or the problem that makes it a report: a context
+/// of the wrong shape is a report, as any other mistake is (a value that is not an
+/// object at all is a TypeError); its problems are named under /context.
+fn usable_context(value: &JsValue) -> Result<Result<Context, Problem>, JsValue> {
+    Ok(context_of(value)?.and_then(|context| context.check().map(|()| context)))
 }
 
 /// The BindVpcs context of `value`: `undefined` or `null` is the default; an object

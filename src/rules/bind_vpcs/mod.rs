@@ -83,18 +83,27 @@ pub fn not_json(why: &str) -> Report {
 
 /// Validates BindVpcs given as bytes (a file): text that is not UTF-8 is malformed.
 pub fn validate_bytes(input: &[u8], ctx: &Context) -> Report {
+    text_of(input).map_or_else(Report::failed, |text| validate_str(text, ctx))
+}
+
+/// [`validate_bytes`] as [`validate_str_indexed`] writes it.
+pub fn validate_bytes_indexed(input: &[u8], ctx: &Context) -> IndexedReport {
+    text_of(input).map_or_else(IndexedReport::failed, |text| validate_str_indexed(text, ctx))
+}
+
+/// Bytes as text, or the problem of bytes past the limit (not read) or not UTF-8.
+fn text_of(input: &[u8]) -> Result<&str, Vec<Problem>> {
     if let Some(report) = oversized(input.len()) {
-        return report;
+        return Err(report.errors);
     }
-    match std::str::from_utf8(input) {
-        Ok(text) => validate_str(text, ctx),
-        Err(e) => Report::failed(vec![Problem::new(
+    std::str::from_utf8(input).map_err(|e| {
+        vec![Problem::new(
             Code::BindVpcsMalformed,
             format!("not valid JSON at byte {}: the text is not UTF-8", e.valid_up_to()),
         )
         .at("")
-        .rule("R-BV-1")]),
-    }
+        .rule("R-BV-1")]
+    })
 }
 
 /// Validates a BindVpcs JSON string; each problem also says where it is in `input`
@@ -139,20 +148,33 @@ pub fn validate_in_check_order(input: &str, ctx: &Context) -> Report {
 }
 
 fn validate_text(input: &str, ctx: &Context, placed: bool, order: Order) -> Report {
+    check_text(input, ctx, placed, order).map_or_else(Report::failed, Found::report)
+}
+
+/// [`validate_str`] for a caller that holds the text and reads the valid entries from
+/// it when it needs them (the npm package): the report names each by its index in the
+/// document instead of copying it, so nothing the text already says is written again.
+pub fn validate_str_indexed(input: &str, ctx: &Context) -> IndexedReport {
+    check_text(input, ctx, true, Order::Text).map_or_else(IndexedReport::failed, Found::indexed)
+}
+
+/// The text checked, its problems placed: what was found, or the problem of a text
+/// refused whole.
+fn check_text<'a>(input: &'a str, ctx: &Context, placed: bool, order: Order) -> Result<Found<'a>, Vec<Problem>> {
     if let Some(report) = oversized(input.len()) {
-        return report;
+        return Err(report.errors);
     }
     // A valid entry takes at least 80 bytes of text (its ids alone take 60).
     let mut checker = Checker::new(ctx, input.len() / 80);
     match document::read(input, &mut checker) {
         Ok(()) => {
-            let mut report = checker.report();
+            let mut found = checker.finish()?;
             // Unplaced text (written from a value) is put in its order all the same; its
             // places would point into text nobody wrote.
-            if !report.errors.is_empty() || !report.warnings.is_empty() {
-                report.place_in(input, placed, order);
+            if !found.errors.is_empty() || !found.warnings.is_empty() {
+                place_in(&mut found.errors, &mut found.warnings, input, placed, order);
             }
-            report
+            Ok(found)
         }
         Err(e) => {
             let offset = place::offset_of(input, e.line(), e.column());
@@ -162,7 +184,7 @@ fn validate_text(input: &str, ctx: &Context, placed: bool, order: Order) -> Repo
                     .rule("R-BV-1");
             // The offset found once, for the message and the place.
             problem.place = placed.then(|| place::char_at(input, offset)).flatten().map(Box::new);
-            Report::failed(vec![problem])
+            Err(vec![problem])
         }
     }
 }
@@ -171,7 +193,7 @@ fn validate_text(input: &str, ctx: &Context, placed: bool, order: Order) -> Repo
 pub fn validate_value(value: &Value, ctx: &Context) -> Report {
     let mut checker = Checker::new(ctx, value.as_array().map_or(0, Vec::len));
     document::walk(value, &mut checker);
-    checker.report()
+    checker.finish().map_or_else(Report::failed, Found::report)
 }
 
 /// One validation under way: the entries are checked as they are read, so no tree of
@@ -183,7 +205,7 @@ struct Checker<'a, 'c> {
     entries: usize,
     errors: Problems,
     warnings: Vec<Problem>,
-    vpcs: Vec<BoundVpc>,
+    valid: Vec<Valid<'a>>,
     first_vpc: HashMap<Cow<'a, str>, usize, RandomState>,
     first_vswitch: HashMap<Cow<'a, str>, usize, RandomState>,
 }
@@ -203,7 +225,7 @@ impl<'a, 'c> Checker<'a, 'c> {
             entries: 0,
             errors: Problems::default(),
             warnings: Vec::new(),
-            vpcs: Vec::with_capacity(entries),
+            valid: Vec::with_capacity(entries),
             first_vpc: HashMap::with_capacity_and_hasher(entries, RandomState::default()),
             first_vswitch: HashMap::with_capacity_and_hasher(entries, RandomState::default()),
         }
@@ -257,7 +279,7 @@ impl<'a, 'c> Checker<'a, 'c> {
         }
 
         if errors.len() == before {
-            if let Some(vpc) = entry.complete() {
+            if let Some(vpc) = entry.complete(i) {
                 if ctx.owner.as_deref().is_some_and(|o| o != vpc.vpc_owner_id) {
                     self.warnings.push(
                         Problem::new(
@@ -271,71 +293,212 @@ impl<'a, 'c> Checker<'a, 'c> {
                         .rule("R-BV-8"),
                     );
                 }
-                self.vpcs.push(vpc);
+                self.valid.push(vpc);
             }
         }
     }
 
-    fn report(self) -> Report {
+    /// What was found, or the problem of a document refused whole (R-BV-1, a limit).
+    fn finish(self) -> Result<Found<'a>, Vec<Problem>> {
         let too_many = limits::check("the BindVpcs entries", self.entries, MAX_BIND_VPCS_ENTRIES).err();
         if let Some(p) = self.refused.or(too_many.map(|p| p.at(""))) {
-            return Report::failed(vec![p]);
+            return Err(vec![p]);
         }
-        let mut report = Report {
+        let mut found = Found {
             ok: false,
-            omitted: self.errors.omitted,
             errors: self.errors.listed,
+            omitted: self.errors.omitted,
             warnings: self.warnings,
-            vpcs: self.vpcs,
-            added: Vec::new(),
-            removed: Vec::new(),
-            kept: Vec::new(),
-            quota: None,
+            valid: self.valid,
+            diff: Diff::default(),
         };
-        if report.errors.is_empty() {
-            report.diff(self.ctx);
+        if found.errors.is_empty() {
+            found.diff(self.ctx);
         }
-        report.ok = report.errors.is_empty() && report.omitted == 0;
-        if !report.ok {
-            report.warnings.clear();
+        found.ok = found.errors.is_empty() && found.omitted == 0;
+        // A report that is not valid keeps no warning.
+        if !found.ok {
+            found.warnings.clear();
         }
-        report
+        Ok(found)
+    }
+}
+
+/// What a validation found, before it is written as a report: the valid entries still
+/// borrowed from the text.
+struct Found<'a> {
+    ok: bool,
+    errors: Vec<Problem>,
+    omitted: usize,
+    warnings: Vec<Problem>,
+    valid: Vec<Valid<'a>>,
+    diff: Diff,
+}
+
+impl Found<'_> {
+    /// The report, each valid entry copied out of the text.
+    fn report(self) -> Report {
+        let diff = self.diff;
+        let vpcs: Vec<BoundVpc> = self.valid.into_iter().map(Valid::into_owned).collect();
+        let (mut added, mut kept) = (Vec::new(), Vec::new());
+        for (vpc, is_kept) in vpcs.iter().zip(&diff.kept) {
+            let list = if *is_kept { &mut kept } else { &mut added };
+            list.push(vpc.vpc_id.clone());
+        }
+        Report {
+            ok: self.ok,
+            errors: self.errors,
+            omitted: self.omitted,
+            warnings: self.warnings,
+            vpcs,
+            added,
+            removed: diff.removed,
+            kept,
+            quota: diff.quota,
+        }
+    }
+
+    /// The report with each valid entry named by its index in the document.
+    fn indexed(self) -> IndexedReport {
+        let diff = self.diff;
+        IndexedReport {
+            ok: self.ok,
+            errors: self.errors,
+            omitted: self.omitted,
+            warnings: self.warnings,
+            vpcs_at: self.valid.iter().map(|v| v.index).collect(),
+            added_at: diff.kept.iter().enumerate().filter_map(|(j, kept)| (!kept).then_some(j)).collect(),
+            kept_at: diff.kept.iter().enumerate().filter_map(|(j, kept)| kept.then_some(j)).collect(),
+            removed: diff.removed,
+            quota: diff.quota,
+        }
+    }
+
+    /// R-BV-9, for a document with no other problem: replace semantics (which valid
+    /// entries are bound now, which bound VPCs the document leaves out) and the quota,
+    /// its problem among the errors.
+    fn diff(&mut self, ctx: &Context) {
+        let diff = &mut self.diff;
+        // Nothing bound now (a new form): all is added, and no set is needed.
+        if ctx.current.is_empty() {
+            diff.kept = vec![false; self.valid.len()];
+        } else {
+            let current: HashSet<&str, RandomState> = ctx.current.iter().map(|c| c.vpc_id.as_str()).collect();
+            let new: HashSet<&str, RandomState> = self.valid.iter().map(|v| v.vpc_id.as_ref()).collect();
+            diff.kept = self.valid.iter().map(|v| current.contains(v.vpc_id.as_ref())).collect();
+            diff.removed =
+                ctx.current.iter().filter(|c| !new.contains(c.vpc_id.as_str())).map(|c| c.vpc_id.clone()).collect();
+        }
+
+        if let Some(q) = &ctx.quota {
+            let before = count(ctx.current.len()).saturating_add(q.principals);
+            let after = count(self.valid.len()).saturating_add(q.principals);
+            diff.quota = Some(QuotaChange { before, after, purchased: q.purchased });
+            if after > q.purchased {
+                self.errors.push(
+                    Problem::new(
+                        Code::QuotaAccessManagement,
+                        format!(
+                            "{} VPCs and {} principals need an access management quota of {after}; {before} is used of {} purchased",
+                            self.valid.len(),
+                            q.principals,
+                            q.purchased
+                        ),
+                    )
+                    .at("")
+                    .rule("R-Q-3"),
+                );
+            }
+        }
+    }
+}
+
+/// R-BV-9 for the valid entries: whether each is bound now (else it is added), the
+/// bound VPCs left out, the quota.
+#[derive(Default)]
+struct Diff {
+    kept: Vec<bool>,
+    removed: Vec<String>,
+    quota: Option<QuotaChange>,
+}
+
+/// A [`Report`] whose valid entries are named by their index in the document (a caller
+/// holding the text reads them from it), and `added` and `kept` by their place among
+/// those. Written by [`validate_str_indexed`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IndexedReport {
+    /// As [`Report::ok`].
+    pub ok: bool,
+    /// As [`Report::errors`].
+    pub errors: Vec<Problem>,
+    /// As [`Report::omitted`].
+    pub omitted: usize,
+    /// As [`Report::warnings`].
+    pub warnings: Vec<Problem>,
+    /// The index in the document of each of [`Report::vpcs`], in order.
+    pub vpcs_at: Vec<usize>,
+    /// The place in `vpcs_at` of each of [`Report::added`].
+    pub added_at: Vec<usize>,
+    /// The place in `vpcs_at` of each of [`Report::kept`].
+    pub kept_at: Vec<usize>,
+    /// As [`Report::removed`].
+    pub removed: Vec<String>,
+    /// As [`Report::quota`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quota: Option<QuotaChange>,
+}
+
+impl IndexedReport {
+    /// As [`Report::failed`].
+    pub(crate) fn failed(errors: Vec<Problem>) -> Self {
+        IndexedReport {
+            ok: false,
+            errors,
+            omitted: 0,
+            warnings: Vec::new(),
+            vpcs_at: Vec::new(),
+            added_at: Vec::new(),
+            kept_at: Vec::new(),
+            removed: Vec::new(),
+            quota: None,
+        }
+    }
+}
+
+/// Each problem's place in `text`, the JSON it was read from: the value its pointer
+/// names, the name of an unknown field, the entry that lacks a field. `order`: put the
+/// problems in the order a reader meets them (a stable sort: at one place, the order
+/// of the checks); `placed`: keep the places (else they are only sorted by).
+fn place_in(errors: &mut Vec<Problem>, warnings: &mut Vec<Problem>, text: &str, placed: bool, order: Order) {
+    let mut locator = Locator::new(text);
+    for problems in [errors, warnings] {
+        let ranges: Vec<(usize, usize)> = problems
+            .iter()
+            .map(|p| {
+                let target = if p.code == Code::BindVpcsUnknownField { Target::Name } else { Target::Value };
+                locator.range(p.path.as_deref().unwrap_or(""), target)
+            })
+            .collect();
+        let mut paired: Vec<((usize, usize), Problem)> = ranges.into_iter().zip(problems.drain(..)).collect();
+        if order == Order::Text {
+            paired.sort_by_key(|(range, _)| range.0);
+        }
+        let places = if placed {
+            let ranges: Vec<(usize, usize)> = paired.iter().map(|(range, _)| *range).collect();
+            place::places(text, &ranges).into_iter().map(Some).collect()
+        } else {
+            Vec::new()
+        };
+        let mut places = places.into_iter();
+        problems.extend(paired.into_iter().map(|(_, mut p)| {
+            p.place = places.next().flatten().map(Box::new);
+            p
+        }));
     }
 }
 
 impl Report {
-    /// Each problem's place in `text`, the JSON it was read from: the value its pointer
-    /// names, the name of an unknown field, the entry that lacks a field. `order`: put
-    /// the problems in the order a reader meets them (a stable sort: at one place, the
-    /// order of the checks); `placed`: keep the places (else they are only sorted by).
-    fn place_in(&mut self, text: &str, placed: bool, order: Order) {
-        let mut locator = Locator::new(text);
-        for problems in [&mut self.errors, &mut self.warnings] {
-            let ranges: Vec<(usize, usize)> = problems
-                .iter()
-                .map(|p| {
-                    let target = if p.code == Code::BindVpcsUnknownField { Target::Name } else { Target::Value };
-                    locator.range(p.path.as_deref().unwrap_or(""), target)
-                })
-                .collect();
-            let mut paired: Vec<((usize, usize), Problem)> = ranges.into_iter().zip(problems.drain(..)).collect();
-            if order == Order::Text {
-                paired.sort_by_key(|(range, _)| range.0);
-            }
-            let places = if placed {
-                let ranges: Vec<(usize, usize)> = paired.iter().map(|(range, _)| *range).collect();
-                place::places(text, &ranges).into_iter().map(Some).collect()
-            } else {
-                Vec::new()
-            };
-            let mut places = places.into_iter();
-            problems.extend(paired.into_iter().map(|(_, mut p)| {
-                p.place = places.next().flatten().map(Box::new);
-                p
-            }));
-        }
-    }
-
     /// The report of a validation refused whole (the document, or a context that cannot
     /// be used): `errors`, and nothing else.
     pub(crate) fn failed(errors: Vec<Problem>) -> Self {
@@ -349,44 +512,6 @@ impl Report {
             removed: Vec::new(),
             kept: Vec::new(),
             quota: None,
-        }
-    }
-
-    /// R-BV-9: replace semantics, reported as added/removed/kept, and the quota.
-    fn diff(&mut self, ctx: &Context) {
-        // Nothing bound now (a new form): all is added, and no set is needed.
-        if ctx.current.is_empty() {
-            self.added = self.vpcs.iter().map(|v| v.vpc_id.clone()).collect();
-        } else {
-            let current: HashSet<&str, RandomState> = ctx.current.iter().map(|c| c.vpc_id.as_str()).collect();
-            let new: HashSet<&str, RandomState> = self.vpcs.iter().map(|v| v.vpc_id.as_str()).collect();
-            for v in &self.vpcs {
-                let list = if current.contains(v.vpc_id.as_str()) { &mut self.kept } else { &mut self.added };
-                list.push(v.vpc_id.clone());
-            }
-            self.removed =
-                ctx.current.iter().filter(|c| !new.contains(c.vpc_id.as_str())).map(|c| c.vpc_id.clone()).collect();
-        }
-
-        if let Some(q) = &ctx.quota {
-            let before = count(ctx.current.len()).saturating_add(q.principals);
-            let after = count(self.vpcs.len()).saturating_add(q.principals);
-            self.quota = Some(QuotaChange { before, after, purchased: q.purchased });
-            if after > q.purchased {
-                self.errors.push(
-                    Problem::new(
-                        Code::QuotaAccessManagement,
-                        format!(
-                            "{} VPCs and {} principals need an access management quota of {after}; {before} is used of {} purchased",
-                            self.vpcs.len(),
-                            q.principals,
-                            q.purchased
-                        ),
-                    )
-                    .at("")
-                    .rule("R-Q-3"),
-                );
-            }
         }
     }
 }
@@ -423,14 +548,37 @@ struct Entry<'a> {
     vpc_owner_id: Option<Cow<'a, str>>,
 }
 
-impl Entry<'_> {
-    fn complete(self) -> Option<BoundVpc> {
-        Some(BoundVpc {
-            vpc_id: self.vpc_id?.into_owned(),
-            v_switch_id: self.v_switch_id?.into_owned(),
-            region_id: self.region_id?.into_owned(),
-            vpc_owner_id: self.vpc_owner_id?.into_owned(),
+impl<'a> Entry<'a> {
+    /// The entry at `index` as a valid one, if each of its fields passed.
+    fn complete(self, index: usize) -> Option<Valid<'a>> {
+        Some(Valid {
+            index,
+            vpc_id: self.vpc_id?,
+            v_switch_id: self.v_switch_id?,
+            region_id: self.region_id?,
+            vpc_owner_id: self.vpc_owner_id?,
         })
+    }
+}
+
+/// A valid entry: its index in the document and its fields, borrowed from the text
+/// where they can be (copied only when a report is written with them).
+struct Valid<'a> {
+    index: usize,
+    vpc_id: Cow<'a, str>,
+    v_switch_id: Cow<'a, str>,
+    region_id: Cow<'a, str>,
+    vpc_owner_id: Cow<'a, str>,
+}
+
+impl Valid<'_> {
+    fn into_owned(self) -> BoundVpc {
+        BoundVpc {
+            vpc_id: self.vpc_id.into_owned(),
+            v_switch_id: self.v_switch_id.into_owned(),
+            region_id: self.region_id.into_owned(),
+            vpc_owner_id: self.vpc_owner_id.into_owned(),
+        }
     }
 }
 

@@ -200,3 +200,45 @@ fn empty_array_unbinds_all() {
     let r = validate_str("[]", &ctx());
     assert!(r.ok && r.vpcs.is_empty());
 }
+
+#[test]
+fn an_indexed_report_names_the_reports_entries_by_their_index() {
+    let current = |n: u32| BoundVpc {
+        vpc_id: format!("vpc-bp1go9qvmj78j4f4c000{n}"),
+        v_switch_id: format!("vsw-bp16c5pvvcf0fp5b9000{n}"),
+        region_id: "cn-hangzhou".into(),
+        vpc_owner_id: "1207089758810000".into(),
+    };
+    let with_current = Context { current: vec![current(2), current(9)], ..ctx() };
+    let owner = "1207089758810000";
+    let texts = [
+        format!("[{},{},{}]", entry(1, owner), entry(2, owner), entry(3, owner)),
+        // The second entry refused: the others are still valid, and nothing is diffed.
+        format!("[{},{},{}]", entry(1, owner), entry(2, "1"), entry(3, owner)),
+        "[{\"VpcId\": }]".to_string(),
+    ];
+    for text in &texts {
+        for ctx in [ctx(), with_current.clone()] {
+            let report = validate_str(text, &ctx);
+            let indexed = validate_str_indexed(text, &ctx);
+            let ids: Vec<String> = text
+                .match_indices("vpc-bp1go9qvmj78j4f4c000")
+                .map(|(at, s)| text[at..at + s.len() + 1].to_string())
+                .collect();
+            let vpcs: Vec<&str> = report.vpcs.iter().map(|v| v.vpc_id.as_str()).collect();
+            assert_eq!(indexed.vpcs_at.iter().map(|&i| ids[i].as_str()).collect::<Vec<_>>(), vpcs, "{text}");
+            let named = |at: &[usize]| at.iter().map(|&j| vpcs[j].to_string()).collect::<Vec<_>>();
+            assert_eq!(
+                (named(&indexed.added_at), named(&indexed.kept_at)),
+                (report.added.clone(), report.kept.clone())
+            );
+            assert_eq!((indexed.ok, &indexed.errors, &indexed.warnings), (report.ok, &report.errors, &report.warnings));
+            assert_eq!(
+                (&indexed.removed, &indexed.quota, indexed.omitted),
+                (&report.removed, &report.quota, report.omitted)
+            );
+        }
+    }
+    assert_eq!(validate_str_indexed(&texts[1], &with_current).vpcs_at, [0, 2]);
+    assert_eq!(validate_str_indexed(&texts[0], &with_current).kept_at, [1]);
+}
