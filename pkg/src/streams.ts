@@ -277,6 +277,7 @@ export function openingTwice(opener: Opener, source: Rereadable): ByteStream {
     if (last.length) yield view(last);
   }
   const out = plaintext();
+  // Nothing is read before it is asked for: a stream never read reads nothing.
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
@@ -294,5 +295,5 @@ export function openingTwice(opener: Opener, source: Rereadable): ByteStream {
       end();
       await out.return(undefined);
     },
-  });
+  }, { highWaterMark: 0 });
 }

@@ -175,15 +175,36 @@ test("fileSource: a file opened verified first, refused if it changes between th
     assert.deepEqual(chunks.map((c) => c.buffer.byteLength), chunks.map((c) => c.length));
     assert.ok(chunks.at(-1).length < MIB);
     assert.ok(Buffer.concat(chunks).equals(raw));
-    // A stream cancelled after its first read, and one never read.
+    // A stream cancelled after its first read; one never read, and a decryptSource never
+    // read (nothing is read ahead); a first pass refused (another key), and a second that
+    // failed (the file changed, above).
     const reader = kms.fileSource(at("sealed")).stream().getReader();
     assert.equal((await reader.read()).value.length, MIB);
     await reader.cancel();
     kms.fileSource(at("sealed")).stream();
+    kms.decryptSource([keys], kms.fileSource(at("sealed")));
+    const otherKeys = new kms.SoftwareKeyProvider({ keys: [{ arn: ARN, material: Buffer.alloc(32, 1).toString("base64") }] });
+    writeFileSync(at("sealed"), await kms.encrypt([keys], payload(2 * MIB)));
+    assert.ok((await received(kms.decryptSource([otherKeys], kms.fileSource(at("sealed"))))).error);
+    otherKeys.free();
+    await new Promise((resolve) => setTimeout(resolve, 100));
     assert.equal(openFiles(), before, "every file it opened is closed");
 
     assert.throws(() => kms.fileSource(at("missing")), { code: "ENOENT" });
-    assert.throws(() => kms.fileSource(dir), TypeError);
+    assert.throws(() => kms.fileSource(dir), { name: "TypeError", message: /is a directory/ });
+    // A pipe put where the file was, after fileSource: refused at the open, never read (a read would block).
+    const swapped = kms.fileSource(at("sealed"));
+    rmSync(at("sealed"));
+    assert.equal(spawnSync("mkfifo", [at("sealed")]).status, 0);
+    await assert.rejects(swapped.stream().getReader().read(), { name: "TypeError", message: /not a regular file/ });
+    assert.throws(() => kms.fileSource(at("sealed")), TypeError);
+    // A relative path is the file it named when given, wherever the process moves.
+    writeFileSync(at("plain"), payload(1000));
+    const cwd = process.cwd();
+    process.chdir(dir);
+    const relative = kms.fileSource("plain");
+    process.chdir(cwd);
+    assert.deepEqual(await collect(relative.stream()), payload(1000));
     assert.throws(() => kms.fileSource(new URL(`file://${at("sealed")}`)), TypeError);
   } finally {
     keys.free();
