@@ -168,7 +168,11 @@ fn check_text<'a>(input: &'a str, ctx: &Context, placed: bool, order: Order) -> 
     let mut checker = Checker::new(ctx, input.len() / 80);
     match document::read(input, &mut checker) {
         Ok(()) => {
-            let mut found = checker.finish()?;
+            let mut found = checker.finish().map_err(|mut refused| {
+                // Refused whole (not an array, too many entries): placed all the same.
+                place_in(&mut refused, &mut Vec::new(), input, placed, order);
+                refused
+            })?;
             // Unplaced text (written from a value) is put in its order all the same; its
             // places would point into text nobody wrote.
             if !found.errors.is_empty() || !found.warnings.is_empty() {
