@@ -337,6 +337,16 @@ impl Problem {
     }
 }
 
+/// serde_json's message without its " at line L column C" suffix (a place says it).
+#[cfg(any(feature = "validate", all(target_arch = "wasm32", feature = "envelope")))]
+pub(crate) fn json_reason(e: &serde_json::Error) -> String {
+    let mut text = e.to_string();
+    if let Some(i) = text.rfind(" at line ") {
+        text.truncate(i);
+    }
+    text
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.code)?;

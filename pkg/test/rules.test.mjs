@@ -171,10 +171,26 @@ test("a problem of text says where it is: line, column, and the UTF-16 range a t
   assert.ok(kms.validateBindVpcs(JSON.parse(text), { region: "cn-hangzhou" }).errors.every((e) => e.place === undefined));
   // Plans and states given as text: a syntax error where it is, on the KmsError.
   const plan = '{\n  "name": "x",\n  "steps": [,]\n}';
-  const error = (() => { try { kms.runPlan(plan); } catch (e) { return e; } })();
+  const thrown = (plan) => { try { kms.runPlan(plan); } catch (e) { return e; } };
+  const error = thrown(plan);
   assert.ok(kms.isKmsError(error) && error.code === "InvalidParameter.Plan", String(error));
   assert.deepEqual([error.place.line, plan.slice(error.place.utf16Start, error.place.utf16End)], [3, ","]);
   assert.deepEqual(error.errors[0].place, error.place);
+  // A member of the wrong shape is named by its pointer and placed at its value; a name
+  // given twice is refused (not read as the last one), placed at the second.
+  const shapes = [
+    ['{\n  "name": "x",\n  "rules": ["R-Q-1", 5]\n}', /invalid type: integer `5`/, "/rules/1", [3, 22]],
+    ['{\n  "name": "x",\n  "name": "y"\n}', /duplicate field `name`/, undefined, [3, 8]],
+  ];
+  for (const [text, message, path, place] of shapes) {
+    const e = thrown(text);
+    assert.ok(kms.isKmsError(e) && e.code === "InvalidParameter.Plan", String(e));
+    assert.match(e.message, message);
+    assert.equal(e.path, path);
+    assert.deepEqual([e.place.line, e.place.column], place);
+    // Given as an object, the text is JSON.stringify's: nothing to place.
+    if (path) assert.deepEqual([thrown(JSON.parse(text)).path, thrown(JSON.parse(text)).place], [path, undefined]);
+  }
 });
 
 test("validateName and validateId", () => {

@@ -100,9 +100,6 @@ pub struct Expect {
 /// Why a plan file could not be run (exit status 2 at the CLI).
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    /// Not JSON, or not a plan's shape.
-    #[error("invalid plan: {0}")]
-    Json(#[from] serde_json::Error),
     /// A plan serde reads but the project cannot run (an unknown code, a clock past the calendar).
     #[error("invalid plan: {0}")]
     Invalid(String),
@@ -188,8 +185,9 @@ pub struct PlanResult {
 
 const DEFAULT_START: OffsetDateTime = datetime!(2026-01-01 00:00 UTC);
 
-/// A plan serde refused, placed: an unknown action at its `action` value (serde would
-/// name the end of the step), anything else where serde stopped.
+/// A plan serde refused, named by its pointer and placed: an unknown action at its
+/// `action` value (serde would name the end of the step), anything else where serde
+/// stopped.
 fn placed_error(json: &str, e: &serde_path_to_error::Error<serde_json::Error>) -> Problem {
     let inner = e.inner();
     let message = inner.to_string();
@@ -199,7 +197,8 @@ fn placed_error(json: &str, e: &serde_path_to_error::Error<serde_json::Error>) -
     if message.starts_with("unknown action") && pointer.starts_with("/steps/") {
         return Problem::new(Code::Plan, message).at(format!("{pointer}/action")).placed_in(json);
     }
-    Problem { message, ..Problem::json(Code::Plan, json, inner) }
+    let path = Some(pointer).filter(|p| !p.is_empty());
+    Problem { message, path, ..Problem::json(Code::Plan, json, inner) }
 }
 
 impl Plan {
@@ -215,13 +214,6 @@ impl Plan {
             PlanError::Problem(p) => PlanError::Problem(p.placed_in(json)),
             other => other,
         })?;
-        Ok(plan)
-    }
-
-    /// A plan already parsed as JSON, checked as [`Plan::from_json`] checks.
-    pub fn from_value(value: serde_json::Value) -> Result<Plan, PlanError> {
-        let plan: Plan = serde_json::from_value(value)?;
-        plan.check()?;
         Ok(plan)
     }
 

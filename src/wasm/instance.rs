@@ -1,7 +1,8 @@
 //! The instance model and change plans, for consoles that simulate a change first.
 
-use super::{from_js, from_js_text, optional, problem_to_js, problems_to_js, to_js};
+use super::{from_js, from_js_text, json_text, optional, problem_to_js, problems_to_js, to_js};
 use crate::code::{Code, Problem};
+use crate::limits;
 use crate::rules::model::audit::AuditRecord;
 use crate::rules::plan::{Plan, RunOptions};
 use crate::{Env, Request, State};
@@ -139,8 +140,15 @@ pub fn run_plan(
     #[wasm_bindgen(unchecked_param_type = "RunOptions | undefined")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
     let options: RunOptions = optional(&options, Code::Request)?;
-    let (plan, text) = from_js_text(&plan, Code::Plan)?;
-    let plan = Plan::from_value(plan).map_err(|e| problem_to_js(&placed(e.problem(), text.as_deref())))?;
+    let text = json_text(&plan, Code::Plan, limits::MAX_DOCUMENT_BYTES)?;
+    let plan = Plan::from_json(&text).map_err(|e| {
+        let mut problem = e.problem();
+        // Only a caller's own text is placed: the text of an object is JSON.stringify's.
+        if !plan.is_string() {
+            problem.place = None;
+        }
+        problem_to_js(&problem)
+    })?;
     to_js(&plan.run_with(options))
 }
 

@@ -72,8 +72,8 @@ pub(crate) fn json_text(value: &JsValue, code: Code, limit: usize) -> Result<Str
 #[cfg(any(feature = "rules", feature = "envelope"))]
 /// A JS value (or a JSON string) as a Rust value, any failure under `code`.
 ///
-/// Every input goes through `serde_json::Value`, so each type has one deserializer in
-/// the module, not one per source.
+/// Every input is read as JSON text (an object's is `JSON.stringify`'s), so each type
+/// has one deserializer in the module, not one per source.
 pub(crate) fn from_js<T: serde::de::DeserializeOwned>(value: &JsValue, code: Code) -> Result<T, JsValue> {
     from_js_text(value, code).map(|(parsed, _)| parsed)
 }
@@ -93,17 +93,20 @@ pub(crate) fn from_js_text<T: serde::de::DeserializeOwned>(
 }
 
 /// JSON text read as a `T`: a field serde refuses is named by its pointer (`path`), and
-/// placed in the text when it is the caller's own.
+/// placed in the text when it is the caller's own. The grammar is checked first (and
+/// that nothing follows the value), so a syntax error is the one reported wherever it
+/// is; the value is then read from the text, not through a `serde_json::Value`, so a
+/// name given twice is refused rather than read as the last one.
 pub(crate) fn parse_text<T: serde::de::DeserializeOwned>(text: &str, code: Code, placed: bool) -> Result<T, Problem> {
-    let value = serde_json::from_str::<serde_json::Value>(text).map_err(|e| {
+    serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(|e| {
         if placed {
             Problem::json(code, text, &e)
         } else {
             Problem::new(code, e.to_string())
         }
     })?;
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let problem = Problem::new(code, e.inner().to_string()).at(crate::place::pointer_of(e.path()));
+    serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(text)).map_err(|e| {
+        let problem = Problem::new(code, crate::code::json_reason(e.inner())).at(crate::place::pointer_of(e.path()));
         if placed {
             problem.placed_in(text)
         } else {

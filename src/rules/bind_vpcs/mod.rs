@@ -5,7 +5,7 @@
 //! The same function serves the engine (with the instance's facts) and a console form
 //! (with whatever context it has), so both see the same errors.
 
-use crate::code::{Code, Problem};
+use crate::code::{json_reason, Code, Problem};
 use crate::limits::{self, count, MAX_BIND_VPCS_BYTES, MAX_BIND_VPCS_ENTRIES, MAX_ENTRIES, MAX_REPORTED_PROBLEMS};
 use crate::place::{self, Locator, Target};
 use crate::rules::model::instance::BoundVpc;
@@ -726,15 +726,6 @@ fn precision_problem(n: &serde_json::Number) -> Problem {
         format!("{n} is above 2^53-1: a JavaScript caller has already lost digits; send the id as a string"),
     )
     .rule("R-ID-5")
-}
-
-/// serde_json's message without its " at line L column C" suffix (the offset says it).
-fn json_reason(e: &serde_json::Error) -> String {
-    let mut text = e.to_string();
-    if let Some(i) = text.rfind(" at line ") {
-        text.truncate(i);
-    }
-    text
 }
 
 /// RFC 6901: `~` and `/` in a member name are escaped in a pointer.
