@@ -15,7 +15,7 @@ use foldhash::fast::RandomState;
 use serde::Serialize;
 use serde_json::Value;
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{hash_map, BTreeMap, HashMap, HashSet};
 
 const FIELDS: [&str; 4] = ["VpcId", "VSwitchId", "RegionId", "VpcOwnerId"];
 
@@ -258,27 +258,24 @@ impl<'a, 'c> Checker<'a, 'c> {
         let before = errors.len();
         let entry = check_entry(i, fields, ctx, errors);
 
-        // R-BV-5: each VPC and each vSwitch once; the later one is reported.
+        // R-BV-5: each VPC and each vSwitch once; the later one is reported. One lookup
+        // each: hashing is a tenth of the validator's time.
         if let Some(vpc) = &entry.vpc_id {
-            if let Some(j) = self.first_vpc.get(vpc) {
+            if let Some(j) = first_at(&mut self.first_vpc, vpc.clone(), i) {
                 errors.push(
                     Problem::new(Code::BindVpcsDuplicateVpc, format!("{vpc} is already listed at /{j}"))
                         .at(format!("/{i}/VpcId"))
                         .rule("R-BV-5"),
                 );
-            } else {
-                self.first_vpc.insert(vpc.clone(), i);
             }
         }
         if let Some(vsw) = &entry.v_switch_id {
-            if let Some(j) = self.first_vswitch.get(vsw) {
+            if let Some(j) = first_at(&mut self.first_vswitch, vsw.clone(), i) {
                 errors.push(
                     Problem::new(Code::BindVpcsDuplicateVSwitch, format!("{vsw} is already listed at /{j}"))
                         .at(format!("/{i}/VSwitchId"))
                         .rule("R-BV-5"),
                 );
-            } else {
-                self.first_vswitch.insert(vsw.clone(), i);
             }
         }
 
@@ -325,6 +322,17 @@ impl<'a, 'c> Checker<'a, 'c> {
             found.warnings.clear();
         }
         Ok(found)
+    }
+}
+
+/// Where `id` was listed first, if it was; else it is now, at `i`.
+fn first_at<'a>(first: &mut HashMap<Cow<'a, str>, usize, RandomState>, id: Cow<'a, str>, i: usize) -> Option<usize> {
+    match first.entry(id) {
+        hash_map::Entry::Occupied(at) => Some(*at.get()),
+        hash_map::Entry::Vacant(at) => {
+            at.insert(i);
+            None
+        }
     }
 }
 
