@@ -139,13 +139,14 @@ fn bad_plan_files_exit_2_with_one_line() {
     let typo =
         temp_file("typo.json", &plan_with(r#"{"as": "owner", "action": "CreateBackup", "expcet": {"ok": true}}"#));
     assert_fatal(&kms(&["plan", &typo], ""), "expcet");
-    // Placed where serde_json stopped: a step is read whole before its fields are
-    // known, so just past the step's closing brace.
+    // A step is read whole before its fields are known, so serde_json stops past it: the
+    // mistake is placed at the step its pointer names.
     let typo_text = plan_with(r#"{"as": "owner", "action": "CreateBackup", "expcet": {"ok": true}}"#);
-    let end = typo_text.find(r#"{"ok": true}}"#).unwrap() + r#"{"ok": true}"#.len();
-    let line = typo_text[..end].matches('\n').count() + 1;
-    let column = end - typo_text[..end].rfind('\n').map_or(0, |i| i + 1) + 2;
+    let start = typo_text.find(r#"{"as": "owner""#).unwrap();
+    let line = typo_text[..start].matches('\n').count() + 1;
+    let column = start - typo_text[..start].rfind('\n').map_or(0, |i| i + 1) + 1;
     assert_fatal(&kms(&["plan", &typo], ""), &format!("typo.json:{line}:{column}: "));
+    assert_fatal(&kms(&["plan", &typo], ""), "at /steps/0: ");
     let bad_code = temp_file(
         "bad-code.json",
         &plan_with(r#"{"as": "owner", "action": "CreateBackup", "expect": {"error": "Nope"}}"#),

@@ -176,21 +176,28 @@ test("a problem of text says where it is: line, column, and the UTF-16 range a t
   assert.ok(kms.isKmsError(error) && error.code === "InvalidParameter.Plan", String(error));
   assert.deepEqual([error.place.line, plan.slice(error.place.utf16Start, error.place.utf16End)], [3, ","]);
   assert.deepEqual(error.errors[0].place, error.place);
-  // A member of the wrong shape is named by its pointer and placed at its value; a name
-  // given twice is refused (not read as the last one), placed at the second.
+  // A member of the wrong shape is named by its pointer and placed where the reading
+  // stopped: at the value of a wrong type, at the second of a name given twice (refused,
+  // not read as the last one). A step is read whole before it is checked, so a mistake in
+  // one is placed at the step.
+  const withStep = readJson(scenarioFiles()[0]);
+  withStep.steps[1] = { ...withStep.steps[1], expcet: { ok: true } };
+  const stepText = JSON.stringify(withStep, null, 2);
   const shapes = [
-    ['{\n  "name": "x",\n  "rules": ["R-Q-1", 5]\n}', /invalid type: integer `5`/, "/rules/1", [3, 22]],
-    ['{\n  "name": "x",\n  "name": "y"\n}', /duplicate field `name`/, undefined, [3, 8]],
+    ['{\n  "name": "x",\n  "rules": ["R-Q-1", 5]\n}', /invalid type: integer `5`/, "/rules/1", "5"],
+    ['{\n  "name": "x",\n  "name": "y"\n}', /duplicate field `name`/, undefined, '"'],
+    [stepText, /expcet/, "/steps/1", JSON.stringify(withStep.steps[1], null, 2).replaceAll("\n", "\n    ")],
   ];
-  for (const [text, message, path, place] of shapes) {
+  for (const [text, message, path, placed] of shapes) {
     const e = thrown(text);
     assert.ok(kms.isKmsError(e) && e.code === "InvalidParameter.Plan", String(e));
     assert.match(e.message, message);
     assert.equal(e.path, path);
-    assert.deepEqual([e.place.line, e.place.column], place);
+    assert.equal(text.slice(e.place.utf16Start, e.place.utf16End), placed);
     // Given as an object, the text is JSON.stringify's: nothing to place.
     if (path) assert.deepEqual([thrown(JSON.parse(text)).path, thrown(JSON.parse(text)).place], [path, undefined]);
   }
+  assert.equal(thrown(shapes[1][0]).place.line, 3, "the second name");
 });
 
 test("validateName and validateId", () => {

@@ -185,31 +185,30 @@ pub struct PlanResult {
 
 const DEFAULT_START: OffsetDateTime = datetime!(2026-01-01 00:00 UTC);
 
-/// A plan serde refused, named by its pointer and placed: an unknown action at its
-/// `action` value (serde would name the end of the step), anything else where serde
-/// stopped.
+/// A plan serde refused (`Problem::of_serde`), but an unknown action named and placed
+/// at the step's `action`, not at the step.
 fn placed_error(json: &str, e: &serde_path_to_error::Error<serde_json::Error>) -> Problem {
-    let inner = e.inner();
-    let message = inner.to_string();
-    let at = format!(" at line {} column {}", inner.line(), inner.column());
-    let message = message.strip_suffix(&at).unwrap_or(&message).to_string();
-    let pointer = crate::place::pointer_of(e.path());
-    if message.starts_with("unknown action") && pointer.starts_with("/steps/") {
-        return Problem::new(Code::Plan, message).at(format!("{pointer}/action")).placed_in(json);
+    let problem = Problem::of_serde(Code::Plan, json, e);
+    match problem.path.as_deref() {
+        Some(step) if step.starts_with("/steps/") && problem.message.starts_with("unknown action") => {
+            let path = Some(format!("{step}/action"));
+            Problem { path, ..problem }.placed_again(json)
+        }
+        _ => problem,
     }
-    let path = Some(pointer).filter(|p| !p.is_empty());
-    Problem { message, path, ..Problem::json(Code::Plan, json, inner) }
 }
 
 impl Plan {
     /// Reads a plan (at most 32 MiB and 1,000 steps) and checks it.
     pub fn from_json(json: &str) -> Result<Plan, PlanError> {
         limits::check("the plan (bytes)", json.len(), MAX_DOCUMENT_BYTES).map_err(PlanError::Problem)?;
-        let mut de = serde_json::Deserializer::from_str(json);
-        let plan: Plan =
-            serde_path_to_error::deserialize(&mut de).map_err(|e| PlanError::Problem(placed_error(json, &e)))?;
-        // Nothing may follow the plan (as serde_json::from_str checks).
-        de.end().map_err(|e| PlanError::Problem(Problem::json(Code::Plan, json, &e)))?;
+        // The grammar first, and that nothing follows the plan: a syntax error is the one
+        // reported wherever it is (but for a number out of range or a lone surrogate,
+        // which serde_json checks only where it reads the value).
+        serde_json::from_str::<serde::de::IgnoredAny>(json)
+            .map_err(|e| PlanError::Problem(Problem::stopped(Code::Plan, json, &e)))?;
+        let plan: Plan = serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(json))
+            .map_err(|e| PlanError::Problem(placed_error(json, &e)))?;
         plan.check().map_err(|e| match e {
             PlanError::Problem(p) => PlanError::Problem(p.placed_in(json)),
             other => other,

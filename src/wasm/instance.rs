@@ -160,10 +160,8 @@ pub fn audit_line(#[wasm_bindgen(unchecked_param_type = "AuditRecord")] record: 
     Ok(record.to_string())
 }
 
-/// A problem of the caller's JSON text placed in it. (The text is read through
-/// `serde_json::Value`, as every input is: a second deserializer of plans and states
-/// would add a tenth to the module. So a syntax error and a pointer are placed; a
-/// field serde refuses is not.)
+/// A problem found in a state after it was read, placed in the caller's JSON text when
+/// the caller gave text.
 fn placed(problem: crate::code::Problem, text: Option<&str>) -> crate::code::Problem {
     match text {
         Some(text) => problem.placed_in(text),

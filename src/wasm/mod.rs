@@ -93,10 +93,12 @@ pub(crate) fn from_js_text<T: serde::de::DeserializeOwned>(
 }
 
 /// JSON text read as a `T`: a field serde refuses is named by its pointer (`path`), and
-/// placed in the text when it is the caller's own. The grammar is checked first (and
-/// that nothing follows the value), so a syntax error is the one reported wherever it
-/// is; the value is then read from the text, not through a `serde_json::Value`, so a
-/// name given twice is refused rather than read as the last one.
+/// placed in the text when it is the caller's own (`Problem::of_serde`). The grammar is
+/// checked first (and that nothing follows the value), so a syntax error is the one
+/// reported wherever it is (but for a number out of range or a lone surrogate, which
+/// serde_json checks only where it reads the value); the value is then read from the
+/// text, not through a `serde_json::Value`, so a field given twice is refused rather
+/// than read as the last one.
 pub(crate) fn parse_text<T: serde::de::DeserializeOwned>(text: &str, code: Code, placed: bool) -> Result<T, Problem> {
     serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(|e| {
         if placed {
@@ -106,11 +108,11 @@ pub(crate) fn parse_text<T: serde::de::DeserializeOwned>(text: &str, code: Code,
         }
     })?;
     serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(text)).map_err(|e| {
-        let problem = Problem::new(code, crate::code::json_reason(e.inner())).at(crate::place::pointer_of(e.path()));
+        let problem = Problem::of_serde(code, text, &e);
         if placed {
-            problem.placed_in(text)
-        } else {
             problem
+        } else {
+            Problem { place: None, ..problem }
         }
     })
 }
