@@ -340,24 +340,23 @@ impl Problem {
 #[cfg(any(feature = "rules", all(target_arch = "wasm32", any(feature = "validate", feature = "envelope"))))]
 impl Problem {
     /// A document serde refused, in its `text`. A syntax error is placed where it is. A
-    /// value of the wrong shape is named by its pointer and placed where serde stopped,
-    /// when that is within the value named (a wrong type, an unknown or repeated name);
-    /// else at that value: a type read whole before it is checked stops past it.
+    /// value of the wrong shape is named by its pointer: an unknown field placed at its
+    /// name, anything else where serde stopped (a wrong type, a repeated name, a missing
+    /// one at its object's end) unless that is past the value named, as it is for a type
+    /// read whole before it is checked (a plan step, a request): then at that value.
     pub(crate) fn of_serde(code: Code, text: &str, e: &serde_path_to_error::Error<serde_json::Error>) -> Self {
+        use crate::place::{places, Locator, Target};
         let inner = e.inner();
         let stopped = Problem::stopped(code, text, inner);
         if !inner.is_data() {
             return stopped;
         }
         let pointer = crate::place::pointer_of(e.path());
-        let (start, end) = crate::place::Locator::new(text).range(&pointer, crate::place::Target::Value);
-        let within = stopped.place.as_ref().is_some_and(|p| (start..end).contains(&p.start));
-        let problem = Problem { path: Some(pointer).filter(|p| !p.is_empty()), ..stopped };
-        if within {
-            problem
-        } else {
-            problem.placed_again(text)
-        }
+        let unknown = stopped.message.starts_with("unknown field");
+        let (start, end) = Locator::new(text).range(&pointer, if unknown { Target::Name } else { Target::Value });
+        let past = stopped.place.as_ref().is_none_or(|p| p.start >= end);
+        let place = if unknown || past { places(text, &[(start, end)]).pop().map(Box::new) } else { stopped.place };
+        Problem { path: Some(pointer).filter(|p| !p.is_empty()), place, ..stopped }
     }
 
     /// serde_json's error placed where it stopped in `text`, its message without the line
@@ -365,19 +364,15 @@ impl Problem {
     pub(crate) fn stopped(code: Code, text: &str, e: &serde_json::Error) -> Self {
         Problem { message: json_reason(e), ..Problem::json(code, text, e) }
     }
-
-    /// The problem placed in `text` at what its pointer now names.
-    pub(crate) fn placed_again(self, text: &str) -> Self {
-        Problem { place: None, ..self }.placed_in(text)
-    }
 }
 
 /// serde_json's message without its " at line L column C" suffix (a place says it).
 #[cfg(any(feature = "validate", all(target_arch = "wasm32", feature = "envelope")))]
 pub(crate) fn json_reason(e: &serde_json::Error) -> String {
     let mut text = e.to_string();
-    if let Some(i) = text.rfind(" at line ") {
-        text.truncate(i);
+    let at = format!(" at line {} column {}", e.line(), e.column());
+    if text.ends_with(&at) {
+        text.truncate(text.len().saturating_sub(at.len()));
     }
     text
 }

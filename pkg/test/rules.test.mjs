@@ -176,16 +176,18 @@ test("a problem of text says where it is: line, column, and the UTF-16 range a t
   assert.ok(kms.isKmsError(error) && error.code === "InvalidParameter.Plan", String(error));
   assert.deepEqual([error.place.line, plan.slice(error.place.utf16Start, error.place.utf16End)], [3, ","]);
   assert.deepEqual(error.errors[0].place, error.place);
+  assert.equal(error.path, undefined, "a syntax error names no member");
   // A member of the wrong shape is named by its pointer and placed where the reading
   // stopped: at the value of a wrong type, at the second of a name given twice (refused,
-  // not read as the last one). A step is read whole before it is checked, so a mistake in
-  // one is placed at the step.
+  // not read as the last one); an unknown one at its name. A step is read whole before
+  // it is checked, so a mistake in one is placed at the step.
   const withStep = readJson(scenarioFiles()[0]);
   withStep.steps[1] = { ...withStep.steps[1], expcet: { ok: true } };
   const stepText = JSON.stringify(withStep, null, 2);
   const shapes = [
     ['{\n  "name": "x",\n  "rules": ["R-Q-1", 5]\n}', /invalid type: integer `5`/, "/rules/1", "5"],
     ['{\n  "name": "x",\n  "name": "y"\n}', /duplicate field `name`/, undefined, '"'],
+    ['{\n  "name": "x",\n  "nmae": {"a": 1}\n}', /unknown field `nmae`/, "/nmae", '"nmae"'],
     [stepText, /expcet/, "/steps/1", JSON.stringify(withStep.steps[1], null, 2).replaceAll("\n", "\n    ")],
   ];
   for (const [text, message, path, placed] of shapes) {

@@ -192,7 +192,7 @@ fn placed_error(json: &str, e: &serde_path_to_error::Error<serde_json::Error>) -
     match problem.path.as_deref() {
         Some(step) if step.starts_with("/steps/") && problem.message.starts_with("unknown action") => {
             let path = Some(format!("{step}/action"));
-            Problem { path, ..problem }.placed_again(json)
+            Problem { path, place: None, ..problem }.placed_in(json)
         }
         _ => problem,
     }

@@ -102,7 +102,7 @@ pub(crate) fn from_js_text<T: serde::de::DeserializeOwned>(
 pub(crate) fn parse_text<T: serde::de::DeserializeOwned>(text: &str, code: Code, placed: bool) -> Result<T, Problem> {
     serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(|e| {
         if placed {
-            Problem::json(code, text, &e)
+            Problem::stopped(code, text, &e)
         } else {
             Problem::new(code, e.to_string())
         }
