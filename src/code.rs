@@ -344,7 +344,7 @@ impl Problem {
     /// name, anything else where serde stopped (a wrong type, a repeated name, a missing
     /// one at its object's end) unless that is past the value named, as it is for a type
     /// read whole before it is checked (a plan step, a request): then at that value.
-    pub(crate) fn of_serde(code: Code, text: &str, e: &serde_path_to_error::Error<serde_json::Error>) -> Self {
+    fn of_serde(code: Code, text: &str, e: &serde_path_to_error::Error<serde_json::Error>) -> Self {
         use crate::place::{places, Locator, Target};
         let inner = e.inner();
         let stopped = Problem::stopped(code, text, inner);
@@ -361,9 +361,35 @@ impl Problem {
 
     /// serde_json's error placed where it stopped in `text`, its message without the line
     /// and column (the place says them).
-    pub(crate) fn stopped(code: Code, text: &str, e: &serde_json::Error) -> Self {
+    fn stopped(code: Code, text: &str, e: &serde_json::Error) -> Self {
         Problem { message: json_reason(e), ..Problem::json(code, text, e) }
     }
+}
+
+#[cfg(any(feature = "rules", all(target_arch = "wasm32", any(feature = "validate", feature = "envelope"))))]
+/// JSON text read as a `T` (a plan; every input of the wasm modules): a field serde
+/// refuses is named by its pointer (`path`), and placed in the text when it is the
+/// caller's own (`Problem::of_serde`). The grammar is checked first (and that nothing
+/// follows the value), so a syntax error is the one reported wherever it is (but for a
+/// number out of range or a lone surrogate, which serde_json checks only where it reads
+/// the value); the value is then read from the text, not through a `serde_json::Value`,
+/// so a field given twice is refused rather than read as the last one.
+pub(crate) fn parse_text<T: serde::de::DeserializeOwned>(text: &str, code: Code, placed: bool) -> Result<T, Problem> {
+    serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(|e| {
+        if placed {
+            Problem::stopped(code, text, &e)
+        } else {
+            Problem::new(code, e.to_string())
+        }
+    })?;
+    serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(text)).map_err(|e| {
+        let problem = Problem::of_serde(code, text, &e);
+        if placed {
+            problem
+        } else {
+            Problem { place: None, ..problem }
+        }
+    })
 }
 
 /// serde_json's message without its " at line L column C" suffix (a place says it).

@@ -1,7 +1,7 @@
 //! Change plans (SCENARIOS.md): a starting world and steps with what each caller
 //! expects; run as a dry run, step by step, each compared with its expectation.
 
-use crate::code::{Code, Problem};
+use crate::code::{parse_text, Code, Problem};
 use crate::limits::{self, MAX_DOCUMENT_BYTES, MAX_PLAN_STEPS};
 use crate::rules::engine::{Env, State};
 use crate::rules::model::audit::AuditRecord;
@@ -185,10 +185,9 @@ pub struct PlanResult {
 
 const DEFAULT_START: OffsetDateTime = datetime!(2026-01-01 00:00 UTC);
 
-/// A plan serde refused (`Problem::of_serde`), but an unknown action named and placed
-/// at the step's `action`, not at the step.
-fn placed_error(json: &str, e: &serde_path_to_error::Error<serde_json::Error>) -> Problem {
-    let problem = Problem::of_serde(Code::Plan, json, e);
+/// A plan serde refused, as `parse_text` names and places it, but an unknown action
+/// named and placed at the step's `action`, not at the step.
+fn at_action(problem: Problem, json: &str) -> Problem {
     match problem.path.as_deref() {
         Some(step) if step.starts_with("/steps/") && problem.message.starts_with("unknown action") => {
             let path = Some(format!("{step}/action"));
@@ -202,13 +201,7 @@ impl Plan {
     /// Reads a plan (at most 32 MiB and 1,000 steps) and checks it.
     pub fn from_json(json: &str) -> Result<Plan, PlanError> {
         limits::check("the plan (bytes)", json.len(), MAX_DOCUMENT_BYTES).map_err(PlanError::Problem)?;
-        // The grammar first, and that nothing follows the plan: a syntax error is the one
-        // reported wherever it is (but for a number out of range or a lone surrogate,
-        // which serde_json checks only where it reads the value).
-        serde_json::from_str::<serde::de::IgnoredAny>(json)
-            .map_err(|e| PlanError::Problem(Problem::stopped(Code::Plan, json, &e)))?;
-        let plan: Plan = serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(json))
-            .map_err(|e| PlanError::Problem(placed_error(json, &e)))?;
+        let plan: Plan = parse_text(json, Code::Plan, true).map_err(|p| PlanError::Problem(at_action(p, json)))?;
         plan.check().map_err(|e| match e {
             PlanError::Problem(p) => PlanError::Problem(p.placed_in(json)),
             other => other,

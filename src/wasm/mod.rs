@@ -88,33 +88,8 @@ pub(crate) fn from_js_text<T: serde::de::DeserializeOwned>(
     let text = json_text(value, code, limits::MAX_DOCUMENT_BYTES)?;
     // Only a caller's own text is placed: the text of an object is JSON.stringify's.
     let placed = value.is_string();
-    let parsed = parse_text(&text, code, placed).map_err(|p| problem_to_js(&p))?;
+    let parsed = crate::code::parse_text(&text, code, placed).map_err(|p| problem_to_js(&p))?;
     Ok((parsed, placed.then_some(text)))
-}
-
-/// JSON text read as a `T`: a field serde refuses is named by its pointer (`path`), and
-/// placed in the text when it is the caller's own (`Problem::of_serde`). The grammar is
-/// checked first (and that nothing follows the value), so a syntax error is the one
-/// reported wherever it is (but for a number out of range or a lone surrogate, which
-/// serde_json checks only where it reads the value); the value is then read from the
-/// text, not through a `serde_json::Value`, so a field given twice is refused rather
-/// than read as the last one.
-pub(crate) fn parse_text<T: serde::de::DeserializeOwned>(text: &str, code: Code, placed: bool) -> Result<T, Problem> {
-    serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(|e| {
-        if placed {
-            Problem::stopped(code, text, &e)
-        } else {
-            Problem::new(code, e.to_string())
-        }
-    })?;
-    serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(text)).map_err(|e| {
-        let problem = Problem::of_serde(code, text, &e);
-        if placed {
-            problem
-        } else {
-            Problem { place: None, ..problem }
-        }
-    })
 }
 
 #[cfg(any(feature = "rules", feature = "envelope"))]

@@ -135,7 +135,7 @@ fn context_of(value: &JsValue) -> Result<Result<Context, Problem>, JsValue> {
         return Err(type_error("context", "an object"));
     }
     let text = super::json_text(value, Code::Request, crate::limits::MAX_DOCUMENT_BYTES)?;
-    Ok(super::parse_text::<Context>(&text, Code::Request, false)
+    Ok(crate::code::parse_text::<Context>(&text, Code::Request, false)
         .map_err(|p| Problem { path: Some(format!("/context{}", p.path.unwrap_or_default())), ..p }))
 }
 
