@@ -59,9 +59,29 @@ impl NameKind {
         NameKind::Bucket,
     ];
 
-    /// The kind's name, as JSON and the CLI write it (`region-id`).
-    pub fn name(self) -> String {
-        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    /// The kind's name, as JSON and the CLI write it (`region-id`): a table, not serde's
+    /// writer, so that naming a kind in wasm needs no JSON value.
+    pub fn name(self) -> &'static str {
+        match self {
+            NameKind::InstanceId => "instance-id",
+            NameKind::VpcId => "vpc-id",
+            NameKind::VswitchId => "vswitch-id",
+            NameKind::RegionId => "region-id",
+            NameKind::AccountId => "account-id",
+            NameKind::FolderId => "folder-id",
+            NameKind::ResourceDirectoryId => "resource-directory-id",
+            NameKind::AccountName => "account-name",
+            NameKind::DisplayName => "display-name",
+            NameKind::ResourceShareName => "resource-share-name",
+            NameKind::Alias => "alias",
+            NameKind::SecretName => "secret-name",
+            NameKind::Bucket => "bucket",
+        }
+    }
+
+    /// The kind of that name, if one has it.
+    pub fn named(name: &str) -> Option<NameKind> {
+        NameKind::ALL.into_iter().find(|k| k.name() == name)
     }
 
     /// The rule id that defines the format.
@@ -273,6 +293,16 @@ mod tests {
 
     fn ok(kind: NameKind, v: &str) -> bool {
         validate(kind, v).is_ok()
+    }
+
+    #[test]
+    fn each_kind_is_named_as_serde_writes_and_reads_it() {
+        for kind in NameKind::ALL {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.name());
+            assert_eq!(serde_json::from_value::<NameKind>(kind.name().into()).unwrap(), kind);
+            assert_eq!(NameKind::named(kind.name()), Some(kind));
+        }
+        assert_eq!(NameKind::named("Region-Id"), None);
     }
 
     #[test]

@@ -796,7 +796,7 @@ mod tests {
             Problem::new(Code::BindVpcsVpcId, "a").at("/0/VpcId").rule("R-BV-3"),
             Problem::new(Code::BindVpcsMissingField, "b"),
         ];
-        let thrown = super::super::problems_to_js(&problems, serde_json::Map::new());
+        let thrown = super::super::problems_to_js(&problems, ());
         let get = |k: &str| js_sys::Reflect::get(&thrown, &k.into()).unwrap();
         assert_eq!(get("code").as_string().as_deref(), Some("InvalidParameter.BindVpcs.VpcId"));
         assert_eq!(get("path").as_string().as_deref(), Some("/0/VpcId"));

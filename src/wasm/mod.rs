@@ -153,5 +153,5 @@ fn js_cause(_: &Problem) -> Option<&JsValue> {
 }
 
 pub(crate) fn problem_to_js(p: &Problem) -> JsValue {
-    problems_to_js(std::slice::from_ref(p), serde_json::Map::new())
+    problems_to_js(std::slice::from_ref(p), ())
 }

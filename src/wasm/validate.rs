@@ -147,8 +147,8 @@ pub fn validate_name(
 ) -> Result<JsValue, JsValue> {
     // Every kind is a short word: a longer string is cut before it is copied, and unknown.
     let kind = js::short_string(&kind, 64).ok_or_else(|| type_error("kind", "a string"))?;
-    let kind: NameKind = serde_json::from_value(serde_json::Value::String(kind.clone())).map_err(|_| {
-        let kinds: Vec<String> = NameKind::ALL.iter().map(|k| k.name()).collect();
+    let kind = NameKind::named(&kind).ok_or_else(|| {
+        let kinds: Vec<&str> = NameKind::ALL.iter().map(|k| k.name()).collect();
         JsValue::from(js_sys::TypeError::new(&format!("unknown kind {kind:?}; the kinds: {}", kinds.join(", "))))
     })?;
     let value = string(&value, "value", MAX_DOCUMENT_BYTES)?;

@@ -480,8 +480,8 @@ impl IndexedReport {
 
 /// Each problem's place in `text`, the JSON it was read from: the value its pointer
 /// names, the name of an unknown field, the entry that lacks a field. `order`: put the
-/// problems in the order a reader meets them (a stable sort: at one place, the order
-/// of the checks); `placed`: keep the places (else they are only sorted by).
+/// problems in the order a reader meets them (at one place, the order of the checks);
+/// `placed`: keep the places (else they are only sorted by).
 fn place_in(errors: &mut Vec<Problem>, warnings: &mut Vec<Problem>, text: &str, placed: bool, order: Order) {
     let mut locator = Locator::new(text);
     for problems in [errors, warnings] {
@@ -492,10 +492,16 @@ fn place_in(errors: &mut Vec<Problem>, warnings: &mut Vec<Problem>, text: &str, 
                 locator.range(p.path.as_deref().unwrap_or(""), target)
             })
             .collect();
-        let mut paired: Vec<((usize, usize), Problem)> = ranges.into_iter().zip(problems.drain(..)).collect();
+        // (start, index) pairs are distinct, so an unstable sort of them is the stable
+        // sort by start; and it is the sort `place::places` already has (a stable sort
+        // of the problems themselves was 2.4 KiB more gzip in the validate module).
+        let mut order_of: Vec<(usize, usize)> = ranges.iter().enumerate().map(|(i, r)| (r.0, i)).collect();
         if order == Order::Text {
-            paired.sort_by_key(|(range, _)| range.0);
+            order_of.sort_unstable();
         }
+        let mut taken: Vec<Option<Problem>> = problems.drain(..).map(Some).collect();
+        let ordered = order_of.iter().filter_map(|&(_, i)| Some((ranges.get(i).copied()?, taken.get_mut(i)?.take()?)));
+        let paired: Vec<((usize, usize), Problem)> = ordered.collect();
         let places = if placed {
             let ranges: Vec<(usize, usize)> = paired.iter().map(|(range, _)| *range).collect();
             place::places(text, &ranges).into_iter().map(Some).collect()
