@@ -14,17 +14,10 @@ export interface NodeGcm {
   getAuthTag(): Uint8Array;
 }
 
-/** Node's own handle on a key (a `KeyObject`): a cipher keyed with it never sees its bytes in JavaScript. */
-export interface NodeKey {
-  readonly type: string;
-  readonly symmetricKeySize?: number;
-}
-
 /** The part of `node:crypto` used here. */
 export interface NodeCrypto {
-  createCipheriv(algorithm: string, key: Uint8Array | NodeKey, iv: Uint8Array, options: { authTagLength: number }): NodeGcm;
-  createDecipheriv(algorithm: string, key: Uint8Array | NodeKey, iv: Uint8Array, options: { authTagLength: number }): NodeGcm;
-  KeyObject?: { from(key: object): NodeKey };
+  createCipheriv(algorithm: string, key: Uint8Array, iv: Uint8Array, options: { authTagLength: number }): NodeGcm;
+  createDecipheriv(algorithm: string, key: Uint8Array, iv: Uint8Array, options: { authTagLength: number }): NodeGcm;
 }
 
 export type HostCipher = { kind: "node"; crypto: NodeCrypto } | { kind: "webcrypto"; subtle: SubtleCrypto };
@@ -75,32 +68,4 @@ export const NODE_CHUNK = 1 << 20;
 /** `node:crypto` where the host has it (Node, Bun, Deno): streams' bodies go to it at any size. */
 export function nodeCipher(): NodeCrypto | undefined {
   return nodeCrypto() ?? undefined;
-}
-
-/** Each WebCrypto key's handle in `node:crypto`, or `null` where the host gives none. */
-const handles = new WeakMap<object, NodeKey | null>();
-
-/**
- * Node's handle on a WebCrypto AES-256 key (`KeyObject.from`, Node and hosts like it),
- * with `node:crypto` to use it: a data key sealed or opened with it is done at once, on
- * this thread, where WebCrypto's answer comes back from a worker thread after a wait
- * (measured inside a 1 KiB seal on a 2-core VM: 300 µs from the call to its answer, for
- * 48 bytes of work; the whole seal with keys in wasm memory takes 45 µs). The handle is
- * the key's own, never exported: the material stays in the host as before. None where
- * the host has no such handle (browsers, workerd): WebCrypto then does it.
- */
-export function nodeKeyOf(key: object): { crypto: NodeCrypto; key: NodeKey } | undefined {
-  const crypto = nodeCrypto();
-  if (!crypto) return undefined;
-  let handle = handles.get(key);
-  if (handle === undefined) {
-    try {
-      const found = crypto.KeyObject?.from(key);
-      handle = found?.type === "secret" && found.symmetricKeySize === 32 ? found : null;
-    } catch {
-      handle = null;
-    }
-    handles.set(key, handle);
-  }
-  return handle ? { crypto, key: handle } : undefined;
 }

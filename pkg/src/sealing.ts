@@ -297,25 +297,21 @@ export type KeyProvider = SoftwareKeyProvider | XksKeyProvider | KmsKeyProvider 
  */
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
-/**
- * `call()`'s answer: a promise is bounded by `ms` (a `Bridge.Timeout` `KmsError` after
- * it); an answer given at once is passed on as it is, and so is a throw (the module
- * takes either as it takes a promise's value or rejection).
- */
-function within<T>(ms: number, call: () => T | PromiseLike<T>): T | Promise<T> {
-  const answer = call();
-  if (!isThenable(answer)) return answer;
+/** `call()`'s promise, or a `Bridge.Timeout` `KmsError` after `ms`; a synchronous throw rejects. */
+function within<T>(ms: number, call: () => Promise<T>): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new KmsError({ code: "Bridge.Timeout", message: `the key provider did not answer within ${ms} ms` })),
       ms,
     );
-    Promise.resolve(answer).then(resolve, reject).finally(() => clearTimeout(timer));
+    const settle = () => clearTimeout(timer);
+    try {
+      Promise.resolve(call()).then(resolve, reject).finally(settle);
+    } catch (e) {
+      settle();
+      reject(e);
+    }
   });
-}
-
-function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as { then?: unknown }).then === "function";
 }
 
 /** A JavaScript key provider as the module calls it: each call bounded by `ms`. */

@@ -1,7 +1,6 @@
 import * as args from "./args.js";
 import { guard, guardAsync, KmsError } from "./errors.js";
-import { AES_GCM, gcmParams, TAG_LEN, view } from "./gcm.js";
-import { nodeKeyOf, type NodeCrypto, type NodeKey } from "./hostcipher.js";
+import { AES_GCM, gcmParams, view } from "./gcm.js";
 import type { HostType } from "./host.js";
 import type { Bytes, JsKeyProvider } from "./types.js";
 
@@ -130,25 +129,28 @@ export class WebCryptoKeyProvider implements JsKeyProvider {
     return key;
   }
 
-  /**
-   * Seals a data key under the key `arn` (AES-256-GCM): called by `encrypt`, as for any
-   * {@link JsKeyProvider}. Where the host has `node:crypto` (Node), it is sealed at once
-   * with Node's handle on the key and the bytes are returned; elsewhere, a promise of
-   * WebCrypto's.
-   */
-  seal(arn: string, iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Bytes | Promise<Bytes> {
+  // The plaintext is a data key: sealed from a copy that is wiped afterwards.
+  /** Seals a data key under the key `arn` (AES-256-GCM): called by `encrypt`, as for any {@link JsKeyProvider}. */
+  async seal(arn: string, iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Promise<Bytes> {
     const key = this.#key(arn);
-    const node = nodeKeyOf(key);
-    return node ? gcmOnNode(node, iv, aad, plaintext, false) : sealOnWebCrypto(key, iv, aad, plaintext);
+    const params = gcmParams(iv, aad);
+    const data = view(plaintext.slice());
+    try {
+      return new Uint8Array(await subtleCrypto().encrypt(params, key, data));
+    } finally {
+      data.fill(0);
+    }
   }
 
-  /** Opens a data key sealed under the key `arn`: called by `decrypt`; at once where the host has `node:crypto`, as `seal`. */
-  open(arn: string, iv: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Bytes | Promise<Bytes> {
+  /** Opens a data key sealed under the key `arn`: called by `decrypt`. */
+  async open(arn: string, iv: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Promise<Bytes> {
     const key = this.#key(arn);
-    const node = nodeKeyOf(key);
-    if (!node) return openOnWebCrypto(key, iv, aad, sealed);
-    if (sealed.length < TAG_LEN) throw notOpened();
-    return gcmOnNode(node, iv, aad, sealed, true);
+    const params = gcmParams(iv, aad);
+    try {
+      return new Uint8Array(await subtleCrypto().decrypt(params, key, view(sealed)));
+    } catch {
+      throw new KmsError({ code: "InvalidCiphertext", message: "WebCrypto's AES-GCM did not open it" });
+    }
   }
 
   /** How the key `arn` is protected: `WEBCRYPTO`. */
@@ -159,55 +161,4 @@ export class WebCryptoKeyProvider implements JsKeyProvider {
     this.#key(arn);
     return { protectionLevel: "WEBCRYPTO" };
   }
-}
-
-const notOpened = () => new KmsError({ code: "InvalidCiphertext", message: "AES-GCM did not open it" });
-
-// The plaintext is a data key: sealed from a copy that is wiped afterwards.
-async function sealOnWebCrypto(key: CryptoKey, iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Promise<Bytes> {
-  const params = gcmParams(iv, aad);
-  const data = view(plaintext.slice());
-  try {
-    return new Uint8Array(await subtleCrypto().encrypt(params, key, data));
-  } finally {
-    data.fill(0);
-  }
-}
-
-async function openOnWebCrypto(key: CryptoKey, iv: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Promise<Bytes> {
-  const params = gcmParams(iv, aad);
-  try {
-    return new Uint8Array(await subtleCrypto().decrypt(params, key, view(sealed)));
-  } catch {
-    throw notOpened();
-  }
-}
-
-/**
- * AES-256-GCM of a data key with Node's handle on the master key: `input` sealed (the
- * ciphertext and its tag), or opened (`input` ends with its tag). Node's outputs may sit
- * in its shared buffer pool, so they are copied into bytes of their own and wiped.
- */
-function gcmOnNode(node: { crypto: NodeCrypto; key: NodeKey }, iv: Uint8Array, aad: Uint8Array, input: Uint8Array, open: boolean): Bytes {
-  const make = open ? node.crypto.createDecipheriv : node.crypto.createCipheriv;
-  const gcm = make.call(node.crypto, "aes-256-gcm", node.key, iv, { authTagLength: TAG_LEN });
-  gcm.setAAD(aad);
-  const body = open ? input.subarray(0, input.length - TAG_LEN) : input;
-  if (open) gcm.setAuthTag(input.subarray(input.length - TAG_LEN));
-  const parts = [gcm.update(body)];
-  try {
-    parts.push(gcm.final());
-  } catch {
-    parts.forEach((p) => p.fill(0));
-    throw open ? notOpened() : new KmsError({ code: "Bridge.Hsm", message: "AES-GCM did not seal it" });
-  }
-  if (!open) parts.push(gcm.getAuthTag());
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-    p.fill(0);
-  }
-  return out;
 }

@@ -154,64 +154,6 @@ test("a legacy algorithm is never sealed, and its messages open only when allowe
   }
 });
 
-test("the WebCrypto provider answers at once where the host has node:crypto, with WebCrypto's bytes; a host without it opens them, and the reverse", async () => {
-  const webcrypto = await kms.WebCryptoKeyProvider.importRaw([{ arn: ARN_A, material: materialA }]);
-  const key = webcrypto.cryptoKeys().get(ARN_A);
-  const [iv, aad, dataKey] = [new Uint8Array(12).fill(1), new TextEncoder().encode("aad"), Uint8Array.from({ length: 32 }, (_, i) => i * 3)];
-  const sealed = webcrypto.seal(ARN_A, iv, aad, dataKey);
-  assert.ok(sealed instanceof Uint8Array && sealed.byteOffset === 0 && sealed.buffer.byteLength === 48, "the bytes themselves, in a buffer of their own");
-  assert.deepEqual(sealed, new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: aad }, key, dataKey)));
-  assert.deepEqual(webcrypto.open(ARN_A, iv, aad, sealed), dataKey);
-  for (const broken of [Uint8Array.from(sealed, (b, i) => (i === 40 ? b ^ 1 : b)), sealed.subarray(0, 8)]) {
-    assert.throws(() => webcrypto.open(ARN_A, iv, aad, broken), (e) => e.code === "InvalidCiphertext");
-  }
-  assert.throws(() => webcrypto.seal(ARN_B, iv, aad, dataKey), (e) => e.code === "Bridge.KeyNotFound");
-
-  // A child Node without process.getBuiltinModule (as browsers and workerd are): WebCrypto seals and opens.
-  const mine = await kms.encrypt([webcrypto], payload(1000), { context: { sealed: "with node" } });
-  const script = `
-    import * as kms from "kms-instance";
-    const keys = await kms.WebCryptoKeyProvider.importRaw([{ arn: ${JSON.stringify(ARN_A)}, material: Uint8Array.from(${JSON.stringify([...materialA])}) }]);
-    const answer = keys.seal(${JSON.stringify(ARN_A)}, new Uint8Array(12), new Uint8Array(0), new Uint8Array(32));
-    const opened = await kms.decrypt([keys], Buffer.from(${JSON.stringify(b64(mine))}, "base64"));
-    const theirs = await kms.encrypt([keys], opened.plaintext, { context: { sealed: "with webcrypto" } });
-    console.log(JSON.stringify({ promised: answer instanceof Promise, theirs: Buffer.from(theirs).toString("base64") }));`;
-  const child = spawnSync(process.execPath, ["--import", "data:text/javascript,delete process.getBuiltinModule", "--input-type=module", "-e", script], {
-    cwd: new URL(".", import.meta.url),
-    encoding: "utf8",
-  });
-  assert.equal(child.status, 0, child.stderr);
-  const { promised, theirs } = JSON.parse(child.stdout);
-  assert.equal(promised, true, "without node:crypto the answer is WebCrypto's promise");
-  const opened = await kms.decrypt([webcrypto], Buffer.from(theirs, "base64"));
-  assert.deepEqual(opened.plaintext, payload(1000));
-  assert.deepEqual(opened.context, { sealed: "with webcrypto" });
-});
-
-test("a JavaScript provider may answer at once, or throw: the same as its promise or rejection", async () => {
-  const webcrypto = await kms.WebCryptoKeyProvider.importRaw([{ arn: ARN_A, material: materialA }]);
-  const software = new kms.SoftwareKeyProvider(keyring);
-  let calls = 0;
-  const atOnce = {
-    arns: () => [ARN_A],
-    seal: (...a) => (calls++, webcrypto.seal(...a)),
-    open: (...a) => (calls++, webcrypto.open(...a)),
-  };
-  for (const size of [16, 100_000]) {
-    const sealed = await kms.encrypt([atOnce], payload(size));
-    assert.deepEqual((await kms.decrypt([software], sealed)).plaintext, payload(size));
-    assert.deepEqual((await kms.decrypt([atOnce], sealed)).plaintext, payload(size));
-  }
-  assert.equal(calls, 4);
-  const gone = Object.assign(new Error("the store is gone"), { code: "Bridge.Unavailable" });
-  const throwing = { arns: () => [ARN_A], seal: () => { throw gone; }, open: () => { throw gone; } };
-  await assert.rejects(kms.encrypt([throwing], payload(10)), (e) => e.code === "Bridge.Unavailable" && e.cause === gone);
-  const sealed = await kms.encrypt([software], payload(10), { keys: [ARN_A] });
-  await assert.rejects(kms.decrypt([throwing], sealed), (e) => e.code === "Bridge.Unavailable");
-  const notBytes = { arns: () => [ARN_A], seal: () => "sealed", open: () => 42 };
-  await assert.rejects(kms.encrypt([notBytes], payload(10)), (e) => e.code === "Bridge.Hsm");
-});
-
 test("the WebCrypto provider's keys are non-extractable", async () => {
   for (const provider of [
     await kms.WebCryptoKeyProvider.generate([ARN_A, ARN_B]),

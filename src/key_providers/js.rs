@@ -28,7 +28,7 @@ extern "C" {
         iv: js_sys::Uint8Array,
         aad: js_sys::Uint8Array,
         plaintext: js_sys::Uint8Array,
-    ) -> Result<JsValue, JsValue>;
+    ) -> Result<js_sys::Promise, JsValue>;
 
     #[wasm_bindgen(method, catch)]
     fn open(
@@ -37,10 +37,10 @@ extern "C" {
         iv: js_sys::Uint8Array,
         aad: js_sys::Uint8Array,
         sealed: js_sys::Uint8Array,
-    ) -> Result<JsValue, JsValue>;
+    ) -> Result<js_sys::Promise, JsValue>;
 
     #[wasm_bindgen(method, catch)]
-    fn describe(this: &JsKeyProvider, arn: &str) -> Result<JsValue, JsValue>;
+    fn describe(this: &JsKeyProvider, arn: &str) -> Result<js_sys::Promise, JsValue>;
 }
 
 /// The TypeScript shape of a [`JsKeyProvider`], the object the module calls.
@@ -49,19 +49,18 @@ extern "C" {
 const JS_KEY_PROVIDER_TS: &'static str = r#"
 /**
  * Master keys kept by JavaScript: AES-256-GCM under a named key. The module calls these
- * with copies it owns; a failure rejects (or throws) an Error whose `code` is a known one
+ * with copies it owns; a failure rejects with an Error whose `code` is a known one
  * (`Bridge.KeyNotFound`, `InvalidCiphertext`, `Bridge.Unavailable`, …) or anything else
- * (`Bridge.Hsm`). `seal` and `open` may answer at once, with the bytes rather than a
- * promise of them: nothing is then waited for. `WebCryptoKeyProvider` is one.
+ * (`Bridge.Hsm`). `WebCryptoKeyProvider` is one.
  */
 export interface JsKeyProvider {
     /** The ARNs of the keys it holds, in order. */
     arns(): string[];
-    seal(arn: string, iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array | Promise<Uint8Array>;
-    open(arn: string, iv: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | Promise<Uint8Array>;
+    seal(arn: string, iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array>;
+    open(arn: string, iv: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Promise<Uint8Array>;
     /** How the key is protected (`SOFTWARE`, `HSM`, `WEBCRYPTO`, …); every master key is AES-256.
      * Optional: left out, the keys it lists are described as `JAVASCRIPT`. */
-    describe?(arn: string): { protectionLevel: string } | Promise<{ protectionLevel: string }>;
+    describe?(arn: string): Promise<{ protectionLevel: string }>;
 }
 "#;
 
@@ -103,21 +102,8 @@ impl std::fmt::Display for JsFailure {
 
 impl std::error::Error for JsFailure {}
 
-/// A provider's answer: a promise (any thenable) is waited for; anything else is the
-/// answer now, so a provider that answers at once (the WebCrypto provider where the host
-/// has `node:crypto`) leaves nothing to wait for, and a seal with it runs to the end in
-/// one call.
-async fn call(answer: Result<JsValue, JsValue>) -> Result<JsValue, Problem> {
-    let answer = answer.map_err(js_problem)?;
-    let then = if answer.is_object() {
-        js_sys::Reflect::get(&answer, &"then".into()).map_err(js_problem)?
-    } else {
-        JsValue::UNDEFINED
-    };
-    if !then.is_function() {
-        return Ok(answer);
-    }
-    JsFuture::from(js_sys::Promise::resolve(&answer)).await.map_err(js_problem)
+async fn call(promise: Result<js_sys::Promise, JsValue>) -> Result<JsValue, Problem> {
+    JsFuture::from(promise.map_err(js_problem)?).await.map_err(js_problem)
 }
 
 /// A sealed or opened data key is a few dozen bytes; a store that answers more is
