@@ -89,17 +89,8 @@ impl Client {
         os_random(&mut nonce)?;
         let nonce = hex::encode(nonce);
         // The platform's clock: wasm has no system clock for `time` to read.
-        let seconds = i64::try_from(crate::platform::now().as_secs()).unwrap_or(0);
-        let now = time::OffsetDateTime::from_unix_timestamp(seconds).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-        let timestamp = format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-            now.year(),
-            u8::from(now.month()),
-            now.day(),
-            now.hour(),
-            now.minute(),
-            now.second()
-        );
+        let now = crate::platform::utc_now().unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        let timestamp = crate::platform::timestamp(now, true);
         let form = |pairs: &[(String, String)]| {
             pairs
                 .iter()

@@ -23,7 +23,7 @@ use crate::envelope::message::TAG_LEN;
 use crate::envelope::{
     context_bytes, EncryptionContext, KeyArn, KeyDescription, KeyProvider, MaybeSendSync, ProviderId,
 };
-use crate::platform::{now, os_random};
+use crate::platform::{now, os_random, timestamp, utc_now};
 use crate::xks::sigv4::{self, Scope, SignedRequest};
 use crate::xks::wire::{self, Base64, ErrorName, RequestMetadata};
 use serde::Deserialize;
@@ -338,20 +338,9 @@ impl XksBridge {
     ) -> Result<Zeroizing<Vec<u8>>, Problem> {
         let tagged = |p: Problem| with_id(p, id);
         let path = format!("{}{}/keys/{}/{}", self.prefix, wire::API_PATH, self.external_id(key)?, operation.route());
-        let now = time::OffsetDateTime::UNIX_EPOCH
-            .checked_add(time::Duration::try_from(now()).unwrap_or_default())
+        let now = utc_now()
             .ok_or_else(|| Problem::new(Code::BridgeUnavailable, "the platform's clock is off the calendar"))?;
-        // Written with `format!`, not a `time` format description, whose interpreter cost
-        // each wasm module that signs about 14 KB before wasm-opt.
-        let amz_date = format!(
-            "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-            now.year(),
-            u8::from(now.month()),
-            now.day(),
-            now.hour(),
-            now.minute(),
-            now.second()
-        );
+        let amz_date = timestamp(now, false);
         let mut headers = vec![
             ("content-type".to_string(), "application/json".to_string()),
             ("host".to_string(), self.host.clone()),
