@@ -338,9 +338,9 @@ impl XksBridge {
     ) -> Result<Zeroizing<Vec<u8>>, Problem> {
         let tagged = |p: Problem| with_id(p, id);
         let path = format!("{}{}/keys/{}/{}", self.prefix, wire::API_PATH, self.external_id(key)?, operation.route());
-        let now = utc_now()
+        let signed_at = utc_now()
             .ok_or_else(|| Problem::new(Code::BridgeUnavailable, "the platform's clock is off the calendar"))?;
-        let amz_date = timestamp(now, false);
+        let amz_date = timestamp(signed_at, false);
         let mut headers = vec![
             ("content-type".to_string(), "application/json".to_string()),
             ("host".to_string(), self.host.clone()),
