@@ -12,6 +12,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { cpus, platform } from "node:os";
 import { performance } from "node:perf_hooks";
+import { bindVpcs, OWNER } from "./documents.mjs";
 
 const pkg = new URL("../pkg/", import.meta.url);
 const require = createRequire(new URL("package.json", pkg));
@@ -78,16 +79,6 @@ for (const keys of ["software", "webcrypto"]) {
 }
 
 // ---- BindVpcs ---------------------------------------------------------------------
-const OWNER = "1207089758810000";
-const bindVpcs = (n) =>
-  JSON.stringify(
-    Array.from({ length: n }, (_, i) => ({
-      VpcId: `vpc-bp1go9qvmj78j4f4c${String(i).padStart(5, "0")}`,
-      VSwitchId: `vsw-bp16c5pvvcf0fp5b9${String(i).padStart(5, "0")}`,
-      RegionId: "cn-hangzhou",
-      VpcOwnerId: i % 2 ? OWNER : Number(OWNER),
-    })),
-  );
 const context = { region: "cn-hangzhou", owner: OWNER, primaryVpc: "vpc-bp1primary0000001" };
 // The closest JSON Schema: fields, formats, the region, no extra fields. It cannot say
 // "no VPC twice" or "not the instance's VPC", nor report the 2^53 rule; ours does.

@@ -1,0 +1,102 @@
+// The JSON readers a validate module could be built on (issue 25's "small JSON reader"
+// lever), measured as the package ships a module: each reader alone in a wasm module
+// (benches/readers: one feature a build, wasm-bindgen, then wasm-opt with the package's
+// flags), its gzip -9 bytes and its time on the benches' 1,000-entry BindVpcs document,
+// the readers interleaved in one process. Beside them, the package's own validate
+// module (its reader, the rules, places, the report) on the same document. Run after
+// the package is built (pkg/build.sh):
+//
+//   node benches/readers.mjs            (also printed by bash .ci/bench)
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { cpus, platform } from "node:os";
+import { performance } from "node:perf_hooks";
+import { gzipSync } from "node:zlib";
+import { bindVpcs } from "./documents.mjs";
+
+const root = new URL("../", import.meta.url).pathname;
+const crate = `${root}benches/readers`;
+const target = `${crate}/target`;
+/** What each reader's API gives of positions (from its documentation, checked by the bad document below). */
+const READERS = [
+  { feature: "none", name: "none: the floor (glue, UTF-8, `core::fmt`)", place: "", values: "" },
+  { feature: "serde_json", name: "serde_json (the package's)", place: "line, column", values: "no" },
+  { feature: "jiter", name: "jiter", place: "byte", values: "yes" },
+  { feature: "bufjson", name: "bufjson", place: "line, column, byte", values: "yes" },
+  { feature: "nanojson", name: "nanojson", place: "byte", values: "yes" },
+  { feature: "actson", name: "actson", place: "byte", values: "yes" },
+];
+// The package's wasm-opt flags, from the one place they are set.
+const WASM_OPT = JSON.parse(readFileSync(`${root}Cargo.toml`, "utf8").match(/^wasm-opt = (\[.*\])$/m)[1]);
+const run = (cmd, args, cwd = crate) => execFileSync(cmd, args, { cwd, stdio: ["ignore", "ignore", "inherit"] });
+const PATH = `${root}pkg/node_modules/.bin:${process.env.PATH}`;
+
+/** Each reader's module, built: its glue, initialised, and its bytes after wasm-opt. */
+async function built({ feature }) {
+  run("cargo", ["build", "--locked", "--quiet", "--release", "--target", "wasm32-unknown-unknown", "--features", feature]);
+  const out = `${target}/js/${feature}`;
+  const env = { ...process.env, PATH };
+  execFileSync("wasm-bindgen", ["--target", "web", "--out-dir", out, `${target}/wasm32-unknown-unknown/release/kms_instance_readers.wasm`], { env, stdio: "inherit" });
+  execFileSync("wasm-opt", [...WASM_OPT, `${out}/kms_instance_readers_bg.wasm`, "-o", `${out}/opt.wasm`], { env, stdio: "inherit" });
+  const bytes = readFileSync(`${out}/opt.wasm`);
+  const glue = await import(`${out}/kms_instance_readers.js`);
+  glue.initSync({ module: bytes });
+  return { check: glue.check, bytes };
+}
+
+const version = (name) => readFileSync(`${crate}/Cargo.lock`, "utf8").match(new RegExp(`name = "${name}"\\nversion = "([^"]+)"`))?.[1] ?? "";
+const gz = (bytes) => gzipSync(bytes, { level: 9 }).length;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmt = (n, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
+const encode = (text) => new TextEncoder().encode(text);
+
+const text = bindVpcs(1000);
+const document = encode(text);
+const expected = JSON.stringify([...Array(1000).keys()]);
+// The comma between the third and the fourth entries left out: at byte `missingComma`.
+const entries = JSON.parse(text).map((e) => JSON.stringify(e));
+const missingComma = `[${entries.slice(0, 3).join(",")}`.length;
+const broken = encode(`[${entries.slice(0, 3).join(",")}${entries.slice(3).join(",")}]`);
+const wrongType = encode('[{"VpcId":"vpc-1","VSwitchId":"vsw-1","RegionId":"cn-hangzhou","VpcOwnerId":true}]');
+
+const rows = [];
+for (const reader of READERS) {
+  const { check, bytes } = await built(reader);
+  if (check(document) !== expected) throw new Error(`${reader.feature} does not read the document's 1,000 entries`);
+  if (reader.feature !== "none" && !check(wrongType).startsWith('{"error"')) throw new Error(`${reader.feature} took a boolean owner id`);
+  const message = reader.feature === "none" ? "" : JSON.parse(check(broken)).error;
+  if (reader.feature !== "none" && !message) throw new Error(`${reader.feature} did not refuse the missing comma`);
+  rows.push({ ...reader, version: reader.feature === "none" ? "" : version(reader.feature), gzip: gz(bytes), call: () => check(document), message });
+}
+// The package's validate module on the same bytes (no context: the reader's work and the rules').
+const pkgGlue = await import(`${root}pkg/wasm/validate/kms_instance.js`);
+const pkgBytes = readFileSync(`${root}pkg/dist/wasm/validate.wasm`);
+pkgGlue.initSync({ module: pkgBytes });
+if (!JSON.parse(pkgGlue.validateBindVpcsIndexed(document, undefined)).ok) throw new Error("the package did not find the document valid");
+rows.push({ feature: "package", name: "kms-instance/validate (reader, rules, places, report)", place: "", values: "", version: "", gzip: gz(pkgBytes), call: () => pkgGlue.validateBindVpcsIndexed(document, undefined), message: "" });
+
+// Interleaved: one batch of each a round, 11 rounds after a warm-up.
+const BATCH = 50, ROUNDS = 11;
+const samples = new Map(rows.map((r) => [r, []]));
+for (let round = -1; round < ROUNDS; round++) {
+  for (const row of rows) {
+    const start = performance.now();
+    for (let i = 0; i < BATCH; i++) row.call();
+    if (round >= 0) samples.get(row).push(((performance.now() - start) * 1000) / BATCH);
+  }
+}
+const reference = rows.find((r) => r.feature === "serde_json");
+const floor = rows.find((r) => r.feature === "none");
+const time = (row) => median(samples.get(row));
+
+console.log(`JSON readers in wasm — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${platform()}, ${cpus().length} × ${cpus()[0]?.model.trim()}`);
+console.log(`Each reader alone in a module, built as the package builds one; the ${fmt(document.length)}-byte, 1,000-entry BindVpcs document read ${BATCH} times a round, ${ROUNDS} rounds interleaved: the median.`);
+console.log(`The broken document leaves out the comma at byte ${missingComma}.\n`);
+console.log("| reader | version | wasm gzip | above the floor | µs per document | serde_json's time, × | an error's place | each value's place | the missing comma |");
+console.log("|---|---|---:|---:|---:|---:|---|---|---|");
+for (const row of rows) {
+  const above = row === floor ? "" : `${fmt((row.gzip - floor.gzip) / 1024, 1)} KiB`;
+  const speed = row === floor ? "" : `${fmt(time(reference) / time(row), 2)}×`;
+  const message = row.message && `\`${row.message.replaceAll("|", "\\|").replaceAll("`", "'")}\``;
+  console.log(`| ${row.name} | ${row.version} | ${fmt(row.gzip / 1024, 1)} KiB | ${above} | ${row === floor ? "" : fmt(time(row))} | ${speed} | ${row.place} | ${row.values} | ${message} |`);
+}
