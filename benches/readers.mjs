@@ -17,7 +17,7 @@ import { bindVpcs } from "./documents.mjs";
 const root = new URL("../", import.meta.url).pathname;
 const crate = `${root}benches/readers`;
 const target = `${crate}/target`;
-/** What each reader's API gives of positions (from its documentation, checked by the bad document below). */
+/** What each reader's API gives of positions (from its documentation; the broken document's message shows an error's). */
 const READERS = [
   { feature: "none", name: "none: the floor (glue, UTF-8, `core::fmt`)", place: "", values: "" },
   { feature: "serde_json", name: "serde_json (the package's)", place: "line, column", values: "no" },
@@ -28,16 +28,16 @@ const READERS = [
 ];
 // The package's wasm-opt flags, from the one place they are set.
 const WASM_OPT = JSON.parse(readFileSync(`${root}Cargo.toml`, "utf8").match(/^wasm-opt = (\[.*\])$/m)[1]);
-const run = (cmd, args, cwd = crate) => execFileSync(cmd, args, { cwd, stdio: ["ignore", "ignore", "inherit"] });
-const PATH = `${root}pkg/node_modules/.bin:${process.env.PATH}`;
+// npm's wasm-opt first, as pkg/build.sh has it (Debian's writes modules that throw).
+const env = { ...process.env, PATH: `${root}pkg/node_modules/.bin:${process.env.PATH}` };
+const run = (cmd, args) => execFileSync(cmd, args, { cwd: crate, env, stdio: ["ignore", "ignore", "inherit"] });
 
 /** Each reader's module, built: its glue, initialised, and its bytes after wasm-opt. */
 async function built({ feature }) {
-  run("cargo", ["build", "--locked", "--quiet", "--release", "--target", "wasm32-unknown-unknown", "--features", feature]);
   const out = `${target}/js/${feature}`;
-  const env = { ...process.env, PATH };
-  execFileSync("wasm-bindgen", ["--target", "web", "--out-dir", out, `${target}/wasm32-unknown-unknown/release/kms_instance_readers.wasm`], { env, stdio: "inherit" });
-  execFileSync("wasm-opt", [...WASM_OPT, `${out}/kms_instance_readers_bg.wasm`, "-o", `${out}/opt.wasm`], { env, stdio: "inherit" });
+  run("cargo", ["build", "--locked", "--quiet", "--release", "--target", "wasm32-unknown-unknown", "--features", feature]);
+  run("wasm-bindgen", ["--target", "web", "--out-dir", out, `${target}/wasm32-unknown-unknown/release/kms_instance_readers.wasm`]);
+  run("wasm-opt", [...WASM_OPT, `${out}/kms_instance_readers_bg.wasm`, "-o", `${out}/opt.wasm`]);
   const bytes = readFileSync(`${out}/opt.wasm`);
   const glue = await import(`${out}/kms_instance_readers.js`);
   glue.initSync({ module: bytes });
@@ -92,7 +92,7 @@ const time = (row) => median(samples.get(row));
 console.log(`JSON readers in wasm — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${platform()}, ${cpus().length} × ${cpus()[0]?.model.trim()}`);
 console.log(`Each reader alone in a module, built as the package builds one; the ${fmt(document.length)}-byte, 1,000-entry BindVpcs document read ${BATCH} times a round, ${ROUNDS} rounds interleaved: the median.`);
 console.log(`The broken document leaves out the comma at byte ${missingComma}.\n`);
-console.log("| reader | version | wasm gzip | above the floor | µs per document | serde_json's time, × | an error's place | each value's place | the missing comma |");
+console.log("| reader | version | wasm gzip | above the floor | µs per document | speed, × serde_json's | an error's place | each value's place | the missing comma |");
 console.log("|---|---|---:|---:|---:|---:|---|---|---|");
 for (const row of rows) {
   const above = row === floor ? "" : `${fmt((row.gzip - floor.gzip) / 1024, 1)} KiB`;

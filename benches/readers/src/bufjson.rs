@@ -30,6 +30,7 @@ pub fn entries(text: &str) -> Result<usize, String> {
         loop {
             let f = match next!() {
                 Token::ObjEnd => break,
+                // The parser checks the grammar: in a name's place, a string.
                 _ => {
                     let content = p.content();
                     let literal = content.literal();

@@ -1,5 +1,6 @@
-//! serde_json, as the validate module uses it (the reference): a derived reader that
-//! borrows the strings it can; an error says its line and column.
+//! serde_json, the validate module's reader (the reference), through a derive here where
+//! the package drives it with a visitor of its own: strings borrowed where they have no
+//! escape; an error says its line and column.
 
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
