@@ -12,7 +12,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { cpus, platform } from "node:os";
 import { performance } from "node:perf_hooks";
-import { bindVpcs, OWNER } from "./documents.mjs";
+import { BIND_VPCS_SCHEMA, bindVpcs, OWNER } from "./documents.mjs";
 
 const pkg = new URL("../pkg/", import.meta.url);
 const require = createRequire(new URL("package.json", pkg));
@@ -80,23 +80,7 @@ for (const keys of ["software", "webcrypto"]) {
 
 // ---- BindVpcs ---------------------------------------------------------------------
 const context = { region: "cn-hangzhou", owner: OWNER, primaryVpc: "vpc-bp1primary0000001" };
-// The closest JSON Schema: fields, formats, the region, no extra fields. It cannot say
-// "no VPC twice" or "not the instance's VPC", nor report the 2^53 rule; ours does.
-const id = (prefix) => ({ type: "string", pattern: `^${prefix}-[a-z0-9]{8,32}$` });
-const ajvValidate = new Ajv({ allErrors: true }).compile({
-  type: "array",
-  items: {
-    type: "object",
-    additionalProperties: false,
-    required: ["VpcId", "VSwitchId", "RegionId", "VpcOwnerId"],
-    properties: {
-      VpcId: id("vpc"),
-      VSwitchId: id("vsw"),
-      RegionId: { const: "cn-hangzhou" },
-      VpcOwnerId: { anyOf: [{ type: "string", pattern: "^[1-9][0-9]{15}$" }, { type: "integer", minimum: 1e15, maximum: 9007199254740991 }] },
-    },
-  },
-});
+const ajvValidate = new Ajv({ allErrors: true }).compile(BIND_VPCS_SCHEMA);
 const growth = [];
 for (const n of [10, 100, 1000, 10000]) {
   const text = bindVpcs(n);

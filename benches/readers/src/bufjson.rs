@@ -2,7 +2,7 @@
 //! column and offset known.
 
 use crate::fields::{field, missing, wrong_type};
-use bufjson::lexical::{fixed::FixedAnalyzer, Token};
+use bufjson::lexical::{fixed::FixedAnalyzer, Token, Unescaped};
 use bufjson::syntax::Parser;
 
 pub fn entries(text: &str) -> Result<usize, String> {
@@ -33,13 +33,17 @@ pub fn entries(text: &str) -> Result<usize, String> {
                 // The parser checks the grammar: in a name's place, a string.
                 _ => {
                     let content = p.content();
-                    let literal = content.literal();
-                    field(n, literal.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(literal))?
+                    let name = content.unescaped();
+                    let quoted: &str = match &name {
+                        Unescaped::Literal(literal) => literal,
+                        Unescaped::Expanded(expanded) => expanded,
+                    };
+                    field(n, quoted.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(quoted))?
                 }
             };
             let ok = match next!() {
                 Token::Str => true,
-                Token::Num => f == 3 && p.content().literal().bytes().all(|b| b.is_ascii_digit()),
+                Token::Num => f == 3 && p.content().literal().parse::<u64>().is_ok(),
                 _ => false,
             };
             if !ok {

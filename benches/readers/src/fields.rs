@@ -1,6 +1,4 @@
-//! The fields of an entry and the messages of the readers driven by hand (serde_json's
-//! derive, and the floor, say their own).
-#![cfg_attr(any(feature = "none", feature = "serde_json"), allow(dead_code))]
+//! The fields of an entry, and the messages every reader gives of them.
 
 /// The four fields of an entry.
 const FIELDS: [&str; 4] = ["VpcId", "VSwitchId", "RegionId", "VpcOwnerId"];

@@ -6,6 +6,19 @@
 
 use wasm_bindgen::prelude::*;
 
+// One reader a build: with none or two, the build fails saying so, in these words.
+const READERS: usize = cfg!(feature = "none") as usize
+    + cfg!(feature = "serde_json") as usize
+    + cfg!(feature = "jiter") as usize
+    + cfg!(feature = "bufjson") as usize
+    + cfg!(feature = "nanojson") as usize
+    + cfg!(feature = "actson") as usize;
+const _: () = assert!(
+    READERS == 1,
+    "build with exactly one reader feature: none, serde_json, jiter, bufjson, nanojson or actson"
+);
+
+#[cfg(not(feature = "none"))]
 mod fields;
 
 #[cfg(feature = "none")]

@@ -1,5 +1,5 @@
-//! nanojson's cursor (no derive): member names borrowed, a string with escapes decoded
-//! into a scratch buffer; an error at its byte offset.
+//! nanojson's cursor (no derive): names and strings borrowed, or decoded into a scratch
+//! buffer when they have escapes; an error at its byte offset.
 
 use crate::fields::{field, missing, wrong_type};
 use nanojson::{ParseError, Parser};
@@ -13,7 +13,7 @@ pub fn entries(text: &str) -> Result<usize, String> {
     while p.array_item().map_err(error)? {
         p.object_begin().map_err(error)?;
         let mut seen = [false; 4];
-        while let Some(name) = p.member().map_err(error)? {
+        while let Some(name) = p.member_decoded().map_err(error)? {
             let f = field(n, name)?;
             if p.is_string_ahead() {
                 p.string().map_err(error)?;
