@@ -1,6 +1,8 @@
 //! serde_json, the validate module's reader (the reference), driven as the package drives
 //! it: a visitor over the entries that keeps nothing but what it checks, member names
-//! borrowed where they have no escape; an error says its line and column.
+//! borrowed where they have no escape; an error says its line and column. `Name` and
+//! `Scalar` are the package's (src/rules/bind_vpcs/document.rs), repeated on purpose: this
+//! crate stands alone, so that the module holds the reader and nothing else.
 
 use crate::fields::{field, missing, wrong_type};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
